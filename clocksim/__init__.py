@@ -1,0 +1,24 @@
+"""clocksim: Clockwork RNNs whose modules are clocked, simulated processes.
+
+See ``docs/concepts.md`` for what a clock rate is and ``docs/api.md`` for this list.
+"""
+
+from .clocks import (Clock, Explicit, Periodic, activity_mask, exponential_periods, fibonacci_periods,
+                     linear_periods, prime_periods)
+from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
+from .engine import ENGINES, Result, simulate
+from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
+from .model import ClockworkRNN
+from .trace import Trace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Clock", "Periodic", "Explicit", "activity_mask",
+    "exponential_periods", "fibonacci_periods", "linear_periods", "prime_periods",
+    "ClockworkRNN",
+    "simulate", "Result", "ENGINES",
+    "ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential",
+    "Trace",
+    "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
+]

@@ -1,0 +1,69 @@
+"""Boundary checks shared by the public constructors (private).
+
+Each helper takes the *name* of what it checks (an argument, or a scenario key)
+so that the error says which input was wrong, what it was and what was expected.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+from .errors import InvalidValueError, ShapeError
+
+
+def as_int(name: str, value, *, minimum: int | None = None) -> int:
+    """Return ``value`` as a Python int; reject bools, floats and strings."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise InvalidValueError(f"{name}: got {value!r} ({type(value).__name__}), expected {expected}")
+    value = operator.index(value)
+    if minimum is not None and value < minimum:
+        raise InvalidValueError(f"{name}: got {value}, expected an integer >= {minimum}")
+    return value
+
+
+def as_float(name: str, value, *, minimum: float | None = None, strict_minimum: bool = False,
+             maximum: float | None = None) -> float:
+    """Return ``value`` as a finite Python float within the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidValueError(f"{name}: got {value!r} ({type(value).__name__}), expected a real number")
+    value = float(value)
+    if not np.isfinite(value):
+        raise InvalidValueError(f"{name}: got {value}, expected a finite number")
+    if minimum is not None:
+        if strict_minimum and value <= minimum:
+            raise InvalidValueError(f"{name}: got {value:g}, expected a number > {minimum:g}")
+        if not strict_minimum and value < minimum:
+            raise InvalidValueError(f"{name}: got {value:g}, expected a number >= {minimum:g}")
+    if maximum is not None and value > maximum:
+        raise InvalidValueError(f"{name}: got {value:g}, expected a number <= {maximum:g}")
+    return value
+
+
+def as_real_array(name: str, value, *, ndim: int | tuple[int, ...] | None = None,
+                  shape: tuple | None = None) -> np.ndarray:
+    """Return a finite float64 array; reject complex, bool, object and string data.
+
+    ``shape`` may contain ``None`` for a free dimension.
+    """
+    arr = np.asarray(value)
+    if arr.dtype == bool or arr.dtype.kind not in "iuf":
+        raise ShapeError(f"{name}: got an array of dtype {arr.dtype}, expected real numbers (float or int)")
+    arr = arr.astype(np.float64, copy=False)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else ndim
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{d}-D" for d in allowed)
+            raise ShapeError(f"{name}: got shape {arr.shape}, expected a {want} array")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(w is not None and w != s for w, s in zip(shape, arr.shape)):
+            want = "(" + ", ".join("*" if w is None else str(w) for w in shape) + ("," if len(shape) == 1 else "") + ")"
+            raise ShapeError(f"{name}: got shape {arr.shape}, expected {want}")
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = tuple(int(i) for i in bad)
+        raise InvalidValueError(f"{name}: contains {arr[where]} at index {where}, expected finite numbers")
+    return arr

@@ -1,0 +1,104 @@
+"""The ``clocksim`` command line: parses arguments and calls the library.
+
+Bad input ends with exit status 2 and one line naming the argument (or scenario
+key), the value and what was expected — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from ._validate import as_int
+from .clocks import Periodic, exponential_periods, fibonacci_periods, linear_periods, prime_periods
+from .errors import ClocksimError, InvalidValueError
+from .explain import schedule_table
+
+__all__ = ["main"]
+
+FAMILIES = {"exponential": exponential_periods, "fibonacci": fibonacci_periods,
+            "linear": linear_periods, "prime": prime_periods}
+
+
+class UsageError(Exception):
+    """Raised instead of argparse's print-usage-and-exit, so main() reports one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _int_list(name: str):
+    def parse(text: str) -> list[int]:
+        try:
+            values = [int(v) for v in text.split(",") if v.strip() != ""]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"got {text!r}, expected comma-separated integers like 1,2,4,8") from None
+        if not values:
+            raise argparse.ArgumentTypeError(f"got {text!r}, expected at least one integer")
+        return values
+    parse.__name__ = name
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="clocksim", description="Simulate, trace and explain Clockwork RNN schedules.")
+    parser.add_argument("--version", action="version", version=f"clocksim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    ex = sub.add_parser("explain", help="print which modules run at each step (what 'clock rate' means)")
+    group = ex.add_mutually_exclusive_group()
+    group.add_argument("--periods", type=_int_list("periods"), help="comma-separated periods, fastest first")
+    group.add_argument("--family", choices=sorted(FAMILIES), help="a period family (with --modules)")
+    ex.add_argument("--modules", type=int, default=8, help="number of modules for --family (default 8)")
+    ex.add_argument("--phases", type=_int_list("phases"), help="comma-separated phases, one per module")
+    ex.add_argument("--start", type=int, default=0, help="number of the first step: 0 (default) or 1")
+    ex.add_argument("--steps", type=int, default=8, help="how many steps to list (default 8)")
+    ex.add_argument("--at", type=_int_list("at"), default=[], help="further steps to list, e.g. 128")
+    ex.set_defaults(func=_explain)
+    return parser
+
+
+def _explain(args) -> int:
+    as_int("--start", args.start, minimum=0)
+    as_int("--steps", args.steps, minimum=1)
+    as_int("--modules", args.modules, minimum=1)
+    if args.periods is not None:
+        periods = args.periods
+    else:
+        periods = FAMILIES[args.family or "exponential"](args.modules)
+    phases = args.phases if args.phases is not None else [0] * len(periods)
+    if len(phases) != len(periods):
+        raise InvalidValueError(f"--phases: got {len(phases)} phases for {len(periods)} periods, expected one per module")
+    clocks = []
+    for i, (p, ph) in enumerate(zip(periods, phases)):
+        try:
+            clocks.append(Periodic(p, ph))
+        except InvalidValueError as exc:
+            raise InvalidValueError(f"--periods/--phases (module M{i + 1}): {exc}") from None
+    print(schedule_table(clocks, start=args.start, n_steps=args.steps, extra_steps=args.at))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 failure)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"clocksim: error: {exc}", file=sys.stderr)
+        return 2
+    except ClocksimError as exc:
+        print(f"clocksim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clocksim: interrupted", file=sys.stderr)
+        return 130
+
+
+def console() -> None:  # pragma: no cover - thin wrapper for the console script
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""What every engine shares: input validation, the result type, trace metadata."""
+
+from __future__ import annotations
+
+import abc
+import numpy as np
+
+from .. import cost
+from .._validate import as_int, as_real_array
+from ..errors import InvalidValueError, ShapeError
+from ..model import ClockworkRNN
+from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
+
+__all__ = ["Engine", "Result", "prepare_input", "trace_meta", "activations_from_mask"]
+
+
+class Result:
+    """Outputs of :func:`clocksim.simulate`.
+
+    Attributes
+    ----------
+    y : ndarray, shape (L, n_out) or (B, L, n_out)
+        Output after each step.
+    h : ndarray, shape (L, n) or (B, L, n)
+        Hidden state after each step (held values included). May be a strided
+        view into the engine's work array; ``np.ascontiguousarray`` it if needed.
+    trace : Trace
+        Activations, messages and readouts of the run. An engine may build it
+        lazily (the compiled engine derives it from the activity mask on first use).
+    engine : str
+        Name of the engine that ran.
+    wall_time : float
+        Seconds spent in the engine (excluding input validation).
+    """
+
+    def __init__(self, y: np.ndarray, h: np.ndarray, trace, engine: str, wall_time: float = 0.0):
+        self.y = y
+        self.h = h
+        self.engine = engine
+        self.wall_time = wall_time
+        self._trace = trace
+
+    @property
+    def trace(self) -> Trace:
+        """The run's :class:`Trace` (built on first access when the engine defers it)."""
+        if callable(self._trace):
+            self._trace = self._trace()
+        return self._trace
+
+    def __repr__(self) -> str:
+        return f"Result(engine={self.engine!r}, y{tuple(self.y.shape)}, h{tuple(self.h.shape)})"
+
+
+class Engine(abc.ABC):
+    """An engine runs a model over an input batch. Register new ones in ``clocksim.engine.ENGINES``."""
+
+    name: str = ""
+
+    def __init__(self, **options):
+        if options:
+            raise InvalidValueError(
+                f"engine {self.name!r}: unknown option(s) {', '.join(sorted(options))}")
+
+    @abc.abstractmethod
+    def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:
+        """Run ``model`` on validated ``X`` of shape (B, L, n_in)."""
+
+
+def prepare_input(model: ClockworkRNN, x, n_steps=None) -> tuple[np.ndarray, bool]:
+    """Validate ``x`` and return it as float64 ``(B, L, n_in)`` plus whether it was batched."""
+    if not isinstance(model, ClockworkRNN):
+        raise InvalidValueError(f"model: got {type(model).__name__}, expected a ClockworkRNN")
+    if x is None:
+        if model.n_in != 0:
+            raise InvalidValueError(
+                f"x: got None, but the model has n_in={model.n_in}; pass an array of shape (L, {model.n_in}) "
+                f"or (B, L, {model.n_in})")
+        if n_steps is None:
+            raise InvalidValueError("n_steps: got None with x=None, expected the number of steps to run")
+        return np.zeros((1, as_int("n_steps", n_steps, minimum=1), 0)), False
+    X = as_real_array("x", x, ndim=(2, 3))
+    batched = X.ndim == 3
+    if not batched:
+        X = X[None]
+    B, L, n_in = X.shape
+    if n_in != model.n_in:
+        want = f"(L, {model.n_in}) or (B, L, {model.n_in})"
+        raise ShapeError(f"x: got shape {np.shape(x)}, expected {want} for a model with n_in={model.n_in}")
+    if L < 1 or B < 1:
+        raise ShapeError(f"x: got shape {np.shape(x)}, expected at least one step and one sequence")
+    if n_steps is not None and as_int("n_steps", n_steps, minimum=1) != L:
+        raise InvalidValueError(f"n_steps: got {n_steps}, but x has {L} steps; omit n_steps or make them agree")
+    return X, batched
+
+
+def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **extra) -> dict:
+    """Plain-data description of a run, stored in its :class:`Trace`."""
+    meta = {
+        "engine": engine,
+        "n": model.n, "n_in": model.n_in, "n_out": model.n_out,
+        "module_sizes": list(model.module_sizes),
+        "labels": [model.module_label(i) for i in range(model.g)],
+        "periods": list(model.periods),
+        "clocks": [c.to_dict() for c in model.clocks],
+        "connectivity": model.connectivity,
+        "block_mask": model.block_mask.astype(int).tolist(),
+        "start": model.start,
+        "batch": int(batch),
+        "n_steps": int(n_steps),
+        "activation_macs": cost.activation_macs(model.module_sizes, model.block_mask, model.n_in).tolist(),
+        "readout_macs": cost.readout_macs(model.n, model.n_out),
+        "dense_step_macs": cost.dense_step_macs(model.n, model.n_in, model.n_out),
+        "time_unit": "step",
+        "latency_model": False,
+    }
+    meta.update(extra)
+    return meta
+
+
+def activations_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int) -> np.ndarray:
+    """Activation records of a synchronous, instantaneous run with activity mask ``active`` (L, g).
+
+    Rows are ordered by time, then module. Staleness follows the Trace definition:
+    the initial state counts as sent at ``start - 1``; a module's own state is not a message.
+    """
+    L, g = active.shape
+    steps = model.start + np.arange(L, dtype=np.int64)                      # (L,)
+    fired = np.where(active, steps[:, None], model.start - 1)               # (L, g)
+    last_sent = np.maximum.accumulate(fired, axis=0)                        # (L, g) last firing <= t
+    before = np.vstack([np.full((1, g), model.start - 1), last_sent[:-1]])  # (L, g) last firing < t
+    s_idx, mod = np.nonzero(active)
+    rec = np.zeros(s_idx.size, dtype=ACTIVATION_DTYPE)
+    rec["module"] = mod
+    rec["time"] = rec["start"] = rec["end"] = steps[s_idx]
+    per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
+    rec["macs"] = per_module[mod]
+    stale = np.zeros(s_idx.size)
+    for i in range(g):
+        senders = [j for j in model.inputs_of(i) if j != i]
+        rows = mod == i
+        if senders and rows.any():
+            t = steps[s_idx[rows]]
+            stale[rows] = (t[:, None] - before[s_idx[rows]][:, senders]).max(axis=1)
+    rec["staleness"] = stale
+    rec["core"] = -1
+    return rec
+
+
+def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:
+    """Messages of instantaneous delivery: each activation sends its state to every other module it feeds."""
+
+    receivers = [np.array([i for i in model.receivers_of(j) if i != j], dtype=np.int16) for j in range(model.g)]
+    fan_out = np.array([r.size for r in receivers], dtype=np.int64)
+    counts = fan_out[rec["module"]]
+    out = np.zeros(int(counts.sum()), dtype=MESSAGE_DTYPE)
+    out["sender"] = np.repeat(rec["module"], counts)
+    out["send"] = out["arrive"] = np.repeat(rec["end"], counts)
+    table = np.concatenate(receivers)                                         # receivers, module by module
+    first = np.concatenate([[0], np.cumsum(fan_out)[:-1]])                    # (g,) start of each module's list
+    within = np.arange(out.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    out["receiver"] = table[np.repeat(first[rec["module"]], counts) + within]
+    return out
+
+
+def synchronous_readouts(model: ClockworkRNN, active: np.ndarray) -> np.ndarray:
+    """One readout per step, at the step's time. Its latency is the age of the newest input the
+    state reflects: 0 when some module ran at that step, else the steps since one last ran
+    (NaN before any has run)."""
+    L = active.shape[0]
+    steps = np.arange(L)
+    last = np.maximum.accumulate(np.where(active.any(axis=1), steps, -1))
+    out = np.zeros(L, dtype=READOUT_DTYPE)
+    out["time"] = model.start + steps
+    out["latency"] = np.where(last >= 0, steps - last, np.nan)
+    return out

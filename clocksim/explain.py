@@ -1,0 +1,80 @@
+"""A plain-text table of which modules run at which step: the answer to "what is a clock rate?"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._validate import as_int
+from .clocks import Clock, Periodic, activity_mask
+
+__all__ = ["schedule_table"]
+
+ON, OFF = "x", "."
+
+
+def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
+                   extra_steps: Sequence[int] = ()) -> str:
+    """Explain a schedule step by step.
+
+    Parameters
+    ----------
+    clocks : sequence of Clock, shape (g,)
+        Synchronous clocks, fastest first (module ``Mi`` is ``clocks[i-1]``).
+    start : int
+        Number of the first step (0 or 1 are the two conventions in use).
+    n_steps : int
+        Steps ``start .. start + n_steps - 1`` are listed.
+    extra_steps : sequence of int
+        Further steps to list after the first block (e.g. 128).
+    """
+    start = as_int("start", start, minimum=0)
+    n_steps = as_int("steps", n_steps, minimum=1)
+    extra = sorted({as_int("at", t, minimum=start) for t in extra_steps} - set(range(start, start + n_steps)))
+    g = len(clocks)
+    names = [f"M{i + 1}" for i in range(g)]
+    width = max(3, *(len(c.label) - 1 for c in clocks), *(len(nm) for nm in names)) + 1
+    last = max([start + n_steps - 1, *extra])
+    act = activity_mask(clocks, last - start + 1, start)             # (steps, g)
+
+    def row(t: int) -> str:
+        cells = "".join((ON if act[t - start, i] else OFF).rjust(width) for i in range(g))
+        running = " ".join(names[i] for i in np.flatnonzero(act[t - start])) or "(none: all hold)"
+        return f"{t:>6} {cells}   {running}"
+
+    lines = [
+        "Clock rate: module Mi with period T (and phase p) runs at step t when (t - p) mod T == 0;",
+        "at every other step it keeps its state. Period 4 means \"runs at every 4th step\".",
+        f"Steps are numbered from start={start}: the first input is step {start}.",
+        "",
+        "module " + "".join(nm.rjust(width) for nm in names),
+        "T(+p)  " + "".join(c.label.removeprefix("T=").rjust(width) for c in clocks),
+        "",
+        "  step " + "".join(nm.rjust(width) for nm in names) + "   runs",
+    ]
+    lines += [row(t) for t in range(start, start + n_steps)]
+    if extra:
+        lines.append("   ...")
+        lines += [row(t) for t in extra]
+    lines.append("")
+    counts = act[:n_steps].sum(axis=0)
+    lines.append(f"In steps {start}..{start + n_steps - 1}: " + ", ".join(
+        f"{names[i]} runs {int(counts[i])}x" for i in range(g)) + ".")
+    idle = [i for i in range(g) if counts[i] == 0]
+    if idle:
+        firsts = []
+        for i in idle:
+            later = clocks[i].firing_steps(start, max(4096, 4 * int(clocks[i].nominal_period)))
+            firsts.append(f"{names[i]} at step {int(later[0])}" if later.size else f"{names[i]} never")
+        lines.append("Not yet run: " + ", ".join(firsts) + ".")
+    other = 1 - start if start in (0, 1) else 0
+    if all(isinstance(c, Periodic) for c in clocks):
+        runs_other = [names[i] for i in range(g) if clocks[i].fires(other, 1)[0]]
+        who = ("every module runs" if len(runs_other) == g else
+               " and ".join(runs_other) + (" runs" if len(runs_other) == 1 else " run") if runs_other else
+               "no module runs")
+        lines.append(f"With start={other} instead, the first input is step {other}, where {who}.")
+    lines.append("Wiring (slow-to-fast): each module reads itself and every slower module; "
+                 f"{names[0]} reads all, {names[-1]} reads only itself.")
+    return "\n".join(lines)

@@ -1,0 +1,246 @@
+"""Pure @njit kernels shared by every engine (no clocksim imports, no validation).
+
+Both engines call the *same* kernels with the same shapes, so they agree bit for
+bit: ``fastmath`` is off everywhere, and the block products go to BLAS (the one
+scipy ships, which numba also uses), called directly through its Fortran entry
+points so that strided blocks need no copies.
+
+Layout (batch-major). A run keeps a work array ``Z`` of shape ``(L+1, B, m)``,
+``m = n + n_in``: row ``(s, q)`` holds ``[h(start+s-1) | x(start+s)]`` of
+sequence ``q`` (``Z[0, :, :n] = h0``). A module's rows and the units a
+slow-to-fast (or dense) module reads are contiguous within a row, so one
+activation of module ``i`` over the whole batch is one GEMM::
+
+    Z[s+1, :, r0:r1] = f(Z[s, :, lo:hi] @ W_i.T + b[r0:r1])      # (B, k_i)
+
+A *plan* describes the modules: an int64 table of shape ``(g, 7)`` with columns
+``r0, r1`` (rows the module owns), ``lo, hi`` (contiguous columns of a ``Z`` row it
+reads, or ``lo = -1`` when the set is not contiguous; it is then listed in
+``gidx[g0:g1]`` and gathered first), ``w0`` (offset of the module's weight block
+in ``wflat``), ``g0, g1``. A weight block is the module's rows of
+``[W_rec | W_in]`` restricted to the columns it reads, C-ordered ``(k_i, c_i)``.
+
+``tanh`` is :func:`tanh_scalar`, an exp-based formula accurate to about 2e-16
+(absolute) written without libm calls, so loops over it vectorise (libm's tanh
+costs ~18 ns an element and does not).
+"""
+
+import math
+
+import llvmlite.binding as llvm
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import get_cython_function_address, intrinsic
+
+ACT_LINEAR = 0
+ACT_TANH = 1
+ACT_SIGMOID = 2
+ACT_RELU = 3
+ACT_SOFTMAX = 4
+
+P_R0, P_R1, P_LO, P_HI, P_W0, P_G0, P_G1 = range(7)
+PLAN_COLUMNS = 7
+
+_JIT = dict(cache=True, error_model="numpy", fastmath=False)
+
+# ---------------------------------------------------------------------- BLAS
+# scipy's BLAS through its Fortran ABI (every argument by reference). The
+# functions are registered as named symbols, so code that calls them can be cached.
+for _name in ("dgemm", "dgemv"):
+    llvm.add_symbol(f"clocksim_{_name}", get_cython_function_address("scipy.linalg.cython_blas", _name))
+_vp = types.voidptr
+_dgemm = types.ExternalFunction("clocksim_dgemm", types.void(*([_vp] * 13)))
+_dgemv = types.ExternalFunction("clocksim_dgemv", types.void(*([_vp] * 11)))
+_N, _T = ord("N"), ord("T")
+
+
+def _by_ref(llvm_type):
+    @intrinsic
+    def ref(typingctx, value):
+        sig = types.voidptr(value)
+
+        def codegen(context, builder, sig, args):
+            val = context.cast(builder, args[0], sig.args[0], llvm_type)
+            ptr = cgutils.alloca_once_value(builder, val)
+            return builder.bitcast(ptr, cgutils.voidptr_t)
+        return sig, codegen
+    return ref
+
+
+_i32 = _by_ref(types.int32)      # pointer to a stack int32 holding the value
+_f64 = _by_ref(types.float64)
+_chr = _by_ref(types.uint8)
+
+
+@njit(inline="always", **_JIT)
+def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
+    """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
+
+    A single row (M == 1) goes to GEMV. K == 0 gives zeros.
+    """
+    if K == 0:
+        for r in range(M):
+            row = C[c_off + r * ldc: c_off + r * ldc + N]
+            row[:] = 0.0
+        return
+    if M == 1:
+        _dgemv(_chr(_T), _i32(K), _i32(N), _f64(1.0), W.ctypes.data + 8 * w_off, _i32(K),
+               A.ctypes.data + 8 * a_off, _i32(1), _f64(0.0), C.ctypes.data + 8 * c_off, _i32(1))
+    else:
+        _dgemm(_chr(_T), _chr(_N), _i32(N), _i32(M), _i32(K), _f64(1.0), W.ctypes.data + 8 * w_off, _i32(K),
+               A.ctypes.data + 8 * a_off, _i32(lda), _f64(0.0), C.ctypes.data + 8 * c_off, _i32(ldc))
+
+
+# ---------------------------------------------------------------- activations
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+
+
+@njit(inline="always", **_JIT)
+def tanh_scalar(x):
+    """tanh(x) from exp(-2|x|) = 2^-k * exp(r), |r| <= ln2/2; branch-free so loops vectorise."""
+    a = min(abs(x), 20.0)                        # tanh(20) == 1 in float64
+    kf = np.floor(2.0 * a * _INV_LN2 + 0.5)      # 0 <= kf <= 58
+    r = (kf * _LN2_HI - 2.0 * a) + kf * _LN2_LO  # -2a = -kf*ln2 + r
+    p = 1.0 / 6227020800.0                       # exp(r): Taylor series to r^13
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    k = int(kf)                                  # 2^-k, exactly, from k's bits
+    s = 1.0
+    s *= 0.5 if k & 1 else 1.0
+    s *= 0.25 if k & 2 else 1.0
+    s *= 0.0625 if k & 4 else 1.0
+    s *= 0.00390625 if k & 8 else 1.0
+    s *= 1.52587890625e-05 if k & 16 else 1.0
+    s *= 2.3283064365386963e-10 if k & 32 else 1.0
+    e = p * s                                    # exp(-2a)
+    return math.copysign((1.0 - e) / (1.0 + e), x)
+
+
+@njit(inline="always", **_JIT)
+def bias_activate(v, bias, code):
+    """``v[:] = f(v + bias)`` in place; v and bias are 1-D of the same length."""
+    n = v.shape[0]
+    if code == ACT_TANH:
+        for a in range(n):
+            v[a] = tanh_scalar(v[a] + bias[a])
+    elif code == ACT_SIGMOID:
+        for a in range(n):
+            v[a] = 0.5 + 0.5 * tanh_scalar(0.5 * (v[a] + bias[a]))
+    elif code == ACT_RELU:
+        for a in range(n):
+            v[a] = max(v[a] + bias[a], 0.0)
+    elif code == ACT_SOFTMAX:
+        mx = -np.inf
+        for a in range(n):
+            v[a] += bias[a]
+            mx = max(mx, v[a])
+        tot = 0.0
+        for a in range(n):
+            v[a] = math.exp(v[a] - mx)
+            tot += v[a]
+        for a in range(n):
+            v[a] /= tot
+    else:
+        for a in range(n):
+            v[a] += bias[a]
+
+
+@njit(inline="always", **_JIT)
+def copy_into(dst, src):
+    """``dst[:] = src`` for 1-D views (a plain loop: numba's slice assignment is far slower)."""
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]
+
+
+# ------------------------------------------------------------------- modules
+@njit(inline="always", **_JIT)
+def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act):
+    """One activation of module ``i`` over a batch of ``B`` rows.
+
+    src : flat float64; row q of the module's read block starts at ``s_off + q*s_ld``
+          and holds the c_i values it reads (the units of the modules it reads, then x)
+    dst : flat float64; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
+    """
+    r0 = plan[i, P_R0]
+    k = plan[i, P_R1] - r0
+    lo = plan[i, P_LO]
+    c = plan[i, P_HI] - lo if lo >= 0 else plan[i, P_G1] - plan[i, P_G0]
+    gemm_rows(B, k, c, src, s_off, s_ld, wflat, plan[i, P_W0], dst, d_off, d_ld)
+    bias = b[r0:r0 + k]
+    for q in range(B):
+        o = d_off + q * d_ld
+        bias_activate(dst[o:o + k], bias, act)
+
+
+@njit(**_JIT)
+def gather_reads(i, Zrow, z_off, m, B, plan, gidx, out):
+    """Copy what module ``i`` reads (non-contiguous columns) from B rows of width m into ``out`` (B, c)."""
+    g0 = plan[i, P_G0]
+    c = plan[i, P_G1] - g0
+    cols = gidx[g0:g0 + c]
+    for q in range(B):
+        row = Zrow[z_off + q * m: z_off + (q + 1) * m]
+        dst = out[q * c:(q + 1) * c]
+        for j in range(c):
+            dst[j] = row[cols[j]]
+
+
+@njit(**_JIT)
+def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch):
+    """Whole-sequence forward pass (the compiled engine's loop).
+
+    Z : flat (L+1)*B*m work array (see module docstring); rows s = 1..L are written
+    active : (L, g) bool, active[s, i] = module i runs at step start+s
+    scratch : flat buffer of at least B * c_max, for modules with non-contiguous reads
+    """
+    g = active.shape[1]
+    row = B * m
+    for s in range(L):
+        prev = s * row
+        cur = prev + row
+        i = 0
+        while i < g:
+            if active[s, i]:
+                lo = plan[i, P_LO]
+                if lo >= 0:
+                    module_update(i, Z, prev + lo, m, Z, cur + plan[i, P_R0], m, B, plan, wflat, b, act)
+                else:
+                    gather_reads(i, Z, prev, m, B, plan, gidx, scratch)
+                    c = plan[i, P_G1] - plan[i, P_G0]
+                    module_update(i, scratch, 0, c, Z, cur + plan[i, P_R0], m, B, plan, wflat, b, act)
+                i += 1
+            else:                          # a run of held modules: copy their rows at once
+                j = i + 1
+                while j < g and not active[s, j]:
+                    j += 1
+                r0 = plan[i, P_R0]
+                r1 = plan[j - 1, P_R1]
+                for q in range(B):
+                    copy_into(Z[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
+                i = j
+
+
+@njit(**_JIT)
+def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
+    """``Y[(s, q)] = f_O(W_out @ h + b_out)`` for the states in rows 1..L of ``Z``, in one GEMM.
+
+    Z : flat (L+1)*B*m; W_out : flat (n_out * n), C-ordered (n_out, n); Y : flat L*B*n_out
+    """
+    n_out = b_out.shape[0]
+    gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, 0, Y, 0, n_out)
+    for r in range(L * B):
+        bias_activate(Y[r * n_out:(r + 1) * n_out], b_out, out_act)

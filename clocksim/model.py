@@ -1,0 +1,249 @@
+"""The Clockwork RNN: module sizes, clocks, connectivity and parameters.
+
+Semantics (Koutník et al. 2014; ``docs/concepts.md`` explains them with pictures).
+The hidden state ``h`` (``n`` units) is split into ``g`` modules, given fastest
+first; module ``i`` owns rows ``R_i`` and a clock. At step ``t`` an *active*
+module computes, from the state of step ``t - 1``::
+
+    h[R_i](t) = f_H(W_rec[R_i, :] @ h(t-1) + W_in[R_i, :] @ x(t) + b[R_i])
+
+and an inactive one keeps ``h[R_i](t) = h[R_i](t-1)``; ``h(start - 1) = h0``.
+Every step ``y(t) = f_O(W_out @ h(t) + b_out)``.
+
+``block_mask[i, j]`` says that module ``j`` feeds module ``i``; entries of
+``W_rec`` outside the mask are zero and stay zero. With the paper's
+``"slow-to-fast"`` wiring module ``i`` reads every module ``j >= i`` (itself and
+all slower ones): block-upper-triangular with column vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._validate import as_int, as_real_array
+from .clocks import Clock, activity_mask, as_clock
+from .errors import InvalidValueError, ShapeError
+
+__all__ = ["ClockworkRNN", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CONNECTIVITIES"]
+
+HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+OUTPUT_ACTIVATIONS = ("linear", "tanh", "sigmoid", "softmax")
+CONNECTIVITIES = ("slow-to-fast", "dense")
+PARAM_NAMES = ("W_in", "W_rec", "b", "W_out", "b_out", "h0")
+INIT_STD = 0.1  # the paper: weights ~ N(0, 0.1^2)
+
+
+class ClockworkRNN:
+    """A Clockwork RNN with clocked modules.
+
+    Parameters
+    ----------
+    n_in : int
+        Input size (0 allowed: a generator driven by its own state).
+    n_out : int
+        Output size, >= 1.
+    module_sizes : int or sequence of int, shape (g,)
+        Units per module, fastest module first; an int gives every module that size.
+    clocks : sequence of (int or Clock), shape (g,)
+        One clock per module; an int is a :class:`~clocksim.Periodic` period.
+    connectivity : {"slow-to-fast", "dense"} or bool array, shape (g, g)
+        Which modules feed which: ``mask[i, j]`` is "module j feeds module i".
+    activation : {"tanh", "sigmoid", "relu", "linear"}
+        Hidden activation ``f_H``.
+    output_activation : {"linear", "tanh", "sigmoid", "softmax"}
+        Output activation ``f_O``.
+    start : int, default 0
+        Number of the first step: the s-th input is step ``start + s``.
+    seed : int or numpy.random.Generator, default 0
+        Seeds the paper's initialisation (weights N(0, 0.1^2), biases and h0 zero).
+    """
+
+    def __init__(self, n_in: int, n_out: int, module_sizes, clocks: Sequence,
+                 connectivity="slow-to-fast", activation: str = "tanh",
+                 output_activation: str = "linear", start: int = 0, seed=0):
+        self.n_in = as_int("n_in", n_in, minimum=0)
+        self.n_out = as_int("n_out", n_out, minimum=1)
+        if isinstance(clocks, (str, bytes)) or not isinstance(clocks, Sequence) or len(clocks) == 0:
+            raise InvalidValueError(f"clocks: got {clocks!r}, expected a non-empty list of periods or Clock objects")
+        self.clocks: tuple[Clock, ...] = tuple(as_clock(c, f"clocks[{i}]") for i, c in enumerate(clocks))
+        g = len(self.clocks)
+        if isinstance(module_sizes, (int, np.integer)) and not isinstance(module_sizes, bool):
+            module_sizes = [module_sizes] * g
+        if isinstance(module_sizes, (str, bytes)) or not isinstance(module_sizes, (Sequence, np.ndarray)):
+            raise InvalidValueError(f"module_sizes: got {module_sizes!r}, expected a list of positive integers")
+        self.module_sizes = tuple(as_int(f"module_sizes[{i}]", k, minimum=1) for i, k in enumerate(module_sizes))
+        if len(self.module_sizes) != g:
+            raise InvalidValueError(
+                f"module_sizes: got {len(self.module_sizes)} sizes for {g} clocks, expected one size per module"
+            )
+        self.activation = _choice("activation", activation, HIDDEN_ACTIVATIONS)
+        self.output_activation = _choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+        self.start = as_int("start", start, minimum=0)
+        self.offsets = np.concatenate([[0], np.cumsum(self.module_sizes)]).astype(np.int64)
+        self.offsets.setflags(write=False)
+        self.connectivity, self.block_mask = self._build_block_mask(connectivity)
+        ks = np.asarray(self.module_sizes)
+        self.mask = np.repeat(np.repeat(self.block_mask, ks, axis=0), ks, axis=1)
+        self.mask.setflags(write=False)
+        self.seed = seed if isinstance(seed, (int, np.integer)) else None
+        self._params: dict[str, np.ndarray] = {}
+        self.version = 0  # bumped by every parameter change; engines key caches on it
+        self._init_params(seed)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def g(self) -> int:
+        """Number of modules."""
+        return len(self.module_sizes)
+
+    @property
+    def n(self) -> int:
+        """Number of hidden units."""
+        return int(self.offsets[-1])
+
+    @property
+    def periods(self) -> tuple[float, ...]:
+        """Nominal period of each module's clock."""
+        return tuple(c.nominal_period for c in self.clocks)
+
+    @property
+    def synchronous(self) -> bool:
+        """True when every clock fires on integer steps only."""
+        return all(c.synchronous for c in self.clocks)
+
+    def rows(self, i: int) -> slice:
+        """Rows of ``h`` that module ``i`` owns."""
+        return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+    def inputs_of(self, i: int) -> list[int]:
+        """Modules that feed module ``i`` (its block-row of ``W_rec``)."""
+        return [int(j) for j in np.flatnonzero(self.block_mask[i])]
+
+    def receivers_of(self, j: int) -> list[int]:
+        """Modules that read module ``j`` (the messages it sends)."""
+        return [int(i) for i in np.flatnonzero(self.block_mask[:, j])]
+
+    def activity(self, n_steps: int) -> np.ndarray:
+        """Boolean ``(n_steps, g)`` mask; row ``s`` is step ``start + s`` (synchronous clocks)."""
+        return activity_mask(self.clocks, n_steps, self.start)
+
+    def module_label(self, i: int) -> str:
+        """``"M3 T=4"``: 1-based module name as in the paper, with its clock."""
+        return f"M{i + 1} {self.clocks[i].label}"
+
+    def _build_block_mask(self, connectivity) -> tuple[str, np.ndarray]:
+        g = self.g
+        if isinstance(connectivity, str):
+            kind = _choice("connectivity", connectivity, CONNECTIVITIES + ("custom",))
+            if kind == "custom":
+                raise InvalidValueError("connectivity: 'custom' needs the (g, g) boolean mask itself")
+            if kind == "dense":
+                mask = np.ones((g, g), dtype=bool)
+            else:
+                periods = self.periods
+                for i in range(1, g):
+                    if periods[i] < periods[i - 1]:
+                        raise InvalidValueError(
+                            f"clocks: module {i} ({self.clocks[i].label}) is faster than module {i - 1} "
+                            f"({self.clocks[i - 1].label}); 'slow-to-fast' wiring needs modules fastest first "
+                            "(non-decreasing periods): reorder module_sizes and clocks together, "
+                            "or pass connectivity='dense' or a custom (g, g) mask"
+                        )
+                mask = np.triu(np.ones((g, g), dtype=bool))
+        else:
+            arr = np.asarray(connectivity)
+            if arr.shape != (g, g):
+                raise ShapeError(f"connectivity: got an array of shape {arr.shape}, expected ({g}, {g}) for {g} modules")
+            if arr.dtype != bool:
+                if arr.dtype.kind not in "iu" or not np.isin(arr, (0, 1)).all():
+                    raise ShapeError(f"connectivity: got an array of dtype {arr.dtype}, expected booleans (or 0/1)")
+                arr = arr.astype(bool)
+            kind, mask = "custom", arr.copy()
+        mask.setflags(write=False)
+        return kind, mask
+
+    # ------------------------------------------------------------------ parameters
+    def _init_params(self, seed) -> None:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(
+            as_int("seed", seed, minimum=0))
+        n, n_in, n_out = self.n, self.n_in, self.n_out
+        params = {
+            "W_in": rng.normal(0.0, INIT_STD, (n, n_in)),
+            "W_rec": rng.normal(0.0, INIT_STD, (n, n)) * self.mask,
+            "b": np.zeros(n),
+            "W_out": rng.normal(0.0, INIT_STD, (n_out, n)),
+            "b_out": np.zeros(n_out),
+            "h0": np.zeros(n),
+        }
+        self._assign(params)
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Expected shape of each parameter array."""
+        n, n_in, n_out = self.n, self.n_in, self.n_out
+        return {"W_in": (n, n_in), "W_rec": (n, n), "b": (n,), "W_out": (n_out, n), "b_out": (n_out,), "h0": (n,)}
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Parameters as read-only float64 arrays: W_in, W_rec, b, W_out, b_out, h0."""
+        return dict(self._params)
+
+    @property
+    def n_params(self) -> int:
+        """Trainable parameters as the paper counts them: W_in, W_rec inside the mask, b, W_out, b_out."""
+        n, n_in, n_out = self.n, self.n_in, self.n_out
+        return int(n * n_in + self.mask.sum() + n + n_out * n + n_out)
+
+    def set_params(self, **arrays) -> None:
+        """Replace some or all parameters (validated: shape, finite values, zero outside the mask)."""
+        shapes = self.param_shapes()
+        new = {}
+        for name, value in arrays.items():
+            if name not in shapes:
+                raise InvalidValueError(f"set_params: unknown parameter {name!r}, expected one of {', '.join(PARAM_NAMES)}")
+            arr = as_real_array(name, value)
+            if arr.shape != shapes[name]:
+                raise ShapeError(f"{name}: got shape {arr.shape}, expected {shapes[name]}")
+            new[name] = arr
+        if "W_rec" in new:
+            self._check_mask(new["W_rec"])
+        self._assign(new)
+
+    def _check_mask(self, W_rec: np.ndarray) -> None:
+        outside = (W_rec != 0) & ~self.mask
+        if outside.any():
+            r, c = np.argwhere(outside)[0]
+            i = int(np.searchsorted(self.offsets, r, side="right") - 1)
+            j = int(np.searchsorted(self.offsets, c, side="right") - 1)
+            raise InvalidValueError(
+                f"W_rec: non-zero entry {W_rec[r, c]:g} at ({r}, {c}) means module {j} ({self.clocks[j].label}) "
+                f"feeds module {i} ({self.clocks[i].label}), which {self.connectivity!r} connectivity forbids; "
+                "entries outside model.mask must be 0"
+            )
+
+    def _assign(self, arrays: dict[str, np.ndarray]) -> None:
+        """Store arrays that are already validated (used by training updates, too)."""
+        for name, arr in arrays.items():
+            arr = np.array(arr, dtype=np.float64, copy=True, order="C")
+            arr.setflags(write=False)
+            self._params[name] = arr
+        self.version += 1
+
+    def copy(self) -> "ClockworkRNN":
+        """An independent model with the same structure and parameters."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other._params = dict(self._params)  # arrays are read-only, so sharing them is safe
+        return other
+
+    def __repr__(self) -> str:
+        clocks = ", ".join(c.label for c in self.clocks)
+        return (f"ClockworkRNN(n_in={self.n_in}, n_out={self.n_out}, module_sizes={list(self.module_sizes)}, "
+                f"clocks=[{clocks}], connectivity={self.connectivity!r}, start={self.start})")
+
+
+def _choice(name: str, value, options: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise InvalidValueError(f"{name}: got {value!r}, expected one of {', '.join(repr(o) for o in options)}")
+    return value

@@ -1,0 +1,34 @@
+"""Shared test helpers: random models with perturbed parameters."""
+
+import numpy as np
+
+import clocksim as cs
+
+
+def randomize(model, rng, scale=0.5):
+    """Give every parameter (h0 and biases included) non-trivial random values inside the mask."""
+    shapes = model.param_shapes()
+    new = {k: rng.normal(0.0, scale, s) for k, s in shapes.items()}
+    new["W_rec"] = new["W_rec"] * model.mask
+    model.set_params(**new)
+    return model
+
+
+def random_model(rng, *, g=None, sizes=None, periods=None, phases=True, start=None, connectivity=None,
+                 n_in=None, n_out=None, activation="tanh", output_activation="linear"):
+    g = g if g is not None else int(rng.integers(1, 6))
+    sizes = sizes if sizes is not None else [int(k) for k in rng.integers(1, 6, g)]
+    if periods is None:
+        periods = sorted(int(p) for p in rng.integers(1, 12, g))
+    clocks = [cs.Periodic(p, int(rng.integers(0, p)) if phases else 0) for p in periods]
+    if connectivity is None:
+        connectivity = ["slow-to-fast", "dense", "custom"][int(rng.integers(0, 3))]
+    if isinstance(connectivity, str) and connectivity == "custom":
+        connectivity = rng.random((g, g)) < 0.5
+    model = cs.ClockworkRNN(
+        n_in if n_in is not None else int(rng.integers(0, 4)),
+        n_out if n_out is not None else int(rng.integers(1, 4)),
+        sizes, clocks, connectivity=connectivity, activation=activation,
+        output_activation=output_activation,
+        start=start if start is not None else int(rng.integers(0, 2)), seed=int(rng.integers(0, 1000)))
+    return randomize(model, rng)

@@ -11,10 +11,11 @@ from ..errors import InvalidValueError
 from ..model import ClockworkRNN
 from .base import Engine, Result, prepare_input
 from .compiled import CompiledEngine
+from .events import EventEngine
 
 __all__ = ["simulate", "Result", "Engine", "ENGINES"]
 
-ENGINES: dict[str, type[Engine]] = {"compiled": CompiledEngine}
+ENGINES: dict[str, type[Engine]] = {"compiled": CompiledEngine, "events": EventEngine}
 
 
 def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, n_steps: int | None = None,

@@ -1,0 +1,60 @@
+"""Event engine overhead per activation vs a bare SimPy wake-up (issue 3), same run.
+
+Baseline: 8 processes that only do ``yield env.timeout(T)`` with the same periods
+over the same horizon — the cheapest possible SimPy model of the schedule. The
+event engine does the real work on top: a jitted update per activation, the
+two-phase publish, message records, readout snapshots and the trace. The ratio
+is (engine seconds / activations) / (bare seconds / wake-ups).
+
+Run: python benchmarks/bench_events.py
+"""
+
+import _common  # noqa: F401  (pins threads before numpy loads)
+import numpy as np
+import simpy
+
+import clocksim as cs
+
+G, K, L = 8, 2, 20000
+
+
+def bare_simpy(periods, horizon):
+    env = simpy.Environment()
+
+    def proc(T):
+        while True:
+            yield env.timeout(T)
+
+    for T in periods:
+        env.process(proc(T))
+    env.run(until=horizon)
+
+
+def main():
+    periods = cs.exponential_periods(G)
+    model = cs.ClockworkRNN(1, 1, [K] * G, periods, seed=0)
+    X = np.random.default_rng(0).normal(size=(L, 1))
+    res = cs.simulate(model, X, engine="events")
+    n_act = len(res.trace)
+    wakeups = sum(-(-L // T) for T in periods)          # firings at 0, T, 2T, ... < L
+    assert np.array_equal(res.y, cs.simulate(model, X, engine="compiled").y)
+    times = _common.time_interleaved({
+        "bare_simpy": lambda: bare_simpy(periods, L),
+        "events": lambda: cs.simulate(model, X, engine="events"),
+        "compiled": lambda: cs.simulate(model, X, engine="compiled"),
+    }, repeats=7)
+    per_act = times["events"]["median"] / n_act
+    per_wake = times["bare_simpy"]["median"] / wakeups
+    _common.report("events_overhead", {
+        "modules": G, "units": K, "steps": L, "activations": n_act, "bare_wakeups": wakeups,
+        "events_us_per_activation": per_act * 1e6,
+        "bare_us_per_wakeup": per_wake * 1e6,
+        "ratio_events_vs_bare": per_act / per_wake,
+        "ratio_events_vs_bare_min": (times["events"]["min"] / n_act) / (times["bare_simpy"]["min"] / wakeups),
+        "required": 4.0,
+        "compiled_us_per_activation": times["compiled"]["median"] / n_act * 1e6,
+    })
+
+
+if __name__ == "__main__":
+    main()

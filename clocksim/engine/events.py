@@ -1,0 +1,354 @@
+"""The event engine: every module is a SimPy process with its own clock.
+
+A module process sleeps until its clock's next firing, runs the shared jitted
+update on its own rows (all batch rows in one call) from its *inbox* — the
+latest messages it has received from the modules it reads, plus the input —
+and then publishes its new state, which sends it as a message to every module
+that reads it (the faster ones under slow-to-fast wiring).
+
+Order inside one instant of model time is explicit (SimPy orders events at the
+same time by priority, then by the order they were scheduled; clocksim uses
+priority slots so that nothing depends on scheduling order)::
+
+    DELIVER (0)  delayed messages arrive
+    COMPUTE (1)  modules that fire now compute from their inboxes (env.timeout)
+    PUBLISH (2)  new states are published and sent (the two-phase tick)
+    READOUT (3)  the output reads the published state
+
+So a module that fires at step ``t`` reads what was published up to ``t - 1``
+and all results of ``t`` publish together: the synchronous semantics, whatever
+order the processes were started in.
+
+Timing models (``latency=``, ``compute=``) make messages take time and updates
+queue for cores, so modules can read stale state; the trace records how stale.
+With zero latency and integer clocks the run equals the compiled engine's bit
+for bit: the same kernels run on the same values in the same order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+
+import numpy as np
+import simpy
+
+from .. import cost
+from .. import kernels as K
+from .._validate import as_float, as_real_array
+from ..cost import ComputeModel, Delay, LinkLatency, as_delay
+from ..errors import InvalidValueError, ShapeError
+from ..model import ClockworkRNN
+from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
+from . import event_kernels as EK
+from .base import Engine, Result, trace_meta
+from .plan import Plan, plan_for
+
+__all__ = ["EventEngine", "DELIVER", "COMPUTE", "PUBLISH", "READOUT"]
+
+DELIVER, COMPUTE, PUBLISH, READOUT = 0, 1, 2, 3
+
+
+class Slot(simpy.events.Event):
+    """A timeout in an explicit priority slot (SimPy's Timeout always uses priority 1)."""
+
+    __slots__ = ()
+
+    def __init__(self, env: simpy.Environment, delay: float, priority: int):
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        env.schedule(self, priority, delay)
+
+
+class EventEngine(Engine):
+    """Runs each module as a SimPy process (see the module docstring).
+
+    Parameters
+    ----------
+    latency : float, Delay or LinkLatency, optional
+        Message delay on every link (model time); default none.
+    compute : ComputeModel, optional
+        Updates take ``overhead + macs / throughput`` on a pool of ``cores``; default: instantaneous.
+    deadline : float, optional
+        A readout whose end-to-end latency exceeds it counts as a miss.
+    times : array_like, shape (L,), optional
+        Arrival times of the input samples (strictly increasing); default ``start + s``.
+        Outputs are read out at these times.
+    order : sequence of int, optional
+        Order in which the module processes are started (a permutation of the modules).
+        Results do not depend on it; tests use it to prove so.
+    """
+
+    name = "events"
+
+    def __init__(self, *, latency=None, compute: ComputeModel | None = None, deadline: float | None = None,
+                 times=None, order=None, **options):
+        super().__init__(**options)
+        if latency is None or isinstance(latency, LinkLatency):
+            self.latency = latency
+        elif isinstance(latency, (Delay, int, float)) and not isinstance(latency, bool):
+            self.latency = LinkLatency(as_delay(latency, "latency"))
+        else:
+            raise InvalidValueError(f"latency: got {latency!r}, expected a delay >= 0, a Delay or a LinkLatency")
+        if compute is not None and not isinstance(compute, ComputeModel):
+            raise InvalidValueError(f"compute: got {compute!r}, expected a ComputeModel")
+        self.compute = compute
+        self.deadline = None if deadline is None else as_float("deadline", deadline, minimum=0.0)
+        self.times = None if times is None else as_real_array("times", times, ndim=1)
+        self.order = None if order is None else [int(i) for i in order]
+
+    @property
+    def timing_model(self) -> bool:
+        """True when latency, compute or a deadline is modelled."""
+        return (self.latency is not None and not self.latency.is_zero) or self.compute is not None \
+            or self.deadline is not None
+
+    def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:
+        B, L, n_in = X.shape
+        ts = self._input_times(model, L)
+        order = self._process_order(model.g)
+        if self.latency is not None:
+            self.latency.check(model.g)
+        t0 = time.perf_counter()
+        sim = _Simulation(model, plan_for(model), X, ts, self)
+        sim.run(order)
+        wall = time.perf_counter() - t0
+        h = sim.Z[1:, :, :model.n].transpose(1, 0, 2)       # (B, L, n) view into the arena
+        y = sim.Y.transpose(1, 0, 2)                         # (B, L, n_out) view
+        if not batched:
+            h, y = h[0], y[0]
+        extra = {"wall_time": wall, "latency_model": self.timing_model}
+        if self.latency is not None:
+            extra["latency"] = self.latency.to_dict()
+        if self.compute is not None:
+            extra["compute"] = self.compute.to_dict()
+        if self.deadline is not None:
+            extra["deadline"] = self.deadline
+        if self.times is not None:
+            extra["time_unit"] = "model time"
+        trace = Trace(sim.activations(), sim.messages(), sim.readouts(), trace_meta(model, B, L, self.name, **extra))
+        return Result(y=y, h=h, trace=trace, engine=self.name, wall_time=wall)
+
+    def _input_times(self, model: ClockworkRNN, L: int) -> np.ndarray:
+        if self.times is None:
+            return model.start + np.arange(L, dtype=np.float64)
+        ts = self.times
+        if ts.shape != (L,):
+            raise ShapeError(f"times: got shape {ts.shape}, expected ({L},): one arrival time per input step")
+        if L > 1 and not (np.diff(ts) > 0).all():
+            raise InvalidValueError("times: expected strictly increasing arrival times")
+        if ts[0] < 0:
+            raise InvalidValueError(f"times: got {ts[0]:g} as the first time, expected times >= 0")
+        return ts
+
+    def _process_order(self, g: int) -> list[int]:
+        if self.order is None:
+            return list(range(g))
+        if sorted(self.order) != list(range(g)):
+            raise InvalidValueError(f"order: got {self.order}, expected a permutation of 0..{g - 1}")
+        return self.order
+
+
+class _Simulation:
+    """One run: the arenas, the SimPy environment and the processes."""
+
+    def __init__(self, model: ClockworkRNN, plan: Plan, X: np.ndarray, ts: np.ndarray, engine: EventEngine):
+        self.model, self.plan, self.engine = model, plan, engine
+        B, L, _ = X.shape
+        self.B, self.L, self.ts = B, L, ts
+        lo, hi = ts[0], np.nextafter(ts[-1], np.inf)                          # firings in [ts[0], ts[-1]]
+        self.fires = [np.asarray(c.firing_times(lo, hi), dtype=np.float64) for c in model.clocks]
+        self.t_init = float(ts[0] - 1.0)                                      # h0 counts as sent then
+        macs = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * B
+        self.duration = engine.compute.duration(macs) if engine.compute is not None else np.zeros(model.g)
+        self.zero_latency = engine.latency is None or engine.latency.is_zero
+        self.fast = (self.zero_latency and engine.compute is None and model.synchronous
+                     and engine.times is None)
+        self.deadline = np.inf if engine.deadline is None else engine.deadline
+        self._build_arenas(X, macs)
+
+    # ------------------------------------------------------------------ layout
+    def _build_arenas(self, X: np.ndarray, macs: np.ndarray) -> None:
+        """Lay out the float arena S and the int arena I (see event_kernels' docstring)."""
+        model, plan, B, L = self.model, self.plan, self.B, self.L
+        g, n, m = model.g, model.n, plan.m
+        inbox_off, cols, n_inbox = [], [], 0                 # inbox i: plan.reads[i] = senders' units, then x
+        for i in range(g):
+            inbox_off.append(n_inbox)
+            n_inbox += B * len(plan.reads[i])
+            col, place = 0, {}
+            for j in model.inputs_of(i):
+                place[j] = col
+                col += model.module_sizes[j]
+            cols.append(place)
+        fan_out = [sum(1 for r in model.receivers_of(j) if r != j) for j in range(g)]
+        n_act = sum(f.size for f in self.fires)
+        n_msg = sum(f.size * fan_out[j] for j, f in enumerate(self.fires))
+        sections = {"inbox": n_inbox, "x": L * B * model.n_in, "ts": L, "w": plan.wflat.size, "bias": n,
+                    "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g, "vin": g * g, "vnxt": g, "vpub": g,
+                    "act": 8 * n_act, "msg": 4 * n_msg, "z": (L + 1) * B * m, "ro": 3 * L}
+        off, total = {}, 0
+        for name, size in sections.items():
+            off[name], total = total, total + size
+        S = np.zeros(total)
+        view = {name: S[off[name]:off[name] + size] for name, size in sections.items()}
+        view["x"][:] = X.transpose(1, 0, 2).ravel()                         # (L, B, n_in)
+        view["ts"][:] = self.ts
+        view["w"][:] = plan.wflat
+        view["bias"][:] = plan.b
+        h0 = np.broadcast_to(plan.h0, (B, n))
+        view["nxt"][:] = h0.ravel()
+        view["pub"][:] = h0.ravel()
+        for i in range(g):                                                   # everyone holds h0, sent at t_init
+            rows = plan.reads[i][plan.reads[i] < n]
+            box = S[inbox_off[i]:inbox_off[i] + B * len(plan.reads[i])].reshape(B, -1)
+            box[:, :rows.size] = h0[:, rows]
+        view["recv"][:] = view["pubt"][:] = self.t_init
+        view["vin"][:] = view["vnxt"][:] = view["vpub"][:] = -1.0           # no input reflected yet
+        view["z"].reshape(L + 1, B, m)[0, :, :n] = h0
+
+        dptr, dlist, sptr, slist = [0], [], [0], []   # deliveries (receiver, column); senders other than self
+        for j in range(g):
+            for r in model.receivers_of(j):
+                dlist += [r, cols[r][j]]
+            dptr.append(len(dlist) // 2)
+        for i in range(g):
+            slist += [j for j in model.inputs_of(i) if j != i]
+            sptr.append(len(slist))
+        mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i])
+                        for i in range(g)], dtype=np.int64)
+        parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
+                 EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g)}
+        parts = {slot: np.ravel(np.asarray(arr, dtype=np.int64)) for slot, arr in parts.items()}
+        I = np.zeros(EK.HEADER + sum(a.size for a in parts.values()), dtype=np.int64)
+        pos = EK.HEADER
+        for slot, arr in parts.items():
+            I[slot] = pos
+            I[pos:pos + arr.size] = arr
+            pos += arr.size
+        header = {EK.H_G: g, EK.H_N: n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: m, EK.H_L: L, EK.H_ACT: plan.act,
+                  EK.H_WLEN: plan.wflat.size}
+        for slot, name in ((EK.H_NXT, "nxt"), (EK.H_PUB, "pub"), (EK.H_RECV, "recv"), (EK.H_PUBT, "pubt"),
+                           (EK.H_VIN, "vin"), (EK.H_VNXT, "vnxt"), (EK.H_VPUB, "vpub"), (EK.H_X, "x"),
+                           (EK.H_TS, "ts"), (EK.H_W, "w"), (EK.H_BIAS, "bias"), (EK.H_ACTREC, "act"),
+                           (EK.H_MSGREC, "msg"), (EK.H_Z, "z"), (EK.H_RO, "ro")):
+            header[slot] = off[name]
+        for slot, value in header.items():
+            I[slot] = value
+        self.S, self.I, self.view, self.cols = S, I, view, cols
+
+    # ------------------------------------------------------------------ processes
+    def run(self, order: list[int]) -> None:
+        env = simpy.Environment()
+        if self.fast:
+            for i in order:
+                env.process(self._module_sync(env, i))
+        else:
+            compute = self.engine.compute
+            self.pool = simpy.PriorityResource(env, capacity=compute.cores) if compute is not None else None
+            self.free_cores = list(range(compute.cores)) if compute is not None else []
+            self.prio = compute.priorities(self.model.periods) if compute is not None else [0] * self.model.g
+            self.link_rng = {}
+            for i in order:
+                env.process(self._module_general(env, i))
+        env.process(self._readout(env))
+        env.run()
+        model, plan = self.model, self.plan
+        self.Z = self.view["z"].reshape(self.L + 1, self.B, plan.m)
+        self.Y = np.empty((self.L, self.B, model.n_out))
+        K.readout(self.view["z"], self.L, self.B, plan.m, model.n, plan.W_out.reshape(-1), plan.b_out,
+                  plan.out_act, self.Y.reshape(-1))
+
+    def _module_sync(self, env, i):
+        """Synchronous fast path: compute at each firing; the readout tick publishes."""
+        timeout, activate, S, I = env.timeout, EK.activate_sync, self.S, self.I
+        prev = 0.0
+        for t in self.fires[i].tolist():
+            yield timeout(t - prev)
+            prev = t
+            activate(i, t, S, I)
+
+    def _readout(self, env):
+        S, I, deadline = self.S, self.I, self.deadline
+        step = EK.tick if self.fast else EK.snapshot
+        slot = PUBLISH if self.fast else READOUT
+        prev = 0.0
+        for s, t in enumerate(self.ts.tolist()):
+            yield Slot(env, t - prev, slot)
+            prev = t
+            step(s, t, deadline, S, I)
+
+    def _module_general(self, env, i):
+        """Any clock, latency and compute model: each activation queues, computes, then publishes."""
+        S, I = self.S, self.I
+        dur = float(self.duration[i])
+        pool = self.pool
+        for t in self.fires[i].tolist():
+            if env.now < t:
+                yield env.timeout(t - env.now)
+            core = -1
+            if pool is not None:
+                req = pool.request(priority=self.prio[i])
+                yield req
+                core = heapq.heappop(self.free_cores)
+            start = env.now
+            EK.activate(i, t, start, start + dur, core, S, I)
+            I[EK.H_NDIRTY] = 0                      # the dirty list is only for the synchronous tick
+            if dur > 0.0:
+                yield env.timeout(dur)
+            if pool is not None:                    # the core is free at the end of the compute ...
+                heapq.heappush(self.free_cores, core)
+                pool.release(req)
+            yield Slot(env, 0.0, PUBLISH)           # ... and the result publishes in that instant's publish phase
+            EK.publish(i, env.now, self.zero_latency, S, I)
+            if not self.zero_latency:
+                self._send_delayed(env, i)
+
+    def _send_delayed(self, env, j):
+        """Schedule the messages of module j's new state on links with latency."""
+        S, I, B, n = self.S, self.I, self.B, self.model.n
+        payload = self.view["pub"].reshape(B, n)[:, self.model.rows(j)].copy().ravel()
+        version = float(self.view["vpub"][j])
+        now = env.now
+        latency = self.engine.latency
+        for r in self.model.receivers_of(j):
+            if r == j:
+                continue
+            rng = self.link_rng.get((j, r))
+            if rng is None:
+                rng = self.link_rng[(j, r)] = latency.generator(j, r)
+            delay = float(latency.delay(j, r).sample(rng, 1)[0])
+            col = self.cols[r][j]
+            if delay == 0.0:
+                EK.deliver(j, r, col, payload, now, version, now, S, I)
+                continue
+            ev = Slot(env, delay, DELIVER)
+            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: EK.deliver(
+                j, r, col, payload, now, version, env.now, S, I))
+
+    # ------------------------------------------------------------------ results
+    def activations(self) -> np.ndarray:
+        A = self.view["act"].reshape(-1, 8)[:int(self.I[EK.H_NACT])]
+        A = A[np.lexsort((A[:, EK.A_MODULE], A[:, EK.A_TIME]))]
+        rec = np.zeros(A.shape[0], dtype=ACTIVATION_DTYPE)
+        for name, col in (("module", EK.A_MODULE), ("time", EK.A_TIME), ("start", EK.A_START), ("end", EK.A_END),
+                          ("macs", EK.A_MACS), ("staleness", EK.A_STALE), ("lag", EK.A_LAG), ("core", EK.A_CORE)):
+            rec[name] = A[:, col]
+        return rec
+
+    def messages(self) -> np.ndarray:
+        Mq = self.view["msg"].reshape(-1, 4)[:int(self.I[EK.H_NMSG])]
+        Mq = Mq[np.lexsort((Mq[:, EK.MSG_RECEIVER], Mq[:, EK.MSG_SENDER], Mq[:, EK.MSG_SEND],
+                            Mq[:, EK.MSG_ARRIVE]))]
+        rec = np.zeros(Mq.shape[0], dtype=MESSAGE_DTYPE)
+        rec["sender"], rec["receiver"] = Mq[:, EK.MSG_SENDER], Mq[:, EK.MSG_RECEIVER]
+        rec["send"], rec["arrive"] = Mq[:, EK.MSG_SEND], Mq[:, EK.MSG_ARRIVE]
+        return rec
+
+    def readouts(self) -> np.ndarray:
+        R = self.view["ro"].reshape(self.L, 3)
+        rec = np.zeros(self.L, dtype=READOUT_DTYPE)
+        rec["time"], rec["latency"], rec["missed"] = R[:, 0], R[:, 1], R[:, 2] != 0
+        return rec

@@ -1,0 +1,139 @@
+"""The event engine: exact agreement with the compiled engine, traces, order independence."""
+
+import numpy as np
+import pytest
+from helpers import random_model
+
+import clocksim as cs
+from clocksim.engine.events import EventEngine
+
+
+def both(model, X, **options):
+    return cs.simulate(model, X, engine="compiled"), cs.simulate(model, X, engine="events", **options)
+
+
+def assert_same_run(a, b):
+    assert np.array_equal(a.y, b.y)
+    assert np.array_equal(a.h, b.h)
+    for name in ("activations", "messages"):
+        ra, rb = getattr(a.trace, name), getattr(b.trace, name)
+        assert ra.dtype == rb.dtype and ra.shape == rb.shape, name
+        for field in ra.dtype.names:
+            np.testing.assert_array_equal(ra[field], rb[field], err_msg=f"{name}.{field}")
+    np.testing.assert_array_equal(a.trace.readouts["latency"], b.trace.readouts["latency"])
+    np.testing.assert_array_equal(a.trace.readouts["time"], b.trace.readouts["time"])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_events_equal_compiled_bit_for_bit(seed):
+    rng = np.random.default_rng(1000 + seed)
+    model = random_model(rng)
+    B = int(rng.integers(1, 4))
+    X = rng.normal(size=(B, int(rng.integers(1, 50)), model.n_in))
+    assert_same_run(*both(model, X if B > 1 else X[0]))
+
+
+@pytest.mark.parametrize("connectivity", ["slow-to-fast", "dense"])
+@pytest.mark.parametrize("start", [0, 1])
+@pytest.mark.parametrize("batched", [False, True])
+def test_paper_schedule_exact(connectivity, start, batched, rng):
+    model = random_model(rng, g=5, sizes=[4, 3, 2, 5, 1], periods=cs.exponential_periods(5), phases=False,
+                         start=start, connectivity=connectivity, n_in=3, n_out=2)
+    X = rng.normal(size=(3, 70, 3) if batched else (70, 3))
+    assert_same_run(*both(model, X))
+
+
+def test_larger_batched_model_exact(rng):
+    """Blocks big enough for BLAS to use its blocked kernels (GEMM with B > 1)."""
+    model = random_model(rng, g=4, sizes=[40, 33, 20, 17], periods=[1, 2, 3, 5], connectivity="slow-to-fast",
+                         n_in=9, n_out=5)
+    assert_same_run(*both(model, rng.normal(size=(8, 30, 9))))
+
+
+def test_one_activation_per_firing(rng):
+    model = random_model(rng, g=4, periods=[1, 3, 4, 10], n_in=1)
+    res = cs.simulate(model, rng.normal(size=(57, 1)), engine="events")
+    act = res.trace.activations
+    for i, clock in enumerate(model.clocks):
+        np.testing.assert_array_equal(act["time"][act["module"] == i], clock.firing_steps(model.start, 57))
+    assert len(res.trace) == model.activity(57).sum()
+
+
+def test_messages_go_from_slow_to_fast_senders(rng):
+    model = random_model(rng, g=3, periods=[1, 2, 4], phases=False, start=0, connectivity="slow-to-fast", n_in=1)
+    res = cs.simulate(model, rng.normal(size=(8, 1)), engine="events")
+    msg = res.trace.messages
+    assert (msg["sender"] > msg["receiver"]).all()          # only slower modules send to faster ones
+    # module 2 (period 4) fires at 0 and 4 and sends to modules 0 and 1 each time
+    from2 = msg[msg["sender"] == 2]
+    assert from2["send"].tolist() == [0, 0, 4, 4] and from2["receiver"].tolist() == [0, 1, 0, 1]
+    assert (msg["arrive"] == msg["send"]).all()
+
+
+@pytest.mark.parametrize("order", [[2, 1, 0, 3], [3, 2, 1, 0], [1, 3, 0, 2]])
+def test_order_of_processes_does_not_matter(order, rng):
+    model = random_model(rng, g=4, periods=[1, 2, 2, 4], phases=False, n_in=2)
+    X = rng.normal(size=(2, 40, 2))
+    base = cs.simulate(model, X, engine="events")
+    permuted = cs.simulate(model, X, engine="events", order=order)
+    assert_same_run(base, permuted)
+
+
+def test_declaration_order_flips_simpy_tie_break(rng):
+    """Same network, modules declared in the opposite order (dense wiring permits it)."""
+    sizes, periods = [3, 2, 4], [1, 2, 2]
+    a = random_model(rng, g=3, sizes=sizes, periods=periods, phases=False, connectivity="dense", n_in=1, n_out=1)
+    perm = [2, 1, 0]
+    rows = np.concatenate([np.arange(a.offsets[i], a.offsets[i + 1]) for i in perm])
+    b = cs.ClockworkRNN(1, 1, [sizes[i] for i in perm], [periods[i] for i in perm], connectivity="dense",
+                        start=a.start)
+    p = a.params
+    b.set_params(W_in=p["W_in"][rows], W_rec=p["W_rec"][np.ix_(rows, rows)], b=p["b"][rows],
+                 W_out=p["W_out"][:, rows], b_out=p["b_out"], h0=p["h0"][rows])
+    X = rng.normal(size=(30, 1))
+    ra, rb = cs.simulate(a, X, engine="events"), cs.simulate(b, X, engine="events")
+    np.testing.assert_allclose(ra.h[:, rows], rb.h, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(ra.y, rb.y, rtol=0, atol=1e-13)
+
+
+def test_general_path_with_zero_costs_equals_synchronous(rng):
+    """Queueing machinery switched on but costing nothing: the asynchronous path reduces exactly."""
+    model = random_model(rng, g=4, periods=[1, 2, 4, 8], phases=False, n_in=2)
+    X = rng.normal(size=(2, 33, 2))
+    for options in (dict(compute=cs.ComputeModel(cores=1)), dict(compute=cs.ComputeModel(cores=3)),
+                    dict(latency=cs.LinkLatency(0.0, {(1, 0): 0.0})), dict(times=model.start + np.arange(33.0))):
+        engine = EventEngine(**options)
+        res = cs.simulate(model, X, engine=engine)
+        ref = cs.simulate(model, X, engine="compiled")
+        assert np.array_equal(res.y, ref.y) and np.array_equal(res.h, ref.h), options
+
+
+def test_staleness_is_age_of_oldest_message(rng):
+    model = random_model(rng, g=2, periods=[1, 4], phases=False, start=0, connectivity="slow-to-fast", n_in=1)
+    act = cs.simulate(model, np.zeros((9, 1)), engine="events").trace.activations
+    fast = act[act["module"] == 0]
+    # module 0 at step t reads module 1's state sent at the last multiple of 4 before t (h0: at -1)
+    expected = [0 - (-1)] + [t - 4 * ((t - 1) // 4) for t in range(1, 9)]
+    assert fast["staleness"].tolist() == expected
+    assert (act["lag"] == 0).all()
+
+
+def test_readout_latency_counts_steps_without_any_module():
+    model = cs.ClockworkRNN(1, 1, [2, 2], [2, 4], start=0)
+    for engine in ("compiled", "events"):
+        lat = cs.simulate(model, np.zeros((6, 1)), engine=engine).trace.readouts["latency"]
+        assert lat.tolist() == [0, 1, 0, 1, 0, 1]
+
+
+def test_bad_options():
+    model = cs.ClockworkRNN(1, 1, [2], [1])
+    with pytest.raises(cs.InvalidValueError, match="order: got"):
+        cs.simulate(model, np.zeros((3, 1)), engine="events", order=[0, 0])
+    with pytest.raises(cs.InvalidValueError, match="latency: got 'x'"):
+        cs.simulate(model, np.zeros((3, 1)), engine="events", latency="x")
+    with pytest.raises(cs.ShapeError, match=r"times: got shape \(2,\), expected \(3,\)"):
+        cs.simulate(model, np.zeros((3, 1)), engine="events", times=[0.0, 1.0])
+    with pytest.raises(cs.InvalidValueError, match="strictly increasing"):
+        cs.simulate(model, np.zeros((3, 1)), engine="events", times=[0.0, 2.0, 1.0])
+    with pytest.raises(cs.InvalidValueError, match="compute: got"):
+        cs.simulate(model, np.zeros((3, 1)), engine="events", compute=4)

@@ -1,0 +1,5 @@
+"""``python -m clocksim`` runs the command line."""
+
+from .cli import console
+
+console()

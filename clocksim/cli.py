@@ -44,11 +44,17 @@ def _int_list(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser; each command is added by one ``_add_<command>`` function (see COMMANDS)."""
     parser = _Parser(prog="clocksim", description="Simulate, trace and explain Clockwork RNN schedules.")
     parser.add_argument("--version", action="version", version=f"clocksim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    for add in COMMANDS:
+        add(sub)
+    return parser
 
+
+def _add_explain(sub) -> None:
     ex = sub.add_parser("explain", help="print which modules run at each step (what 'clock rate' means)")
     group = ex.add_mutually_exclusive_group()
     group.add_argument("--periods", type=_int_list("periods"), help="comma-separated periods, fastest first")
@@ -59,7 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--steps", type=int, default=8, help="how many steps to list (default 8)")
     ex.add_argument("--at", type=_int_list("at"), default=[], help="further steps to list, e.g. 128")
     ex.set_defaults(func=_explain)
-    return parser
 
 
 def _explain(args) -> int:
@@ -81,6 +86,10 @@ def _explain(args) -> int:
             raise InvalidValueError(f"--periods/--phases (module M{i + 1}): {exc}") from None
     print(schedule_table(clocks, start=args.start, n_steps=args.steps, extra_steps=args.at))
     return 0
+
+
+#: Functions that add one subcommand each; a new command is one function and one entry here.
+COMMANDS = [_add_explain]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,11 @@ Counts cover the whole batch: with ``B`` sequences every multiply-add count is
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
 __all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE"]
@@ -109,6 +114,54 @@ class Trace:
                                "max": float(lat.max())} if lat.size else {"p50": None, "p99": None, "max": None})
             out["deadline_misses"] = int(self.readouts["missed"].sum())
         return out
+
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> Path:
+        """Write the trace to ``path`` (``.npz``): exact, no pickle; atomic (temporary file, then rename)."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+        arrays = {"activations": self.activations, "messages": self.messages, "readouts": self.readouts,
+                  "meta": np.array(json.dumps(self.meta, default=_json_default))}
+        atomic_write(path, lambda f: np.savez(f, **arrays))
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Trace":
+        """Read a trace written by :meth:`save` (data only: ``allow_pickle=False``)."""
+        with np.load(Path(path), allow_pickle=False) as data:
+            missing = {"activations", "messages", "readouts", "meta"} - set(data.files)
+            if missing:
+                raise ValueError(f"{path}: not a clocksim trace (missing {', '.join(sorted(missing))})")
+            return cls(data["activations"], data["messages"], data["readouts"], json.loads(str(data["meta"])))
+
+
+def atomic_write(path, write) -> None:
+    """Call ``write(file)`` on a temporary sibling of ``path`` and rename it into place.
+
+    A crash or Ctrl-C leaves either the old file or the new one, never a truncated file.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _as_records(name: str, value, dtype: np.dtype) -> np.ndarray:

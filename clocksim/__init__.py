@@ -3,8 +3,9 @@
 See ``docs/concepts.md`` for what a clock rate is and ``docs/api.md`` for this list.
 """
 
-from .clocks import (Clock, Explicit, Periodic, activity_mask, exponential_periods, fibonacci_periods,
-                     linear_periods, prime_periods)
+from .clocks import (Clock, Explicit, Jittered, OnInput, Periodic, Poisson, activity_mask, exponential_periods,
+                     fibonacci_periods, linear_periods, prime_periods, stagger_phases)
+from . import cost
 from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
 from .engine import ENGINES, Result, simulate
 from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
@@ -14,8 +15,8 @@ from .trace import Trace
 __version__ = "0.1.0"
 
 __all__ = [
-    "Clock", "Periodic", "Explicit", "activity_mask",
-    "exponential_periods", "fibonacci_periods", "linear_periods", "prime_periods",
+    "Clock", "Periodic", "Explicit", "Jittered", "Poisson", "OnInput", "activity_mask",
+    "exponential_periods", "fibonacci_periods", "linear_periods", "prime_periods", "stagger_phases",
     "ClockworkRNN",
     "simulate", "Result", "ENGINES",
     "ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential",

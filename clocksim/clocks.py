@@ -8,6 +8,12 @@ s-th input sample is step ``t = start + s`` (``start`` belongs to the model).
   (mathematical modulo, so it also holds for ``t < phase``).
 * :class:`Explicit` fires at listed times; integer times make it synchronous,
   real-valued times make it asynchronous (event engine only).
+* :class:`Jittered` fires near ``phase + k * period``, each firing displaced by a
+  bounded, seeded amount that never accumulates (no drift).
+* :class:`Poisson` fires at the events of a seeded Poisson process.
+* :class:`OnInput` is event-triggered: it fires when an input sample arrives
+  whose value changed since the module last fired (a sensor that reports only
+  on change). Its times depend on the input, so engines resolve it per run.
 
 Clocks answer two questions, both on absolute model time:
 
@@ -36,6 +42,11 @@ __all__ = [
     "Clock",
     "Periodic",
     "Explicit",
+    "Jittered",
+    "Poisson",
+    "OnInput",
+    "resolve_clocks",
+    "stagger_phases",
     "as_clock",
     "activity_mask",
     "exponential_periods",
@@ -56,6 +67,8 @@ class Clock(abc.ABC):
 
     #: ``True`` when every firing is an integer step (the compiled engine needs this).
     synchronous: bool = True
+    #: ``True`` when the firing times depend on the input (see :meth:`for_input`).
+    input_driven: bool = False
 
     @property
     @abc.abstractmethod
@@ -82,6 +95,13 @@ class Clock(abc.ABC):
         out = np.zeros(n_steps, dtype=bool)
         out[self.firing_steps(start, n_steps) - start] = True
         return out
+
+    def for_input(self, x: np.ndarray, times: np.ndarray) -> "Clock":
+        """The clock to use for one run with inputs ``x`` (B, L, n_in) arriving at ``times`` (L,).
+
+        Clocks that do not depend on the input return themselves.
+        """
+        return self
 
     def _require_synchronous(self) -> None:
         if not self.synchronous:
@@ -218,8 +238,184 @@ class Explicit(Clock):
         return f"Explicit({self.times.tolist()!r})"
 
 
+class Jittered(Clock):
+    """Fires near ``phase + k * period``; firing k is displaced by ``jitter * (u_k - 0.5)``.
+
+    The displacements ``u_k ~ U[0, 1)`` are independent and seeded per firing (a
+    firing's time does not depend on which window is asked for), so the clock
+    never drifts from its nominal grid and, since ``jitter < period``, firings
+    keep their order.
+
+    Parameters
+    ----------
+    period : float
+        Nominal time between firings, > 0.
+    jitter : float
+        Width of the displacement window, ``0 <= jitter < period``.
+    phase : float, default 0
+        Nominal time of firing 0, ``0 <= phase < period``.
+    seed : int, default 0
+    """
+
+    synchronous = False
+    _BLOCK = 1024
+
+    def __init__(self, period: float, jitter: float, phase: float = 0.0, seed: int = 0):
+        self.period = as_float("period", period, minimum=0.0, strict_minimum=True)
+        self.jitter = as_float("jitter", jitter, minimum=0.0)
+        if self.jitter >= self.period:
+            raise InvalidValueError(
+                f"jitter: got {self.jitter:g} for period {self.period:g}, expected 0 <= jitter < period "
+                "(a wider window would let firings swap order)")
+        self.phase = as_float("phase", phase, minimum=0.0)
+        if self.phase >= self.period:
+            raise InvalidValueError(f"phase: got {self.phase:g} for period {self.period:g}, expected 0 <= phase < period")
+        self.seed = as_int("seed", seed, minimum=0)
+
+    @property
+    def nominal_period(self) -> float:
+        return self.period
+
+    @property
+    def label(self) -> str:
+        return f"T={self.period:g}\u00b1{self.jitter / 2:g}"
+
+    def _offsets(self, k0: int, k1: int) -> np.ndarray:
+        """Displacements of firings k0..k1-1, drawn block by block from generators seeded (seed, block)."""
+        out = np.empty(max(k1 - k0, 0))
+        b0, b1 = k0 // self._BLOCK, (k1 - 1) // self._BLOCK if k1 > k0 else k0 // self._BLOCK - 1
+        for blk in range(b0, b1 + 1):
+            u = np.random.default_rng([self.seed, blk]).random(self._BLOCK)
+            lo, hi = max(k0, blk * self._BLOCK), min(k1, (blk + 1) * self._BLOCK)
+            out[lo - k0:hi - k0] = self.jitter * (u[lo - blk * self._BLOCK:hi - blk * self._BLOCK] - 0.5)
+        return out
+
+    def firing_times(self, t0: float, t1: float) -> np.ndarray:
+        half = self.jitter / 2
+        k0 = max(0, math.floor((t0 - half - self.phase) / self.period))
+        k1 = max(k0, math.ceil((t1 + half - self.phase) / self.period) + 1)
+        t = self.phase + self.period * np.arange(k0, k1) + self._offsets(k0, k1)
+        return t[(t >= t0) & (t < t1) & (t >= 0)]
+
+    def to_dict(self) -> dict:
+        return {"kind": "jittered", "period": self.period, "jitter": self.jitter, "phase": self.phase,
+                "seed": self.seed}
+
+    def __repr__(self):
+        return f"Jittered({self.period:g}, jitter={self.jitter:g}, phase={self.phase:g}, seed={self.seed})"
+
+
+class Poisson(Clock):
+    """Fires at the events of a Poisson process of ``rate`` firings per unit time, from time 0.
+
+    The process is generated once from ``seed`` (gaps ~ Exponential(1 / rate)),
+    so every window sees the same firings.
+    """
+
+    synchronous = False
+
+    def __init__(self, rate: float, seed: int = 0):
+        self.rate = as_float("rate", rate, minimum=0.0, strict_minimum=True)
+        self.seed = as_int("seed", seed, minimum=0)
+        self._times = np.zeros(0)
+        self._rng = np.random.default_rng(self.seed)
+
+    @property
+    def nominal_period(self) -> float:
+        return 1.0 / self.rate
+
+    @property
+    def label(self) -> str:
+        return f"Poisson {self.rate:g}/step"
+
+    def firing_times(self, t0: float, t1: float) -> np.ndarray:
+        while self._times.size == 0 or self._times[-1] < t1:
+            n = max(64, int(1.5 * self.rate * max(t1 - (self._times[-1] if self._times.size else 0.0), 1.0)))
+            last = self._times[-1] if self._times.size else 0.0
+            self._times = np.concatenate([self._times, last + np.cumsum(self._rng.exponential(1.0 / self.rate, n))])
+        lo, hi = np.searchsorted(self._times, [t0, t1], side="left")
+        return self._times[lo:hi].copy()
+
+    def to_dict(self) -> dict:
+        return {"kind": "poisson", "rate": self.rate, "seed": self.seed}
+
+    def __repr__(self):
+        return f"Poisson({self.rate:g}, seed={self.seed})"
+
+
+class OnInput(Clock):
+    """Event-triggered: fires at an input sample whose value changed since the module last fired.
+
+    A sample "changed" when any input channel (of any sequence in the batch —
+    the batch shares one schedule) differs from its value at the previous
+    firing by more than ``threshold``; the first sample always fires. With
+    ``threshold=0`` the module runs exactly when a sensor that reports only on
+    change delivers something new. Resolved per run by :meth:`for_input`.
+
+    Parameters
+    ----------
+    threshold : float, default 0
+        Smallest change that counts (absolute, per channel), >= 0.
+    channels : sequence of int, optional
+        Input channels watched; default all.
+    period : float, optional
+        Nominal period used to order modules (default 1: as fast as the input).
+    """
+
+    synchronous = True
+    input_driven = True
+
+    def __init__(self, threshold: float = 0.0, channels: Sequence[int] | None = None, period: float = 1.0):
+        self.threshold = as_float("threshold", threshold, minimum=0.0)
+        self.channels = None if channels is None else [as_int(f"channels[{i}]", c, minimum=0)
+                                                        for i, c in enumerate(channels)]
+        self._period = as_float("period", period, minimum=0.0, strict_minimum=True)
+
+    @property
+    def nominal_period(self) -> float:
+        return self._period
+
+    @property
+    def label(self) -> str:
+        return "on change" if self.threshold == 0 else f"on change >{self.threshold:g}"
+
+    def firing_times(self, t0: float, t1: float) -> np.ndarray:
+        raise UnsupportedError("clock 'on change': its firings depend on the input; engines resolve it with "
+                               "for_input(x, times), and model.activity needs x=")
+
+    def for_input(self, x: np.ndarray, times: np.ndarray) -> Explicit:
+        x = np.asarray(x, dtype=np.float64)                       # (B, L, n_in)
+        if self.channels is not None:
+            if self.channels and max(self.channels) >= x.shape[2]:
+                raise InvalidValueError(
+                    f"channels: got channel {max(self.channels)}, but the input has {x.shape[2]} channels")
+            x = x[:, :, self.channels]
+        L = x.shape[1]
+        fire = np.zeros(L, dtype=bool)
+        if L:
+            fire[0] = True
+            last = x[:, 0]
+            for s in range(1, L):
+                if np.any(np.abs(x[:, s] - last) > self.threshold):
+                    fire[s] = True
+                    last = x[:, s]
+        return Explicit(np.asarray(times, dtype=np.float64)[fire], period=self._period)
+
+    def to_dict(self) -> dict:
+        return {"kind": "on_input", "threshold": self.threshold, "channels": self.channels, "period": self._period}
+
+    def __repr__(self):
+        return f"OnInput(threshold={self.threshold:g})"
+
+
 #: Clock classes by the ``kind`` name used in scenario files; a new clock is one more entry.
-CLOCK_KINDS: dict[str, type[Clock]] = {"periodic": Periodic, "explicit": Explicit}
+CLOCK_KINDS: dict[str, type[Clock]] = {"periodic": Periodic, "explicit": Explicit, "jittered": Jittered,
+                                       "poisson": Poisson, "on_input": OnInput}
+
+
+def resolve_clocks(clocks: Sequence[Clock], x: np.ndarray, times: np.ndarray) -> list[Clock]:
+    """The concrete clocks of one run: input-driven clocks become :class:`Explicit` ones."""
+    return [c.for_input(x, times) for c in clocks]
 
 
 def as_clock(value, name: str = "clock") -> Clock:
@@ -236,10 +432,15 @@ def as_clock(value, name: str = "clock") -> Clock:
         raise InvalidValueError(f"{name}: got {value!r}, expected a positive integer period") from exc
 
 
-def activity_mask(clocks: Sequence[Clock], n_steps: int, start: int = 0) -> np.ndarray:
-    """Boolean ``(n_steps, g)`` mask: ``[s, i]`` says whether module ``i`` runs at step ``start + s``."""
+def activity_mask(clocks: Sequence[Clock], n_steps: int, start: int = 0, x: np.ndarray | None = None) -> np.ndarray:
+    """Boolean ``(n_steps, g)`` mask: ``[s, i]`` says whether module ``i`` runs at step ``start + s``.
+
+    ``x`` (B, n_steps, n_in) is needed when a clock depends on the input (:class:`OnInput`).
+    """
     n_steps = as_int("n_steps", n_steps, minimum=0)
     start = as_int("start", start)
+    if x is not None:
+        clocks = resolve_clocks(clocks, x, start + np.arange(n_steps, dtype=np.float64))
     out = np.empty((n_steps, len(clocks)), dtype=bool)
     for i, clock in enumerate(clocks):
         out[:, i] = clock.fires(start, n_steps)
@@ -286,3 +487,52 @@ def prime_periods(g: int) -> list[int]:
             out.append(candidate)
         candidate += 1
     return out
+
+
+# ---------------------------------------------------------------- phase staggering
+
+
+def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = None,
+                   horizon: int | None = None) -> list[int]:
+    """Phases that spread the modules' firings over time (the paper's interleaved offsets).
+
+    Aligned phases make every module fire together at multiples of the slowest
+    period, a burst that queues on limited cores. This greedy placement puts the
+    most expensive modules first, each at the phase that minimises the peak
+    (then the sum of squares) of the per-step load so far.
+
+    Parameters
+    ----------
+    periods : sequence of int, shape (g,)
+        Integer periods.
+    weights : sequence of float, shape (g,), optional
+        Cost of one activation of each module (e.g. its multiply-adds); default 1.
+    horizon : int, optional
+        Steps over which load is balanced; default the least common multiple of
+        the periods, capped at 100 000.
+
+    Returns
+    -------
+    list of int
+        One phase per module, ``0 <= phase < period``.
+    """
+    periods = [as_int(f"periods[{i}]", p, minimum=1) for i, p in enumerate(periods)]
+    g = len(periods)
+    w = np.ones(g) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (g,) or not np.isfinite(w).all() or (w < 0).any():
+        raise InvalidValueError(f"weights: got {weights!r}, expected {g} finite non-negative numbers")
+    if horizon is None:
+        horizon = min(math.lcm(*periods), 100_000)
+    horizon = as_int("horizon", horizon, minimum=1)
+    load = np.zeros(horizon)
+    phases = [0] * g
+    for i in sorted(range(g), key=lambda i: (-w[i] / periods[i], -periods[i], i)):
+        best = None
+        for phase in range(periods[i]):
+            trial = load.copy()
+            trial[phase::periods[i]] += w[i]
+            key = (trial.max(), float(np.square(trial).sum()), phase)
+            if best is None or key < best[0]:
+                best = (key, phase, trial)
+        phases[i], load = best[1], best[2]
+    return phases

@@ -125,9 +125,15 @@ class ClockworkRNN:
         """Modules that read module ``j`` (the messages it sends)."""
         return [int(i) for i in np.flatnonzero(self.block_mask[:, j])]
 
-    def activity(self, n_steps: int) -> np.ndarray:
-        """Boolean ``(n_steps, g)`` mask; row ``s`` is step ``start + s`` (synchronous clocks)."""
-        return activity_mask(self.clocks, n_steps, self.start)
+    def activity(self, n_steps: int, x: np.ndarray | None = None) -> np.ndarray:
+        """Boolean ``(n_steps, g)`` mask; row ``s`` is step ``start + s`` (synchronous clocks).
+
+        ``x`` (B, n_steps, n_in) is needed when a clock depends on the input.
+        """
+        if x is None and any(c.input_driven for c in self.clocks):
+            bad = [c.label for c in self.clocks if c.input_driven]
+            raise InvalidValueError(f"x: clocks {', '.join(bad)} depend on the input; pass x=(B, L, n_in) inputs")
+        return activity_mask(self.clocks, n_steps, self.start, x)
 
     def module_label(self, i: int) -> str:
         """``"M3 T=4"``: 1-based module name as in the paper, with its clock."""

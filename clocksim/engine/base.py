@@ -162,14 +162,21 @@ def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarra
     return out
 
 
-def synchronous_readouts(model: ClockworkRNN, active: np.ndarray) -> np.ndarray:
-    """One readout per step, at the step's time. Its latency is the age of the newest input the
-    state reflects: 0 when some module ran at that step, else the steps since one last ran
-    (NaN before any has run)."""
-    L = active.shape[0]
-    steps = np.arange(L)
-    last = np.maximum.accumulate(np.where(active.any(axis=1), steps, -1))
+def readouts_from_activations(activations: np.ndarray, times: np.ndarray, deadline: float = np.inf) -> np.ndarray:
+    """One readout per input sample, at its arrival time, with its end-to-end latency.
+
+    The latency of sample s is the time from its arrival until the published state first
+    reflects it: the earliest end (publish time) of an activation whose firing latched
+    sample s (the newest sample at or before the firing), minus the arrival time. Samples
+    no activation read have latency NaN (the schedule skipped them) and are no miss.
+    """
+    L = times.shape[0]
+    sample = np.searchsorted(times, activations["time"], side="right") - 1      # (A,)
+    first = np.full(L, np.inf)
+    ok = sample >= 0
+    np.minimum.at(first, sample[ok], activations["end"][ok])
     out = np.zeros(L, dtype=READOUT_DTYPE)
-    out["time"] = model.start + steps
-    out["latency"] = np.where(last >= 0, steps - last, np.nan)
+    out["time"] = times
+    out["latency"] = np.where(np.isfinite(first), first - times, np.nan)
+    out["missed"] = out["latency"] > deadline
     return out

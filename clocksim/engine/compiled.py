@@ -21,7 +21,7 @@ from ..errors import UnsupportedError
 from ..model import ClockworkRNN
 from ..trace import Trace
 from .base import (Engine, Result, activations_from_mask, messages_from_activations,
-                   synchronous_readouts, trace_meta)
+                   readouts_from_activations, trace_meta)
 from .plan import Plan, plan_for
 
 __all__ = ["CompiledEngine", "forward_arrays"]
@@ -39,7 +39,7 @@ class CompiledEngine(Engine):
                 f"engine 'compiled': clocks {', '.join(bad)} fire at non-integer times; use engine='events'")
         B, L, _ = X.shape
         t0 = time.perf_counter()
-        active = model.activity(L)
+        active = model.activity(L, X if any(c.input_driven for c in model.clocks) else None)
         Z, Y = forward_arrays(plan_for(model), X, active)
         wall = time.perf_counter() - t0
         h = Z[1:, :, :model.n].transpose(1, 0, 2)    # (B, L, n) view
@@ -50,7 +50,8 @@ class CompiledEngine(Engine):
 
         def build_trace() -> Trace:
             rec = activations_from_mask(model, active, B)
-            return Trace(rec, messages_from_activations(model, rec), synchronous_readouts(model, active), meta)
+            times = model.start + np.arange(L, dtype=np.float64)
+            return Trace(rec, messages_from_activations(model, rec), readouts_from_activations(rec, times), meta)
 
         return Result(y=y, h=h, trace=build_trace, engine=self.name, wall_time=wall)
 

@@ -9,18 +9,16 @@ activation is one jitted call with few arguments (a call from Python costs about
 ``ts``; the packed weights and biases; per module an *inbox* ``(B, c_i)``
 holding, in the order the module reads them, the last received state of every
 module it reads, then the input; ``nxt`` and ``pub`` ``(B, n)``: computed and
-published states; the timestamp/version tables; and the records the trace is
-built from (activations ``(cap, 8)``, messages ``(cap, 4)``, readout states
+published states; when each module last published and when each inbox slot's
+content was sent; and the records the trace is built from (activations ``(cap, 8)``, messages ``(cap, 4)``, readout states
 ``(L+1, B, m)`` and readouts ``(L, 3)``).
 
 ``I`` (int64) — a header of section offsets and counters, the kernel plan, a
 module table, and per sender the list of (receiver, column in the receiver's inbox).
 
-Times are model time. A message's *version* is the newest input sample index it
-reflects (-1: none yet); readouts turn it into end-to-end latency.
+Times are model time. End-to-end latency is derived after the run from the
+activation records (see ``clocksim.engine.base.readouts_from_activations``).
 """
-
-import math
 
 import numpy as np
 from numba import njit
@@ -34,9 +32,9 @@ H_G, H_N, H_NIN, H_B, H_M, H_L = 0, 1, 2, 3, 4, 5
 H_ACT = 6                     # hidden activation code
 H_NACT, H_NMSG, H_NDIRTY = 7, 8, 9
 H_PLAN, H_MOD, H_DPTR, H_DLIST, H_SPTR, H_SLIST, H_DIRTY = 10, 11, 12, 13, 14, 15, 16
-H_NXT, H_PUB, H_RECV, H_PUBT, H_VIN, H_VNXT, H_VPUB = 17, 18, 19, 20, 21, 22, 23
-H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z, H_RO = 24, 25, 26, 27, 28, 29, 30, 31, 32
-HEADER = 33
+H_NXT, H_PUB, H_RECV, H_PUBT = 17, 18, 19, 20
+H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z = 21, 22, 23, 24, 25, 26, 27, 28
+HEADER = 29
 # ---- module table columns
 M_INBOX, M_C, M_CH, M_MACS = 0, 1, 2, 3
 MOD_COLUMNS = 4
@@ -54,9 +52,11 @@ def latest_sample(ts, t):
 
 @njit(**_JIT)
 def activate(i, fire_t, start_t, end_t, core, S, I):
-    """Module ``i`` computes its next state from its inbox (read at ``start_t``) into ``nxt``.
+    """Module ``i`` computes its next state into ``nxt``.
 
-    It records the activation and joins the dirty list; :func:`publish` makes the state visible.
+    The firing at ``fire_t`` latches the newest input sample at or before it; the inbox is read
+    when the computation starts (``start_t``, later if the module queued for a core). The module
+    records the activation and joins the dirty list; :func:`publish` makes the state visible.
     """
     g = I[H_G]
     n = I[H_N]
@@ -67,7 +67,7 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     ib = I[mod + M_INBOX]
     c = I[mod + M_C]
     ch = I[mod + M_CH]
-    sample = latest_sample(S[I[H_TS]: I[H_TS] + L], start_t)
+    sample = latest_sample(S[I[H_TS]: I[H_TS] + L], fire_t)
     if n_in > 0:
         x0 = I[H_X] + sample * B * n_in
         for q in range(B):
@@ -82,17 +82,13 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
     # staleness: age of the oldest message read; lag: how much newer the senders' latest states are
     recv = I[H_RECV] + i * g
-    vin = I[H_VIN] + i * g
     stale = 0.0
     lag = 0.0
-    version = max(float(sample), S[vin + i])
     for p in range(I[I[H_SPTR] + i], I[I[H_SPTR] + i + 1]):
         j = I[I[H_SLIST] + p]
         rt = S[recv + j]
         stale = max(stale, start_t - rt)
         lag = max(lag, S[I[H_PUBT] + j] - rt)
-        version = max(version, S[vin + j])
-    S[I[H_VNXT] + i] = version
     row = I[H_ACTREC] + I[H_NACT] * 8
     S[row + A_MODULE] = i
     S[row + A_TIME] = fire_t
@@ -114,7 +110,7 @@ def activate_sync(i, t, S, I):
 
 
 @njit(**_JIT)
-def _deliver_block(j, r, col, src, s_off, s_ld, send_t, version, arrive_t, S, I, record):
+def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, S, I, record):
     """Copy sender j's state (B rows of k_j, leading dimension s_ld from s_off) into receiver r's
     inbox at column col, unless r already holds a newer version; record the message."""
     g = I[H_G]
@@ -130,7 +126,6 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, version, arrive_t, S, I,
         for q in range(B):
             copy_into(S[ib + q * c + col: ib + q * c + col + k], src[s_off + q * s_ld: s_off + q * s_ld + k])
         S[I[H_RECV] + r * g + j] = send_t
-        S[I[H_VIN] + r * g + j] = version
     if record:
         row = I[H_MSGREC] + I[H_NMSG] * 4
         S[row + MSG_SENDER] = j
@@ -154,26 +149,22 @@ def publish(j, now, deliver_all, S, I):
     for q in range(B):
         copy_into(S[pub + q * n + r0: pub + q * n + r1], S[nxt + q * n + r0: nxt + q * n + r1])
     S[I[H_PUBT] + j] = now
-    version = S[I[H_VNXT] + j]
-    S[I[H_VPUB] + j] = version
     for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
         r = I[I[H_DLIST] + 2 * p]
         if r == j or deliver_all:
-            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, version, now, S, I, r != j)
+            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, S, I, r != j)
 
 
 @njit(**_JIT)
-def deliver(j, r, col, payload, send_t, version, now, S, I):
+def deliver(j, r, col, payload, send_t, now, S, I):
     """A delayed message from j arrives at r; payload is j's state as sent, flat (B, k_j)."""
     k = I[I[H_PLAN] + j * 7 + 1] - I[I[H_PLAN] + j * 7]
-    _deliver_block(j, r, col, payload, 0, k, send_t, version, now, S, I, True)
+    _deliver_block(j, r, col, payload, 0, k, send_t, now, S, I, True)
 
 
 @njit(**_JIT)
-def snapshot(s, now, deadline, S, I):
-    """Readout at step s: the published state becomes row s+1 of the readout states; the
-    readout record gets the time, the end-to-end latency and whether it missed the deadline."""
-    g = I[H_G]
+def snapshot(s, S, I):
+    """Readout at step s: the published state becomes row s+1 of the readout states."""
     n = I[H_N]
     B = I[H_B]
     m = I[H_M]
@@ -181,21 +172,13 @@ def snapshot(s, now, deadline, S, I):
     base = I[H_Z] + (s + 1) * B * m
     for q in range(B):
         copy_into(S[base + q * m: base + q * m + n], S[pub + q * n: pub + (q + 1) * n])
-    version = -1.0
-    for i in range(g):
-        version = max(version, S[I[H_VPUB] + i])
-    latency = now - S[I[H_TS] + int(version)] if version >= 0 else math.nan
-    row = I[H_RO] + 3 * s
-    S[row] = now
-    S[row + 1] = latency
-    S[row + 2] = 1.0 if latency > deadline else 0.0   # NaN (no input reflected yet) is no miss
 
 
 @njit(**_JIT)
-def tick(s, now, deadline, S, I):
+def tick(s, now, S, I):
     """The synchronous tick's second phase: modules that computed at ``now`` publish, then the readout."""
     d0 = I[H_DIRTY]
     for p in range(I[H_NDIRTY]):
         publish(I[d0 + p], now, True, S, I)
     I[H_NDIRTY] = 0
-    snapshot(s, now, deadline, S, I)
+    snapshot(s, S, I)

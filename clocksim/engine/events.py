@@ -10,10 +10,15 @@ Order inside one instant of model time is explicit (SimPy orders events at the
 same time by priority, then by the order they were scheduled; clocksim uses
 priority slots so that nothing depends on scheduling order)::
 
-    DELIVER (0)  delayed messages arrive
-    COMPUTE (1)  modules that fire now compute from their inboxes (env.timeout)
-    PUBLISH (2)  new states are published and sent (the two-phase tick)
-    READOUT (3)  the output reads the published state
+    WINDOW_END(-1) asynchronous runs read the output of step s here, at the arrival of
+                   sample s+1 (one step after the last sample), before anything else happens
+    DELIVER   (0)  delayed messages arrive
+    COMPUTE   (1)  modules that fire now wake up (env.timeout) and, without a compute
+                   model, compute from their inboxes
+    ARBITRATE (2)  with a compute model: the activations requested in this instant are
+                   queued for the cores in priority order (so who asked first never matters)
+    PUBLISH   (3)  new states are published and sent (the two-phase tick); synchronous
+                   runs read the output right after
 
 So a module that fires at step ``t`` reads what was published up to ``t - 1``
 and all results of ``t`` publish together: the synchronous semantics, whatever
@@ -36,17 +41,18 @@ import simpy
 from .. import cost
 from .. import kernels as K
 from .._validate import as_float, as_real_array
+from ..clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
-from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
+from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
-from .base import Engine, Result, trace_meta
+from .base import Engine, Result, readouts_from_activations, trace_meta
 from .plan import Plan, plan_for
 
-__all__ = ["EventEngine", "DELIVER", "COMPUTE", "PUBLISH", "READOUT"]
+__all__ = ["EventEngine", "WINDOW_END", "DELIVER", "COMPUTE", "ARBITRATE", "PUBLISH"]
 
-DELIVER, COMPUTE, PUBLISH, READOUT = 0, 1, 2, 3
+WINDOW_END, DELIVER, COMPUTE, ARBITRATE, PUBLISH = -1, 0, 1, 2, 3
 
 
 class Slot(simpy.events.Event):
@@ -62,6 +68,38 @@ class Slot(simpy.events.Event):
         env.schedule(self, priority, delay)
 
 
+class _CoreArbiter:
+    """Queues the compute requests of one instant on a ``simpy.PriorityResource`` in a fixed order.
+
+    A request made straight from a process would be granted if a core happened to be
+    free, so the winner would be whichever process SimPy resumed first. Instead the
+    requests of an instant are collected and issued together in the ARBITRATE slot,
+    ordered by (priority, firing time, module index).
+    """
+
+    def __init__(self, env: simpy.Environment, cores: int):
+        self.env = env
+        self.pool = simpy.PriorityResource(env, capacity=cores)
+        self.free = list(range(cores))       # core ids, lowest first
+        self.pending: list = []
+        self.scheduled = False
+
+    def submit(self, priority: int, fire_t: float, module: int) -> simpy.Event:
+        """An event whose value is the pool request (yield it, then yield the request)."""
+        ev = self.env.event()
+        heapq.heappush(self.pending, (priority, fire_t, module, ev))
+        if not self.scheduled:
+            self.scheduled = True
+            Slot(self.env, 0.0, ARBITRATE).callbacks.append(self._issue)
+        return ev
+
+    def _issue(self, _event) -> None:
+        self.scheduled = False
+        while self.pending:
+            priority, _, _, ev = heapq.heappop(self.pending)
+            ev.succeed(self.pool.request(priority=priority))
+
+
 class EventEngine(Engine):
     """Runs each module as a SimPy process (see the module docstring).
 
@@ -75,7 +113,8 @@ class EventEngine(Engine):
         A readout whose end-to-end latency exceeds it counts as a miss.
     times : array_like, shape (L,), optional
         Arrival times of the input samples (strictly increasing); default ``start + s``.
-        Outputs are read out at these times.
+        The output of step s is the state published by the arrival of sample s+1 (one step
+        after the last sample for the last one): with zero costs exactly the synchronous output.
     order : sequence of int, optional
         Order in which the module processes are started (a permutation of the modules).
         Results do not depend on it; tests use it to prove so.
@@ -128,7 +167,8 @@ class EventEngine(Engine):
             extra["deadline"] = self.deadline
         if self.times is not None:
             extra["time_unit"] = "model time"
-        trace = Trace(sim.activations(), sim.messages(), sim.readouts(), trace_meta(model, B, L, self.name, **extra))
+        act = sim.activations()
+        trace = Trace(act, sim.messages(), sim.readouts(act), trace_meta(model, B, L, self.name, **extra))
         return Result(y=y, h=h, trace=trace, engine=self.name, wall_time=wall)
 
     def _input_times(self, model: ClockworkRNN, L: int) -> np.ndarray:
@@ -158,8 +198,9 @@ class _Simulation:
         self.model, self.plan, self.engine = model, plan, engine
         B, L, _ = X.shape
         self.B, self.L, self.ts = B, L, ts
-        lo, hi = ts[0], np.nextafter(ts[-1], np.inf)                          # firings in [ts[0], ts[-1]]
-        self.fires = [np.asarray(c.firing_times(lo, hi), dtype=np.float64) for c in model.clocks]
+        lo, hi = ts[0], ts[-1] + 1.0                 # firings in the input's windows [ts[0], ts[-1] + 1)
+        clocks = resolve_clocks(model.clocks, X, ts)
+        self.fires = [np.asarray(c.firing_times(lo, hi), dtype=np.float64) for c in clocks]
         self.t_init = float(ts[0] - 1.0)                                      # h0 counts as sent then
         macs = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * B
         self.duration = engine.compute.duration(macs) if engine.compute is not None else np.zeros(model.g)
@@ -187,8 +228,8 @@ class _Simulation:
         n_act = sum(f.size for f in self.fires)
         n_msg = sum(f.size * fan_out[j] for j, f in enumerate(self.fires))
         sections = {"inbox": n_inbox, "x": L * B * model.n_in, "ts": L, "w": plan.wflat.size, "bias": n,
-                    "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g, "vin": g * g, "vnxt": g, "vpub": g,
-                    "act": 8 * n_act, "msg": 4 * n_msg, "z": (L + 1) * B * m, "ro": 3 * L}
+                    "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
+                    "act": 8 * n_act, "msg": 4 * n_msg, "z": (L + 1) * B * m}
         off, total = {}, 0
         for name, size in sections.items():
             off[name], total = total, total + size
@@ -206,7 +247,6 @@ class _Simulation:
             box = S[inbox_off[i]:inbox_off[i] + B * len(plan.reads[i])].reshape(B, -1)
             box[:, :rows.size] = h0[:, rows]
         view["recv"][:] = view["pubt"][:] = self.t_init
-        view["vin"][:] = view["vnxt"][:] = view["vpub"][:] = -1.0           # no input reflected yet
         view["z"].reshape(L + 1, B, m)[0, :, :n] = h0
 
         dptr, dlist, sptr, slist = [0], [], [0], []   # deliveries (receiver, column); senders other than self
@@ -231,9 +271,8 @@ class _Simulation:
         header = {EK.H_G: g, EK.H_N: n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: m, EK.H_L: L, EK.H_ACT: plan.act,
                   EK.H_WLEN: plan.wflat.size}
         for slot, name in ((EK.H_NXT, "nxt"), (EK.H_PUB, "pub"), (EK.H_RECV, "recv"), (EK.H_PUBT, "pubt"),
-                           (EK.H_VIN, "vin"), (EK.H_VNXT, "vnxt"), (EK.H_VPUB, "vpub"), (EK.H_X, "x"),
-                           (EK.H_TS, "ts"), (EK.H_W, "w"), (EK.H_BIAS, "bias"), (EK.H_ACTREC, "act"),
-                           (EK.H_MSGREC, "msg"), (EK.H_Z, "z"), (EK.H_RO, "ro")):
+                           (EK.H_X, "x"), (EK.H_TS, "ts"), (EK.H_W, "w"), (EK.H_BIAS, "bias"),
+                           (EK.H_ACTREC, "act"), (EK.H_MSGREC, "msg"), (EK.H_Z, "z")):
             header[slot] = off[name]
         for slot, value in header.items():
             I[slot] = value
@@ -247,8 +286,7 @@ class _Simulation:
                 env.process(self._module_sync(env, i))
         else:
             compute = self.engine.compute
-            self.pool = simpy.PriorityResource(env, capacity=compute.cores) if compute is not None else None
-            self.free_cores = list(range(compute.cores)) if compute is not None else []
+            self.arbiter = _CoreArbiter(env, compute.cores) if compute is not None else None
             self.prio = compute.priorities(self.model.periods) if compute is not None else [0] * self.model.g
             self.link_rng = {}
             for i in order:
@@ -271,36 +309,42 @@ class _Simulation:
             activate(i, t, S, I)
 
     def _readout(self, env):
-        S, I, deadline = self.S, self.I, self.deadline
-        step = EK.tick if self.fast else EK.snapshot
-        slot = PUBLISH if self.fast else READOUT
+        """The output of step s: in the synchronous tick, or at the end of the step's window."""
+        S, I = self.S, self.I
         prev = 0.0
-        for s, t in enumerate(self.ts.tolist()):
-            yield Slot(env, t - prev, slot)
-            prev = t
-            step(s, t, deadline, S, I)
+        if self.fast:
+            for s, t in enumerate(self.ts.tolist()):
+                yield Slot(env, t - prev, PUBLISH)
+                EK.tick(s, t, S, I)
+                prev = t
+        else:
+            ends = np.append(self.ts[1:], self.ts[-1] + 1.0).tolist()
+            for s, t in enumerate(ends):
+                yield Slot(env, t - prev, WINDOW_END)
+                EK.snapshot(s, S, I)
+                prev = t
 
     def _module_general(self, env, i):
         """Any clock, latency and compute model: each activation queues, computes, then publishes."""
         S, I = self.S, self.I
         dur = float(self.duration[i])
-        pool = self.pool
+        arbiter = self.arbiter
         for t in self.fires[i].tolist():
             if env.now < t:
                 yield env.timeout(t - env.now)
             core = -1
-            if pool is not None:
-                req = pool.request(priority=self.prio[i])
+            if arbiter is not None:
+                req = yield arbiter.submit(self.prio[i], t, i)
                 yield req
-                core = heapq.heappop(self.free_cores)
+                core = heapq.heappop(arbiter.free)
             start = env.now
             EK.activate(i, t, start, start + dur, core, S, I)
             I[EK.H_NDIRTY] = 0                      # the dirty list is only for the synchronous tick
             if dur > 0.0:
                 yield env.timeout(dur)
-            if pool is not None:                    # the core is free at the end of the compute ...
-                heapq.heappush(self.free_cores, core)
-                pool.release(req)
+            if arbiter is not None:                 # the core is free at the end of the compute ...
+                heapq.heappush(arbiter.free, core)
+                arbiter.pool.release(req)
             yield Slot(env, 0.0, PUBLISH)           # ... and the result publishes in that instant's publish phase
             EK.publish(i, env.now, self.zero_latency, S, I)
             if not self.zero_latency:
@@ -310,7 +354,6 @@ class _Simulation:
         """Schedule the messages of module j's new state on links with latency."""
         S, I, B, n = self.S, self.I, self.B, self.model.n
         payload = self.view["pub"].reshape(B, n)[:, self.model.rows(j)].copy().ravel()
-        version = float(self.view["vpub"][j])
         now = env.now
         latency = self.engine.latency
         for r in self.model.receivers_of(j):
@@ -322,11 +365,10 @@ class _Simulation:
             delay = float(latency.delay(j, r).sample(rng, 1)[0])
             col = self.cols[r][j]
             if delay == 0.0:
-                EK.deliver(j, r, col, payload, now, version, now, S, I)
+                EK.deliver(j, r, col, payload, now, now, S, I)
                 continue
             ev = Slot(env, delay, DELIVER)
-            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: EK.deliver(
-                j, r, col, payload, now, version, env.now, S, I))
+            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: EK.deliver(j, r, col, payload, now, env.now, S, I))
 
     # ------------------------------------------------------------------ results
     def activations(self) -> np.ndarray:
@@ -347,8 +389,5 @@ class _Simulation:
         rec["send"], rec["arrive"] = Mq[:, EK.MSG_SEND], Mq[:, EK.MSG_ARRIVE]
         return rec
 
-    def readouts(self) -> np.ndarray:
-        R = self.view["ro"].reshape(self.L, 3)
-        rec = np.zeros(self.L, dtype=READOUT_DTYPE)
-        rec["time"], rec["latency"], rec["missed"] = R[:, 0], R[:, 1], R[:, 2] != 0
-        return rec
+    def readouts(self, activations: np.ndarray) -> np.ndarray:
+        return readouts_from_activations(activations, self.ts, self.deadline)

@@ -1,0 +1,131 @@
+"""Scenario files: parsing, defaults, overrides and one test per class of mistake."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import clocksim as cs
+from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+MINIMAL = """\
+# A minimal scenario.
+[model]
+periods = [1, 2, 4]
+module_sizes = 3
+"""
+
+
+class TestParsing:
+    def test_minimal_defaults(self, tmp_path):
+        s = load_scenario(write(tmp_path, MINIMAL))
+        assert s.name == "s" and s.description == "A minimal scenario."
+        assert [c.period for c in s.model.clocks] == [1, 2, 4] and s.model.module_sizes == (3, 3, 3)
+        assert s.x.shape == (1, SCHEMA["input"]["steps"].default, 1)
+        assert s.engine == "events" and s.engine_options == {}
+        assert s.output["plots"] == ["activity", "cost"]
+
+    def test_family_and_staggered_phases(self, tmp_path):
+        s = load_scenario(write(tmp_path, "[model]\nfamily = \"exponential\"\nmodules = 4\nphases = \"staggered\"\n"))
+        periods = [c.period for c in s.model.clocks]
+        assert periods == [1, 2, 4, 8]
+        assert [c.phase for c in s.model.clocks] != [0, 0, 0, 0]
+
+    def test_clock_tables(self, tmp_path):
+        s = load_scenario(write(tmp_path, """
+[model]
+module_sizes = [2, 2, 2]
+clocks = [1, { kind = "jittered", period = 2.0, jitter = 0.5 }, { kind = "poisson", rate = 0.1, seed = 3 }]
+"""))
+        assert isinstance(s.model.clocks[1], cs.Jittered) and s.model.clocks[2].seed == 3
+
+    def test_timing_model(self, tmp_path):
+        s = load_scenario(write(tmp_path, MINIMAL + """
+[engine]
+deadline = 0.5
+latency = { kind = "uniform", low = 0.1, high = 0.2 }
+links = [{ sender = 2, receiver = 0, delay = 1.5 }]
+compute = { cores = 2, throughput = 100.0, priority = "fifo" }
+"""))
+        o = s.engine_options
+        assert o["deadline"] == 0.5 and o["compute"].cores == 2
+        assert isinstance(o["latency"].default, cs.Uniform) and o["latency"].links[(2, 0)].value == 1.5
+        assert s.output["plots"] == ["activity", "cost", "latency", "gantt"]
+
+    def test_input_file_relative_to_scenario(self, tmp_path):
+        (tmp_path / "data").mkdir()
+        np.save(tmp_path / "data" / "x.npy", np.arange(20.0).reshape(10, 2))
+        s = load_scenario(write(tmp_path, MINIMAL + "[input]\nkind = \"file\"\npath = \"data/x.npy\"\nsteps = 6\n"))
+        assert s.x.shape == (1, 6, 2) and s.model.n_in == 2
+        np.savetxt(tmp_path / "x.csv", np.ones((5, 3)), delimiter=",")
+        s = load_scenario(write(tmp_path, MINIMAL + "[input]\nkind = \"file\"\npath = \"x.csv\"\n"))
+        assert s.x.shape == (1, 5, 3)
+
+    def test_overrides(self, tmp_path):
+        path = write(tmp_path, MINIMAL)
+        s = load_scenario(path, ["model.start=1", "input.steps=10", "engine.name=compiled",
+                                 "model.periods=[1, 3, 9]"])
+        assert s.model.start == 1 and s.x.shape[1] == 10 and s.engine == "compiled"
+        assert [c.period for c in s.model.clocks] == [1, 3, 9]
+
+    @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+    def test_bundled_scenarios_parse_and_say_what_they_show(self, path):
+        s = load_scenario(path)
+        assert path.read_text().startswith("# ") and len(s.description) > 40
+
+
+class TestMistakes:
+    """Each class of mistake: a ScenarioError naming the file, the key, the value, the expectation."""
+
+    @pytest.mark.parametrize("text,msg", [
+        ("[model\nperiods = [1]", "not valid TOML"),
+        ("", "empty scenario, expected at least a [model] table"),
+        ("# only a comment\n", "empty scenario"),
+        ("[input]\nsteps = 3\n", "model: got nothing, expected a [model] table"),
+        (MINIMAL + "perods = [1]\n", "model.perods: unknown key (did you mean 'periods'?)"),
+        (MINIMAL + "[inptu]\n", "inptu: unknown key (did you mean 'input'?)"),
+        ("[model]\nperiods = \"1,2\"\n", "model.periods: got '1,2', expected a non-empty array of integers"),
+        ("[model]\nperiods = [1, -2]\n", r"model.periods[1]: got -2, expected an integer >= 1"),
+        ("[model]\nperiods = [1, 2]\nmodule_sizes = [3, 0]\n", "model.module_sizes[1]: got 0, expected an integer >= 1"),
+        (MINIMAL + "[input]\nperiod = nan\n", "input.period: got nan, expected a finite number"),
+        (MINIMAL + "[input]\nsteps = 2.5\n", "input.steps: got 2.5, expected an integer >= 1"),
+        (MINIMAL + "[input]\nkind = \"file\"\npath = \"missing.npy\"\n", "input.path: got 'missing.npy', expected an existing file"),
+        (MINIMAL + "[engine]\ncompute = { cores = 0 }\n", "engine.compute.cores: got 0, expected an integer >= 1"),
+        (MINIMAL + "[engine]\nname = \"compiled\"\ndeadline = 1.0\n", "engine.deadline: got 1.0, expected no timing keys"),
+        ("[model]\nclocks = [{ kind = \"poisson\", rate = 0.0 }]\n", "model.clocks[0].rate: got 0"),
+        ("[model]\nclocks = [{ kind = \"jittered\", period = 1.0, jitter = 1.0 }]\n", "model.clocks[0].jitter: got 1"),
+        ("[model]\nclocks = [{ kind = \"explicit\", times = [3, 1] }]\n", "strictly increasing"),
+        ("[model]\nperiods = [4, 2]\n", "model.clocks: module 1 (T=2) is faster than module 0 (T=4)"),
+        ("[model]\nperiods = [1, 2]\nconnectivity = [[true]]\n", "model.connectivity: got [[True]], expected a 2 x 2"),
+        (MINIMAL + "[engine]\nlatency = -1.0\n", "engine.latency.delay: got -1"),
+        (MINIMAL + "[output]\nplots = [\"activity\", \"pie\"]\n", "output.plots[1]: got 'pie', expected one of"),
+    ])
+    def test_one_line_error(self, tmp_path, text, msg):
+        path = write(tmp_path, text)
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(path)
+        message = str(info.value)
+        assert message.startswith(str(path)) and "\n" not in message
+        assert msg in message
+
+    def test_missing_file(self, tmp_path):
+        with pytest.raises(ScenarioError, match="no such scenario file"):
+            load_scenario(tmp_path / "nope.toml")
+
+    @pytest.mark.parametrize("item,msg", [
+        ("model.start", "expected key.path=value"),
+        ("nosection.key=1", "expected section.key with a section among"),
+        ("model.start=-1", "model.start: got -1, expected an integer >= 0"),
+    ])
+    def test_bad_overrides(self, tmp_path, item, msg):
+        with pytest.raises(ScenarioError, match=msg.replace("(", r"\(").replace(".", r"\.")):
+            load_scenario(write(tmp_path, MINIMAL), [item])

@@ -88,8 +88,68 @@ def _explain(args) -> int:
     return 0
 
 
+PLOT_KINDS = ("activity", "gantt", "cost", "latency")
+
+
+def _window_arg(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected two times T0,T1 like 0,50") from None
+    if not hi > lo:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected T0 < T1")
+    return lo, hi
+
+
+def _add_plot(sub) -> None:
+    pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as a PNG")
+    pl.add_argument("trace", metavar="TRACE", help="trace file written by Trace.save (.npz)")
+    pl.add_argument("--kind", choices=PLOT_KINDS, default="activity", help="which figure (default activity)")
+    pl.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
+    pl.add_argument("--window", type=_window_arg, metavar="T0,T1",
+                    help="only the time window [T0, T1) (activity, gantt, cost); default the whole run")
+    pl.add_argument("--dpi", type=int, default=120, help="resolution (default 120)")
+    pl.set_defaults(func=_plot)
+
+
+def _plot(args) -> int:
+    from pathlib import Path
+
+    from . import plot
+    from .trace import Trace
+
+    as_int("--dpi", args.dpi, minimum=10)
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise InvalidValueError(f"--out: got {args.out!r}, expected a file name ending in .png")
+    if not out.parent.is_dir():
+        raise InvalidValueError(f"--out: directory {str(out.parent)!r} does not exist")
+    try:
+        trace = Trace.load(args.trace)
+    except FileNotFoundError:
+        raise InvalidValueError(f"TRACE: {args.trace!r} does not exist") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:       # TypeError: a .npy, not an .npz
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidValueError(f"TRACE: cannot read {args.trace!r} as a clocksim trace ({reason})") from None
+    draw = {"activity": lambda: plot.plot_activity(trace, steps=args.window).figure,
+            "gantt": lambda: plot.plot_gantt(trace, steps=args.window).figure,
+            "cost": lambda: plot.plot_cost(trace, steps=args.window)[0].figure,
+            "latency": lambda: plot.plot_latency(trace)[0].figure}[args.kind]
+    import matplotlib.pyplot as plt
+    try:
+        fig = draw()
+    except ValueError as exc:
+        raise InvalidValueError(f"TRACE: {exc}") from None
+    try:
+        plot.save_figure(fig, out, dpi=args.dpi)
+    finally:
+        plt.close(fig)
+    print(f"wrote {out}")
+    return 0
+
+
 #: Functions that add one subcommand each; a new command is one function and one entry here.
-COMMANDS = [_add_explain]
+COMMANDS = [_add_explain, _add_plot]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from . import __version__
+from . import __version__, plot
 from ._validate import as_int
 from .clocks import Periodic, exponential_periods, fibonacci_periods, linear_periods, prime_periods
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
+from .trace import Trace
 
 __all__ = ["main"]
 
@@ -88,9 +90,6 @@ def _explain(args) -> int:
     return 0
 
 
-PLOT_KINDS = ("activity", "gantt", "cost", "latency")
-
-
 def _window_arg(text: str) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in text.split(","))
@@ -104,7 +103,7 @@ def _window_arg(text: str) -> tuple[float, float]:
 def _add_plot(sub) -> None:
     pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as a PNG")
     pl.add_argument("trace", metavar="TRACE", help="trace file written by Trace.save (.npz)")
-    pl.add_argument("--kind", choices=PLOT_KINDS, default="activity", help="which figure (default activity)")
+    pl.add_argument("--kind", choices=list(plot.KINDS), default="activity", help="which figure (default activity)")
     pl.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
     pl.add_argument("--window", type=_window_arg, metavar="T0,T1",
                     help="only the time window [T0, T1) (activity, gantt, cost); default the whole run")
@@ -113,12 +112,10 @@ def _add_plot(sub) -> None:
 
 
 def _plot(args) -> int:
-    from pathlib import Path
+    import matplotlib.pyplot as plt  # on first use: other commands do not need a backend
 
-    from . import plot
-    from .trace import Trace
-
-    as_int("--dpi", args.dpi, minimum=10)
+    if not 10 <= as_int("--dpi", args.dpi, minimum=10) <= 600:
+        raise InvalidValueError(f"--dpi: got {args.dpi}, expected 10 to 600")
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise InvalidValueError(f"--out: got {args.out!r}, expected a file name ending in .png")
@@ -131,15 +128,11 @@ def _plot(args) -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:       # TypeError: a .npy, not an .npz
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidValueError(f"TRACE: cannot read {args.trace!r} as a clocksim trace ({reason})") from None
-    draw = {"activity": lambda: plot.plot_activity(trace, steps=args.window).figure,
-            "gantt": lambda: plot.plot_gantt(trace, steps=args.window).figure,
-            "cost": lambda: plot.plot_cost(trace, steps=args.window)[0].figure,
-            "latency": lambda: plot.plot_latency(trace)[0].figure}[args.kind]
-    import matplotlib.pyplot as plt
     try:
-        fig = draw()
-    except ValueError as exc:
-        raise InvalidValueError(f"TRACE: {exc}") from None
+        fig = plot.KINDS[args.kind](trace, args.window)
+    except ValueError as exc:                                   # the trace's meta, or a window outside the run
+        text = str(exc)
+        raise InvalidValueError(f"--window{text[5:]}" if text.startswith("steps:") else f"TRACE: {text}") from None
     try:
         plot.save_figure(fig, out, dpi=args.dpi)
     finally:

@@ -18,17 +18,20 @@ in its title), and per-step cost is averaged over bins of steps.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import matplotlib
 import matplotlib.colors as mcolors
 import numpy as np
 from matplotlib.collections import PolyCollection
-from matplotlib.ticker import EngFormatter, MaxNLocator
+from matplotlib.patches import Patch
+from matplotlib.ticker import EngFormatter, MaxNLocator, StrMethodFormatter
 
 from .trace import Trace, atomic_write
 
 __all__ = [
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state",
-    "plot_connectivity", "plot_compare", "save_figure",
+    "plot_connectivity", "plot_compare", "save_figure", "save_plots", "KINDS",
 ]
 
 MISS_COLOR = "#d62728"
@@ -84,7 +87,7 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
                           extent=(edges[0] - pad, edges[-1] - pad, trace.g - 0.5, -0.5))
         if top > 1:
             bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
-            bar.set_label(f"activations per {label}")
+            bar.set_label("activations per bin")
             how = f"colour: activations per {label}"
         else:
             how = f"one column per {label}"
@@ -113,9 +116,11 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
     """Compute timeline: each activation's queue wait and compute span, deadline misses highlighted.
 
     Rows are cores when the run had a compute model (``activations["core"] >= 0``),
-    else modules (fastest at the top); a bottom row shows every readout as a
-    segment from the arrival of the input it reflects to the readout
-    (``time - latency`` to ``time``), misses in red with a cross.
+    else modules (fastest at the top). Each activation draws a pale bar from its
+    firing to the start of its compute (queue wait) in the lower part of its row
+    and a solid bar, coloured by module, over its compute. A bottom row marks
+    every readout; those that missed the deadline get a red cross and a red band
+    across the chart.
 
     Parameters
     ----------
@@ -127,10 +132,10 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
     Returns
     -------
     matplotlib Axes
-        With attributes ``clocksim_waits`` and ``clocksim_computes`` (one
-        ``PolyCollection`` rectangle per drawn activation each, in trace order:
-        wait ``[time, start]``, compute ``[start, end]``) and ``clocksim_misses``
-        (the marks of missed readouts).
+        Its artists with ``gid`` ``"queue wait"`` and ``"compute"`` are
+        ``PolyCollection`` s with one rectangle per drawn activation, in trace
+        order (wait ``[time, start]``, compute ``[start, end]``); the line with
+        ``gid`` ``"deadline misses"`` marks the missed readouts.
     """
     _check_trace(trace)
     act_all = trace.activations
@@ -149,9 +154,9 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
     wait_c = colors[act["module"]].copy()
     wait_c[:, 3] = 0.35
     waits = PolyCollection(_rects(act["time"], act["start"], row + 0.12, 0.26), facecolors=wait_c,
-                           edgecolors="none", label="queue wait")
+                           edgecolors="none", gid="queue wait")
     computes = PolyCollection(_rects(act["start"], act["end"], row - 0.38, 0.46),
-                              facecolors=colors[act["module"]], edgecolors="white", linewidths=0.3)
+                              facecolors=colors[act["module"]], edgecolors="white", linewidths=0.3, gid="compute")
     ax.add_collection(waits)
     ax.add_collection(computes)
     instantaneous = bool(act.shape[0]) and bool((act["end"] == act["start"]).all())
@@ -165,9 +170,9 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
     ax.plot(hit["time"], np.full(hit.shape[0], y_ro), "|", color="0.3", ms=9)
     missed = ro[ro["missed"]]
     misses = ax.plot(missed["time"], np.full(missed.shape[0], y_ro), "x", color=MISS_COLOR, ms=8, mew=2,
-                     label=f"deadline miss ({missed.shape[0]})")[0]
+                     label=f"deadline miss ({missed.shape[0]})", gid="deadline misses")[0]
     for t in missed["time"]:
-        ax.axvspan(t - 0.04 * (hi - lo) / 50, t + 0.04 * (hi - lo) / 50, color=MISS_COLOR, alpha=0.12, lw=0)
+        ax.axvspan(t - 0.002 * (hi - lo), t + 0.002 * (hi - lo), color=MISS_COLOR, alpha=0.12, lw=0)
     ax.set_yticks(np.arange(n_rows), names + ["readouts"])
     ax.tick_params(axis="y", labelsize=_label_size(n_rows))
     right = max(hi - pad, float(act["end"].max(initial=lo)))
@@ -187,7 +192,6 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
     if pad:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"{head}\n{miss_text}")
-    ax.clocksim_waits, ax.clocksim_computes, ax.clocksim_misses = waits, computes, misses
     return ax
 
 
@@ -200,7 +204,6 @@ def _rects(x0, x1, y0, height) -> np.ndarray:
 
 
 def _gantt_legend(ax, trace, act, order, misses) -> None:
-    from matplotlib.patches import Patch
     shown = [i for i in order if (act["module"] == i).any()]
     handles = [Patch(color=_module_colors(trace.g)[i], label=trace.meta["labels"][i]) for i in shown[:12]]
     handles.append(Patch(color="0.6", alpha=0.5, label="queue wait"))
@@ -261,6 +264,9 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
     edges, cost = _step_costs(trace)                                          # (L+1,), (g+1, L)
     lo, hi, pad = _window(trace, steps)
     keep = (edges[:-1] >= lo) & (edges[:-1] < hi)
+    if not keep.any():
+        raise ValueError(f"steps: the window [{lo:g}, {hi:g}) holds no input step of this run "
+                         f"({edges[0]:g} to {edges[-2]:g})")
     edges_w = np.append(edges[:-1][keep], edges[1:][keep][-1:])
     cost = cost[:, keep]
     n_bins = max(1, int(_width_px(ax)) // 3)
@@ -290,12 +296,10 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
     ax.set_xlabel(_time_label(trace))
     per = "per step" if k == 1 else f"mean per step over {k}-step bins"
     ax.set_title(f"Multiply-adds {per}, by module, vs the dense RNN ({_basis(trace)})")
-    if many:
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
-    else:
+    if not many:
         _side_legend(ax, len(layers) + 1)
-    if many:                                                                  # a colour scale instead of g entries
-        import matplotlib
+    else:                                                                     # a colour scale instead of g entries
+        ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
         scale = matplotlib.cm.ScalarMappable(mcolors.Normalize(-0.5, trace.g - 0.5),
                                              mcolors.ListedColormap([colors[i] for i in order]))
         bar = ax.figure.colorbar(scale, ax=ax, pad=0.01, fraction=0.03)
@@ -341,9 +345,9 @@ def plot_latency(trace: Trace, fig=None):
     -------
     (Axes, Axes)
         Histogram, CDF. Each has vertical lines at p50 and p99 (``np.percentile``
-        of the finite latencies, as in ``summary()``; the lines carry an attribute
-        ``clocksim_percentile``) and, when the run had one, the deadline with the
-        region that misses it shaded.
+        of the finite latencies, as in ``summary()``; their ``gid`` is ``"p50"`` /
+        ``"p99"``) and, when the run had one, the deadline with the region that
+        misses it shaded.
     """
     _check_trace(trace)
     fig = fig if fig is not None else _new_figure(figsize=(10, 4))
@@ -361,6 +365,7 @@ def plot_latency(trace: Trace, fig=None):
             ax.set_xlim(*xlim)
             _mark_percentiles(ax, lat, deadline)
         ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_hist.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         fig.legend(handles=ax_hist.get_legend_handles_labels()[0], loc="outside lower center",
                    ncols=3, fontsize="small", frameon=False)
         if integral:
@@ -397,8 +402,8 @@ def _mark_percentiles(ax, lat, deadline) -> None:
     if deadline is not None:
         ax.axvspan(deadline, ax.get_xlim()[1], color=MISS_COLOR, alpha=0.08, lw=0)
         ax.axvline(deadline, color=MISS_COLOR, lw=1.5, label=f"deadline = {deadline:g} (shaded: a miss)")
-    ax.axvline(p50, color="C2", ls="--", lw=2, label=f"p50 = {p50:.3g}").clocksim_percentile = 50
-    ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"p99 = {p99:.3g}").clocksim_percentile = 99
+    ax.axvline(p50, color="C2", ls="--", lw=2, label=f"p50 = {p50:.3g}", gid="p50")
+    ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"p99 = {p99:.3g}", gid="p99")
 
 
 def _latencies(trace: Trace) -> np.ndarray:
@@ -417,6 +422,8 @@ def _latency_bins(lat: np.ndarray):
 def _latency_xlim(lat: np.ndarray, deadline, integral: bool):
     lo = min(0.0, float(lat.min()))
     hi = max(float(lat.max()), deadline if deadline is not None else -math.inf)
+    if integral:
+        hi = max(hi, lo + 2.0)                                                # integer ticks need room for a few
     span = (hi - lo) or 1.0
     extra = 0.5 if integral else 0.0
     return lo - extra - 0.03 * span, hi + extra + 0.08 * span
@@ -628,8 +635,7 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
 
 
 def _speedup(trace: Trace) -> float:
-    s = trace.summary()
-    return s["speedup_vs_dense"]
+    return trace.summary()["speedup_vs_dense"]
 
 
 def _dense_differs(a: Trace, b: Trace) -> bool:
@@ -644,19 +650,62 @@ def _union(r1, r2):
 # ------------------------------------------------------------------ saving
 
 
+#: The figures a saved trace can be drawn as (``clocksim plot --kind``): kind -> f(trace, steps) -> Figure.
+KINDS = {
+    "activity": lambda trace, steps=None: plot_activity(trace, steps=steps).figure,
+    "gantt": lambda trace, steps=None: plot_gantt(trace, steps=steps).figure,
+    "cost": lambda trace, steps=None: plot_cost(trace, steps=steps)[0].figure,
+    "latency": lambda trace, steps=None: plot_latency(trace)[0].figure,
+}
+
+
 def save_figure(fig, path, dpi: int | None = None) -> None:
     """Save ``fig`` to ``path`` atomically (temporary sibling, then rename); the format follows the suffix."""
-    from pathlib import Path
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
     atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
+
+
+def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120) -> list[Path]:
+    """Draw ``trace`` as ``<kind>.png`` files in ``directory`` (each written atomically, figures closed).
+
+    Parameters
+    ----------
+    trace : Trace
+    directory : path
+        An existing directory.
+    kinds : sequence of str, optional
+        Keys of :data:`KINDS`. Default: activity and cost, plus gantt and latency
+        when the run modelled timing (``meta["latency_model"]``).
+
+    Returns
+    -------
+    list of Path
+        The files written, in ``kinds`` order.
+    """
+    _check_trace(trace)
+    if kinds is None:
+        kinds = ["activity", "cost"] + (["gantt", "latency"] if trace.meta.get("latency_model") else [])
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f"kinds: got {unknown}, expected some of {sorted(KINDS)}")
+    import matplotlib.pyplot as plt
+    written = []
+    for kind in kinds:
+        fig = KINDS[kind](trace)
+        try:
+            save_figure(fig, Path(directory) / f"{kind}.png", dpi=dpi)
+        finally:
+            plt.close(fig)
+        written.append(Path(directory) / f"{kind}.png")
+    return written
 
 
 # ------------------------------------------------------------------ helpers
 
 
 def _new_figure(figsize):
-    import matplotlib.pyplot as plt                       # imported on first use: `import clocksim` stays light
+    import matplotlib.pyplot as plt  # imported on first use: `import clocksim` stays light
     return plt.figure(figsize=figsize, layout="constrained")
 
 
@@ -666,7 +715,7 @@ def _new_axes(figsize):
 
 def _check_trace(trace, name: str = "trace") -> None:
     if not isinstance(trace, Trace):
-        raise ValueError(f"{name}: got {type(trace).__name__}, expected a clocksim Trace (res.trace or Trace.load)")
+        raise TypeError(f"{name}: got {type(trace).__name__}, expected a clocksim Trace (res.trace or Trace.load)")
     for key in ("labels", "periods", "module_sizes", "n_steps"):
         _meta(trace, key, name)
 
@@ -704,13 +753,11 @@ def _thin_labels(texts, most: int) -> None:
 def _module_colors(g: int) -> list:
     if g <= 10:
         return [f"C{i}" for i in range(g)]
-    import matplotlib
     cmap = matplotlib.colormaps["tab20" if g <= 20 else "viridis"]
     return [cmap(i / max(g - 1, 1)) if g > 20 else cmap(i) for i in range(g)]
 
 
 def _cmap(name: str, bad: str):
-    import matplotlib
     return matplotlib.colormaps[name].with_extremes(bad=bad)
 
 
@@ -767,8 +814,9 @@ def _bins(lo: float, hi: float, n_max: int, integral: bool, periods=()):
         k = _steps_per_bin(math.ceil((hi - lo) / n_max), periods)
         edges = lo + k * np.arange(math.ceil((hi - lo) / k) + 1)
         return edges, (f"{k}-step bin" if k > 1 else "step")
-    edges = np.linspace(lo, hi, n_max + 1)
-    return edges, f"bin of {(hi - lo) / n_max:.3g} time units"
+    width = _nice((hi - lo) / n_max)
+    edges = lo + width * np.arange(math.ceil((hi - lo) / width) + 1)
+    return edges, f"{width:g}-unit bin"
 
 
 def _steps_per_bin(need: int, periods) -> int:
@@ -784,8 +832,13 @@ def _steps_per_bin(need: int, periods) -> int:
             return math.ceil(need / lcm) * lcm
         if lcm <= 1_000_000:
             return next(d for d in range(need, lcm + 1) if lcm % d == 0)
-    mag = 10 ** math.floor(math.log10(need))
-    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= need)
+    return int(_nice(need))
+
+
+def _nice(x: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is >= x."""
+    mag = 10.0 ** math.floor(math.log10(x))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= x * (1 - 1e-12))
 
 
 def _width_px(ax) -> float:
@@ -817,8 +870,8 @@ def _time_label(trace: Trace) -> str:
 
 def _span_text(trace: Trace, lo: float, hi: float, pad: float) -> str:
     if trace.meta.get("time_unit", "step") == "step" and pad:
-        return f"{int(round(hi - lo)):,} steps"
-    return f"t = {lo:g}..{hi:g}"
+        return f"{round(hi - lo):,} steps"
+    return f"t = {lo:.4g} to {hi:.4g}"
 
 
 def _basis(trace: Trace) -> str:

@@ -57,6 +57,16 @@ def marks(ax):
     return [np.sort(c.get_positions()) for c in cols]
 
 
+def by_gid(ax, gid):
+    (artist,) = [a for a in ax.get_children() if a.get_gid() == gid]
+    return artist
+
+
+def rects_x(collection):
+    """(N, 2) left and right edges of a PolyCollection's rectangles."""
+    return np.array([p.vertices[[0, 2], 0] for p in collection.get_paths()])
+
+
 def labels_fastest_first(trace):
     order = np.argsort(trace.meta["periods"], kind="stable")
     return [trace.meta["labels"][i] for i in order], order
@@ -114,14 +124,18 @@ class TestActivity:
         np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(long_trace.activations["module"]))
         assert "activations per" in ax.get_title() and "bin" in ax.get_title()
         assert marks(ax) == []
-        left, right = image.get_extent()[:2]
-        assert left == -0.5 and ax.get_xlim() == (-0.5, 19_999.5)
+        assert image.get_extent()[0] == -0.5 and ax.get_xlim() == (-0.5, 19_999.5)
         # bins hold whole multiples of the largest period: every bin sees the same number of firings
         assert np.all(counts[:, :-1] == counts[:, :1])
 
-    def test_aggregate_can_be_forced(self, sync_trace):
-        ax = cs.plot_activity(sync_trace, aggregate=True)
-        assert np.ma.filled(ax.get_images()[0].get_array(), 0).sum() == len(sync_trace)
+    def test_aggregate_can_be_forced(self, sync_trace, async_run):
+        for trace in (sync_trace, async_run.trace):
+            ax = cs.plot_activity(trace, aggregate=True)
+            counts = np.ma.filled(ax.get_images()[0].get_array(), 0)
+            assert counts.sum() == len(trace)
+            _, order = labels_fastest_first(trace)
+            np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(trace.activations["module"])[order])
+            assert marks(ax) == []
 
     def test_draws_into_the_given_axes(self, sync_trace):
         fig, ax = plt.subplots()
@@ -129,7 +143,7 @@ class TestActivity:
         assert fig.axes[0] is ax
 
     def test_rejects_what_is_not_a_trace(self, sync_trace):
-        with pytest.raises(ValueError, match="trace: got dict, expected a clocksim Trace"):
+        with pytest.raises(TypeError, match="trace: got dict, expected a clocksim Trace"):
             cs.plot_activity({"activations": []})
         with pytest.raises(ValueError, match="steps: got window"):
             cs.plot_activity(sync_trace, steps=(5, 2))
@@ -145,8 +159,7 @@ class TestGantt:
         trace = queued.trace
         ax = cs.plot_gantt(trace)
         act = trace.activations
-        waits = np.array([p.vertices[[0, 2], 0] for p in ax.clocksim_waits.get_paths()])     # (A, 2) x0, x1
-        computes = np.array([p.vertices[[0, 2], 0] for p in ax.clocksim_computes.get_paths()])
+        waits, computes = rects_x(by_gid(ax, "queue wait")), rects_x(by_gid(ax, "compute"))  # (A, 2) x0, x1
         assert waits.shape == computes.shape == (len(trace), 2)
         np.testing.assert_array_equal(waits, np.stack([act["time"], act["start"]], 1))
         np.testing.assert_array_equal(computes, np.stack([act["start"], act["end"]], 1))
@@ -156,7 +169,7 @@ class TestGantt:
         trace = queued.trace
         ax = cs.plot_gantt(trace)
         assert [t.get_text() for t in ax.get_yticklabels()] == ["core 0", "core 1", "readouts"]
-        rows = np.array([np.round(p.vertices[:, 1].mean()) for p in ax.clocksim_computes.get_paths()])
+        rows = np.array([np.round(p.vertices[:, 1].mean()) for p in by_gid(ax, "compute").get_paths()])
         np.testing.assert_array_equal(rows, trace.activations["core"])
 
     def test_misses_highlighted_as_in_the_trace(self, queued, async_run):
@@ -164,7 +177,7 @@ class TestGantt:
             ax = cs.plot_gantt(trace)
             missed = trace.readouts[trace.readouts["missed"]]
             assert missed.size > 0
-            np.testing.assert_array_equal(ax.clocksim_misses.get_xdata(), missed["time"])
+            np.testing.assert_array_equal(by_gid(ax, "deadline misses").get_xdata(), missed["time"])
             assert f"{missed.size} of {trace.readouts.size} readouts" in ax.get_title()
 
     def test_x_range_covers_the_last_compute(self, async_run):
@@ -176,14 +189,14 @@ class TestGantt:
         ax = cs.plot_gantt(sync_trace)
         names, _ = labels_fastest_first(sync_trace)
         assert [t.get_text() for t in ax.get_yticklabels()] == names + ["readouts"]
-        assert len(ax.clocksim_computes.get_paths()) == len(sync_trace)
+        assert len(by_gid(ax, "compute").get_paths()) == len(by_gid(ax, "queue wait").get_paths()) == len(sync_trace)
         assert "instantaneous" in ax.get_title()
-        assert ax.clocksim_misses.get_xdata().size == 0
+        assert by_gid(ax, "deadline misses").get_xdata().size == 0
 
     def test_window(self, queued):
         ax = cs.plot_gantt(queued.trace, steps=(10, 20))
         t = queued.trace.activations["time"]
-        assert len(ax.clocksim_computes.get_paths()) == int(((t >= 10) & (t < 20)).sum())
+        assert len(by_gid(ax, "compute").get_paths()) == int(((t >= 10) & (t < 20)).sum())
         assert ax.get_xlim()[0] == 9.5
 
 
@@ -204,14 +217,14 @@ class TestCost:
     @pytest.mark.parametrize("which", ["sync", "queued", "async"])
     def test_per_step_bars_add_up_to_the_summary(self, which, sync_trace, queued, async_run):
         trace = {"sync": sync_trace, "queued": queued.trace, "async": async_run.trace}[which]
-        ax_step, ax_cum = cs.plot_cost(trace)
+        ax_step, _ = cs.plot_cost(trace)
         s = trace.summary()
         parts = layers(ax_step)
         assert len(parts) == trace.g + 1                                       # modules + readout
         assert sum(v.sum() for v, _ in parts) == pytest.approx(s["macs"], rel=1e-12)
         labels = [t.get_text() for t in ax_step.get_legend().get_texts()]
         assert labels[:trace.g] == labels_fastest_first(trace)[0] and labels[trace.g] == "readout"
-        dense = [ln for ln in ax_step.get_lines() if ln.get_label().startswith("dense RNN")][0]
+        dense = next(ln for ln in ax_step.get_lines() if ln.get_label().startswith("dense RNN"))
         assert dense.get_ydata()[0] == trace.meta["dense_step_macs"] * trace.batch
 
     def test_cumulative_ends_at_summary_totals(self, rng):
@@ -246,9 +259,8 @@ class TestLatency:
         ax_hist, ax_cdf = cs.plot_latency(trace)
         s = trace.summary()["latency"]
         for ax in (ax_hist, ax_cdf):
-            marked = {ln.clocksim_percentile: ln.get_xdata()[0] for ln in ax.get_lines()
-                      if hasattr(ln, "clocksim_percentile")}
-            assert marked == {50: pytest.approx(s["p50"]), 99: pytest.approx(s["p99"])}
+            assert by_gid(ax, "p50").get_xdata()[0] == pytest.approx(s["p50"])
+            assert by_gid(ax, "p99").get_xdata()[0] == pytest.approx(s["p99"])
             deadline = [ln for ln in ax.get_lines() if ln.get_label().startswith("deadline")]
             assert deadline[0].get_xdata()[0] == trace.meta["deadline"]
 
@@ -335,7 +347,7 @@ class TestCompare:
         dense = [ln for ln in axes["cost"].get_lines() if "dense RNN" in ln.get_label()]
         assert len(dense) == 2                                                 # different runs: two baselines
         assert axes["cost"].get_ylim()[1] >= queued.trace.summary()["dense_macs"]
-        assert "sync: p50 = 0" in [t.get_text() for t in axes["latency"].get_legend().get_texts()][0]
+        assert axes["latency"].get_legend().get_texts()[0].get_text().startswith("sync: p50 = 0")
 
     def test_same_run_length_shares_one_dense_line(self, rng):
         model = cs.ClockworkRNN(1, 1, [2, 2], [1, 2])
@@ -373,6 +385,7 @@ class TestCli:
         ("not_png", "--out: got '{d}/x.pdf', expected a file name ending in .png"),
         ("kind", "argument --kind: invalid choice: 'pie'"),
         ("window", "argument --window: got '5', expected two times T0,T1"),
+        ("outside", "--window: the window [500, 600) holds no input step of this run (0 to 39)"),
     ])
     def test_bad_input_is_one_line_exit_2(self, case, msg, queued, tmp_path, capsys):
         d = tmp_path
@@ -385,10 +398,50 @@ class TestCli:
                 "no_dir": [good, "--out", str(d / "no" / "such" / "x.png")],
                 "not_png": [good, "--out", str(d / "x.pdf")],
                 "kind": [good, "--kind", "pie", "--out", str(d / "x.png")],
-                "window": [good, "--window", "5", "--out", str(d / "x.png")]}[case]
+                "window": [good, "--window", "5", "--out", str(d / "x.png")],
+                "outside": [good, "--kind", "cost", "--window", "500,600", "--out", str(d / "x.png")]}[case]
         code = main(["plot", *argv])
         err = capsys.readouterr().err
         assert code == 2
         assert err.count("\n") == 1 and err.startswith("clocksim: error: ")
         assert msg.format(d=d) in err
         assert not (d / "x.png").exists()
+
+
+def test_docs_images_render(tmp_path, monkeypatch):
+    """docs/img/render.py (the figures in docs/plots.md) still runs against the current API."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parents[1] / "docs" / "img" / "render.py"
+    spec = importlib.util.spec_from_file_location("render_docs_images", path)
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    monkeypatch.setattr(render, "HERE", tmp_path)
+    render.main()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(["activity_small.png", "activity_100k.png", "gantt.png", "cost.png", "latency.png",
+                            "state.png"])
+    assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in names)
+    assert plt.get_fignums() == []
+
+
+def test_cost_window_outside_the_run_is_an_error(sync_trace):
+    with pytest.raises(ValueError, match="steps: the window \\[100, 200\\) holds no input step of this run"):
+        cs.plot_cost(sync_trace, steps=(100, 200))
+
+
+class TestSavePlots:
+    def test_default_kinds_follow_the_timing_model(self, sync_trace, queued, tmp_path):
+        (tmp_path / "s").mkdir()
+        (tmp_path / "q").mkdir()
+        assert [p.name for p in cs.plot.save_plots(sync_trace, tmp_path / "s")] == ["activity.png", "cost.png"]
+        written = cs.plot.save_plots(queued.trace, tmp_path / "q")
+        assert [p.name for p in written] == ["activity.png", "cost.png", "gantt.png", "latency.png"]
+        assert sorted(p.name for p in (tmp_path / "q").iterdir()) == sorted(p.name for p in written)  # no temp files
+        assert all(p.read_bytes()[:4] == b"\x89PNG" for p in written)
+        assert plt.get_fignums() == []
+
+    def test_unknown_kind(self, sync_trace, tmp_path):
+        with pytest.raises(ValueError, match="kinds: got \\['pie'\\], expected some of"):
+            cs.plot.save_plots(sync_trace, tmp_path, kinds=["activity", "pie"])
+        assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
 from .engine import ENGINES, Result, simulate
 from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
 from .model import ClockworkRNN
+from .plot import plot_activity, plot_compare, plot_connectivity, plot_cost, plot_gantt, plot_latency, plot_state
 from .trace import Trace
 
 __version__ = "0.1.0"
@@ -21,5 +22,7 @@ __all__ = [
     "simulate", "Result", "ENGINES",
     "ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential",
     "Trace",
+    "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state", "plot_connectivity",
+    "plot_compare",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
 ]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from . import __version__
+from . import __version__, plot
 from ._validate import as_int
 from .clocks import Periodic, exponential_periods, fibonacci_periods, linear_periods, prime_periods
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
+from .trace import Trace
 
 __all__ = ["main"]
 
@@ -88,8 +90,59 @@ def _explain(args) -> int:
     return 0
 
 
+def _window_arg(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected two times T0,T1 like 0,50") from None
+    if not hi > lo:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected T0 < T1")
+    return lo, hi
+
+
+def _add_plot(sub) -> None:
+    pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as a PNG")
+    pl.add_argument("trace", metavar="TRACE", help="trace file written by Trace.save (.npz)")
+    pl.add_argument("--kind", choices=list(plot.KINDS), default="activity", help="which figure (default activity)")
+    pl.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
+    pl.add_argument("--window", type=_window_arg, metavar="T0,T1",
+                    help="only the time window [T0, T1) (activity, gantt, cost); default the whole run")
+    pl.add_argument("--dpi", type=int, default=120, help="resolution (default 120)")
+    pl.set_defaults(func=_plot)
+
+
+def _plot(args) -> int:
+    import matplotlib.pyplot as plt  # on first use: other commands do not need a backend
+
+    if not 10 <= as_int("--dpi", args.dpi, minimum=10) <= 600:
+        raise InvalidValueError(f"--dpi: got {args.dpi}, expected 10 to 600")
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise InvalidValueError(f"--out: got {args.out!r}, expected a file name ending in .png")
+    if not out.parent.is_dir():
+        raise InvalidValueError(f"--out: directory {str(out.parent)!r} does not exist")
+    try:
+        trace = Trace.load(args.trace)
+    except FileNotFoundError:
+        raise InvalidValueError(f"TRACE: {args.trace!r} does not exist") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:       # TypeError: a .npy, not an .npz
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidValueError(f"TRACE: cannot read {args.trace!r} as a clocksim trace ({reason})") from None
+    try:
+        fig = plot.KINDS[args.kind](trace, args.window)
+    except ValueError as exc:                                   # the trace's meta, or a window outside the run
+        text = str(exc)
+        raise InvalidValueError(f"--window{text[5:]}" if text.startswith("steps:") else f"TRACE: {text}") from None
+    try:
+        plot.save_figure(fig, out, dpi=args.dpi)
+    finally:
+        plt.close(fig)
+    print(f"wrote {out}")
+    return 0
+
+
 #: Functions that add one subcommand each; a new command is one function and one entry here.
-COMMANDS = [_add_explain]
+COMMANDS = [_add_explain, _add_plot]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,447 @@
+"""Plots, tested on the data they draw (counts, labels, ranges), never on pixels. Agg backend (conftest)."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import EventCollection
+from matplotlib.image import AxesImage
+from matplotlib.patches import StepPatch
+
+import clocksim as cs
+from clocksim.cli import main
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def sync_trace():
+    model = cs.ClockworkRNN(2, 1, [3, 2, 4, 2], [1, 2, 4, 8], start=1, seed=0)
+    return cs.simulate(model, np.random.default_rng(0).normal(size=(20, 2))).trace
+
+
+@pytest.fixture(scope="module")
+def queued():
+    """Integer clocks, but updates queue for 2 cores and messages take 0.3: waits, staleness, misses."""
+    model = cs.ClockworkRNN(2, 1, [8] * 4, [1, 2, 4, 8], seed=0)
+    return cs.simulate(model, np.random.default_rng(1).normal(size=(40, 2)), engine="events",
+                       compute=cs.ComputeModel(cores=2, throughput=300, overhead=0.05), latency=0.3, deadline=1.0)
+
+
+@pytest.fixture(scope="module")
+def async_run():
+    """Real-valued firing times (explicit clocks), 2 cores, link latency."""
+    rng = np.random.default_rng(2)
+    L = 30
+    clocks = []
+    for T in (1, 2, 4):
+        t = np.cumsum(rng.exponential(T, size=3 * L // T))
+        clocks.append(cs.Explicit(t[t < L - 1]))
+    model = cs.ClockworkRNN(2, 1, [4, 4, 4], clocks, seed=0)
+    return cs.simulate(model, rng.normal(size=(L, 2)), engine="events",
+                       compute=cs.ComputeModel(cores=2, throughput=200, overhead=0.05), latency=0.2, deadline=1.5)
+
+
+@pytest.fixture(scope="module")
+def long_trace():
+    model = cs.ClockworkRNN(1, 1, [2] * 6, cs.exponential_periods(6), seed=0)
+    return cs.simulate(model, np.zeros((20_000, 1))).trace
+
+
+def marks(ax):
+    """Positions drawn per row (EventCollections, in y order)."""
+    cols = sorted((c for c in ax.collections if isinstance(c, EventCollection)), key=lambda c: c.get_lineoffset())
+    return [np.sort(c.get_positions()) for c in cols]
+
+
+def by_gid(ax, gid):
+    (artist,) = [a for a in ax.get_children() if a.get_gid() == gid]
+    return artist
+
+
+def rects_x(collection):
+    """(N, 2) left and right edges of a PolyCollection's rectangles."""
+    return np.array([p.vertices[[0, 2], 0] for p in collection.get_paths()])
+
+
+def labels_fastest_first(trace):
+    order = np.argsort(trace.meta["periods"], kind="stable")
+    return [trace.meta["labels"][i] for i in order], order
+
+
+# ------------------------------------------------------------------ activity
+
+
+class TestActivity:
+    @pytest.mark.parametrize("which", ["sync", "queued", "async"])
+    def test_one_mark_per_activation_in_its_module_row(self, which, sync_trace, queued, async_run):
+        trace = {"sync": sync_trace, "queued": queued.trace, "async": async_run.trace}[which]
+        ax = cs.plot_activity(trace)
+        rows = marks(ax)
+        assert sum(r.size for r in rows) == len(trace)
+        _, order = labels_fastest_first(trace)
+        act = trace.activations
+        for row, module in zip(rows, order):
+            np.testing.assert_array_equal(row, np.sort(act["time"][act["module"] == module]))
+        assert not any(isinstance(a, AxesImage) for a in ax.get_images())
+
+    def test_y_labels_are_the_modules_fastest_at_top(self, sync_trace):
+        ax = cs.plot_activity(sync_trace)
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["M1 T=1", "M2 T=2", "M3 T=4", "M4 T=8"]
+        assert ax.get_ylim() == (3.5, -0.5)                                 # row 0 (fastest) at the top
+
+    def test_modules_out_of_period_order_are_sorted_fastest_first(self, rng):
+        model = cs.ClockworkRNN(1, 1, [2, 2, 2], [4, 1, 2], connectivity="dense")
+        trace = cs.simulate(model, rng.normal(size=(12, 1))).trace
+        ax = cs.plot_activity(trace)
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["M2 T=1", "M3 T=2", "M1 T=4"]
+        assert [r.size for r in marks(ax)] == [12, 6, 3]
+
+    def test_x_range_is_the_run(self, sync_trace, queued, async_run):
+        assert cs.plot_activity(sync_trace).get_xlim() == (0.5, 20.5)      # start=1, steps centred
+        assert cs.plot_activity(queued.trace).get_xlim() == (-0.5, 39.5)
+        assert cs.plot_activity(async_run.trace).get_xlim() == (0.0, 30.0)  # real times: [first input, last + 1)
+        assert cs.plot_activity(async_run.trace).get_xlabel() == "model time (steps)"
+
+    def test_steps_selects_a_window(self, sync_trace):
+        ax = cs.plot_activity(sync_trace, steps=5)
+        assert ax.get_xlim() == (0.5, 5.5)
+        assert sum(r.size for r in marks(ax)) == int((sync_trace.activations["time"] < 6).sum())
+        ax = cs.plot_activity(sync_trace, steps=(8, 16))
+        t = sync_trace.activations["time"]
+        assert sum(r.size for r in marks(ax)) == int(((t >= 8) & (t < 16)).sum())
+        assert ax.get_xlim() == (7.5, 15.5)
+
+    def test_long_runs_are_aggregated_and_counts_add_up(self, long_trace):
+        ax = cs.plot_activity(long_trace)
+        (image,) = ax.get_images()
+        counts = np.ma.filled(image.get_array(), 0)                       # (g, bins), zeros masked
+        assert counts.shape[0] == 6 and counts.shape[1] <= ax.get_window_extent().width
+        assert counts.sum() == len(long_trace)
+        np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(long_trace.activations["module"]))
+        assert "activations per" in ax.get_title() and "bin" in ax.get_title()
+        assert marks(ax) == []
+        assert image.get_extent()[0] == -0.5 and ax.get_xlim() == (-0.5, 19_999.5)
+        # bins hold whole multiples of the largest period: every bin sees the same number of firings
+        assert np.all(counts[:, :-1] == counts[:, :1])
+
+    def test_aggregate_can_be_forced(self, sync_trace, async_run):
+        for trace in (sync_trace, async_run.trace):
+            ax = cs.plot_activity(trace, aggregate=True)
+            counts = np.ma.filled(ax.get_images()[0].get_array(), 0)
+            assert counts.sum() == len(trace)
+            _, order = labels_fastest_first(trace)
+            np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(trace.activations["module"])[order])
+            assert marks(ax) == []
+
+    def test_draws_into_the_given_axes(self, sync_trace):
+        fig, ax = plt.subplots()
+        assert cs.plot_activity(sync_trace, ax=ax) is ax
+        assert fig.axes[0] is ax
+
+    def test_rejects_what_is_not_a_trace(self, sync_trace):
+        with pytest.raises(TypeError, match="trace: got dict, expected a clocksim Trace"):
+            cs.plot_activity({"activations": []})
+        with pytest.raises(ValueError, match="steps: got window"):
+            cs.plot_activity(sync_trace, steps=(5, 2))
+        with pytest.raises(ValueError, match="meta has no 'labels'"):
+            cs.plot_activity(cs.Trace(sync_trace.activations, meta={"periods": [1]}))
+
+
+# ------------------------------------------------------------------ gantt
+
+
+class TestGantt:
+    def test_one_wait_and_one_compute_bar_per_activation(self, queued):
+        trace = queued.trace
+        ax = cs.plot_gantt(trace)
+        act = trace.activations
+        waits, computes = rects_x(by_gid(ax, "queue wait")), rects_x(by_gid(ax, "compute"))  # (A, 2) x0, x1
+        assert waits.shape == computes.shape == (len(trace), 2)
+        np.testing.assert_array_equal(waits, np.stack([act["time"], act["start"]], 1))
+        np.testing.assert_array_equal(computes, np.stack([act["start"], act["end"]], 1))
+        assert (act["start"] > act["time"]).any()                              # some did queue
+
+    def test_rows_are_cores_and_bars_sit_on_their_core(self, queued):
+        trace = queued.trace
+        ax = cs.plot_gantt(trace)
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["core 0", "core 1", "readouts"]
+        rows = np.array([np.round(p.vertices[:, 1].mean()) for p in by_gid(ax, "compute").get_paths()])
+        np.testing.assert_array_equal(rows, trace.activations["core"])
+
+    def test_misses_highlighted_as_in_the_trace(self, queued, async_run):
+        for trace in (queued.trace, async_run.trace):
+            ax = cs.plot_gantt(trace)
+            missed = trace.readouts[trace.readouts["missed"]]
+            assert missed.size > 0
+            np.testing.assert_array_equal(by_gid(ax, "deadline misses").get_xdata(), missed["time"])
+            assert f"{missed.size} of {trace.readouts.size} readouts" in ax.get_title()
+
+    def test_x_range_covers_the_last_compute(self, async_run):
+        trace = async_run.trace
+        lo, hi = cs.plot_gantt(trace).get_xlim()
+        assert lo == 0.0 and hi >= trace.activations["end"].max()
+
+    def test_without_compute_model_rows_are_modules(self, sync_trace):
+        ax = cs.plot_gantt(sync_trace)
+        names, _ = labels_fastest_first(sync_trace)
+        assert [t.get_text() for t in ax.get_yticklabels()] == names + ["readouts"]
+        assert len(by_gid(ax, "compute").get_paths()) == len(by_gid(ax, "queue wait").get_paths()) == len(sync_trace)
+        assert "instantaneous" in ax.get_title()
+        assert by_gid(ax, "deadline misses").get_xdata().size == 0
+
+    def test_window(self, queued):
+        ax = cs.plot_gantt(queued.trace, steps=(10, 20))
+        t = queued.trace.activations["time"]
+        assert len(by_gid(ax, "compute").get_paths()) == int(((t >= 10) & (t < 20)).sum())
+        assert ax.get_xlim()[0] == 9.5
+
+
+# ------------------------------------------------------------------ cost
+
+
+def layers(ax):
+    """Per-layer heights of the stacked per-step bars: (values - baseline) for each StepPatch."""
+    out = []
+    for p in ax.patches:
+        if isinstance(p, StepPatch):
+            values, edges, baseline = p.get_data()
+            out.append((values - baseline, edges))
+    return out
+
+
+class TestCost:
+    @pytest.mark.parametrize("which", ["sync", "queued", "async"])
+    def test_per_step_bars_add_up_to_the_summary(self, which, sync_trace, queued, async_run):
+        trace = {"sync": sync_trace, "queued": queued.trace, "async": async_run.trace}[which]
+        ax_step, _ = cs.plot_cost(trace)
+        s = trace.summary()
+        parts = layers(ax_step)
+        assert len(parts) == trace.g + 1                                       # modules + readout
+        assert sum(v.sum() for v, _ in parts) == pytest.approx(s["macs"], rel=1e-12)
+        labels = [t.get_text() for t in ax_step.get_legend().get_texts()]
+        assert labels[:trace.g] == labels_fastest_first(trace)[0] and labels[trace.g] == "readout"
+        dense = next(ln for ln in ax_step.get_lines() if ln.get_label().startswith("dense RNN"))
+        assert dense.get_ydata()[0] == trace.meta["dense_step_macs"] * trace.batch
+
+    def test_cumulative_ends_at_summary_totals(self, rng):
+        model = cs.ClockworkRNN(3, 2, [4, 4, 4], [1, 3, 5], start=1)
+        trace = cs.simulate(model, rng.normal(size=(3, 25, 3))).trace           # batch of 3
+        _, ax = cs.plot_cost(trace)
+        cw, dense = ax.get_lines()[:2]
+        s = trace.summary()
+        assert cw.get_ydata()[-1] == s["macs"] and dense.get_ydata()[-1] == s["dense_macs"]
+        assert cw.get_ydata()[0] == 0 and len(cw.get_xdata()) == 26
+        assert ax.get_xlim() == (0.5, 25.5)
+        assert f"{s['speedup_vs_dense']:.2f}x fewer" in cw.get_label()
+        assert "batch of 3" in ax.get_title()
+
+    def test_long_runs_average_over_bins_and_keep_the_total(self, long_trace):
+        ax_step, _ = cs.plot_cost(long_trace)
+        parts = layers(ax_step)
+        values, edges = parts[0]
+        assert values.size < 2000                                              # binned
+        widths = np.diff(edges)
+        assert sum((v * widths).sum() for v, _ in parts) == pytest.approx(long_trace.summary()["macs"])
+        assert "mean per step over" in ax_step.get_title()
+
+
+# ------------------------------------------------------------------ latency
+
+
+class TestLatency:
+    @pytest.mark.parametrize("which", ["queued", "async"])
+    def test_percentiles_marked_at_the_summary_values(self, which, queued, async_run):
+        trace = {"queued": queued.trace, "async": async_run.trace}[which]
+        ax_hist, ax_cdf = cs.plot_latency(trace)
+        s = trace.summary()["latency"]
+        for ax in (ax_hist, ax_cdf):
+            assert by_gid(ax, "p50").get_xdata()[0] == pytest.approx(s["p50"])
+            assert by_gid(ax, "p99").get_xdata()[0] == pytest.approx(s["p99"])
+            deadline = [ln for ln in ax.get_lines() if ln.get_label().startswith("deadline")]
+            assert deadline[0].get_xdata()[0] == trace.meta["deadline"]
+
+    def test_histogram_and_cdf_count_the_finite_latencies(self, queued):
+        trace = queued.trace
+        lat = trace.readouts["latency"]
+        assert np.isnan(lat).any()                                             # the first readout has none
+        ax_hist, ax_cdf = cs.plot_latency(trace)
+        assert sum(p.get_height() for p in ax_hist.containers[0]) == np.isfinite(lat).sum()
+        cdf = ax_cdf.get_lines()[0]
+        assert cdf.get_ydata()[-1] == 1.0 and cdf.get_ydata()[0] == 0.0
+        assert ax_cdf.get_xlim()[0] <= 0 <= np.nanmin(lat)
+        assert "missed the deadline of 1 step" in ax_hist.figure.get_suptitle()
+
+    def test_no_finite_latency_says_so(self, sync_trace):
+        trace = cs.Trace(sync_trace.activations, readouts=np.zeros(0, dtype=cs.trace.READOUT_DTYPE),
+                         meta=sync_trace.meta)
+        ax_hist, _ = cs.plot_latency(trace)
+        assert "no finite latency" in ax_hist.texts[0].get_text()
+
+
+# ------------------------------------------------------------------ state, connectivity, compare
+
+
+class TestState:
+    def test_image_is_h_transposed_with_modules_delimited(self, rng):
+        model = cs.ClockworkRNN(2, 1, [3, 2, 4], [1, 2, 4], start=1)
+        res = cs.simulate(model, rng.normal(size=(2, 15, 2)))
+        ax = cs.plot_state(res.h, trace=res.trace, sequence=1)
+        np.testing.assert_array_equal(ax.get_images()[0].get_array(), res.h[1].T)
+        assert [t.get_text() for t in ax.get_yticklabels()] == res.trace.meta["labels"]
+        bounds = sorted(ln.get_ydata()[0] for ln in ax.get_lines())
+        assert bounds == [2.5, 4.5]                                            # after units 0-2 and 3-4
+        assert ax.get_xlim() == (0.5, 15.5)
+
+    def test_defaults_and_long_runs(self, rng):
+        h = rng.normal(size=(50_000, 6))
+        ax = cs.plot_state(h, module_sizes=[2, 4])
+        shown = ax.get_images()[0].get_array()
+        k = int(np.ceil(50_000 / shown.shape[1]))
+        np.testing.assert_array_equal(shown, h[::k].T)
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["M1", "M2"]
+        assert f"every {k}th step" in ax.get_title()
+
+    def test_bad_input(self):
+        with pytest.raises(ValueError, match="module_sizes: got \\[2, 2\\] \\(sum 4\\), expected"):
+            cs.plot_state(np.zeros((5, 6)), module_sizes=[2, 2])
+        with pytest.raises(ValueError, match="h: got shape \\(5,\\)"):
+            cs.plot_state(np.zeros(5))
+        with pytest.raises(ValueError, match="sequence: got 3"):
+            cs.plot_state(np.zeros((2, 5, 6)), sequence=3)
+
+
+class TestConnectivity:
+    def test_images_are_the_masks(self):
+        model = cs.ClockworkRNN(1, 1, [2, 3, 1], [1, 2, 4])
+        labels = [model.module_label(i) for i in range(3)]
+        ax_block, ax_unit = cs.plot_connectivity(model.block_mask, model.mask, labels, model.module_sizes)
+        np.testing.assert_array_equal(ax_block.get_images()[0].get_array(), model.block_mask)
+        np.testing.assert_array_equal(ax_unit.get_images()[0].get_array(), model.mask)
+        assert [t.get_text() for t in ax_block.get_yticklabels()] == labels
+        assert [t.get_text() for t in ax_block.get_xticklabels()] == labels
+        assert model.block_mask[0, 2] and not model.block_mask[2, 0]         # M3 feeds M1, not the reverse
+        assert "receiver i" in ax_block.get_ylabel() and "sender j" in ax_block.get_xlabel()
+
+    def test_block_only_and_errors(self):
+        (ax,) = cs.plot_connectivity(np.eye(2, dtype=bool))
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["M1", "M2"]
+        with pytest.raises(ValueError, match="block_mask: got shape \\(2, 3\\)"):
+            cs.plot_connectivity(np.ones((2, 3)))
+        with pytest.raises(ValueError, match="labels: got 1, expected one per module \\(2\\)"):
+            cs.plot_connectivity(np.eye(2), labels=["a"])
+
+
+class TestCompare:
+    def test_both_schedules_side_by_side(self, sync_trace, queued):
+        axes = cs.plot_compare(sync_trace, queued.trace, names=("sync", "queued"))
+        assert set(axes) == {"activity_a", "activity_b", "cost", "latency"}
+        assert sum(r.size for r in marks(axes["activity_a"])) == len(sync_trace)
+        assert sum(r.size for r in marks(axes["activity_b"])) == len(queued.trace)
+        finals = {ln.get_label().split(":")[0]: ln.get_ydata()[-1] for ln in axes["cost"].get_lines()
+                  if "CW-RNN" in ln.get_label()}
+        assert finals == {"sync": sync_trace.summary()["macs"], "queued": queued.trace.summary()["macs"]}
+        dense = [ln for ln in axes["cost"].get_lines() if "dense RNN" in ln.get_label()]
+        assert len(dense) == 2                                                 # different runs: two baselines
+        assert axes["cost"].get_ylim()[1] >= queued.trace.summary()["dense_macs"]
+        assert axes["latency"].get_legend().get_texts()[0].get_text().startswith("sync: p50 = 0")
+
+    def test_same_run_length_shares_one_dense_line(self, rng):
+        model = cs.ClockworkRNN(1, 1, [2, 2], [1, 2])
+        x = rng.normal(size=(10, 1))
+        a = cs.simulate(model, x).trace
+        b = cs.simulate(cs.ClockworkRNN(1, 1, [2, 2], [1, 3]), x).trace
+        axes = cs.plot_compare(a, b)
+        assert len([ln for ln in axes["cost"].get_lines() if "dense RNN" in ln.get_label()]) == 1
+        assert "latency" not in axes                                            # neither run modelled latency
+
+
+# ------------------------------------------------------------------ command line
+
+
+class TestCli:
+    @pytest.mark.parametrize("kind", ["activity", "gantt", "cost", "latency"])
+    def test_writes_a_png(self, kind, queued, tmp_path, capsys):
+        src = queued.trace.save(tmp_path / "run.npz")
+        out = tmp_path / f"{kind}.png"
+        assert main(["plot", str(src), "--kind", kind, "--out", str(out)]) == 0
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["run.npz", f"{kind}.png"])
+        assert capsys.readouterr().out.strip() == f"wrote {out}"
+        assert plt.get_fignums() == []                                         # the CLI closes its figure
+
+    def test_window(self, queued, tmp_path):
+        src = queued.trace.save(tmp_path / "run.npz")
+        assert main(["plot", str(src), "--kind", "gantt", "--window", "5,15", "--out", str(tmp_path / "g.png")]) == 0
+
+    @pytest.mark.parametrize("case,msg", [
+        ("missing", "TRACE: '{d}/nope.npz' does not exist"),
+        ("other_npz", "TRACE: cannot read '{d}/other.npz' as a clocksim trace (" ),
+        ("npy", "TRACE: cannot read '{d}/a.npy' as a clocksim trace"),
+        ("no_dir", "--out: directory '{d}/no/such' does not exist"),
+        ("not_png", "--out: got '{d}/x.pdf', expected a file name ending in .png"),
+        ("kind", "argument --kind: invalid choice: 'pie'"),
+        ("window", "argument --window: got '5', expected two times T0,T1"),
+        ("outside", "--window: the window [500, 600) holds no input step of this run (0 to 39)"),
+    ])
+    def test_bad_input_is_one_line_exit_2(self, case, msg, queued, tmp_path, capsys):
+        d = tmp_path
+        good = str(queued.trace.save(d / "run.npz"))
+        np.savez(d / "other.npz", a=np.zeros(2))
+        np.save(d / "a.npy", np.zeros(2))
+        argv = {"missing": [str(d / "nope.npz"), "--out", str(d / "x.png")],
+                "other_npz": [str(d / "other.npz"), "--out", str(d / "x.png")],
+                "npy": [str(d / "a.npy"), "--out", str(d / "x.png")],
+                "no_dir": [good, "--out", str(d / "no" / "such" / "x.png")],
+                "not_png": [good, "--out", str(d / "x.pdf")],
+                "kind": [good, "--kind", "pie", "--out", str(d / "x.png")],
+                "window": [good, "--window", "5", "--out", str(d / "x.png")],
+                "outside": [good, "--kind", "cost", "--window", "500,600", "--out", str(d / "x.png")]}[case]
+        code = main(["plot", *argv])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert err.count("\n") == 1 and err.startswith("clocksim: error: ")
+        assert msg.format(d=d) in err
+        assert not (d / "x.png").exists()
+
+
+def test_docs_images_render(tmp_path, monkeypatch):
+    """docs/img/render.py (the figures in docs/plots.md) still runs against the current API."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parents[1] / "docs" / "img" / "render.py"
+    spec = importlib.util.spec_from_file_location("render_docs_images", path)
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    monkeypatch.setattr(render, "HERE", tmp_path)
+    render.main()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(["activity_small.png", "activity_100k.png", "gantt.png", "cost.png", "latency.png",
+                            "state.png"])
+    assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in names)
+    assert plt.get_fignums() == []
+
+
+def test_cost_window_outside_the_run_is_an_error(sync_trace):
+    with pytest.raises(ValueError, match="steps: the window \\[100, 200\\) holds no input step of this run"):
+        cs.plot_cost(sync_trace, steps=(100, 200))
+
+
+class TestSavePlots:
+    def test_default_kinds_follow_the_timing_model(self, sync_trace, queued, tmp_path):
+        (tmp_path / "s").mkdir()
+        (tmp_path / "q").mkdir()
+        assert [p.name for p in cs.plot.save_plots(sync_trace, tmp_path / "s")] == ["activity.png", "cost.png"]
+        written = cs.plot.save_plots(queued.trace, tmp_path / "q")
+        assert [p.name for p in written] == ["activity.png", "cost.png", "gantt.png", "latency.png"]
+        assert sorted(p.name for p in (tmp_path / "q").iterdir()) == sorted(p.name for p in written)  # no temp files
+        assert all(p.read_bytes()[:4] == b"\x89PNG" for p in written)
+        assert plt.get_fignums() == []
+
+    def test_unknown_kind(self, sync_trace, tmp_path):
+        with pytest.raises(ValueError, match="kinds: got \\['pie'\\], expected some of"):
+            cs.plot.save_plots(sync_trace, tmp_path, kinds=["activity", "pie"])
+        assert list(tmp_path.iterdir()) == []

@@ -3,9 +3,10 @@
 See ``docs/concepts.md`` for what a clock rate is and ``docs/api.md`` for this list.
 """
 
+from . import cost
+from .aggregate import AggregateTrace
 from .clocks import (Clock, Explicit, Jittered, OnInput, Periodic, Poisson, activity_mask, exponential_periods,
                      fibonacci_periods, linear_periods, prime_periods, stagger_phases)
-from . import cost
 from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
 from .engine import ENGINES, Result, simulate
 from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
@@ -21,7 +22,7 @@ __all__ = [
     "ClockworkRNN",
     "simulate", "Result", "ENGINES",
     "ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential",
-    "Trace",
+    "Trace", "AggregateTrace",
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state", "plot_connectivity",
     "plot_compare",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",

@@ -17,6 +17,22 @@ can be summarised and plotted without the model that produced it.
 
 Counts cover the whole batch: with ``B`` sequences every multiply-add count is
 ``B`` times the per-sequence count (``summary()["count_basis"]`` says so).
+
+Memory. An activation row takes 44 bytes: times stay float64 (a float32 time
+would be off by up to 1/16 of a step after a million steps), while ``staleness``
+and ``lag`` are ages — differences of times, bounded by the schedule's longest
+period or latency — stored as float32 (relative error 6e-8: integer ages are
+exact up to 2**24 steps). A message row takes 20 bytes and a readout row 17.
+Long runs that need only totals keep an :class:`~clocksim.aggregate.AggregateTrace`
+instead (``trace.aggregate()``, or ``simulate(..., trace="aggregate")`` with the
+compiled engine), whose size does not grow with the run.
+
+Files. :meth:`Trace.save` / :meth:`Trace.load` write and read the complete trace
+exactly (``.npz``, no pickle). The interchange formats hold one table per file —
+CSV (:meth:`Trace.to_csv`), Parquet (:meth:`Trace.to_parquet`, optional extra
+``parquet``) and pandas (:meth:`Trace.to_pandas`, optional extra ``pandas``) — and
+:meth:`Trace.to_chrome` writes the Chrome trace event format for Perfetto; see
+:mod:`clocksim.export`.
 """
 
 from __future__ import annotations
@@ -28,14 +44,19 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE"]
+from .aggregate import AggregateTrace
+
+__all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write"]
 
 ACTIVATION_DTYPE = np.dtype([
     ("module", "<i2"), ("time", "<f8"), ("start", "<f8"), ("end", "<f8"),
-    ("macs", "<i8"), ("staleness", "<f8"), ("lag", "<f8"), ("core", "<i2"),
+    ("macs", "<i8"), ("staleness", "<f4"), ("lag", "<f4"), ("core", "<i2"),
 ])
 MESSAGE_DTYPE = np.dtype([("sender", "<i2"), ("receiver", "<i2"), ("send", "<f8"), ("arrive", "<f8")])
 READOUT_DTYPE = np.dtype([("time", "<f8"), ("latency", "<f8"), ("missed", "?")])
+
+#: The tables of a trace and their record dtypes.
+TABLES = {"activations": ACTIVATION_DTYPE, "messages": MESSAGE_DTYPE, "readouts": READOUT_DTYPE}
 
 
 class Trace:
@@ -48,8 +69,8 @@ class Trace:
     readouts : structured ndarray of READOUT_DTYPE, shape (R,), optional
     meta : dict
         Plain data about the run: ``engine``, ``n``, ``n_in``, ``n_out``,
-        ``module_sizes``, ``labels``, ``periods``, ``batch``, ``n_steps``,
-        ``start``, ``activation_macs`` (per module, per sequence),
+        ``module_sizes``, ``labels``, ``periods``, ``block_mask``, ``batch``,
+        ``n_steps``, ``start``, ``activation_macs`` (per module, per sequence),
         ``readout_macs`` and ``dense_step_macs`` (per sequence), and
         ``latency_model`` (bool).
     """
@@ -77,44 +98,79 @@ class Trace:
     def batch(self) -> int:
         return int(self.meta.get("batch", 1))
 
-    # ------------------------------------------------------------------ summaries
-    def summary(self) -> dict:
-        """Totals as plain data (the keys of ``summary.json``)."""
-        meta = self.meta
-        g = self.g
-        act = self.activations
-        counts = np.bincount(act["module"], minlength=g)[:g]
-        macs_by_module = np.bincount(act["module"], weights=act["macs"], minlength=g)[:g]
-        B = self.batch
-        readout_macs = int(meta["readout_macs"]) * B * int(self.readouts.shape[0])
-        macs = int(act["macs"].sum()) + readout_macs
-        dense = int(meta["dense_step_macs"]) * B * int(meta["n_steps"])
-        out = {
-            "engine": meta.get("engine"),
-            "n_steps": int(meta["n_steps"]),
-            "batch": B,
-            "count_basis": "per batch" if B > 1 else "per sequence",
-            "activations": int(counts.sum()),
-            "macs": macs,
-            "readout_macs": readout_macs,
-            "dense_macs": dense,
-            "speedup_vs_dense": (dense / macs) if macs else float("inf"),
-            "messages": int(self.messages.shape[0]),
-            "per_module": [
-                {"module": i, "label": meta["labels"][i], "period": meta["periods"][i],
-                 "size": int(meta["module_sizes"][i]), "activations": int(counts[i]),
-                 "macs": int(round(macs_by_module[i]))}
-                for i in range(g)
-            ],
-        }
-        if meta.get("latency_model"):
-            lat = self.readouts["latency"]
-            lat = lat[np.isfinite(lat)]
-            out["latency"] = ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-                               "max": float(lat.max())} if lat.size else {"p50": None, "p99": None, "max": None})
-            out["deadline_misses"] = int(self.readouts["missed"].sum())
-        return out
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the three tables."""
+        return self.activations.nbytes + self.messages.nbytes + self.readouts.nbytes
 
+    # ------------------------------------------------------------------ summaries
+    def aggregate(self) -> AggregateTrace:
+        """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`)."""
+        return AggregateTrace(self.meta).add(self.activations, self.messages, self.readouts)
+
+    def summary(self) -> dict:
+        """Totals as plain data (the keys of ``summary.json``); see :meth:`AggregateTrace.summary`.
+
+        Every total is a sum over this trace's rows: ``activations`` = rows of
+        ``activations``, ``macs`` = their ``macs`` + ``readout_macs`` per batch and per row
+        of ``readouts``, ``per_module`` the same split by module.
+        """
+        return self.aggregate().summary()
+
+    def step_macs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Multiply-adds per step: activations binned by the step of their firing time
+        (``floor(time)``) plus readouts binned likewise.
+
+        Returns
+        -------
+        steps : int64 ndarray, shape (S,)
+            The steps that have any activation or readout, ascending.
+        macs : int64 ndarray, shape (S,)
+            Multiply-adds of each (whole batch); they sum to ``summary()["macs"]``.
+        """
+        ro_each = int(self.meta.get("readout_macs", 0)) * self.batch
+        bins = np.concatenate([np.floor(self.activations["time"]), np.floor(self.readouts["time"])]).astype(np.int64)
+        vals = np.concatenate([self.activations["macs"].astype(np.int64),
+                               np.full(self.readouts.shape[0], ro_each, dtype=np.int64)])
+        steps, where = np.unique(bins, return_inverse=True)
+        out = np.zeros(steps.size, dtype=np.int64)
+        np.add.at(out, where, vals)
+        return steps, out
+
+    # ------------------------------------------------------------------ exports (clocksim.export)
+    def to_csv(self, path, table: str = "activations") -> Path:
+        """Write one table as CSV: a header row, then one row per record (see :func:`clocksim.export.write_csv`)."""
+        from .export import write_csv
+        return write_csv(self, path, table)
+
+    @classmethod
+    def read_csv(cls, path, *, messages=None, readouts=None, meta=None) -> "Trace":
+        """A trace from an activations CSV and, optionally, the other tables' CSVs and the meta
+        (see :func:`clocksim.export.read_csv`)."""
+        from .export import read_csv
+        return read_csv(path, messages=messages, readouts=readouts, meta=meta)
+
+    def to_chrome(self, path, *, us_per_step: float = 1000.0, zero_width: float = 0.5) -> Path:
+        """Write the Chrome trace event format (JSON) that the Perfetto UI opens
+        (see :func:`clocksim.export.write_chrome` for the layout and conventions)."""
+        from .export import write_chrome
+        return write_chrome(self, path, us_per_step=us_per_step, zero_width=zero_width)
+
+    def to_pandas(self, table: str = "activations"):
+        """One table as a ``pandas.DataFrame`` (needs the optional extra ``pandas``)."""
+        from .export import to_pandas
+        return to_pandas(self, table)
+
+    def to_parquet(self, path, table: str = "activations") -> Path:
+        """Write one table as Parquet, meta included (needs the optional extra ``parquet``)."""
+        from .export import write_parquet
+        return write_parquet(self, path, table)
+
+    @classmethod
+    def read_parquet(cls, path, *, messages=None, readouts=None, meta=None) -> "Trace":
+        """A trace from an activations Parquet file and, optionally, the other tables' files."""
+        from .export import read_parquet
+        return read_parquet(path, messages=messages, readouts=readouts, meta=meta)
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> Path:

@@ -9,9 +9,15 @@ from .. import cost
 from .._validate import as_int, as_real_array
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
+from ..aggregate import AggregateTrace
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
 
-__all__ = ["Engine", "Result", "prepare_input", "trace_meta", "activations_from_mask"]
+__all__ = ["Engine", "Result", "prepare_input", "trace_meta", "activations_from_mask", "trace_from_mask",
+           "aggregate_from_mask", "TRACE_KINDS"]
+
+#: What a run records: ``"full"`` (a :class:`Trace`, one row per activation and message) or
+#: ``"aggregate"`` (an :class:`AggregateTrace` of per-module totals, for long runs).
+TRACE_KINDS = ("full", "aggregate")
 
 
 class Result:
@@ -24,9 +30,10 @@ class Result:
     h : ndarray, shape (L, n) or (B, L, n)
         Hidden state after each step (held values included). May be a strided
         view into the engine's work array; ``np.ascontiguousarray`` it if needed.
-    trace : Trace
-        Activations, messages and readouts of the run. An engine may build it
-        lazily (the compiled engine derives it from the activity mask on first use).
+    trace : Trace or AggregateTrace
+        Activations, messages and readouts of the run (or their per-module totals with
+        ``trace="aggregate"``). An engine may build it lazily (the compiled engine
+        derives it from the activity mask on first use).
     engine : str
         Name of the engine that ran.
     wall_time : float
@@ -117,48 +124,73 @@ def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **ext
     return meta
 
 
-def activations_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int) -> np.ndarray:
-    """Activation records of a synchronous, instantaneous run with activity mask ``active`` (L, g).
+#: Steps per chunk when a trace is derived from an activity mask: bounds the temporaries.
+MASK_CHUNK = 1 << 16
+
+
+def _mask_chunks(model: ClockworkRNN, active: np.ndarray, batch: int, chunk: int = MASK_CHUNK):
+    """Activation records of a synchronous, instantaneous run, a chunk of steps at a time.
 
     Rows are ordered by time, then module. Staleness follows the Trace definition:
     the initial state counts as sent at ``start - 1``; a module's own state is not a message.
+    The last firing of each module before the chunk is carried over, so the records do not
+    depend on the chunk size.
     """
     L, g = active.shape
-    steps = model.start + np.arange(L, dtype=np.int64)                      # (L,)
-    fired = np.where(active, steps[:, None], model.start - 1)               # (L, g)
-    last_sent = np.maximum.accumulate(fired, axis=0)                        # (L, g) last firing <= t
-    before = np.vstack([np.full((1, g), model.start - 1), last_sent[:-1]])  # (L, g) last firing < t
-    s_idx, mod = np.nonzero(active)
-    rec = np.zeros(s_idx.size, dtype=ACTIVATION_DTYPE)
-    rec["module"] = mod
-    rec["time"] = rec["start"] = rec["end"] = steps[s_idx]
     per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
-    rec["macs"] = per_module[mod]
-    stale = np.zeros(s_idx.size)
-    for i in range(g):
-        senders = [j for j in model.inputs_of(i) if j != i]
-        rows = mod == i
-        if senders and rows.any():
-            t = steps[s_idx[rows]]
-            stale[rows] = (t[:, None] - before[s_idx[rows]][:, senders]).max(axis=1)
-    rec["staleness"] = stale
-    rec["core"] = -1
-    return rec
+    senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
+    last = np.full(g, model.start - 1, dtype=np.int64)                       # (g,) last firing before the chunk
+    for lo in range(0, L, chunk):
+        part = active[lo:lo + chunk]                                          # (C, g)
+        steps = model.start + lo + np.arange(part.shape[0], dtype=np.int64)   # (C,)
+        last_sent = np.maximum.accumulate(np.where(part, steps[:, None], last), axis=0)  # (C, g) last firing <= t
+        before = np.vstack([last[None], last_sent[:-1]])                      # (C, g) last firing < t
+        last = last_sent[-1]
+        s_idx, mod = np.nonzero(part)
+        rec = np.zeros(s_idx.size, dtype=ACTIVATION_DTYPE)
+        rec["module"] = mod
+        rec["time"] = rec["start"] = rec["end"] = steps[s_idx]
+        rec["macs"] = per_module[mod]
+        for i in range(g):
+            rows = mod == i
+            if senders[i] and rows.any():
+                t = steps[s_idx[rows]]
+                rec["staleness"][rows] = (t[:, None] - before[s_idx[rows]][:, senders[i]]).max(axis=1)
+        rec["core"] = -1
+        yield rec
+
+
+def activations_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int) -> np.ndarray:
+    """Activation records of a synchronous, instantaneous run with activity mask ``active`` (L, g).
+
+    Rows are ordered by time, then module (see :func:`_mask_chunks` for staleness).
+    """
+    out = np.zeros(int(np.count_nonzero(active)), dtype=ACTIVATION_DTYPE)
+    pos = 0
+    for rec in _mask_chunks(model, active, batch):
+        out[pos:pos + rec.size] = rec
+        pos += rec.size
+    return out
 
 
 def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:
     """Messages of instantaneous delivery: each activation sends its state to every other module it feeds."""
-
     receivers = [np.array([i for i in model.receivers_of(j) if i != j], dtype=np.int16) for j in range(model.g)]
     fan_out = np.array([r.size for r in receivers], dtype=np.int64)
-    counts = fan_out[rec["module"]]
-    out = np.zeros(int(counts.sum()), dtype=MESSAGE_DTYPE)
-    out["sender"] = np.repeat(rec["module"], counts)
-    out["send"] = out["arrive"] = np.repeat(rec["end"], counts)
     table = np.concatenate(receivers)                                         # receivers, module by module
     first = np.concatenate([[0], np.cumsum(fan_out)[:-1]])                    # (g,) start of each module's list
-    within = np.arange(out.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    out["receiver"] = table[np.repeat(first[rec["module"]], counts) + within]
+    out = np.zeros(int(fan_out[rec["module"]].sum()), dtype=MESSAGE_DTYPE)
+    pos = 0
+    for lo in range(0, rec.shape[0], MASK_CHUNK):                             # chunks bound the temporaries
+        part = rec[lo:lo + MASK_CHUNK]
+        counts = fan_out[part["module"]]
+        m = int(counts.sum())
+        dst = out[pos:pos + m]
+        dst["sender"] = np.repeat(part["module"], counts)
+        dst["send"] = dst["arrive"] = np.repeat(part["end"], counts)
+        within = np.arange(m) - np.repeat(np.cumsum(counts) - counts, counts)
+        dst["receiver"] = table[np.repeat(first[part["module"]], counts) + within]
+        pos += m
     return out
 
 
@@ -170,13 +202,40 @@ def readouts_from_activations(activations: np.ndarray, times: np.ndarray, deadli
     sample s (the newest sample at or before the firing), minus the arrival time. Samples
     no activation read have latency NaN (the schedule skipped them) and are no miss.
     """
-    L = times.shape[0]
+    first = np.full(times.shape[0], np.inf)
+    _latch(first, activations, times)
+    return _readouts(first, times, deadline)
+
+
+def _latch(first: np.ndarray, activations: np.ndarray, times: np.ndarray) -> None:
+    """Fold a chunk of activations into ``first`` (L,): the earliest publish that reflects each sample."""
     sample = np.searchsorted(times, activations["time"], side="right") - 1      # (A,)
-    first = np.full(L, np.inf)
     ok = sample >= 0
     np.minimum.at(first, sample[ok], activations["end"][ok])
-    out = np.zeros(L, dtype=READOUT_DTYPE)
+
+
+def _readouts(first: np.ndarray, times: np.ndarray, deadline: float) -> np.ndarray:
+    out = np.zeros(times.shape[0], dtype=READOUT_DTYPE)
     out["time"] = times
     out["latency"] = np.where(np.isfinite(first), first - times, np.nan)
     out["missed"] = out["latency"] > deadline
     return out
+
+
+def trace_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> Trace:
+    """The full :class:`Trace` of a synchronous, instantaneous run with activity mask ``active`` (L, g)."""
+    rec = activations_from_mask(model, active, batch)
+    times = model.start + np.arange(active.shape[0], dtype=np.float64)
+    return Trace(rec, messages_from_activations(model, rec), readouts_from_activations(rec, times), meta)
+
+
+def aggregate_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> AggregateTrace:
+    """The per-module totals of the same run (its summary equals the full trace's), without ever
+    holding more than one chunk of its records: memory ``O(g^2 + L)``, not ``O(activations)``."""
+    agg = AggregateTrace(meta)
+    times = model.start + np.arange(active.shape[0], dtype=np.float64)
+    first = np.full(times.shape[0], np.inf)
+    for rec in _mask_chunks(model, active, batch):
+        agg.add(activations=rec, messages=messages_from_activations(model, rec))
+        _latch(first, rec, times)
+    return agg.add(readouts=_readouts(first, times, np.inf))

@@ -17,20 +17,35 @@ import time
 import numpy as np
 
 from .. import kernels as K
-from ..errors import UnsupportedError
+from ..aggregate import AggregateTrace
+from ..errors import InvalidValueError, UnsupportedError
 from ..model import ClockworkRNN
 from ..trace import Trace
-from .base import (Engine, Result, activations_from_mask, messages_from_activations,
-                   readouts_from_activations, trace_meta)
+from .base import TRACE_KINDS, Engine, Result, aggregate_from_mask, trace_from_mask, trace_meta
 from .plan import Plan, plan_for
 
 __all__ = ["CompiledEngine", "forward_arrays"]
 
 
 class CompiledEngine(Engine):
-    """Runs the whole sequence in jitted code; synchronous clocks only."""
+    """Runs the whole sequence in jitted code; synchronous clocks only.
+
+    Parameters
+    ----------
+    trace : {"full", "aggregate"}
+        What ``Result.trace`` holds: a :class:`~clocksim.Trace` with one row per activation
+        and message (default), or an :class:`~clocksim.AggregateTrace` of per-module totals
+        whose ``summary()`` is the same, for runs too long to keep every row. Either is
+        derived from the activity mask on first access.
+    """
 
     name = "compiled"
+
+    def __init__(self, *, trace: str = "full", **options):
+        super().__init__(**options)
+        if trace not in TRACE_KINDS:
+            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
+        self.trace = trace
 
     def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:
         if not model.synchronous:
@@ -48,10 +63,10 @@ class CompiledEngine(Engine):
             h, y = h[0], y[0]
         meta = trace_meta(model, B, L, self.name, wall_time=wall)
 
-        def build_trace() -> Trace:
-            rec = activations_from_mask(model, active, B)
-            times = model.start + np.arange(L, dtype=np.float64)
-            return Trace(rec, messages_from_activations(model, rec), readouts_from_activations(rec, times), meta)
+        def build_trace() -> Trace | AggregateTrace:
+            if self.trace == "aggregate":
+                return aggregate_from_mask(model, active, B, meta)
+            return trace_from_mask(model, active, B, meta)
 
         return Result(y=y, h=h, trace=build_trace, engine=self.name, wall_time=wall)
 

@@ -1,0 +1,197 @@
+"""Per-module totals of a run, and the summary computed from them. A leaf module (numpy and cost).
+
+An :class:`AggregateTrace` keeps, for each module, how often it ran and what that
+cost, instead of one row per activation: memory ``O(g^2)`` however long the run
+(plus the readouts' latencies when a latency model ran, since percentiles need them).
+It folds records in chunk by chunk (:meth:`AggregateTrace.add`), so an engine can
+feed it as it goes and never hold a full trace; ``Trace.aggregate()`` folds a whole
+trace at once. ``Trace.summary()`` *is* ``Trace.aggregate().summary()``, so the two
+give the same dictionary: integer totals are identical whatever the chunking, and the
+floating-point totals (``busy``, ``staleness_mean``) agree to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import cost
+from .errors import InvalidValueError
+
+__all__ = ["AggregateTrace", "REQUIRED_META"]
+
+#: Keys of ``Trace.meta`` that summaries need.
+REQUIRED_META = ("module_sizes", "labels", "periods", "n_in", "n_out", "n_steps", "block_mask",
+                 "readout_macs", "dense_step_macs")
+
+
+class AggregateTrace:
+    """Per-module totals of a run (see the module docstring).
+
+    Parameters
+    ----------
+    meta : dict
+        The run's plain-data description, as in :class:`clocksim.Trace` (needs
+        :data:`REQUIRED_META`; ``batch`` and ``latency_model`` default to 1 and False).
+
+    Attributes
+    ----------
+    activations : ndarray, shape (g,)
+        Activations of each module (int64; not multiplied by the batch).
+    macs : ndarray, shape (g,)
+        Multiply-adds of each module's activations, whole batch (int64).
+    busy : ndarray, shape (g,)
+        Total compute time (sum of ``end - start``), model time.
+    staleness_sum, staleness_max : ndarray, shape (g,)
+        Sum and maximum of the staleness of each module's activations (max is -inf before any).
+    links : ndarray, shape (g, g)
+        ``links[sender, receiver]``: messages sent on that link (int64).
+    readouts, deadline_misses : int
+    latencies : ndarray, shape (R,)
+        Readout latencies, kept only when ``meta["latency_model"]`` is true (else empty).
+    """
+
+    def __init__(self, meta: dict):
+        missing = [k for k in REQUIRED_META if k not in meta]
+        if missing:
+            raise InvalidValueError(
+                f"meta: missing {', '.join(missing)}; a summary needs the run's description "
+                "(pass meta= when reading a single table from CSV/Parquet, or use Trace.load)")
+        self.meta = dict(meta)
+        g = len(meta["module_sizes"])
+        self.activations = np.zeros(g, dtype=np.int64)
+        self.macs = np.zeros(g, dtype=np.int64)
+        self.busy = np.zeros(g)
+        self.staleness_sum = np.zeros(g)
+        self.staleness_max = np.full(g, -np.inf)
+        self.links = np.zeros((g, g), dtype=np.int64)
+        self.readouts = 0
+        self.deadline_misses = 0
+        self._latencies: list[np.ndarray] = []
+
+    @property
+    def g(self) -> int:
+        return len(self.meta["module_sizes"])
+
+    @property
+    def batch(self) -> int:
+        return int(self.meta.get("batch", 1))
+
+    @property
+    def latencies(self) -> np.ndarray:
+        return np.concatenate(self._latencies) if self._latencies else np.zeros(0)
+
+    def __repr__(self) -> str:
+        return (f"AggregateTrace({int(self.activations.sum())} activations of {self.g} modules, "
+                f"{int(self.links.sum())} messages, {self.readouts} readouts, engine={self.meta.get('engine')!r})")
+
+    # ------------------------------------------------------------------ folding records in
+    def add(self, activations: np.ndarray | None = None, messages: np.ndarray | None = None,
+            readouts: np.ndarray | None = None) -> "AggregateTrace":
+        """Fold in a chunk of records (structured arrays with the Trace fields); returns ``self``."""
+        g = self.g
+        if activations is not None and activations.shape[0]:
+            mod = activations["module"].astype(np.intp)
+            if mod.min() < 0 or mod.max() >= g:
+                raise InvalidValueError(f"activations: module indices must lie in 0..{g - 1}")
+            self.activations += np.bincount(mod, minlength=g)
+            np.add.at(self.macs, mod, activations["macs"].astype(np.int64))       # exact integer sums
+            self.busy += np.bincount(mod, weights=activations["end"] - activations["start"], minlength=g)
+            stale = activations["staleness"].astype(np.float64)
+            self.staleness_sum += np.bincount(mod, weights=stale, minlength=g)
+            np.maximum.at(self.staleness_max, mod, stale)
+        if messages is not None and messages.shape[0]:
+            pair = messages["sender"].astype(np.intp) * g + messages["receiver"].astype(np.intp)
+            self.links += np.bincount(pair, minlength=g * g).reshape(g, g)
+        if readouts is not None and readouts.shape[0]:
+            self.readouts += int(readouts.shape[0])
+            self.deadline_misses += int(np.count_nonzero(readouts["missed"]))
+            if self.meta.get("latency_model"):
+                self._latencies.append(np.array(readouts["latency"], dtype=np.float64))
+        return self
+
+    # ------------------------------------------------------------------ summary
+    def summary(self) -> dict:
+        """Totals as plain data: the keys of ``summary.json`` (DESIGN section 3), and more.
+
+        ``activations`` counts firings (one per module firing, whatever the batch);
+        every operation count (``macs``, ``bias_adds``, ``fn_evals``) and ``bytes_read``
+        covers all ``batch`` sequences: ``count_basis`` says ``"per sequence"`` or ``"per batch"``.
+        ``macs`` = activations' multiply-adds + one readout (``n_out * n``) per readout row.
+        """
+        meta, B, g = self.meta, self.batch, self.g
+        update = cost.update_cost(meta["module_sizes"], np.asarray(meta["block_mask"], dtype=bool), meta["n_in"])
+        counts = self.activations
+        bias_adds = counts * update.bias_adds * B
+        fn_evals = counts * update.fn_evals * B
+        bytes_read = counts * update.bytes_read(B)
+        readout_macs = int(meta["readout_macs"]) * B * self.readouts
+        activation_macs = int(self.macs.sum())
+        macs = activation_macs + readout_macs
+        dense = int(meta["dense_step_macs"]) * B * int(meta["n_steps"])
+        per_module = []
+        for i in range(g):
+            n_i = int(counts[i])
+            per_module.append({
+                "module": i, "label": meta["labels"][i], "period": _period(meta["periods"][i]),
+                "size": int(meta["module_sizes"][i]), "activations": n_i, "macs": int(self.macs[i]),
+                "bias_adds": int(bias_adds[i]), "fn_evals": int(fn_evals[i]), "bytes_read": int(bytes_read[i]),
+                "busy": float(self.busy[i]),
+                "staleness_mean": float(self.staleness_sum[i] / n_i) if n_i else None,
+                "staleness_max": float(self.staleness_max[i]) if n_i else None,
+            })
+        out = {
+            "engine": meta.get("engine"),
+            "n_steps": int(meta["n_steps"]),
+            "batch": B,
+            "count_basis": "per batch" if B > 1 else "per sequence",
+            "activations": int(counts.sum()),
+            "macs": macs,
+            "activation_macs": activation_macs,
+            "readout_macs": readout_macs,
+            "readouts": self.readouts,
+            "bias_adds": int(bias_adds.sum()),
+            "fn_evals": int(fn_evals.sum()),
+            "bytes_read": int(bytes_read.sum()),
+            "dense_macs": dense,
+            "speedup_vs_dense": (dense / macs) if macs else math.inf,
+            "messages": int(self.links.sum()),
+            "per_module": per_module,
+        }
+        if meta.get("latency_model"):
+            lat = self.latencies
+            lat = lat[np.isfinite(lat)]
+            out["latency"] = ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+                               "max": float(lat.max())} if lat.size else {"p50": None, "p99": None, "max": None})
+            out["deadline_misses"] = self.deadline_misses
+        return out
+
+    def merge(self, other: "AggregateTrace") -> "AggregateTrace":
+        """Add another aggregate of the same model (e.g. of the next stretch of a long run); returns ``self``."""
+        if other.g != self.g:
+            raise InvalidValueError(f"other: got an aggregate of {other.g} modules, expected {self.g}")
+        self.activations += other.activations
+        self.macs += other.macs
+        self.busy += other.busy
+        self.staleness_sum += other.staleness_sum
+        np.maximum(self.staleness_max, other.staleness_max, out=self.staleness_max)
+        self.links += other.links
+        self.readouts += other.readouts
+        self.deadline_misses += other.deadline_misses
+        self._latencies.extend(other._latencies)
+        return self
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (constant in the run length, except kept latencies)."""
+        arrays = (self.activations, self.macs, self.busy, self.staleness_sum, self.staleness_max, self.links)
+        return sum(a.nbytes for a in arrays) + sum(a.nbytes for a in self._latencies)
+
+
+def _period(value):
+    """A period as plain JSON data: an int when integral, None when infinite."""
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return int(value) if value.is_integer() else value

@@ -132,6 +132,15 @@ class Trace:
         bins = np.concatenate([np.floor(self.activations["time"]), np.floor(self.readouts["time"])]).astype(np.int64)
         vals = np.concatenate([self.activations["macs"].astype(np.int64),
                                np.full(self.readouts.shape[0], ro_each, dtype=np.int64)])
+        if not bins.size:
+            return bins, vals
+        lo, hi = int(bins.min()), int(bins.max())
+        if hi - lo < 4 * bins.size + 1024:                  # the usual case: a dense range of steps
+            out = np.zeros(hi - lo + 1, dtype=np.int64)
+            np.add.at(out, bins - lo, vals)                   # exact integer sums
+            used = np.zeros(hi - lo + 1, dtype=bool)
+            used[bins - lo] = True
+            return np.flatnonzero(used) + lo, out[used]
         steps, where = np.unique(bins, return_inverse=True)
         out = np.zeros(steps.size, dtype=np.int64)
         np.add.at(out, where, vals)

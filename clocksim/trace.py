@@ -22,7 +22,9 @@ Memory. An activation row takes 44 bytes: times stay float64 (a float32 time
 would be off by up to 1/16 of a step after a million steps), while ``staleness``
 and ``lag`` are ages — differences of times, bounded by the schedule's longest
 period or latency — stored as float32 (relative error 6e-8: integer ages are
-exact up to 2**24 steps). A message row takes 20 bytes and a readout row 17.
+exact up to 2**24 steps). A message row takes 20 bytes and a readout row 17:
+on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a whole trace
+takes 72 bytes per activation, 0.72 GB for 10 million (``benchmarks/bench_trace.py``).
 Long runs that need only totals keep an :class:`~clocksim.aggregate.AggregateTrace`
 instead (``trace.aggregate()``, or ``simulate(..., trace="aggregate")`` with the
 compiled engine), whose size does not grow with the run.

@@ -7,9 +7,9 @@ import numpy as np
 
 from .. import cost
 from .._validate import as_int, as_real_array
+from ..aggregate import AggregateTrace
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
-from ..aggregate import AggregateTrace
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
 
 __all__ = ["Engine", "Result", "prepare_input", "trace_meta", "activations_from_mask", "trace_from_mask",
@@ -128,7 +128,7 @@ def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **ext
 MASK_CHUNK = 1 << 16
 
 
-def _mask_chunks(model: ClockworkRNN, active: np.ndarray, batch: int, chunk: int = MASK_CHUNK):
+def _mask_chunks(model: ClockworkRNN, active: np.ndarray, batch: int):
     """Activation records of a synchronous, instantaneous run, a chunk of steps at a time.
 
     Rows are ordered by time, then module. Staleness follows the Trace definition:
@@ -137,6 +137,7 @@ def _mask_chunks(model: ClockworkRNN, active: np.ndarray, batch: int, chunk: int
     depend on the chunk size.
     """
     L, g = active.shape
+    chunk = MASK_CHUNK
     per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
     senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
     last = np.full(g, model.start - 1, dtype=np.int64)                       # (g,) last firing before the chunk
@@ -179,7 +180,7 @@ def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarra
     fan_out = np.array([r.size for r in receivers], dtype=np.int64)
     table = np.concatenate(receivers)                                         # receivers, module by module
     first = np.concatenate([[0], np.cumsum(fan_out)[:-1]])                    # (g,) start of each module's list
-    out = np.zeros(int(fan_out[rec["module"]].sum()), dtype=MESSAGE_DTYPE)
+    out = np.zeros(int(np.bincount(rec["module"], minlength=model.g) @ fan_out), dtype=MESSAGE_DTYPE)
     pos = 0
     for lo in range(0, rec.shape[0], MASK_CHUNK):                             # chunks bound the temporaries
         part = rec[lo:lo + MASK_CHUNK]
@@ -203,7 +204,8 @@ def readouts_from_activations(activations: np.ndarray, times: np.ndarray, deadli
     no activation read have latency NaN (the schedule skipped them) and are no miss.
     """
     first = np.full(times.shape[0], np.inf)
-    _latch(first, activations, times)
+    for lo in range(0, activations.shape[0], MASK_CHUNK):                     # chunks bound the temporaries
+        _latch(first, activations[lo:lo + MASK_CHUNK], times)
     return _readouts(first, times, deadline)
 
 
@@ -233,9 +235,13 @@ def aggregate_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, met
     """The per-module totals of the same run (its summary equals the full trace's), without ever
     holding more than one chunk of its records: memory ``O(g^2 + L)``, not ``O(activations)``."""
     agg = AggregateTrace(meta)
-    times = model.start + np.arange(active.shape[0], dtype=np.float64)
-    first = np.full(times.shape[0], np.inf)
     for rec in _mask_chunks(model, active, batch):
         agg.add(activations=rec, messages=messages_from_activations(model, rec))
-        _latch(first, rec, times)
-    return agg.add(readouts=_readouts(first, times, np.inf))
+    for lo in range(0, active.shape[0], MASK_CHUNK):
+        # instantaneous activations at step t latch sample t and publish at t: latency 0, or NaN if none ran
+        part = active[lo:lo + MASK_CHUNK]                                     # (C, g)
+        ro = np.zeros(part.shape[0], dtype=READOUT_DTYPE)
+        ro["time"] = model.start + lo + np.arange(part.shape[0])
+        ro["latency"] = np.where(part.any(axis=1), 0.0, np.nan)
+        agg.add(readouts=ro)
+    return agg

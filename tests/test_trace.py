@@ -416,3 +416,23 @@ def test_mask_aggregate_readouts_match_the_full_trace(rng):
     np.testing.assert_array_equal(agg.latencies, full.readouts["latency"])
     assert np.isnan(agg.latencies).any()
     assert agg.summary() == full.summary()
+
+
+def test_chrome_events_follow_the_trace_event_format(rng, tmp_path):
+    """The fields each phase needs (Trace Event Format): what chrome://tracing and Perfetto's JSON importer read."""
+    _, res = run("events", rng, latency=True)
+    doc = chrome(res.trace, tmp_path)
+    assert set(doc) == {"traceEvents", "displayTimeUnit", "otherData"} and doc["displayTimeUnit"] == "ms"
+    assert doc["otherData"]["us_per_step"] == 1000.0
+    number = (int, float)
+    for e in doc["traceEvents"]:
+        assert e["ph"] in {"M", "X", "C", "i"} and e["pid"] == 1 and isinstance(e["name"], str)
+        if e["ph"] == "M":
+            assert e["name"] in {"process_name", "thread_name", "thread_sort_index"} and isinstance(e["args"], dict)
+        elif e["ph"] == "X":
+            assert isinstance(e["tid"], int) and isinstance(e["ts"], number) and isinstance(e["dur"], number)
+            assert e["dur"] >= 0
+        elif e["ph"] == "C":
+            assert isinstance(e["ts"], number) and all(isinstance(v, number) for v in e["args"].values())
+        else:
+            assert e["s"] == "t" and isinstance(e["tid"], int) and isinstance(e["ts"], number)

@@ -195,11 +195,11 @@ def write_chrome(trace: Trace, path, *, us_per_step: float = 1000.0, zero_width:
 
     def write(f):
         f.write(b'{"traceEvents":[\n')
-        first = True
+        sep = b""
         for text in _chrome_chunks(trace, labels, scale, zero_width):
             if text:
-                f.write(((b"" if first else b",\n").decode() + text).encode())
-                first = False
+                f.write(sep + text.encode())
+                sep = b",\n"
         other = {"clocksim": True, "engine": meta.get("engine"), "us_per_step": scale, "zero_width": zero_width,
                  "n_steps": meta.get("n_steps"), "batch": trace.batch, "labels": labels}
         f.write(("\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":"

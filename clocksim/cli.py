@@ -142,7 +142,56 @@ def _plot(args) -> int:
 
 
 #: Functions that add one subcommand each; a new command is one function and one entry here.
-COMMANDS = [_add_explain, _add_plot]
+def _add_run(sub) -> None:
+    run = sub.add_parser("run", help="run a scenario and write its trace, summary, figures and report")
+    run.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    run.add_argument("--out", type=Path, required=True, help="output folder (appears whole or not at all)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a scenario key, e.g. --set model.start=1 (repeatable)")
+    run.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from .runner import run_scenario
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet)
+    if not args.quiet:
+        line = (f"{scenario.name}: {summary['activations']} activations, {summary['macs']:,} multiply-adds, "
+                f"{summary['speedup_vs_dense']:.2f}x fewer than a dense RNN")
+        if "latency" in summary and summary["latency"]["p99"] is not None:
+            line += (f"; latency p99 {summary['latency']['p99']:.3g}, "
+                     f"{summary['deadline_misses']} deadline misses")
+        print(line)
+        print(f"wrote {args.out}/ (report.md, summary.json, trace.csv, trace.json, figures)")
+    return 0
+
+
+def _add_compare(sub) -> None:
+    cmp_ = sub.add_parser("compare", help="run two scenarios and compare their cost and latency side by side")
+    cmp_.add_argument("a", type=Path, help="first scenario (.toml)")
+    cmp_.add_argument("b", type=Path, help="second scenario (.toml)")
+    cmp_.add_argument("--out", type=Path, required=True, help="folder for compare.png, compare.json, compare.txt")
+    cmp_.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a key in both scenarios (repeatable)")
+    cmp_.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    cmp_.set_defaults(func=_compare)
+
+
+def _compare(args) -> int:
+    from .runner import compare_scenarios
+    from .scenario import load_scenario
+
+    a, b = (load_scenario(p, args.overrides) for p in (args.a, args.b))
+    print(compare_scenarios(a, b, args.out, force=args.force))
+    print(f"wrote {args.out}/compare.png")
+    return 0
+
+
+COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"clocksim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("clocksim: interrupted", file=sys.stderr)
+        print("clocksim: interrupted (no output folder was left behind)", file=sys.stderr)
         return 130
+    except OSError as exc:
+        print(f"clocksim: error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
 
 
 def console() -> None:  # pragma: no cover - thin wrapper for the console script

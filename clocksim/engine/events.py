@@ -118,13 +118,18 @@ class EventEngine(Engine):
     order : sequence of int, optional
         Order in which the module processes are started (a permutation of the modules).
         Results do not depend on it; tests use it to prove so.
+    progress : callable, optional
+        Called as ``progress(k)`` when k more steps have been read out (about every 1% of the run).
     """
 
     name = "events"
 
     def __init__(self, *, latency=None, compute: ComputeModel | None = None, deadline: float | None = None,
-                 times=None, order=None, **options):
+                 times=None, order=None, progress=None, **options):
         super().__init__(**options)
+        if progress is not None and not callable(progress):
+            raise InvalidValueError(f"progress: got {progress!r}, expected a callable taking a step count")
+        self.progress = progress
         if latency is None or isinstance(latency, LinkLatency):
             self.latency = latency
         elif isinstance(latency, (Delay, int, float)) and not isinstance(latency, bool):
@@ -311,18 +316,22 @@ class _Simulation:
     def _readout(self, env):
         """The output of step s: in the synchronous tick, or at the end of the step's window."""
         S, I = self.S, self.I
+        report = self.engine.progress
+        every = max(1, self.L // 100)
         prev = 0.0
         if self.fast:
-            for s, t in enumerate(self.ts.tolist()):
-                yield Slot(env, t - prev, PUBLISH)
-                EK.tick(s, t, S, I)
-                prev = t
+            times, slot = self.ts.tolist(), PUBLISH
         else:
-            ends = np.append(self.ts[1:], self.ts[-1] + 1.0).tolist()
-            for s, t in enumerate(ends):
-                yield Slot(env, t - prev, WINDOW_END)
+            times, slot = np.append(self.ts[1:], self.ts[-1] + 1.0).tolist(), WINDOW_END
+        for s, t in enumerate(times):
+            yield Slot(env, t - prev, slot)
+            if self.fast:
+                EK.tick(s, t, S, I)
+            else:
                 EK.snapshot(s, S, I)
-                prev = t
+            prev = t
+            if report is not None and (s + 1) % every == 0:
+                report(every)
 
     def _module_general(self, env, i):
         """Any clock, latency and compute model: each activation queues, computes, then publishes."""

@@ -1,0 +1,268 @@
+"""Run scenarios and write their output folders (what ``clocksim run`` and ``compare`` do).
+
+An output folder appears whole or not at all: everything is written into a
+temporary sibling folder that is renamed into place at the end, so a failure or
+Ctrl-C leaves no half-written folder. An existing non-empty folder is replaced
+only with ``force=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import plot
+from .engine import simulate
+from .errors import ClocksimError
+from .scenario import Scenario
+from .trace import Trace, _json_default
+
+__all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder"]
+
+
+class OutputExistsError(ClocksimError):
+    """The output folder exists and is not empty (and replacing it was not asked for)."""
+
+
+def simulate_scenario(scenario: Scenario, progress: bool = True):
+    """Run a scenario's model on its input with its engine; a progress bar on a terminal."""
+    options = dict(scenario.engine_options)
+    L = scenario.x.shape[1]
+    with tqdm(total=L, unit="step", desc=scenario.name, disable=None if progress else True,
+              leave=False) as bar:
+        if scenario.engine == "events":
+            options["progress"] = bar.update
+        res = simulate(scenario.model, scenario.x, engine=scenario.engine, **options)
+        bar.update(L - bar.n)
+    return res
+
+
+class output_folder:
+    """Context manager: yields a temporary folder that becomes ``path`` on success, vanishes on failure."""
+
+    def __init__(self, path, force: bool = False, option: str = "--out"):
+        self.path = Path(path)
+        self.force = force
+        self.option = option
+
+    def __enter__(self) -> Path:
+        if self.path.exists():
+            if not self.path.is_dir():
+                raise OutputExistsError(f"{self.option}: {self.path} exists and is not a folder")
+            if any(self.path.iterdir()) and not self.force:
+                raise OutputExistsError(f"{self.option}: {self.path} exists and is not empty; "
+                                        "pass --force to replace it")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        self.tmp.chmod(0o755)
+        old = None
+        if self.path.exists():
+            old = self.path.with_name(f".{self.path.name}.old-{self.tmp.name}")
+            self.path.rename(old)
+        self.tmp.rename(self.path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True) -> dict:
+    """Run ``scenario`` and write its folder; returns the summary.
+
+    Writes ``summary.json``, ``trace.csv``, ``trace.json`` (Chrome trace events),
+    ``trace.npz`` (for ``clocksim plot``), the figures (``activity.png`` always),
+    ``report.md`` and ``scenario.json`` (the scenario as run, overrides included).
+    """
+    with output_folder(out_dir, force) as tmp:
+        res = simulate_scenario(scenario, progress)
+        trace = res.trace
+        summary = trace.summary()
+        summary["scenario"] = scenario.name
+        _write_json(tmp / "summary.json", summary)
+        if scenario.output["csv"]:
+            trace.to_csv(tmp / "trace.csv")
+        if scenario.output["chrome"]:
+            trace.to_chrome(tmp / "trace.json")
+        trace.save(tmp / "trace.npz")
+        written = _figures(scenario, res, tmp)
+        _write_json(tmp / "scenario.json", scenario.raw)
+        (tmp / "report.md").write_text(report(scenario, trace, summary, written), encoding="utf-8")
+    return summary
+
+
+def _figures(scenario: Scenario, res, folder: Path) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    trace, model = res.trace, scenario.model
+    draw: dict[str, Callable] = {
+        "activity": lambda: plot.plot_activity(trace),
+        "cost": lambda: plot.plot_cost(trace),
+        "latency": lambda: plot.plot_latency(trace),
+        "gantt": lambda: plot.plot_gantt(trace, steps=_gantt_window(trace)),
+        "state": lambda: plot.plot_state(res.h if res.h.ndim == 2 else res.h[0], trace=trace),
+        "connectivity": lambda: plot.plot_connectivity(model.block_mask, model.mask,
+                                                       labels=[model.module_label(i) for i in range(model.g)],
+                                                       module_sizes=model.module_sizes),
+    }
+    written = []
+    for name in scenario.output["plots"]:
+        fig = _figure_of(draw[name]())
+        try:
+            plot.save_figure(fig, folder / f"{name}.png")
+        finally:
+            plt.close(fig)
+        written.append(f"{name}.png")
+    return written
+
+
+GANTT_STEPS = 48
+
+
+def _gantt_window(trace: Trace):
+    """Bars are only readable over a few dozen steps: show the window around the worst latency."""
+    ro = trace.readouts
+    if ro.shape[0] <= GANTT_STEPS:
+        return None
+    lat = np.nan_to_num(ro["latency"], nan=-np.inf)
+    centre = float(ro["time"][int(np.argmax(lat))]) if np.isfinite(lat).any() else float(ro["time"][0])
+    t0 = max(float(ro["time"][0]), centre - GANTT_STEPS / 2)
+    t0 = min(t0, float(ro["time"][-1]) + 1 - GANTT_STEPS)
+    return (t0, t0 + GANTT_STEPS)
+
+
+def _figure_of(drawn):
+    """The figure of what a plot function returned (an Axes, a sequence of Axes or a Figure)."""
+    if hasattr(drawn, "savefig"):
+        return drawn
+    if hasattr(drawn, "figure"):
+        return drawn.figure
+    if isinstance(drawn, dict):
+        return _figure_of(next(iter(drawn.values())))
+    return _figure_of(drawn[0])
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------- report
+def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) -> str:
+    """A short human-readable account of the run (Markdown)."""
+    model, meta = scenario.model, trace.meta
+    B, L = scenario.x.shape[0], scenario.x.shape[1]
+    lines = [f"# {scenario.name}", "", scenario.description or "(no description)", "",
+             "## Model", "",
+             f"- {_count(model.g, 'module')} of {', '.join(map(str, model.module_sizes))} units ({model.n} in all), "
+             f"{_count(model.n_in, 'input')}, {_count(model.n_out, 'output')}",
+             f"- clocks: {', '.join(model.module_label(i) for i in range(model.g))}",
+             f"- wiring: {model.connectivity}; steps numbered from start={model.start}",
+             "", "## Run", "",
+             f"- engine: {scenario.engine}; {L} steps" + (f", a batch of {B} sequences" if B > 1 else ""),
+             ]
+    for key, text in (("compute", "compute model"), ("latency", "link latency"), ("deadline", "deadline")):
+        if key in meta:
+            lines.append(f"- {text}: {_describe(meta[key])}")
+    lines += ["", "## Cost", "",
+              f"{summary['activations']} activations and {summary['macs']:,} multiply-adds "
+              f"({summary['count_basis']}); a dense RNN of the same size would need {summary['dense_macs']:,}: "
+              f"**{summary['speedup_vs_dense']:.2f}x fewer**.", "",
+              "| module | clock | units | activations | multiply-adds | share |",
+              "|---|---|---:|---:|---:|---:|"]
+    total = max(summary["macs"], 1)
+    for row in summary["per_module"]:
+        label = meta["labels"][row["module"]]
+        lines.append(f"| M{row['module'] + 1} | {label.split(' ', 1)[-1]} | {model.module_sizes[row['module']]} | "
+                     f"{row['activations']} | {row['macs']:,} | {100 * row['macs'] / total:.1f}% |")
+    lines.append(f"| readout | every step | | {L} | {summary.get('readout_macs', 0):,} | "
+                 f"{100 * summary.get('readout_macs', 0) / total:.1f}% |")
+    if "latency" in summary:
+        lat = summary["latency"]
+        ro = trace.readouts
+        unread = int(np.isnan(ro["latency"]).sum())
+        lines += ["", "## Latency", "",
+                  f"End-to-end latency (input arrival to the published state that reflects it), in steps: "
+                  f"p50 {_num(lat['p50'])}, p99 {_num(lat['p99'])}, max {_num(lat['max'])}.",
+                  f"Deadline misses: {summary['deadline_misses']} of {ro.shape[0]} inputs"
+                  + (f" (deadline {_num(meta['deadline'])})" if "deadline" in meta else "") + "."
+                  + (f" {unread} inputs were read by no module." if unread else "")]
+        act = trace.activations
+        wait = act["start"] - act["time"]
+        lines.append(f"Queue wait per activation: mean {_num(float(wait.mean()))}, max {_num(float(wait.max()))}; "
+                     f"staleness of reads: mean {_num(float(act['staleness'].mean()))}, "
+                     f"max {_num(float(act['staleness'].max()))}.")
+    lines += ["", "## Files", "",
+              "- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
+              "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`.", ""]
+    for name in figures:
+        lines += [f"![{name[:-4]}]({name})", ""]
+    return "\n".join(lines)
+
+
+def _count(k: int, word: str) -> str:
+    return f"{k} {word}" + ("" if k == 1 else "s")
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def _describe(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_describe(v)}" for k, v in value.items() if v not in (None, [], {}))
+    return str(value)
+
+
+# ---------------------------------------------------------------------- compare
+COMPARE_ROWS = [
+    ("activations", lambda s: s["activations"]),
+    ("multiply-adds", lambda s: s["macs"]),
+    ("dense multiply-adds", lambda s: s["dense_macs"]),
+    ("speed-up vs dense", lambda s: s["speedup_vs_dense"]),
+    ("latency p50", lambda s: s.get("latency", {}).get("p50")),
+    ("latency p99", lambda s: s.get("latency", {}).get("p99")),
+    ("latency max", lambda s: s.get("latency", {}).get("max")),
+    ("deadline misses", lambda s: s.get("deadline_misses")),
+]
+
+
+def format_comparison(names: list[str], summaries: list[dict]) -> str:
+    """A plain-text side-by-side table of two (or more) summaries."""
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+        return f"{v:,}"
+    rows = [["", *names]] + [[label, *(cell(get(s)) for s in summaries)] for label, get in COMPARE_ROWS]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     for r in rows)
+
+
+def compare_scenarios(a: Scenario, b: Scenario, out_dir, *, force: bool = False, progress: bool = True) -> str:
+    """Run two scenarios; write ``compare.png`` and ``compare.json`` into ``out_dir``; return the table."""
+    import matplotlib.pyplot as plt
+
+    names = [a.name, b.name] if a.name != b.name else [f"{a.name} (A)", f"{b.name} (B)"]
+    with output_folder(out_dir, force) as tmp:
+        runs = [simulate_scenario(s, progress) for s in (a, b)]
+        summaries = [r.trace.summary() for r in runs]
+        table = format_comparison(names, summaries)
+        fig = _figure_of(plot.plot_compare(runs[0].trace, runs[1].trace, names=tuple(names)))
+        try:
+            plot.save_figure(fig, tmp / "compare.png")
+        finally:
+            plt.close(fig)
+        _write_json(tmp / "compare.json", dict(zip(names, summaries)))
+        (tmp / "compare.txt").write_text(table + "\n", encoding="utf-8")
+    return table

@@ -197,7 +197,13 @@ class Trace:
     @classmethod
     def load(cls, path) -> "Trace":
         """Read a trace written by :meth:`save` (data only: ``allow_pickle=False``)."""
-        with np.load(Path(path), allow_pickle=False) as data:
+        try:
+            data = np.load(Path(path), allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a clocksim trace ({exc})") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: not a clocksim trace (a single array, expected an .npz from Trace.save)")
+        with data:
             missing = {"activations", "messages", "readouts", "meta"} - set(data.files)
             if missing:
                 raise ValueError(f"{path}: not a clocksim trace (missing {', '.join(sorted(missing))})")
@@ -214,6 +220,7 @@ def atomic_write(path, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, 0o666 & ~_UMASK)          # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -221,6 +228,15 @@ def atomic_write(path, write) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()   # read once at import: os.umask is process-wide and not thread-safe to probe later
 
 
 def _json_default(value):

@@ -436,3 +436,21 @@ def test_chrome_events_follow_the_trace_event_format(rng, tmp_path):
             assert isinstance(e["ts"], number) and all(isinstance(v, number) for v in e["args"].values())
         else:
             assert e["s"] == "t" and isinstance(e["tid"], int) and isinstance(e["ts"], number)
+
+
+def test_load_rejects_npy_and_garbage(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="not a clocksim trace .a single array"):
+        cs.Trace.load(tmp_path / "x.npy")
+    (tmp_path / "y.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a clocksim trace"):
+        cs.Trace.load(tmp_path / "y.npz")
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    import os
+    from clocksim.trace import atomic_write
+    atomic_write(tmp_path / "f.bin", lambda f: f.write(b"x"))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "f.bin").stat().st_mode & 0o777 == 0o666 & ~mask

@@ -199,7 +199,7 @@ class Trace:
         """Read a trace written by :meth:`save` (data only: ``allow_pickle=False``)."""
         try:
             data = np.load(Path(path), allow_pickle=False)
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:
             raise ValueError(f"{path}: not a clocksim trace ({exc})") from None
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise ValueError(f"{path}: not a clocksim trace (a single array, expected an .npz from Trace.save)")

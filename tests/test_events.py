@@ -139,3 +139,38 @@ def test_bad_options():
         cs.simulate(model, np.zeros((3, 1)), engine="events", times=[0.0, 2.0, 1.0])
     with pytest.raises(cs.InvalidValueError, match="compute: got"):
         cs.simulate(model, np.zeros((3, 1)), engine="events", compute=4)
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    dict(compute=cs.ComputeModel(cores=1, throughput=60.0), deadline=0.5),
+    dict(latency=cs.LinkLatency(cs.Exponential(1.5), seed=3), compute=cs.ComputeModel(cores=2, throughput=80.0)),
+])
+def test_aggregate_trace_has_the_full_traces_summary(options, rng, monkeypatch):
+    """Long runs can keep per-module totals only; records are folded in chunks (tiny chunks here)."""
+    from clocksim.engine import events
+    monkeypatch.setattr(events, "CHUNK", 7)
+    model = cs.ClockworkRNN(2, 1, [3, 2, 4], [1, cs.Jittered(2.0, 0.5, seed=1), 4], connectivity="dense")
+    x = rng.normal(size=(60, 2))
+    full = cs.simulate(model, x, engine="events", **options)
+    agg = cs.simulate(model, x, engine="events", trace="aggregate", **options)
+    assert isinstance(agg.trace, cs.AggregateTrace)
+    assert np.array_equal(full.y, agg.y)
+    a, b = full.trace.summary(), agg.trace.summary()
+    assert a.keys() == b.keys()
+    for key in a:
+        if key == "per_module":
+            for ma, mb in zip(a[key], b[key]):
+                assert ma.keys() == mb.keys()
+                for k in ma:
+                    assert same(ma[k], mb[k]), (key, k)
+        else:
+            assert same(a[key], b[key]), key
+
+
+def same(u, v):
+    if isinstance(u, dict):
+        return u.keys() == v.keys() and all(same(u[k], v[k]) for k in u)
+    if isinstance(u, (int, float)) and not isinstance(u, bool):
+        return u == pytest.approx(v, rel=1e-12)
+    return u == v

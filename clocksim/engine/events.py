@@ -47,12 +47,14 @@ from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
-from .base import Engine, Result, readouts_from_activations, trace_meta
+from ..aggregate import AggregateTrace
+from .base import TRACE_KINDS, Engine, Result, _latch, _readouts, readouts_from_activations, trace_meta
 from .plan import Plan, plan_for
 
 __all__ = ["EventEngine", "WINDOW_END", "DELIVER", "COMPUTE", "ARBITRATE", "PUBLISH"]
 
 WINDOW_END, DELIVER, COMPUTE, ARBITRATE, PUBLISH = -1, 0, 1, 2, 3
+CHUNK = 1 << 16     # records held before they are folded into an aggregate trace
 
 
 class Slot(simpy.events.Event):
@@ -120,13 +122,20 @@ class EventEngine(Engine):
         Results do not depend on it; tests use it to prove so.
     progress : callable, optional
         Called as ``progress(k)`` when k more steps have been read out (about every 1% of the run).
+    trace : {"full", "aggregate"}
+        ``Result.trace`` holds one row per activation (a :class:`~clocksim.Trace`), or only
+        per-module totals (an :class:`~clocksim.AggregateTrace`) for long runs: records are then
+        folded in chunks, so memory does not grow with the number of activations.
     """
 
     name = "events"
 
     def __init__(self, *, latency=None, compute: ComputeModel | None = None, deadline: float | None = None,
-                 times=None, order=None, progress=None, **options):
+                 times=None, order=None, progress=None, trace: str = "full", **options):
         super().__init__(**options)
+        if trace not in TRACE_KINDS:
+            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
+        self.trace = trace
         if progress is not None and not callable(progress):
             raise InvalidValueError(f"progress: got {progress!r}, expected a callable taking a step count")
         self.progress = progress
@@ -172,8 +181,14 @@ class EventEngine(Engine):
             extra["deadline"] = self.deadline
         if self.times is not None:
             extra["time_unit"] = "model time"
-        act = sim.activations()
-        trace = Trace(act, sim.messages(), sim.readouts(act), trace_meta(model, B, L, self.name, **extra))
+        meta = trace_meta(model, B, L, self.name, **extra)
+        if sim.aggregate is not None:
+            sim.flush()
+            sim.aggregate.meta.update(meta)
+            trace = sim.aggregate.add(readouts=_readouts(sim.first, ts, sim.deadline))
+        else:
+            act = sim.activations()
+            trace = Trace(act, sim.messages(), readouts_from_activations(act, ts, sim.deadline), meta)
         return Result(y=y, h=h, trace=trace, engine=self.name, wall_time=wall)
 
     def _input_times(self, model: ClockworkRNN, L: int) -> np.ndarray:
@@ -213,6 +228,10 @@ class _Simulation:
         self.fast = (self.zero_latency and engine.compute is None and model.synchronous
                      and engine.times is None)
         self.deadline = np.inf if engine.deadline is None else engine.deadline
+        self.aggregate = None
+        if engine.trace == "aggregate":
+            self.aggregate = AggregateTrace(trace_meta(model, B, L, EventEngine.name))
+            self.first = np.full(L, np.inf)          # earliest publish reflecting each input sample
         self._build_arenas(X, macs)
 
     # ------------------------------------------------------------------ layout
@@ -232,6 +251,14 @@ class _Simulation:
         fan_out = [sum(1 for r in model.receivers_of(j) if r != j) for j in range(g)]
         n_act = sum(f.size for f in self.fires)
         n_msg = sum(f.size * fan_out[j] for j, f in enumerate(self.fires))
+        if self.aggregate is not None:
+            # records are flushed at readouts once CHUNK are held: room for one more step window's worth
+            ends = np.append(self.ts[1:], self.ts[-1] + 1.0)
+            per_window = max((np.bincount(np.searchsorted(ends, f, side="right"), minlength=L + 1).max()
+                              if f.size else 0) for f in self.fires) * g
+            self.cap_act = min(n_act, CHUNK + per_window)
+            self.cap_msg = min(n_msg, CHUNK + per_window * max(fan_out + [1]))
+            n_act, n_msg = self.cap_act, self.cap_msg
         sections = {"inbox": n_inbox, "x": L * B * model.n_in, "ts": L, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
                     "act": 8 * n_act, "msg": 4 * n_msg, "z": (L + 1) * B * m}
@@ -286,6 +313,7 @@ class _Simulation:
     # ------------------------------------------------------------------ processes
     def run(self, order: list[int]) -> None:
         env = simpy.Environment()
+        self.env = env
         if self.fast:
             for i in order:
                 env.process(self._module_sync(env, i))
@@ -330,6 +358,8 @@ class _Simulation:
             else:
                 EK.snapshot(s, S, I)
             prev = t
+            if self.aggregate is not None and (I[EK.H_NACT] >= CHUNK or I[EK.H_NMSG] >= CHUNK):
+                self.flush()
             if report is not None and (s + 1) % every == 0:
                 report(every)
 
@@ -377,7 +407,20 @@ class _Simulation:
                 EK.deliver(j, r, col, payload, now, now, S, I)
                 continue
             ev = Slot(env, delay, DELIVER)
-            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: EK.deliver(j, r, col, payload, now, env.now, S, I))
+            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: self._deliver_later(j, r, col, payload, now))
+
+    def _deliver_later(self, j, r, col, payload, send_t) -> None:
+        if self.aggregate is not None and self.I[EK.H_NMSG] >= self.cap_msg:
+            self.flush()
+        EK.deliver(j, r, col, payload, send_t, self.env.now, self.S, self.I)
+
+    def flush(self) -> None:
+        """Aggregate mode: fold the records held so far into the totals and start the buffers again."""
+        rows = self.activations()
+        self.aggregate.add(activations=rows, messages=self.messages())
+        _latch(self.first, rows, self.ts)
+        self.I[EK.H_NACT] = 0
+        self.I[EK.H_NMSG] = 0
 
     # ------------------------------------------------------------------ results
     def activations(self) -> np.ndarray:
@@ -398,5 +441,3 @@ class _Simulation:
         rec["send"], rec["arrive"] = Mq[:, EK.MSG_SEND], Mq[:, EK.MSG_ARRIVE]
         return rec
 
-    def readouts(self, activations: np.ndarray) -> np.ndarray:
-        return readouts_from_activations(activations, self.ts, self.deadline)

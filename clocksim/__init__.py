@@ -10,6 +10,7 @@ from .engine import ENGINES, Result, simulate
 from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
 from .model import ClockworkRNN
 from .trace import Trace
+from .grad import evaluate, loss_and_grad
 
 __version__ = "0.1.0"
 
@@ -21,4 +22,5 @@ __all__ = [
     "ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential",
     "Trace",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
+    "loss_and_grad", "evaluate",
 ]

@@ -244,3 +244,146 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
     gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, 0, Y, 0, n_out)
     for r in range(L * B):
         bias_activate(Y[r * n_out:(r + 1) * n_out], b_out, out_act)
+
+
+# ------------------------------------------------------------ backward (BPTT)
+# Backpropagation through time over the same work array ``Z`` and plan as the
+# forward pass (see the module docstring). Errors live in two ``(B, m)``
+# buffers: ``G`` holds dL/dh(start+s) for the state *after* step s (columns
+# ``:n``; columns ``n:`` are scratch for the input part of a read block) and
+# ``Gp`` collects dL/dh for the state before it. Following the paper, only a
+# module that ran at step s passes error to what it read (its block-row of
+# ``[W_rec | W_in]`` and ``b``); the error of a held module is copied back one
+# step and added.
+
+
+@njit(inline="always", **_JIT)
+def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, c_off, ldc):
+    """Row-major ``C[M x N] = op(A) @ op(B) + beta * C`` on flat arrays with leading dimensions.
+
+    ``op(A)`` is ``A`` (stored M x K) or, with ``trans_a``, ``A.T`` (A stored K x M);
+    likewise ``op(B)`` is (K x N) or the transpose of a stored (N x K). ``K == 0``
+    gives ``beta * C``.
+    """
+    if M == 0 or N == 0:
+        return
+    if K == 0:
+        for r in range(M):
+            row = C[c_off + r * ldc: c_off + r * ldc + N]
+            for j in range(N):
+                row[j] = beta * row[j] if beta != 0.0 else 0.0
+        return
+    # column-major view: C.T (N x M) = op(B).T @ op(A).T
+    _dgemm(_chr(_T if trans_b else _N), _chr(_T if trans_a else _N), _i32(N), _i32(M), _i32(K), _f64(1.0),
+           Bm.ctypes.data + 8 * b_off, _i32(ldb), A.ctypes.data + 8 * a_off, _i32(lda), _f64(beta),
+           C.ctypes.data + 8 * c_off, _i32(ldc))
+
+
+@njit(inline="always", **_JIT)
+def act_derivative(y, code):
+    """f'(a) written in terms of the activation's output ``y = f(a)`` (not for softmax)."""
+    if code == ACT_TANH:
+        return 1.0 - y * y
+    if code == ACT_SIGMOID:
+        return y * (1.0 - y)
+    if code == ACT_RELU:
+        return 1.0 if y > 0.0 else 0.0
+    return 1.0
+
+
+@njit(**_JIT)
+def readout_backward(Z, L, B, m, n, dA, gW_out, gb_out):
+    """Gradients of the readout weights ``a = W_out @ h + b_out`` over every step at once.
+
+    Z : flat (L+1)*B*m work array of the forward pass (states in rows 1..L)
+    dA : flat L*B*n_out, dL/da
+    gW_out : flat (n_out * n), overwritten with dA.T @ H; gb_out : (n_out,), overwritten with sum(dA)
+    """
+    n_out = gb_out.shape[0]
+    gemm_acc(True, False, n_out, n, L * B, dA, 0, n_out, Z, B * m, m, 0.0, gW_out, 0, n)
+    for o in range(n_out):
+        gb_out[o] = 0.0
+    for r in range(L * B):
+        for o in range(n_out):
+            gb_out[o] += dA[r * n_out + o]
+
+
+@njit(inline="always", **_JIT)
+def readout_error(s, B, ld, n, W_out, dA, E):
+    """``E[q, :n] = dA[s, q] @ W_out`` for the B rows of ``E`` (row width ``ld``): the error of h from its output."""
+    n_out = W_out.shape[0] // n
+    gemm_acc(False, False, B, n, n_out, dA, s * B * n_out, n_out, W_out, 0, n, 0.0, E, 0, ld)
+
+
+@njit(**_JIT)
+def backward_sequence(Z, L, B, m, n, active, plan, gidx, wflat, act, W_out, dA, gW, gb, gh0):
+    """Whole-sequence BPTT through the modules (the inverse of :func:`run_sequence`).
+
+    Z : flat (L+1)*B*m work array of the forward pass
+    active : (L, g) bool, the activity mask of the forward pass
+    W_out : flat (n_out * n); dA : flat L*B*n_out, dL/da for the readout ``a = W_out @ h + b_out``
+        of every step (the readout's own gradients are :func:`readout_backward`'s)
+    gW : flat, like ``wflat``, overwritten with the gradient of every packed weight block
+    gb : (n,) overwritten with dL/db; gh0 : (n,) overwritten with dL/dh0 (summed over the batch)
+    """
+    g = active.shape[1]
+    row = B * m
+    k_max = 0
+    c_max = 1
+    for i in range(g):
+        k_max = max(k_max, plan[i, P_R1] - plan[i, P_R0])
+        if plan[i, P_LO] < 0:
+            c_max = max(c_max, plan[i, P_G1] - plan[i, P_G0])
+    G = np.zeros(B * m)                 # (B, m) error of the state after step s
+    Gp = np.empty(B * m)                # (B, m) error of the state before step s
+    D = np.empty(max(B * k_max, 1))     # (B, k_i) error of an active module's pre-activation
+    S1 = np.empty(B * c_max)            # (B, c_i) gathered reads
+    S2 = np.empty(B * c_max)            # (B, c_i) error of gathered reads
+    gW[:] = 0.0
+    gb[:] = 0.0
+    readout_error(L - 1, B, m, n, W_out, dA, G)
+    for s in range(L - 1, -1, -1):
+        prev = s * row                  # Z rows read at step s: [h(start+s-1) | x(start+s)]
+        cur = prev + row                # Z rows written at step s
+        if s > 0:                       # Gp = direct error of h(start+s-1) from its output; none for h0
+            readout_error(s - 1, B, m, n, W_out, dA, Gp)
+        for q in range(B):
+            o = q * m
+            if s == 0:
+                Gp[o: o + n] = 0.0
+            Gp[o + n: o + m] = 0.0
+        for i in range(g):
+            r0 = plan[i, P_R0]
+            k = plan[i, P_R1] - r0
+            if not active[s, i]:        # held: its state (and its error) passes through unchanged
+                for q in range(B):
+                    o = q * m + r0
+                    for a in range(k):
+                        Gp[o + a] += G[o + a]
+                continue
+            for q in range(B):          # D = G[R_i] * f'(h[R_i](start+s))
+                o = q * m + r0
+                for a in range(k):
+                    d = G[o + a] * act_derivative(Z[cur + o + a], act)
+                    D[q * k + a] = d
+                    gb[r0 + a] += d
+            w0 = plan[i, P_W0]
+            lo = plan[i, P_LO]
+            if lo >= 0:
+                c = plan[i, P_HI] - lo
+                gemm_acc(True, False, k, c, B, D, 0, k, Z, prev + lo, m, 1.0, gW, w0, c)   # dW_i += D.T @ reads
+                gemm_acc(False, False, B, c, k, D, 0, k, wflat, w0, c, 1.0, Gp, lo, m)     # d(reads) += D @ W_i
+            else:
+                g0 = plan[i, P_G0]
+                c = plan[i, P_G1] - g0
+                gather_reads(i, Z, prev, m, B, plan, gidx, S1)
+                gemm_acc(True, False, k, c, B, D, 0, k, S1, 0, c, 1.0, gW, w0, c)
+                gemm_acc(False, False, B, c, k, D, 0, k, wflat, w0, c, 0.0, S2, 0, c)
+                for q in range(B):
+                    for j in range(c):
+                        Gp[q * m + gidx[g0 + j]] += S2[q * c + j]
+        G, Gp = Gp, G
+    gh0[:] = 0.0
+    for q in range(B):
+        for a in range(n):
+            gh0[a] += G[q * m + a]

@@ -11,6 +11,8 @@ from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeErro
 from .model import ClockworkRNN
 from .trace import Trace
 from .grad import evaluate, loss_and_grad
+from .lstm import LSTM
+from .baselines import count_params, model_for_budget, simple_rnn, size_for_budget
 
 __version__ = "0.1.0"
 
@@ -23,4 +25,5 @@ __all__ = [
     "Trace",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
     "loss_and_grad", "evaluate",
+    "LSTM", "simple_rnn", "count_params", "size_for_budget", "model_for_budget",
 ]

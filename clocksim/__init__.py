@@ -13,6 +13,8 @@ from .trace import Trace
 from .grad import evaluate, loss_and_grad
 from .lstm import LSTM
 from .baselines import count_params, model_for_budget, simple_rnn, size_for_budget
+from .optim import SGD, Adam, Momentum, Nesterov
+from .train import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.1.0"
 
@@ -25,5 +27,6 @@ __all__ = [
     "Trace",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
     "loss_and_grad", "evaluate",
+    "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",
     "LSTM", "simple_rnn", "count_params", "size_for_budget", "model_for_budget",
 ]

@@ -296,7 +296,7 @@ def _unpack_blocks(model: ClockworkRNN, plan: Plan, gW: np.ndarray) -> tuple[np.
     """Scatter the packed gradient blocks into full ``W_rec`` (n, n) and ``W_in`` (n, n_in)."""
     index = model.__dict__.get("_grad_block_index")
     if index is None:                       # structure never changes, so build once per model
-        n, m = plan.n, plan.m
+        m = plan.m
         parts = [(np.arange(plan.table[i, K.P_R0], plan.table[i, K.P_R1])[:, None] * m + plan.reads[i][None, :]
                   ).ravel() for i in range(plan.g)]
         index = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)

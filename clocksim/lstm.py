@@ -110,7 +110,8 @@ class LSTM:
         new = {}
         for name, value in arrays.items():
             if name not in shapes:
-                raise InvalidValueError(f"set_params: unknown parameter {name!r}, expected one of {', '.join(PARAM_NAMES)}")
+                raise InvalidValueError(
+                    f"set_params: unknown parameter {name!r}, expected one of {', '.join(PARAM_NAMES)}")
             arr = as_real_array(name, value)
             if arr.shape != shapes[name]:
                 raise ShapeError(f"{name}: got shape {arr.shape}, expected {shapes[name]}")

@@ -225,6 +225,8 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
         Evaluated after every epoch; monitored for early stopping.
     rng : numpy.random.Generator, optional
         Source of the shuffling and noise; default ``default_rng(config.seed)``.
+        A generator passed in is advanced (and, with ``resume``, set to the
+        checkpoint's state).
     checkpoint : path, optional
         Written (atomically) every ``checkpoint_every`` epochs and at the end.
     checkpoint_every : int
@@ -453,6 +455,12 @@ def _dataset(model, x, target, loss: str, x_name: str, t_name: str) -> tuple[np.
             msg = t_name + msg[6:]
         raise type(exc)(msg) from None
     T = tgt.transpose(1, 0, 2) if loss == "mse" else tgt.T     # back to sequences first
+    if loss == "xent":
+        empty = np.flatnonzero(~(T >= 0).any(axis=1))
+        if empty.size:
+            raise InvalidValueError(
+                f"{t_name}: sequence {int(empty[0])} has no labelled step (all labels -1); a minibatch of such "
+                "sequences has no loss, so label at least one step or leave the sequence out")
     return X, np.ascontiguousarray(T)
 
 

@@ -98,6 +98,13 @@ def test_classification_with_validation():
     assert cs.evaluate(model, x[:30], labels[:30], "xent")["accuracy"] >= 0.9
 
 
+def test_xent_sequence_without_any_label_is_refused():
+    x = np.zeros((3, 4, 1))
+    labels = np.array([[0, 1, -1, 1], [-1, -1, -1, -1], [1, 1, 1, 0]])
+    with pytest.raises(cs.InvalidValueError, match="target: sequence 1 has no labelled step"):
+        cs.train(cs.ClockworkRNN(1, 2, [2], [1]), x, labels, loss="xent", epochs=1)
+
+
 # ------------------------------------------------------------------ minibatches, shuffling, noise
 def test_minibatches_shuffling_and_noise_follow_the_generator():
     X = np.arange(10, dtype=float)[:, None, None] * np.ones((10, 3, 1))    # sequence q is filled with q

@@ -1,13 +1,14 @@
 """Losses and their exact gradients: backpropagation through time (BPTT).
 
 :func:`loss_and_grad` runs the compiled forward pass, keeps its work array
-(the state after every step) and runs the backward pass in one jitted call
-(:func:`clocksim.kernels.backward_sequence`). It follows the paper: at a step
+(the state after every step) and runs the backward pass in jitted code: one
+call for the readout (:func:`clocksim.kernels.readout_backward`) and one for
+the whole recurrence (:func:`clocksim.kernels.backward_sequence`). It follows the paper: at a step
 where module ``i`` ran, its error flows through ``f_H`` into its block-row of
 ``W_rec`` and ``W_in``, its bias and the states it read; at a step where it was
 held, its error is copied back one step and added. ``h0`` receives the error of
 ``h(start - 1)``. Entries of ``W_rec`` outside ``model.mask`` get a gradient of
-exactly zero (they are never packed into the kernels' weight blocks).
+exactly zero.
 
 Losses
 ------
@@ -80,18 +81,20 @@ def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str,
     _check_synchronous(model)
     X, tgt = prepare_batch(model.n_in, model.n_out, x, target, loss)
     plan = plan_for(model)
-    L, B = X.shape[1], X.shape[0]
-    active = model.activity(L)
-    Z, out = forward_arrays(_readout_plan(plan, loss), X, active)
-    value, dA = output_error(out, tgt, loss, plan.out_act)
+    B, L = X.shape[0], X.shape[1]
+    active = model.activity(L)                                         # (L, g)
+    Z, out = forward_arrays(_readout_plan(plan, loss), X, active)      # (L+1, B, m), (L, B, n_out)
+    value, dA = output_error(out, tgt, loss, plan.out_act)             # dA: (L, B, n_out)
     n, m, n_out = plan.n, plan.m, plan.W_out.shape[0]
     Zf, dAf = Z.reshape(-1), dA.reshape(-1)
     gW_out, gb_out = np.empty((n_out, n)), np.empty(n_out)
     K.readout_backward(Zf, L, B, m, n, dAf, gW_out.reshape(-1), gb_out)
-    gW, gb, gh0 = np.empty_like(plan.wflat), np.empty(n), np.empty(n)
-    K.backward_sequence(Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
-                        plan.act, plan.W_out.reshape(-1), dAf, gW, gb, gh0)
-    W_rec, W_in = _unpack_blocks(model, plan, gW)
+    W = _dense_weights(model, plan)                                    # (n, m) [W_rec | W_in]
+    gW, gb, gh0 = np.empty((n, m)), np.empty(n), np.empty(n)
+    K.backward_sequence(Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
+                        plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
+    W_rec = np.where(model.mask, gW[:, :n], 0.0)                       # exactly zero outside the mask
+    W_in = np.ascontiguousarray(gW[:, n:])
     return value, {"W_in": W_in, "W_rec": W_rec, "b": gb, "W_out": gW_out, "b_out": gb_out, "h0": gh0}
 
 
@@ -292,15 +295,12 @@ def _log_softmax(a: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-def _unpack_blocks(model: ClockworkRNN, plan: Plan, gW: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scatter the packed gradient blocks into full ``W_rec`` (n, n) and ``W_in`` (n, n_in)."""
-    index = model.__dict__.get("_grad_block_index")
-    if index is None:                       # structure never changes, so build once per model
-        m = plan.m
-        parts = [(np.arange(plan.table[i, K.P_R0], plan.table[i, K.P_R1])[:, None] * m + plan.reads[i][None, :]
-                  ).ravel() for i in range(plan.g)]
-        index = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        model.__dict__["_grad_block_index"] = index
-    full = np.zeros((plan.n, plan.m))
-    full.reshape(-1)[index] = gW
-    return np.ascontiguousarray(full[:, :plan.n]), np.ascontiguousarray(full[:, plan.n:])
+def _dense_weights(model: ClockworkRNN, plan: Plan) -> np.ndarray:
+    """``[W_rec | W_in]`` as one C-ordered (n, n + n_in) array, built once per parameter version."""
+    cached = model.__dict__.get("_grad_dense_cache")
+    if cached is not None and cached[0] == model.version:
+        return cached[1]
+    p = model.params
+    W = np.ascontiguousarray(np.hstack([p["W_rec"], p["W_in"]]))
+    model.__dict__["_grad_dense_cache"] = (model.version, W)
+    return W

@@ -310,35 +310,47 @@ def readout_backward(Z, L, B, m, n, dA, gW_out, gb_out):
 
 @njit(inline="always", **_JIT)
 def readout_error(s, B, ld, n, W_out, dA, E):
-    """``E[q, :n] = dA[s, q] @ W_out`` for the B rows of ``E`` (row width ``ld``): the error of h from its output."""
+    """``E[q, :n] = dA[s, q] @ W_out`` for the B rows of ``E`` (row width ``ld``): the error of h from its output.
+
+    Plain loops: with the few outputs of a typical model this is cheaper than a BLAS call per step.
+    """
     n_out = W_out.shape[0] // n
-    gemm_acc(False, False, B, n, n_out, dA, s * B * n_out, n_out, W_out, 0, n, 0.0, E, 0, ld)
+    for q in range(B):
+        e = E[q * ld: q * ld + n]
+        e[:] = 0.0
+        base = (s * B + q) * n_out
+        for o in range(n_out):
+            d = dA[base + o]
+            w = W_out[o * n: (o + 1) * n]
+            for a in range(n):
+                e[a] += d * w[a]
 
 
 @njit(**_JIT)
-def backward_sequence(Z, L, B, m, n, active, plan, gidx, wflat, act, W_out, dA, gW, gb, gh0):
+def backward_sequence(Z, L, B, m, n, active, plan, W, act, W_out, dA, gW, gb, gh0):
     """Whole-sequence BPTT through the modules (the inverse of :func:`run_sequence`).
+
+    At each step the active modules are taken in runs of consecutive modules,
+    whose rows are contiguous: one product spreads a run's error over what its
+    rows read, one more accumulates its weight gradient. Rows of ``W`` are full
+    rows of ``[W_rec | W_in]``, which are zero outside the mask, so a run passes
+    error exactly along its block-rows; the weight gradient it accumulates
+    outside the mask is meaningless and must be discarded by the caller.
 
     Z : flat (L+1)*B*m work array of the forward pass
     active : (L, g) bool, the activity mask of the forward pass
+    plan : (g, 7) int64 plan table (only the row ranges ``r0, r1`` are used)
+    W : flat (n * m), C-ordered ``[W_rec | W_in]`` (n, m)
     W_out : flat (n_out * n); dA : flat L*B*n_out, dL/da for the readout ``a = W_out @ h + b_out``
         of every step (the readout's own gradients are :func:`readout_backward`'s)
-    gW : flat, like ``wflat``, overwritten with the gradient of every packed weight block
+    gW : flat (n * m), overwritten with dL/d[W_rec | W_in] (inside the mask; see above)
     gb : (n,) overwritten with dL/db; gh0 : (n,) overwritten with dL/dh0 (summed over the batch)
     """
     g = active.shape[1]
     row = B * m
-    k_max = 0
-    c_max = 1
-    for i in range(g):
-        k_max = max(k_max, plan[i, P_R1] - plan[i, P_R0])
-        if plan[i, P_LO] < 0:
-            c_max = max(c_max, plan[i, P_G1] - plan[i, P_G0])
-    G = np.zeros(B * m)                 # (B, m) error of the state after step s
-    Gp = np.empty(B * m)                # (B, m) error of the state before step s
-    D = np.empty(max(B * k_max, 1))     # (B, k_i) error of an active module's pre-activation
-    S1 = np.empty(B * c_max)            # (B, c_i) gathered reads
-    S2 = np.empty(B * c_max)            # (B, c_i) error of gathered reads
+    G = np.zeros(B * m)                 # (B, m) error of the state after step s (columns :n)
+    Gp = np.empty(B * m)                # (B, m) error of [h | x] before step s
+    D = np.empty(B * n)                 # (B, k) error of a run's pre-activations
     gW[:] = 0.0
     gb[:] = 0.0
     readout_error(L - 1, B, m, n, W_out, dA, G)
@@ -352,36 +364,28 @@ def backward_sequence(Z, L, B, m, n, active, plan, gidx, wflat, act, W_out, dA, 
             if s == 0:
                 Gp[o: o + n] = 0.0
             Gp[o + n: o + m] = 0.0
-        for i in range(g):
+        i = 0
+        while i < g:
+            j = i + 1                   # [i, j): a run of modules that are all active or all held
+            while j < g and active[s, j] == active[s, i]:
+                j += 1
             r0 = plan[i, P_R0]
-            k = plan[i, P_R1] - r0
-            if not active[s, i]:        # held: its state (and its error) passes through unchanged
+            k = plan[j - 1, P_R1] - r0
+            if not active[s, i]:        # held: their state (and its error) passes through unchanged
                 for q in range(B):
                     o = q * m + r0
                     for a in range(k):
                         Gp[o + a] += G[o + a]
-                continue
-            for q in range(B):          # D = G[R_i] * f'(h[R_i](start+s))
-                o = q * m + r0
-                for a in range(k):
-                    d = G[o + a] * act_derivative(Z[cur + o + a], act)
-                    D[q * k + a] = d
-                    gb[r0 + a] += d
-            w0 = plan[i, P_W0]
-            lo = plan[i, P_LO]
-            if lo >= 0:
-                c = plan[i, P_HI] - lo
-                gemm_acc(True, False, k, c, B, D, 0, k, Z, prev + lo, m, 1.0, gW, w0, c)   # dW_i += D.T @ reads
-                gemm_acc(False, False, B, c, k, D, 0, k, wflat, w0, c, 1.0, Gp, lo, m)     # d(reads) += D @ W_i
             else:
-                g0 = plan[i, P_G0]
-                c = plan[i, P_G1] - g0
-                gather_reads(i, Z, prev, m, B, plan, gidx, S1)
-                gemm_acc(True, False, k, c, B, D, 0, k, S1, 0, c, 1.0, gW, w0, c)
-                gemm_acc(False, False, B, c, k, D, 0, k, wflat, w0, c, 0.0, S2, 0, c)
-                for q in range(B):
-                    for j in range(c):
-                        Gp[q * m + gidx[g0 + j]] += S2[q * c + j]
+                for q in range(B):      # D = G[rows] * f'(h[rows](start+s))
+                    o = q * m + r0
+                    for a in range(k):
+                        d = G[o + a] * act_derivative(Z[cur + o + a], act)
+                        D[q * k + a] = d
+                        gb[r0 + a] += d
+                gemm_acc(True, False, k, m, B, D, 0, k, Z, prev, m, 1.0, gW, r0 * m, m)   # dW[rows] += D.T @ [h | x]
+                gemm_acc(False, False, B, m, k, D, 0, k, W, r0 * m, m, 1.0, Gp, 0, m)     # d[h | x] += D @ W[rows]
+            i = j
         G, Gp = Gp, G
     gh0[:] = 0.0
     for q in range(B):

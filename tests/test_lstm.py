@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from test_grad import assert_grads_match, data
+from gradcheck import assert_grads_match, data
 
 import clocksim as cs
 

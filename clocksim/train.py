@@ -116,23 +116,30 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise InvalidValueError(f"optimizer: got {self.optimizer!r}, expected one of "
                                     f"{', '.join(map(repr, OPTIMIZERS))}")
-        self.make_optimizer()                       # validates the hyper-parameters
-        as_int("epochs", self.epochs, minimum=0)
-        if self.batch_size is not None:
-            as_int("batch_size", self.batch_size, minimum=1)
-        if self.clip_norm is not None:
-            as_float("clip_norm", self.clip_norm, minimum=0.0, strict_minimum=True)
-        as_float("input_noise", self.input_noise, minimum=0.0)
-        if self.patience is not None:
-            as_int("patience", self.patience, minimum=1)
-        as_float("min_delta", self.min_delta, minimum=0.0)
+        clean = {                                   # validated, as plain Python numbers (JSON in checkpoints)
+            "learning_rate": as_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True),
+            "momentum": as_float("momentum", self.momentum),
+            "beta1": as_float("beta1", self.beta1),
+            "beta2": as_float("beta2", self.beta2),
+            "eps": as_float("eps", self.eps),
+            "epochs": as_int("epochs", self.epochs, minimum=0),
+            "batch_size": None if self.batch_size is None else as_int("batch_size", self.batch_size, minimum=1),
+            "clip_norm": None if self.clip_norm is None else as_float("clip_norm", self.clip_norm, minimum=0.0,
+                                                                       strict_minimum=True),
+            "input_noise": as_float("input_noise", self.input_noise, minimum=0.0),
+            "patience": None if self.patience is None else as_int("patience", self.patience, minimum=1),
+            "min_delta": as_float("min_delta", self.min_delta, minimum=0.0),
+            "seed": as_int("seed", self.seed, minimum=0),
+        }
         for flag in ("shuffle", "restore_best"):
             if not isinstance(getattr(self, flag), bool):
                 raise InvalidValueError(f"{flag}: got {getattr(self, flag)!r}, expected True or False")
         if isinstance(self.freeze, str) or not all(isinstance(k, str) for k in self.freeze):
             raise InvalidValueError(f"freeze: got {self.freeze!r}, expected a tuple of parameter names")
-        object.__setattr__(self, "freeze", tuple(self.freeze))
-        as_int("seed", self.seed, minimum=0)
+        clean["freeze"] = tuple(self.freeze)
+        for name, value in clean.items():
+            object.__setattr__(self, name, value)
+        self.make_optimizer()                       # the optimiser checks its own ranges
 
     def make_optimizer(self) -> Optimizer:
         """A fresh optimiser as configured."""

@@ -345,3 +345,5 @@ def test_config_validation():
     with pytest.raises(cs.InvalidValueError, match="expected a model with params and set_params"):
         cs.train(object(), x, t)
     assert cs.TrainConfig.from_dict(cs.TrainConfig(freeze=("h0",)).to_dict()) == cs.TrainConfig(freeze=("h0",))
+    numpy_numbers = cs.TrainConfig(epochs=np.int64(3), learning_rate=np.float32(0.5), freeze=["h0"])
+    assert json.loads(json.dumps(numpy_numbers.to_dict()))["epochs"] == 3 and numpy_numbers.freeze == ("h0",)

@@ -28,26 +28,21 @@ exactly the weights of an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import grad
 from ._validate import as_float, as_int
+from .checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_checkpoint, rng_state, save_checkpoint,
+                         set_rng_state)
 from .errors import ClocksimError, InvalidValueError
 from .optim import OPTIMIZERS, Optimizer, make_optimizer
-from .trace import atomic_write
 
-__all__ = ["TrainConfig", "History", "train", "DivergenceError", "save_checkpoint", "load_checkpoint"]
-
-CHECKPOINT_FORMAT = "clocksim-checkpoint"
-CHECKPOINT_VERSION = 1
-
+__all__ = ["TrainConfig", "History", "train", "DivergenceError"]
 
 class DivergenceError(ClocksimError):
     """The loss or a gradient became NaN or infinite during training."""
@@ -374,7 +369,7 @@ class _Run:
                 "model": type(self.model).__name__,
                 "config": self.config.to_dict(),
                 "optimizer": self.optimizer.name,
-                "rng": _rng_state(self.rng),
+                "rng": rng_state(self.rng),
                 "history": self.history.to_dict(),
                 "bad_epochs": self.bad_epochs,
             },
@@ -397,44 +392,10 @@ class _Run:
                 + "; only epochs may change")
         self.model.set_params(**state["params"])
         self.optimizer.load_state_dict(state["optimizer"])
-        _set_rng_state(self.rng, meta["rng"])
+        set_rng_state(self.rng, meta["rng"])
         self.history = History.from_dict(meta["history"])
         self.bad_epochs = int(meta["bad_epochs"])
         self.best = state["best"]
-
-
-def save_checkpoint(path, state: dict) -> None:
-    """Write a training state to ``path`` (.npz, no pickle), atomically."""
-    arrays = {"meta": np.array(json.dumps(state["meta"]))}
-    arrays.update({f"params/{k}": np.asarray(v) for k, v in state["params"].items()})
-    arrays.update({f"optimizer/{k}": np.asarray(v) for k, v in state["optimizer"].items()})
-    if state.get("best") is not None:
-        arrays.update({f"best/{k}": np.asarray(v) for k, v in state["best"].items()})
-    atomic_write(path, lambda f: np.savez(f, **arrays))
-
-
-def load_checkpoint(path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint` (arrays only; nothing is executed)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidValueError(f"resume: no checkpoint file at {str(path)!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            files = {k: data[k] for k in data.files}
-        meta = json.loads(str(files.pop("meta")))
-    except (OSError, ValueError, KeyError) as exc:
-        raise InvalidValueError(f"resume: {str(path)!r} is not a clocksim checkpoint ({exc})") from None
-    if meta.get("format") != CHECKPOINT_FORMAT or meta.get("version") != CHECKPOINT_VERSION:
-        raise InvalidValueError(f"resume: {str(path)!r} has format {meta.get('format')!r} version "
-                                f"{meta.get('version')!r}, expected {CHECKPOINT_FORMAT!r} version {CHECKPOINT_VERSION}")
-    state = {"meta": meta, "params": {}, "optimizer": {}, "best": {}}
-    for key, value in files.items():
-        group, _, name = key.partition("/")
-        if group not in ("params", "optimizer", "best") or not name:
-            raise InvalidValueError(f"resume: {str(path)!r} holds an unexpected entry {key!r}")
-        state[group][name] = value
-    state["best"] = state["best"] or None
-    return state
 
 
 # ------------------------------------------------------------------ helpers
@@ -469,32 +430,3 @@ def _dataset(model, x, target, loss: str, x_name: str, t_name: str) -> tuple[np.
                 f"{t_name}: sequence {int(empty[0])} has no labelled step (all labels -1); a minibatch of such "
                 "sequences has no loss, so label at least one step or leave the sequence out")
     return X, np.ascontiguousarray(T)
-
-
-def _rng_state(rng: np.random.Generator) -> dict:
-    return _jsonable(rng.bit_generator.state)
-
-
-def _set_rng_state(rng: np.random.Generator, state: dict) -> None:
-    if state["bit_generator"] != type(rng.bit_generator).__name__:
-        raise InvalidValueError(f"resume: the checkpoint's generator is {state['bit_generator']}, "
-                                f"got a {type(rng.bit_generator).__name__}")
-    rng.bit_generator.state = _from_jsonable(state)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return {"__array__": value.tolist(), "dtype": str(value.dtype)}
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _from_jsonable(value):
-    if isinstance(value, dict):
-        if "__array__" in value:
-            return np.array(value["__array__"], dtype=value["dtype"])
-        return {k: _from_jsonable(v) for k, v in value.items()}
-    return value

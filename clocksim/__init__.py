@@ -13,6 +13,11 @@ from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeErro
 from .model import ClockworkRNN
 from .plot import plot_activity, plot_compare, plot_connectivity, plot_cost, plot_gantt, plot_latency, plot_state
 from .trace import Trace
+from .grad import evaluate, loss_and_grad
+from .lstm import LSTM
+from .baselines import count_params, model_for_budget, simple_rnn, size_for_budget
+from .optim import SGD, Adam, Momentum, Nesterov
+from .train import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.1.0"
 
@@ -26,4 +31,7 @@ __all__ = [
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state", "plot_connectivity",
     "plot_compare",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
+    "loss_and_grad", "evaluate",
+    "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",
+    "LSTM", "simple_rnn", "count_params", "size_for_budget", "model_for_budget",
 ]

@@ -244,3 +244,150 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
     gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, 0, Y, 0, n_out)
     for r in range(L * B):
         bias_activate(Y[r * n_out:(r + 1) * n_out], b_out, out_act)
+
+
+# ------------------------------------------------------------ backward (BPTT)
+# Backpropagation through time over the same work array ``Z`` and plan as the
+# forward pass (see the module docstring). Errors live in two ``(B, m)``
+# buffers: ``G`` holds dL/dh(start+s) for the state *after* step s (columns
+# ``:n``; columns ``n:`` are scratch for the input part of a read block) and
+# ``Gp`` collects dL/dh for the state before it. Following the paper, only a
+# module that ran at step s passes error to what it read (its block-row of
+# ``[W_rec | W_in]`` and ``b``); the error of a held module is copied back one
+# step and added.
+
+
+@njit(inline="always", **_JIT)
+def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, c_off, ldc):
+    """Row-major ``C[M x N] = op(A) @ op(B) + beta * C`` on flat arrays with leading dimensions.
+
+    ``op(A)`` is ``A`` (stored M x K) or, with ``trans_a``, ``A.T`` (A stored K x M);
+    likewise ``op(B)`` is (K x N) or the transpose of a stored (N x K). ``K == 0``
+    gives ``beta * C``.
+    """
+    if M == 0 or N == 0:
+        return
+    if K == 0:
+        for r in range(M):
+            row = C[c_off + r * ldc: c_off + r * ldc + N]
+            for j in range(N):
+                row[j] = beta * row[j] if beta != 0.0 else 0.0
+        return
+    # column-major view: C.T (N x M) = op(B).T @ op(A).T
+    _dgemm(_chr(_T if trans_b else _N), _chr(_T if trans_a else _N), _i32(N), _i32(M), _i32(K), _f64(1.0),
+           Bm.ctypes.data + 8 * b_off, _i32(ldb), A.ctypes.data + 8 * a_off, _i32(lda), _f64(beta),
+           C.ctypes.data + 8 * c_off, _i32(ldc))
+
+
+@njit(inline="always", **_JIT)
+def act_derivative(y, code):
+    """f'(a) written in terms of the activation's output ``y = f(a)`` (not for softmax)."""
+    if code == ACT_TANH:
+        return 1.0 - y * y
+    if code == ACT_SIGMOID:
+        return y * (1.0 - y)
+    if code == ACT_RELU:
+        return 1.0 if y > 0.0 else 0.0
+    return 1.0
+
+
+@njit(**_JIT)
+def readout_backward(Z, L, B, m, n, dA, gW_out, gb_out):
+    """Gradients of the readout weights ``a = W_out @ h + b_out`` over every step at once.
+
+    Z : flat (L+1)*B*m work array of the forward pass (states in rows 1..L)
+    dA : flat L*B*n_out, dL/da
+    gW_out : flat (n_out * n), overwritten with dA.T @ H; gb_out : (n_out,), overwritten with sum(dA)
+    """
+    n_out = gb_out.shape[0]
+    gemm_acc(True, False, n_out, n, L * B, dA, 0, n_out, Z, B * m, m, 0.0, gW_out, 0, n)
+    for o in range(n_out):
+        gb_out[o] = 0.0
+    for r in range(L * B):
+        for o in range(n_out):
+            gb_out[o] += dA[r * n_out + o]
+
+
+@njit(inline="always", **_JIT)
+def readout_error(s, B, ld, n, W_out, dA, E):
+    """``E[q, :n] = dA[s, q] @ W_out`` for the B rows of ``E`` (row width ``ld``): the error of h from its output.
+
+    Plain loops: with the few outputs of a typical model this is cheaper than a BLAS call per step.
+    """
+    n_out = W_out.shape[0] // n
+    for q in range(B):
+        e = E[q * ld: q * ld + n]
+        e[:] = 0.0
+        base = (s * B + q) * n_out
+        for o in range(n_out):
+            d = dA[base + o]
+            w = W_out[o * n: (o + 1) * n]
+            for a in range(n):
+                e[a] += d * w[a]
+
+
+@njit(**_JIT)
+def backward_sequence(Z, L, B, m, n, active, plan, W, act, W_out, dA, gW, gb, gh0):
+    """Whole-sequence BPTT through the modules (the inverse of :func:`run_sequence`).
+
+    At each step the active modules are taken in runs of consecutive modules,
+    whose rows are contiguous: one product spreads a run's error over what its
+    rows read, one more accumulates its weight gradient. Rows of ``W`` are full
+    rows of ``[W_rec | W_in]``, which are zero outside the mask, so a run passes
+    error exactly along its block-rows; the weight gradient it accumulates
+    outside the mask is meaningless and must be discarded by the caller.
+
+    Z : flat (L+1)*B*m work array of the forward pass
+    active : (L, g) bool, the activity mask of the forward pass
+    plan : (g, 7) int64 plan table (only the row ranges ``r0, r1`` are used)
+    W : flat (n * m), C-ordered ``[W_rec | W_in]`` (n, m)
+    W_out : flat (n_out * n); dA : flat L*B*n_out, dL/da for the readout ``a = W_out @ h + b_out``
+        of every step (the readout's own gradients are :func:`readout_backward`'s)
+    gW : flat (n * m), overwritten with dL/d[W_rec | W_in] (inside the mask; see above)
+    gb : (n,) overwritten with dL/db; gh0 : (n,) overwritten with dL/dh0 (summed over the batch)
+    """
+    g = active.shape[1]
+    row = B * m
+    G = np.zeros(B * m)                 # (B, m) error of the state after step s (columns :n)
+    Gp = np.empty(B * m)                # (B, m) error of [h | x] before step s
+    D = np.empty(B * n)                 # (B, k) error of a run's pre-activations
+    gW[:] = 0.0
+    gb[:] = 0.0
+    readout_error(L - 1, B, m, n, W_out, dA, G)
+    for s in range(L - 1, -1, -1):
+        prev = s * row                  # Z rows read at step s: [h(start+s-1) | x(start+s)]
+        cur = prev + row                # Z rows written at step s
+        if s > 0:                       # Gp = direct error of h(start+s-1) from its output; none for h0
+            readout_error(s - 1, B, m, n, W_out, dA, Gp)
+        for q in range(B):
+            o = q * m
+            if s == 0:
+                Gp[o: o + n] = 0.0
+            Gp[o + n: o + m] = 0.0
+        i = 0
+        while i < g:
+            j = i + 1                   # [i, j): a run of modules that are all active or all held
+            while j < g and active[s, j] == active[s, i]:
+                j += 1
+            r0 = plan[i, P_R0]
+            k = plan[j - 1, P_R1] - r0
+            if not active[s, i]:        # held: their state (and its error) passes through unchanged
+                for q in range(B):
+                    o = q * m + r0
+                    for a in range(k):
+                        Gp[o + a] += G[o + a]
+            else:
+                for q in range(B):      # D = G[rows] * f'(h[rows](start+s))
+                    o = q * m + r0
+                    for a in range(k):
+                        d = G[o + a] * act_derivative(Z[cur + o + a], act)
+                        D[q * k + a] = d
+                        gb[r0 + a] += d
+                gemm_acc(True, False, k, m, B, D, 0, k, Z, prev, m, 1.0, gW, r0 * m, m)   # dW[rows] += D.T @ [h | x]
+                gemm_acc(False, False, B, m, k, D, 0, k, W, r0 * m, m, 1.0, Gp, 0, m)     # d[h | x] += D @ W[rows]
+            i = j
+        G, Gp = Gp, G
+    gh0[:] = 0.0
+    for q in range(B):
+        for a in range(n):
+            gh0[a] += G[q * m + a]

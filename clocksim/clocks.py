@@ -125,6 +125,13 @@ class Periodic(Clock):
     phase : int, default 0
         Offset in ``[0, period)``; the clock fires at ``phase, phase + period, ...``
         (and, going back, at ``phase - period, ...``).
+
+    Examples
+    --------
+    >>> Periodic(4, phase=1).firing_steps(start=0, n_steps=12).tolist()
+    [1, 5, 9]
+    >>> Periodic(2).fires(start=1, n_steps=4).tolist()      # steps 1, 2, 3, 4
+    [False, True, False, True]
     """
 
     synchronous = True
@@ -451,14 +458,22 @@ def activity_mask(clocks: Sequence[Clock], n_steps: int, start: int = 0, x: np.n
 
 
 def exponential_periods(g: int, base: int = 2) -> list[int]:
-    """``[1, base, base**2, ...]``: the paper's schedule (``T_i = base**(i)``, fastest first)."""
+    """``[1, base, base**2, ...]``: the paper's schedule (``T_i = base**(i)``, fastest first).
+
+    >>> exponential_periods(8)
+    [1, 2, 4, 8, 16, 32, 64, 128]
+    """
     g = as_int("g", g, minimum=1)
     base = as_int("base", base, minimum=2)
     return [base**i for i in range(g)]
 
 
 def fibonacci_periods(g: int) -> list[int]:
-    """``[1, 2, 3, 5, 8, ...]``: distinct Fibonacci numbers, fastest first."""
+    """``[1, 2, 3, 5, 8, ...]``: distinct Fibonacci numbers, fastest first.
+
+    >>> fibonacci_periods(6)
+    [1, 2, 3, 5, 8, 13]
+    """
     g = as_int("g", g, minimum=1)
     out = [1, 2]
     while len(out) < g:
@@ -467,7 +482,11 @@ def fibonacci_periods(g: int) -> list[int]:
 
 
 def linear_periods(g: int, step: int = 1, first: int = 1) -> list[int]:
-    """``[first, first + step, first + 2*step, ...]``: an arithmetic series of periods."""
+    """``[first, first + step, first + 2*step, ...]``: an arithmetic series of periods.
+
+    >>> linear_periods(4, step=3)
+    [1, 4, 7, 10]
+    """
     g = as_int("g", g, minimum=1)
     step = as_int("step", step, minimum=1)
     first = as_int("first", first, minimum=1)
@@ -478,6 +497,9 @@ def prime_periods(g: int) -> list[int]:
     """``[1, 2, 3, 5, 7, 11, ...]``: 1 followed by the first ``g - 1`` primes.
 
     Co-prime periods almost never fire together, which spreads load over time.
+
+    >>> prime_periods(5)
+    [1, 2, 3, 5, 7]
     """
     g = as_int("g", g, minimum=1)
     out = [1]
@@ -515,6 +537,11 @@ def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = Non
     -------
     list of int
         One phase per module, ``0 <= phase < period``.
+
+    Examples
+    --------
+    >>> stagger_phases([1, 2, 4, 8])        # every step runs M1 and exactly one other module
+    [0, 0, 1, 3]
     """
     periods = [as_int(f"periods[{i}]", p, minimum=1) for i, p in enumerate(periods)]
     g = len(periods)

@@ -58,6 +58,14 @@ class ClockworkRNN:
         Number of the first step: the s-th input is step ``start + s``.
     seed : int or numpy.random.Generator, default 0
         Seeds the paper's initialisation (weights N(0, 0.1^2), biases and h0 zero).
+
+    Examples
+    --------
+    >>> model = ClockworkRNN(n_in=1, n_out=1, module_sizes=[2] * 4, clocks=[1, 2, 4, 8], start=1)
+    >>> model.activity(8).sum(axis=0).tolist()       # firings of M1..M4 over steps 1..8
+    [8, 4, 2, 1]
+    >>> model.inputs_of(1)                          # slow-to-fast: module 1 reads itself and slower ones
+    [1, 2, 3]
     """
 
     def __init__(self, n_in: int, n_out: int, module_sizes, clocks: Sequence,

@@ -68,8 +68,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
                       "Phase of each periodic clock, or \"aligned\" (all 0) or \"staggered\" "
                       "(clocksim.stagger_phases, weighted by each module's multiply-adds)."),
         "clocks": Key("array of tables", None, "One clock per module with a `kind` (periodic, explicit, jittered, "
-                                               "poisson, on_input) and that clock's arguments; overrides "
-                                               "`periods`/`family`/`phases`."),
+                                               "poisson, on_input) and that clock's arguments, instead "
+                                               "of `periods`/`family`/`phases`."),
         "connectivity": Key("string or array of arrays of booleans", "slow-to-fast",
                             "\"slow-to-fast\" (the paper), \"dense\", or a g x g mask: row i, column j true "
                             "when module j feeds module i."),
@@ -88,8 +88,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "channels": Key("integer", 1, "Input size n_in (0: a generator with no input; ignored for `file`)."),
         "amplitude": Key("float", 1.0, "Amplitude of sine, square and step inputs."),
         "period": Key("float", 32.0, "Period in steps of sine and square inputs."),
-        "std": Key("float", 1.0, "Standard deviation of noise (added to sine/square/step inputs too when "
-                                 "`noise` is set)."),
+        "std": Key("float", 1.0, "Standard deviation of the input when kind = \"noise\"."),
         "noise": Key("float", 0.0, "Standard deviation of Gaussian noise added to sine, square or step inputs."),
         "at": Key("integer", None, "Step at which a step input switches on (default: half way)."),
         "seed": Key("integer", 0, "Seed of noise, of random phases across the batch and of jittered arrivals."),
@@ -545,3 +544,24 @@ def _leading_comment(text: str) -> str:
         elif stripped:
             break
     return " ".join(line for line in lines if line)
+
+
+# ---------------------------------------------------------------------- docs
+def schema_markdown() -> str:
+    """The key tables of ``docs/scenarios.md``, generated from :data:`SCHEMA` (a test keeps them equal)."""
+    out = []
+    for section, keys in SCHEMA.items():
+        out += [f"### [{section}]", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        for name, key in keys.items():
+            default = "—" if key.default is None else f"`{_toml_value(key.default)}`"
+            out.append(f"| `{name}` | {key.type} | {default} | {key.doc} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)

@@ -422,7 +422,8 @@ def test_docs_images_render(tmp_path, monkeypatch):
     monkeypatch.setattr(render, "HERE", tmp_path)
     render.main()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == sorted(["activity_small.png", "activity_100k.png", "gantt.png", "cost.png", "latency.png",
+    assert names == sorted(["activity_small.png", "activity_100k.png", "clock_rate.png", "gantt.png", "cost.png",
+                            "latency.png",
                             "state.png"])
     assert all((tmp_path / n).read_bytes()[:4] == b"\x89PNG" for n in names)
     assert plt.get_fignums() == []

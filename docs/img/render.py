@@ -1,4 +1,4 @@
-"""Regenerate the figures shown in docs/plots.md: ``python docs/img/render.py`` (a few seconds)."""
+"""Regenerate the figures shown in the docs: ``python docs/img/render.py`` (a few seconds)."""
 
 from pathlib import Path
 
@@ -24,6 +24,10 @@ def main():
     paper = cs.ClockworkRNN(2, 1, [4] * 8, cs.exponential_periods(8), start=1, seed=0)
     small = cs.simulate(paper, rng.normal(size=(16, 2)))
     save(cs.plot_activity(small.trace).figure, "activity_small.png")
+    seed = cs.simulate(paper, np.zeros((128, 2)))                # concepts.md: the clock-rate example
+    ax = cs.plot_activity(seed.trace)
+    ax.set_title("Periods 1, 2, 4, ..., 128, steps from 1: step 1 runs M1, step 2 M1 and M2, step 128 all eight")
+    save(ax.figure, "clock_rate.png")
     long = cs.simulate(paper, rng.normal(size=(100_000, 2)))
     save(cs.plot_activity(long.trace).figure, "activity_100k.png")
 
@@ -37,7 +41,7 @@ def main():
     for T in (1, 2, 4, 8):
         clocks.append(cs.Explicit(T * np.arange((L - 1) // T) + rng.uniform(0, 0.9 * T, (L - 1) // T)))
     poisson = cs.simulate(cs.ClockworkRNN(2, 1, [8] * 4, clocks, seed=0), rng.normal(size=(L, 2)), engine="events",
-                          compute=cs.ComputeModel(cores=2, throughput=300, overhead=0.05), latency=0.3, deadline=1.5)
+                          compute=cs.ComputeModel(cores=1, throughput=1200, overhead=0.05), latency=0.3, deadline=1.0)
     save(cs.plot_latency(poisson.trace)[0].figure, "latency.png")
     save(cs.plot_state(small.h, trace=small.trace).figure, "state.png")
 

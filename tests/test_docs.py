@@ -1,0 +1,89 @@
+"""The docs stay true: every code block runs, the scenario key tables match the validator,
+the API page covers exactly the public names."""
+
+import os
+import re
+import shlex
+import shutil
+import tomllib
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+
+import clocksim as cs
+from clocksim.cli import main
+from clocksim.scenario import parse_scenario, schema_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
+BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+
+
+def blocks(page: Path):
+    return [(m.group(1), m.group(2)) for m in BLOCK.finditer(page.read_text())]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
+    """Python blocks run in order in one namespace per page; `clocksim ...` lines in bash blocks
+    run through the CLI (exit 0) in the same folder, which has a copy of scenarios/. `pip install`
+    lines are what CI itself runs before the tests, so they are not repeated here."""
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    ran = 0
+    for lang, code in blocks(page):
+        if lang == "python":
+            exec(compile(code, f"{page.name}", "exec"), namespace)   # noqa: S102 - our own docs
+            plt.close("all")
+            ran += 1
+        elif lang == "bash":
+            for line in code.splitlines():
+                line = line.split("  #")[0].strip()
+                if line.startswith("pip "):          # "pip install X && clocksim ...": run the clocksim part
+                    line = line.split("&&", 1)[1].strip() if "&&" in line else ""
+                if not line:
+                    continue
+                argv = shlex.split(line)
+                if argv[:3] == ["python", "-m", "pytest"]:
+                    continue                          # the README's test command: this very suite
+                assert argv[0] == "clocksim", f"{page.name}: unexpected command {line!r}"
+                code_ = main(argv[1:])
+                out, err = capsys.readouterr()
+                assert code_ == 0, f"{page.name}: {line!r} exited {code_}: {err}"
+                ran += 1
+        elif lang == "toml":
+            raw = tomllib.loads(code)
+            parse_scenario(raw, tmp_path / "doc.toml")
+            ran += 1
+    if page.name not in ("glossary.md", "design.md", "traces.md", "api.md"):
+        assert ran, f"{page.name} has no runnable block"
+
+
+def test_scenario_key_tables_are_generated_from_the_schema():
+    text = (DOCS / "scenarios.md").read_text()
+    assert schema_markdown() in text, "docs/scenarios.md is stale: run python docs/render_docs.py"
+
+
+def test_api_page_lists_exactly_the_public_names():
+    documented = re.findall(r"^::: clocksim\.(\w+)$", (DOCS / "api.md").read_text(), re.M)
+    assert sorted(documented) == sorted(cs.__all__)
+    assert len(documented) == len(set(documented))
+
+
+def test_every_page_is_in_the_nav():
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for page in DOCS.glob("*.md"):
+        assert page.name in nav, page.name
+
+
+def test_docs_build_strict(tmp_path):
+    """The site (mkdocs + mkdocstrings, in the test extra) builds with warnings as errors."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]

@@ -149,6 +149,8 @@ def _add_run(sub) -> None:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario key, e.g. --set model.start=1 (repeatable)")
     run.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the training checkpointed in the output folder (scenarios with [train])")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=_run)
 
@@ -158,7 +160,7 @@ def _run(args) -> int:
     from .scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
-    summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet)
+    summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet, resume=args.resume)
     if not args.quiet:
         line = (f"{scenario.name}: {summary['activations']} activations, {summary['macs']:,} multiply-adds, "
                 f"{summary['speedup_vs_dense']:.2f}x fewer than a dense RNN")
@@ -166,6 +168,10 @@ def _run(args) -> int:
             line += (f"; latency p99 {summary['latency']['p99']:.3g}, "
                      f"{summary['deadline_misses']} deadline misses")
         print(line)
+        if "accuracy" in summary:
+            acc = summary["accuracy"]
+            print(f"{scenario.name}: test {acc['metric'].replace('_', ' ')} {acc['value']:.4g}"
+                  + (f" after {acc['epochs']} epochs" if "epochs" in acc else " (untrained)"))
         print(f"wrote {args.out}/ (report.md, summary.json, trace.csv, trace.json, figures)")
     return 0
 

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from . import plot
 from .engine import simulate
-from .errors import ClocksimError
+from .errors import ClocksimError, InvalidValueError
 from .scenario import Scenario
 from .trace import Trace, _json_default
 
@@ -30,15 +30,19 @@ class OutputExistsError(ClocksimError):
     """The output folder exists and is not empty (and replacing it was not asked for)."""
 
 
-def simulate_scenario(scenario: Scenario, progress: bool = True):
-    """Run a scenario's model on its input with its engine; a progress bar on a terminal."""
+def simulate_scenario(scenario: Scenario, progress: bool = True, model=None):
+    """Run a scenario's model (or ``model``, e.g. the trained one) on its input with its engine.
+
+    A progress bar is shown on a terminal.
+    """
+    model = scenario.model if model is None else model
     options = dict(scenario.engine_options)
     L = scenario.x.shape[1]
     with tqdm(total=L, unit="step", desc=scenario.name, disable=None if progress else True,
               leave=False) as bar:
         if scenario.engine == "events":
             options["progress"] = bar.update
-        res = simulate(scenario.model, scenario.x, engine=scenario.engine, **options)
+        res = simulate(model, scenario.x, engine=scenario.engine, **options)
         bar.update(L - bar.n)
     return res
 
@@ -76,18 +80,37 @@ class output_folder:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True) -> dict:
+def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
+                 resume: bool = False) -> dict:
     """Run ``scenario`` and write its folder; returns the summary.
 
     Writes ``summary.json``, ``trace.csv``, ``trace.json`` (Chrome trace events),
     ``trace.npz`` (for ``clocksim plot``), the figures (``activity.png`` always),
     ``report.md`` and ``scenario.json`` (the scenario as run, overrides included).
+
+    With a ``[task]`` the model is first trained (with ``[train]``) and scored
+    on the task's test set; the trained model is what is simulated, the score
+    goes into the summary under ``"accuracy"`` and the folder also holds
+    ``params.npz`` (the trained weights, usable as ``model.params``),
+    ``history.json`` and ``checkpoint.npz``. While training, ``checkpoint.npz``
+    is written into ``out_dir`` every ``train.checkpoint_every`` epochs, so an
+    interrupted run leaves only that file there; ``resume=True`` continues
+    from it (the rest of the folder still appears whole at the end).
     """
+    fitted = None
+    if scenario.task is not None:
+        fitted = _fit(scenario, Path(out_dir), force, resume, progress)
+        force = True                                     # the folder holds this run's own checkpoint
+    elif resume:
+        raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
     with output_folder(out_dir, force) as tmp:
-        res = simulate_scenario(scenario, progress)
+        res = simulate_scenario(scenario, progress, model=None if fitted is None else fitted.model)
         trace = res.trace
         summary = trace.summary()
         summary["scenario"] = scenario.name
+        if fitted is not None:
+            summary["accuracy"] = fitted.metrics
+            _write_fit(tmp, fitted, Path(out_dir) / CHECKPOINT)
         _write_json(tmp / "summary.json", summary)
         if scenario.output["csv"]:
             trace.to_csv(tmp / "trace.csv")
@@ -98,6 +121,42 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
         _write_json(tmp / "scenario.json", scenario.raw)
         (tmp / "report.md").write_text(report(scenario, trace, summary, written), encoding="utf-8")
     return summary
+
+
+CHECKPOINT = "checkpoint.npz"
+
+
+def _fit(scenario: Scenario, out: Path, force: bool, resume: bool, progress: bool):
+    """Train (checkpointing into ``out``) and score the scenario's model on its task."""
+    from .tasks import fit
+
+    checkpoint = out / CHECKPOINT
+    if scenario.train is None:
+        if resume:
+            raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
+        return fit(scenario.model, scenario.task, None)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"--out: {out} exists and is not a folder")
+    if resume:
+        if not checkpoint.is_file():
+            raise InvalidValueError(f"--resume: {checkpoint} does not exist; run without --resume to start training")
+    elif out.exists() and any(out.iterdir()):
+        if not force:
+            raise OutputExistsError(f"--out: {out} exists and is not empty; pass --force to replace it or "
+                                    "--resume to continue the training checkpointed there")
+        checkpoint.unlink(missing_ok=True)               # start afresh; the rest is replaced at the end
+    out.mkdir(parents=True, exist_ok=True)
+    return fit(scenario.model, scenario.task, scenario.train, checkpoint=checkpoint,
+               resume=checkpoint if resume else None, checkpoint_every=scenario.checkpoint_every,
+               progress=None if progress else False)
+
+
+def _write_fit(folder: Path, fitted, checkpoint: Path) -> None:
+    np.savez(folder / "params.npz", **fitted.model.params)
+    if fitted.history is not None:
+        _write_json(folder / "history.json", fitted.history.to_dict())
+    if checkpoint.is_file():
+        shutil.copy2(checkpoint, folder / CHECKPOINT)
 
 
 def _figures(scenario: Scenario, res, folder: Path) -> list[str]:
@@ -200,12 +259,35 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
         lines.append(f"Queue wait per activation: mean {_num(float(wait.mean()))}, max {_num(float(wait.max()))}; "
                      f"staleness of reads: mean {_num(float(act['staleness'].mean()))}, "
                      f"max {_num(float(act['staleness'].max()))}.")
+    if "accuracy" in summary:
+        lines += ["", "## Accuracy", "", *_accuracy_lines(scenario, summary)]
     lines += ["", "## Files", "",
               "- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
-              "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`.", ""]
+              "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
+              + (" `params.npz`: the trained weights; `history.json`: loss per epoch; `checkpoint.npz`: "
+                 "the training state (`clocksim run --resume`)." if "accuracy" in summary else ""), ""]
     for name in figures:
         lines += [f"![{name[:-4]}]({name})", ""]
     return "\n".join(lines)
+
+
+def _accuracy_lines(scenario: Scenario, summary: dict) -> list[str]:
+    acc = summary["accuracy"]
+    task = scenario.task
+    lines = [f"Task: {task.description}."]
+    if "epochs" in acc:
+        lines.append(f"Trained {acc['epochs']} epochs ({acc['train_seconds']:.1f} s; best epoch {acc['best_epoch']}"
+                     + (", stopped early" if acc["stopped_early"] else "") + f"), {acc['n_params']:,} parameters.")
+    else:
+        lines.append(f"Not trained (no [train] table): the model's own weights, {acc['n_params']:,} parameters.")
+    score = (f"test NMSE {acc['nmse']:.4g}" if acc["metric"] == "nmse"
+             else f"test error {100 * acc['test_error']:.1f}% ({100 * acc['test_accuracy']:.1f}% correct)")
+    B = scenario.x.shape[0]
+    lines += ["", f"**{score[0].upper() + score[1:]}** on {task.x_test.shape[0]} test sequence(s), at a cost of "
+                  f"{summary['macs'] // max(B, 1) if summary.get('count_basis') == 'per batch' else summary['macs']:,} "
+                  f"multiply-adds per simulated sequence ({summary['speedup_vs_dense']:.2f}x fewer than a dense RNN "
+                  "of the same size)."]
+    return lines
 
 
 def _count(k: int, word: str) -> str:

@@ -23,6 +23,8 @@ from . import clocks as C
 from . import cost
 from .errors import ClocksimError, InvalidValueError
 from .model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
+from .optim import OPTIMIZERS
+from .train import TrainConfig
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "SCHEMA", "Key", "apply_override"]
 
@@ -83,8 +85,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "input": {
         "kind": Key("string", "sine", "Input generator: sine, square, noise, step, silence, or file."),
-        "steps": Key("integer", 256, "Number of input steps L (for `file`: at most the file's length)."),
-        "batch": Key("integer", 1, "Number of sequences B run together."),
+        "steps": Key("integer", 256, "Number of input steps L (for `file`: at most the file's length; with a "
+                                     "[task]: keep the first `steps` steps of its test sequences)."),
+        "batch": Key("integer", 1, "Number of sequences B run together (with a [task]: simulate its first `batch` "
+                                   "test sequences; default all)."),
         "channels": Key("integer", 1, "Input size n_in (0: a generator with no input; ignored for `file`)."),
         "amplitude": Key("float", 1.0, "Amplitude of sine, square and step inputs."),
         "period": Key("float", 32.0, "Period in steps of sine and square inputs."),
@@ -110,6 +114,53 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                       "core), `overhead` (per activation), `priority` (fastest-first, "
                                       "slowest-first, fifo or a list)."),
     },
+    "task": {
+        "kind": Key("string", None, "What to learn (required in a [task] table): generation (the paper's section "
+                                    "4.1: no input, reproduce a bundled 320-sample piece), japanese_vowels (name "
+                                    "the speaker of an utterance; needs `pip install 'clocksim[datasets]'`) or "
+                                    "synthetic_words (the paper's section 4.2 design: 25 words in 5 groups sharing "
+                                    "a suffix). The task fixes the model's n_in and n_out, and its test sequences "
+                                    "are the input that is simulated."),
+        "piece": Key("integer", 0, "generation: which bundled piece, 0 to 4."),
+        "padding": Key("string", "end", "japanese_vowels, synthetic_words: \"end\" (every sequence starts at "
+                                        "step 0 with the clocks, zeros follow, labelled at its own last step) "
+                                        "or \"front\" (zeros first, labelled at the last step)."),
+        "validation": Key("float", 0.2, "japanese_vowels, synthetic_words: fraction of each class's training "
+                                        "sequences held out for early stopping (`train.patience`)."),
+        "seed": Key("integer", 0, "japanese_vowels, synthetic_words: seed of the data (synthetic words) and of "
+                                  "the validation split."),
+        "groups": Key("integer", 5, "synthetic_words: groups of words sharing a suffix."),
+        "words_per_group": Key("integer", 5, "synthetic_words: words per group (classes = groups x words)."),
+        "channels": Key("integer", 13, "synthetic_words: feature channels per step (the model's n_in)."),
+        "prefix_length": Key("integer", 12, "synthetic_words: nominal steps of the word's deciding prefix."),
+        "suffix_length": Key("integer", 48, "synthetic_words: nominal steps of the group's shared suffix."),
+        "train_per_class": Key("integer", 6, "synthetic_words: training examples per word (validation included)."),
+        "test_per_class": Key("integer", 10, "synthetic_words: test examples per word."),
+        "noise": Key("float", 0.3, "synthetic_words: standard deviation of the white noise on every step."),
+    },
+    "train": {
+        "optimizer": Key("string", "nesterov", "nesterov (the paper's SGD with Nesterov momentum), momentum, sgd or "
+                                               "adam. The loss is the task's: mse for generation, softmax "
+                                               "cross-entropy at the labelled last step for classification."),
+        "learning_rate": Key("float", 1e-3, "Step size (on the mean loss over the labelled steps and sequences)."),
+        "momentum": Key("float", 0.9, "Momentum of nesterov and momentum (the paper: 0.95 for generation)."),
+        "epochs": Key("integer", 100, "Maximum number of passes over the training sequences."),
+        "batch_size": Key("integer", None, "Sequences per minibatch (default: all of them, full-batch)."),
+        "shuffle": Key("boolean", True, "Permute the training sequences every epoch."),
+        "patience": Key("integer", None, "Stop after this many epochs without improvement of the validation loss "
+                                         "(the training loss without a validation set); end with the best "
+                                         "epoch's weights. Default: never stop early."),
+        "min_delta": Key("float", 0.0, "An epoch improves only if it lowers the best loss by more than this."),
+        "input_noise": Key("float", 0.0, "Standard deviation of Gaussian noise added to each minibatch's inputs."),
+        "clip_norm": Key("float", None, "Rescale gradients whose global norm exceeds this (default: no clipping)."),
+        "freeze": Key("array of strings", [], "Parameters left untrained, e.g. [\"h0\"] keeps the initial state "
+                                              "at zero as in the paper."),
+        "beta1": Key("float", 0.9, "adam: decay of the first-moment estimate."),
+        "beta2": Key("float", 0.999, "adam: decay of the second-moment estimate."),
+        "seed": Key("integer", 0, "Seed of the shuffling and the input noise."),
+        "checkpoint_every": Key("integer", 10, "Write `checkpoint.npz` into the output folder every this many "
+                                               "epochs and at the end (`clocksim run --resume` continues from it)."),
+    },
     "output": {
         "plots": Key("array of strings", None, "Figures to write: activity, cost, latency, gantt, state, "
                                                "connectivity (default: activity and cost, plus latency and "
@@ -134,6 +185,9 @@ class Scenario:
     engine_options: dict
     output: dict
     raw: dict = field(default_factory=dict)
+    task: object = None                     # clocksim.tasks.Task, from a [task] table
+    train: TrainConfig | None = None        # from a [train] table
+    checkpoint_every: int = 10
 
     @property
     def timing_model(self) -> bool:
@@ -195,19 +249,27 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
     meta = raw.get("scenario", {})
     name = ctx.string(meta, "scenario.name") or (path.stem if path else "scenario")
     description = ctx.string(meta, "scenario.description") or comment
-    x, times = _input(ctx, raw.get("input", {}), raw["model"])
-    model = _model(ctx, raw["model"], n_in=x.shape[2])
+    task = _task(ctx, raw["task"]) if "task" in raw else None
+    if "train" in raw and task is None:
+        ctx.fail("train", raw["train"], "a [task] table too (what to train on)")
+    if task is None:
+        x, times = _input(ctx, raw.get("input", {}), raw["model"])
+    else:
+        x, times = _task_input(ctx, raw.get("input", {}), task), None
+    model = _model(ctx, raw["model"], n_in=x.shape[2], n_out=None if task is None else task.n_out)
     engine_name, options = _engine(ctx, raw.get("engine", {}), model)
     if times is not None:
         if engine_name != "events":
             ctx.fail("input.arrival", "jittered", "regular arrivals with engine.name = \"compiled\"")
         options["times"] = times + model.start
     output = _output(ctx, raw.get("output", {}), options)
-    return Scenario(path, name, description, model, x, options.get("times"), engine_name, options, output, raw)
+    config, every = _train(ctx, raw["train"], task, model) if "train" in raw else (None, SCHEMA["train"]["checkpoint_every"].default)
+    return Scenario(path, name, description, model, x, options.get("times"), engine_name, options, output, raw,
+                    task=task, train=config, checkpoint_every=every)
 
 
 # ---------------------------------------------------------------------- sections
-def _model(ctx: "_Ctx", m: dict, n_in: int) -> ClockworkRNN:
+def _model(ctx: "_Ctx", m: dict, n_in: int, n_out: int | None = None) -> ClockworkRNN:
     if "periods" in m and "clocks" in m:
         where = f"{ctx.path}: " if ctx.path else ""
         raise ScenarioError(f"{where}model: got both `periods` and `clocks`, expected one of them")
@@ -240,7 +302,10 @@ def _model(ctx: "_Ctx", m: dict, n_in: int) -> ClockworkRNN:
         if arr.shape != (g, g) or not all(isinstance(v, bool) for v in arr.ravel()):
             ctx.fail("model.connectivity", connectivity, f"a {g} x {g} array of booleans")
         connectivity = arr.astype(bool)
-    model = ctx.call("model", ClockworkRNN, n_in, ctx.int(m, "model.n_out", minimum=1), sizes_list, clocks,
+    outputs = ctx.int(m, "model.n_out", minimum=1, default=n_out)
+    if n_out is not None and outputs != n_out:
+        ctx.fail("model.n_out", outputs, f"{n_out}, the task's number of outputs (or leave it out)")
+    model = ctx.call("model", ClockworkRNN, n_in, outputs, sizes_list, clocks,
                      connectivity=connectivity, activation=ctx.choice(m, "model.activation", HIDDEN_ACTIVATIONS),
                      output_activation=ctx.choice(m, "model.output_activation", OUTPUT_ACTIVATIONS),
                      start=ctx.int(m, "model.start", minimum=0), seed=ctx.int(m, "model.seed", minimum=0))
@@ -361,6 +426,66 @@ def _input(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray, np.ndarray | No
         times = np.arange(L) + jitter * (np.random.default_rng([seed, 1]).random(L) - 0.5)
         times = np.maximum(times, 0.0)
     return x, times
+
+
+def _task(ctx, t: dict):
+    from . import tasks                                     # on first use: sktime is imported only when needed
+
+    kind = ctx.choice(t, "task.kind", list(tasks.TASK_KINDS))
+    accepted = tasks.task_options(kind)
+    options = {}
+    for key, value in t.items():
+        if key == "kind":
+            continue
+        if key not in accepted:
+            ctx.fail(f"task.{key}", value, f"no such option for kind = \"{kind}\" (its options: "
+                                            f"{', '.join(accepted) or 'none'})")
+        expected = SCHEMA["task"][key].type
+        if expected == "integer":
+            options[key] = ctx.int(t, f"task.{key}", minimum=0)
+        elif expected == "float":
+            options[key] = ctx.float(t, f"task.{key}", minimum=0.0)
+        else:
+            options[key] = ctx.string(t, f"task.{key}")
+    return ctx.call("task", tasks.make_task, kind, **options)
+
+
+def _task_input(ctx, inp: dict, task) -> np.ndarray:
+    """The task's test inputs (B, L, n_in), trimmed by input.batch / input.steps; other input keys are refused."""
+    for key in inp:
+        if key not in ("steps", "batch"):
+            ctx.fail(f"input.{key}", inp[key], "no such key with a [task] (its test sequences are the input; only "
+                                               "input.steps and input.batch trim them)")
+    x = task.x_test
+    if "batch" in inp:
+        x = x[:ctx.int(inp, "input.batch", minimum=1)]
+    if "steps" in inp:
+        x = x[:, :ctx.int(inp, "input.steps", minimum=1)]
+    return np.ascontiguousarray(x)
+
+
+def _train(ctx, t: dict, task, model: ClockworkRNN) -> tuple[TrainConfig, int]:
+    values: dict = {"loss": task.loss}
+    values["optimizer"] = ctx.choice(t, "train.optimizer", list(OPTIMIZERS))
+    for key in ("learning_rate", "momentum", "min_delta", "input_noise", "beta1", "beta2"):
+        values[key] = ctx.float(t, f"train.{key}", minimum=0.0, strict=key == "learning_rate")
+    for key in ("epochs", "seed"):
+        values[key] = ctx.int(t, f"train.{key}", minimum=0)
+    for key in ("batch_size", "patience"):
+        if key in t:
+            values[key] = ctx.int(t, f"train.{key}", minimum=1)
+    if "clip_norm" in t:
+        values["clip_norm"] = ctx.float(t, "train.clip_norm", minimum=0.0, strict=True)
+    values["shuffle"] = ctx.bool(t, "train.shuffle")
+    freeze = ctx.get(t, "train.freeze")
+    if not isinstance(freeze, list) or not all(isinstance(k, str) for k in freeze):
+        ctx.fail("train.freeze", freeze, "an array of parameter names such as [\"h0\"]")
+    for i, name in enumerate(freeze):
+        if name not in model.params:
+            ctx.fail(f"train.freeze[{i}]", name, "one of " + ", ".join(model.params))
+    values["freeze"] = tuple(freeze)
+    config = ctx.call("train", TrainConfig, **values)
+    return config, ctx.int(t, "train.checkpoint_every", minimum=1)
 
 
 def _engine(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:

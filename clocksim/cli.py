@@ -197,7 +197,34 @@ def _compare(args) -> int:
     return 0
 
 
-COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot]
+def _add_reproduce(sub) -> None:
+    rep = sub.add_parser("reproduce", help="rerun the paper's experiments (sections 4.1, 4.2): tables and figures")
+    rep.add_argument("--quick", action="store_true",
+                     help="a few minutes instead of about an hour (checks the machinery; the numbers mean little)")
+    rep.add_argument("--out", type=Path, default=Path("reproduction"),
+                     help="output folder for results.json, tables.md and figures (default ./reproduction)")
+    rep.add_argument("--jobs", type=int, default=1, help="worker processes (default 1; results do not depend on it)")
+    rep.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    rep.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    def _reproduce(args) -> int:
+        from .reproduce import reproduce
+        from .runner import OutputExistsError
+
+        as_int("--jobs", args.jobs, minimum=1)
+        if args.out.exists() and args.out.is_dir() and any(args.out.iterdir()) and not args.force:
+            raise OutputExistsError(f"--out: {args.out} exists and is not empty; pass --force to replace it")
+        results = reproduce(args.out, quick=args.quick, jobs=args.jobs, progress=not args.quiet, force=args.force)
+        if not args.quiet:
+            print((args.out / "tables.md").read_text(encoding="utf-8"))
+            print(f"wrote {args.out}/ (results.json, tables.md, generation.png, nmse.png) in "
+                  f"{results['wall_seconds'] / 60:.1f} min")
+        return 0
+
+    rep.set_defaults(func=_reproduce)
+
+
+COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_reproduce]
 
 
 def main(argv: list[str] | None = None) -> int:

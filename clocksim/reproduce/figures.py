@@ -1,0 +1,79 @@
+"""The reproduction's figures, drawn from its results only (never calls plt.show())."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tasks.pieces import load_pieces
+from .plan import EXPERIMENTS, MODELS
+from .tables import LABELS, PAPER_NMSE_1000
+
+__all__ = ["plot_generated", "plot_nmse"]
+
+COLORS = {"rnn": "tab:red", "lstm": "tab:blue", "cwrnn": "tab:green"}
+
+
+def plot_generated(results: dict):
+    """Like the paper's Figure 5: each piece (rows) and the best 1000-parameter network of each kind (columns).
+
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    targets = load_pieces()
+    best = results["best_outputs"]
+    pieces = sorted({int(p) for m in best.values() for p in m})
+    fig, axes = plt.subplots(len(pieces), len(MODELS), figsize=(9, 1.35 * len(pieces) + 0.8), sharex=True,
+                             sharey=True, squeeze=False)
+    for row, piece in enumerate(pieces):
+        for col, model in enumerate(MODELS):
+            ax = axes[row, col]
+            ax.plot(targets[piece], color="0.55", lw=1.6, label="target")
+            run = best.get(model, {}).get(str(piece))
+            if run is not None:
+                ax.plot(run["output"], color=COLORS[model], lw=1.0, label="generated")
+                ax.text(0.02, 0.06, f"NMSE {run['nmse']:.3g}", transform=ax.transAxes, fontsize=8)
+            if row == 0:
+                ax.set_title(f"{LABELS[model]} (best of {run['runs'] if run else 0} runs)", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(f"piece {piece}", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.set_ylim(-1.25, 1.25)
+    for ax in axes[-1]:
+        ax.set_xlabel("step", fontsize=8)
+    axes[0, 0].legend(fontsize=7, loc="upper left", frameon=False, ncol=2)
+    fig.suptitle("Generated (colour) vs target (grey): the best 1000-parameter network of each kind", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_nmse(results: dict):
+    """Like the paper's Figure 4: NMSE (mean, error bar one std) against parameters, log-log. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    budgets = EXPERIMENTS["generation"]["budgets"]
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for i, model in enumerate(MODELS):
+        means, stds = [], []
+        for budget in budgets:
+            values = [r["value"] for r in results["records"] if r["stage"] == "main"
+                      and r["experiment"] == "generation" and r["model"] == model and r["budget"] == budget
+                      and not r["diverged"]]
+            means.append(np.mean(values) if values else np.nan)
+            stds.append(np.std(values) if values else np.nan)
+        x = np.array(budgets) * (1 + 0.03 * (i - 1))             # a little apart, so the bars do not overlap
+        ax.errorbar(x, means, yerr=stds, color=COLORS[model], marker="o", ms=4, capsize=3, label=LABELS[model])
+        mean, std = PAPER_NMSE_1000[model]
+        ax.errorbar([1000 * (1 + 0.03 * (i - 1)) * 1.12], [mean], yerr=[std], color=COLORS[model], marker="s",
+                    mfc="white", ms=5, capsize=3, ls="none")
+    ax.plot([], [], "s", color="0.3", mfc="white", label="paper, 1000 parameters")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(budgets, [str(b) for b in budgets])
+    ax.minorticks_off()
+    ax.set_xlabel("parameters")
+    ax.set_ylabel("NMSE (mean ± std)")
+    ax.set_title("Sequence generation", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig

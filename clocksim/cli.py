@@ -170,7 +170,8 @@ def _run(args) -> int:
         print(line)
         if "accuracy" in summary:
             acc = summary["accuracy"]
-            print(f"{scenario.name}: test {acc['metric'].replace('_', ' ')} {acc['value']:.4g}"
+            score = f"test NMSE {acc['value']:.4g}" if acc["metric"] == "nmse" else f"test error {acc['value']:.2%}"
+            print(f"{scenario.name}: {score}"
                   + (f" after {acc['epochs']} epochs" if "epochs" in acc else " (untrained)"))
         print(f"wrote {args.out}/ (report.md, summary.json, trace.csv, trace.json, figures)")
     return 0

@@ -13,7 +13,8 @@ from clocksim.cli import main
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 #: Shorten the bundled scenarios in CI (they must all run); None keeps a scenario's own length.
-SHORT = {"steps": 48}
+#: Training scenarios also train for only `epochs` epochs.
+SHORT = {"steps": 48, "epochs": 2}
 
 
 def run(capsys, *argv):
@@ -39,6 +40,8 @@ def check_outputs_agree(folder: Path) -> dict:
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_bundled_scenario_runs(path, tmp_path, capsys):
     steps = ["--set", f"input.steps={SHORT['steps']}"]
+    if "[train]" in path.read_text():
+        steps += ["--set", f"train.epochs={SHORT['epochs']}"]
     code, out, err = run(capsys, "run", path, "--out", tmp_path / "out", "--quiet", *steps)
     assert code == 0, err
     check_outputs_agree(tmp_path / "out")

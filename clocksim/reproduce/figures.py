@@ -32,9 +32,11 @@ def plot_generated(results: dict):
             run = best.get(model, {}).get(str(piece))
             if run is not None:
                 ax.plot(run["output"], color=COLORS[model], lw=1.0, label="generated")
-                ax.text(0.02, 0.06, f"NMSE {run['nmse']:.3g}", transform=ax.transAxes, fontsize=8)
+                ax.text(0.98, 0.94, f"NMSE {run['nmse']:.3g}", transform=ax.transAxes, fontsize=8, ha="right",
+                        va="top", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
             if row == 0:
-                ax.set_title(f"{LABELS[model]} (best of {run['runs'] if run else 0} runs)", fontsize=9)
+                runs = run["runs"] if run else 0
+                ax.set_title(f"{LABELS[model]} (best of {runs} run{'' if runs == 1 else 's'})", fontsize=9)
             if col == 0:
                 ax.set_ylabel(f"piece {piece}", fontsize=8)
             ax.tick_params(labelsize=7)

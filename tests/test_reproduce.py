@@ -1,0 +1,103 @@
+"""`clocksim reproduce`: the quick run's tables are consistent, results do not depend on --jobs, and
+docs/reproduction.md shows exactly the tables of the committed full run."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clocksim.baselines import PAPER_TABLE1
+from clocksim.cli import main
+from clocksim.reproduce import Settings, doc_tables, render_tables, reproduce, tables
+from clocksim.reproduce.plan import EXPERIMENTS, MODELS, QUICK, main_jobs, scan_jobs, schedule_jobs
+from clocksim.reproduce.tables import select_learning_rates
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = ROOT / "results" / "reproduction"
+TINY = Settings("tiny", generation_epochs=3, generation_seeds=1, generation_scan_seeds=1, classification_epochs=1,
+                classification_seeds=1, classification_scan_seeds=1, pieces=(0, 1), scan_pieces=(0,))
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce") / "quick"
+    assert main(["reproduce", "--quick", "--out", str(out), "--jobs", "2", "--quiet"]) == 0
+    return out, json.loads((out / "results.json").read_text())
+
+
+def _shape(table: str) -> list:
+    """A table's header and first column: its format, whatever the numbers."""
+    lines = table.strip().splitlines()
+    return [lines[0]] + [line.split("|")[1] for line in lines[2:]]
+
+
+def test_quick_run_writes_every_table_and_figure(quick):
+    out, results = quick
+    assert (out / "tables.md").read_text() == render_tables(results)
+    assert (out / "generation.png").stat().st_size > 5000 and (out / "nmse.png").stat().st_size > 5000
+    chosen = select_learning_rates(results)
+    assert chosen == results["learning_rates"]
+    n_runs = len(scan_jobs(QUICK)) + len(main_jobs(QUICK, chosen)) + len(schedule_jobs(QUICK, chosen))
+    assert len(results["records"]) == n_runs
+    named = tables(results)
+    assert list(named) == ["sizes", "learning_rates", "generation", "classification", "schedules"]
+    for model, column in zip(MODELS, (1, 2, 3)):                   # the sizes are the paper's Table 1
+        for row, units in zip(named["sizes"].splitlines()[2:6], PAPER_TABLE1[model]):
+            assert row.split("|")[column + 1].strip().startswith(f"{units} (")
+            assert row.split("|")[column + 1].strip().endswith(f"/ paper {units}")
+
+
+def test_quick_tables_agree_with_the_records(quick):
+    _, results = quick
+    rows = tables(results)["generation"].splitlines()[2:]
+    assert [r.split("|")[1].strip() for r in rows] == ["100", "250", "500", "1000", "paper, 1000 (100 runs)"]
+    cwrnn_1000 = [r["value"] for r in results["records"] if r["stage"] == "main" and r["model"] == "cwrnn"
+                  and r["experiment"] == "generation" and r["budget"] == 1000 and not r["diverged"]]
+    mean = sum(cwrnn_1000) / len(cwrnn_1000)
+    assert rows[3].split("|")[4].strip().startswith(f"{mean:.3g} ± ")
+    best = results["best_outputs"]["cwrnn"]
+    assert {int(p) for p in best} == set(QUICK.pieces) and all(len(b["output"]) == 320 for b in best.values())
+    assert min(b["nmse"] for b in best.values()) == pytest.approx(min(cwrnn_1000))
+
+
+def test_results_do_not_depend_on_the_number_of_jobs(tmp_path):
+    one = reproduce(tmp_path / "one", jobs=1, progress=False, settings=TINY)
+    two = reproduce(tmp_path / "two", jobs=2, progress=False, settings=TINY)
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in one["records"]]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in two["records"]]
+    assert one["best_outputs"] == two["best_outputs"] and one["learning_rates"] == two["learning_rates"]
+
+
+def test_bad_jobs_and_existing_folder(tmp_path, capsys):
+    assert main(["reproduce", "--quick", "--jobs", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "--jobs: got 0, expected an integer >= 1" in capsys.readouterr().err
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep").write_text("x")
+    assert main(["reproduce", "--quick", "--out", str(tmp_path / "full")]) == 2
+    assert "pass --force" in capsys.readouterr().err
+
+
+class TestCommittedRun:
+    """The committed full run is what the docs show."""
+
+    def test_committed_tables_are_computed_from_the_committed_results(self):
+        results = json.loads((COMMITTED / "results.json").read_text())
+        assert results["settings"]["name"] == "full"
+        assert (COMMITTED / "tables.md").read_text() == render_tables(results)
+
+    def test_docs_show_exactly_those_tables(self):
+        results = json.loads((COMMITTED / "results.json").read_text())
+        shown = doc_tables((ROOT / "docs" / "reproduction.md").read_text())
+        assert shown == tables(results)
+
+    def test_the_quick_run_has_the_same_format(self, quick):
+        committed = tables(json.loads((COMMITTED / "results.json").read_text()))
+        fresh = tables(quick[1])
+        assert {k: _shape(v) for k, v in committed.items()} == {k: _shape(v) for k, v in fresh.items()}
+
+    def test_the_full_settings_are_the_ones_documented(self):
+        results = json.loads((COMMITTED / "results.json").read_text())
+        assert results["settings"]["generation_epochs"] == 2000 and results["settings"]["generation_seeds"] >= 10
+        assert results["settings"]["classification_seeds"] >= 10
+        for name, spec in EXPERIMENTS.items():
+            assert set(results["learning_rates"][name].values()) <= set(spec["lr_grid"])

@@ -1,0 +1,172 @@
+"""Scenarios with [task] and [train]: validation (one-line errors), and `clocksim run` training end to end."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clocksim.cli import main
+from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
+from clocksim.tasks import run_task, task_options
+from clocksim.train import TrainConfig
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+GENERATION = """\
+# A small generator.
+[model]
+module_sizes = 2
+periods = [1, 2, 4, 8]
+seed = 3
+
+[task]
+kind = "generation"
+piece = 2
+
+[train]
+learning_rate = 0.1
+momentum = 0.95
+epochs = 8
+freeze = ["h0"]
+checkpoint_every = 2
+
+[engine]
+name = "compiled"
+"""
+
+
+def write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestParsing:
+    def test_task_fixes_the_model_shape_and_the_input(self, tmp_path):
+        s = load_scenario(write(tmp_path, GENERATION))
+        assert (s.model.n_in, s.model.n_out) == (0, 1) and s.x.shape == (1, 320, 0)
+        assert s.task.kind == "generation" and s.task.options == {"piece": 2}
+        assert s.train == TrainConfig(loss="mse", learning_rate=0.1, momentum=0.95, epochs=8, freeze=("h0",))
+        assert s.checkpoint_every == 2
+
+    def test_classification_takes_n_out_from_the_task_and_trims_the_input(self, tmp_path):
+        text = GENERATION.replace('kind = "generation"\npiece = 2', 'kind = "synthetic_words"\ntest_per_class = 2')
+        s = load_scenario(write(tmp_path, text), ["input.batch=3", "input.steps=20"])
+        assert (s.model.n_in, s.model.n_out) == (13, 25) and s.x.shape == (3, 20, 13)
+        assert s.train.loss == "xent"
+        np.testing.assert_array_equal(s.x, s.task.x_test[:3, :20])
+
+    def test_schema_defaults_are_the_library_defaults(self):
+        for kind in ("generation", "japanese_vowels", "synthetic_words"):
+            for name, default in task_options(kind).items():
+                assert SCHEMA["task"][name].default == default, (kind, name)
+        config = TrainConfig()
+        for name, key in SCHEMA["train"].items():
+            if name == "checkpoint_every":
+                continue
+            expected = list(config.freeze) if name == "freeze" else getattr(config, name)
+            assert key.default == expected, name
+
+    @pytest.mark.parametrize("edit,msg", [
+        (('kind = "generation"', 'kind = "speech"'), 'task.kind: got \'speech\', expected one of "generation"'),
+        (("piece = 2", "piece = 2\nnoise = 0.1"), 'task.noise: got 0.1, expected no such option for kind = '
+                                                  '"generation" (its options: piece)'),
+        (("piece = 2", "piece = 9"), "task.piece: got 9, expected 0 to 4"),
+        (("piece = 2", "piece = \"two\""), "task.piece: got 'two', expected an integer >= 0"),
+        (("learning_rate = 0.1", "learning_rate = -0.1"), "train.learning_rate: got -0.1, expected a number > 0"),
+        (("learning_rate = 0.1", "learning_rate = 0.1\noptimiser = \"adam\""),
+         "train.optimiser: unknown key (did you mean 'optimizer'?)"),
+        (("epochs = 8", "epochs = 8\noptimizer = \"lbfgs\""), "train.optimizer: got 'lbfgs', expected one of"),
+        (("momentum = 0.95", "momentum = 1.5"), "train.momentum: got 1.5, expected a number <= 1"),
+        (('freeze = ["h0"]', 'freeze = ["c0"]'), "train.freeze[0]: got 'c0', expected one of W_in, W_rec"),
+        (("checkpoint_every = 2", "checkpoint_every = 0"), "train.checkpoint_every: got 0, expected an integer >= 1"),
+        (("seed = 3", "seed = 3\nn_out = 2"), "model.n_out: got 2, expected 1, the task's number of outputs"),
+        (('[engine]', '[input]\nkind = "sine"\n[engine]'), "input.kind: got 'sine', expected no such key with a "
+                                                          "[task]"),
+        (('[task]\nkind = "generation"\npiece = 2\n', ''), "train: got {"),
+    ])
+    def test_mistakes_are_one_line(self, tmp_path, capsys, edit, msg):
+        path = write(tmp_path, GENERATION.replace(*edit))
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(path)
+        assert msg in str(info.value) and "\n" not in str(info.value) and str(path) in str(info.value)
+        code, _, err = run(capsys, "run", path, "--out", tmp_path / "out")
+        assert code == 2 and err.count("\n") == 1 and msg in err and not (tmp_path / "out").exists()
+
+
+class TestRun:
+    def test_training_run_writes_accuracy_next_to_cost(self, tmp_path, capsys):
+        code, out, err = run(capsys, "run", write(tmp_path, GENERATION), "--out", tmp_path / "o")
+        assert code == 0, err
+        folder = tmp_path / "o"
+        summary = json.loads((folder / "summary.json").read_text())
+        acc = summary["accuracy"]
+        assert acc["metric"] == "nmse" and acc["epochs"] == 8 and 0 < acc["value"] == acc["nmse"]
+        assert summary["macs"] > 0 and summary["n_steps"] == 320
+        assert f"test NMSE {acc['value']:.4g}" in out
+        report = (folder / "report.md").read_text()
+        assert "## Accuracy" in report and f"Test NMSE {acc['nmse']:.4g}" in report
+        assert len(json.loads((folder / "history.json").read_text())["train_loss"]) == 8
+        with np.load(folder / "params.npz", allow_pickle=False) as params:       # the trained model was simulated
+            assert not np.array_equal(params["W_rec"], load_scenario(write(tmp_path, GENERATION)).model.params["W_rec"])
+        assert (folder / "checkpoint.npz").is_file()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "s.toml"]
+
+    def test_resume_ends_with_the_weights_of_an_uninterrupted_run(self, tmp_path, capsys):
+        path = write(tmp_path, GENERATION)
+        assert run(capsys, "run", path, "--out", tmp_path / "whole", "--quiet")[0] == 0
+        assert run(capsys, "run", path, "--out", tmp_path / "part", "--quiet", "--set", "train.epochs=4")[0] == 0
+        code, _, err = run(capsys, "run", path, "--out", tmp_path / "part", "--quiet", "--resume")
+        assert code == 0, err
+        a = json.loads((tmp_path / "whole" / "summary.json").read_text())["accuracy"]
+        b = json.loads((tmp_path / "part" / "summary.json").read_text())["accuracy"]
+        assert b["epochs"] == 8 and b["value"] == a["value"]
+        with np.load(tmp_path / "whole" / "params.npz") as p, np.load(tmp_path / "part" / "params.npz") as q:
+            for name in p.files:
+                np.testing.assert_array_equal(p[name], q[name])
+
+    def test_resume_and_force_mistakes(self, tmp_path, capsys):
+        path = write(tmp_path, GENERATION)
+        code, _, err = run(capsys, "run", path, "--out", tmp_path / "o", "--resume")
+        assert code == 2 and "--resume:" in err and "checkpoint.npz does not exist" in err
+        assert run(capsys, "run", path, "--out", tmp_path / "o", "--quiet")[0] == 0
+        code, _, err = run(capsys, "run", path, "--out", tmp_path / "o")
+        assert code == 2 and "--force to replace it or --resume" in err
+        code, _, err = run(capsys, "run", path, "--out", tmp_path / "o", "--resume", "--set", "train.learning_rate=0.2")
+        assert code == 2 and "learning_rate (checkpoint 0.1, now 0.2)" in err
+        code, _, err = run(capsys, "run", SCENARIOS / "quickstart.toml", "--out", tmp_path / "q", "--resume")
+        assert code == 2 and "no [train] table" in err
+
+    def test_interrupted_training_leaves_only_the_checkpoint(self, tmp_path, capsys, monkeypatch):
+        from clocksim import runner
+
+        def boom(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(runner, "simulate_scenario", boom)     # training is done, the rest fails
+        code, _, _ = run(capsys, "run", write(tmp_path, GENERATION), "--out", tmp_path / "o")
+        assert code == 130
+        assert [p.name for p in (tmp_path / "o").iterdir()] == ["checkpoint.npz"]
+
+    def test_run_task_is_what_a_sweep_point_calls(self, tmp_path):
+        scenario = load_scenario(write(tmp_path, GENERATION))
+        metrics = run_task(scenario)
+        again = run_task(dataclasses.replace(scenario))
+        assert metrics["metric"] == "nmse" and metrics["value"] == again["value"] and metrics["epochs"] == 8
+        assert list(tmp_path.iterdir()) == [tmp_path / "s.toml"]
+
+
+@pytest.mark.parametrize("name", ["paper_generation", "synthetic_words", "japanese_vowels"])
+def test_bundled_training_scenarios_validate(name):
+    s = load_scenario(SCENARIOS / f"{name}.toml")
+    assert s.task is not None and s.train is not None and s.description
+    assert s.model.n_params == pytest.approx({"paper_generation": 971, "synthetic_words": 3029,
+                                              "japanese_vowels": 1992}[name])

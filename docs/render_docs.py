@@ -18,6 +18,18 @@ def render(text: str) -> str:
     return f"{head}{BEGIN}\n\n{schema_markdown()}\n{END}{tail}"
 
 
+def render_reproduction(text: str) -> str:
+    """docs/reproduction.md's tables, computed from the committed full run (results/reproduction/results.json)."""
+    import json
+
+    from clocksim.reproduce import fill_doc, tables
+
+    results = json.loads((Path(__file__).parent.parent / "results" / "reproduction" / "results.json").read_text())
+    return fill_doc(text, tables(results))
+
+
 if __name__ == "__main__":
     page = Path(__file__).with_name("scenarios.md")
     page.write_text(render(page.read_text()))
+    page = Path(__file__).with_name("reproduction.md")
+    page.write_text(render_reproduction(page.read_text()))

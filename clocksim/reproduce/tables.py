@@ -186,22 +186,27 @@ def tables(results: dict) -> dict[str, str]:
     """Named Markdown tables (see :data:`TABLE_TITLES`) computed from ``results``."""
     if not isinstance(results, dict) or "records" not in results:
         raise InvalidValueError("results: expected the dict written by clocksim reproduce (with 'records')")
-    return {"sizes": _sizes(results), "learning_rates": _learning_rates(results), "generation": _generation(results),
-            "classification": _classification(results), "schedules": _schedules(results)}
+    return {"meta": _meta(results), "sizes": _sizes(results), "learning_rates": _learning_rates(results),
+            "generation": _generation(results), "classification": _classification(results),
+            "schedules": _schedules(results)}
+
+
+def _meta(results: dict) -> str:
+    """How the run was made: settings, number of runs, wall time, workers."""
+    s = results["settings"]
+    return (f"Settings: {s['name']}; generation {s['generation_epochs']} epochs x {s['generation_seeds']} seeds x "
+            f"{len(s['pieces'])} pieces per cell; classification at most {s['classification_epochs']} epochs x "
+            f"{s['classification_seeds']} seeds. {len(results['records'])} training runs in "
+            f"{results['wall_seconds'] / 60:.1f} min of wall time with {results['jobs']} worker process(es).\n")
 
 
 def render_tables(results: dict) -> str:
     """All tables with headings and a line on how they were made (the contents of ``tables.md``)."""
-    s = results["settings"]
-    head = [f"<!-- written by clocksim reproduce{' --quick' if s['name'] == 'quick' else ''} -->", "",
-            f"Settings: {s['name']}; generation {s['generation_epochs']} epochs x {s['generation_seeds']} seeds x "
-            f"{len(s['pieces'])} pieces per cell; classification at most {s['classification_epochs']} epochs x "
-            f"{s['classification_seeds']} seeds. {len(results['records'])} training runs in "
-            f"{results['wall_seconds'] / 60:.1f} min with {results['jobs']} worker process(es).", ""]
-    body = []
-    for name, text in tables(results).items():
-        body += [f"## {TABLE_TITLES[name]}", "", text]
-    return "\n".join(head + body)
+    name = results["settings"]["name"]
+    body = [f"<!-- written by clocksim reproduce{' --quick' if name == 'quick' else ''} -->", ""]
+    for key, text in tables(results).items():
+        body += ([f"## {TABLE_TITLES[key]}", ""] if key in TABLE_TITLES else []) + [text]
+    return "\n".join(body)
 
 
 _BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)

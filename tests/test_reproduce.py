@@ -40,7 +40,8 @@ def test_quick_run_writes_every_table_and_figure(quick):
     n_runs = len(scan_jobs(QUICK)) + len(main_jobs(QUICK, chosen)) + len(schedule_jobs(QUICK, chosen))
     assert len(results["records"]) == n_runs
     named = tables(results)
-    assert list(named) == ["meta", "sizes", "learning_rates", "generation", "classification", "schedules"]
+    assert list(named) == ["meta", "sizes", "learning_rates", "generation", "generation_adam", "classification",
+                           "schedules"]
     assert f"{len(results['records'])} training runs" in named["meta"]
     for model, column in zip(MODELS, (1, 2, 3)):                   # the sizes are the paper's Table 1
         for row, units in zip(named["sizes"].splitlines()[2:6], PAPER_TABLE1[model]):
@@ -51,7 +52,8 @@ def test_quick_run_writes_every_table_and_figure(quick):
 def test_quick_tables_agree_with_the_records(quick):
     _, results = quick
     rows = tables(results)["generation"].splitlines()[2:]
-    assert [r.split("|")[1].strip() for r in rows] == ["100", "250", "500", "1000", "paper, 1000 (100 runs)"]
+    assert [r.split("|")[1].strip() for r in rows] == ["100", "250", "500", "1000",
+                                                             "paper, 1000 (SGD, 100 runs)"]
     cwrnn_1000 = [r["value"] for r in results["records"] if r["stage"] == "main" and r["model"] == "cwrnn"
                   and r["experiment"] == "generation" and r["budget"] == 1000 and not r["diverged"]]
     mean = sum(cwrnn_1000) / len(cwrnn_1000)

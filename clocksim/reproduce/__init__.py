@@ -21,7 +21,7 @@ import json
 import time
 from pathlib import Path
 
-from .plan import EXPERIMENTS, FULL, QUICK, SCHEDULES, Settings, main_jobs, scan_jobs, schedule_jobs
+from .plan import EXPERIMENTS, FULL, QUICK, SCHEDULES, Settings, is_generation, main_jobs, scan_jobs, schedule_jobs
 from .tables import doc_tables, fill_doc, render_tables, select_learning_rates, tables
 from .worker import build_model, run_jobs
 
@@ -96,10 +96,8 @@ def _best_outputs(records: list[dict]) -> dict:
             continue
         slot = best.setdefault(r["model"], {})
         key = str(r["task"]["piece"])
-        runs = slot.get(key, {}).get("runs", 0) + 1
         if key not in slot or r["value"] < slot[key]["nmse"]:
             slot[key] = {"seed": r["seed"], "nmse": r["value"], "output": r["output"]}
-        slot[key]["runs"] = runs
     return best
 
 
@@ -110,7 +108,7 @@ def schedule_costs() -> dict:
 
     costs: dict = {}
     for name, spec in EXPERIMENTS.items():
-        if name == "generation":
+        if is_generation(name):
             continue
         task = make_task(**spec["task"])
         g = len(spec["periods"])

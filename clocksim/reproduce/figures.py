@@ -30,12 +30,13 @@ def plot_generated(results: dict):
             ax = axes[row, col]
             ax.plot(targets[piece], color="0.55", lw=1.6, label="target")
             run = best.get(model, {}).get(str(piece))
+            runs = sum(1 for r in results["records"] if r["stage"] == "main" and r["experiment"] == "generation"
+                       and r["model"] == model and r["budget"] == 1000 and r["task"]["piece"] == piece)
             if run is not None:
                 ax.plot(run["output"], color=COLORS[model], lw=1.0, label="generated")
                 ax.text(0.98, 0.94, f"NMSE {run['nmse']:.3g}", transform=ax.transAxes, fontsize=8, ha="right",
                         va="top", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
             if row == 0:
-                runs = run["runs"] if run else 0
                 ax.set_title(f"{LABELS[model]} (best of {runs} run{'' if runs == 1 else 's'})", fontsize=9)
             if col == 0:
                 ax.set_ylabel(f"piece {piece}", fontsize=8)
@@ -50,32 +51,36 @@ def plot_generated(results: dict):
 
 
 def plot_nmse(results: dict):
-    """Like the paper's Figure 4: NMSE (mean, error bar one std) against parameters, log-log. Returns the figure."""
+    """Like the paper's Figure 4: NMSE (mean, error bar one std) against parameters, log-log, one panel per
+    optimiser (the paper's SGD with Nesterov momentum; Adam). Returns the figure."""
     import matplotlib.pyplot as plt
 
-    budgets = EXPERIMENTS["generation"]["budgets"]
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    for i, model in enumerate(MODELS):
-        means, stds = [], []
-        for budget in budgets:
-            values = [r["value"] for r in results["records"] if r["stage"] == "main"
-                      and r["experiment"] == "generation" and r["model"] == model and r["budget"] == budget
-                      and not r["diverged"]]
-            means.append(np.mean(values) if values else np.nan)
-            stds.append(np.std(values) if values else np.nan)
-        x = np.array(budgets) * (1 + 0.03 * (i - 1))             # a little apart, so the bars do not overlap
-        ax.errorbar(x, means, yerr=stds, color=COLORS[model], marker="o", ms=4, capsize=3, label=LABELS[model])
-        mean, std = PAPER_NMSE_1000[model]
-        ax.errorbar([1000 * (1 + 0.03 * (i - 1)) * 1.12], [mean], yerr=[std], color=COLORS[model], marker="s",
-                    mfc="white", ms=5, capsize=3, ls="none")
-    ax.plot([], [], "s", color="0.3", mfc="white", label="paper, 1000 parameters")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks(budgets, [str(b) for b in budgets])
-    ax.minorticks_off()
-    ax.set_xlabel("parameters")
-    ax.set_ylabel("NMSE (mean ± std)")
-    ax.set_title("Sequence generation", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    panels = [("generation", "SGD, Nesterov momentum (the paper)"), ("generation_adam", "Adam (not in the paper)")]
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.6), sharey=True)
+    for ax, (experiment, title) in zip(axes, panels):
+        budgets = EXPERIMENTS[experiment]["budgets"]
+        for i, model in enumerate(MODELS):
+            means, stds = [], []
+            for budget in budgets:
+                values = [r["value"] for r in results["records"] if r["stage"] == "main"
+                          and r["experiment"] == experiment and r["model"] == model and r["budget"] == budget
+                          and not r["diverged"]]
+                means.append(np.mean(values) if values else np.nan)
+                stds.append(np.std(values) if values else np.nan)
+            x = np.array(budgets) * (1 + 0.03 * (i - 1))          # a little apart, so the bars do not overlap
+            ax.errorbar(x, means, yerr=stds, color=COLORS[model], marker="o", ms=4, capsize=3, label=LABELS[model])
+            mean, std = PAPER_NMSE_1000[model]
+            ax.errorbar([1000 * (1 + 0.03 * (i - 1)) * 1.12], [mean], yerr=[std], color=COLORS[model], marker="s",
+                        mfc="white", ms=5, capsize=3, ls="none")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(budgets, [str(b) for b in budgets])
+        ax.minorticks_off()
+        ax.set_xlabel("parameters")
+        ax.set_title(title, fontsize=10)
+    axes[0].set_ylabel("NMSE (mean ± std)")
+    axes[1].plot([], [], "s", color="0.3", mfc="white", label="paper (SGD), 1000 parameters")
+    axes[1].legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle("Sequence generation: lower is better", fontsize=10)
     fig.tight_layout()
     return fig

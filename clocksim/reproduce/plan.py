@@ -16,6 +16,9 @@ Experiments (Koutník et al. 2014, sections 4.1 and 4.2):
     counts (``rule="nearest"``); Nesterov momentum 0.9, minibatches of 16,
     Gaussian input noise, early stopping on a held-out validation set
     (patience 10, at most 150 epochs).
+``generation_adam``
+    Not in the paper: the generation runs again with Adam instead of SGD
+    (its own learning-rate scan), to tell the models apart from the optimiser.
 
 Each learning rate is chosen per model by a scan (the paper: "the learning
 rate was optimized separately for every method, but kept the same for all
@@ -31,7 +34,7 @@ from ..baselines import PAPER_PERIODS
 from ..clocks import exponential_periods, fibonacci_periods, linear_periods
 
 __all__ = ["Settings", "FULL", "QUICK", "EXPERIMENTS", "MODELS", "SCHEDULES", "scan_jobs", "main_jobs",
-           "schedule_jobs"]
+           "schedule_jobs", "is_generation"]
 
 MODELS = ("rnn", "lstm", "cwrnn")
 SCAN_SEED_BASE = 1000          # scan runs never share a seed with the reported runs
@@ -53,7 +56,7 @@ class Settings:
 
 
 FULL = Settings("full", generation_epochs=2000, generation_seeds=20, generation_scan_seeds=2,
-                classification_epochs=150, classification_seeds=20, classification_scan_seeds=3)
+                classification_epochs=150, classification_seeds=100, classification_scan_seeds=3)
 QUICK = Settings("quick", generation_epochs=60, generation_seeds=1, generation_scan_seeds=1,
                  classification_epochs=6, classification_seeds=2, classification_scan_seeds=1,
                  pieces=(0, 1, 2, 3, 4), scan_pieces=(0,))
@@ -68,6 +71,15 @@ EXPERIMENTS = {
         "periods": tuple(PAPER_PERIODS),
         "train": {"optimizer": "nesterov", "momentum": 0.95, "shuffle": False},
         "lr_grid": (0.003, 0.01, 0.03, 0.1, 0.3),
+    },
+    "generation_adam": {                    # not in the paper: the same runs with Adam instead of SGD
+        "task": {"kind": "generation"},
+        "budgets": (100, 250, 500, 1000),
+        "scan_budget": 250,
+        "rule": "paper",
+        "periods": tuple(PAPER_PERIODS),
+        "train": {"optimizer": "adam", "shuffle": False},
+        "lr_grid": (0.001, 0.003, 0.01, 0.03),
     },
     "synthetic_words": {
         "task": {"kind": "synthetic_words"},
@@ -98,8 +110,13 @@ SCHEDULES = {
 }
 
 
+def is_generation(experiment: str) -> bool:
+    """Whether ``experiment`` is a sequence-generation one (pieces, NMSE) rather than classification."""
+    return EXPERIMENTS[experiment]["task"]["kind"] == "generation"
+
+
 def _epochs(experiment: str, settings: Settings) -> int:
-    return settings.generation_epochs if experiment == "generation" else settings.classification_epochs
+    return settings.generation_epochs if is_generation(experiment) else settings.classification_epochs
 
 
 def _job(experiment: str, stage: str, model: str, budget: int, lr: float, seed: int, settings: Settings,
@@ -122,7 +139,7 @@ def scan_jobs(settings: Settings) -> list[dict]:
     for name, spec in EXPERIMENTS.items():
         for model in MODELS:
             for lr in spec["lr_grid"]:
-                if name == "generation":
+                if is_generation(name):
                     seeds = settings.generation_scan_seeds
                     for piece in settings.scan_pieces:
                         for s in range(seeds):
@@ -141,7 +158,7 @@ def main_jobs(settings: Settings, learning_rates: dict) -> list[dict]:
         for model in MODELS:
             lr = learning_rates[name][model]
             for budget in spec["budgets"]:
-                if name == "generation":
+                if is_generation(name):
                     for piece in settings.pieces:
                         for s in range(settings.generation_seeds):
                             jobs.append(_job(name, "main", model, budget, lr, s, settings, piece=piece))
@@ -155,7 +172,7 @@ def schedule_jobs(settings: Settings, learning_rates: dict) -> list[dict]:
     """CW-RNNs with other periods on the classification tasks (the exponential row is the main runs' twin)."""
     jobs = []
     for name, spec in EXPERIMENTS.items():
-        if name == "generation":
+        if is_generation(name):
             continue
         g = len(spec["periods"])
         for schedule, periods in SCHEDULES.items():

@@ -36,6 +36,8 @@ def plot_generated(results: dict):
                 ax.plot(run["output"], color=COLORS[model], lw=1.0, label="generated")
                 ax.text(0.98, 0.94, f"NMSE {run['nmse']:.3g}", transform=ax.transAxes, fontsize=8, ha="right",
                         va="top", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+            elif runs:
+                ax.text(0.98, 0.94, "every run diverged", transform=ax.transAxes, fontsize=8, ha="right", va="top")
             if row == 0:
                 ax.set_title(f"{LABELS[model]} (best of {runs} run{'' if runs == 1 else 's'})", fontsize=9)
             if col == 0:

@@ -53,8 +53,9 @@ def plot_generated(results: dict):
 
 
 def plot_nmse(results: dict):
-    """Like the paper's Figure 4: NMSE (mean, error bar one std) against parameters, log-log, one panel per
-    optimiser (the paper's SGD with Nesterov momentum; Adam). Returns the figure."""
+    """Like the paper's Figure 4: NMSE against parameters, log-log, one panel per optimiser (the paper's SGD with
+    Nesterov momentum; Adam). Our runs: median and quartiles (a std bar is meaningless on log axes when it
+    exceeds the mean); the paper's: mean and std. Returns the figure."""
     import matplotlib.pyplot as plt
 
     panels = [("generation", "SGD, Nesterov momentum (the paper)"), ("generation_adam", "Adam (not in the paper)")]
@@ -62,15 +63,18 @@ def plot_nmse(results: dict):
     for ax, (experiment, title) in zip(axes, panels):
         budgets = EXPERIMENTS[experiment]["budgets"]
         for i, model in enumerate(MODELS):
-            means, stds = [], []
+            low, mid, high = [], [], []
             for budget in budgets:
                 values = [r["value"] for r in results["records"] if r["stage"] == "main"
                           and r["experiment"] == experiment and r["model"] == model and r["budget"] == budget
                           and not r["diverged"]]
-                means.append(np.mean(values) if values else np.nan)
-                stds.append(np.std(values) if values else np.nan)
+                q = np.percentile(values, [25, 50, 75]) if values else [np.nan] * 3
+                low.append(q[1] - q[0])
+                mid.append(q[1])
+                high.append(q[2] - q[1])
             x = np.array(budgets) * (1 + 0.03 * (i - 1))          # a little apart, so the bars do not overlap
-            ax.errorbar(x, means, yerr=stds, color=COLORS[model], marker="o", ms=4, capsize=3, label=LABELS[model])
+            ax.errorbar(x, mid, yerr=[low, high], color=COLORS[model], marker="o", ms=4, capsize=3,
+                        label=LABELS[model])
             mean, std = PAPER_NMSE_1000[model]
             ax.errorbar([1000 * (1 + 0.03 * (i - 1)) * 1.12], [mean], yerr=[std], color=COLORS[model], marker="s",
                         mfc="white", ms=5, capsize=3, ls="none")
@@ -80,8 +84,8 @@ def plot_nmse(results: dict):
         ax.minorticks_off()
         ax.set_xlabel("parameters")
         ax.set_title(title, fontsize=10)
-    axes[0].set_ylabel("NMSE (mean ± std)")
-    axes[1].plot([], [], "s", color="0.3", mfc="white", label="paper (SGD), 1000 parameters")
+    axes[0].set_ylabel("NMSE: median, quartiles")
+    axes[1].plot([], [], "s", color="0.3", mfc="white", label="paper (SGD), 1000 par.:\nmean ± std")
     axes[1].legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle("Sequence generation: lower is better", fontsize=10)
     fig.tight_layout()

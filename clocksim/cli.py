@@ -79,7 +79,8 @@ def _explain(args) -> int:
         periods = FAMILIES[args.family or "exponential"](args.modules)
     phases = args.phases if args.phases is not None else [0] * len(periods)
     if len(phases) != len(periods):
-        raise InvalidValueError(f"--phases: got {len(phases)} phases for {len(periods)} periods, expected one per module")
+        raise InvalidValueError(
+            f"--phases: got {len(phases)} phases for {len(periods)} periods, expected one per module")
     clocks = []
     for i, (p, ph) in enumerate(zip(periods, phases)):
         try:

@@ -29,9 +29,9 @@ import math
 
 import llvmlite.binding as llvm
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from llvmlite import ir
 from numba.extending import get_cython_function_address, intrinsic
 
 ACT_LINEAR = 0

@@ -12,6 +12,8 @@ from .engine import ENGINES, Result, simulate
 from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
 from .model import ClockworkRNN
 from .plot import plot_activity, plot_compare, plot_connectivity, plot_cost, plot_gantt, plot_latency, plot_state
+from .sweep import Sweep, load_sweep, run_sweep
+from .sweep_plot import plot_heatmap, plot_pareto
 from .trace import Trace
 
 __version__ = "0.1.0"
@@ -25,5 +27,6 @@ __all__ = [
     "Trace", "AggregateTrace",
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state", "plot_connectivity",
     "plot_compare",
+    "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
 ]

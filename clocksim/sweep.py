@@ -206,6 +206,8 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
     metrics = _metrics(chk, head, POINT_KINDS[kind].metrics)
     seeds = _seeds(chk, head)
     seed_keys = []
+    if seeds is None and "seed_keys" in head:
+        chk.fail("sweep.seed_keys", head["seed_keys"], "`seeds` or `repeats` beside it (it says where they go)")
     if seeds is not None:
         seed_keys = chk.strings(head, "sweep.seed_keys", SWEEP_SCHEMA["sweep"]["seed_keys"].default)
     fixed = _flatten("fixed", raw.get("fixed", {}))

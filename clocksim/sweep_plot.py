@@ -149,11 +149,12 @@ def _label_front(ax, rows: list[dict], fx: np.ndarray, fy: np.ndarray, keys: lis
         else:
             clusters.append([k])
     short = _short_names(keys)
-    lines, placed = [], []
+    lines, placed = [], []                           # label centres placed so far, in points
+    to_points = 72.0 / ax.figure.dpi
     for number, members in enumerate(clusters, start=1):
         k = members[0]
-        px, py = ax.transData.transform((fx[k], fy[k]))
-        offset = next((o for o in LABEL_OFFSETS if all(abs(px + o[0] - qx) > 11 or abs(py + o[1] - qy) > 9
+        px, py = ax.transData.transform((fx[k], fy[k])) * to_points
+        offset = next((o for o in LABEL_OFFSETS if all(abs(px + o[0] - qx) > 9 or abs(py + o[1] - qy) > 8
                                                           for qx, qy in placed)), LABEL_OFFSETS[0])
         placed.append((px + offset[0], py + offset[1]))
         ax.annotate(str(number), (fx[k], fy[k]), xytext=offset, textcoords="offset points", fontsize=8,

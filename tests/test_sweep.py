@@ -198,6 +198,7 @@ BAD = [
     ("{head}seeds = [0, 1]\nrepeats = 2\n", r"sweep.repeats: got 2, expected either `seeds` or `repeats`"),
     ("{head}seeds = [0, -1]\n", r"sweep.seeds\[1\]: got -1, expected an integer >= 0"),
     ("{head}seeds = [1, 1]\n", r"sweep.seeds: got \[1, 1\], expected distinct seeds"),
+    ("{head}seed_keys = [\"model.seed\"]\n", r"sweep.seed_keys: got \['model.seed'\], expected `seeds` or `repeats`"),
     ("{head}[fixed]\nmodel.seed = 1\n[grid]\nmodel.seed = [1, 2]\n",
      r"grid.model.seed: got 'model.seed', expected a key set in one place only \(also set by fixed.model.seed\)"),
     ("{head}seeds = [1]\n[grid]\ninput.seed = [1, 2]\n",

@@ -28,6 +28,8 @@ from .lstm import LSTM
 from .model import ClockworkRNN
 from .optim import SGD, Adam, Momentum, Nesterov
 from .plot import plot_activity, plot_compare, plot_connectivity, plot_cost, plot_gantt, plot_latency, plot_state
+from .sweep import Sweep, load_sweep, run_sweep
+from .sweep_plot import plot_heatmap, plot_pareto
 from .trace import Trace
 from .train import DivergenceError, History, TrainConfig, train
 
@@ -42,6 +44,7 @@ __all__ = [
     "Trace", "AggregateTrace",
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state", "plot_connectivity",
     "plot_compare",
+    "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
     "loss_and_grad", "evaluate",
     "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",

@@ -9,13 +9,13 @@ point (the sweep's fixed ``input.steps``, 4096 in the file) to see how the fixed
 cluster (start, worker warm-up, shutdown: about 1.5 s here) weighs against longer work.
 """
 
-import _common  # noqa: F401  (pins BLAS and numba to one thread per process)
-
 import argparse  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import tomllib  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+import _common  # noqa: F401  (pins BLAS and numba to one thread per process)
 
 from clocksim.schedulers import default_workers  # noqa: E402
 from clocksim.sweep import parse_sweep, run_sweep  # noqa: E402

@@ -27,9 +27,18 @@ from .grad import evaluate, loss_and_grad
 from .lstm import LSTM
 from .model import ClockworkRNN
 from .optim import SGD, Adam, Momentum, Nesterov
-from .plot import plot_activity, plot_compare, plot_connectivity, plot_cost, plot_gantt, plot_latency, plot_state
+from .plot import (
+                     plot_activity,
+                     plot_compare,
+                     plot_connectivity,
+                     plot_cost,
+                     plot_gantt,
+                     plot_heatmap,
+                     plot_latency,
+                     plot_pareto,
+                     plot_state,
+)
 from .sweep import Sweep, load_sweep, run_sweep
-from .sweep_plot import plot_heatmap, plot_pareto
 from .trace import Trace
 from .train import DivergenceError, History, TrainConfig, train
 

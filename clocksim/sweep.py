@@ -536,8 +536,7 @@ def sweep_record(sweep: Sweep) -> dict:
 def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    from .plot import save_figure
-    from .sweep_plot import plot_heatmap, plot_pareto
+    from .plot import plot_heatmap, plot_pareto, save_figure
 
     plots = sweep.plots
     draw = {}

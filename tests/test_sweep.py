@@ -18,7 +18,7 @@ from clocksim.runner import simulate_scenario
 from clocksim.scenario import load_scenario
 from clocksim.schedulers import SchedulerError, check_scheduler
 from clocksim.sweep import SWEEP_SCHEMA, SweepError, load_sweep, run_sweep
-from clocksim.sweep_plot import pareto_front, plot_heatmap, plot_pareto
+from clocksim.plot.sweeps import pareto_front, plot_heatmap, plot_pareto
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "scenarios" / "sweeps"

@@ -15,16 +15,17 @@ timeline switches to an image of activation counts per time bin (and says so
 in its title), and per-step cost is averaged over bins of steps.
 
 The figures live in submodules by subject (``timeline``, ``costs``, ``arrays``,
-``compare``), ``files`` saves them; everything public is importable from here.
+``compare``, ``sweeps``), ``files`` saves them; everything public is importable from here.
 """
 
 from .arrays import plot_connectivity, plot_state
 from .compare import plot_compare
 from .costs import plot_cost, plot_latency
 from .files import KINDS, save_figure, save_plots
+from .sweeps import plot_heatmap, plot_pareto
 from .timeline import plot_activity, plot_gantt
 
 __all__ = [
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state",
-    "plot_connectivity", "plot_compare", "save_figure", "save_plots", "KINDS",
+    "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap", "save_figure", "save_plots", "KINDS",
 ]

@@ -17,7 +17,6 @@ Reported:
 Run: python benchmarks/bench_trace.py [--big]
 """
 
-import _common  # noqa: F401  (pins threads before numpy loads)
 import json
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import _common  # noqa: F401  (pins threads before numpy loads)
 import numpy as np
 
 import clocksim as cs

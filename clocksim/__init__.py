@@ -3,20 +3,43 @@
 See ``docs/concepts.md`` for what a clock rate is and ``docs/api.md`` for this list.
 """
 
-from . import cost
+from . import cost  # noqa: F401  (the module: cs.cost.activation_macs, ...)
 from .aggregate import AggregateTrace
-from .clocks import (Clock, Explicit, Jittered, OnInput, Periodic, Poisson, activity_mask, exponential_periods,
-                     fibonacci_periods, linear_periods, prime_periods, stagger_phases)
+from .baselines import count_params, model_for_budget, simple_rnn, size_for_budget
+from .clocks import (
+                     Clock,
+                     Explicit,
+                     Jittered,
+                     OnInput,
+                     Periodic,
+                     Poisson,
+                     activity_mask,
+                     exponential_periods,
+                     fibonacci_periods,
+                     linear_periods,
+                     prime_periods,
+                     stagger_phases,
+)
 from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
 from .engine import ENGINES, Result, simulate
 from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
-from .model import ClockworkRNN
-from .plot import plot_activity, plot_compare, plot_connectivity, plot_cost, plot_gantt, plot_latency, plot_state
-from .trace import Trace
 from .grad import evaluate, loss_and_grad
 from .lstm import LSTM
-from .baselines import count_params, model_for_budget, simple_rnn, size_for_budget
+from .model import ClockworkRNN
 from .optim import SGD, Adam, Momentum, Nesterov
+from .plot import (
+                     plot_activity,
+                     plot_compare,
+                     plot_connectivity,
+                     plot_cost,
+                     plot_gantt,
+                     plot_heatmap,
+                     plot_latency,
+                     plot_pareto,
+                     plot_state,
+)
+from .sweep import Sweep, load_sweep, run_sweep
+from .trace import Trace
 from .train import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.1.0"
@@ -30,6 +53,7 @@ __all__ = [
     "Trace", "AggregateTrace",
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state", "plot_connectivity",
     "plot_compare",
+    "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
     "loss_and_grad", "evaluate",
     "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",

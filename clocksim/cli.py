@@ -79,7 +79,8 @@ def _explain(args) -> int:
         periods = FAMILIES[args.family or "exponential"](args.modules)
     phases = args.phases if args.phases is not None else [0] * len(periods)
     if len(phases) != len(periods):
-        raise InvalidValueError(f"--phases: got {len(phases)} phases for {len(periods)} periods, expected one per module")
+        raise InvalidValueError(
+            f"--phases: got {len(phases)} phases for {len(periods)} periods, expected one per module")
     clocks = []
     for i, (p, ph) in enumerate(zip(periods, phases)):
         try:
@@ -198,6 +199,53 @@ def _compare(args) -> int:
     return 0
 
 
+def _add_sweep(sub) -> None:
+    sw = sub.add_parser("sweep", help="run a scenario over a grid or random sample of its keys, locally or on a "
+                                      "Dask cluster; results grow in a folder, re-running resumes")
+    sw.add_argument("sweep", type=Path, help="sweep file (.toml)")
+    sw.add_argument("--out", type=Path, required=True,
+                    help="results folder: results.csv grows as points finish; re-running skips finished points")
+    sw.add_argument("--scheduler", default="processes", metavar="processes|threads|serial|tcp://HOST:PORT",
+                    help="where points run: local worker processes (default), threads, this process, or the "
+                         "address of a running dask scheduler")
+    sw.add_argument("--workers", type=int, help="number of local workers (default: one per core)")
+    sw.add_argument("--force", action="store_true", help="start over: remove the sweep's files from --out first")
+    sw.add_argument("--retry-errors", action="store_true", help="run again the points recorded with an error")
+    sw.add_argument("--dry-run", action="store_true", help="check the sweep and every point, list them, run nothing")
+    sw.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    sw.set_defaults(func=_sweep)
+
+
+def _sweep(args) -> int:
+    from .schedulers import check_scheduler
+    from .sweep import load_sweep, run_sweep
+
+    check_scheduler(args.scheduler, args.workers)
+    sweep = load_sweep(args.sweep)
+    merged = f", {sweep.duplicates} identical ones merged" if sweep.duplicates else ""
+    if args.dry_run:
+        print(f"{sweep.name}: {len(sweep.points)} points{merged}, each a `{sweep.kind}` of {sweep.scenario_path}")
+        for point in sweep.points:
+            print(f"  {point.id}  {point.describe()}")
+        return 0
+    try:
+        result = run_sweep(sweep, args.out, scheduler=args.scheduler, workers=args.workers, force=args.force,
+                           retry_errors=args.retry_errors, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"clocksim: interrupted; the finished points are in {args.out / 'results.csv'}: run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        failed = f", {result.failed} failed (see the error column)" if result.failed else ""
+        print(f"{sweep.name}: {len(sweep.points)} points{merged}: {result.ran} run, {result.skipped} already "
+              f"done{failed}; {result.wall_time:.1f} s")
+        for note in result.notes:
+            print(f"note: {note}")
+        print(f"wrote {args.out}/ ({', '.join(p.name for p in result.files)})")
+    return 0
+
+
+
 def _add_reproduce(sub) -> None:
     rep = sub.add_parser("reproduce", help="rerun the paper's experiments (sections 4.1, 4.2): tables and figures")
     rep.add_argument("--quick", action="store_true",
@@ -225,7 +273,7 @@ def _add_reproduce(sub) -> None:
     rep.set_defaults(func=_reproduce)
 
 
-COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_reproduce]
+COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_reproduce]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -276,7 +276,8 @@ class Jittered(Clock):
                 "(a wider window would let firings swap order)")
         self.phase = as_float("phase", phase, minimum=0.0)
         if self.phase >= self.period:
-            raise InvalidValueError(f"phase: got {self.phase:g} for period {self.period:g}, expected 0 <= phase < period")
+            raise InvalidValueError(
+                f"phase: got {self.phase:g} for period {self.period:g}, expected 0 <= phase < period")
         self.seed = as_int("seed", seed, minimum=0)
 
     @property

@@ -239,7 +239,7 @@ def _chrome_chunks(trace: Trace, labels: list[str], scale: float, zero_width: fl
     if misses.shape[0]:
         ts_spec, ts = _column(misses["time"] * scale, json_text=True)
         lat_spec, lat = _column(misses["latency"], json_text=True)
-        tpl = ('{"ph":"i","s":"t","pid":1,"tid":%d,"name":"deadline miss","ts":%s,"args":{"latency":%s}}'
+        tpl = ('{"ph":"i","s":"t","pid":1,"tid":%d,"name":"deadline miss","ts":%s,"args":{"latency":%s}}'  # noqa: UP031
                % (g + 1, ts_spec, lat_spec))
         yield ",\n".join(map(tpl.__mod__, zip(ts, lat)))
 

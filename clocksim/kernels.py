@@ -29,6 +29,7 @@ import math
 
 import llvmlite.binding as llvm
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import get_cython_function_address, intrinsic
@@ -40,6 +41,7 @@ ACT_RELU = 3
 ACT_SOFTMAX = 4
 
 P_R0, P_R1, P_LO, P_HI, P_W0, P_G0, P_G1 = range(7)
+READOUT_MATVEC_MAX = 8   # readouts with at most this many outputs use matvec per row (measured faster)
 PLAN_COLUMNS = 7
 
 _JIT = dict(cache=True, error_model="numpy", fastmath=False)
@@ -73,11 +75,82 @@ _f64 = _by_ref(types.float64)
 _chr = _by_ref(types.uint8)
 
 
+# ---------------------------------------------------------------- SIMD matvec
+# A matrix-vector product written in LLVM IR, for the shapes where BLAS's call overhead
+# dominates. Numba with fastmath off cannot vectorise a dot product (that would reorder its
+# sum), and BLAS's GEMV costs ~60-100 ns per call before any arithmetic, more than the
+# arithmetic of a small module. `matvec` emits the loop with 8-lane vectors, four rows at a
+# time, in a fixed summation order, so it is fast, deterministic and the same in every engine:
+#
+#   out[a] = tree(lanes) + tail,  lanes[l] = sum over j = l (mod 8), j < c8, of W[a, j] z[j]
+#   tree(lanes) = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+#   tail = sum over j = c8 .. c-1 of W[a, j] z[j]        (c8 = c rounded down to a multiple of 8)
+#
+# No multiply-add contraction: every product is rounded, as in the rest of the kernels.
+
+LANES = 8
+ROWS = 4
+
+def _tree(builder, v):
+    e = [builder.extract_element(v, ir.Constant(ir.IntType(32), i)) for i in range(LANES)]
+    return builder.fadd(builder.fadd(builder.fadd(e[0], e[4]), builder.fadd(e[2], e[6])),
+                        builder.fadd(builder.fadd(e[1], e[5]), builder.fadd(e[3], e[7])))
+
+
+def _rows(builder, intp, W, Z, O, a0, nrows, c, c8):
+    """Rows a0 .. a0 + nrows - 1, sharing each load of z."""
+    dbl = ir.DoubleType()
+    vec = ir.VectorType(dbl, LANES)
+    vptr = vec.as_pointer()
+    acc = [cgutils.alloca_once(builder, vec) for _ in range(nrows)]        # promoted to registers by LLVM
+    total = [cgutils.alloca_once(builder, dbl) for _ in range(nrows)]
+    base = [builder.mul(builder.add(a0, ir.Constant(intp, r)), c) for r in range(nrows)]
+    for r in range(nrows):
+        builder.store(ir.Constant(vec, [0.0] * LANES), acc[r])
+    with cgutils.for_range_slice(builder, ir.Constant(intp, 0), c8, ir.Constant(intp, LANES), intp=intp) as (jb, _):
+        zv = builder.load(builder.bitcast(builder.gep(Z, [jb]), vptr), align=8)
+        for r in range(nrows):
+            wv = builder.load(builder.bitcast(builder.gep(W, [builder.add(base[r], jb)]), vptr), align=8)
+            builder.store(builder.fadd(builder.load(acc[r]), builder.fmul(wv, zv)), acc[r])
+    for r in range(nrows):
+        builder.store(_tree(builder, builder.load(acc[r])), total[r])
+    with cgutils.for_range_slice(builder, c8, c, ir.Constant(intp, 1), intp=intp) as (j, _):
+        zj = builder.load(builder.gep(Z, [j]))
+        for r in range(nrows):
+            wj = builder.load(builder.gep(W, [builder.add(base[r], j)]))
+            builder.store(builder.fadd(builder.load(total[r]), builder.fmul(wj, zj)), total[r])
+    for r in range(nrows):
+        builder.store(builder.load(total[r]), builder.gep(O, [builder.add(a0, ir.Constant(intp, r))]))
+
+
+@intrinsic
+def matvec(typingctx, w_addr, z_addr, out_addr, k, c):
+    """``out[a] = sum_j W[a, j] z[j]`` for ``W`` row-major ``(k, c)``; arguments are addresses (ints)."""
+    sig = types.void(types.intp, types.intp, types.intp, types.intp, types.intp)
+
+    def codegen(context, builder, sig, args):
+        intp = context.get_value_type(types.intp)
+        dptr = ir.DoubleType().as_pointer()
+        w_addr, z_addr, out_addr, k, c = args
+        W, Z, O = (builder.inttoptr(a, dptr) for a in (w_addr, z_addr, out_addr))
+        c8 = builder.and_(c, ir.Constant(intp, -LANES))
+        k4 = builder.and_(k, ir.Constant(intp, -ROWS))
+        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), k4, ir.Constant(intp, ROWS), intp=intp) as (a0, _):
+            _rows(builder, intp, W, Z, O, a0, ROWS, c, c8)
+        with cgutils.for_range_slice(builder, k4, k, ir.Constant(intp, 1), intp=intp) as (a0, _):
+            _rows(builder, intp, W, Z, O, a0, 1, c, c8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(inline="always", **_JIT)
 def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
 
-    A single row (M == 1) goes to GEMV. K == 0 gives zeros.
+    A single row (M == 1) is a matrix-vector product: :func:`clocksim._simd.matvec`, which
+    beats BLAS's GEMV (whose call overhead exceeds the arithmetic of a small module) and sums in
+    a fixed order. Several rows go to BLAS's GEMM. K == 0 gives zeros.
     """
     if K == 0:
         for r in range(M):
@@ -85,8 +158,7 @@ def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
             row[:] = 0.0
         return
     if M == 1:
-        _dgemv(_chr(_T), _i32(K), _i32(N), _f64(1.0), W.ctypes.data + 8 * w_off, _i32(K),
-               A.ctypes.data + 8 * a_off, _i32(1), _f64(0.0), C.ctypes.data + 8 * c_off, _i32(1))
+        matvec(W.ctypes.data + 8 * w_off, A.ctypes.data + 8 * a_off, C.ctypes.data + 8 * c_off, N, K)
     else:
         _dgemm(_chr(_T), _chr(_N), _i32(N), _i32(M), _i32(K), _f64(1.0), W.ctypes.data + 8 * w_off, _i32(K),
                A.ctypes.data + 8 * a_off, _i32(lda), _f64(0.0), C.ctypes.data + 8 * c_off, _i32(ldc))
@@ -160,6 +232,26 @@ def bias_activate(v, bias, code):
 
 
 @njit(inline="always", **_JIT)
+def activate(v, code):
+    """``v[:] = f(v)`` in place for an elementwise hidden activation.
+
+    ``activate(v + b)`` gives exactly the bits of ``bias_activate(v, b)``: both round ``v + b``
+    first; it lets the compiled engine apply the activation to all rows updated in a step in
+    one pass (a vector loop has a fixed start-up cost per call).
+    """
+    n = v.shape[0]
+    if code == ACT_TANH:
+        for a in range(n):
+            v[a] = tanh_scalar(v[a])
+    elif code == ACT_SIGMOID:
+        for a in range(n):
+            v[a] = 0.5 + 0.5 * tanh_scalar(0.5 * v[a])
+    elif code == ACT_RELU:
+        for a in range(n):
+            v[a] = max(v[a], 0.0)
+
+
+@njit(inline="always", **_JIT)
 def copy_into(dst, src):
     """``dst[:] = src`` for 1-D views (a plain loop: numba's slice assignment is far slower)."""
     for j in range(dst.shape[0]):
@@ -214,15 +306,22 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch):
         cur = prev + row
         i = 0
         while i < g:
-            if active[s, i]:
-                lo = plan[i, P_LO]
-                if lo >= 0:
-                    module_update(i, Z, prev + lo, m, Z, cur + plan[i, P_R0], m, B, plan, wflat, b, act)
-                else:
-                    gather_reads(i, Z, prev, m, B, plan, gidx, scratch)
-                    c = plan[i, P_G1] - plan[i, P_G0]
-                    module_update(i, scratch, 0, c, Z, cur + plan[i, P_R0], m, B, plan, wflat, b, act)
-                i += 1
+            if active[s, i]:               # a run of active modules: products and biases, then one
+                j = i                      # activation pass over all their rows
+                while j < g and active[s, j]:
+                    lo = plan[j, P_LO]
+                    if lo >= 0:
+                        module_update(j, Z, prev + lo, m, Z, cur + plan[j, P_R0], m, B, plan, wflat, b, ACT_LINEAR)
+                    else:
+                        gather_reads(j, Z, prev, m, B, plan, gidx, scratch)
+                        c = plan[j, P_G1] - plan[j, P_G0]
+                        module_update(j, scratch, 0, c, Z, cur + plan[j, P_R0], m, B, plan, wflat, b, ACT_LINEAR)
+                    j += 1
+                r0 = plan[i, P_R0]
+                r1 = plan[j - 1, P_R1]
+                for q in range(B):
+                    activate(Z[cur + q * m + r0: cur + q * m + r1], act)
+                i = j
             else:                          # a run of held modules: copy their rows at once
                 j = i + 1
                 while j < g and not active[s, j]:
@@ -241,7 +340,11 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
     Z : flat (L+1)*B*m; W_out : flat (n_out * n), C-ordered (n_out, n); Y : flat L*B*n_out
     """
     n_out = b_out.shape[0]
-    gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, 0, Y, 0, n_out)
+    if n_out <= READOUT_MATVEC_MAX:      # few outputs: one SIMD matvec per row beats a skinny GEMM
+        for r in range(L * B):
+            gemm_rows(1, n_out, n, Z, B * m + r * m, m, W_out, 0, Y, r * n_out, n_out)
+    else:
+        gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, 0, Y, 0, n_out)
     for r in range(L * B):
         bias_activate(Y[r * n_out:(r + 1) * n_out], b_out, out_act)
 

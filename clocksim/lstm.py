@@ -27,6 +27,7 @@ from . import lstm_kernels as LK
 from ._validate import as_float, as_int, as_real_array
 from .errors import InvalidValueError, ShapeError
 from .model import INIT_STD, OUTPUT_ACTIVATIONS
+from .params import ParameterSet
 
 __all__ = ["LSTM", "GATES"]
 
@@ -35,7 +36,7 @@ PARAM_NAMES = ("W_in", "W_rec", "b", "W_out", "b_out", "h0", "c0")
 _OUT_CODES = {"linear": K.ACT_LINEAR, "tanh": K.ACT_TANH, "sigmoid": K.ACT_SIGMOID, "softmax": K.ACT_SOFTMAX}
 
 
-class LSTM:
+class LSTM(ParameterSet):
     """A one-layer LSTM with a readout at every step.
 
     Parameters
@@ -94,44 +95,14 @@ class LSTM:
                 "b_out": (n_out,), "h0": (n,), "c0": (n,)}
 
     @property
-    def params(self) -> dict[str, np.ndarray]:
-        """Parameters as read-only float64 arrays (see the class docstring)."""
-        return dict(self._params)
-
-    @property
     def n_params(self) -> int:
         """Trainable parameters as the paper counts them: gate weights and biases, W_out, b_out (not h0, c0)."""
         n, n_in, n_out = self.n, self.n_in, self.n_out
         return 4 * n * (n_in + n + 1) + n_out * (n + 1)
 
-    def set_params(self, **arrays) -> None:
-        """Replace some or all parameters (validated: names, shapes, finite values)."""
-        shapes = self.param_shapes()
-        new = {}
-        for name, value in arrays.items():
-            if name not in shapes:
-                raise InvalidValueError(
-                    f"set_params: unknown parameter {name!r}, expected one of {', '.join(PARAM_NAMES)}")
-            arr = as_real_array(name, value)
-            if arr.shape != shapes[name]:
-                raise ShapeError(f"{name}: got shape {arr.shape}, expected {shapes[name]}")
-            new[name] = arr
-        self._assign(new)
-
     def _assign(self, arrays: dict[str, np.ndarray]) -> None:
-        for name, arr in arrays.items():
-            arr = np.array(arr, dtype=np.float64, copy=True, order="C")
-            arr.setflags(write=False)
-            self._params[name] = arr
-        self.version += 1
+        super()._assign(arrays)
         self.__dict__.pop("_packed", None)
-
-    def copy(self) -> "LSTM":
-        """An independent model with the same structure and parameters."""
-        other = object.__new__(type(self))
-        other.__dict__.update(self.__dict__)
-        other._params = dict(self._params)
-        return other
 
     def __repr__(self) -> str:
         return (f"LSTM(n_in={self.n_in}, n_out={self.n_out}, n_hidden={self.n}, "

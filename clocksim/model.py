@@ -22,9 +22,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import as_int, as_real_array
+from ._validate import as_int
 from .clocks import Clock, activity_mask, as_clock
 from .errors import InvalidValueError, ShapeError
+from .params import ParameterSet
 
 __all__ = ["ClockworkRNN", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CONNECTIVITIES"]
 
@@ -35,7 +36,7 @@ PARAM_NAMES = ("W_in", "W_rec", "b", "W_out", "b_out", "h0")
 INIT_STD = 0.1  # the paper: weights ~ N(0, 0.1^2)
 
 
-class ClockworkRNN:
+class ClockworkRNN(ParameterSet):
     """A Clockwork RNN with clocked modules.
 
     Parameters
@@ -169,7 +170,8 @@ class ClockworkRNN:
         else:
             arr = np.asarray(connectivity)
             if arr.shape != (g, g):
-                raise ShapeError(f"connectivity: got an array of shape {arr.shape}, expected ({g}, {g}) for {g} modules")
+                raise ShapeError(
+                    f"connectivity: got an array of shape {arr.shape}, expected ({g}, {g}) for {g} modules")
             if arr.dtype != bool:
                 if arr.dtype.kind not in "iu" or not np.isin(arr, (0, 1)).all():
                     raise ShapeError(f"connectivity: got an array of dtype {arr.dtype}, expected booleans (or 0/1)")
@@ -199,32 +201,15 @@ class ClockworkRNN:
         return {"W_in": (n, n_in), "W_rec": (n, n), "b": (n,), "W_out": (n_out, n), "b_out": (n_out,), "h0": (n,)}
 
     @property
-    def params(self) -> dict[str, np.ndarray]:
-        """Parameters as read-only float64 arrays: W_in, W_rec, b, W_out, b_out, h0."""
-        return dict(self._params)
-
-    @property
     def n_params(self) -> int:
         """Trainable parameters as the paper counts them: W_in, W_rec inside the mask, b, W_out, b_out."""
         n, n_in, n_out = self.n, self.n_in, self.n_out
         return int(n * n_in + self.mask.sum() + n + n_out * n + n_out)
 
-    def set_params(self, **arrays) -> None:
-        """Replace some or all parameters (validated: shape, finite values, zero outside the mask)."""
-        shapes = self.param_shapes()
-        new = {}
-        for name, value in arrays.items():
-            if name not in shapes:
-                raise InvalidValueError(f"set_params: unknown parameter {name!r}, expected one of {', '.join(PARAM_NAMES)}")
-            arr = as_real_array(name, value)
-            if arr.shape != shapes[name]:
-                raise ShapeError(f"{name}: got shape {arr.shape}, expected {shapes[name]}")
-            new[name] = arr
-        if "W_rec" in new:
-            self._check_mask(new["W_rec"])
-        self._assign(new)
-
-    def _check_mask(self, W_rec: np.ndarray) -> None:
+    def _check_params(self, new: dict[str, np.ndarray]) -> None:
+        if "W_rec" not in new:
+            return
+        W_rec = new["W_rec"]
         outside = (W_rec != 0) & ~self.mask
         if outside.any():
             r, c = np.argwhere(outside)[0]
@@ -235,21 +220,6 @@ class ClockworkRNN:
                 f"feeds module {i} ({self.clocks[i].label}), which {self.connectivity!r} connectivity forbids; "
                 "entries outside model.mask must be 0"
             )
-
-    def _assign(self, arrays: dict[str, np.ndarray]) -> None:
-        """Store arrays that are already validated (used by training updates, too)."""
-        for name, arr in arrays.items():
-            arr = np.array(arr, dtype=np.float64, copy=True, order="C")
-            arr.setflags(write=False)
-            self._params[name] = arr
-        self.version += 1
-
-    def copy(self) -> "ClockworkRNN":
-        """An independent model with the same structure and parameters."""
-        other = object.__new__(type(self))
-        other.__dict__.update(self.__dict__)
-        other._params = dict(self._params)  # arrays are read-only, so sharing them is safe
-        return other
 
     def __repr__(self) -> str:
         clocks = ", ".join(c.label for c in self.clocks)

@@ -37,8 +37,14 @@ from tqdm.auto import tqdm
 
 from . import grad
 from ._validate import as_float, as_int
-from .checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_checkpoint, rng_state, save_checkpoint,
-                         set_rng_state)
+from .checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .errors import ClocksimError, InvalidValueError
 from .optim import OPTIMIZERS, Optimizer, make_optimizer
 

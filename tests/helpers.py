@@ -1,6 +1,5 @@
 """Shared test helpers: random models with perturbed parameters."""
 
-import numpy as np
 
 import clocksim as cs
 

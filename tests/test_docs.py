@@ -14,6 +14,7 @@ import pytest
 import clocksim as cs
 from clocksim.cli import main
 from clocksim.scenario import parse_scenario, schema_markdown
+from clocksim.sweep import parse_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -56,7 +57,10 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
                 ran += 1
         elif lang == "toml":
             raw = tomllib.loads(code)
-            parse_scenario(raw, tmp_path / "doc.toml")
+            if "sweep" in raw:        # a sweep file: its scenario path is relative to scenarios/sweeps/
+                parse_sweep(raw, tmp_path / "scenarios" / "sweeps" / "doc.toml")
+            else:
+                parse_scenario(raw, tmp_path / "doc.toml")
             ran += 1
     if page.name not in ("glossary.md", "design.md", "traces.md", "api.md"):
         assert ran, f"{page.name} has no runnable block"

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import randomize, random_model
+from helpers import random_model, randomize
 from reference import reference_model
 
 import clocksim as cs

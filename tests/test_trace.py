@@ -449,6 +449,7 @@ def test_load_rejects_npy_and_garbage(tmp_path):
 
 def test_saved_files_get_normal_permissions(tmp_path):
     import os
+
     from clocksim.trace import atomic_write
     atomic_write(tmp_path / "f.bin", lambda f: f.write(b"x"))
     mask = os.umask(0)

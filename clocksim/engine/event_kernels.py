@@ -10,8 +10,8 @@ activation is one jitted call with few arguments (a call from Python costs about
 holding, in the order the module reads them, the last received state of every
 module it reads, then the input; ``nxt`` and ``pub`` ``(B, n)``: computed and
 published states; when each module last published and when each inbox slot's
-content was sent; and the records the trace is built from (activations ``(cap, 8)``, messages ``(cap, 4)``, readout states
-``(L+1, B, m)`` and readouts ``(L, 3)``).
+content was sent; and the records the trace is built from (activations ``(cap, 8)``,
+messages ``(cap, 4)`` and the readout states ``(L+1, B, m)``).
 
 ``I`` (int64) — a header of section offsets and counters, the kernel plan, a
 module table, and per sender the list of (receiver, column in the receiver's inbox).

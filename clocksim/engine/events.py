@@ -41,13 +41,13 @@ import simpy
 from .. import cost
 from .. import kernels as K
 from .._validate import as_float, as_real_array
+from ..aggregate import AggregateTrace
 from ..clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
-from ..aggregate import AggregateTrace
 from .base import TRACE_KINDS, Engine, Result, _latch, _readouts, readouts_from_activations, trace_meta
 from .plan import Plan, plan_for
 

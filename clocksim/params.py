@@ -1,0 +1,67 @@
+"""Parameter storage shared by every trainable model (ClockworkRNN, LSTM).
+
+A model keeps its parameters as read-only float64 arrays in a dict; ``set_params``
+validates names, shapes and values at the boundary; ``_assign`` stores arrays that
+are already known to be valid (training updates) and bumps ``version``, which
+engines use to know when their packed copies are stale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_real_array
+from .errors import InvalidValueError, ShapeError
+
+__all__ = ["ParameterSet"]
+
+
+class ParameterSet:
+    """Mixin: ``params``, ``set_params``, ``copy`` over ``param_shapes()`` (defined by the model)."""
+
+    _params: dict[str, np.ndarray]
+    version: int
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:   # pragma: no cover - defined by each model
+        raise NotImplementedError
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Parameters as read-only float64 arrays, by name (see the model's docstring)."""
+        return dict(self._params)
+
+    def set_params(self, **arrays) -> None:
+        """Replace some or all parameters (validated: names, shapes, finite values, and the
+        model's own constraints such as zeros outside a connectivity mask)."""
+        shapes = self.param_shapes()
+        new = {}
+        for name, value in arrays.items():
+            if name not in shapes:
+                raise InvalidValueError(
+                    f"set_params: unknown parameter {name!r}, expected one of {', '.join(shapes)}")
+            arr = as_real_array(name, value)
+            if arr.shape != shapes[name]:
+                raise ShapeError(f"{name}: got shape {arr.shape}, expected {shapes[name]}")
+            new[name] = arr
+        self._check_params(new)
+        self._assign(new)
+
+    def _check_params(self, new: dict[str, np.ndarray]) -> None:
+        """Model-specific checks of validated arrays (none by default)."""
+
+    def _assign(self, arrays: dict[str, np.ndarray]) -> None:
+        """Store arrays that are already validated (training updates use this directly)."""
+        if not hasattr(self, "_params"):
+            self._params, self.version = {}, 0
+        for name, arr in arrays.items():
+            arr = np.array(arr, dtype=np.float64, copy=True, order="C")
+            arr.setflags(write=False)
+            self._params[name] = arr
+        self.version += 1
+
+    def copy(self):
+        """An independent model with the same structure and parameters."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other._params = dict(self._params)  # arrays are read-only, so sharing them is safe
+        return other

@@ -1,0 +1,31 @@
+"""Figures that read a :class:`~clocksim.trace.Trace` (or a state array); never an engine.
+
+Every function draws with matplotlib's object-oriented API into the axes (or
+figure) it is given, or into a new figure when given none; it never calls
+``plt.show()`` and returns what it drew, so callers can restyle, save or test
+it. Nothing here depends on the engine that produced the trace: only the
+trace's columns and its ``meta`` (labels, periods, sizes, cost constants).
+
+Time on the x axis is model time: for synchronous runs an integer step, drawn
+centred (step ``t`` covers ``[t - 0.5, t + 0.5)``); asynchronous firings are
+drawn where they happened. Modules are listed fastest first, top to bottom.
+
+When a run has more activations than the axes has pixel columns, the activity
+timeline switches to an image of activation counts per time bin (and says so
+in its title), and per-step cost is averaged over bins of steps.
+
+The figures live in submodules by subject (``timeline``, ``costs``, ``arrays``,
+``compare``, ``sweeps``), ``files`` saves them; everything public is importable from here.
+"""
+
+from .arrays import plot_connectivity, plot_state
+from .compare import plot_compare
+from .costs import plot_cost, plot_latency
+from .files import KINDS, save_figure, save_plots
+from .sweeps import plot_heatmap, plot_pareto
+from .timeline import plot_activity, plot_gantt
+
+__all__ = [
+    "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state",
+    "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap", "save_figure", "save_plots", "KINDS",
+]

@@ -1,0 +1,79 @@
+"""Two schedules side by side."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trace import Trace
+from ._style import _check_trace, _new_figure, _rows_height, _time_range, _time_unit
+from .costs import _cost_cumulative, _latencies, _latency_cdf, _latency_xlim
+from .timeline import plot_activity
+
+
+def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), steps=None):
+    """Two schedules side by side: activity of each, cumulative cost of both, latency CDFs if present.
+
+    Parameters
+    ----------
+    trace_a, trace_b : Trace
+    fig : matplotlib Figure, optional
+    names : (str, str)
+        What to call the two runs.
+    steps : int or (float, float), optional
+        Window of the activity panels, as in :func:`plot_activity`.
+
+    Returns
+    -------
+    dict of str -> Axes
+        ``"activity_a"``, ``"activity_b"``, ``"cost"`` and, when either run
+        modelled latency (``meta["latency_model"]``) and recorded some, ``"latency"``.
+    """
+    _check_trace(trace_a, "trace_a")
+    _check_trace(trace_b, "trace_b")
+    name_a, name_b = names
+    has_latency = any(t.meta.get("latency_model") and _latencies(t).size for t in (trace_a, trace_b))
+    rows = 3 if has_latency else 2
+    height = max(_rows_height(trace_a.g), _rows_height(trace_b.g)) * 0.8
+    fig = fig if fig is not None else _new_figure(figsize=(13, height + 3.2 * (rows - 1)))
+    grid = fig.add_gridspec(rows, 2, height_ratios=[height] + [3.2] * (rows - 1))
+    axes = {"activity_a": fig.add_subplot(grid[0, 0]), "activity_b": fig.add_subplot(grid[0, 1])}
+    for key, trace, name in (("activity_a", trace_a, name_a), ("activity_b", trace_b, name_b)):
+        plot_activity(trace, ax=axes[key], steps=steps)
+        summary = f"{len(trace):,} activations, {_speedup(trace):.2f}x fewer MACs than dense"
+        axes[key].set_title(f"{name}: activity ({summary})", fontsize="medium")
+    axes["cost"] = fig.add_subplot(grid[1, :])
+    differ = _dense_differs(trace_a, trace_b)
+    _cost_cumulative(trace_a, axes["cost"], name_a, "C0", dense_name=name_a if differ else None, lw=3.5)
+    _cost_cumulative(trace_b, axes["cost"], name_b, "C3", dense=differ, dense_name=name_b, dense_ls=":", lw=1.8)
+    axes["cost"].set_xlim(*_union(_time_range(trace_a), _time_range(trace_b)))
+    axes["cost"].set_title(f"Cumulative multiply-adds: {name_a} vs {name_b} vs the dense RNN")
+    if has_latency:
+        ax = axes["latency"] = fig.add_subplot(grid[2, :])
+        both = np.concatenate([_latencies(trace_a), _latencies(trace_b)])
+        xlim = _latency_xlim(both, None, integral=bool(np.all(both == np.round(both))))
+        for trace, name, color, lw in ((trace_a, name_a, "C0", 3.5), (trace_b, name_b, "C3", 1.8)):
+            lat = _latencies(trace)
+            if lat.size:
+                p50, p99 = np.percentile(lat, [50, 99])
+                _latency_cdf(trace, ax, f"{name}: p50 = {p50:.3g}, p99 = {p99:.3g}", color, xlim=xlim).set_lw(lw)
+                ax.axvline(p50, color=color, ls=":", lw=1.2)
+                ax.axvline(p99, color=color, ls="--", lw=1.2)
+        ax.set_xlim(*xlim)
+        ax.set_xlabel(f"latency ({_time_unit(trace_a)}s from input arrival to the output that reflects it)")
+        ax.legend(fontsize="small", loc="lower right")
+        ax.set_title("Readout latency CDF (dotted: p50, dashed: p99)")
+    fig.suptitle(f"Schedule comparison: {name_a} vs {name_b}")
+    return axes
+
+
+def _speedup(trace: Trace) -> float:
+    return trace.summary()["speedup_vs_dense"]
+
+
+def _dense_differs(a: Trace, b: Trace) -> bool:
+    keys = ("dense_step_macs", "batch", "n_steps", "start")
+    return any(a.meta.get(k) != b.meta.get(k) for k in keys)
+
+
+def _union(r1, r2):
+    return min(r1[0], r2[0]), max(r1[1], r2[1])

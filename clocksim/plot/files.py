@@ -1,0 +1,60 @@
+"""Saving figures atomically, and the set of figures a run folder gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..trace import Trace, atomic_write
+from ._style import _check_trace
+from .costs import plot_cost, plot_latency
+from .timeline import plot_activity, plot_gantt
+
+#: The figures a saved trace can be drawn as (``clocksim plot --kind``): kind -> f(trace, steps) -> Figure.
+KINDS = {
+    "activity": lambda trace, steps=None: plot_activity(trace, steps=steps).figure,
+    "gantt": lambda trace, steps=None: plot_gantt(trace, steps=steps).figure,
+    "cost": lambda trace, steps=None: plot_cost(trace, steps=steps)[0].figure,
+    "latency": lambda trace, steps=None: plot_latency(trace)[0].figure,
+}
+
+
+def save_figure(fig, path, dpi: int | None = None) -> None:
+    """Save ``fig`` to ``path`` atomically (temporary sibling, then rename); the format follows the suffix."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
+
+
+def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120) -> list[Path]:
+    """Draw ``trace`` as ``<kind>.png`` files in ``directory`` (each written atomically, figures closed).
+
+    Parameters
+    ----------
+    trace : Trace
+    directory : path
+        An existing directory.
+    kinds : sequence of str, optional
+        Keys of :data:`KINDS`. Default: activity and cost, plus gantt and latency
+        when the run modelled timing (``meta["latency_model"]``).
+
+    Returns
+    -------
+    list of Path
+        The files written, in ``kinds`` order.
+    """
+    _check_trace(trace)
+    if kinds is None:
+        kinds = ["activity", "cost"] + (["gantt", "latency"] if trace.meta.get("latency_model") else [])
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f"kinds: got {unknown}, expected some of {sorted(KINDS)}")
+    import matplotlib.pyplot as plt
+    written = []
+    for kind in kinds:
+        fig = KINDS[kind](trace)
+        try:
+            save_figure(fig, Path(directory) / f"{kind}.png", dpi=dpi)
+        finally:
+            plt.close(fig)
+        written.append(Path(directory) / f"{kind}.png")
+    return written

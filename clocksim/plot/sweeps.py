@@ -1,0 +1,322 @@
+"""Figures of a sweep's results table: a Pareto front and a heatmap over two swept keys.
+
+They read a results table — a mapping of column name to values (a dict of lists,
+a ``pandas.DataFrame``), a list of row dicts, or a ``pyarrow.Table`` — never a
+sweep or a scenario, so they draw ``results.parquet`` read back as well as a
+table in memory. Rows whose ``status`` column is not ``"ok"`` are left out.
+Like :mod:`clocksim.plot`, every function draws into the axes it is given (or a
+new figure), never calls ``plt.show()``, and returns the axes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.ticker import EngFormatter, NullFormatter, StrMethodFormatter
+
+__all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
+
+#: Axis labels of the metrics a sweep records.
+METRIC_LABELS = {
+    "activations": "activations", "macs": "multiply-adds", "dense_macs": "multiply-adds of a dense RNN",
+    "speedup_vs_dense": "speed-up over a dense RNN", "messages": "messages",
+    "latency_p50": "latency p50 (steps)", "latency_p99": "latency p99 (steps)", "latency_max": "latency max (steps)",
+    "deadline_misses": "deadline misses", "loss": "loss", "error": "error rate", "accuracy": "accuracy",
+    "wall_time": "wall time (s)",
+}
+#: Metrics where more is better (the Pareto front maximises them); every other metric is minimised.
+HIGHER_IS_BETTER = frozenset({"speedup_vs_dense", "accuracy"})
+FRONT_COLOR = "#d62728"
+#: Where a front point's number goes (points from the marker), tried in turn until it clears the others.
+LABEL_OFFSETS = [(16, 14), (16, -14), (-16, 14), (-16, -14), (26, 0), (-26, 0), (0, 22), (0, -22), (28, 24),
+                 (28, -24)]
+
+
+def pareto_front(x, y) -> np.ndarray:
+    """Which points are non-dominated when both ``x`` and ``y`` are minimised.
+
+    A point is dominated when another is no worse in both and better in one;
+    equal points are all on the front.
+
+    Parameters
+    ----------
+    x, y : array_like of float, shape (N,)
+
+    Returns
+    -------
+    bool ndarray, shape (N,)
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x, y: got shapes {x.shape} and {y.shape}, expected two 1-D arrays of one length")
+    front = np.zeros(x.shape, dtype=bool)
+    best, last = math.inf, None
+    for i in np.lexsort((y, x)):              # by x, then y
+        if y[i] < best:
+            front[i], best, last = True, y[i], (x[i], y[i])
+        elif last is not None and (x[i], y[i]) == last:
+            front[i] = True
+    return front
+
+
+def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[str] | None = None,
+                maximize_y: bool | None = None, ax=None):
+    """Cost against quality: every configuration, with the non-dominated ones highlighted and connected.
+
+    Parameters
+    ----------
+    table : results table (see the module docstring)
+    x : str
+        A cost column, minimised (e.g. ``macs`` or ``latency_p99``).
+    y : str
+        A quality column (e.g. ``loss``), minimised unless ``maximize_y``.
+    by : sequence of str, optional
+        Columns that identify a configuration (the swept keys). Rows that agree on
+        them (replicates over seeds) are averaged into one point and also drawn
+        faintly; front points are labelled with the values of those that vary.
+        Default: every row is its own configuration.
+    maximize_y : bool, optional
+        Default: True for the metrics in :data:`HIGHER_IS_BETTER`.
+
+    Returns
+    -------
+    matplotlib Axes
+        The front is the line with gid ``"pareto-front"`` (points in x order).
+    """
+    cols = _columns(table)
+    for name in (x, y):
+        if name not in cols:
+            raise ValueError(f"{'x' if name == x else 'y'}: got {name!r}, expected a column of the table "
+                             f"({', '.join(cols)})")
+    by = list(by or [])
+    for name in by:
+        if name not in cols:
+            raise ValueError(f"by: got {name!r}, expected columns of the table ({', '.join(cols)})")
+    rows = [r for r in _rows(cols) if _finite(r[x]) and _finite(r[y])]
+    if not rows:
+        raise ValueError(f"table: no finished rows with numbers in both {x!r} and {y!r}")
+    maximize_y = (y in HIGHER_IS_BETTER) if maximize_y is None else maximize_y
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(tuple(_hashable(r[c]) for c in by) if by else len(groups), []).append(r)
+    members = list(groups.values())
+    gx = np.array([np.mean([float(r[x]) for r in g]) for g in members])
+    gy = np.array([np.mean([float(r[y]) for r in g]) for g in members])
+    on = pareto_front(gx, -gy if maximize_y else gy)
+    if ax is None:
+        ax = _new_axes((9.0, 5.0))
+    replicated = max(len(g) for g in members) > 1
+    if replicated:
+        ax.scatter([float(r[x]) for r in rows], [float(r[y]) for r in rows], s=10, color="0.7", zorder=1,
+                   label="single runs")
+    ax.scatter(gx[~on], gy[~on], s=36, facecolors="none", edgecolors="C0", zorder=2,
+               label="dominated configurations" + (" (means)" if replicated else ""))
+    order = np.flatnonzero(on)[np.lexsort((gy[on], gx[on]))]
+    ax.step(gx[order], gy[order], where="post", color=FRONT_COLOR, lw=1.5, zorder=3, gid="pareto-front")
+    ax.scatter(gx[order], gy[order], s=48, color=FRONT_COLOR, zorder=4, gid="pareto-points",
+               label="Pareto front (non-dominated)")
+    for axis, values in ((ax.xaxis, np.concatenate([gx, [float(r[x]) for r in rows]])),
+                         (ax.yaxis, np.concatenate([gy, [float(r[y]) for r in rows]]))):
+        if values.min() > 0 and values.max() / values.min() > 30:     # orders of magnitude apart: log scale
+            (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
+            axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    ax.margins(0.08)
+    ax.autoscale_view()
+    _label_front(ax, [members[i][0] for i in order], gx[order], gy[order], [c for c in by if
+                 len({_hashable(r[c]) for r in rows}) > 1])
+    ax.set_xlabel(METRIC_LABELS.get(x, x) + " (lower is better)")
+    ax.set_ylabel(METRIC_LABELS.get(y, y) + (" (higher is better)" if maximize_y else " (lower is better)"))
+    if x in ("macs", "dense_macs", "activations", "messages"):
+        ax.xaxis.set_major_formatter(EngFormatter())
+    n_runs = max(len(g) for g in members)
+    ax.set_title(f"Pareto front: {int(on.sum())} of {len(members)} configurations non-dominated"
+                 + (f" (each the mean of up to {n_runs} runs)" if replicated else ""), fontsize=10)
+    ax.grid(True, which="major", color="0.92", zorder=0)
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def _label_front(ax, rows: list[dict], fx: np.ndarray, fy: np.ndarray, keys: list[str], most: int = 12) -> None:
+    """Number the front's points (coinciding ones share a number) and list what each is beside the axes."""
+    clusters: list[list[int]] = []
+    for k in range(len(rows)):
+        if clusters and fx[k] == fx[clusters[-1][0]] and fy[k] == fy[clusters[-1][0]]:
+            clusters[-1].append(k)
+        else:
+            clusters.append([k])
+    short = _short_names(keys)
+    lines, placed = [], []                           # label centres placed so far, in points
+    to_points = 72.0 / ax.figure.dpi
+    for number, members in enumerate(clusters, start=1):
+        k = members[0]
+        px, py = ax.transData.transform((fx[k], fy[k])) * to_points
+        offset = next((o for o in LABEL_OFFSETS if all(abs(px + o[0] - qx) > 9 or abs(py + o[1] - qy) > 8
+                                                          for qx, qy in placed)), LABEL_OFFSETS[0])
+        placed.append((px + offset[0], py + offset[1]))
+        ax.annotate(str(number), (fx[k], fy[k]), xytext=offset, textcoords="offset points", fontsize=8,
+                    fontweight="bold", color=FRONT_COLOR, zorder=5, ha="center", va="center",
+                    arrowprops={"arrowstyle": "-", "color": FRONT_COLOR, "lw": 0.8, "shrinkA": 1, "shrinkB": 4})
+        parts = []
+        for c in keys:
+            values = list(dict.fromkeys(_show(rows[m][c]) for m in members))
+            parts.append(f"{short[c]}={'/'.join(values)}")
+        lines.append(f"{number}. " + (", ".join(parts) or "the base scenario"))
+    if not keys:
+        return
+    if len(lines) > most:
+        lines = lines[:most] + [f"... and {len(lines) - most} more"]
+    ax.text(1.02, 1.0, "Pareto front\n" + "\n".join(lines), transform=ax.transAxes, va="top", ha="left",
+            fontsize=8, linespacing=1.5)
+
+
+def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "viridis"):
+    """Mean of ``value`` for every pair of values of two swept keys (over the other keys and seeds).
+
+    Parameters
+    ----------
+    table : results table (see the module docstring)
+    x, y : str
+        The two key columns: x across, y down. Numeric values are sorted, others
+        keep their order of first appearance.
+    value : str
+        The metric column averaged in each cell (finished rows with a number only);
+        cells with none are grey and say "n/a".
+    cmap : str
+        Matplotlib colormap.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax.images[0].get_array()`` holds the means, shape (len(y values), len(x values)).
+    """
+    import matplotlib
+
+    cols = _columns(table)
+    for arg, name in (("x", x), ("y", y), ("value", value)):
+        if name not in cols:
+            raise ValueError(f"{arg}: got {name!r}, expected a column of the table ({', '.join(cols)})")
+    if x == y:
+        raise ValueError(f"x, y: got {x!r} twice, expected two different columns")
+    rows = list(_rows(cols))
+    xs, ys = _categories([r[x] for r in rows]), _categories([r[y] for r in rows])
+    total = np.zeros((len(ys), len(xs)))
+    count = np.zeros((len(ys), len(xs)), dtype=int)
+    for r in rows:
+        if _finite(r[value]):
+            i, j = ys.index(_hashable(r[y])), xs.index(_hashable(r[x]))
+            total[i, j] += float(r[value])
+            count[i, j] += 1
+    if not count.any():
+        raise ValueError(f"table: no finished rows with a number in {value!r}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    if ax is None:
+        ax = _new_axes((max(4.5, 1.1 * len(xs) + 2.6), max(3.0, 0.55 * len(ys) + 1.8)))
+    colors = matplotlib.colormaps[cmap].with_extremes(bad="0.85")
+    norm = _norm(mean[np.isfinite(mean)])
+    image = ax.imshow(np.ma.masked_invalid(mean), cmap=colors, norm=norm, aspect="auto", origin="upper")
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            v = mean[i, j]
+            dark = np.isfinite(v) and norm.vmax > norm.vmin and float(norm(v)) < 0.5
+            ax.text(j, i, "n/a" if not np.isfinite(v) else f"{v:.3g}", ha="center", va="center", fontsize=9,
+                    color="white" if dark else "black")
+    ax.set_xticks(range(len(xs)), [_show(_unhash(v)) for v in xs])
+    ax.set_yticks(range(len(ys)), [_show(_unhash(v)) for v in ys])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    bar = ax.figure.colorbar(image, ax=ax)
+    bar.set_label(METRIC_LABELS.get(value, value) + ("" if type(norm).__name__ == "Normalize" else " (log scale)"))
+    if type(norm).__name__ != "Normalize":
+        bar.set_ticks(_log_ticks(norm.vmin, norm.vmax))
+        bar.ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        bar.ax.yaxis.set_minor_formatter(NullFormatter())
+    per = count[count > 0]
+    runs = f"{per.min()}" if per.min() == per.max() else f"{per.min()}-{per.max()}"
+    ax.set_title(f"{METRIC_LABELS.get(value, value)}: mean of {runs} runs per cell", fontsize=10)
+    return ax
+
+
+# ------------------------------------------------------------------ helpers
+def _columns(table) -> dict[str, list]:
+    if hasattr(table, "to_pydict"):                              # pyarrow.Table
+        return table.to_pydict()
+    if isinstance(table, Sequence) and not isinstance(table, str):  # list of row dicts
+        names = list(dict.fromkeys(k for row in table for k in row))
+        return {c: [row.get(c) for row in table] for c in names}
+    if isinstance(table, Mapping) or hasattr(table, "keys"):     # dict of columns, DataFrame
+        return {c: list(table[c]) for c in table.keys()}
+    raise TypeError(f"table: got {type(table).__name__}, expected a mapping of columns, a list of rows or a "
+                    "pyarrow Table")
+
+
+def _rows(cols: dict[str, list]):
+    """Finished rows as dicts (status "ok", or every row when the table has no status column)."""
+    n = len(next(iter(cols.values()))) if cols else 0
+    for i in range(n):
+        row = {c: v[i] for c, v in cols.items()}
+        if row.get("status", "ok") == "ok":
+            yield row
+
+
+def _norm(values: np.ndarray):
+    """Linear colours, or logarithmic ones when the values span orders of magnitude (symmetric-log with zeros)."""
+    import matplotlib.colors as mcolors
+
+    lo, hi = float(values.min()), float(values.max())
+    if lo >= 0 and hi > 0:
+        positive = values[values > 0]
+        if lo > 0 and hi / lo > 30:
+            return mcolors.LogNorm(lo, hi)
+        if lo == 0 and hi / positive.min() > 30:
+            return mcolors.SymLogNorm(linthresh=float(positive.min()), vmin=0.0, vmax=hi, base=10)
+    return mcolors.Normalize(lo, hi)
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """1, 2, 5 times powers of ten between ``lo`` and ``hi`` (0 included when ``lo`` is 0)."""
+    start = math.floor(math.log10(max(lo, hi * 1e-6) if lo > 0 else hi * 1e-3))
+    ticks = [m * 10.0 ** e for e in range(start, math.ceil(math.log10(hi)) + 1) for m in (1, 2, 5)]
+    return ([0.0] if lo == 0 else []) + [t for t in ticks if lo <= t <= hi]
+
+
+def _finite(v) -> bool:
+    return v is not None and not isinstance(v, (bool, str)) and math.isfinite(float(v))
+
+
+def _hashable(v):
+    return ("json", json.dumps(v, sort_keys=True)) if isinstance(v, (list, dict)) else v
+
+
+def _unhash(v):
+    return json.loads(v[1]) if isinstance(v, tuple) and len(v) == 2 and v[0] == "json" else v
+
+
+def _categories(values: list) -> list:
+    keys = list(dict.fromkeys(_hashable(v) for v in values))
+    if all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in keys):
+        keys.sort()
+    return keys
+
+
+def _show(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, separators=(",", ":"))
+    return str(v)
+
+
+def _short_names(columns: list[str]) -> dict[str, str]:
+    """The last part of each dotted key, unless two keys share it."""
+    last = [c.rsplit(".", 1)[-1] for c in columns]
+    return {c: (s if last.count(s) == 1 else c) for c, s in zip(columns, last)}
+
+
+def _new_axes(figsize):
+    import matplotlib.pyplot as plt  # on first use: importing clocksim needs no backend
+    return plt.figure(figsize=figsize, layout="constrained").add_subplot()

@@ -1,0 +1,198 @@
+"""Timelines: which module ran when (activity), and where compute time went (Gantt)."""
+
+from __future__ import annotations
+
+import matplotlib.colors as mcolors
+import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from ..trace import Trace
+from ._style import (
+    MISS_COLOR,
+    _amount,
+    _bins,
+    _check_trace,
+    _cmap,
+    _fastest_first,
+    _label_size,
+    _module_axis,
+    _module_colors,
+    _new_axes,
+    _rows_height,
+    _span_text,
+    _time_label,
+    _width_px,
+    _window,
+)
+
+
+def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = None):
+    """Module activity timeline: one mark per activation, the picture of "clock rate".
+
+    Parameters
+    ----------
+    trace : Trace
+    ax : matplotlib Axes, optional
+        Drawn into; a new figure is made when omitted.
+    steps : int or (float, float), optional
+        The first ``steps`` input steps, or a half-open time window ``(t0, t1)``;
+        default the whole run.
+    aggregate : bool, optional
+        Draw counts per time bin instead of single marks. Default: when the
+        fastest module fires more often than every fourth pixel column.
+
+    Returns
+    -------
+    matplotlib Axes
+        Modules on y (tick labels from ``meta["labels"]``, fastest at the top),
+        time on x. Marks are ``EventCollection`` s (one per module); in the
+        aggregated mode an ``AxesImage`` whose data (rows in y order, shape
+        ``(g, n_bins)``) are activation counts.
+    """
+    _check_trace(trace)
+    ax = ax if ax is not None else _new_axes(figsize=(10, _rows_height(trace.g)))
+    lo, hi, pad = _window(trace, steps)
+    order, rank = _fastest_first(trace)
+    act = trace.activations
+    act = act[(act["time"] >= lo) & (act["time"] < hi)]
+    row = rank[act["module"]]                                                # (A,) y position
+    width_px = _width_px(ax)
+    per_row = np.bincount(row, minlength=trace.g)
+    if aggregate is None:
+        aggregate = bool(per_row.size) and per_row.max() > width_px / 4
+    colors = _module_colors(trace.g)
+    if aggregate:
+        edges, label = _bins(lo, hi, max(1, int(width_px) // 2), integral=pad > 0, periods=trace.meta["periods"])
+        counts = np.stack([np.histogram(act["time"][row == r], edges)[0] for r in range(trace.g)])  # (g, bins)
+        shown = np.ma.masked_equal(counts, 0)
+        top = max(int(counts.max(initial=0)), 1)
+        norm = mcolors.LogNorm(1, top) if top >= 10 else mcolors.Normalize(0, top)
+        image = ax.imshow(shown, aspect="auto", interpolation="nearest", norm=norm,
+                          cmap=_cmap("viridis_r", bad="white"),
+                          extent=(edges[0] - pad, edges[-1] - pad, trace.g - 0.5, -0.5))
+        if top > 1:
+            bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
+            bar.set_label("activations per bin")
+            how = f"colour: activations per {label}"
+        else:
+            how = f"one column per {label}"
+    else:
+        lw = float(np.clip(0.45 * width_px / max(hi - lo, 1e-9) * 72 / ax.figure.dpi, 1.0, 7.0))
+        ax.eventplot([act["time"][row == r] for r in range(trace.g)], lineoffsets=np.arange(trace.g),
+                     linelengths=0.7, linewidths=lw, colors=[colors[i] for i in order])
+        how = "one mark per activation"
+    _module_axis(ax, trace, order)
+    if pad:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(lo - pad, hi - pad)
+    ax.set_ylim(trace.g - 0.5, -0.5)
+    ax.set_xlabel(_time_label(trace))
+    if not aggregate:
+        ax.grid(axis="x", color="0.92", lw=0.8)
+        ax.set_axisbelow(True)
+    ax.set_title(f"Module activity over {_span_text(trace, lo, hi, pad)}: {act.shape[0]:,} activations ({how})")
+    return ax
+
+
+
+
+def plot_gantt(trace: Trace, ax=None, steps=None):
+    """Compute timeline: each activation's queue wait and compute span, deadline misses highlighted.
+
+    Rows are cores when the run had a compute model (``activations["core"] >= 0``),
+    else modules (fastest at the top). Each activation draws a pale bar from its
+    firing to the start of its compute (queue wait) in the lower part of its row
+    and a solid bar, coloured by module, over its compute. A bottom row marks
+    every readout; those that missed the deadline get a red cross and a red band
+    across the chart.
+
+    Parameters
+    ----------
+    trace : Trace
+    ax : matplotlib Axes, optional
+    steps : int or (float, float), optional
+        As in :func:`plot_activity`: activations *firing* in the window are drawn.
+
+    Returns
+    -------
+    matplotlib Axes
+        Its artists with ``gid`` ``"queue wait"`` and ``"compute"`` are
+        ``PolyCollection`` s with one rectangle per drawn activation, in trace
+        order (wait ``[time, start]``, compute ``[start, end]``); the line with
+        ``gid`` ``"deadline misses"`` marks the missed readouts.
+    """
+    _check_trace(trace)
+    act_all = trace.activations
+    lo, hi, pad = _window(trace, steps)
+    act = act_all[(act_all["time"] >= lo) & (act_all["time"] < hi)]
+    by_core = bool((act_all["core"] >= 0).any())
+    order, rank = _fastest_first(trace)
+    if by_core:
+        n_cores = int(trace.meta.get("compute", {}).get("cores", int(act_all["core"].max()) + 1))
+        row, names = act["core"].astype(int), [f"core {c}" for c in range(n_cores)]
+    else:
+        row, names = rank[act["module"]], [trace.meta["labels"][i] for i in order]
+    n_rows = len(names) + 1                                                  # + readouts
+    ax = ax if ax is not None else _new_axes(figsize=(11, _rows_height(n_rows)))
+    colors = np.array([mcolors.to_rgba(c) for c in _module_colors(trace.g)])
+    wait_c = colors[act["module"]].copy()
+    wait_c[:, 3] = 0.35
+    waits = PolyCollection(_rects(act["time"], act["start"], row + 0.12, 0.26), facecolors=wait_c,
+                           edgecolors="none", gid="queue wait")
+    computes = PolyCollection(_rects(act["start"], act["end"], row - 0.38, 0.46),
+                              facecolors=colors[act["module"]], edgecolors="white", linewidths=0.3, gid="compute")
+    ax.add_collection(waits)
+    ax.add_collection(computes)
+    instantaneous = bool(act.shape[0]) and bool((act["end"] == act["start"]).all())
+    if instantaneous:                                                        # zero-width bars: show ticks
+        ax.scatter(act["start"], row, marker="|", s=120, linewidths=2, c=colors[act["module"]])
+    # readouts: input arrival -> readout, misses highlighted
+    ro = trace.readouts
+    ro = ro[(ro["time"] >= lo) & (ro["time"] < hi)]
+    y_ro = len(names)
+    hit = ro[~ro["missed"]]
+    ax.plot(hit["time"], np.full(hit.shape[0], y_ro), "|", color="0.3", ms=9)
+    missed = ro[ro["missed"]]
+    misses = ax.plot(missed["time"], np.full(missed.shape[0], y_ro), "x", color=MISS_COLOR, ms=8, mew=2,
+                     label=f"deadline miss ({missed.shape[0]})", gid="deadline misses")[0]
+    for t in missed["time"]:
+        ax.axvspan(t - 0.002 * (hi - lo), t + 0.002 * (hi - lo), color=MISS_COLOR, alpha=0.12, lw=0)
+    ax.set_yticks(np.arange(n_rows), names + ["readouts"])
+    ax.tick_params(axis="y", labelsize=_label_size(n_rows))
+    right = max(hi - pad, float(act["end"].max(initial=lo)))
+    ax.set_xlim(lo - pad, right + 0.01 * (right - lo))
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    ax.set_xlabel(_time_label(trace))
+    _gantt_legend(ax, trace, act, order, misses if missed.shape[0] else None)
+    total_missed = int(trace.readouts["missed"].sum())
+    deadline = trace.meta.get("deadline")
+    miss_text = (f"{total_missed:,} of {trace.readouts.shape[0]:,} readouts in the run missed the deadline "
+                 f"of {_amount(deadline, trace)} (red)" if deadline is not None else "no deadline set")
+    what = "per core" if by_core else "per module"
+    if instantaneous:
+        head = f"Compute timeline {what}: updates are instantaneous (no compute model), one tick each"
+    else:
+        head = f"Compute timeline {what}: queue wait (pale, below) and compute (solid)"
+    if pad:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(f"{head}\n{miss_text}")
+    return ax
+
+
+def _rects(x0, x1, y0, height) -> np.ndarray:
+    """(N, 4, 2) rectangles from x0 to x1, bottom y0 (array), height."""
+    y0 = np.asarray(y0, dtype=float)
+    x0, x1 = np.asarray(x0, dtype=float), np.asarray(x1, dtype=float)
+    return np.stack([np.stack([x0, y0], -1), np.stack([x1, y0], -1),
+                     np.stack([x1, y0 + height], -1), np.stack([x0, y0 + height], -1)], axis=1)
+
+
+def _gantt_legend(ax, trace, act, order, misses) -> None:
+    shown = [i for i in order if (act["module"] == i).any()]
+    handles = [Patch(color=_module_colors(trace.g)[i], label=trace.meta["labels"][i]) for i in shown[:12]]
+    handles.append(Patch(color="0.6", alpha=0.5, label="queue wait"))
+    if misses is not None:
+        handles.append(misses)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", frameon=False)

@@ -156,6 +156,15 @@ class TestRun:
         assert code == 130
         assert [p.name for p in (tmp_path / "o").iterdir()] == ["checkpoint.npz"]
 
+    def test_a_task_without_train_scores_the_model_as_it_is(self, tmp_path, capsys):
+        text = GENERATION.split("[train]")[0] + "[engine]\nname = \"compiled\"\n"
+        code, out, err = run(capsys, "run", write(tmp_path, text), "--out", tmp_path / "o")
+        assert code == 0, err
+        acc = json.loads((tmp_path / "o" / "summary.json").read_text())["accuracy"]
+        assert "epochs" not in acc and acc["nmse"] == run_task(load_scenario(write(tmp_path, text)))["nmse"]
+        assert "Not trained" in (tmp_path / "o" / "report.md").read_text() and "(untrained)" in out
+        assert not (tmp_path / "o" / "checkpoint.npz").exists()
+
     def test_run_task_is_what_a_sweep_point_calls(self, tmp_path):
         scenario = load_scenario(write(tmp_path, GENERATION))
         metrics = run_task(scenario)
@@ -170,3 +179,15 @@ def test_bundled_training_scenarios_validate(name):
     assert s.task is not None and s.train is not None and s.description
     assert s.model.n_params == pytest.approx({"paper_generation": 971, "synthetic_words": 3029,
                                               "japanese_vowels": 1992}[name])
+
+
+def test_classification_run_reports_test_error(tmp_path, capsys):
+    code, out, err = run(capsys, "run", SCENARIOS / "synthetic_words.toml", "--out", tmp_path / "o",
+                         "--set", "train.epochs=2", "--set", "input.batch=5", "--set", "task.test_per_class=2")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    acc = summary["accuracy"]
+    assert acc["metric"] == "test_error" and acc["value"] == acc["test_error"] == 1 - acc["test_accuracy"]
+    assert 0 <= acc["value"] <= 1 and acc["epochs"] <= 2 and summary["count_basis"] == "per batch"
+    assert f"test error {acc['value']:.2%}" in out
+    assert "on 50 test sequence(s)" in (tmp_path / "o" / "report.md").read_text()

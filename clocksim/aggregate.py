@@ -43,6 +43,10 @@ class AggregateTrace:
         Multiply-adds of each module's activations, whole batch (int64).
     busy : ndarray, shape (g,)
         Total compute time (sum of ``end - start``), model time.
+    wait_sum, wait_max : ndarray, shape (g,)
+        Sum and maximum of the queue wait (``start - time``) of each module's activations.
+    lag_max : ndarray, shape (g,)
+        Largest lag of each module's reads.
     staleness_sum, staleness_max : ndarray, shape (g,)
         Sum and maximum of the staleness of each module's activations (max is -inf before any).
     links : ndarray, shape (g, g)
@@ -65,6 +69,9 @@ class AggregateTrace:
         self.busy = np.zeros(g)
         self.staleness_sum = np.zeros(g)
         self.staleness_max = np.full(g, -np.inf)
+        self.wait_sum = np.zeros(g)
+        self.wait_max = np.full(g, -np.inf)
+        self.lag_max = np.full(g, -np.inf)
         self.links = np.zeros((g, g), dtype=np.int64)
         self.readouts = 0
         self.deadline_misses = 0
@@ -101,6 +108,10 @@ class AggregateTrace:
             stale = activations["staleness"].astype(np.float64)
             self.staleness_sum += np.bincount(mod, weights=stale, minlength=g)
             np.maximum.at(self.staleness_max, mod, stale)
+            wait = activations["start"] - activations["time"]
+            self.wait_sum += np.bincount(mod, weights=wait, minlength=g)
+            np.maximum.at(self.wait_max, mod, wait)
+            np.maximum.at(self.lag_max, mod, activations["lag"].astype(np.float64))
         if messages is not None and messages.shape[0]:
             pair = messages["sender"].astype(np.intp) * g + messages["receiver"].astype(np.intp)
             self.links += np.bincount(pair, minlength=g * g).reshape(g, g)
@@ -140,6 +151,9 @@ class AggregateTrace:
                 "busy": float(self.busy[i]),
                 "staleness_mean": float(self.staleness_sum[i] / n_i) if n_i else None,
                 "staleness_max": float(self.staleness_max[i]) if n_i else None,
+                "lag_max": float(self.lag_max[i]) if n_i else None,
+                "queue_wait_mean": float(self.wait_sum[i] / n_i) if n_i else None,
+                "queue_wait_max": float(self.wait_max[i]) if n_i else None,
             })
         out = {
             "engine": meta.get("engine"),
@@ -165,6 +179,9 @@ class AggregateTrace:
             out["latency"] = ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
                                "max": float(lat.max())} if lat.size else {"p50": None, "p99": None, "max": None})
             out["deadline_misses"] = self.deadline_misses
+            n = int(counts.sum())
+            out["queue_wait"] = ({"mean": float(self.wait_sum.sum() / n), "max": float(self.wait_max.max())}
+                                 if n else {"mean": None, "max": None})
         return out
 
     def merge(self, other: "AggregateTrace") -> "AggregateTrace":
@@ -176,6 +193,9 @@ class AggregateTrace:
         self.busy += other.busy
         self.staleness_sum += other.staleness_sum
         np.maximum(self.staleness_max, other.staleness_max, out=self.staleness_max)
+        self.wait_sum += other.wait_sum
+        np.maximum(self.wait_max, other.wait_max, out=self.wait_max)
+        np.maximum(self.lag_max, other.lag_max, out=self.lag_max)
         self.links += other.links
         self.readouts += other.readouts
         self.deadline_misses += other.deadline_misses
@@ -185,7 +205,8 @@ class AggregateTrace:
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (constant in the run length, except kept latencies)."""
-        arrays = (self.activations, self.macs, self.busy, self.staleness_sum, self.staleness_max, self.links)
+        arrays = (self.activations, self.macs, self.busy, self.staleness_sum, self.staleness_max, self.wait_sum,
+                  self.wait_max, self.lag_max, self.links)
         return sum(a.nbytes for a in arrays) + sum(a.nbytes for a in self._latencies)
 
 

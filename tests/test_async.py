@@ -206,6 +206,12 @@ class TestCompute:
         assert s["deadline_misses"] == int((lat > 1.0).sum()) > 0
         assert s["latency"]["max"] == pytest.approx(np.nanmax(lat))
         assert s["latency"]["p99"] <= s["latency"]["max"]
+        act = res.trace.activations
+        wait = act["start"] - act["time"]
+        assert s["queue_wait"]["max"] == pytest.approx(wait.max()) and wait.max() > 0
+        assert s["queue_wait"]["mean"] == pytest.approx(wait.mean())
+        slowest = s["per_module"][3]
+        assert slowest["queue_wait_max"] == pytest.approx(wait[act["module"] == 3].max())
 
     def test_bad_compute_models(self):
         with pytest.raises(cs.InvalidValueError, match="cores: got 0"):

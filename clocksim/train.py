@@ -79,9 +79,12 @@ class TrainConfig:
     input_noise : float
         Standard deviation of the Gaussian noise added to each minibatch's inputs.
     patience : int or None
-        Stop after this many epochs without improvement of the monitored loss
-        (validation loss if a validation set is given, else the training loss).
-        The paper uses 5. None = never stop early.
+        Stop after this many epochs without improvement of the monitored loss: the
+        validation loss after the epoch if a validation set is given, else the mean
+        training loss of the epoch's minibatches, each measured where its gradient was
+        taken (before the update; at the look-ahead point for Nesterov), so it lags the
+        epoch's final weights slightly. Give a validation set when the exact epoch
+        matters. The paper uses 5. None = never stop early.
     min_delta : float
         An epoch improves only if it lowers the best loss by more than this.
     restore_best : bool

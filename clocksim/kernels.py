@@ -1,9 +1,10 @@
 """Pure @njit kernels shared by every engine (no clocksim imports, no validation).
 
 Both engines call the *same* kernels with the same shapes, so they agree bit for
-bit: ``fastmath`` is off everywhere, and the block products go to BLAS (the one
-scipy ships, which numba also uses), called directly through its Fortran entry
-points so that strided blocks need no copies.
+bit: ``fastmath`` is off everywhere. Block products over a batch go to BLAS's GEMM
+(the one scipy ships, which numba also uses), called directly through its Fortran
+entry point so that strided blocks need no copies; a single sequence uses
+:func:`matvec`, a fixed-order SIMD matrix-vector product written in LLVM IR.
 
 Layout (batch-major). A run keeps a work array ``Z`` of shape ``(L+1, B, m)``,
 ``m = n + n_in``: row ``(s, q)`` holds ``[h(start+s-1) | x(start+s)]`` of
@@ -49,11 +50,9 @@ _JIT = dict(cache=True, error_model="numpy", fastmath=False)
 # ---------------------------------------------------------------------- BLAS
 # scipy's BLAS through its Fortran ABI (every argument by reference). The
 # functions are registered as named symbols, so code that calls them can be cached.
-for _name in ("dgemm", "dgemv"):
-    llvm.add_symbol(f"clocksim_{_name}", get_cython_function_address("scipy.linalg.cython_blas", _name))
+llvm.add_symbol("clocksim_dgemm", get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
 _vp = types.voidptr
 _dgemm = types.ExternalFunction("clocksim_dgemm", types.void(*([_vp] * 13)))
-_dgemv = types.ExternalFunction("clocksim_dgemv", types.void(*([_vp] * 11)))
 _N, _T = ord("N"), ord("T")
 
 

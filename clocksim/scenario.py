@@ -429,7 +429,7 @@ def _input(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray, np.ndarray | No
 
 
 def _task(ctx, t: dict):
-    from . import tasks                                     # on first use: sktime is imported only when needed
+    from . import tasks  # on first use: sktime is imported only when needed
 
     kind = ctx.choice(t, "task.kind", list(tasks.TASK_KINDS))
     accepted = tasks.task_options(kind)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..grad import evaluate
 from ..errors import InvalidValueError
+from ..grad import evaluate
 
 __all__ = ["Task", "score", "nmse", "METRICS", "PADDINGS", "stratified_split", "pad_sequences"]
 

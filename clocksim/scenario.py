@@ -263,7 +263,10 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
             ctx.fail("input.arrival", "jittered", "regular arrivals with engine.name = \"compiled\"")
         options["times"] = times + model.start
     output = _output(ctx, raw.get("output", {}), options)
-    config, every = _train(ctx, raw["train"], task, model) if "train" in raw else (None, SCHEMA["train"]["checkpoint_every"].default)
+    if "train" in raw:
+        config, every = _train(ctx, raw["train"], task, model)
+    else:
+        config, every = None, SCHEMA["train"]["checkpoint_every"].default
     return Scenario(path, name, description, model, x, options.get("times"), engine_name, options, output, raw,
                     task=task, train=config, checkpoint_every=every)
 

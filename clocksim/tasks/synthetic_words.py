@@ -134,7 +134,8 @@ def synthetic_words_task(groups: int = 5, words_per_group: int = 5, channels: in
     if validation > 0:
         keep, held = stratified_split(y_train, validation, np.random.default_rng([seed, 3]))
         X, x_val, Y, y_val = X[keep], X[held], Y[keep], Y[held]
-    options = dict(shape, channels=channels, padding=padding, train_per_class=train_per_class, test_per_class=test_per_class,
+    options = dict(shape, channels=channels, padding=padding, train_per_class=train_per_class,
+                   test_per_class=test_per_class,
                    validation=validation, seed=seed)
     return Task(kind="synthetic_words", loss="xent", n_in=channels, n_out=groups * words, x_train=X, y_train=Y,
                 x_test=Xt, y_test=y_test, x_val=x_val, y_val=y_val,

@@ -47,7 +47,7 @@ import numpy as np
 
 from .errors import ClocksimError, InvalidValueError
 from .points import POINT_KINDS
-from .scenario import REQUIRED, SCHEMA, Key, _leading_comment, parse_scenario
+from .scenario import REQUIRED, SCHEMA, Key, leading_comment, parse_scenario
 
 __all__ = ["Sweep", "Point", "SweepError", "load_sweep", "parse_sweep", "run_sweep", "SweepResult", "SWEEP_SCHEMA"]
 
@@ -183,7 +183,7 @@ def load_sweep(path) -> Sweep:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{path}: not valid TOML: {exc}") from None
-    return parse_sweep(raw, path, _leading_comment(text))
+    return parse_sweep(raw, path, leading_comment(text))
 
 
 def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:

@@ -1,0 +1,127 @@
+"""TOML scenarios -> validated objects (model, inputs, engine options, outputs).
+
+A scenario is data, read with :mod:`tomllib` (never executed). Every key is
+declared once in :data:`SCHEMA` (type, default, meaning); the validator and
+``docs/scenarios.md`` are both checked against it, so they cannot drift apart.
+Every mistake becomes a :class:`ScenarioError` whose one-line message names the
+file, the key, the value and what was expected. Paths inside a scenario resolve
+relative to the scenario file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..model import ClockworkRNN
+from ..train import TrainConfig
+from .checks import Checks, leading_comment
+from .schema import REQUIRED, SCHEMA, Key, ScenarioError, schema_markdown
+from .sections import engine_section, input_section, model_section, output_section
+from .training import task_input, task_section, train_section
+
+__all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "SCHEMA", "Key", "REQUIRED",
+           "apply_override", "schema_markdown", "leading_comment"]
+
+
+@dataclass
+class Scenario:
+    """A validated scenario, ready to run."""
+
+    path: Path | None
+    name: str
+    description: str
+    model: ClockworkRNN
+    x: np.ndarray                  # (B, L, n_in)
+    times: np.ndarray | None       # (L,) arrival times, or None for regular
+    engine: str
+    engine_options: dict
+    output: dict
+    raw: dict = field(default_factory=dict)
+    task: object = None                     # clocksim.tasks.Task, from a [task] table
+    train: TrainConfig | None = None        # from a [train] table
+    checkpoint_every: int = 10
+
+    @property
+    def timing_model(self) -> bool:
+        o = self.engine_options
+        return any(o.get(k) is not None for k in ("latency", "compute", "deadline")) or self.times is not None
+
+
+def load_scenario(path, overrides=()) -> Scenario:
+    """Read and validate a scenario file; ``overrides`` are ``"key.path=value"`` strings."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such scenario file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    if not raw:
+        raise ScenarioError(f"{path}: empty scenario, expected at least a [model] table")
+    for item in overrides:
+        apply_override(raw, item, path)
+    return parse_scenario(raw, path, leading_comment(text))
+
+
+def apply_override(raw: dict, item: str, path=None) -> None:
+    """Apply ``key.path=value`` (value in TOML syntax; a bare word is a string) to ``raw`` in place."""
+    where = f"{path}: " if path else ""
+    if "=" not in item:
+        raise ScenarioError(f"{where}--set {item!r}: expected key.path=value")
+    key, text = (s.strip() for s in item.split("=", 1))
+    parts = key.split(".")
+    if len(parts) < 2 or parts[0] not in SCHEMA or not all(parts):
+        raise ScenarioError(f"{where}--set {key}: expected section.key with a section among {', '.join(SCHEMA)}")
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    node = raw
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ScenarioError(f"{where}--set {key}: {part} is not a table")
+    node[parts[-1]] = value
+
+
+def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Scenario:
+    """Validate a scenario given as a dict (the parsed TOML)."""
+    ctx = Checks(path)
+    for section, value in raw.items():
+        if section not in SCHEMA:
+            ctx.unknown(section, list(SCHEMA))
+        if not isinstance(value, dict):
+            ctx.fail(section, value, "a table ([" + section + "])")
+        for key in value:
+            if key not in SCHEMA[section]:
+                ctx.unknown(f"{section}.{key}", list(SCHEMA[section]))
+    if "model" not in raw:
+        ctx.fail("model", None, "a [model] table")
+    meta = raw.get("scenario", {})
+    name = ctx.string(meta, "scenario.name") or (path.stem if path else "scenario")
+    description = ctx.string(meta, "scenario.description") or comment
+    task = task_section(ctx, raw["task"]) if "task" in raw else None
+    if "train" in raw and task is None:
+        ctx.fail("train", raw["train"], "a [task] table too (what to train on)")
+    if task is None:
+        x, times = input_section(ctx, raw.get("input", {}), raw["model"])
+    else:
+        x, times = task_input(ctx, raw.get("input", {}), task), None
+    model = model_section(ctx, raw["model"], n_in=x.shape[2], n_out=None if task is None else task.n_out)
+    engine_name, options = engine_section(ctx, raw.get("engine", {}), model)
+    if times is not None:
+        if engine_name != "events":
+            ctx.fail("input.arrival", "jittered", "regular arrivals with engine.name = \"compiled\"")
+        options["times"] = times + model.start
+    output = output_section(ctx, raw.get("output", {}), options)
+    if "train" in raw:
+        config, every = train_section(ctx, raw["train"], task, model)
+    else:
+        config, every = None, SCHEMA["train"]["checkpoint_every"].default
+    return Scenario(path, name, description, model, x, options.get("times"), engine_name, options, output, raw,
+                    task=task, train=config, checkpoint_every=every)

@@ -1,0 +1,235 @@
+"""Parsers of the [model], [input], [engine] and [output] sections."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import clocks as C
+from .. import cost
+from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
+from .checks import Checks
+from .schema import ARRIVALS, FAMILIES, INPUT_KINDS, PLOTS, ScenarioError
+
+
+def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -> ClockworkRNN:
+    if "periods" in m and "clocks" in m:
+        where = f"{ctx.path}: " if ctx.path else ""
+        raise ScenarioError(f"{where}model: got both `periods` and `clocks`, expected one of them")
+    sizes = ctx.get(m, "model.module_sizes")
+    if "clocks" in m:
+        clocks = _clocks(ctx, m["clocks"])
+        g = len(clocks)
+    else:
+        if "periods" in m:
+            periods = ctx.int_list(m, "model.periods", minimum=1)
+        else:
+            family = ctx.choice(m, "model.family", list(FAMILIES))
+            g = ctx.int(m, "model.modules", minimum=1, default=len(sizes) if isinstance(sizes, list) else 8)
+            kw = {"base": ctx.int(m, "model.base", minimum=2)} if family == "exponential" else (
+                {"step": ctx.int(m, "model.step", minimum=1)} if family == "linear" else {})
+            periods = FAMILIES[family](g, **kw)
+        g = len(periods)
+        sizes_list = _sizes(ctx, sizes, g)
+        phases = _phases(ctx, m.get("phases", "aligned"), periods, sizes_list, m, n_in)
+        clocks = []
+        for i, (p, ph) in enumerate(zip(periods, phases)):
+            clocks.append(ctx.call(f"model.periods[{i}]", C.Periodic, p, ph))
+    sizes_list = _sizes(ctx, sizes, g)
+    connectivity = m.get("connectivity", "slow-to-fast")
+    if isinstance(connectivity, str):
+        if connectivity not in CONNECTIVITIES:
+            ctx.fail("model.connectivity", connectivity, "\"slow-to-fast\", \"dense\" or a g x g array of booleans")
+    else:
+        arr = np.asarray(connectivity, dtype=object)
+        if arr.shape != (g, g) or not all(isinstance(v, bool) for v in arr.ravel()):
+            ctx.fail("model.connectivity", connectivity, f"a {g} x {g} array of booleans")
+        connectivity = arr.astype(bool)
+    outputs = ctx.int(m, "model.n_out", minimum=1, default=n_out)
+    if n_out is not None and outputs != n_out:
+        ctx.fail("model.n_out", outputs, f"{n_out}, the task's number of outputs (or leave it out)")
+    model = ctx.call("model", ClockworkRNN, n_in, outputs, sizes_list, clocks,
+                     connectivity=connectivity, activation=ctx.choice(m, "model.activation", HIDDEN_ACTIVATIONS),
+                     output_activation=ctx.choice(m, "model.output_activation", OUTPUT_ACTIVATIONS),
+                     start=ctx.int(m, "model.start", minimum=0), seed=ctx.int(m, "model.seed", minimum=0))
+    if "params" in m:
+        file = ctx.file(m, "model.params", (".npz",))
+        try:
+            with np.load(file, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError) as exc:
+            ctx.fail("model.params", str(file), f"a readable .npz of parameters ({exc})")
+        ctx.call("model.params", model.set_params, **arrays)
+    return model
+
+
+def _sizes(ctx, sizes, g: int) -> list[int]:
+    if isinstance(sizes, bool) or not isinstance(sizes, (int, list)):
+        ctx.fail("model.module_sizes", sizes, "an integer or an array of integers")
+    if isinstance(sizes, int):
+        sizes = [sizes] * g
+    if len(sizes) != g:
+        ctx.fail("model.module_sizes", sizes, f"{g} sizes, one per module")
+    for i, k in enumerate(sizes):
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            ctx.fail(f"model.module_sizes[{i}]", k, "an integer >= 1")
+    return sizes
+
+
+def _phases(ctx, phases, periods, sizes, m, n_in) -> list[int]:
+    if phases == "aligned":
+        return [0] * len(periods)
+    if phases == "staggered":
+        connectivity = m.get("connectivity", "slow-to-fast")
+        g = len(periods)
+        mask = (np.triu(np.ones((g, g), bool)) if connectivity == "slow-to-fast" else
+                np.ones((g, g), bool) if connectivity == "dense" else np.asarray(connectivity, dtype=bool))
+        return C.stagger_phases(periods, weights=cost.activation_macs(sizes, mask, n_in))
+    if isinstance(phases, list):
+        if len(phases) != len(periods):
+            ctx.fail("model.phases", phases, f"{len(periods)} phases, one per module")
+        for i, ph in enumerate(phases):
+            if isinstance(ph, bool) or not isinstance(ph, int):
+                ctx.fail(f"model.phases[{i}]", ph, "an integer")
+        return phases
+    ctx.fail("model.phases", phases, "\"aligned\", \"staggered\" or an array of integers")
+
+
+def _clocks(ctx, items) -> list[C.Clock]:
+    if not isinstance(items, list) or not items:
+        ctx.fail("model.clocks", items, "a non-empty array of tables with a `kind`")
+    out = []
+    for i, spec in enumerate(items):
+        where = f"model.clocks[{i}]"
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            spec = {"kind": "periodic", "period": spec}
+        if not isinstance(spec, dict) or "kind" not in spec:
+            ctx.fail(where, spec, "a table with a `kind` (" + ", ".join(C.CLOCK_KINDS) + ")")
+        kind = spec["kind"]
+        if kind not in C.CLOCK_KINDS:
+            ctx.fail(f"{where}.kind", kind, "one of " + ", ".join(C.CLOCK_KINDS))
+        args = {k: v for k, v in spec.items() if k != "kind"}
+        out.append(ctx.construct(where, C.CLOCK_KINDS[kind], args))
+    return out
+
+
+def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray, np.ndarray | None]:
+    kind = ctx.choice(inp, "input.kind", INPUT_KINDS)
+    seed = ctx.int(inp, "input.seed", minimum=0)
+    rng = np.random.default_rng(seed)
+    B = ctx.int(inp, "input.batch", minimum=1)
+    if kind == "file":
+        file = ctx.file(inp, "input.path", (".npy", ".csv"))
+        try:
+            data = (np.load(file, allow_pickle=False) if file.suffix == ".npy"
+                    else np.loadtxt(file, delimiter=",", ndmin=2))
+        except (OSError, ValueError) as exc:
+            ctx.fail("input.path", str(file), f"a readable numeric .npy/.csv file ({exc})")
+        data = np.asarray(data)
+        if data.dtype.kind not in "iuf" or data.ndim not in (2, 3):
+            ctx.fail("input.path", str(file), f"numbers shaped (L, n_in) or (B, L, n_in), got {data.dtype} "
+                                              f"{data.shape}")
+        x = data.astype(np.float64).reshape((1,) * (3 - data.ndim) + data.shape)
+        if not np.isfinite(x).all():
+            ctx.fail("input.path", str(file), "finite numbers (found NaN or inf)")
+        if "steps" in inp:
+            L = ctx.int(inp, "input.steps", minimum=1)
+            if L > x.shape[1]:
+                ctx.fail("input.steps", L, f"at most the file's {x.shape[1]} steps")
+            x = x[:, :L]
+        if "batch" in inp and B != x.shape[0]:
+            ctx.fail("input.batch", B, f"the file's batch size {x.shape[0]} (or leave it out)")
+    else:
+        L = ctx.int(inp, "input.steps", minimum=1)
+        n_in = ctx.int(inp, "input.channels", minimum=0)
+        amp = ctx.float(inp, "input.amplitude")
+        t = np.arange(L, dtype=np.float64)
+        shape = (B, L, n_in)
+        if kind == "silence":
+            x = np.zeros(shape)
+        elif kind == "noise":
+            x = rng.normal(0.0, ctx.float(inp, "input.std", minimum=0.0), shape)
+        else:
+            offset = rng.uniform(0, 2 * np.pi, (B, 1, n_in)) if B > 1 or n_in > 1 else np.zeros((B, 1, n_in))
+            if kind in ("sine", "square"):
+                period = ctx.float(inp, "input.period", minimum=0.0, strict=True)
+                wave = np.sin(2 * np.pi * t[None, :, None] / period + offset)
+                x = amp * (wave if kind == "sine" else np.sign(wave) + (wave == 0))
+            else:
+                at = ctx.int(inp, "input.at", minimum=0, default=L // 2)
+                x = np.broadcast_to(amp * (t >= at)[None, :, None], shape).copy()
+            x = x + rng.normal(0.0, ctx.float(inp, "input.noise", minimum=0.0), shape)
+    arrival = ctx.choice(inp, "input.arrival", ARRIVALS)
+    times = None
+    if arrival == "jittered":
+        jitter = ctx.float(inp, "input.jitter", minimum=0.0)
+        if jitter >= 1.0:
+            ctx.fail("input.jitter", jitter, "a width below 1 step (arrivals must keep their order)")
+        L = x.shape[1]
+        times = np.arange(L) + jitter * (np.random.default_rng([seed, 1]).random(L) - 0.5)
+        times = np.maximum(times, 0.0)
+    return x, times
+
+
+def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
+    name = ctx.choice(e, "engine.name", ("events", "compiled"))
+    options: dict = {}
+    timing = [k for k in ("deadline", "latency", "links", "compute") if k in e]
+    if name == "compiled" and timing:
+        ctx.fail(f"engine.{timing[0]}", e[timing[0]], "no timing keys with engine.name = \"compiled\" "
+                                                      "(use \"events\")")
+    if "deadline" in e:
+        options["deadline"] = ctx.float(e, "engine.deadline", minimum=0.0, strict=True)
+    if "latency" in e or "links" in e:
+        default = _delay(ctx, "engine.latency", e.get("latency", 0.0))
+        links = {}
+        if "links" in e:
+            if not isinstance(e["links"], list):
+                ctx.fail("engine.links", e["links"], "an array of tables {sender, receiver, delay}")
+            for i, link in enumerate(e["links"]):
+                where = f"engine.links[{i}]"
+                if not isinstance(link, dict) or set(link) != {"sender", "receiver", "delay"}:
+                    ctx.fail(where, link, "a table with exactly sender, receiver and delay")
+                pair = (ctx.int(link, f"{where}.sender", minimum=0, default=link["sender"]),
+                        ctx.int(link, f"{where}.receiver", minimum=0, default=link["receiver"]))
+                if max(pair) >= model.g:
+                    ctx.fail(where, link, f"module indices below {model.g}")
+                links[pair] = _delay(ctx, f"{where}.delay", link["delay"])
+        options["latency"] = ctx.call("engine.latency", cost.LinkLatency, default, links,
+                                      ctx.int(e, "engine.latency_seed", minimum=0))
+    if "compute" in e:
+        spec = e["compute"]
+        if not isinstance(spec, dict):
+            ctx.fail("engine.compute", spec, "a table with cores, throughput, overhead, priority")
+        spec = dict(spec)
+        if spec.get("throughput") == "inf":
+            spec["throughput"] = math.inf
+        options["compute"] = ctx.construct("engine.compute", cost.ComputeModel, spec)
+    return name, options
+
+
+def _delay(ctx, where: str, value) -> cost.Delay:
+    if isinstance(value, dict):
+        kind = value.get("kind")
+        if kind not in cost.DELAY_KINDS:
+            ctx.fail(f"{where}.kind", kind, "one of " + ", ".join(cost.DELAY_KINDS))
+        return ctx.construct(where, cost.DELAY_KINDS[kind], {k: v for k, v in value.items() if k != "kind"})
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        ctx.fail(where, value, "a delay >= 0 or a table with a `kind`")
+    return ctx.call(where, cost.Fixed, value)
+
+
+def output_section(ctx, o: dict, options: dict) -> dict:
+    timing = any(options.get(k) is not None for k in ("latency", "compute", "deadline", "times"))
+    default = ["activity", "cost"] + (["latency", "gantt"] if timing else [])
+    plots = o.get("plots", default)
+    if not isinstance(plots, list) or not all(isinstance(p, str) for p in plots):
+        ctx.fail("output.plots", plots, "an array of strings")
+    for i, p in enumerate(plots):
+        if p not in PLOTS:
+            ctx.fail(f"output.plots[{i}]", p, "one of " + ", ".join(PLOTS))
+    if "activity" not in plots:
+        plots = ["activity"] + plots          # activity.png is always written
+    return {"plots": list(dict.fromkeys(plots)), "csv": ctx.bool(o, "output.csv"),
+            "chrome": ctx.bool(o, "output.chrome")}

@@ -217,8 +217,7 @@ def _add_sweep(sub) -> None:
 
 
 def _sweep(args) -> int:
-    from .schedulers import check_scheduler
-    from .sweep import load_sweep, run_sweep
+    from .sweep import check_scheduler, load_sweep, run_sweep
 
     check_scheduler(args.scheduler, args.workers)
     sweep = load_sweep(args.sweep)

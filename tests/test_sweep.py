@@ -11,14 +11,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-import clocksim.points as points
+import clocksim.sweep.points as points
 from clocksim.cli import main
 from clocksim.plot.sweeps import pareto_front, plot_heatmap, plot_pareto
-from clocksim.results import ResultsError, ResultsLog
 from clocksim.runner import simulate_scenario
 from clocksim.scenario import load_scenario
-from clocksim.schedulers import SchedulerError, check_scheduler
 from clocksim.sweep import SWEEP_SCHEMA, SweepError, load_sweep, run_sweep
+from clocksim.sweep.results import ResultsError, ResultsLog
+from clocksim.sweep.schedulers import SchedulerError, check_scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "scenarios" / "sweeps"

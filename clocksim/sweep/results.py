@@ -25,8 +25,8 @@ import os
 import re
 from pathlib import Path
 
-from .errors import ClocksimError
-from .trace import atomic_write
+from ..errors import ClocksimError
+from ..trace import atomic_write
 
 try:                       # advisory lock against two sweeps writing one log (POSIX)
     import fcntl

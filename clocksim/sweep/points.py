@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UnsupportedError
-from .scenario import parse_scenario
+from ..errors import UnsupportedError
+from ..scenario import parse_scenario
 
 __all__ = ["PointKind", "POINT_KINDS", "SIMULATE_METRICS", "run_point", "simulate_point", "one_line_error"]
 
@@ -61,7 +61,7 @@ def simulate_point(raw: dict, path: Path) -> dict:
     The run keeps only per-module totals (``trace="aggregate"``), so its memory does
     not grow with the number of activations; the totals are those of ``Trace.summary()``.
     """
-    from .engine import simulate
+    from ..engine import simulate
 
     scenario = parse_scenario(raw, path)
     res = simulate(scenario.model, scenario.x, engine=scenario.engine, trace="aggregate", **scenario.engine_options)

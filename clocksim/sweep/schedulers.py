@@ -1,7 +1,7 @@
 """Where the points of a sweep run: in this process, or on ``dask.distributed`` workers.
 
 :func:`execute` takes the points' tasks (plain data, see
-:func:`clocksim.points.run_point`) and yields one results row per point *as
+:func:`clocksim.sweep.points.run_point`) and yields one results row per point *as
 points finish*, in whatever order they finish:
 
 - ``"serial"``: one after the other in this process (no dask needed);
@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .errors import InvalidValueError
+from ..errors import InvalidValueError
 from .points import one_line_error, run_point
 
 __all__ = ["execute", "check_scheduler", "default_workers", "SCHEDULERS", "SchedulerError"]
@@ -82,7 +82,7 @@ def check_scheduler(scheduler, workers: int | None = None) -> None:
 
 
 def execute(tasks: list[dict], scheduler="processes", workers: int | None = None) -> Iterator[dict]:
-    """Run ``tasks`` (see :func:`~clocksim.points.run_point`); yield each one's row as it finishes."""
+    """Run ``tasks`` (see :func:`~clocksim.sweep.points.run_point`); yield each one's row as it finishes."""
     check_scheduler(scheduler, workers)
     if not tasks:
         return
@@ -146,7 +146,7 @@ def _client(scheduler, workers: int | None):
 
 def _check_workers(client, scheduler: str) -> None:
     """Every connected worker must import the same clocksim version as this process."""
-    from . import __version__
+    from .. import __version__
 
     try:
         versions = client.run(_clocksim_version)
@@ -161,5 +161,5 @@ def _check_workers(client, scheduler: str) -> None:
 
 
 def _clocksim_version() -> str:
-    from . import __version__
+    from .. import __version__
     return __version__

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numbers
 import operator
+import tomllib
+from pathlib import Path
 
 import numpy as np
 
@@ -67,3 +69,16 @@ def as_real_array(name: str, value, *, ndim: int | tuple[int, ...] | None = None
         where = tuple(int(i) for i in bad)
         raise InvalidValueError(f"{name}: contains {arr[where]} at index {where}, expected finite numbers")
     return arr
+
+
+def read_toml(path, error: type[Exception], what: str) -> tuple[dict, str]:
+    """Read a TOML file as data: ``(parsed, text)``; a missing or malformed file raises ``error``
+    with one line naming the file (``what`` names the kind of file, e.g. "scenario")."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{path}: no such {what} file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None

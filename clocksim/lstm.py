@@ -32,7 +32,6 @@ from .params import ParameterSet
 __all__ = ["LSTM", "GATES"]
 
 GATES = ("input", "forget", "cell", "output")
-PARAM_NAMES = ("W_in", "W_rec", "b", "W_out", "b_out", "h0", "c0")
 _OUT_CODES = {"linear": K.ACT_LINEAR, "tanh": K.ACT_TANH, "sigmoid": K.ACT_SIGMOID, "softmax": K.ACT_SOFTMAX}
 
 

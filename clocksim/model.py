@@ -32,7 +32,6 @@ __all__ = ["ClockworkRNN", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CONNECTI
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("linear", "tanh", "sigmoid", "softmax")
 CONNECTIVITIES = ("slow-to-fast", "dense")
-PARAM_NAMES = ("W_in", "W_rec", "b", "W_out", "b_out", "h0")
 INIT_STD = 0.1  # the paper: weights ~ N(0, 0.1^2)
 
 

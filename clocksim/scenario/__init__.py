@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import read_toml
 from ..model import ClockworkRNN
 from ..train import TrainConfig
 from .checks import Checks, leading_comment
@@ -54,13 +55,7 @@ class Scenario:
 def load_scenario(path, overrides=()) -> Scenario:
     """Read and validate a scenario file; ``overrides`` are ``"key.path=value"`` strings."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"{path}: no such scenario file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    raw, text = read_toml(path, ScenarioError, "scenario")
     if not raw:
         raise ScenarioError(f"{path}: empty scenario, expected at least a [model] table")
     for item in overrides:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import read_toml
 from ..errors import ClocksimError, InvalidValueError
 from ..scenario import REQUIRED, SCHEMA, Key, leading_comment, parse_scenario
 from .points import POINT_KINDS
@@ -146,13 +147,7 @@ class Sweep:
 def load_sweep(path) -> Sweep:
     """Read a sweep file and validate it and every point's scenario (raises :class:`SweepError`)."""
     path = Path(path)
-    if not path.is_file():
-        raise SweepError(f"{path}: no such sweep file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"{path}: not valid TOML: {exc}") from None
+    raw, text = read_toml(path, SweepError, "sweep")
     return parse_sweep(raw, path, leading_comment(text))
 
 

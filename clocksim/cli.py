@@ -7,6 +7,7 @@ key), the value and what was expected — never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -297,4 +298,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def console() -> None:  # pragma: no cover - thin wrapper for the console script
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:            # e.g. `clocksim explain ... | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

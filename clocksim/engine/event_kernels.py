@@ -56,7 +56,7 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
 
     The firing at ``fire_t`` latches the newest input sample at or before it; the inbox is read
     when the computation starts (``start_t``, later if the module queued for a core). The module
-    records the activation and joins the dirty list; :func:`publish` makes the state visible.
+    records the activation; :func:`publish` makes the state visible.
     """
     g = I[H_G]
     n = I[H_N]
@@ -99,14 +99,15 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     S[row + A_LAG] = lag
     S[row + A_CORE] = core
     I[H_NACT] += 1
-    I[I[H_DIRTY] + I[H_NDIRTY]] = i
-    I[H_NDIRTY] += 1
 
 
 @njit(**_JIT)
 def activate_sync(i, t, S, I):
-    """:func:`activate` for the synchronous path: fires, starts and ends at ``t``, no core."""
+    """:func:`activate` for the synchronous path: fires, starts and ends at ``t``, no core; the
+    module joins the dirty list that the tick's publish phase (:func:`tick`) works through."""
     activate(i, t, t, t, -1, S, I)
+    I[I[H_DIRTY] + I[H_NDIRTY]] = i
+    I[H_NDIRTY] += 1
 
 
 @njit(**_JIT)

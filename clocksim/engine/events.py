@@ -378,7 +378,6 @@ class _Simulation:
                 core = heapq.heappop(arbiter.free)
             start = env.now
             EK.activate(i, t, start, start + dur, core, S, I)
-            I[EK.H_NDIRTY] = 0                      # the dirty list is only for the synchronous tick
             if dur > 0.0:
                 yield env.timeout(dur)
             if arbiter is not None:                 # the core is free at the end of the compute ...

@@ -1,4 +1,4 @@
-"""Run scenarios and write their output folders (what ``clocksim run`` and ``compare`` do).
+"""Write the output folders of ``clocksim run`` and ``compare`` from :func:`clocksim.execute.execute`'s runs.
 
 An output folder appears whole or not at all: everything is written into a
 temporary sibling folder that is renamed into place at the end, so a failure or
@@ -15,11 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from . import plot
-from .engine import simulate
 from .errors import ClocksimError, InvalidValueError
+from .execute import execute
 from .scenario import Scenario
 from .trace import Trace, _json_default
 
@@ -28,23 +27,6 @@ __all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_com
 
 class OutputExistsError(ClocksimError):
     """The output folder exists and is not empty (and replacing it was not asked for)."""
-
-
-def simulate_scenario(scenario: Scenario, progress: bool = True, model=None):
-    """Run a scenario's model (or ``model``, e.g. the trained one) on its input with its engine.
-
-    A progress bar is shown on a terminal.
-    """
-    model = scenario.model if model is None else model
-    options = dict(scenario.engine_options)
-    L = scenario.x.shape[1]
-    with tqdm(total=L, unit="step", desc=scenario.name, disable=None if progress else True,
-              leave=False) as bar:
-        if scenario.engine == "events":
-            options["progress"] = bar.update
-        res = simulate(model, scenario.x, engine=scenario.engine, **options)
-        bar.update(L - bar.n)
-    return res
 
 
 class output_folder:
@@ -82,7 +64,7 @@ class output_folder:
 
 def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
                  resume: bool = False) -> dict:
-    """Run ``scenario`` and write its folder; returns the summary.
+    """Run ``scenario`` (:func:`clocksim.execute.execute`) and write its folder; returns the summary.
 
     Writes ``summary.json``, ``trace.csv``, ``trace.json`` (Chrome trace events),
     ``trace.npz`` (for ``clocksim plot``), the figures (``activity.png`` always),
@@ -97,27 +79,21 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
     interrupted run leaves only that file there; ``resume=True`` continues
     from it (the rest of the folder still appears whole at the end).
     """
-    fitted = None
-    if scenario.task is not None:
-        fitted = _fit(scenario, Path(out_dir), force, resume, progress)
+    checkpoint = _checkpoint(scenario, Path(out_dir), force, resume)
+    if checkpoint is not None:
         force = True                                     # the folder holds this run's own checkpoint
-    elif resume:
-        raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
     with output_folder(out_dir, force) as tmp:
-        res = simulate_scenario(scenario, progress, model=None if fitted is None else fitted.model)
-        trace = res.trace
-        summary = trace.summary()
-        summary["scenario"] = scenario.name
-        if fitted is not None:
-            summary["accuracy"] = fitted.metrics
-            _write_fit(tmp, fitted, Path(out_dir) / CHECKPOINT)
+        run = execute(scenario, progress=progress, checkpoint=checkpoint, resume=resume)
+        trace, summary = run.result.trace, run.summary
+        if run.fit is not None:
+            _write_fit(tmp, run.fit, checkpoint)
         _write_json(tmp / "summary.json", summary)
         if scenario.output["csv"]:
             trace.to_csv(tmp / "trace.csv")
         if scenario.output["chrome"]:
             trace.to_chrome(tmp / "trace.json")
         trace.save(tmp / "trace.npz")
-        written = _figures(scenario, res, tmp)
+        written = _figures(scenario, run.result, tmp)
         _write_json(tmp / "scenario.json", scenario.raw)
         (tmp / "report.md").write_text(report(scenario, trace, summary, written), encoding="utf-8")
     return summary
@@ -126,36 +102,32 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
 CHECKPOINT = "checkpoint.npz"
 
 
-def _fit(scenario: Scenario, out: Path, force: bool, resume: bool, progress: bool):
-    """Train (checkpointing into ``out``) and score the scenario's model on its task."""
-    from .tasks import fit
+def _checkpoint(scenario: Scenario, out: Path, force: bool, resume: bool) -> Path | None:
+    """Where the training checkpoints (``out/checkpoint.npz``), after checking the folder; None without [train].
 
-    checkpoint = out / CHECKPOINT
+    Whether there is a checkpoint to resume from is :func:`~clocksim.execute.execute`'s check.
+    """
     if scenario.train is None:
-        if resume:
-            raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
-        return fit(scenario.model, scenario.task, None)
+        return None
+    checkpoint = out / CHECKPOINT
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"--out: {out} exists and is not a folder")
     if resume:
-        if not checkpoint.is_file():
-            raise InvalidValueError(f"--resume: {checkpoint} does not exist; run without --resume to start training")
-    elif out.exists() and any(out.iterdir()):
+        return checkpoint
+    if out.exists() and any(out.iterdir()):
         if not force:
             raise OutputExistsError(f"--out: {out} exists and is not empty; pass --force to replace it or "
                                     "--resume to continue the training checkpointed there")
         checkpoint.unlink(missing_ok=True)               # start afresh; the rest is replaced at the end
     out.mkdir(parents=True, exist_ok=True)
-    return fit(scenario.model, scenario.task, scenario.train, checkpoint=checkpoint,
-               resume=checkpoint if resume else None, checkpoint_every=scenario.checkpoint_every,
-               progress=None if progress else False)
+    return checkpoint
 
 
-def _write_fit(folder: Path, fitted, checkpoint: Path) -> None:
+def _write_fit(folder: Path, fitted, checkpoint: Path | None) -> None:
     np.savez(folder / "params.npz", **fitted.model.params)
     if fitted.history is not None:
         _write_json(folder / "history.json", fitted.history.to_dict())
-    if checkpoint.is_file():
+    if checkpoint is not None and checkpoint.is_file():
         shutil.copy2(checkpoint, folder / CHECKPOINT)
 
 
@@ -337,10 +309,10 @@ def compare_scenarios(a: Scenario, b: Scenario, out_dir, *, force: bool = False,
 
     names = [a.name, b.name] if a.name != b.name else [f"{a.name} (A)", f"{b.name} (B)"]
     with output_folder(out_dir, force) as tmp:
-        runs = [simulate_scenario(s, progress) for s in (a, b)]
-        summaries = [r.trace.summary() for r in runs]
+        runs = [execute(s, progress=progress) for s in (a, b)]
+        summaries = [r.summary for r in runs]
         table = format_comparison(names, summaries)
-        fig = _figure_of(plot.plot_compare(runs[0].trace, runs[1].trace, names=tuple(names)))
+        fig = _figure_of(plot.plot_compare(runs[0].result.trace, runs[1].result.trace, names=tuple(names)))
         try:
             plot.save_figure(fig, tmp / "compare.png")
         finally:

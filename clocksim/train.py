@@ -218,7 +218,7 @@ class History:
 
 def train(model, x, target, config: TrainConfig | None = None, *, validation=None, rng=None,
           checkpoint=None, checkpoint_every: int = 1, resume=None, progress: bool | None = None,
-          **overrides) -> History:
+          on_epoch=None, **overrides) -> History:
     """Train ``model`` in place on the sequences ``(x, target)``.
 
     Parameters
@@ -247,6 +247,10 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
         with, except ``epochs``, which may be raised to train longer.
     progress : bool, optional
         Show a tqdm progress bar; default: only when stdout is a terminal.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, history)`` after every epoch (after its checkpoint is written):
+        ``epoch`` counts from 1, ``history`` is the :class:`History` so far. An exception it
+        raises stops the training and propagates (e.g. to prune a search trial).
 
     Returns
     -------
@@ -267,6 +271,8 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
             raise InvalidValueError(f"train: unknown option(s) {', '.join(unknown)}; see TrainConfig for the options")
         config = dataclasses.replace(config, **overrides)
     checkpoint_every = as_int("checkpoint_every", checkpoint_every, minimum=1)
+    if on_epoch is not None and not callable(on_epoch):
+        raise InvalidValueError(f"on_epoch: got {on_epoch!r}, expected a callable on_epoch(epoch, history)")
     names = _trainable_names(model, config.freeze)
     X, T = _dataset(model, x, target, config.loss, "x", "target")
     val = None
@@ -290,6 +296,8 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
             last = epoch == config.epochs or run.history.stopped_early
             if checkpoint is not None and (epoch % checkpoint_every == 0 or last):
                 save_checkpoint(checkpoint, run.state())
+            if on_epoch is not None:
+                on_epoch(epoch, run.history)
     if config.patience is not None and config.restore_best and run.best is not None:
         model.set_params(**run.best)
     return run.history

@@ -8,9 +8,9 @@ kind                   what
 ``synthetic_words``    section 4.2's design: 25 words in 5 suffix groups, seeded
 =====================  ==========================================================
 
-:func:`make_task` builds one by name (what a scenario's ``[task]`` table does),
-:func:`fit` trains a model on it and scores it, and :func:`run_task` does both
-for a scenario and returns the metrics (what a sweep point calls).
+:func:`make_task` builds one by name (what a scenario's ``[task]`` table does) and
+:func:`fit` trains a model on it and scores it (what :func:`clocksim.execute.execute`
+does for a scenario with a ``[task]``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import inspect
 from ..errors import InvalidValueError
 from .generation import generation_task
 from .japanese_vowels import japanese_vowels_task
-from .run import Fit, fit, run_task
+from .run import Fit, fit
 from .synthetic_words import synthetic_words_task
 from .task import METRICS, Task, nmse, score
 
-__all__ = ["Task", "TASK_KINDS", "make_task", "task_options", "fit", "Fit", "run_task", "score", "nmse",
+__all__ = ["Task", "TASK_KINDS", "make_task", "task_options", "fit", "Fit", "score", "nmse",
            "METRICS", "generation_task", "japanese_vowels_task", "synthetic_words_task"]
 
 #: Registry: task kind -> function building the Task from keyword options.

@@ -1,4 +1,4 @@
-"""Train a model on a task and score it: the step shared by ``clocksim run``, sweeps and the reproduction."""
+"""Train a model on a task and score it: the training step of :func:`clocksim.execute.execute`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..errors import InvalidValueError
 from ..train import History, TrainConfig, train
 from .task import Task, score
 
-__all__ = ["Fit", "fit", "run_task"]
+__all__ = ["Fit", "fit"]
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Fit:
 
 
 def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None, resume=None,
-        checkpoint_every: int = 1, progress: bool | None = False) -> Fit:
+        checkpoint_every: int = 1, progress: bool | None = False, on_epoch=None) -> Fit:
     """Train a copy of ``model`` on ``task`` (if ``config`` is given) and score it on the task's test set.
 
     Parameters
@@ -45,7 +45,7 @@ def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None
     task : Task
     config : TrainConfig, optional
         Its ``loss`` is replaced by the task's. None: score the model as it is.
-    checkpoint, resume, checkpoint_every, progress
+    checkpoint, resume, checkpoint_every, progress, on_epoch
         As for :func:`clocksim.train`.
     """
     if (model.n_in, model.n_out) != (task.n_in, task.n_out):
@@ -56,7 +56,8 @@ def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None
     if config is not None:
         config = dataclasses.replace(config, loss=task.loss)
         history = train(trained, task.x_train, task.y_train, config, validation=task.validation,
-                        checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, progress=progress)
+                        checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, progress=progress,
+                        on_epoch=on_epoch)
     metrics = {"task": task.kind, **score(trained, task), "n_params": int(trained.n_params)}
     if history is not None:
         metrics.update(epochs=len(history), best_epoch=history.best_epoch, stopped_early=history.stopped_early,
@@ -64,20 +65,3 @@ def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None
                        train_seconds=float(sum(history.seconds)))
     return Fit(trained, task, history, metrics)
 
-
-def run_task(scenario, *, progress: bool | None = False) -> dict:
-    """Train the scenario's model as its ``[train]`` table says and score it on its ``[task]``.
-
-    The function a sweep point calls: no files are written.
-
-    Returns
-    -------
-    dict
-        As :attr:`Fit.metrics`: ``metric`` ("nmse" or "test_error"), ``value``
-        (lower is better) and the details.
-    """
-    task = getattr(scenario, "task", None)
-    if task is None:
-        name = getattr(scenario, "name", "scenario")
-        raise InvalidValueError(f"{name}: has no [task] table, so there is nothing to train or score")
-    return fit(scenario.model, task, scenario.train, progress=progress).metrics

@@ -51,9 +51,14 @@ class AggregateTrace:
         Sum and maximum of the staleness of each module's activations (max is -inf before any).
     links : ndarray, shape (g, g)
         ``links[sender, receiver]``: messages sent on that link (int64).
-    readouts, deadline_misses : int
+    readouts, inputs_read, deadline_misses : int
+        Readouts (one per input sample), those that reflect an input some module read, and the misses.
     latencies : ndarray, shape (R,)
         Readout latencies, kept only when ``meta["latency_model"]`` is true (else empty).
+    staleness_counts : list of (values, counts)
+        Per module, the distinct staleness values of its activations (float64, ascending) and how
+        often each occurred: exact percentiles in memory that grows with the number of distinct
+        ages (a handful on a periodic schedule), not with the run.
     """
 
     def __init__(self, meta: dict):
@@ -74,8 +79,10 @@ class AggregateTrace:
         self.lag_max = np.full(g, -np.inf)
         self.links = np.zeros((g, g), dtype=np.int64)
         self.readouts = 0
+        self.inputs_read = 0
         self.deadline_misses = 0
         self._latencies: list[np.ndarray] = []
+        self.staleness_counts = [(np.zeros(0), np.zeros(0, dtype=np.int64)) for _ in range(g)]
 
     @property
     def g(self) -> int:
@@ -112,11 +119,15 @@ class AggregateTrace:
             self.wait_sum += np.bincount(mod, weights=wait, minlength=g)
             np.maximum.at(self.wait_max, mod, wait)
             np.maximum.at(self.lag_max, mod, activations["lag"].astype(np.float64))
+            for i in np.unique(mod).tolist():
+                self.staleness_counts[i] = _merge_counts(self.staleness_counts[i],
+                                                         np.unique(stale[mod == i], return_counts=True))
         if messages is not None and messages.shape[0]:
             pair = messages["sender"].astype(np.intp) * g + messages["receiver"].astype(np.intp)
             self.links += np.bincount(pair, minlength=g * g).reshape(g, g)
         if readouts is not None and readouts.shape[0]:
             self.readouts += int(readouts.shape[0])
+            self.inputs_read += int(np.count_nonzero(np.isfinite(readouts["latency"])))
             self.deadline_misses += int(np.count_nonzero(readouts["missed"]))
             if self.meta.get("latency_model"):
                 self._latencies.append(np.array(readouts["latency"], dtype=np.float64))
@@ -150,6 +161,8 @@ class AggregateTrace:
                 "bias_adds": int(bias_adds[i]), "fn_evals": int(fn_evals[i]), "bytes_read": int(bytes_read[i]),
                 "busy": float(self.busy[i]),
                 "staleness_mean": float(self.staleness_sum[i] / n_i) if n_i else None,
+                "staleness_p50": _percentile(*self.staleness_counts[i], 50),
+                "staleness_p99": _percentile(*self.staleness_counts[i], 99),
                 "staleness_max": float(self.staleness_max[i]) if n_i else None,
                 "lag_max": float(self.lag_max[i]) if n_i else None,
                 "queue_wait_mean": float(self.wait_sum[i] / n_i) if n_i else None,
@@ -165,24 +178,40 @@ class AggregateTrace:
             "activation_macs": activation_macs,
             "readout_macs": readout_macs,
             "readouts": self.readouts,
+            "inputs": int(meta["n_steps"]),
+            "inputs_read": self.inputs_read,
+            "inputs_dropped": int(meta["n_steps"]) - self.inputs_read,
             "bias_adds": int(bias_adds.sum()),
             "fn_evals": int(fn_evals.sum()),
             "bytes_read": int(bytes_read.sum()),
             "dense_macs": dense,
             "speedup_vs_dense": (dense / macs) if macs else math.inf,
             "messages": int(self.links.sum()),
+            "staleness": self._staleness(),
             "per_module": per_module,
         }
         if meta.get("latency_model"):
             lat = self.latencies
-            lat = lat[np.isfinite(lat)]
+            lat = lat[np.isfinite(lat)]                    # a dropped input has no latency: counted apart
             out["latency"] = ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
                                "max": float(lat.max())} if lat.size else {"p50": None, "p99": None, "max": None})
+            out["latency"].update(over="inputs read", n=int(lat.size))
             out["deadline_misses"] = self.deadline_misses
             n = int(counts.sum())
             out["queue_wait"] = ({"mean": float(self.wait_sum.sum() / n), "max": float(self.wait_max.max())}
                                  if n else {"mean": None, "max": None})
         return out
+
+    def _staleness(self) -> dict:
+        """Staleness percentiles over the activations of the modules that read another module."""
+        mask = np.asarray(self.meta["block_mask"], dtype=bool)
+        readers = [i for i in range(self.g) if mask[i].sum() - mask[i, i] > 0]
+        values, counts = np.zeros(0), np.zeros(0, dtype=np.int64)
+        for i in readers:
+            values, counts = _merge_counts((values, counts), self.staleness_counts[i])
+        return {"p50": _percentile(values, counts, 50), "p99": _percentile(values, counts, 99),
+                "max": float(values[-1]) if values.size else None,
+                "over": "activations that read another module", "n": int(counts.sum())}
 
     def merge(self, other: "AggregateTrace") -> "AggregateTrace":
         """Add another aggregate of the same model (e.g. of the next stretch of a long run); returns ``self``."""
@@ -198,7 +227,9 @@ class AggregateTrace:
         np.maximum(self.lag_max, other.lag_max, out=self.lag_max)
         self.links += other.links
         self.readouts += other.readouts
+        self.inputs_read += other.inputs_read
         self.deadline_misses += other.deadline_misses
+        self.staleness_counts = [_merge_counts(a, b) for a, b in zip(self.staleness_counts, other.staleness_counts)]
         self._latencies.extend(other._latencies)
         return self
 
@@ -207,7 +238,30 @@ class AggregateTrace:
         """Bytes held by the arrays (constant in the run length, except kept latencies)."""
         arrays = (self.activations, self.macs, self.busy, self.staleness_sum, self.staleness_max, self.wait_sum,
                   self.wait_max, self.lag_max, self.links)
-        return sum(a.nbytes for a in arrays) + sum(a.nbytes for a in self._latencies)
+        return (sum(a.nbytes for a in arrays) + sum(a.nbytes for a in self._latencies)
+                + sum(v.nbytes + c.nbytes for v, c in self.staleness_counts))
+
+
+def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two (distinct values ascending, counts) tallies as one."""
+    if not a[0].size:
+        return np.asarray(b[0], dtype=np.float64), np.asarray(b[1], dtype=np.int64)
+    values, where = np.unique(np.concatenate([a[0], b[0]]), return_inverse=True)
+    counts = np.bincount(where, weights=np.concatenate([a[1], b[1]]), minlength=values.size)
+    return values, counts.astype(np.int64)
+
+
+def _percentile(values: np.ndarray, counts: np.ndarray, q: float) -> float | None:
+    """``np.percentile(expanded, q)`` (linear interpolation) of the sample given as distinct values and counts."""
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    pos = q / 100.0 * (n - 1)
+    ends = np.cumsum(counts)                                  # element k is values[searchsorted(ends, k, "right")]
+    lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+    a = float(values[np.searchsorted(ends, lo, side="right")])
+    b = float(values[np.searchsorted(ends, hi, side="right")])
+    return a + (b - a) * (pos - lo)
 
 
 def _period(value):

@@ -22,11 +22,22 @@ from .counts import (
     step_macs,
     update_cost,
 )
-from .timing import DELAY_KINDS, PRIORITY_RULES, ComputeModel, Delay, Exponential, Fixed, LinkLatency, Uniform, as_delay
+from .timing import (
+    DELAY_KINDS,
+    PRIORITY_RULES,
+    ComputeModel,
+    Delay,
+    Exponential,
+    Fixed,
+    LinkLatency,
+    Uniform,
+    as_delay,
+    has_timing_model,
+)
 
 __all__ = [
     "Delay", "Fixed", "Uniform", "Exponential", "as_delay", "DELAY_KINDS",
-    "LinkLatency", "ComputeModel", "PRIORITY_RULES",
+    "LinkLatency", "ComputeModel", "PRIORITY_RULES", "has_timing_model",
     "UpdateCost", "update_cost",
     "ScheduleCost", "schedule_cost", "periodic_firings", "step_macs",
     "paper_speedup_bounds",

@@ -17,6 +17,18 @@ from .._validate import as_float, as_int
 from ..errors import InvalidValueError
 
 
+def has_timing_model(latency=None, compute=None, deadline=None, times=None) -> bool:
+    """Whether a run models time: the one definition (engine, scenarios, plots and summaries use it).
+
+    True when messages take time (``latency``, a :class:`LinkLatency`, not all zero), updates
+    take time on cores (``compute``), a ``deadline`` is set or the inputs arrive at given
+    ``times`` rather than once per step. Such a run records end-to-end latency, so its summary
+    has ``latency`` and ``deadline_misses`` and its folder the latency and Gantt figures.
+    """
+    return ((latency is not None and not latency.is_zero) or compute is not None or deadline is not None
+            or times is not None)
+
+
 class Delay(abc.ABC):
     """A distribution of non-negative delays (model time), sampled with a given generator."""
 

@@ -202,7 +202,8 @@ def readouts_from_activations(activations: np.ndarray, times: np.ndarray, deadli
     The latency of sample s is the time from its arrival until the published state first
     reflects it: the earliest end (publish time) of an activation whose firing latched
     sample s (the newest sample at or before the firing), minus the arrival time. Samples
-    no activation read have latency NaN (the schedule skipped them) and are no miss.
+    no activation read have latency NaN (the schedule dropped them); with a deadline each
+    is a miss (no output ever reflects it).
     """
     first = np.full(times.shape[0], np.inf)
     for lo in range(0, activations.shape[0], MASK_CHUNK):                     # chunks bound the temporaries
@@ -221,7 +222,8 @@ def _readouts(first: np.ndarray, times: np.ndarray, deadline: float) -> np.ndarr
     out = np.zeros(times.shape[0], dtype=READOUT_DTYPE)
     out["time"] = times
     out["latency"] = np.where(np.isfinite(first), first - times, np.nan)
-    out["missed"] = out["latency"] > deadline
+    with np.errstate(invalid="ignore"):
+        out["missed"] = np.where(np.isnan(out["latency"]), np.isfinite(deadline), out["latency"] > deadline)
     return out
 
 

@@ -154,9 +154,8 @@ class EventEngine(Engine):
 
     @property
     def timing_model(self) -> bool:
-        """True when latency, compute or a deadline is modelled."""
-        return (self.latency is not None and not self.latency.is_zero) or self.compute is not None \
-            or self.deadline is not None
+        """True when latency, compute, a deadline or input arrival times are modelled (:func:`cost.has_timing_model`)."""
+        return cost.has_timing_model(self.latency, self.compute, self.deadline, self.times)
 
     def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:
         B, L, n_in = X.shape

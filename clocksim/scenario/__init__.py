@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validate import read_toml
+from ..cost import has_timing_model
 from ..model import ClockworkRNN
 from ..train import TrainConfig
 from .checks import Checks, leading_comment
@@ -48,8 +49,9 @@ class Scenario:
 
     @property
     def timing_model(self) -> bool:
+        """Whether the run models time (:func:`clocksim.cost.has_timing_model`)."""
         o = self.engine_options
-        return any(o.get(k) is not None for k in ("latency", "compute", "deadline")) or self.times is not None
+        return has_timing_model(o.get("latency"), o.get("compute"), o.get("deadline"), o.get("times"))
 
 
 def load_scenario(path, overrides=()) -> Scenario:

@@ -221,7 +221,8 @@ def _delay(ctx, where: str, value) -> cost.Delay:
 
 
 def output_section(ctx, o: dict, options: dict) -> dict:
-    timing = any(options.get(k) is not None for k in ("latency", "compute", "deadline", "times"))
+    timing = cost.has_timing_model(options.get("latency"), options.get("compute"), options.get("deadline"),
+                                   options.get("times"))
     default = ["activity", "cost"] + (["latency", "gantt"] if timing else [])
     plots = o.get("plots", default)
     if not isinstance(plots, list) or not all(isinstance(p, str) for p in plots):

@@ -1,0 +1,146 @@
+"""The keys of a run's summary (``Trace.summary()``, ``summary.json``), declared once. A leaf module.
+
+:data:`SUMMARY_KEYS` says, for every key, its type, what it means and when it is present;
+``docs/traces.md`` shows the table :func:`summary_markdown` generates from it, and a test
+checks that ``summary()`` returns exactly the declared keys on synchronous and asynchronous
+runs. Nested keys are dotted (``latency.p99``); the keys of each ``per_module`` entry are
+written ``per_module[].macs``. The sweep results table records the numeric scalar keys
+(:func:`metric_columns`), so a sweep's columns are summary keys too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SummaryKey", "SUMMARY_KEYS", "WHEN", "summary_markdown", "metric_columns", "metric_row", "lookup"]
+
+#: When a key is present.
+WHEN = {
+    "always": "every run",
+    "timing": "a timing model ran (link latency, a compute model, a deadline or irregular input arrivals)",
+    "run": "a scenario run (``clocksim run``, ``compare``, sweeps: :func:`clocksim.execute.execute`)",
+    "task": "the scenario has a ``[task]``",
+    "trained": "the scenario has a ``[task]`` and a ``[train]`` table",
+}
+
+
+@dataclass(frozen=True)
+class SummaryKey:
+    """One key of a summary: ``type`` (``int``, ``float``, ``str``, ``dict``, ``list``; ``float?`` may be
+    null), ``meaning`` and ``when`` (a key of :data:`WHEN`)."""
+
+    type: str
+    meaning: str
+    when: str = "always"
+
+
+_STALENESS = ("age of the state read from other modules at the moment an activation reads it (read time minus "
+              "send time; the initial state counts as sent at `start - 1`)")
+
+SUMMARY_KEYS: dict[str, SummaryKey] = {
+    "engine": SummaryKey("str", "Engine that ran: `events` or `compiled`."),
+    "n_steps": SummaryKey("int", "Input steps L of each sequence."),
+    "batch": SummaryKey("int", "Sequences B run together."),
+    "count_basis": SummaryKey("str", "`per sequence` (B = 1) or `per batch`: what the operation counts cover."),
+    "activations": SummaryKey("int", "Activations (one firing of one module, whatever the batch)."),
+    "macs": SummaryKey("int", "Multiply-adds: `activation_macs + readout_macs`."),
+    "activation_macs": SummaryKey("int", "Multiply-adds of the module updates."),
+    "readout_macs": SummaryKey("int", "Multiply-adds of the readouts (`n_out * n` per readout)."),
+    "readouts": SummaryKey("int", "Outputs read (one per input sample)."),
+    "inputs": SummaryKey("int", "Input samples of each sequence (= `n_steps`)."),
+    "inputs_read": SummaryKey("int", "Input samples that at least one module read."),
+    "inputs_dropped": SummaryKey("int", "Input samples that no module ever read (`inputs - inputs_read`): no "
+                                        "output reflects them. With a deadline each is a deadline miss."),
+    "bias_adds": SummaryKey("int", "Bias additions of the module updates."),
+    "fn_evals": SummaryKey("int", "Activation-function evaluations of the module updates."),
+    "bytes_read": SummaryKey("int", "Bytes of weights and state read by the module updates."),
+    "dense_macs": SummaryKey("int", "Multiply-adds of a simple RNN of the same size running every step."),
+    "speedup_vs_dense": SummaryKey("float", "`dense_macs / macs`."),
+    "messages": SummaryKey("int", "Messages sent between modules."),
+    "staleness": SummaryKey("dict", f"Staleness: {_STALENESS}."),
+    "staleness.p50": SummaryKey("float?", "Median staleness (null when no activation read another module)."),
+    "staleness.p99": SummaryKey("float?", "99th percentile of the staleness."),
+    "staleness.max": SummaryKey("float?", "Largest staleness."),
+    "staleness.over": SummaryKey("str", "What the percentiles are over: `activations that read another module`."),
+    "staleness.n": SummaryKey("int", "How many activations that is."),
+    "per_module": SummaryKey("list", "One entry per module, fastest first, with the keys below."),
+    "per_module[].module": SummaryKey("int", "Module index (0-based)."),
+    "per_module[].label": SummaryKey("str", "Module label, e.g. `M1 T=1`."),
+    "per_module[].period": SummaryKey("float?", "Nominal period (an int when integral; null when infinite)."),
+    "per_module[].size": SummaryKey("int", "Units k_i."),
+    "per_module[].activations": SummaryKey("int", "Activations of the module."),
+    "per_module[].macs": SummaryKey("int", "Their multiply-adds."),
+    "per_module[].bias_adds": SummaryKey("int", "Their bias additions."),
+    "per_module[].fn_evals": SummaryKey("int", "Their activation-function evaluations."),
+    "per_module[].bytes_read": SummaryKey("int", "Bytes they read."),
+    "per_module[].busy": SummaryKey("float", "Compute time (sum of `end - start`), model time."),
+    "per_module[].staleness_mean": SummaryKey("float?", "Mean staleness of its reads (null before any activation)."),
+    "per_module[].staleness_p50": SummaryKey("float?", "Median staleness of its reads."),
+    "per_module[].staleness_p99": SummaryKey("float?", "99th percentile of the staleness of its reads."),
+    "per_module[].staleness_max": SummaryKey("float?", "Largest staleness of its reads."),
+    "per_module[].lag_max": SummaryKey("float?", "Largest lag: how long a newer state had been sent but not yet "
+                                                 "received when it read."),
+    "per_module[].queue_wait_mean": SummaryKey("float?", "Mean wait for a core (`start - time`)."),
+    "per_module[].queue_wait_max": SummaryKey("float?", "Largest wait for a core."),
+    "latency": SummaryKey("dict", "End-to-end latency: input arrival to the first published state that "
+                                  "reflects it, model time.", "timing"),
+    "latency.p50": SummaryKey("float?", "Median latency (null when no input was read).", "timing"),
+    "latency.p99": SummaryKey("float?", "99th percentile of the latency.", "timing"),
+    "latency.max": SummaryKey("float?", "Largest latency.", "timing"),
+    "latency.over": SummaryKey("str", "What the percentiles are over: `inputs read` (a dropped input has no "
+                                      "latency; see `inputs_dropped`).", "timing"),
+    "latency.n": SummaryKey("int", "How many inputs that is (= `inputs_read`).", "timing"),
+    "deadline_misses": SummaryKey("int", "Inputs whose latency exceeds `engine.deadline`, plus the dropped "
+                                         "inputs when a deadline is set (0 without a deadline).", "timing"),
+    "queue_wait": SummaryKey("dict", "Wait of an activation for a core (`start - time`).", "timing"),
+    "queue_wait.mean": SummaryKey("float?", "Mean over all activations.", "timing"),
+    "queue_wait.max": SummaryKey("float?", "Largest.", "timing"),
+    "scenario": SummaryKey("str", "Name of the scenario.", "run"),
+    "accuracy": SummaryKey("dict", "How the (trained) model scores on the task's test set "
+                                   "(:attr:`clocksim.tasks.Fit.metrics`).", "task"),
+    "accuracy.task": SummaryKey("str", "Task kind.", "task"),
+    "accuracy.metric": SummaryKey("str", "`nmse` (generation) or `test_error` (classification).", "task"),
+    "accuracy.value": SummaryKey("float", "The value of that metric (lower is better).", "task"),
+    "accuracy.test_loss": SummaryKey("float", "Loss on the test set.", "task"),
+    "accuracy.n_params": SummaryKey("int", "Trainable parameters (`model.n_params`).", "task"),
+    "accuracy.epochs": SummaryKey("int", "Epochs trained.", "trained"),
+    "accuracy.best_epoch": SummaryKey("int?", "Epoch with the best monitored loss.", "trained"),
+    "accuracy.stopped_early": SummaryKey("bool", "Whether early stopping ended the training.", "trained"),
+    "accuracy.train_loss": SummaryKey("float?", "Training loss of the last epoch.", "trained"),
+    "accuracy.train_seconds": SummaryKey("float", "Wall time of the training (varies between runs).", "trained"),
+}
+
+#: Keys that vary between identical runs (wall time): never a sweep metric.
+_UNSTABLE = ("accuracy.train_seconds",)
+
+
+def lookup(summary: dict, key: str):
+    """The value of the dotted ``key`` in ``summary``, or None when absent."""
+    node = summary
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def metric_columns(when=("always", "timing", "task", "trained")) -> dict[str, str]:
+    """Column name -> summary key of the numeric scalar keys present ``when``: ``latency.p99`` is ``latency_p99``."""
+    return {key.replace(".", "_"): key for key, spec in SUMMARY_KEYS.items()
+            if spec.type.rstrip("?") in ("int", "float") and "[]" not in key and spec.when in when
+            and key not in _UNSTABLE}
+
+
+def metric_row(summary: dict, columns) -> dict:
+    """The cells ``columns`` (names from :func:`metric_columns`) of a results row, from a summary."""
+    every = metric_columns()
+    return {c: lookup(summary, every[c]) for c in columns}
+
+
+def summary_markdown() -> str:
+    """The key table of ``docs/traces.md``, generated from :data:`SUMMARY_KEYS` (a test keeps them equal)."""
+    out = ["| key | type | present | meaning |", "|---|---|---|---|"]
+    for key, spec in SUMMARY_KEYS.items():
+        when = WHEN[spec.when].replace("``", "`").replace(":func:", "")
+        out.append(f"| `{key}` | {spec.type} | {when} | {spec.meaning} |")
+    return "\n".join(out) + "\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plot
-from .errors import ClocksimError, InvalidValueError
+from .errors import ClocksimError
 from .execute import execute
 from .scenario import Scenario
 from .trace import Trace, _json_default

@@ -154,7 +154,7 @@ class EventEngine(Engine):
 
     @property
     def timing_model(self) -> bool:
-        """True when latency, compute, a deadline or input arrival times are modelled (:func:`cost.has_timing_model`)."""
+        """Whether latency, compute, a deadline or input arrival times are modelled (:func:`cost.has_timing_model`)."""
         return cost.has_timing_model(self.latency, self.compute, self.deadline, self.times)
 
     def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:

@@ -10,6 +10,7 @@ relative to the scenario file.
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from .sections import engine_section, input_section, model_section, output_secti
 from .training import task_input, task_section, train_section
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "SCHEMA", "Key", "REQUIRED",
-           "apply_override", "schema_markdown", "leading_comment"]
+           "apply_override", "set_key", "schema_markdown", "leading_comment"]
 
 
 @dataclass
@@ -78,12 +79,23 @@ def apply_override(raw: dict, item: str, path=None) -> None:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         value = text
+    set_key(raw, key, value, f"{where}--set ")
+
+
+def set_key(raw: dict, key: str, value, where: str = "") -> None:
+    """Set the dotted ``key`` (``engine.compute.cores``) of the parsed scenario ``raw`` to a copy of ``value``.
+
+    The one implementation of a dotted-key override: ``--set``, sweep points and searches use it.
+    Tables on the way are created; a non-table on the way is a :class:`ScenarioError` (``where``
+    prefixes its message).
+    """
+    parts = key.split(".")
     node = raw
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ScenarioError(f"{where}--set {key}: {part} is not a table")
-    node[parts[-1]] = value
+            raise ScenarioError(f"{where}{key}: {part} is not a table, cannot set a key inside it")
+    node[parts[-1]] = copy.deepcopy(value)
 
 
 def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Scenario:

@@ -10,14 +10,16 @@ Points. The points are the cartesian product of the ``[grid]`` values, crossed
 with ``[random] samples`` seeded draws (the same draws for every grid point) and
 with the replicate seeds (written into ``seed_keys``). A point is the base
 scenario with its overrides applied: a pure function of that data. Its ``id``
-is a short hash of the canonical JSON of the point kind and the whole scenario
-it runs (base and overrides, paths made absolute), so identical points share an
-id (and are merged), and a re-run recognises the points it already finished.
+is a short hash of the canonical JSON of the whole scenario it runs (base and
+overrides, paths made absolute), so identical points share an id (and are
+merged), and a re-run recognises the points it already finished.
 Every point's scenario is validated when the sweep is loaded, before anything
 runs.
 
-What a point computes is its *kind* (``[sweep] kind``, default ``"simulate"``),
-looked up in :data:`clocksim.sweep.points.POINT_KINDS`.
+A point is run exactly as ``clocksim run`` runs its scenario
+(:func:`clocksim.execute.execute`: trained first when it has ``[task]`` and
+``[train]``); its row holds the summary keys the sweep records
+(:mod:`clocksim.sweep.points`).
 
 Running (:func:`run_sweep`) happens in this process (``"serial"``) or through
 ``dask.distributed`` (an optional extra, see :mod:`clocksim.sweep.schedulers`): a local
@@ -29,12 +31,12 @@ must survive it, so each file is written safely instead (whole, fsynced lines
 for the CSV; temporary file and rename for the rest).
 """
 
-from .points import POINT_KINDS, PointKind, run_point
+from .points import run_point
 from .results import ResultsError, ResultsLog
 from .run import SweepResult, run_sweep, sweep_record
 from .schedulers import SchedulerError, check_scheduler, execute
 from .spec import SWEEP_SCHEMA, Point, Sweep, SweepError, load_sweep, parse_sweep, point_id
 
 __all__ = ["Sweep", "Point", "SweepError", "SWEEP_SCHEMA", "load_sweep", "parse_sweep", "point_id",
-           "run_sweep", "SweepResult", "sweep_record", "POINT_KINDS", "PointKind", "run_point",
+           "run_sweep", "SweepResult", "sweep_record", "run_point",
            "ResultsLog", "ResultsError", "SchedulerError", "check_scheduler", "execute"]

@@ -116,7 +116,7 @@ def sweep_record(sweep: Sweep) -> dict:
     from .. import __version__
 
     return {"name": sweep.name, "description": sweep.description, "file": str(sweep.path),
-            "scenario": str(sweep.scenario_path), "kind": sweep.kind, "grid_keys": sweep.grid_keys,
+            "scenario": str(sweep.scenario_path), "grid_keys": sweep.grid_keys,
             "random_keys": sweep.random_keys, "seeds": sweep.seeds, "metrics": sweep.metrics, "plots": sweep.plots,
             "columns": sweep.columns, "points": len(sweep.points), "clocksim_version": __version__}
 

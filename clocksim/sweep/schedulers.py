@@ -16,7 +16,7 @@ points finish*, in whatever order they finish:
 - a ``distributed.Client`` you already hold (Python API only).
 
 Identity. Each point is submitted under the key ``clocksim-point-<id>``, where the
-id hashes the point's kind and whole scenario: identical points are one task
+id hashes the point's whole scenario: identical points are one task
 (``Client.map`` would otherwise derive keys from the arguments, ``pure=True``),
 and distinct points never collide, even beside other sweeps on a shared cluster.
 A point whose worker dies (or that cannot be run at all) comes back as an error

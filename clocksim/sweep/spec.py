@@ -17,8 +17,8 @@ import numpy as np
 
 from .._validate import read_toml
 from ..errors import ClocksimError, InvalidValueError
-from ..scenario import REQUIRED, SCHEMA, Key, leading_comment, parse_scenario
-from .points import POINT_KINDS
+from ..scenario import REQUIRED, SCHEMA, Key, leading_comment, parse_scenario, set_key
+from ..summary import metric_columns
 
 __all__ = ["Sweep", "Point", "SweepError", "load_sweep", "parse_sweep", "point_id", "SWEEP_SCHEMA"]
 
@@ -33,13 +33,13 @@ SWEEP_SCHEMA: dict[str, dict[str, Key]] = {
         "scenario": Key("string", REQUIRED, "Path of the base scenario, relative to the sweep file."),
         "name": Key("string", None, "Short name shown in progress and figures (default: the file name)."),
         "description": Key("string", None, "What the sweep asks (default: the file's first comment lines)."),
-        "kind": Key("string", "simulate", "What a point computes: a key of clocksim.sweep.points.POINT_KINDS "
-                                          "(simulate: run the scenario, record its summary)."),
         "seeds": Key("array of integers", None, "Replicate every point once per seed, written into `seed_keys`."),
         "repeats": Key("integer", None, "Instead of `seeds`: seeds 0, 1, ..., repeats - 1."),
         "seed_keys": Key("array of strings", ["model.seed", "input.seed"],
                          "Scenario keys that take a replicate's seed."),
-        "metrics": Key("array of strings", None, "Metrics to record (default: all the kind returns)."),
+        "metrics": Key("array of strings", None, "Summary keys to record, dots as underscores (`latency_p99`, "
+                                                 "`accuracy_value`; see docs/traces.md). Default: every numeric "
+                                                 "key the points' summaries have."),
     },
     "fixed": {"<key.path>": Key("any", None, "A value set on every point (like `clocksim run --set`).")},
     "grid": {"<key.path>": Key("array", None, "The values of one swept key; points are the cartesian product.")},
@@ -52,15 +52,15 @@ SWEEP_SCHEMA: dict[str, dict[str, Key]] = {
     },
     "plots": {
         "pareto_x": Key("string", "macs", "Metric on the x axis of pareto.png (a cost: smaller is better)."),
-        "pareto_y": Key("string", None, "Metric on the y axis of pareto.png (default: the first of loss, error, "
-                                        "latency_p99, deadline_misses the kind records)."),
+        "pareto_y": Key("string", None, "Metric on the y axis of pareto.png (default: the first of accuracy_value, "
+                                        "latency_p99, deadline_misses recorded)."),
         "heatmap": Key("array of two strings", None, "Two grid keys for heatmap.png, x then y (default: the "
                                                      "first two grid keys)."),
         "heatmap_metric": Key("string", None, "Metric shown in heatmap.png (default: pareto_y)."),
     },
 }
 
-PARETO_Y_DEFAULTS = ("loss", "error", "latency_p99", "deadline_misses")
+PARETO_Y_DEFAULTS = ("accuracy_value", "latency_p99", "deadline_misses")
 #: Columns of a results row that are not parameters or metrics.
 ROW_FIELDS = ("status", "error", "wall_time")
 #: Scenario keys holding file paths: made absolute before points are sent to workers.
@@ -74,7 +74,7 @@ class Point:
     Attributes
     ----------
     id : str
-        12 hex digits: hash of the kind and of the scenario the point runs.
+        12 hex digits: hash of the scenario the point runs.
     params : dict
         Swept key -> value (grid keys, then random keys, in file order).
     seed : int or None
@@ -104,7 +104,6 @@ class Sweep:
     name: str
     description: str
     scenario_path: Path                  # absolute
-    kind: str
     grid_keys: list[str]
     random_keys: list[str]
     seeds: list[int] | None
@@ -128,13 +127,14 @@ class Sweep:
         """The scenario ``point`` runs, as parsed TOML (the base with the point's overrides)."""
         raw = copy.deepcopy(self.base)
         for key, value in point.overrides.items():
-            _set(raw, key, value)
+            set_key(raw, key, value)
         _absolute_paths(raw, self.scenario_path.parent, self.path.parent, point.overrides)
         return raw
 
     def task(self, point: Point) -> dict:
         """What a worker needs to compute ``point`` (plain data): see :func:`run_point`."""
-        return {"id": point.id, "kind": self.kind, "scenario": self.scenario(point), "path": str(self.scenario_path)}
+        return {"id": point.id, "scenario": self.scenario(point), "path": str(self.scenario_path),
+                "metrics": list(self.metrics)}
 
     def params_row(self, point: Point) -> dict:
         """The id, parameter and seed cells of ``point``'s results row."""
@@ -167,8 +167,6 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
         if key not in SWEEP_SCHEMA["sweep"]:
             chk.unknown(f"sweep.{key}", list(SWEEP_SCHEMA["sweep"]))
     scenario_path, base = _base_scenario(chk, head)
-    kind = chk.choice(head, "sweep.kind", list(POINT_KINDS))
-    metrics = _metrics(chk, head, POINT_KINDS[kind].metrics)
     seeds = _seeds(chk, head)
     seed_keys = []
     if seeds is None and "seed_keys" in head:
@@ -191,11 +189,11 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
             chk.fail(where, key, f"a key set in one place only (also set by {owners[clash]})")
         owners[key] = where
     grid_keys, random_keys = list(grid), list(draws)
-    plots = _plots(chk, raw.get("plots", {}), metrics, grid_keys)
     sweep = Sweep(path=path, name=chk.string(head, "sweep.name") or path.stem,
                   description=chk.string(head, "sweep.description") or comment, scenario_path=scenario_path,
-                  kind=kind, grid_keys=grid_keys, random_keys=random_keys, seeds=seeds, metrics=metrics,
-                  plots=plots, points=[], base=base)
+                  grid_keys=grid_keys, random_keys=random_keys, seeds=seeds, metrics=[], plots={}, points=[],
+                  base=base)
+    present = {"always"}                 # which summary keys the points' runs will have
     samples_list = _draw(draws, samples, chk.int(raw.get("random", {}), "random.seed", minimum=0, default=0))
     seen: set[str] = set()
     for combo in itertools.product(*grid.values()):
@@ -206,31 +204,36 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                 point = Point("", params, seed, overrides)
                 try:
                     scenario = sweep.scenario(point)
-                except SweepError as exc:
+                except ClocksimError as exc:       # a key inside a non-table (clocksim.scenario.set_key)
                     raise SweepError(f"{path}: point {len(sweep.points) + 1} ({point.describe()}): {exc}") from None
-                point = Point(point_id(kind, scenario), params, seed, overrides)
+                point = Point(point_id(scenario), params, seed, overrides)
                 if point.id in seen:
                     sweep.duplicates += 1
                     continue
                 seen.add(point.id)
-                _check_point(chk, point, scenario, scenario_path, len(sweep.points))
+                present |= _check_point(chk, point, scenario, scenario_path, len(sweep.points))
                 sweep.points.append(point)
+    sweep.metrics = _metrics(chk, head, present)
+    sweep.plots = _plots(chk, raw.get("plots", {}), sweep.metrics, grid_keys)
     return sweep
 
 
-def point_id(kind: str, scenario: dict) -> str:
-    """12 hex digits of the SHA-256 of the canonical JSON of the kind and the scenario (``[scenario]`` excluded:
-    a name or description changes no result)."""
-    data = {"kind": kind, "scenario": {k: v for k, v in scenario.items() if k != "scenario"}}
+def point_id(scenario: dict) -> str:
+    """12 hex digits of the SHA-256 of the canonical JSON of the scenario (``[scenario]`` excluded: a name or
+    description changes no result)."""
+    data = {"scenario": {k: v for k, v in scenario.items() if k != "scenario"}}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Path, index: int) -> None:
+def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Path, index: int) -> set[str]:
+    """Validate the point's scenario; return when its summary keys are present (see :data:`clocksim.summary.WHEN`)."""
     try:
-        parse_scenario(scenario, scenario_path)
+        parsed = parse_scenario(scenario, scenario_path)
     except ClocksimError as exc:
         raise SweepError(f"{chk.path}: point {index + 1} ({point.describe()}): {exc}") from None
+    return ({"always"} | ({"timing"} if parsed.timing_model else set()) | ({"task"} if parsed.task else set())
+            | ({"trained"} if parsed.train else set()))
 
 
 def _base_scenario(chk: "_Check", head: dict) -> tuple[Path, dict]:
@@ -251,9 +254,10 @@ def _base_scenario(chk: "_Check", head: dict) -> tuple[Path, dict]:
     return file, base
 
 
-def _metrics(chk: "_Check", head: dict, available: tuple[str, ...]) -> list[str]:
+def _metrics(chk: "_Check", head: dict, present: set[str]) -> list[str]:
     if "metrics" not in head:
-        return list(available)
+        return list(metric_columns(tuple(present)))
+    available = list(metric_columns())
     names = chk.strings(head, "sweep.metrics", None)
     for i, name in enumerate(names):
         if name not in available:
@@ -386,17 +390,6 @@ def _plots(chk: "_Check", table: dict, metrics: list[str], grid_keys: list[str])
 
 
 # ---------------------------------------------------------------------- scenario keys and paths
-def _set(raw: dict, key: str, value) -> None:
-    """Set the dotted ``key`` in ``raw`` (as ``clocksim run --set`` does, with a TOML value)."""
-    parts = key.split(".")
-    node = raw
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise SweepError(f"{key}: {part} is not a table in the base scenario, cannot set a key inside it")
-    node[parts[-1]] = copy.deepcopy(value)
-
-
 def _absolute_paths(raw: dict, scenario_dir: Path, sweep_dir: Path, overrides: dict) -> None:
     """Make relative file paths absolute: the scenario's own against its folder, the sweep's against the sweep
     file's folder (so points find their files from any worker's working directory)."""

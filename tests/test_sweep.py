@@ -14,7 +14,7 @@ import pytest
 import clocksim.sweep.points as points
 from clocksim.cli import main
 from clocksim.plot.sweeps import pareto_front, plot_heatmap, plot_pareto
-from clocksim.runner import simulate_scenario
+from clocksim.execute import execute
 from clocksim.scenario import load_scenario
 from clocksim.sweep import SWEEP_SCHEMA, SweepError, load_sweep, run_sweep
 from clocksim.sweep.results import ResultsError, ResultsLog
@@ -83,14 +83,14 @@ def read_csv(path):
 
 @pytest.fixture
 def count_calls(monkeypatch):
-    """Count the points computed in this process (serial runs) through the simulate kind."""
+    """Count the points computed in this process (serial runs)."""
     calls = []
-    kind = points.POINT_KINDS["simulate"]
+    compute = points.compute_point
 
-    def counting(raw, path):
+    def counting(raw, path, metrics):
         calls.append(raw)
-        return kind.run(raw, path)
-    monkeypatch.setitem(points.POINT_KINDS, "simulate", points.PointKind(counting, kind.metrics, kind.doc))
+        return compute(raw, path, metrics)
+    monkeypatch.setattr(points, "compute_point", counting)
     return calls
 
 
@@ -205,7 +205,7 @@ BAD = [
      r"sweep.seed_keys\[1\]: got 'input.seed', expected a key set in one place only \(also set by grid.input.seed\)"),
     ("{head}metrics = [\"macs\", \"latency_p90\"]\n",
      r"sweep.metrics\[1\] = 'latency_p90': unknown metric \(did you mean 'latency_p99'\?\)"),
-    ("{head}kind = \"train\"\n", r"sweep.kind: got 'train', expected one of \"simulate\""),
+    ("{head}kind = \"simulate\"\n", r"sweep.kind: unknown key"),
     ("{head}[grid]\nmodel.family = [\"prime\"]\n[plots]\nheatmap = [\"model.family\", \"input.seed\"]\n",
      r"plots.heatmap\[1\] = 'input.seed': unknown grid key"),
     ("{head}[plots]\npareto_y = \"loss\"\n", r"plots.pareto_y = 'loss': unknown recorded metric"),
@@ -267,7 +267,7 @@ class TestRun:
         assert [row["id"] for row in result.table] == [p.id for p in sweep.points]
         point = sweep.points[5]                 # fibonacci, 1 core, seed 1: the same as clocksim run --set
         scenario = load_scenario(base, ["model.family=fibonacci", "engine.compute.cores=1", "input.seed=1"])
-        summary = simulate_scenario(scenario, progress=False).trace.summary()
+        summary = execute(scenario).summary
         row = result.table[5]
         assert point.params == {"model.family": "fibonacci", "engine.compute.cores": 1} and point.seed == 1
         assert [c.period for c in scenario.model.clocks] == [1, 2, 3]
@@ -324,19 +324,19 @@ class TestRun:
 
     def test_resume_after_an_interrupt(self, tmp_path, base, monkeypatch):
         sweep = load_sweep(write_sweep(tmp_path, SWEEP))
-        kind = points.POINT_KINDS["simulate"]
+        compute = points.compute_point
         calls = []
 
-        def stop_after_three(raw, path):
+        def stop_after_three(raw, path, metrics):
             if len(calls) == 3:
                 raise KeyboardInterrupt
             calls.append(raw["input"]["seed"])
-            return kind.run(raw, path)
-        monkeypatch.setitem(points.POINT_KINDS, "simulate", points.PointKind(stop_after_three, kind.metrics, ""))
+            return compute(raw, path, metrics)
+        monkeypatch.setattr(points, "compute_point", stop_after_three)
         with pytest.raises(KeyboardInterrupt):
             run_sweep(sweep, tmp_path / "out", scheduler="serial", progress=False)
         assert len(read_csv(tmp_path / "out" / "results.csv")) == 3
-        monkeypatch.setitem(points.POINT_KINDS, "simulate", kind)
+        monkeypatch.setattr(points, "compute_point", compute)
         result = run_sweep(sweep, tmp_path / "out", scheduler="serial", progress=False)
         assert result.ran == 5 and result.skipped == 3 and len(result.table) == 8
 

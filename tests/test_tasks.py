@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.tasks import TASK_KINDS, fit, make_task, nmse, run_task, score, task_options
+from clocksim.tasks import TASK_KINDS, fit, make_task, nmse, score, task_options
 from clocksim.tasks.pieces import LENGTH, N_PIECES, load_pieces, synthesise_pieces
 from clocksim.tasks.task import pad_sequences, stratified_split
 
@@ -180,9 +180,3 @@ class TestMakeTaskAndFit:
     def test_fit_refuses_a_model_of_the_wrong_shape(self):
         with pytest.raises(cs.InvalidValueError, match="expected n_in=0, n_out=1 for the generation task"):
             fit(cs.ClockworkRNN(2, 1, 2, [1, 2]), make_task("generation"))
-
-    def test_run_task_needs_a_task(self):
-        class NoTask:
-            name, task = "plain", None
-        with pytest.raises(cs.InvalidValueError, match="plain: has no \\[task\\] table"):
-            run_task(NoTask())

@@ -9,7 +9,10 @@ import pytest
 
 from clocksim.cli import main
 from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
-from clocksim.tasks import run_task, task_options
+from clocksim.execute import execute
+from clocksim.sweep import load_sweep, run_sweep
+from clocksim.summary import lookup, metric_columns
+from clocksim.tasks import task_options
 from clocksim.train import TrainConfig
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -151,7 +154,7 @@ class TestRun:
         def boom(*args, **kwargs):
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(runner, "simulate_scenario", boom)     # training is done, the rest fails
+        monkeypatch.setattr(runner, "report", boom)                # training is done, the rest fails
         code, _, _ = run(capsys, "run", write(tmp_path, GENERATION), "--out", tmp_path / "o")
         assert code == 130
         assert [p.name for p in (tmp_path / "o").iterdir()] == ["checkpoint.npz"]
@@ -161,16 +164,59 @@ class TestRun:
         code, out, err = run(capsys, "run", write(tmp_path, text), "--out", tmp_path / "o")
         assert code == 0, err
         acc = json.loads((tmp_path / "o" / "summary.json").read_text())["accuracy"]
-        assert "epochs" not in acc and acc["nmse"] == run_task(load_scenario(write(tmp_path, text)))["nmse"]
+        assert "epochs" not in acc and acc["nmse"] == execute(load_scenario(write(tmp_path, text))).fit.metrics["nmse"]
         assert "Not trained" in (tmp_path / "o" / "report.md").read_text() and "(untrained)" in out
         assert not (tmp_path / "o" / "checkpoint.npz").exists()
 
-    def test_run_task_is_what_a_sweep_point_calls(self, tmp_path):
+    def test_execute_trains_without_writing_anything(self, tmp_path):
         scenario = load_scenario(write(tmp_path, GENERATION))
-        metrics = run_task(scenario)
-        again = run_task(dataclasses.replace(scenario))
-        assert metrics["metric"] == "nmse" and metrics["value"] == again["value"] and metrics["epochs"] == 8
+        first = execute(scenario)
+        again = execute(dataclasses.replace(scenario))
+        assert first.fit.metrics["metric"] == "nmse" and first.fit.metrics["epochs"] == 8
+        assert first.summary["accuracy"]["value"] == again.summary["accuracy"]["value"]
+        assert first.result.trace.summary()["macs"] == first.summary["macs"]
         assert list(tmp_path.iterdir()) == [tmp_path / "s.toml"]
+
+    def test_on_epoch_sees_every_epoch_and_its_exception_stops_training(self, tmp_path):
+        scenario = load_scenario(write(tmp_path, GENERATION))
+        seen = []
+
+        def prune(epoch, history):
+            seen.append((epoch, len(history), history.train_loss[-1]))
+            if epoch == 3:
+                raise StopIteration("pruned")
+        with pytest.raises(StopIteration, match="pruned"):
+            execute(scenario, on_epoch=prune)
+        assert [e for e, _, _ in seen] == [1, 2, 3] and [n for _, n, _ in seen] == [1, 2, 3]
+
+
+SWEEP_TRAIN = """\
+[sweep]
+scenario = "s.toml"
+
+[grid]
+train.learning_rate = [0.001, 0.1]
+"""
+
+
+def test_a_sweep_point_row_is_the_summary_of_clocksim_run_with_the_same_set(tmp_path, capsys):
+    """One executor: a sweep over a [train] key trains, and its row equals `clocksim run --set`'s summary.json."""
+    base = write(tmp_path, GENERATION)
+    sweep = load_sweep(write(tmp_path, SWEEP_TRAIN, "sweep.toml"))
+    result = run_sweep(sweep, tmp_path / "sweep", scheduler="serial", progress=False)
+    assert [r["status"] for r in result.table] == ["ok", "ok"]
+    assert set(metric_columns()) - {"latency_p50", "latency_p99", "latency_max", "latency_n", "deadline_misses",
+                                    "queue_wait_mean", "queue_wait_max"} == set(sweep.metrics)
+    rows = {}
+    for row, rate in zip(result.table, ["0.001", "0.1"]):
+        code, _, err = run(capsys, "run", base, "--out", tmp_path / rate, "--set", f"train.learning_rate={rate}")
+        assert code == 0, err
+        summary = json.loads((tmp_path / rate / "summary.json").read_text())
+        columns = metric_columns()
+        assert {c: row[c] for c in sweep.metrics} == {c: lookup(summary, columns[c]) for c in sweep.metrics}
+        rows[rate] = row
+    assert rows["0.001"]["accuracy_value"] != rows["0.1"]["accuracy_value"]      # the learning rate mattered
+    assert rows["0.1"]["accuracy_epochs"] == 8 and rows["0.1"]["inputs_dropped"] == 0
 
 
 @pytest.mark.parametrize("name", ["paper_generation", "synthetic_words", "japanese_vowels"])

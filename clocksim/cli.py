@@ -224,7 +224,7 @@ def _sweep(args) -> int:
     sweep = load_sweep(args.sweep)
     merged = f", {sweep.duplicates} identical ones merged" if sweep.duplicates else ""
     if args.dry_run:
-        print(f"{sweep.name}: {len(sweep.points)} points{merged}, each a `{sweep.kind}` of {sweep.scenario_path}")
+        print(f"{sweep.name}: {len(sweep.points)} points{merged}, each a run of {sweep.scenario_path}")
         for point in sweep.points:
             print(f"  {point.id}  {point.describe()}")
         return 0

@@ -484,7 +484,7 @@ class TestCommandLine:
         path = write_sweep(tmp_path, SWEEP)
         assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dry-run"]) == 0
         out = capsys.readouterr().out.splitlines()
-        assert out[0].startswith("s: 8 points, each a `simulate` of") and len(out) == 9
+        assert out[0].startswith("s: 8 points, each a run of") and len(out) == 9
         assert out[1].split()[1:] == ['model.family="exponential",', "engine.compute.cores=1,", "seed=0"]
         assert not (tmp_path / "out").exists()
 

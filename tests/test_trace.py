@@ -109,8 +109,14 @@ def test_summary_reports_latency_when_a_latency_model_ran(rng):
     tr = res.trace
     s = tr.summary()
     lat = tr.readouts["latency"][np.isfinite(tr.readouts["latency"])]
-    assert s["latency"] == {"p50": np.percentile(lat, 50), "p99": np.percentile(lat, 99), "max": lat.max()}
+    assert s["latency"] == {"p50": np.percentile(lat, 50), "p99": np.percentile(lat, 99), "max": lat.max(),
+                            "over": "inputs read", "n": lat.size}
+    assert s["inputs_read"] == lat.size and s["inputs"] == s["inputs_read"] + s["inputs_dropped"]
     assert s["deadline_misses"] == tr.readouts["missed"].sum() > 0
+    for i, m in enumerate(s["per_module"]):                   # staleness percentiles over each module's reads
+        stale = tr.activations["staleness"][tr.activations["module"] == i].astype(float)
+        assert m["staleness_p50"] == pytest.approx(np.percentile(stale, 50), abs=1e-12)
+        assert m["staleness_p99"] == pytest.approx(np.percentile(stale, 99), abs=1e-12)
     busy = [float((tr.activations["end"] - tr.activations["start"])[tr.activations["module"] == i].sum())
             for i in range(model.g)]
     assert [m["busy"] for m in s["per_module"]] == pytest.approx(busy)

@@ -36,6 +36,7 @@ from .plot import (
                      plot_heatmap,
                      plot_latency,
                      plot_pareto,
+                     plot_staleness,
                      plot_state,
 )
 from .sweep import Sweep, load_sweep, run_sweep
@@ -51,7 +52,7 @@ __all__ = [
     "simulate", "Result", "ENGINES",
     "ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential",
     "Trace", "AggregateTrace",
-    "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state", "plot_connectivity",
+    "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state", "plot_connectivity",
     "plot_compare",
     "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",

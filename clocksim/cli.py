@@ -165,9 +165,10 @@ def _run(args) -> int:
     summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet, resume=args.resume)
     if not args.quiet:
         line = (f"{scenario.name}: {summary['activations']} activations, {summary['macs']:,} multiply-adds, "
-                f"{summary['speedup_vs_dense']:.2f}x fewer than a dense RNN")
+                f"{summary['speedup_vs_dense']:.2f}x fewer than a dense RNN; "
+                f"{summary['inputs_dropped']} of {summary['inputs']} inputs dropped")
         if "latency" in summary and summary["latency"]["p99"] is not None:
-            line += (f"; latency p99 {summary['latency']['p99']:.3g}, "
+            line += (f"; latency p99 {summary['latency']['p99']:.3g} (over the inputs read), "
                      f"{summary['deadline_misses']} deadline misses")
         print(line)
         if "accuracy" in summary:

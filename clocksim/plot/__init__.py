@@ -20,12 +20,12 @@ The figures live in submodules by subject (``timeline``, ``costs``, ``arrays``,
 
 from .arrays import plot_connectivity, plot_state
 from .compare import plot_compare
-from .costs import plot_cost, plot_latency
+from .costs import plot_cost, plot_latency, plot_staleness
 from .files import KINDS, save_figure, save_plots
 from .sweeps import plot_heatmap, plot_pareto
 from .timeline import plot_activity, plot_gantt
 
 __all__ = [
-    "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state",
+    "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state",
     "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap", "save_figure", "save_plots", "KINDS",
 ]

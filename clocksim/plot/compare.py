@@ -55,13 +55,16 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
             lat = _latencies(trace)
             if lat.size:
                 p50, p99 = np.percentile(lat, [50, 99])
-                _latency_cdf(trace, ax, f"{name}: p50 = {p50:.3g}, p99 = {p99:.3g}", color, xlim=xlim).set_lw(lw)
+                dropped = trace.readouts.shape[0] - lat.size
+                label = (f"{name}: p50 = {p50:.3g}, p99 = {p99:.3g}"
+                         + (f", {dropped:,} inputs dropped" if dropped else ""))
+                _latency_cdf(trace, ax, label, color, xlim=xlim).set_lw(lw)
                 ax.axvline(p50, color=color, ls=":", lw=1.2)
                 ax.axvline(p99, color=color, ls="--", lw=1.2)
         ax.set_xlim(*xlim)
         ax.set_xlabel(f"latency ({_time_unit(trace_a)}s from input arrival to the output that reflects it)")
         ax.legend(fontsize="small", loc="lower right")
-        ax.set_title("Readout latency CDF (dotted: p50, dashed: p99)")
+        ax.set_title("Readout latency CDF over all inputs (dotted: p50, dashed: p99 of the inputs read)")
     fig.suptitle(f"Schedule comparison: {name_a} vs {name_b}")
     return axes
 

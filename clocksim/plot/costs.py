@@ -153,10 +153,13 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
 
 
 def plot_latency(trace: Trace, fig=None):
-    """Readout latency distribution: histogram and CDF, p50 and p99 marked (NaN latencies ignored).
+    """Readout latency distribution: histogram and CDF, p50 and p99 marked; dropped inputs shown.
 
     Latency is the time from an input's arrival to the readout that reflects it
-    (``trace.readouts["latency"]``); readouts before any module ran have none (NaN).
+    (``trace.readouts["latency"]``). An input no module ever read (*dropped*) has
+    none (NaN): the percentiles are over the inputs read, as in ``summary()``, while
+    the CDF is over all inputs, so it levels off below 1 at the fraction read, with
+    the dropped ones named in the legend and the title.
 
     Returns
     -------
@@ -201,16 +204,22 @@ def plot_latency(trace: Trace, fig=None):
 
 
 def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=None):
+    """The CDF of the latency over *all* inputs: it ends at the fraction read (dropped inputs never arrive)."""
     lat = np.sort(_latencies(trace))
     if not lat.size:
         return None
+    total = trace.readouts.shape[0]
     lo, hi = xlim if xlim is not None else (lat[0], lat[-1])
-    frac = np.arange(1, lat.size + 1) / lat.size
+    frac = np.arange(1, lat.size + 1) / total
     x = np.concatenate([[min(lo, lat[0])], lat, [max(hi, lat[-1])]])
-    y = np.concatenate([[0.0], frac, [1.0]])
+    y = np.concatenate([[0.0], frac, [frac[-1]]])
     line = ax.step(x, y, where="post", color=color, lw=2, label=name)[0]
+    dropped = total - lat.size
+    if dropped:
+        ax.axhline(1.0, color=color, ls="-.", lw=1, alpha=0.6,
+                   label=f"{dropped:,} of {total:,} inputs dropped (never read): the curve never reaches 1")
     ax.set_ylim(0, 1.03)
-    ax.set_ylabel("fraction of readouts")
+    ax.set_ylabel("fraction of inputs")
     return line
 
 
@@ -247,8 +256,78 @@ def _latency_xlim(lat: np.ndarray, deadline, integral: bool):
 
 
 def _latency_headline(trace: Trace, lat: np.ndarray) -> str:
-    text = f"Readout latency over {lat.size:,} readouts"
+    total = trace.readouts.shape[0]
+    text = f"Readout latency over the {lat.size:,} inputs read"
+    if lat.size < total:
+        text += f"; {total - lat.size:,} of {total:,} inputs dropped (never read)"
     if trace.meta.get("deadline") is not None:
         text += (f"; {int(trace.readouts['missed'].sum()):,} missed the deadline of "
-                 f"{_amount(trace.meta['deadline'], trace)}")
+                 f"{_amount(trace.meta['deadline'], trace)}" + (" (dropped ones included)" if lat.size < total else ""))
+    return text
+
+
+def plot_staleness(trace: Trace, ax=None):
+    """Staleness of the state each module reads from the others: p50, p99 and max per module.
+
+    Staleness is the age of the oldest message an activation read (read time minus send
+    time, ``trace.activations["staleness"]``): on a synchronous schedule the time since a
+    slower module last fired; link delays (``engine.latency``) and queueing add to it.
+    Each row is a module (fastest first): a bar from p50 to p99, a tick at the max and a
+    diamond at the largest lag (how long a newer state had been in flight when it read), the
+    same numbers as ``summary()["per_module"]``; a module that reads no other module is
+    left empty. The title gives the run-wide percentiles and, when messages took time,
+    the link delays.
+
+    Returns
+    -------
+    Axes
+    """
+    _check_trace(trace)
+    ax = ax if ax is not None else _new_figure(figsize=(9, 1.2 + 0.45 * trace.g)).add_subplot()
+    summary = trace.summary()
+    order, _ = _fastest_first(trace)
+    mask = np.asarray(trace.meta["block_mask"], dtype=bool)
+    colors = _module_colors(trace.g)
+    labels, lagged = [], False
+    for row, i in enumerate(order.tolist()):
+        m = summary["per_module"][i]
+        labels.append(trace.meta["labels"][i])
+        if mask[i].sum() - mask[i, i] == 0 or m["staleness_p50"] is None:
+            continue
+        y = -row
+        ax.plot([m["staleness_p50"], m["staleness_p99"]], [y, y], color=colors[i], lw=8, alpha=0.6,
+                solid_capstyle="butt", label="p50 to p99" if row == 0 else None)
+        ax.plot([m["staleness_p50"]], [y], "o", color="black", ms=5, label="p50" if row == 0 else None)
+        ax.plot([m["staleness_max"]], [y], "|", color=MISS_COLOR, ms=16, mew=2.5, label="max" if row == 0 else None)
+        if m["lag_max"]:
+            ax.plot([m["lag_max"]], [y], "D", color="white", mec="black", ms=6,
+                    label="largest lag (a newer state was in flight)" if not lagged else None)
+            lagged = True
+    ax.set_yticks(-np.arange(len(labels)), labels)
+    ax.set_ylim(-len(labels) + 0.5, 0.5)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"staleness ({_time_unit(trace)}s: age of the state read from other modules)")
+    whole = summary["staleness"]
+    title = (f"Staleness of reads: p50 {_fmt(whole['p50'])}, p99 {_fmt(whole['p99'])}, max {_fmt(whole['max'])} "
+             f"over {whole['n']:,} {whole['over']}")
+    delays = trace.meta.get("latency")
+    if delays:
+        title += f"\nlink delays: {_delays(delays)}"
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small", loc="lower right")
+    return ax
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def _delays(latency: dict) -> str:
+    """``LinkLatency.to_dict()`` as a short phrase."""
+    def one(d: dict) -> str:
+        return " ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items()
+                        if k not in ("sender", "receiver") and not (k == "minimum" and v == 0.0))
+    text = f"every link {one(latency.get('default', {}))}"
+    for link in latency.get("links", []):
+        text += f"; M{link['sender'] + 1} -> M{link['receiver'] + 1}: {one(link)}"
     return text

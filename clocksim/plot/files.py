@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..trace import Trace, atomic_write
 from ._style import _check_trace
-from .costs import plot_cost, plot_latency
+from .costs import plot_cost, plot_latency, plot_staleness
 from .timeline import plot_activity, plot_gantt
 
 #: The figures a saved trace can be drawn as (``clocksim plot --kind``): kind -> f(trace, steps) -> Figure.
@@ -15,6 +15,7 @@ KINDS = {
     "gantt": lambda trace, steps=None: plot_gantt(trace, steps=steps).figure,
     "cost": lambda trace, steps=None: plot_cost(trace, steps=steps)[0].figure,
     "latency": lambda trace, steps=None: plot_latency(trace)[0].figure,
+    "staleness": lambda trace, steps=None: plot_staleness(trace).figure,
 }
 
 
@@ -35,7 +36,8 @@ def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120) -> list[Path
         An existing directory.
     kinds : sequence of str, optional
         Keys of :data:`KINDS`. Default: activity and cost, plus gantt and latency
-        when the run modelled timing (``meta["latency_model"]``).
+        when the run modelled timing (``meta["latency_model"]``), plus staleness
+        when messages took time to arrive.
 
     Returns
     -------
@@ -44,7 +46,8 @@ def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120) -> list[Path
     """
     _check_trace(trace)
     if kinds is None:
-        kinds = ["activity", "cost"] + (["gantt", "latency"] if trace.meta.get("latency_model") else [])
+        kinds = ["activity", "cost"] + (["gantt", "latency"] if trace.meta.get("latency_model") else []) \
+            + (["staleness"] if (trace.messages["arrive"] > trace.messages["send"]).any() else [])
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise ValueError(f"kinds: got {unknown}, expected some of {sorted(KINDS)}")

@@ -12,7 +12,7 @@ FAMILIES = {"exponential": C.exponential_periods, "fibonacci": C.fibonacci_perio
             "linear": C.linear_periods, "prime": C.prime_periods}
 INPUT_KINDS = ("sine", "square", "noise", "step", "silence", "file")
 ARRIVALS = ("regular", "jittered")
-PLOTS = ("activity", "cost", "latency", "gantt", "state", "connectivity")
+PLOTS = ("activity", "cost", "latency", "gantt", "staleness", "state", "connectivity")
 
 
 class ScenarioError(InvalidValueError):
@@ -142,9 +142,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                                "epochs and at the end (`clocksim run --resume` continues from it)."),
     },
     "output": {
-        "plots": Key("array of strings", None, "Figures to write: activity, cost, latency, gantt, state, "
-                                               "connectivity (default: activity and cost, plus latency and "
-                                               "gantt when a timing model is on)."),
+        "plots": Key("array of strings", None, "Figures to write: activity, cost, latency, gantt, staleness, "
+                                               "state, connectivity (default: activity and cost, plus latency and "
+                                               "gantt when a timing model is on, plus staleness when messages "
+                                               "take time)."),
         "csv": Key("boolean", True, "Write trace.csv (one row per activation)."),
         "chrome": Key("boolean", True, "Write trace.json (Chrome trace events; open in ui.perfetto.dev)."),
     },

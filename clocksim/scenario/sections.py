@@ -223,7 +223,8 @@ def _delay(ctx, where: str, value) -> cost.Delay:
 def output_section(ctx, o: dict, options: dict) -> dict:
     timing = cost.has_timing_model(options.get("latency"), options.get("compute"), options.get("deadline"),
                                    options.get("times"))
-    default = ["activity", "cost"] + (["latency", "gantt"] if timing else [])
+    delayed = options.get("latency") is not None and not options["latency"].is_zero
+    default = ["activity", "cost"] + (["latency", "gantt"] if timing else []) + (["staleness"] if delayed else [])
     plots = o.get("plots", default)
     if not isinstance(plots, list) or not all(isinstance(p, str) for p in plots):
         ctx.fail("output.plots", plots, "an array of strings")

@@ -12,15 +12,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SummaryKey", "SUMMARY_KEYS", "WHEN", "summary_markdown", "metric_columns", "metric_row", "lookup"]
+__all__ = ["SummaryKey", "SUMMARY_KEYS", "WHEN", "WHEN_MEANING", "summary_markdown", "metric_columns", "metric_row", "lookup"]
 
 #: When a key is present.
 WHEN = {
-    "always": "every run",
-    "timing": "a timing model ran (link latency, a compute model, a deadline or irregular input arrivals)",
-    "run": "a scenario run (``clocksim run``, ``compare``, sweeps: :func:`clocksim.execute.execute`)",
-    "task": "the scenario has a ``[task]``",
-    "trained": "the scenario has a ``[task]`` and a ``[train]`` table",
+    "always": "always",
+    "timing": "timing model",
+    "run": "scenario runs",
+    "task": "[task]",
+    "trained": "[task] and [train]",
+}
+#: What each :data:`WHEN` means (the legend under the table in ``docs/traces.md``).
+WHEN_MEANING = {
+    "always": "every summary, both engines, synchronous or not",
+    "timing": "a timing model ran (`cost.has_timing_model`: link latency, a compute model, a deadline or "
+              "irregular input arrivals)",
+    "run": "added by `clocksim.execute.execute` (`clocksim run`, `compare`, sweep points), not by `Trace.summary()`",
+    "task": "the scenario has a `[task]` (scored on its test set)",
+    "trained": "the scenario has a `[task]` and a `[train]` table",
 }
 
 
@@ -141,6 +150,7 @@ def summary_markdown() -> str:
     """The key table of ``docs/traces.md``, generated from :data:`SUMMARY_KEYS` (a test keeps them equal)."""
     out = ["| key | type | present | meaning |", "|---|---|---|---|"]
     for key, spec in SUMMARY_KEYS.items():
-        when = WHEN[spec.when].replace("``", "`").replace(":func:", "")
-        out.append(f"| `{key}` | {spec.type} | {when} | {spec.meaning} |")
+        out.append(f"| `{key}` | {spec.type} | {WHEN[spec.when]} | {spec.meaning} |")
+    out += ["", "Present: " + "; ".join(f"*{WHEN[k]}*: {v}" for k, v in WHEN_MEANING.items()) + ". "
+            "A type ending in `?` may be null."]
     return "\n".join(out) + "\n"

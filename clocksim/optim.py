@@ -55,6 +55,10 @@ class Optimizer(abc.ABC):
         if state:
             raise InvalidValueError(f"optimizer {self.name!r}: got state {sorted(state)}, expected none")
 
+    def hyperparameters(self) -> dict:
+        """The settings that define this optimiser, by their :class:`clocksim.TrainConfig` field names."""
+        return {"learning_rate": self.learning_rate}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate:g})"
 
@@ -76,6 +80,9 @@ class _Velocity(Optimizer):
         super().__init__(learning_rate)
         self.momentum = as_float("momentum", momentum, minimum=0.0, maximum=1.0)
         self.velocity: Params = {}
+
+    def hyperparameters(self) -> dict:
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
 
     def _v(self, k: str, like: np.ndarray) -> np.ndarray:
         v = self.velocity.get(k)
@@ -139,6 +146,9 @@ class Adam(Optimizer):
         self.t = 0
         self.m: Params = {}
         self.v: Params = {}
+
+    def hyperparameters(self) -> dict:
+        return {"learning_rate": self.learning_rate, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
     def step(self, params: Params, grads: Params) -> Params:
         b1, b2 = self.beta1, self.beta2

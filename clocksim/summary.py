@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SummaryKey", "SUMMARY_KEYS", "WHEN", "WHEN_MEANING", "summary_markdown", "metric_columns", "metric_row", "lookup"]
+__all__ = ["SummaryKey", "SUMMARY_KEYS", "WHEN", "WHEN_MEANING", "summary_markdown", "metric_columns", "metric_row",
+           "lookup"]
 
 #: When a key is present.
 WHEN = {

@@ -61,7 +61,11 @@ class TrainConfig:
     Parameters
     ----------
     loss : {"mse", "xent"}
-    optimizer : {"nesterov", "momentum", "sgd", "adam"}
+    optimizer : {"nesterov", "momentum", "sgd", "adam"} or Optimizer
+        A name, or an instance such as ``cs.Adam(1e-2)``: the config then keeps its
+        name and takes its hyper-parameters (``learning_rate``, ``momentum``, ``beta1``,
+        ``beta2``, ``eps``), which replace the config's own; training starts a fresh
+        optimiser from them (state held by the instance is not carried over).
     learning_rate : float
     momentum : float
         For "momentum" and "nesterov" (the paper uses 0.95 for sequence generation).
@@ -115,11 +119,14 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
+        if isinstance(self.optimizer, Optimizer):          # an instance: its name and its hyper-parameters
+            for name, value in {"optimizer": self.optimizer.name, **self.optimizer.hyperparameters()}.items():
+                object.__setattr__(self, name, value)
         if self.loss not in grad.LOSSES:
             raise InvalidValueError(f"loss: got {self.loss!r}, expected one of {', '.join(map(repr, grad.LOSSES))}")
         if self.optimizer not in OPTIMIZERS:
             raise InvalidValueError(f"optimizer: got {self.optimizer!r}, expected one of "
-                                    f"{', '.join(map(repr, OPTIMIZERS))}")
+                                    f"{', '.join(map(repr, OPTIMIZERS))} or an Optimizer such as cs.Adam(1e-2)")
         clean = {                                   # validated, as plain Python numbers (JSON in checkpoints)
             "learning_rate": as_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True),
             "momentum": as_float("momentum", self.momentum),

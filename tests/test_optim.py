@@ -90,3 +90,32 @@ def test_validation():
     with pytest.raises(cs.InvalidValueError, match="no step count"):
         cs.Adam(0.1).load_state_dict({"m/w": np.zeros(2)})
     assert repr(cs.Nesterov(0.1, 0.95)) == "Nesterov(learning_rate=0.1, momentum=0.95)"
+
+
+@pytest.mark.parametrize("instance, name, settings", [
+    (cs.SGD(0.05), "sgd", {"learning_rate": 0.05}),
+    (cs.Momentum(0.05, 0.8), "momentum", {"learning_rate": 0.05, "momentum": 0.8}),
+    (cs.Nesterov(0.05, 0.95), "nesterov", {"learning_rate": 0.05, "momentum": 0.95}),
+    (cs.Adam(0.02, beta1=0.8, beta2=0.99, eps=1e-6), "adam",
+     {"learning_rate": 0.02, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6}),
+], ids=["sgd", "momentum", "nesterov", "adam"])
+def test_train_accepts_an_optimiser_instance(instance, name, settings):
+    """train(optimizer=Adam(...)) and TrainConfig(optimizer=...) mean the name with the instance's settings."""
+    assert cs.TrainConfig(optimizer=instance) == cs.TrainConfig(optimizer=name, **settings)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(3, 12, 2)), rng.normal(size=(3, 12, 1))
+    runs = []
+    for kwargs in ({"optimizer": instance}, {"optimizer": name, **settings}):
+        model = cs.ClockworkRNN(2, 1, 2, [1, 2], seed=0)
+        history = cs.train(model, x, y, epochs=3, progress=False, **kwargs)
+        runs.append((history.train_loss, model.params["W_rec"]))
+    assert runs[0][0] == runs[1][0] and np.array_equal(runs[0][1], runs[1][1])
+    assert runs[0][0][-1] != runs[0][0][0]                    # it trained
+
+
+def test_an_optimiser_instance_replaces_the_config_settings():
+    config = cs.TrainConfig(optimizer=cs.Adam(0.02), learning_rate=0.5)
+    assert (config.optimizer, config.learning_rate) == ("adam", 0.02)
+    assert cs.TrainConfig.from_dict(config.to_dict()) == config          # still plain data for checkpoints
+    with pytest.raises(cs.InvalidValueError, match=r"expected one of .* or an Optimizer"):
+        cs.TrainConfig(optimizer=3)

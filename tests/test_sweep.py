@@ -13,8 +13,8 @@ import pytest
 
 import clocksim.sweep.points as points
 from clocksim.cli import main
-from clocksim.plot.sweeps import pareto_front, plot_heatmap, plot_pareto
 from clocksim.execute import execute
+from clocksim.plot.sweeps import pareto_front, plot_heatmap, plot_pareto
 from clocksim.scenario import load_scenario
 from clocksim.sweep import SWEEP_SCHEMA, SweepError, load_sweep, run_sweep
 from clocksim.sweep.results import ResultsError, ResultsLog

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from clocksim.cli import main
-from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
 from clocksim.execute import execute
-from clocksim.sweep import load_sweep, run_sweep
+from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
 from clocksim.summary import lookup, metric_columns
+from clocksim.sweep import load_sweep, run_sweep
 from clocksim.tasks import task_options
 from clocksim.train import TrainConfig
 

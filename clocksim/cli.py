@@ -13,15 +13,13 @@ from pathlib import Path
 
 from . import __version__, plot
 from ._validate import as_int
-from .clocks import Periodic, exponential_periods, fibonacci_periods, linear_periods, prime_periods
+from .clocks import PERIOD_FAMILIES, Periodic
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
 from .trace import Trace
 
 __all__ = ["main"]
 
-FAMILIES = {"exponential": exponential_periods, "fibonacci": fibonacci_periods,
-            "linear": linear_periods, "prime": prime_periods}
 
 
 class UsageError(Exception):
@@ -61,7 +59,7 @@ def _add_explain(sub) -> None:
     ex = sub.add_parser("explain", help="print which modules run at each step (what 'clock rate' means)")
     group = ex.add_mutually_exclusive_group()
     group.add_argument("--periods", type=_int_list("periods"), help="comma-separated periods, fastest first")
-    group.add_argument("--family", choices=sorted(FAMILIES), help="a period family (with --modules)")
+    group.add_argument("--family", choices=sorted(PERIOD_FAMILIES), help="a period family (with --modules)")
     ex.add_argument("--modules", type=int, default=8, help="number of modules for --family (default 8)")
     ex.add_argument("--phases", type=_int_list("phases"), help="comma-separated phases, one per module")
     ex.add_argument("--start", type=int, default=0, help="number of the first step: 0 (default) or 1")
@@ -77,7 +75,7 @@ def _explain(args) -> int:
     if args.periods is not None:
         periods = args.periods
     else:
-        periods = FAMILIES[args.family or "exponential"](args.modules)
+        periods = PERIOD_FAMILIES[args.family or "exponential"](args.modules)
     phases = args.phases if args.phases is not None else [0] * len(periods)
     if len(phases) != len(periods):
         raise InvalidValueError(

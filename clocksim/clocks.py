@@ -53,6 +53,7 @@ __all__ = [
     "fibonacci_periods",
     "linear_periods",
     "prime_periods",
+    "PERIOD_FAMILIES",
     "CLOCK_KINDS",
 ]
 
@@ -564,3 +565,8 @@ def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = Non
                 best = (key, phase, trial)
         phases[i], load = best[1], best[2]
     return phases
+
+
+#: Period families by name (a scenario's ``model.family``, ``clocksim explain --family``): name -> f(g, ...).
+PERIOD_FAMILIES = {"exponential": exponential_periods, "fibonacci": fibonacci_periods,
+                   "linear": linear_periods, "prime": prime_periods}

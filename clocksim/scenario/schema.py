@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import clocks as C
 from ..errors import InvalidValueError
 
-FAMILIES = {"exponential": C.exponential_periods, "fibonacci": C.fibonacci_periods,
-            "linear": C.linear_periods, "prime": C.prime_periods}
 INPUT_KINDS = ("sine", "square", "noise", "step", "silence", "file")
 ARRIVALS = ("regular", "jittered")
 PLOTS = ("activity", "cost", "latency", "gantt", "staleness", "state", "connectivity")

@@ -10,7 +10,7 @@ from .. import clocks as C
 from .. import cost
 from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
 from .checks import Checks
-from .schema import ARRIVALS, FAMILIES, INPUT_KINDS, PLOTS, ScenarioError
+from .schema import ARRIVALS, INPUT_KINDS, PLOTS, ScenarioError
 
 
 def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -> ClockworkRNN:
@@ -25,11 +25,11 @@ def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -
         if "periods" in m:
             periods = ctx.int_list(m, "model.periods", minimum=1)
         else:
-            family = ctx.choice(m, "model.family", list(FAMILIES))
+            family = ctx.choice(m, "model.family", list(C.PERIOD_FAMILIES))
             g = ctx.int(m, "model.modules", minimum=1, default=len(sizes) if isinstance(sizes, list) else 8)
             kw = {"base": ctx.int(m, "model.base", minimum=2)} if family == "exponential" else (
                 {"step": ctx.int(m, "model.step", minimum=1)} if family == "linear" else {})
-            periods = FAMILIES[family](g, **kw)
+            periods = C.PERIOD_FAMILIES[family](g, **kw)
         g = len(periods)
         sizes_list = _sizes(ctx, sizes, g)
         phases = _phases(ctx, m.get("phases", "aligned"), periods, sizes_list, m, n_in)

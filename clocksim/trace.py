@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cost
 from .aggregate import AggregateTrace
 
 __all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write"]
@@ -131,22 +132,16 @@ class Trace:
             Multiply-adds of each (whole batch); they sum to ``summary()["macs"]``.
         """
         ro_each = int(self.meta.get("readout_macs", 0)) * self.batch
-        bins = np.concatenate([np.floor(self.activations["time"]), np.floor(self.readouts["time"])]).astype(np.int64)
-        vals = np.concatenate([self.activations["macs"].astype(np.int64),
-                               np.full(self.readouts.shape[0], ro_each, dtype=np.int64)])
-        if not bins.size:
-            return bins, vals
-        lo, hi = int(bins.min()), int(bins.max())
-        if hi - lo < 4 * bins.size + 1024:                  # the usual case: a dense range of steps
-            out = np.zeros(hi - lo + 1, dtype=np.int64)
-            np.add.at(out, bins - lo, vals)                   # exact integer sums
-            used = np.zeros(hi - lo + 1, dtype=bool)
-            used[bins - lo] = True
-            return np.flatnonzero(used) + lo, out[used]
-        steps, where = np.unique(bins, return_inverse=True)
-        out = np.zeros(steps.size, dtype=np.int64)
-        np.add.at(out, where, vals)
-        return steps, out
+        act_bins = np.floor(self.activations["time"]).astype(np.int64)
+        ro_bins = np.floor(self.readouts["time"]).astype(np.int64)
+        both = np.concatenate([act_bins, ro_bins])
+        if not both.size:
+            return both, both.copy()
+        steps, where = np.unique(both, return_inverse=True)
+        where = where.reshape(-1)
+        per_bin = cost.binned_macs(steps.size, self.g, where[:act_bins.size], self.activations["module"],
+                                   self.activations["macs"], where[act_bins.size:], ro_each)
+        return steps, per_bin.sum(axis=0)
 
     # ------------------------------------------------------------------ exports (clocksim.export)
     def to_csv(self, path, table: str = "activations") -> Path:

@@ -274,7 +274,9 @@ class TestLatency:
         ax_hist, ax_cdf = cs.plot_latency(trace)
         assert sum(p.get_height() for p in ax_hist.containers[0]) == np.isfinite(lat).sum()
         cdf = ax_cdf.get_lines()[0]
-        assert cdf.get_ydata()[-1] == 1.0 and cdf.get_ydata()[0] == 0.0
+        assert cdf.get_ydata()[-1] == np.isfinite(lat).mean() < 1.0 and cdf.get_ydata()[0] == 0.0   # over all inputs
+        dropped = int(np.isnan(lat).sum())
+        assert f"{dropped} of 40 inputs dropped" in ax_hist.figure.get_suptitle()
         assert ax_cdf.get_xlim()[0] <= 0 <= np.nanmin(lat)
         assert "missed the deadline of 1 step" in ax_hist.figure.get_suptitle()
 
@@ -440,7 +442,7 @@ class TestSavePlots:
         (tmp_path / "q").mkdir()
         assert [p.name for p in cs.plot.save_plots(sync_trace, tmp_path / "s")] == ["activity.png", "cost.png"]
         written = cs.plot.save_plots(queued.trace, tmp_path / "q")
-        assert [p.name for p in written] == ["activity.png", "cost.png", "gantt.png", "latency.png"]
+        assert [p.name for p in written] == ["activity.png", "cost.png", "gantt.png", "latency.png", "staleness.png"]
         assert sorted(p.name for p in (tmp_path / "q").iterdir()) == sorted(p.name for p in written)  # no temp files
         assert all(p.read_bytes()[:4] == b"\x89PNG" for p in written)
         assert plt.get_fignums() == []
@@ -449,3 +451,17 @@ class TestSavePlots:
         with pytest.raises(ValueError, match="kinds: got \\['pie'\\], expected some of"):
             cs.plot.save_plots(sync_trace, tmp_path, kinds=["activity", "pie"])
         assert list(tmp_path.iterdir()) == []
+
+
+class TestStaleness:
+    def test_bars_are_the_summary_percentiles(self, queued):
+        trace = queued.trace
+        ax = cs.plot_staleness(trace)
+        per_module = trace.summary()["per_module"]
+        bars = [ln for ln in ax.get_lines() if ln.get_linewidth() == 8]
+        readers = [m for m in per_module if m["module"] != 3]          # the slowest module reads no other
+        assert len(bars) == len(readers)
+        assert sorted(tuple(b.get_xdata()) for b in bars) == sorted((m["staleness_p50"], m["staleness_p99"])
+                                                                    for m in readers)
+        assert "link delays: every link kind fixed value 0.3" in ax.get_title()
+        assert [t.get_text() for t in ax.get_yticklabels()] == trace.meta["labels"]

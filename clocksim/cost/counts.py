@@ -168,6 +168,34 @@ def periodic_firings(periods: Sequence[int], n_steps: int, *, start: int = 0,
     return (start + L - 1 - ph) // T - (start - 1 - ph) // T
 
 
+def binned_macs(n_bins: int, g: int, bins: np.ndarray, module: np.ndarray, macs: np.ndarray,
+                readout_bins: np.ndarray | None = None, readout_macs: int = 0) -> np.ndarray:
+    """Multiply-adds per bin (a step, or an input's window) and per module: the one place they are summed.
+
+    Parameters
+    ----------
+    n_bins, g : int
+    bins : int ndarray, shape (A,)
+        The bin of each activation (``0 <= bins < n_bins``).
+    module : int ndarray, shape (A,)
+    macs : int ndarray, shape (A,)
+        Multiply-adds of each activation (whole batch).
+    readout_bins : int ndarray, shape (R,), optional
+        The bin of each readout; each costs ``readout_macs`` (whole batch).
+
+    Returns
+    -------
+    int64 ndarray, shape (g + 1, n_bins)
+        Rows 0..g-1 the modules' activations, row g the readouts; exact integer sums.
+    """
+    out = np.zeros((g + 1, n_bins), dtype=np.int64)
+    np.add.at(out, (np.asarray(module, dtype=np.intp), np.asarray(bins, dtype=np.intp)),
+              np.asarray(macs, dtype=np.int64))
+    if readout_bins is not None:
+        out[g] = np.bincount(np.asarray(readout_bins, dtype=np.intp), minlength=n_bins)[:n_bins] * int(readout_macs)
+    return out
+
+
 def step_macs(active: np.ndarray, activation_macs: np.ndarray, readout_macs: int = 0,
               batch: int = 1) -> np.ndarray:
     """Multiply-adds of each step: the activations of that step plus one readout. int64 ``(L,)``.
@@ -187,7 +215,9 @@ def step_macs(active: np.ndarray, activation_macs: np.ndarray, readout_macs: int
     if active.ndim != 2 or active.shape[1] != per.size:
         raise ShapeError(f"active: got shape {active.shape}, expected (L, {per.size})")
     B = as_int("batch", batch, minimum=1)
-    return (active.astype(np.int64) @ per + int(readout_macs)) * B
+    L, g = active.shape
+    step, module = np.nonzero(active)
+    return binned_macs(L, g, step, module, per[module] * B, np.arange(L), int(readout_macs) * B).sum(axis=0)
 
 
 @dataclass(frozen=True)

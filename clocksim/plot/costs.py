@@ -9,6 +9,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 from matplotlib.ticker import EngFormatter, MaxNLocator, StrMethodFormatter
 
+from ..cost import binned_macs
 from ..trace import Trace
 from ._style import (
     DENSE_COLOR,
@@ -72,10 +73,8 @@ def _step_costs(trace: Trace):
     L, g = times.size, trace.g
     bin_act = np.clip(np.searchsorted(edges, act["time"], side="right") - 1, 0, L - 1)
     bin_ro = np.clip(np.searchsorted(edges, ro["time"], side="right") - 1, 0, L - 1)
-    out = np.zeros((g + 1, L))
-    np.add.at(out, (act["module"].astype(int), bin_act), act["macs"].astype(float))
-    out[g] = np.bincount(bin_ro, minlength=L)[:L] * float(_meta(trace, "readout_macs")) * B
-    return edges, out
+    out = binned_macs(L, g, bin_act, act["module"], act["macs"], bin_ro, int(_meta(trace, "readout_macs")) * B)
+    return edges, out.astype(float)
 
 
 def _cost_per_step(trace: Trace, ax, steps=None) -> None:

@@ -5,7 +5,7 @@ See ``docs/concepts.md`` for what a clock rate is and ``docs/api.md`` for this l
 
 from . import cost  # noqa: F401  (the module: cs.cost.activation_macs, ...)
 from .aggregate import AggregateTrace
-from .baselines import count_params, model_for_budget, simple_rnn, size_for_budget
+from .baselines import budget_params, model_for_budget, simple_rnn, size_for_budget
 from .clocks import (
                      Clock,
                      Explicit,
@@ -58,5 +58,5 @@ __all__ = [
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
     "loss_and_grad", "evaluate",
     "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",
-    "LSTM", "simple_rnn", "count_params", "size_for_budget", "model_for_budget",
+    "LSTM", "simple_rnn", "budget_params", "size_for_budget", "model_for_budget",
 ]

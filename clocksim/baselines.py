@@ -4,9 +4,15 @@ The paper compares a simple RNN, an LSTM and a CW-RNN *at equal numbers of
 parameters* (Koutník et al. 2014, Table 1). A simple RNN is a Clockwork RNN with
 one module of period 1 (:func:`simple_rnn`); the LSTM is :class:`clocksim.LSTM`.
 
-Counting convention (:func:`count_params`)
-------------------------------------------
-Every trainable weight and bias is counted, the initial state is not:
+Counting convention (:func:`budget_params`)
+-------------------------------------------
+Two counts, two names. ``model.n_params`` is the model's trainable weights and biases
+(:func:`clocksim.params.weight_count`; what training changes, less the initial state).
+:func:`budget_params` is the paper's *parameter budget* of Table 1: the same weights and
+biases for the model of that kind and size, plus, for a CW-RNN, one per clock period. So a
+CW-RNN's budget is ``model.n_params + g``: the paper-generation model (9 modules, 40 units)
+has ``n_params`` 971 and a budget of 980. Every trainable weight and bias is counted, the
+initial state is not:
 
 - RNN: ``n*n_in + n*n + n + n_out*n + n_out`` (``W_in``, ``W_rec``, ``b``, readout);
 - LSTM (no peepholes): ``4n*(n_in + n + 1) + n_out*(n + 1)``;
@@ -45,8 +51,9 @@ from .clocks import exponential_periods
 from .errors import InvalidValueError
 from .lstm import LSTM
 from .model import ClockworkRNN
+from .params import weight_count
 
-__all__ = ["simple_rnn", "count_params", "size_for_budget", "model_for_budget", "split_units",
+__all__ = ["simple_rnn", "budget_params", "size_for_budget", "model_for_budget", "split_units",
            "MODEL_KINDS", "BUDGET_RULES", "PAPER_TABLE1", "PAPER_PERIODS"]
 
 MODEL_KINDS = ("rnn", "lstm", "cwrnn")
@@ -84,9 +91,10 @@ def split_units(n: int, g: int) -> list[int]:
     return [n // g + (1 if i < n % g else 0) for i in range(g)]
 
 
-def count_params(kind: str, n_hidden: int, *, n_in: int = 0, n_out: int = 1, periods=PAPER_PERIODS,
+def budget_params(kind: str, n_hidden: int, *, n_in: int = 0, n_out: int = 1, periods=PAPER_PERIODS,
                  connectivity: str = "slow-to-fast") -> int:
-    """Trainable parameters of a model of ``kind`` with ``n_hidden`` units (see the module docstring).
+    """The paper's parameter budget of a model of ``kind`` with ``n_hidden`` units: its trainable weights
+    and biases (``n_params``), plus one per clock period for a CW-RNN (see the module docstring).
 
     Parameters
     ----------
@@ -101,11 +109,10 @@ def count_params(kind: str, n_hidden: int, *, n_in: int = 0, n_out: int = 1, per
     kind = _kind(kind)
     n = as_int("n_hidden", n_hidden, minimum=1)
     n_in, n_out = as_int("n_in", n_in, minimum=0), as_int("n_out", n_out, minimum=1)
-    readout = n_out * (n + 1)
     if kind == "rnn":
-        return n * n_in + n * n + n + readout
+        return weight_count(n, n_in, n_out, n * n)
     if kind == "lstm":
-        return 4 * n * (n_in + n + 1) + readout
+        return weight_count(n, n_in, n_out, n * n, gates=4)
     sizes = np.array(split_units(n, len(periods)))
     if connectivity == "slow-to-fast":
         recurrent = int((sizes.sum() ** 2 + (sizes ** 2).sum()) // 2)     # sum over j >= i of k_i * k_j
@@ -113,7 +120,7 @@ def count_params(kind: str, n_hidden: int, *, n_in: int = 0, n_out: int = 1, per
         recurrent = n * n
     else:
         raise InvalidValueError(f"connectivity: got {connectivity!r}, expected 'slow-to-fast' or 'dense'")
-    return n * n_in + recurrent + n + readout + len(periods)
+    return weight_count(n, n_in, n_out, recurrent) + len(periods)
 
 
 def size_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, periods=PAPER_PERIODS,
@@ -124,9 +131,9 @@ def size_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, pe
     ----------
     kind : {"rnn", "lstm", "cwrnn"}
     budget : int
-        Target number of parameters (as :func:`count_params` counts them).
+        Target number of parameters (as :func:`budget_params` counts them).
     n_in, n_out, periods, connectivity
-        As for :func:`count_params`.
+        As for :func:`budget_params`.
     rule : {"paper", "floor", "ceil", "nearest"}
         ``"floor"``: the largest size whose count does not exceed the budget;
         ``"ceil"``: the smallest whose count reaches it; ``"nearest"``: the
@@ -147,7 +154,7 @@ def size_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, pe
     smallest = len(periods) if kind == "cwrnn" else 1
 
     def count(n):
-        return count_params(kind, n, n_in=n_in, n_out=n_out, periods=periods, connectivity=connectivity)
+        return budget_params(kind, n, n_in=n_in, n_out=n_out, periods=periods, connectivity=connectivity)
 
     n = smallest                                   # counts grow with n: the smallest size reaching the budget
     while count(n) < budget:

@@ -27,7 +27,7 @@ from . import lstm_kernels as LK
 from ._validate import as_float, as_int, as_real_array
 from .errors import InvalidValueError, ShapeError
 from .model import INIT_STD, OUTPUT_ACTIVATIONS
-from .params import ParameterSet
+from .params import ParameterSet, weight_count
 
 __all__ = ["LSTM", "GATES"]
 
@@ -95,9 +95,9 @@ class LSTM(ParameterSet):
 
     @property
     def n_params(self) -> int:
-        """Trainable parameters as the paper counts them: gate weights and biases, W_out, b_out (not h0, c0)."""
-        n, n_in, n_out = self.n, self.n_in, self.n_out
-        return 4 * n * (n_in + n + 1) + n_out * (n + 1)
+        """Trainable weights and biases (:func:`clocksim.params.weight_count`): the four gates' weights and
+        biases, W_out, b_out (not h0, c0)."""
+        return weight_count(self.n, self.n_in, self.n_out, self.n * self.n, gates=4)
 
     def _assign(self, arrays: dict[str, np.ndarray]) -> None:
         super()._assign(arrays)

@@ -25,7 +25,7 @@ import numpy as np
 from ._validate import as_int
 from .clocks import Clock, activity_mask, as_clock
 from .errors import InvalidValueError, ShapeError
-from .params import ParameterSet
+from .params import ParameterSet, weight_count
 
 __all__ = ["ClockworkRNN", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CONNECTIVITIES"]
 
@@ -201,9 +201,9 @@ class ClockworkRNN(ParameterSet):
 
     @property
     def n_params(self) -> int:
-        """Trainable parameters as the paper counts them: W_in, W_rec inside the mask, b, W_out, b_out."""
-        n, n_in, n_out = self.n, self.n_in, self.n_out
-        return int(n * n_in + self.mask.sum() + n + n_out * n + n_out)
+        """Trainable weights and biases (:func:`clocksim.params.weight_count`): W_in, W_rec inside the mask,
+        b, W_out, b_out. Not h0 and not the clock periods (:func:`clocksim.budget_params` adds those)."""
+        return weight_count(self.n, self.n_in, self.n_out, int(self.mask.sum()))
 
     def _check_params(self, new: dict[str, np.ndarray]) -> None:
         if "W_rec" not in new:

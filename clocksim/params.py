@@ -13,7 +13,18 @@ import numpy as np
 from ._validate import as_real_array
 from .errors import InvalidValueError, ShapeError
 
-__all__ = ["ParameterSet"]
+__all__ = ["ParameterSet", "weight_count"]
+
+
+def weight_count(n: int, n_in: int, n_out: int, recurrent: int, gates: int = 1) -> int:
+    """Trainable weights and biases as the paper counts them (``model.n_params``): the one formula.
+
+    ``gates`` blocks of input weights, recurrent weights (``recurrent`` entries: the mask's
+    count for a CW-RNN, ``n * n`` for a dense one) and biases, plus the readout ``W_out``,
+    ``b_out``. The initial state (``h0``, ``c0``) is not counted, nor are clock periods (see
+    :func:`clocksim.budget_params`, the paper's Table 1 budget, which adds them).
+    """
+    return int(gates) * (int(n) * int(n_in) + int(recurrent) + int(n)) + int(n_out) * (int(n) + 1)
 
 
 class ParameterSet:

@@ -23,7 +23,7 @@ def test_reproduces_table_1(kind):
 
 
 def test_table_1_counts():
-    counts = {kind: [cs.count_params(kind, n) for n in PAPER_TABLE1[kind]] for kind in ("rnn", "lstm", "cwrnn")}
+    counts = {kind: [cs.budget_params(kind, n) for n in PAPER_TABLE1[kind]] for kind in ("rnn", "lstm", "cwrnn")}
     assert counts == {"rnn": [100, 256, 529, 1024], "lstm": [85, 232, 451, 976], "cwrnn": [100, 249, 469, 980]}
     assert PAPER_PERIODS == (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -45,8 +45,8 @@ def test_count_matches_the_models(kind, n_in, n_out):
         periods_counted = model.g if kind == "cwrnn" else 0
         assert model.n_params + periods_counted <= budget
         n = model.n
-        assert cs.count_params(kind, n, n_in=n_in, n_out=n_out) == model.n_params + periods_counted
-        assert cs.count_params(kind, n + 1, n_in=n_in, n_out=n_out) > budget
+        assert cs.budget_params(kind, n, n_in=n_in, n_out=n_out) == model.n_params + periods_counted
+        assert cs.budget_params(kind, n + 1, n_in=n_in, n_out=n_out) > budget
 
 
 def test_model_for_budget_types_and_split():
@@ -62,7 +62,7 @@ def test_model_for_budget_types_and_split():
 @pytest.mark.parametrize("budget", [50, 97, 100, 101, 333, 1000, 4000])
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "cwrnn"])
 def test_rules(kind, budget):
-    count = lambda n: cs.count_params(kind, n)  # noqa: E731
+    count = lambda n: cs.budget_params(kind, n)  # noqa: E731
     smallest = 9 if kind == "cwrnn" else 1
     counts = {n: count(n) for n in range(smallest, 120)}
     if min(counts.values()) <= budget:
@@ -76,7 +76,7 @@ def test_rules(kind, budget):
 
 def test_dense_cwrnn_count():
     model = cs.ClockworkRNN(1, 1, split_units(12, 3), [1, 2, 4], connectivity="dense")
-    assert cs.count_params("cwrnn", 12, n_in=1, periods=[1, 2, 4], connectivity="dense") == model.n_params + 3
+    assert cs.budget_params("cwrnn", 12, n_in=1, periods=[1, 2, 4], connectivity="dense") == model.n_params + 3
 
 
 def test_validation():
@@ -91,5 +91,5 @@ def test_validation():
     with pytest.raises(cs.InvalidValueError, match="n: got 3 units for 9 modules"):
         split_units(3, 9)
     with pytest.raises(cs.InvalidValueError, match="connectivity: got 'custom'"):
-        cs.count_params("cwrnn", 12, connectivity="custom")
-    assert np.isscalar(cs.count_params("lstm", 3))
+        cs.budget_params("cwrnn", 12, connectivity="custom")
+    assert np.isscalar(cs.budget_params("lstm", 3))

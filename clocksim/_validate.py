@@ -71,6 +71,35 @@ def as_real_array(name: str, value, *, ndim: int | tuple[int, ...] | None = None
     return arr
 
 
+def as_input(x, n_in: int, n_steps=None) -> tuple[np.ndarray, bool]:
+    """A model's input ``x`` as float64 ``(B, L, n_in)``, and whether it was batched: the one input check.
+
+    ``x`` is ``(L, n_in)`` or ``(B, L, n_in)`` with at least one step and one sequence, or
+    None when ``n_in == 0`` (then ``n_steps`` gives L). ``n_steps``, when given beside ``x``,
+    must equal its length. Engines, ``LSTM.forward`` and the gradients all call this.
+    """
+    if x is None:
+        if n_in != 0:
+            raise InvalidValueError(f"x: got None, but the model has n_in={n_in}; pass an array of shape "
+                                    f"(L, {n_in}) or (B, L, {n_in})")
+        if n_steps is None:
+            raise InvalidValueError("n_steps: got None with x=None, expected the number of steps to run")
+        return np.zeros((1, as_int("n_steps", n_steps, minimum=1), 0)), False
+    X = as_real_array("x", x, ndim=(2, 3))
+    batched = X.ndim == 3
+    if not batched:
+        X = X[None]
+    if X.shape[2] != n_in:
+        raise ShapeError(f"x: got shape {np.shape(x)}, expected (L, {n_in}) or (B, L, {n_in}) "
+                         f"for a model with n_in={n_in}")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ShapeError(f"x: got shape {np.shape(x)}, expected at least one step and one sequence")
+    if n_steps is not None and as_int("n_steps", n_steps, minimum=1) != X.shape[1]:
+        raise InvalidValueError(f"n_steps: got {n_steps}, but x has {X.shape[1]} steps; omit n_steps or make "
+                                "them agree")
+    return X, batched
+
+
 def read_toml(path, error: type[Exception], what: str) -> tuple[dict, str]:
     """Read a TOML file as data: ``(parsed, text)``; a missing or malformed file raises ``error``
     with one line naming the file (``what`` names the kind of file, e.g. "scenario")."""

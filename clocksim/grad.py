@@ -41,7 +41,7 @@ import warnings
 import numpy as np
 
 from . import kernels as K
-from ._validate import as_real_array
+from ._validate import as_input, as_real_array
 from .engine.compiled import forward_arrays
 from .engine.plan import Plan, plan_for
 from .errors import ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
@@ -126,21 +126,10 @@ def prepare_batch(n_in: int, n_out: int, x, target, loss: str) -> tuple[np.ndarr
         shape (L, B), ``-1`` where a step is unlabelled.
     """
     loss = _loss_name(loss)
-    if x is None:
-        if n_in != 0:
-            raise InvalidValueError(
-                f"x: got None, but the model has n_in={n_in}; pass an array of shape (L, {n_in}) or (B, L, {n_in})")
-        X, batched = _input_from_target(n_out, target, loss)
+    if x is None and n_in == 0:
+        X, batched = _input_from_target(n_out, target, loss)      # no input: the target says how long
     else:
-        X = as_real_array("x", x, ndim=(2, 3))
-        batched = X.ndim == 3
-        if not batched:
-            X = X[None]
-        if X.shape[2] != n_in:
-            raise ShapeError(f"x: got shape {np.shape(x)}, expected (L, {n_in}) or (B, L, {n_in}) "
-                             f"for a model with n_in={n_in}")
-        if X.shape[0] < 1 or X.shape[1] < 1:
-            raise ShapeError(f"x: got shape {np.shape(x)}, expected at least one step and one sequence")
+        X, batched = as_input(x, n_in)
     B, L, _ = X.shape
     if loss == "mse":
         return X, _mse_target(target, B, L, n_out, batched)

@@ -24,8 +24,8 @@ import numpy as np
 from . import grad
 from . import kernels as K
 from . import lstm_kernels as LK
-from ._validate import as_float, as_int, as_real_array
-from .errors import InvalidValueError, ShapeError
+from ._validate import as_float, as_input, as_int
+from .errors import InvalidValueError
 from .model import INIT_STD, OUTPUT_ACTIVATIONS
 from .params import ParameterSet, weight_count
 
@@ -123,17 +123,7 @@ class LSTM(ParameterSet):
         y : ndarray, shape (L, n_out) or (B, L, n_out)
         h : ndarray, shape (L, n) or (B, L, n)
         """
-        if x is None:
-            if self.n_in != 0:
-                raise InvalidValueError(f"x: got None, but the model has n_in={self.n_in}")
-            X, batched = np.zeros((1, as_int("n_steps", n_steps, minimum=1), 0)), False
-        else:
-            X = as_real_array("x", x, ndim=(2, 3))
-            batched = X.ndim == 3
-            X = X if batched else X[None]
-            if X.shape[2] != self.n_in or X.shape[0] < 1 or X.shape[1] < 1:
-                raise ShapeError(f"x: got shape {np.shape(x)}, expected (L, {self.n_in}) or (B, L, {self.n_in}) "
-                                 "with at least one step")
+        X, batched = as_input(x, self.n_in, n_steps)
         state = self._forward(X)
         Y = self._readout(state, _OUT_CODES[self.output_activation])
         y = Y.transpose(1, 0, 2)

@@ -7,9 +7,9 @@ import abc
 import numpy as np
 
 from .. import cost
-from .._validate import as_int, as_real_array
+from .._validate import as_input
 from ..aggregate import AggregateTrace
-from ..errors import InvalidValueError, ShapeError
+from ..errors import InvalidValueError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
 
@@ -78,27 +78,7 @@ def prepare_input(model: ClockworkRNN, x, n_steps=None) -> tuple[np.ndarray, boo
     """Validate ``x`` and return it as float64 ``(B, L, n_in)`` plus whether it was batched."""
     if not isinstance(model, ClockworkRNN):
         raise InvalidValueError(f"model: got {type(model).__name__}, expected a ClockworkRNN")
-    if x is None:
-        if model.n_in != 0:
-            raise InvalidValueError(
-                f"x: got None, but the model has n_in={model.n_in}; pass an array of shape (L, {model.n_in}) "
-                f"or (B, L, {model.n_in})")
-        if n_steps is None:
-            raise InvalidValueError("n_steps: got None with x=None, expected the number of steps to run")
-        return np.zeros((1, as_int("n_steps", n_steps, minimum=1), 0)), False
-    X = as_real_array("x", x, ndim=(2, 3))
-    batched = X.ndim == 3
-    if not batched:
-        X = X[None]
-    B, L, n_in = X.shape
-    if n_in != model.n_in:
-        want = f"(L, {model.n_in}) or (B, L, {model.n_in})"
-        raise ShapeError(f"x: got shape {np.shape(x)}, expected {want} for a model with n_in={model.n_in}")
-    if L < 1 or B < 1:
-        raise ShapeError(f"x: got shape {np.shape(x)}, expected at least one step and one sequence")
-    if n_steps is not None and as_int("n_steps", n_steps, minimum=1) != L:
-        raise InvalidValueError(f"n_steps: got {n_steps}, but x has {L} steps; omit n_steps or make them agree")
-    return X, batched
+    return as_input(x, model.n_in, n_steps)
 
 
 def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **extra) -> dict:

@@ -23,12 +23,16 @@ __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGH
 METRIC_LABELS = {
     "activations": "activations", "macs": "multiply-adds", "dense_macs": "multiply-adds of a dense RNN",
     "speedup_vs_dense": "speed-up over a dense RNN", "messages": "messages",
-    "latency_p50": "latency p50 (steps)", "latency_p99": "latency p99 (steps)", "latency_max": "latency max (steps)",
-    "deadline_misses": "deadline misses", "loss": "loss", "error": "error rate", "accuracy": "accuracy",
+    "latency_p50": "latency p50 over the inputs read (steps)",
+    "latency_p99": "latency p99 over the inputs read (steps)",
+    "latency_max": "latency max over the inputs read (steps)", "inputs_dropped": "inputs dropped (never read)",
+    "deadline_misses": "deadline misses (dropped inputs included)", "staleness_p99": "staleness p99 (steps)",
+    "accuracy_value": "task metric (NMSE or test error)", "accuracy_test_loss": "test loss",
+    "accuracy_train_loss": "training loss", "loss": "loss", "error": "error rate", "accuracy": "accuracy",
     "wall_time": "wall time (s)",
 }
 #: Metrics where more is better (the Pareto front maximises them); every other metric is minimised.
-HIGHER_IS_BETTER = frozenset({"speedup_vs_dense", "accuracy"})
+HIGHER_IS_BETTER = frozenset({"speedup_vs_dense", "inputs_read", "accuracy", "accuracy_test_accuracy"})
 FRONT_COLOR = "#d62728"
 #: Where a front point's number goes (points from the marker), tried in turn until it clears the others.
 LABEL_OFFSETS = [(16, 14), (16, -14), (-16, 14), (-16, -14), (26, 0), (-26, 0), (0, 22), (0, -22), (28, 24),

@@ -110,3 +110,22 @@ def test_the_run_summary_line_of_the_compare_table_names_what_latency_is_over():
     from clocksim.runner import COMPARE_ROWS
     labels = [label for label, _ in COMPARE_ROWS]
     assert "inputs dropped" in labels and "latency p99 (inputs read)" in labels
+
+
+def test_message_latency_shows_its_delays_in_the_summary_and_a_figure(tmp_path):
+    """The bundled message_latency scenario: delays make reads staler (summary keys) and draw staleness.png."""
+    path = ROOT / "scenarios" / "message_latency.toml"
+    delayed = execute(load_scenario(path))
+    (tmp_path / "none.toml").write_text(path.read_text().replace("latency = 0.4\n", "")
+                                        .replace("links = [{ sender = 4, receiver = 0, delay = { kind = "
+                                                 "\"exponential\", mean = 3.0 } }]\n", ""))
+    instant = execute(load_scenario(tmp_path / "none.toml"))
+    assert "latency" not in instant.summary                    # no timing model left
+    d, i = delayed.summary["staleness"], instant.summary["staleness"]
+    assert d["n"] == i["n"] and d["p50"] > i["p50"] and d["max"] > i["max"]
+    fast = delayed.summary["per_module"][0]
+    assert fast["staleness_max"] > instant.summary["per_module"][0]["staleness_max"] and fast["lag_max"] > 0
+    assert "staleness" in delayed.scenario.output["plots"] and "staleness" not in instant.scenario.output["plots"]
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert (tmp_path / "out" / "staleness.png").stat().st_size > 1000
+    assert "## Staleness" in (tmp_path / "out" / "report.md").read_text()

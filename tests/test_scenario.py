@@ -59,7 +59,7 @@ compute = { cores = 2, throughput = 100.0, priority = "fifo" }
         o = s.engine_options
         assert o["deadline"] == 0.5 and o["compute"].cores == 2
         assert isinstance(o["latency"].default, cs.Uniform) and o["latency"].links[(2, 0)].value == 1.5
-        assert s.output["plots"] == ["activity", "cost", "latency", "gantt"]
+        assert s.output["plots"] == ["activity", "cost", "latency", "gantt", "staleness"]
 
     def test_input_file_relative_to_scenario(self, tmp_path):
         (tmp_path / "data").mkdir()

@@ -75,7 +75,7 @@ class Trace:
         ``module_sizes``, ``labels``, ``periods``, ``block_mask``, ``batch``,
         ``n_steps``, ``start``, ``activation_macs`` (per module, per sequence),
         ``readout_macs`` and ``dense_step_macs`` (per sequence), and
-        ``latency_model`` (bool).
+        ``latency_model`` (bool: a timing model ran, :func:`clocksim.cost.has_timing_model`).
     """
 
     def __init__(self, activations: np.ndarray, messages: np.ndarray | None = None,

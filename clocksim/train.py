@@ -218,7 +218,7 @@ class History:
 
 def train(model, x, target, config: TrainConfig | None = None, *, validation=None, rng=None,
           checkpoint=None, checkpoint_every: int = 1, resume=None, progress: bool | None = None,
-          **overrides) -> History:
+          on_epoch=None, **overrides) -> History:
     """Train ``model`` in place on the sequences ``(x, target)``.
 
     Parameters
@@ -247,6 +247,9 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
         with, except ``epochs``, which may be raised to train longer.
     progress : bool, optional
         Show a tqdm progress bar; default: only when stdout is a terminal.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, history)``, called after each epoch (and its checkpoint);
+        an exception it raises (e.g. to prune a trial) ends training and propagates.
 
     Returns
     -------
@@ -290,6 +293,8 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
             last = epoch == config.epochs or run.history.stopped_early
             if checkpoint is not None and (epoch % checkpoint_every == 0 or last):
                 save_checkpoint(checkpoint, run.state())
+            if on_epoch is not None:
+                on_epoch(epoch, run.history)
     if config.patience is not None and config.restore_best and run.best is not None:
         model.set_params(**run.best)
     return run.history

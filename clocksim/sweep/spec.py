@@ -412,7 +412,9 @@ def _show(value) -> str:
 
 
 class _Check:
-    """Typed getters that raise SweepError naming the sweep file and key."""
+    """Typed getters that raise ``error`` (SweepError; a search file's SearchError) naming the file and key."""
+
+    error: type[InvalidValueError] = SweepError
 
     def __init__(self, path: Path):
         self.path = path
@@ -421,14 +423,14 @@ class _Check:
         shown = "nothing" if value is None else repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        raise SweepError(f"{self.path}: {key}: got {shown}, expected {expected}")
+        raise self.error(f"{self.path}: {key}: got {shown}, expected {expected}")
 
     def unknown(self, key: str, options: list[str], leaf: str | None = None, what: str = "key"):
         leaf = key.rsplit(".", 1)[-1] if leaf is None else leaf
         close = difflib.get_close_matches(leaf, options, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         listed = ", ".join(options) if options else "none"
-        raise SweepError(f"{self.path}: {key}: unknown {what}{hint}; expected one of {listed}")
+        raise self.error(f"{self.path}: {key}: unknown {what}{hint}; expected one of {listed}")
 
     def scenario_key(self, where: str, key: str) -> None:
         """``key`` must be a dotted path into the scenario schema (section.key[.sub...])."""
@@ -438,12 +440,12 @@ class _Check:
         if parts[0] not in SCHEMA:
             close = difflib.get_close_matches(parts[0], list(SCHEMA), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SweepError(f"{self.path}: {where}: unknown scenario section {parts[0]!r}{hint}; "
+            raise self.error(f"{self.path}: {where}: unknown scenario section {parts[0]!r}{hint}; "
                              f"expected one of {', '.join(SCHEMA)}")
         if parts[1] not in SCHEMA[parts[0]]:
             close = difflib.get_close_matches(parts[1], list(SCHEMA[parts[0]]), n=1)
             hint = f" (did you mean {parts[0]}.{close[0]}?)" if close else ""
-            raise SweepError(f"{self.path}: {where}: unknown scenario key {parts[0]}.{parts[1]}{hint}; "
+            raise self.error(f"{self.path}: {where}: unknown scenario key {parts[0]}.{parts[1]}{hint}; "
                              f"expected one of {', '.join(SCHEMA[parts[0]])}")
 
     def _default(self, key: str):

@@ -38,11 +38,13 @@ from .plot import (
                      plot_pareto,
                      plot_state,
 )
+from .search import search  # (binds cs.search to the function; optuna is imported when it runs)
 from .sweep import Sweep, load_sweep, run_sweep
 from .trace import Trace
 from .train import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.1.0"
+
 
 __all__ = [
     "Clock", "Periodic", "Explicit", "Jittered", "Poisson", "OnInput", "activity_mask",
@@ -53,7 +55,7 @@ __all__ = [
     "Trace", "AggregateTrace",
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_state", "plot_connectivity",
     "plot_compare",
-    "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap",
+    "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap", "search",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
     "loss_and_grad", "evaluate",
     "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",

@@ -12,13 +12,12 @@ Writes results/search/phase_placement.json and results/search/hypervolume.json (
 Run: PYTHONPATH=. python benchmarks/exp_search.py [--trials 100] [--seeds 3]
 """
 
-from _common import report  # noqa: F401  (pins BLAS to one thread)
-
 import argparse
 import json
 import tempfile
 from pathlib import Path
 
+import _common  # noqa: F401  (pins BLAS and numba to one thread; before numpy)
 import numpy as np
 
 from clocksim.execute import execute
@@ -69,7 +68,7 @@ def hypervolume_2d(points: np.ndarray, ref: np.ndarray) -> float:
         return 0.0
     pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))]
     area, best_y = 0.0, ref[1]
-    for i, (x, y) in enumerate(pts):
+    for x, y in pts:
         if y < best_y:
             nxt = ref[0]
             area += (nxt - x) * (best_y - y)

@@ -189,6 +189,15 @@ def parse_space(chk, tables: dict, base, flatten) -> Space:
     if sizes is not None:
         sizes = {"budget": chk.int(sizes, "sizes.budget", minimum=1),
                  "min": chk.int(sizes, "sizes.min", minimum=1, default=1)}
+        from ..model import ClockworkRNN
+
+        g = model.g if periods is None else periods["modules"] if isinstance(periods["modules"], int) \
+            else periods["modules"][1]
+        least = ClockworkRNN(model.n_in, model.n_out, [sizes["min"]] * g, [1] * g,
+                             connectivity=_connectivity(model)).n_params
+        if least > sizes["budget"]:
+            chk.fail("sizes.budget", sizes["budget"], f"at least {least} (the parameters of {g} modules of "
+                                                      f"sizes.min = {sizes['min']} units)")
     priority = structured["priority"]
     if priority is not None:
         rules = priority.get("rules", True)

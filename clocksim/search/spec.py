@@ -165,7 +165,7 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
     for key in head:
         if key not in SEARCH_SCHEMA["search"]:
             chk.unknown(f"search.{key}", list(SEARCH_SCHEMA["search"]))
-    scenario_path, base = _base_scenario(chk, head)
+    scenario_path, base = _base_scenario(chk, head, "search")
     try:
         base_scenario = parse_scenario(copy.deepcopy(base), scenario_path)
     except ClocksimError as exc:

@@ -233,20 +233,21 @@ def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Pat
         raise SweepError(f"{chk.path}: point {index + 1} ({point.describe()}): {exc}") from None
 
 
-def _base_scenario(chk: "_Check", head: dict) -> tuple[Path, dict]:
-    name = chk.string(head, "sweep.scenario")
+def _base_scenario(chk: "_Check", head: dict, table: str = "sweep") -> tuple[Path, dict]:
+    """The base scenario named by ``<table>.scenario``: its absolute path and parsed TOML (paths absolute)."""
+    name = chk.string(head, f"{table}.scenario")
     if name is None:
-        chk.fail("sweep.scenario", None, "the path of the base scenario (.toml), relative to the sweep file")
+        chk.fail(f"{table}.scenario", None, "the path of the base scenario (.toml), relative to this file")
     file = Path(name)
     if not file.is_absolute():
         file = chk.path.parent / file
     file = Path(os.path.normpath(file.absolute()))
     if not file.is_file():
-        chk.fail("sweep.scenario", name, f"an existing scenario file (looked for {file})")
+        chk.fail(f"{table}.scenario", name, f"an existing scenario file (looked for {file})")
     try:
         base = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        chk.fail("sweep.scenario", name, f"a valid TOML scenario ({file}: {exc})")
+        chk.fail(f"{table}.scenario", name, f"a valid TOML scenario ({file}: {exc})")
     _absolute_paths(base, file.parent, file.parent, {})
     return file, base
 

@@ -82,7 +82,7 @@ def write(tmp_path, search=SEARCH, base=BASE, name="s.toml") -> Path:
     (("[priority]", "[params]\nengine.deadlin = [1.0, 2.0]"), r"unknown scenario key engine.deadlin \(did you mean"),
     (("[priority]", "[params]\nmodel.seed = {low = 3, high = 1}"), r"params.model.seed: got .*, expected low < high"),
     (("[priority]", "[periods]\nhigh = 0"), r"periods.high: got 0, expected an integer >= 1"),
-    (("[priority]", "[sizes]\nbudget = 10"), r"sizes.budget: got 10, expected at least 27 \(the parameters of 4 modules"),
+    (("[priority]", "[sizes]\nbudget = 10"), r"sizes.budget: got 10, expected at least 27 \(the parameters of 4"),
     (("[priority]", "[params]\nmodel.module_sizes = [[4, 4], [4, 4, 4, 4]]"),
      r"the space gives an invalid scenario at its low end \(model.module_sizes=\[4, 4\].*model.module_sizes"),
 ])

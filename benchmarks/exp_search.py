@@ -7,8 +7,10 @@
    multiply-adds and p99 latency, constraint no deadline miss): TPE, NSGA-II and random sampling,
    several seeds, against a grid of the same number of runs (geometric periods round(b**i) over 100
    values of the base b; the grid a sweep would run).
+3. (``--only words``, slow) Periods for the synthetic-words task (scenarios/searches/word_periods.toml):
+   the best test error found at no more multiply-adds than exponential periods, within the trial budget.
 
-Writes results/search/phase_placement.json and results/search/hypervolume.json (with provenance).
+Writes results/search/phase_placement.json, hypervolume.json and word_periods.json (with provenance).
 Run: PYTHONPATH=. python benchmarks/exp_search.py [--trials 100] [--seeds 3]
 """
 
@@ -124,11 +126,36 @@ def hypervolumes(trials: int, seeds: int) -> dict:
             "reference_point": ref.tolist(), "summary": summary, "runs": out}
 
 
+def words(trials: int, seeds: int) -> dict:
+    """Periods for the synthetic-words task against the exponential periods of the base scenario."""
+    base = execute(load_scenario(ROOT / "scenarios" / "synthetic_words.toml")).summary
+    spec0 = load_search(ROOT / "scenarios" / "searches" / "word_periods.toml")
+    runs = []
+    for seed in range(seeds):
+        spec = load_search(spec0.path)
+        spec.seed = seed
+        with tempfile.TemporaryDirectory() as tmp:
+            res = search(spec, tmp, trials=trials, figures=False)
+        ok = [r for r in res.table if r["state"] == "COMPLETE" and r["feasible"]]
+        best = min(ok, key=lambda r: (r["accuracy.value"], r["macs"])) if ok else None
+        runs.append({"seed": seed, "trials": trials, "states": [r["state"] for r in res.table],
+                     "first_no_worse": first_reaching(res.table, lambda r: r["feasible"] and
+                                                      r["accuracy.value"] <= base["accuracy"]["value"]),
+                     "best": None if best is None else {k: best[k] for k in ("number", "model.periods",
+                                                                             "accuracy.value", "macs")},
+                     "wall_seconds": sum(r["wall_time"] or 0 for r in res.table)})
+        print(runs[-1], flush=True)
+    return {"exponential": {"periods": [1, 2, 4, 8, 16, 32, 64], "error": base["accuracy"]["value"],
+                            "macs": base["macs"]}, "runs": runs}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--only", choices=["placement", "hypervolume"])
+    ap.add_argument("--only", choices=["placement", "hypervolume", "words"])
+    ap.add_argument("--word-trials", type=int, default=30)
+    ap.add_argument("--word-seeds", type=int, default=1)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "placement"):
@@ -139,6 +166,10 @@ def main() -> None:
                 "provenance": provenance()}
         (OUT / "hypervolume.json").write_text(json.dumps(data, indent=2, default=float) + "\n")
         print(json.dumps(data["summary"], indent=2))
+    if args.only == "words":             # slow (about 40 s a trial): run on its own
+        data = {"experiment": "synthetic-words periods", **words(args.word_trials, args.word_seeds),
+                "provenance": provenance()}
+        (OUT / "word_periods.json").write_text(json.dumps(data, indent=2, default=float) + "\n")
 
 
 if __name__ == "__main__":

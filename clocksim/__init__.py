@@ -3,7 +3,7 @@
 See ``docs/concepts.md`` for what a clock rate is and ``docs/api.md`` for this list.
 """
 
-from . import cost  # noqa: F401  (the module: cs.cost.activation_macs, ...)
+from . import cost, search  # noqa: F401  (modules: cs.cost.activation_macs; cs.search(...), a callable package)
 from .aggregate import AggregateTrace
 from .baselines import count_params, model_for_budget, simple_rnn, size_for_budget
 from .clocks import (
@@ -38,7 +38,6 @@ from .plot import (
                      plot_pareto,
                      plot_state,
 )
-from .search import search  # (binds cs.search to the function; optuna is imported when it runs)
 from .sweep import Sweep, load_sweep, run_sweep
 from .trace import Trace
 from .train import DivergenceError, History, TrainConfig, train

@@ -19,10 +19,26 @@ validation loss epoch by epoch. At the end come ``trials.csv`` /
 
 Optuna is an optional extra (``pip install 'clocksim[search]'``), imported only
 when a search runs.
+
+The package is callable: ``clocksim.search(spec, out_dir, ...)`` is
+:func:`clocksim.search.search`, so ``cs.search(...)`` runs a search while
+``from clocksim.search import load_search`` still reaches the package.
 """
+
+import sys
+import types
 
 from .run import SearchResult, pareto_indices, search
 from .spec import SEARCH_SCHEMA, SearchError, SearchSpec, load_search, parse_search
 
 __all__ = ["search", "SearchResult", "SearchSpec", "SearchError", "load_search", "parse_search", "SEARCH_SCHEMA",
            "pareto_indices"]
+
+
+class _CallablePackage(types.ModuleType):
+    def __call__(self, spec, out_dir, **options) -> SearchResult:
+        """``clocksim.search(...)``: :func:`clocksim.search.search`."""
+        return search(spec, out_dir, **options)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

@@ -42,6 +42,7 @@ def plot_history(rows: list[dict], metric: str, direction: str = "minimize", ax=
         best = np.minimum.accumulate(best) if direction == "minimize" else np.maximum.accumulate(best)
         ok = np.isfinite(best)
         ax.step(number[ok], best[ok], where="post", color="#d62728", gid="best-so-far", label="best so far")
+    ax.ticklabel_format(axis="y", useOffset=False)
     ax.set_xlabel("trial")
     ax.set_ylabel(metric)
     ax.legend(frameon=False, fontsize="small")

@@ -286,7 +286,8 @@ def _outputs(spec: SearchSpec, folder: Path, trials, ran: int, figures: bool, wa
     atomic_write(folder / "trials.csv", lambda f: f.write(text.getvalue().encode("utf-8")))
     files = [folder / "trials.csv"]
     try:
-        files.append(write_parquet(folder / "trials.parquet", rows, columns, spec.record()))
+        files.append(write_parquet(folder / "trials.parquet", rows, columns,
+                                   {"search": spec.record(), "provenance": provenance()}))
     except ImportError:
         notes.append("trials.parquet not written: it needs pyarrow (pip install 'clocksim[parquet]')")
     complete = [r for r in rows if r["state"] == "COMPLETE" and r["feasible"]]

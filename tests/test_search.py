@@ -220,11 +220,14 @@ def test_a_missing_metric_stops_the_search_naming_it(tmp_path):
         search(path, tmp_path / "out", trials=2, figures=False)
 
 
-def test_trials_run_on_worker_processes(tmp_path):
+def test_trials_run_in_batches_on_a_dask_cluster(tmp_path):
+    """The sweep's schedulers run the trials (threads here: the cluster starts fast; processes are the same path)."""
     pytest.importorskip("distributed")
     path = write(tmp_path)
-    result = search(path, tmp_path / "out", trials=4, scheduler="processes", workers=2, figures=False)
-    assert [r["state"] for r in result.table] == ["COMPLETE"] * 4
+    result = search(path, tmp_path / "out", trials=5, scheduler="threads", workers=2, figures=False)
+    assert [r["state"] for r in result.table] == ["COMPLETE"] * 5 and result.ran == 5
+    serial = search(path, tmp_path / "serial", trials=2, figures=False)        # the first batch: the same draws
+    assert [r["model.phases"] for r in result.table[:2]] == [r["model.phases"] for r in serial.table]
 
 
 TASK = """\

@@ -67,9 +67,8 @@ def search(spec, out_dir, *, trials: int | None = None, scheduler="serial", work
         Local workers, and the batch size; default one per available core.
     """
     import optuna
+    from tqdm import tqdm
 
-    global _SET_CONSTRAINT
-    _SET_CONSTRAINT = _set_constraint_available()
     from ..sweep.schedulers import _client, check_scheduler, default_workers, execute
 
     t0 = time.perf_counter()
@@ -89,8 +88,6 @@ def search(spec, out_dir, *, trials: int | None = None, scheduler="serial", work
         study = _study(spec, storage)
         done = _recover(study, storage)
         batch = 1 if scheduler == "serial" else (workers or default_workers())
-        from tqdm import tqdm
-
         with tqdm(total=total, initial=min(done, total), unit="trial", desc=spec.name,
                   disable=None if progress else True) as bar, \
                 (nullcontext("serial") if scheduler == "serial" else _client(scheduler, workers)) as where:
@@ -131,7 +128,7 @@ def _sampler(spec: SearchSpec):
     import optuna
 
     # Optuna 5 reads constraints set on the trial (Trial.set_constraint, see _tell); Optuna 4 asks constraints_func.
-    constraints = _constraints_of if spec.constraints and not _SET_CONSTRAINT else None
+    constraints = _constraints_of if spec.constraints and not _trials_hold_constraints() else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if spec.sampler == "tpe":
@@ -141,13 +138,11 @@ def _sampler(spec: SearchSpec):
         return optuna.samplers.RandomSampler(seed=spec.seed)
 
 
-def _set_constraint_available() -> bool:
+def _trials_hold_constraints() -> bool:
+    """True from Optuna 5 on: constraints are set on the trial, not computed by a ``constraints_func``."""
     from optuna.trial import Trial
 
     return hasattr(Trial, "set_constraint")
-
-
-_SET_CONSTRAINT = None
 
 
 def _constraints_of(trial) -> list[float]:
@@ -204,7 +199,7 @@ def _tell(spec: SearchSpec, study, trial, row: dict) -> None:
         return
     violations = [c.violation(v) for c, v in zip(spec.constraints, measured)]
     trial.set_user_attr("constraints", violations)
-    if _SET_CONSTRAINT:
+    if _trials_hold_constraints():
         for constraint, violation in zip(spec.constraints, violations):
             trial.set_constraint(str(constraint), violation)
     study.tell(trial, values)

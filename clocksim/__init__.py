@@ -3,7 +3,7 @@
 See ``docs/concepts.md`` for what a clock rate is and ``docs/api.md`` for this list.
 """
 
-from . import cost  # noqa: F401  (the module: cs.cost.activation_macs, ...)
+from . import cost, search  # noqa: F401  (modules: cs.cost.activation_macs; cs.search(...), a callable package)
 from .aggregate import AggregateTrace
 from .baselines import budget_params, model_for_budget, simple_rnn, size_for_budget
 from .clocks import (
@@ -45,6 +45,7 @@ from .train import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.1.0"
 
+
 __all__ = [
     "Clock", "Periodic", "Explicit", "Jittered", "Poisson", "OnInput", "activity_mask",
     "exponential_periods", "fibonacci_periods", "linear_periods", "prime_periods", "stagger_phases",
@@ -54,7 +55,7 @@ __all__ = [
     "Trace", "AggregateTrace",
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state", "plot_connectivity",
     "plot_compare",
-    "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap",
+    "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap", "search",
     "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
     "loss_and_grad", "evaluate",
     "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",

@@ -244,6 +244,43 @@ def _sweep(args) -> int:
     return 0
 
 
+def _add_search(sub) -> None:
+    se = sub.add_parser("search", help="search a scenario's schedules (periods, phases, sizes, priorities) for the "
+                                       "front of cost, latency and error with Optuna; re-running resumes")
+    se.add_argument("search", type=Path, help="search file (.toml), e.g. scenarios/searches/phase_placement.toml")
+    se.add_argument("--out", type=Path, required=True,
+                    help="study folder: study.journal grows as trials finish; trials.csv, front/*.toml, figures")
+    se.add_argument("--trials", type=int, help="trials in all (default: the file's search.trials)")
+    se.add_argument("--scheduler", default="serial", metavar="serial|processes|threads|tcp://HOST:PORT",
+                    help="where trials run: this process (default), local worker processes, threads, or the "
+                         "address of a running dask scheduler (as for clocksim sweep)")
+    se.add_argument("--workers", type=int, help="local workers, and trials per batch (default: one per core)")
+    se.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    se.set_defaults(func=_search)
+
+
+def _search(args) -> int:
+    from .search import load_search, search
+
+    spec = load_search(args.search)
+    try:
+        result = search(spec, args.out, trials=args.trials, scheduler=args.scheduler, workers=args.workers,
+                        progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"clocksim: interrupted; the finished trials are in {args.out / 'study.journal'}: run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        names = [o.metric for o in spec.objectives]
+        print(f"{spec.name}: {len(result.table)} trials ({result.ran} run now), {len(result.front)} on the front; "
+              f"{result.wall_time:.1f} s")
+        for row in result.front:
+            print(f"  {row['file']}  " + ", ".join(f"{m} = {row[m]:.6g}" for m in names))
+        for note in result.notes:
+            print(f"note: {note}")
+        print(f"wrote {args.out}/ ({', '.join(p.name for p in result.files)})")
+    return 0
+
 
 def _add_reproduce(sub) -> None:
     rep = sub.add_parser("reproduce", help="rerun the paper's experiments (sections 4.1, 4.2): tables and figures")
@@ -272,7 +309,7 @@ def _add_reproduce(sub) -> None:
     rep.set_defaults(func=_reproduce)
 
 
-COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_reproduce]
+COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_search, _add_reproduce]
 
 
 def main(argv: list[str] | None = None) -> int:

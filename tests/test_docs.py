@@ -14,6 +14,7 @@ import pytest
 import clocksim as cs
 from clocksim.cli import main
 from clocksim.scenario import parse_scenario, schema_markdown
+from clocksim.search import parse_search
 from clocksim.sweep import parse_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,8 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
             raw = tomllib.loads(code)
             if "sweep" in raw:        # a sweep file: its scenario path is relative to scenarios/sweeps/
                 parse_sweep(raw, tmp_path / "scenarios" / "sweeps" / "doc.toml")
+            elif "search" in raw:     # a search file: relative to scenarios/searches/
+                parse_search(raw, tmp_path / "scenarios" / "searches" / "doc.toml")
             else:
                 parse_scenario(raw, tmp_path / "doc.toml")
             ran += 1

@@ -81,23 +81,28 @@ def check_scheduler(scheduler, workers: int | None = None) -> None:
                                  f"install the extra ({EXTRA}) or pass --scheduler serial") from None
 
 
-def execute(tasks: list[dict], scheduler="processes", workers: int | None = None) -> Iterator[dict]:
-    """Run ``tasks`` (see :func:`~clocksim.sweep.points.run_point`); yield each one's row as it finishes."""
+def execute(tasks: list[dict], scheduler="processes", workers: int | None = None, fn=run_point) -> Iterator[dict]:
+    """Run ``tasks``; yield each one's row as it finishes.
+
+    ``fn(task) -> row`` computes one task (default :func:`~clocksim.sweep.points.run_point`; a search
+    trial is :func:`clocksim.search.trial.run_trial`): an importable function of plain data, with an
+    ``id`` in both task and row, that turns its own failures into rows.
+    """
     check_scheduler(scheduler, workers)
     if not tasks:
         return
     if scheduler == "serial":
         for task in tasks:
-            yield run_point(task)
+            yield fn(task)
         return
     with _client(scheduler, workers) as client:
-        yield from _rows(client, tasks)
+        yield from _rows(client, tasks, fn)
 
 
-def _rows(client, tasks: list[dict]) -> Iterator[dict]:
+def _rows(client, tasks: list[dict], fn) -> Iterator[dict]:
     from distributed import as_completed
 
-    futures = client.map(run_point, tasks, key=[f"clocksim-point-{t['id']}" for t in tasks])
+    futures = client.map(fn, tasks, key=[f"clocksim-point-{t['id']}" for t in tasks])
     ids = {f.key: t["id"] for f, t in zip(futures, tasks)}
     try:
         for future in as_completed(futures):

@@ -236,20 +236,21 @@ def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Pat
             | ({"trained"} if parsed.train else set()))
 
 
-def _base_scenario(chk: "_Check", head: dict) -> tuple[Path, dict]:
-    name = chk.string(head, "sweep.scenario")
+def _base_scenario(chk: "_Check", head: dict, table: str = "sweep") -> tuple[Path, dict]:
+    """The base scenario named by ``<table>.scenario``: its absolute path and parsed TOML (paths absolute)."""
+    name = chk.string(head, f"{table}.scenario")
     if name is None:
-        chk.fail("sweep.scenario", None, "the path of the base scenario (.toml), relative to the sweep file")
+        chk.fail(f"{table}.scenario", None, "the path of the base scenario (.toml), relative to this file")
     file = Path(name)
     if not file.is_absolute():
         file = chk.path.parent / file
     file = Path(os.path.normpath(file.absolute()))
     if not file.is_file():
-        chk.fail("sweep.scenario", name, f"an existing scenario file (looked for {file})")
+        chk.fail(f"{table}.scenario", name, f"an existing scenario file (looked for {file})")
     try:
         base = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        chk.fail("sweep.scenario", name, f"a valid TOML scenario ({file}: {exc})")
+        chk.fail(f"{table}.scenario", name, f"a valid TOML scenario ({file}: {exc})")
     _absolute_paths(base, file.parent, file.parent, {})
     return file, base
 
@@ -405,7 +406,9 @@ def _show(value) -> str:
 
 
 class _Check:
-    """Typed getters that raise SweepError naming the sweep file and key."""
+    """Typed getters that raise ``error`` (SweepError; a search file's SearchError) naming the file and key."""
+
+    error: type[InvalidValueError] = SweepError
 
     def __init__(self, path: Path):
         self.path = path
@@ -414,14 +417,14 @@ class _Check:
         shown = "nothing" if value is None else repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        raise SweepError(f"{self.path}: {key}: got {shown}, expected {expected}")
+        raise self.error(f"{self.path}: {key}: got {shown}, expected {expected}")
 
     def unknown(self, key: str, options: list[str], leaf: str | None = None, what: str = "key"):
         leaf = key.rsplit(".", 1)[-1] if leaf is None else leaf
         close = difflib.get_close_matches(leaf, options, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         listed = ", ".join(options) if options else "none"
-        raise SweepError(f"{self.path}: {key}: unknown {what}{hint}; expected one of {listed}")
+        raise self.error(f"{self.path}: {key}: unknown {what}{hint}; expected one of {listed}")
 
     def scenario_key(self, where: str, key: str) -> None:
         """``key`` must be a dotted path into the scenario schema (section.key[.sub...])."""
@@ -431,12 +434,12 @@ class _Check:
         if parts[0] not in SCHEMA:
             close = difflib.get_close_matches(parts[0], list(SCHEMA), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SweepError(f"{self.path}: {where}: unknown scenario section {parts[0]!r}{hint}; "
+            raise self.error(f"{self.path}: {where}: unknown scenario section {parts[0]!r}{hint}; "
                              f"expected one of {', '.join(SCHEMA)}")
         if parts[1] not in SCHEMA[parts[0]]:
             close = difflib.get_close_matches(parts[1], list(SCHEMA[parts[0]]), n=1)
             hint = f" (did you mean {parts[0]}.{close[0]}?)" if close else ""
-            raise SweepError(f"{self.path}: {where}: unknown scenario key {parts[0]}.{parts[1]}{hint}; "
+            raise self.error(f"{self.path}: {where}: unknown scenario key {parts[0]}.{parts[1]}{hint}; "
                              f"expected one of {', '.join(SCHEMA[parts[0]])}")
 
     def _default(self, key: str):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import __version__, plot
 from ._validate import as_int
-from .clocks import Periodic, exponential_periods, fibonacci_periods, linear_periods, prime_periods
+from .clocks import Periodic, check_fastest_first, exponential_periods, fibonacci_periods, linear_periods, prime_periods
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
 from .trace import Trace
@@ -66,7 +66,8 @@ def _add_explain(sub) -> None:
     ex.add_argument("--phases", type=_int_list("phases"), help="comma-separated phases, one per module")
     ex.add_argument("--start", type=int, default=0, help="number of the first step: 0 (default) or 1")
     ex.add_argument("--steps", type=int, default=8, help="how many steps to list (default 8)")
-    ex.add_argument("--at", type=_int_list("at"), default=[], help="further steps to list, e.g. 128")
+    ex.add_argument("--at", type=_int_list("at"), default=[],
+                    help="steps to ask about, e.g. 128: listed (after the first block if beyond it) and marked ->")
     ex.set_defaults(func=_explain)
 
 
@@ -88,6 +89,8 @@ def _explain(args) -> int:
             clocks.append(Periodic(p, ph))
         except InvalidValueError as exc:
             raise InvalidValueError(f"--periods/--phases (module M{i + 1}): {exc}") from None
+    check_fastest_first(clocks, "--periods", f"list them fastest first, e.g. {','.join(map(str, sorted(periods)))}, "
+                        "as the model and `clocksim run` require")
     print(schedule_table(clocks, start=args.start, n_steps=args.steps, extra_steps=args.at))
     return 0
 

@@ -215,7 +215,7 @@ def _add_sweep(sub) -> None:
     sw.add_argument("--workers", type=int, help="number of local workers (default: one per core)")
     sw.add_argument("--force", action="store_true", help="start over: remove the sweep's files from --out first")
     sw.add_argument("--retry-errors", action="store_true", help="run again the points recorded with an error")
-    sw.add_argument("--dry-run", action="store_true", help="check the sweep and every point, list them, run nothing")
+    sw.add_argument("--dry-run", action="store_true", help="check the sweep and every point, list them, run nothing (needs no Dask)")
     sw.add_argument("--quiet", action="store_true", help="print nothing but errors")
     sw.set_defaults(func=_sweep)
 
@@ -223,7 +223,7 @@ def _add_sweep(sub) -> None:
 def _sweep(args) -> int:
     from .sweep import check_scheduler, load_sweep, run_sweep
 
-    check_scheduler(args.scheduler, args.workers)
+    check_scheduler(args.scheduler, args.workers, installed=not args.dry_run)
     sweep = load_sweep(args.sweep)
     merged = f", {sweep.duplicates} identical ones merged" if sweep.duplicates else ""
     if args.dry_run:

@@ -474,6 +474,8 @@ class TestWithoutDask:
         assert "needs dask.distributed" in err and "pip install 'clocksim[sweep]'" in err
         assert "--scheduler serial" in err
         assert not (tmp_path / "out").exists()
+        assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dry-run"]) == 0   # runs nothing
+        assert capsys.readouterr().out.startswith("s: 8 points")
         assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--scheduler", "serial", "--quiet"]) == 0
         assert len(read_csv(tmp_path / "out" / "results.csv")) == 8
 

@@ -106,12 +106,15 @@ def _window_arg(text: str) -> tuple[float, float]:
 
 
 def _add_plot(sub) -> None:
-    pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as a PNG")
+    pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as a PNG",
+                        description="Draw a saved trace (.npz from Trace.save, e.g. trace.npz of `clocksim run`). "
+                                    "--kind latency needs a run with a timing model (compute, link latency or "
+                                    "deadline); a synchronous run has no latency and is refused.")
     pl.add_argument("trace", metavar="TRACE", help="trace file written by Trace.save (.npz)")
     pl.add_argument("--kind", choices=list(plot.KINDS), default="activity", help="which figure (default activity)")
     pl.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
     pl.add_argument("--window", type=_window_arg, metavar="T0,T1",
-                    help="only the time window [T0, T1) (activity, gantt, cost); default the whole run")
+                    help="only the time window [T0, T1) (latency: the readouts in it); default the whole run")
     pl.add_argument("--dpi", type=int, default=120, help="resolution (default 120)")
     pl.set_defaults(func=_plot)
 
@@ -215,7 +218,8 @@ def _add_sweep(sub) -> None:
     sw.add_argument("--workers", type=int, help="number of local workers (default: one per core)")
     sw.add_argument("--force", action="store_true", help="start over: remove the sweep's files from --out first")
     sw.add_argument("--retry-errors", action="store_true", help="run again the points recorded with an error")
-    sw.add_argument("--dry-run", action="store_true", help="check the sweep and every point, list them, run nothing (needs no Dask)")
+    sw.add_argument("--dry-run", action="store_true",
+                    help="check the sweep and every point, list them, run nothing (needs no Dask)")
     sw.add_argument("--quiet", action="store_true", help="print nothing but errors")
     sw.set_defaults(func=_sweep)
 

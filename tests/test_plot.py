@@ -280,9 +280,21 @@ class TestLatency:
 
     def test_no_finite_latency_says_so(self, sync_trace):
         trace = cs.Trace(sync_trace.activations, readouts=np.zeros(0, dtype=cs.trace.READOUT_DTYPE),
-                         meta=sync_trace.meta)
+                         meta={**sync_trace.meta, "latency_model": True})
         ax_hist, _ = cs.plot_latency(trace)
         assert "no finite latency" in ax_hist.texts[0].get_text()
+
+    def test_a_run_without_timing_model_is_refused(self, sync_trace):
+        with pytest.raises(cs.InvalidValueError, match="trace: the run had no timing model"):
+            cs.plot_latency(sync_trace)
+
+    def test_window_keeps_the_readouts_in_it(self, queued):
+        trace = queued.trace
+        ro = trace.readouts
+        inside = (ro["time"] >= 5) & (ro["time"] < 15)
+        ax_hist, _ = cs.plot_latency(trace, steps=(5, 15))
+        assert sum(p.get_height() for p in ax_hist.containers[0]) == np.isfinite(ro["latency"][inside]).sum()
+        assert "in t = 5 to 15" in ax_hist.figure.get_suptitle()
 
 
 # ------------------------------------------------------------------ state, connectivity, compare
@@ -379,6 +391,19 @@ class TestCli:
     def test_window(self, queued, tmp_path):
         src = queued.trace.save(tmp_path / "run.npz")
         assert main(["plot", str(src), "--kind", "gantt", "--window", "5,15", "--out", str(tmp_path / "g.png")]) == 0
+
+    def test_latency_of_a_synchronous_run_is_refused(self, sync_trace, tmp_path, capsys):
+        src = sync_trace.save(tmp_path / "run.npz")
+        assert main(["plot", str(src), "--kind", "latency", "--out", str(tmp_path / "l.png")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "TRACE: trace: the run had no timing model" in err
+        assert not (tmp_path / "l.png").exists()
+
+    def test_latency_window_changes_the_figure(self, queued, tmp_path):
+        src = queued.trace.save(tmp_path / "run.npz")
+        for name, window in (("all", []), ("part", ["--window", "5,15"])):
+            assert main(["plot", str(src), "--kind", "latency", *window, "--out", str(tmp_path / f"{name}.png")]) == 0
+        assert (tmp_path / "all.png").read_bytes() != (tmp_path / "part.png").read_bytes()
 
     @pytest.mark.parametrize("case,msg", [
         ("missing", "TRACE: '{d}/nope.npz' does not exist"),

@@ -9,6 +9,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 from matplotlib.ticker import EngFormatter, MaxNLocator, StrMethodFormatter
 
+from ..errors import InvalidValueError
 from ..trace import Trace
 from ._style import (
     DENSE_COLOR,
@@ -152,11 +153,20 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
 
 
 
-def plot_latency(trace: Trace, fig=None):
+def plot_latency(trace: Trace, fig=None, steps=None):
     """Readout latency distribution: histogram and CDF, p50 and p99 marked (NaN latencies ignored).
 
     Latency is the time from an input's arrival to the readout that reflects it
     (``trace.readouts["latency"]``); readouts before any module ran have none (NaN).
+    A run without a timing model (``meta["latency_model"]`` false: no compute
+    model, link latency or deadline) has no latency to show and is refused.
+
+    Parameters
+    ----------
+    trace : Trace
+    fig : matplotlib Figure, optional
+    steps : int or (float, float), optional
+        Only the readouts in this window, as in :func:`plot_activity`; default the whole run.
 
     Returns
     -------
@@ -167,9 +177,15 @@ def plot_latency(trace: Trace, fig=None):
         misses it shaded.
     """
     _check_trace(trace)
+    if not trace.meta.get("latency_model"):
+        raise InvalidValueError("trace: the run had no timing model (no compute model, link latency or deadline), "
+                                "so every output reflects its input at once and there is no latency to plot; "
+                                "run with engine.compute, engine.latency or engine.deadline set")
+    lo, hi, _ = _window(trace, steps)
+    whole = steps is None
+    lat = _latencies(trace, None if whole else (lo, hi))
     fig = fig if fig is not None else _new_figure(figsize=(10, 4))
     ax_hist, ax_cdf = fig.subplots(1, 2)
-    lat = _latencies(trace)
     deadline = trace.meta.get("deadline")
     if lat.size:
         bins = _latency_bins(lat)
@@ -177,7 +193,7 @@ def plot_latency(trace: Trace, fig=None):
         ax_hist.hist(lat, bins=bins, color="C0", rwidth=0.7 if integral else 0.95)
         ax_hist.set_ylabel("readouts")
         xlim = _latency_xlim(lat, deadline, integral)
-        _latency_cdf(trace, ax_cdf, xlim=xlim)
+        _latency_cdf(trace, ax_cdf, xlim=xlim, lat=lat)
         for ax in (ax_hist, ax_cdf):
             ax.set_xlim(*xlim)
             _mark_percentiles(ax, lat, deadline)
@@ -196,12 +212,12 @@ def plot_latency(trace: Trace, fig=None):
                       fontsize="small")
     ax_hist.set_title("Histogram")
     ax_cdf.set_title("Cumulative distribution")
-    fig.suptitle(_latency_headline(trace, lat))
+    fig.suptitle(_latency_headline(trace, lat, None if whole else (lo, hi)))
     return ax_hist, ax_cdf
 
 
-def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=None):
-    lat = np.sort(_latencies(trace))
+def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=None, lat=None):
+    lat = np.sort(_latencies(trace) if lat is None else lat)
     if not lat.size:
         return None
     lo, hi = xlim if xlim is not None else (lat[0], lat[-1])
@@ -223,8 +239,12 @@ def _mark_percentiles(ax, lat, deadline) -> None:
     ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"p99 = {p99:.3g}", gid="p99")
 
 
-def _latencies(trace: Trace) -> np.ndarray:
-    lat = trace.readouts["latency"]
+def _latencies(trace: Trace, window=None) -> np.ndarray:
+    """Finite readout latencies, of the readouts whose time is in the half-open ``window`` when given."""
+    ro = trace.readouts
+    if window is not None:
+        ro = ro[(ro["time"] >= window[0]) & (ro["time"] < window[1])]
+    lat = ro["latency"]
     return lat[np.isfinite(lat)]
 
 
@@ -246,9 +266,14 @@ def _latency_xlim(lat: np.ndarray, deadline, integral: bool):
     return lo - extra - 0.03 * span, hi + extra + 0.08 * span
 
 
-def _latency_headline(trace: Trace, lat: np.ndarray) -> str:
-    text = f"Readout latency over {lat.size:,} readouts"
+def _latency_headline(trace: Trace, lat: np.ndarray, window=None) -> str:
+    ro = trace.readouts
+    where = ""
+    if window is not None:
+        ro = ro[(ro["time"] >= window[0]) & (ro["time"] < window[1])]
+        where = f" in t = {window[0]:g} to {window[1]:g}"
+    text = f"Readout latency over {lat.size:,} readouts{where}"
     if trace.meta.get("deadline") is not None:
-        text += (f"; {int(trace.readouts['missed'].sum()):,} missed the deadline of "
+        text += (f"; {int(ro['missed'].sum()):,} missed the deadline of "
                  f"{_amount(trace.meta['deadline'], trace)}")
     return text

@@ -106,3 +106,14 @@ class TestCommittedRun:
         assert results["settings"]["classification_seeds"] >= 10
         for name, spec in EXPERIMENTS.items():
             assert set(results["learning_rates"][name].values()) <= set(spec["lr_grid"])
+
+
+def test_without_the_datasets_extra_it_stops_at_once_naming_it(tmp_path, monkeypatch, capsys):
+    import sys
+    monkeypatch.setitem(sys.modules, "sktime", None)                   # import sktime -> ImportError
+    monkeypatch.setitem(sys.modules, "sktime.datasets", None)
+    assert main(["reproduce", "--quick", "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs the optional package sktime" in err
+    assert 'pip install ".[datasets]"' in err
+    assert not (tmp_path / "r").exists()

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, plot
+from . import _format as fmt
 from ._validate import as_int
 from .clocks import Periodic, check_fastest_first, exponential_periods, fibonacci_periods, linear_periods, prime_periods
 from .errors import ClocksimError, InvalidValueError
@@ -170,17 +171,19 @@ def _run(args) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet, resume=args.resume)
     if not args.quiet:
-        line = (f"{scenario.name}: {summary['activations']} activations, {summary['macs']:,} multiply-adds, "
-                f"{summary['speedup_vs_dense']:.2f}x fewer than a dense RNN")
+        line = (f"{scenario.name}: {fmt.count(summary['activations'])} activations, "
+                f"{fmt.count(summary['macs'])} multiply-adds, {fmt.value(summary['speedup_vs_dense'])}x fewer than "
+                "a dense RNN")
         if "latency" in summary and summary["latency"]["p99"] is not None:
-            line += (f"; latency p99 {summary['latency']['p99']:.3g}, "
-                     f"{summary['deadline_misses']} deadline misses")
+            line += (f"; latency p99 {fmt.value(summary['latency']['p99'])}, "
+                     f"{fmt.count(summary['deadline_misses'])} deadline misses")
         print(line)
         if "accuracy" in summary:
             acc = summary["accuracy"]
-            score = f"test NMSE {acc['value']:.4g}" if acc["metric"] == "nmse" else f"test error {acc['value']:.2%}"
+            score = (f"test NMSE {fmt.value(acc['value'])}" if acc["metric"] == "nmse"
+                     else f"test error {fmt.value(100 * acc['value'])}%")
             print(f"{scenario.name}: {score}"
-                  + (f" after {acc['epochs']} epochs" if "epochs" in acc else " (untrained)"))
+                  + (f" after {fmt.count(acc['epochs'])} epochs" if "epochs" in acc else " (untrained)"))
         print(f"wrote {args.out}/ (report.md, summary.json, trace.csv, trace.json, figures)")
     return 0
 
@@ -245,7 +248,7 @@ def _sweep(args) -> int:
     if not args.quiet:
         failed = f", {result.failed} failed (see the error column)" if result.failed else ""
         print(f"{sweep.name}: {len(sweep.points)} points{merged}: {result.ran} run, {result.skipped} already "
-              f"done{failed}; {result.wall_time:.1f} s")
+              f"done{failed}; {fmt.value(result.wall_time)} s")
         for note in result.notes:
             print(f"note: {note}")
         print(f"wrote {args.out}/ ({', '.join(p.name for p in result.files)})")
@@ -278,7 +281,7 @@ def _add_reproduce(sub) -> None:
         if not args.quiet:
             print((args.out / "tables.md").read_text(encoding="utf-8"))
             print(f"wrote {args.out}/ (results.json, tables.md, generation.png, nmse.png) in "
-                  f"{results['wall_seconds'] / 60:.1f} min")
+                  f"{fmt.value(results['wall_seconds'] / 60)} min")
         return 0
 
     rep.set_defaults(func=_reproduce)

@@ -6,8 +6,8 @@ import math
 
 import matplotlib
 import numpy as np
-from matplotlib.ticker import EngFormatter
 
+from .. import _format as fmt
 from ..trace import Trace
 
 MISS_COLOR = "#d62728"
@@ -180,8 +180,8 @@ def _time_label(trace: Trace) -> str:
 
 def _span_text(trace: Trace, lo: float, hi: float, pad: float) -> str:
     if trace.meta.get("time_unit", "step") == "step" and pad:
-        return f"{round(hi - lo):,} steps"
-    return f"t = {lo:.4g} to {hi:.4g}"
+        return f"{fmt.count(round(hi - lo))} steps"
+    return f"t = {fmt.value(lo)} to {fmt.value(hi)}"
 
 
 def _basis(trace: Trace) -> str:
@@ -189,7 +189,8 @@ def _basis(trace: Trace) -> str:
 
 
 def _eng(value: float) -> str:
-    return EngFormatter(places=3 if abs(value) >= 1000 else 0)(value)
+    """A count or measured value in the one number style of :mod:`clocksim._format`."""
+    return fmt.number(value)
 
 
 def _side_legend(ax, n: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _format as fmt
 from ..trace import Trace
 from ._style import _check_trace, _new_figure, _rows_height, _time_range, _time_unit
 from .costs import _cost_cumulative, _latencies, _latency_cdf, _latency_xlim
@@ -39,7 +40,7 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
     axes = {"activity_a": fig.add_subplot(grid[0, 0]), "activity_b": fig.add_subplot(grid[0, 1])}
     for key, trace, name in (("activity_a", trace_a, name_a), ("activity_b", trace_b, name_b)):
         plot_activity(trace, ax=axes[key], steps=steps)
-        summary = f"{len(trace):,} activations, {_speedup(trace):.2f}x fewer MACs than dense"
+        summary = f"{fmt.count(len(trace))} activations, {fmt.value(_speedup(trace))}x fewer multiply-adds than dense"
         axes[key].set_title(f"{name}: activity ({summary})", fontsize="medium")
     axes["cost"] = fig.add_subplot(grid[1, :])
     differ = _dense_differs(trace_a, trace_b)
@@ -55,7 +56,8 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
             lat = _latencies(trace)
             if lat.size:
                 p50, p99 = np.percentile(lat, [50, 99])
-                _latency_cdf(trace, ax, f"{name}: p50 = {p50:.3g}, p99 = {p99:.3g}", color, xlim=xlim).set_lw(lw)
+                label = f"{name}: p50 = {fmt.value(p50)}, p99 = {fmt.value(p99)}"
+                _latency_cdf(trace, ax, label, color, xlim=xlim).set_lw(lw)
                 ax.axvline(p50, color=color, ls=":", lw=1.2)
                 ax.axvline(p99, color=color, ls="--", lw=1.2)
         ax.set_xlim(*xlim)

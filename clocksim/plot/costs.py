@@ -7,8 +7,9 @@ import math
 import matplotlib
 import matplotlib.colors as mcolors
 import numpy as np
-from matplotlib.ticker import EngFormatter, MaxNLocator, StrMethodFormatter
+from matplotlib.ticker import MaxNLocator
 
+from .. import _format as fmt
 from ..errors import InvalidValueError
 from ..trace import Trace
 from ._style import (
@@ -110,7 +111,7 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
     ax.axhline(dense, color=DENSE_COLOR, ls="--", lw=1.2, label=f"dense RNN\n({_eng(dense)} per step)")
     ax.set_xlim(lo - pad, hi - pad)
     ax.set_ylim(0, max(dense, base.max(initial=0)) * 1.08)
-    ax.yaxis.set_major_formatter(EngFormatter())
+    ax.yaxis.set_major_formatter(fmt.tick_formatter())
     ax.set_ylabel("multiply-adds per step")
     ax.set_xlabel(_time_label(trace))
     per = "per step" if k == 1 else f"mean per step over {k}-step bins"
@@ -134,7 +135,7 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
     dense_total = float(_meta(trace, "dense_step_macs")) * trace.batch * np.arange(edges.size)
     pad = _pad(trace)
     speedup = dense_total[-1] / total[-1] if total[-1] else math.inf
-    label = f"{name + ': ' if name else ''}CW-RNN ({_eng(total[-1])}, {speedup:.2f}x fewer)"
+    label = f"{name + ': ' if name else ''}CW-RNN ({_eng(total[-1])}, {fmt.value(speedup)}x fewer)"
     line = ax.plot(edges - pad, total, color=color, lw=lw, label=label)[0]
     if dense:
         ax.plot(edges - pad, dense_total, color=DENSE_COLOR, ls=dense_ls, lw=1.2,
@@ -143,7 +144,7 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
     ax.relim()
     ax.autoscale(axis="y")
     ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(EngFormatter())
+    ax.yaxis.set_major_formatter(fmt.tick_formatter())
     ax.set_ylabel("cumulative multiply-adds")
     ax.set_xlabel(_time_label(trace))
     ax.legend(loc="upper left", fontsize="small")
@@ -198,7 +199,7 @@ def plot_latency(trace: Trace, fig=None, steps=None):
             ax.set_xlim(*xlim)
             _mark_percentiles(ax, lat, deadline)
         ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax_hist.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax_hist.yaxis.set_major_formatter(fmt.tick_formatter())
         fig.legend(handles=ax_hist.get_legend_handles_labels()[0], loc="outside lower center",
                    ncols=3, fontsize="small", frameon=False)
         if integral:
@@ -234,9 +235,9 @@ def _mark_percentiles(ax, lat, deadline) -> None:
     p50, p99 = np.percentile(lat, [50, 99])
     if deadline is not None:
         ax.axvspan(deadline, ax.get_xlim()[1], color=MISS_COLOR, alpha=0.08, lw=0)
-        ax.axvline(deadline, color=MISS_COLOR, lw=1.5, label=f"deadline = {deadline:g} (shaded: a miss)")
-    ax.axvline(p50, color="C2", ls="--", lw=2, label=f"p50 = {p50:.3g}", gid="p50")
-    ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"p99 = {p99:.3g}", gid="p99")
+        ax.axvline(deadline, color=MISS_COLOR, lw=1.5, label=f"deadline = {fmt.value(deadline)} (shaded: a miss)")
+    ax.axvline(p50, color="C2", ls="--", lw=2, label=f"p50 = {fmt.value(p50)}", gid="p50")
+    ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"p99 = {fmt.value(p99)}", gid="p99")
 
 
 def _latencies(trace: Trace, window=None) -> np.ndarray:
@@ -271,9 +272,9 @@ def _latency_headline(trace: Trace, lat: np.ndarray, window=None) -> str:
     where = ""
     if window is not None:
         ro = ro[(ro["time"] >= window[0]) & (ro["time"] < window[1])]
-        where = f" in t = {window[0]:g} to {window[1]:g}"
-    text = f"Readout latency over {lat.size:,} readouts{where}"
+        where = f" in t = {fmt.value(window[0])} to {fmt.value(window[1])}"
+    text = f"Readout latency over {fmt.count(lat.size)} readouts{where}"
     if trace.meta.get("deadline") is not None:
-        text += (f"; {int(ro['missed'].sum()):,} missed the deadline of "
+        text += (f"; {fmt.count(ro['missed'].sum())} missed the deadline of "
                  f"{_amount(trace.meta['deadline'], trace)}")
     return text

@@ -15,7 +15,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.ticker import EngFormatter, NullFormatter, StrMethodFormatter
+from matplotlib.ticker import NullFormatter
+
+from .. import _format as fmt
 
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
 
@@ -123,7 +125,7 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
                          (ax.yaxis, np.concatenate([gy, [float(r[y]) for r in rows]]))):
         if values.min() > 0 and values.max() / values.min() > 30:     # orders of magnitude apart: log scale
             (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
-            axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+            axis.set_major_formatter(fmt.tick_formatter())
     ax.margins(0.08)
     ax.autoscale_view()
     _label_front(ax, [members[i][0] for i in order], gx[order], gy[order], [c for c in by if
@@ -131,7 +133,7 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
     ax.set_xlabel(METRIC_LABELS.get(x, x) + " (lower is better)")
     ax.set_ylabel(METRIC_LABELS.get(y, y) + (" (higher is better)" if maximize_y else " (lower is better)"))
     if x in ("macs", "dense_macs", "activations", "messages"):
-        ax.xaxis.set_major_formatter(EngFormatter())
+        ax.xaxis.set_major_formatter(fmt.tick_formatter())
     n_runs = max(len(g) for g in members)
     ax.set_title(f"Pareto front: {int(on.sum())} of {len(members)} configurations non-dominated"
                  + (f" (each the mean of up to {n_runs} runs)" if replicated else ""), fontsize=10)
@@ -223,7 +225,7 @@ def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "vir
         for j in range(len(xs)):
             v = mean[i, j]
             dark = np.isfinite(v) and norm.vmax > norm.vmin and float(norm(v)) < 0.5
-            ax.text(j, i, "n/a" if not np.isfinite(v) else f"{v:.3g}", ha="center", va="center", fontsize=9,
+            ax.text(j, i, fmt.value(v), ha="center", va="center", fontsize=9,
                     color="white" if dark else "black")
     ax.set_xticks(range(len(xs)), [_show(_unhash(v)) for v in xs])
     ax.set_yticks(range(len(ys)), [_show(_unhash(v)) for v in ys])
@@ -233,7 +235,7 @@ def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "vir
     bar.set_label(METRIC_LABELS.get(value, value) + ("" if type(norm).__name__ == "Normalize" else " (log scale)"))
     if type(norm).__name__ != "Normalize":
         bar.set_ticks(_log_ticks(norm.vmin, norm.vmax))
-        bar.ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        bar.ax.yaxis.set_major_formatter(fmt.tick_formatter())
         bar.ax.yaxis.set_minor_formatter(NullFormatter())
     per = count[count > 0]
     runs = f"{per.min()}" if per.min() == per.max() else f"{per.min()}-{per.max()}"
@@ -305,7 +307,7 @@ def _categories(values: list) -> list:
 
 def _show(v) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return fmt.value(v)
     if isinstance(v, (list, dict)):
         return json.dumps(v, separators=(",", ":"))
     return str(v)

@@ -8,6 +8,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from .. import _format as fmt
 from ..trace import Trace
 from ._style import (
     MISS_COLOR,
@@ -92,7 +93,8 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
     if not aggregate:
         ax.grid(axis="x", color="0.92", lw=0.8)
         ax.set_axisbelow(True)
-    ax.set_title(f"Module activity over {_span_text(trace, lo, hi, pad)}: {act.shape[0]:,} activations ({how})")
+    ax.set_title(f"Module activity over {_span_text(trace, lo, hi, pad)}: {fmt.count(act.shape[0])} activations "
+                 f"({how})")
     return ax
 
 

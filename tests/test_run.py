@@ -146,3 +146,14 @@ def test_scenario_inputs_from_a_file(tmp_path, capsys):
     code, _, err = run(capsys, "run", tmp_path / "s.toml", "--out", tmp_path / "o", "--quiet")
     assert code == 0, err
     assert check_outputs_agree(tmp_path / "o")["n_steps"] == 30
+
+
+def test_report_states_the_overrides(tmp_path, capsys):
+    code, _, err = run(capsys, "run", SCENARIOS / "quickstart.toml", "--out", tmp_path / "q", "--quiet",
+                       "--set", "model.periods=[1, 3, 5, 7]", "--set", "input.steps=40")
+    assert code == 0, err
+    report = (tmp_path / "q" / "report.md").read_text()
+    assert "**Overridden for this run** (`--set`): `model.periods=[1, 3, 5, 7]`, `input.steps=40`." in report
+    assert "- clocks: M1 T=1, M2 T=3, M3 T=5, M4 T=7" in report
+    code, _, _ = run(capsys, "run", SCENARIOS / "quickstart.toml", "--out", tmp_path / "plain", "--quiet")
+    assert "Overridden" not in (tmp_path / "plain" / "report.md").read_text()

@@ -145,6 +145,26 @@ def _steps_per_bin(need: int, periods) -> int:
     return int(_nice(need))
 
 
+def _step_ticks(axis, lo: float, hi: float, periods, most: int = 12) -> None:
+    """Integer ticks on a step axis, spaced to match the schedule: a divisor or multiple of the periods'
+    least common multiple when one gives 4 to ``most`` ticks (32, 64, 96 for powers of two) and the schedule
+    repeats within about the axis, else round numbers."""
+    from matplotlib.ticker import MaxNLocator, MultipleLocator
+
+    p = np.asarray(periods, dtype=float)
+    span = hi - lo
+    if span > 0 and p.size and np.all(p == np.round(p)) and np.all(p >= 1):
+        lcm = math.lcm(*(int(v) for v in p))
+        if lcm <= 4 * span:                             # the schedule repeats within (about) the axis
+            spacings = sorted({d for d in range(1, min(lcm, int(span)) + 1) if lcm % d == 0}
+                              | {lcm * m for m in range(1, int(span // lcm) + 1)})
+            fits = [d for d in spacings if 4 <= span / d <= most]
+            if fits:
+                axis.set_major_locator(MultipleLocator(fits[0]))
+                return
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _nice(x: float) -> float:
     """The smallest of 1, 2, 5 times a power of ten that is >= x."""
     mag = 10.0 ** math.floor(math.log10(x))

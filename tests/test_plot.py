@@ -246,7 +246,7 @@ class TestCost:
         assert values.size < 2000                                              # binned
         widths = np.diff(edges)
         assert sum((v * widths).sum() for v, _ in parts) == pytest.approx(long_trace.summary()["macs"])
-        assert "mean per step over" in ax_step.get_title()
+        assert "(mean over " in ax_step.get_title()
 
 
 # ------------------------------------------------------------------ latency

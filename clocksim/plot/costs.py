@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-import matplotlib.colors as mcolors
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
@@ -89,7 +87,10 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
                          f"({edges[0]:g} to {edges[-2]:g})")
     edges_w = np.append(edges[:-1][keep], edges[1:][keep][-1:])
     cost = cost[:, keep]
+    groups = _module_groups(trace)
     n_bins = max(1, int(_width_px(ax)) // 3)
+    if len(groups) < trace.g:                                                 # grouped: smooth, readable layers
+        n_bins = min(n_bins, GROUPED_BINS)
     k = _steps_per_bin(math.ceil(cost.shape[1] / n_bins), trace.meta["periods"])  # steps per bin
     if k > 1:                                                                 # mean per step over k-step bins
         n = math.ceil(cost.shape[1] / k)
@@ -98,14 +99,12 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
         sizes = np.minimum(k, cost.shape[1] - k * np.arange(n))
         cost = padded.reshape(cost.shape[0], n, k).sum(axis=2) / sizes
         edges_w = np.append(edges_w[:-1][::k], edges_w[-1])
-    order, _ = _fastest_first(trace)
-    colors = _module_colors(trace.g)
+    colors = _module_colors(len(groups))
     base = np.zeros(cost.shape[1])
-    layers = [(trace.meta["labels"][i], cost[i], colors[i]) for i in order] + [("readout", cost[-1], "0.75")]
-    many = trace.g > 12
+    layers = [(label, cost[members].sum(axis=0), colors[i]) for i, (label, members) in enumerate(groups)]
+    layers.append(("readout", cost[-1], "0.75"))
     for label, values, color in layers:
-        ax.stairs(base + values, edges_w - pad, baseline=base, fill=True, color=color,
-                  label=label if not many or label == "readout" else "_" + label)
+        ax.stairs(base + values, edges_w - pad, baseline=base, fill=True, color=color, label=label)
         base = base + values
     dense = float(_meta(trace, "dense_step_macs")) * trace.batch
     ax.axhline(dense, color=DENSE_COLOR, ls="--", lw=1.2, label=f"dense RNN\n({_eng(dense)} per step)")
@@ -114,18 +113,38 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
     ax.yaxis.set_major_formatter(fmt.tick_formatter())
     ax.set_ylabel("multiply-adds per step")
     ax.set_xlabel(_time_label(trace))
-    per = "per step" if k == 1 else f"mean per step over {k}-step bins"
-    ax.set_title(f"Multiply-adds {per}, by module, vs the dense RNN ({_basis(trace)})")
-    if not many:
-        _side_legend(ax, len(layers) + 1)
-    else:                                                                     # a colour scale instead of g entries
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
-        scale = matplotlib.cm.ScalarMappable(mcolors.Normalize(-0.5, trace.g - 0.5),
-                                             mcolors.ListedColormap([colors[i] for i in order]))
-        bar = ax.figure.colorbar(scale, ax=ax, pad=0.01, fraction=0.03)
-        ticks = np.unique(np.linspace(0, trace.g - 1, 6).round().astype(int))
-        bar.set_ticks(ticks, labels=[trace.meta["labels"][order[t]] for t in ticks], fontsize="x-small")
-        bar.set_label("module (fastest at the bottom of the stack)", fontsize="small")
+    per = "" if k == 1 else f" (mean over {k}-step bins)"
+    by = "by module" if len(groups) == trace.g else "by module group"
+    ax.set_title(f"Multiply-adds per step{per} {by} vs the dense RNN ({_basis(trace)})")
+    _side_legend(ax, len(layers) + 1)
+
+
+#: More modules than this are stacked in at most ``COST_GROUPS`` groups of similar periods (thin layers
+#: in many colours cannot be read).
+COST_MODULES_SHOWN = 6
+COST_GROUPS = 4
+#: Grouped per-step cost is averaged over at most this many bins.
+GROUPED_BINS = 64
+
+
+def _module_groups(trace: Trace) -> list[tuple[str, list[int]]]:
+    """Layers of the per-step cost: each module fastest first, or, past :data:`COST_MODULES_SHOWN` modules,
+    consecutive groups whose periods fall in the same of ``COST_GROUPS`` equal slices of log(period)."""
+    order, _ = _fastest_first(trace)
+    labels = trace.meta["labels"]
+    if trace.g <= COST_MODULES_SHOWN:
+        return [(labels[i], [int(i)]) for i in order]
+    logp = np.log(np.maximum(np.asarray(trace.meta["periods"], dtype=float), 1e-12))[order]
+    span = max(float(logp[-1] - logp[0]), 1e-12)
+    slot = np.minimum((COST_GROUPS * (logp - logp[0]) / span).astype(int), COST_GROUPS - 1)
+    groups = []
+    for k in np.unique(slot):
+        members = [int(i) for i in order[slot == k]]
+        first, last = labels[members[0]].split(" ", 1), labels[members[-1]].split(" ", 1)
+        name = (labels[members[0]] if len(members) == 1 else
+                f"{first[0]}-{last[0]} ({first[-1]} to {last[-1].removeprefix('T=')})")
+        groups.append((name, members))
+    return groups
 
 
 def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dense: bool = True,

@@ -117,3 +117,19 @@ def test_without_the_datasets_extra_it_stops_at_once_naming_it(tmp_path, monkeyp
     assert err.count("\n") == 1 and "needs the optional package sktime" in err
     assert 'pip install ".[datasets]"' in err
     assert not (tmp_path / "r").exists()
+
+
+def test_figures_mark_a_run_that_is_not_the_full_one():
+    import matplotlib.pyplot as plt
+
+    from clocksim.reproduce.figures import plot_generated, plot_nmse
+    full = json.loads((COMMITTED / "results.json").read_text())
+    quick = dict(full, settings=dict(full["settings"], name="quick"))
+    for draw in (plot_generated, plot_nmse):
+        fig = draw(full)
+        assert not any(t.get_gid() == "settings-mark" for t in fig.texts) and "--quick" not in fig.get_suptitle()
+        plt.close(fig)
+        fig = draw(quick)
+        assert any(t.get_gid() == "settings-mark" and t.get_text() == "QUICK RUN" for t in fig.texts)
+        assert "--quick run: it checks the machinery" in fig.get_suptitle()
+        plt.close(fig)

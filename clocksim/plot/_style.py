@@ -146,18 +146,19 @@ def _steps_per_bin(need: int, periods) -> int:
 
 
 def _step_ticks(axis, lo: float, hi: float, periods, most: int = 12) -> None:
-    """Integer ticks on a step axis, spaced to match the schedule: a divisor or multiple of the periods'
-    least common multiple when one gives 4 to ``most`` ticks (32, 64, 96 for powers of two) and the schedule
-    repeats within about the axis, else round numbers."""
+    """Integer ticks on a step axis in the one number style, spaced to match the schedule when its
+    periods can be seen at this scale: a divisor of the periods' least common multiple, or that times
+    a power of two, giving 4 to ``most`` ticks (32, 64, 96 ... for periods 1 to 128); else round numbers."""
     from matplotlib.ticker import MaxNLocator, MultipleLocator
 
+    axis.set_major_formatter(fmt.tick_formatter())
     p = np.asarray(periods, dtype=float)
     span = hi - lo
     if span > 0 and p.size and np.all(p == np.round(p)) and np.all(p >= 1):
         lcm = math.lcm(*(int(v) for v in p))
-        if lcm <= 4 * span:                             # the schedule repeats within (about) the axis
-            spacings = sorted({d for d in range(1, min(lcm, int(span)) + 1) if lcm % d == 0}
-                              | {lcm * m for m in range(1, int(span // lcm) + 1)})
+        if span / 100 <= lcm <= 4 * span:                # the schedule repeats within the axis and can be seen
+            spacings = sorted({d for d in range(1, lcm + 1) if lcm % d == 0}
+                              | {lcm * 2 ** k for k in range(1, 1 + max(0, int(math.log2(span / lcm))))})
             fits = [d for d in spacings if 4 <= span / d <= most]
             if fits:
                 axis.set_major_locator(MultipleLocator(fits[0]))

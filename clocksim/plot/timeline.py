@@ -7,6 +7,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
+from matplotlib.ticker import NullFormatter
 
 from .. import _format as fmt
 from ..trace import Trace
@@ -71,10 +72,15 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
         cmap, norm = _count_colors(top)
         image = ax.imshow(counts, aspect="auto", interpolation="nearest", norm=norm, cmap=cmap,
                           extent=(edges[0] - pad, edges[-1] - pad, trace.g - 0.5, -0.5))
-        bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
-        bar.set_label(f"activations per {label} (white: none)", fontsize="small")
-        if top <= DISCRETE_COUNTS:
+        discrete = top <= DISCRETE_COUNTS
+        bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04, extend="neither" if discrete else "min")
+        bar.set_label(f"activations per {label} (white: none)" + ("" if discrete else ", log scale"),
+                      fontsize="small")
+        if discrete:
             bar.set_ticks(np.unique(np.linspace(0, top, min(top, 8) + 1).round()))
+        else:
+            bar.ax.yaxis.set_major_formatter(fmt.tick_formatter())
+            bar.ax.yaxis.set_minor_formatter(NullFormatter())
         for r in range(trace.g - 1):                                           # row separators
             ax.axhline(r + 0.5, color="0.75", lw=0.6)
         how = f"colour: activations per {label}" if label != "step" else "one column per step"
@@ -102,13 +108,14 @@ DISCRETE_COUNTS = 16
 
 
 def _count_colors(top: int):
-    """Colour map and norm for activation counts 0..top: 0 is white (as on the colour bar), more is darker."""
+    """Colour map and norm for activation counts 0..top: 0 is white (as on the colour bar), more is darker;
+    one colour per count up to :data:`DISCRETE_COUNTS`, else a log scale (0 white, the bar's lower end)."""
     blues = matplotlib.colormaps["Blues"]
     if top <= DISCRETE_COUNTS:
         cmap = mcolors.ListedColormap(["white", *blues(np.linspace(0.3 if top > 1 else 0.85, 1.0, top))])
         return cmap, mcolors.BoundaryNorm(np.arange(-0.5, top + 1), cmap.N)
-    cmap = mcolors.LinearSegmentedColormap.from_list("counts", ["white", *blues(np.linspace(0.3, 1.0, 8))])
-    return cmap, mcolors.Normalize(0, top)
+    cmap = mcolors.LinearSegmentedColormap.from_list("counts", blues(np.linspace(0.3, 1.0, 8)))
+    return cmap.with_extremes(under="white"), mcolors.LogNorm(0.999, top)      # 0 falls under: white
 
 
 def _wants_bins(trace: Trace, width_px: float, steps=None) -> bool:

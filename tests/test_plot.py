@@ -8,6 +8,7 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import StepPatch
 
 import clocksim as cs
+from clocksim import _format as fmt
 from clocksim.cli import main
 
 
@@ -236,7 +237,7 @@ class TestCost:
         assert cw.get_ydata()[-1] == s["macs"] and dense.get_ydata()[-1] == s["dense_macs"]
         assert cw.get_ydata()[0] == 0 and len(cw.get_xdata()) == 26
         assert ax.get_xlim() == (0.5, 25.5)
-        assert f"{s['speedup_vs_dense']:.2f}x fewer" in cw.get_label()
+        assert f"{fmt.value(s['speedup_vs_dense'])}x fewer" in cw.get_label()
         assert "batch of 3" in ax.get_title()
 
     def test_long_runs_average_over_bins_and_keep_the_total(self, long_trace):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
+from clocksim import _format as fmt
 from clocksim.cli import main
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -52,9 +53,9 @@ def test_run_prints_a_summary_and_report_has_the_numbers(tmp_path, capsys):
     code, out, err = run(capsys, "run", SCENARIOS / "quickstart.toml", "--out", tmp_path / "q")
     assert code == 0 and err == ""
     summary = check_outputs_agree(tmp_path / "q")
-    assert f"{summary['activations']} activations" in out
+    assert f"{fmt.count(summary['activations'])} activations" in out
     report = (tmp_path / "q" / "report.md").read_text()
-    assert f"{summary['speedup_vs_dense']:.2f}x fewer" in report
+    assert f"{fmt.value(summary['speedup_vs_dense'])}x fewer" in report
     assert "![activity](activity.png)" in report
 
 

@@ -51,8 +51,6 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
                 if argv[:3] == ["python", "-m", "pytest"]:
                     continue                          # the README's test command: this very suite
                 assert argv[0] == "clocksim", f"{page.name}: unexpected command {line!r}"
-                if argv[1] == "sweep" and "--scheduler" not in argv:
-                    argv += ["--scheduler", "serial"]  # same rows; worker processes are tested in test_sweep.py
                 code_ = main(argv[1:])
                 out, err = capsys.readouterr()
                 assert code_ == 0, f"{page.name}: {line!r} exited {code_}: {err}"

@@ -374,6 +374,16 @@ class TestCompare:
         assert len([ln for ln in axes["cost"].get_lines() if "dense RNN" in ln.get_label()]) == 1
         assert "latency" not in axes                                            # neither run modelled latency
 
+    def test_panels_share_one_representation_and_legend_keeps_the_runs_together(self, rng, long_trace):
+        short = cs.simulate(cs.ClockworkRNN(1, 1, [2] * 6, cs.exponential_periods(6)), np.zeros((40, 1))).trace
+        axes = cs.plot_compare(short, long_trace)                             # only the long one needs bins
+        assert all(len(axes[k].get_images()) == 1 for k in ("activity_a", "activity_b"))
+        labels = [t.get_text() for t in axes["cost"].get_legend().get_texts()]
+        assert ["dense RNN" in label for label in labels] == [False, False, True, True]
+        same = cs.plot_compare(short, short)
+        labels = [t.get_text() for t in same["cost"].get_legend().get_texts()]
+        assert "the same line as A, drawn over it" in labels[1] and "dense RNN" in labels[2]
+
 
 # ------------------------------------------------------------------ command line
 

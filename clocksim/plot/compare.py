@@ -47,8 +47,12 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
         axes[key].set_title(f"{name}: activity ({summary})", fontsize="medium")
     axes["cost"] = fig.add_subplot(grid[1, :])
     differ = _dense_differs(trace_a, trace_b)
-    _cost_cumulative(trace_a, axes["cost"], name_a, "C0", dense_name=name_a if differ else None, lw=3.5)
-    _cost_cumulative(trace_b, axes["cost"], name_b, "C3", dense=differ, dense_name=name_b, dense_ls=":", lw=1.8)
+    line_a = _cost_cumulative(trace_a, axes["cost"], name_a, "C0", dense_name=name_a if differ else None, lw=3.5)
+    line_b = _cost_cumulative(trace_b, axes["cost"], name_b, "C3", dense=differ, dense_name=name_b, dense_ls=":",
+                              lw=1.8)
+    if np.array_equal(line_a.get_xdata(), line_b.get_xdata()) and np.array_equal(line_a.get_ydata(),
+                                                                                  line_b.get_ydata()):
+        line_b.set_label(f"{line_b.get_label()}: the same line as {name_a}, drawn over it")
     handles, labels = axes["cost"].get_legend_handles_labels()          # the CW-RNN lines together, dense last
     ranked = sorted(range(len(labels)), key=lambda i: "dense RNN" in labels[i])
     axes["cost"].legend([handles[i] for i in ranked], [labels[i] for i in ranked], loc="upper left",

@@ -26,11 +26,30 @@ def blocks(page: Path):
     return [(m.group(1), m.group(2)) for m in BLOCK.finditer(page.read_text())]
 
 
+SAMPLE_SWEEP = ["sweep", "scenarios/sweeps/phase_schedules.toml", "--out"]
+
+
+@pytest.fixture(scope="module")
+def sample_sweep(tmp_path_factory):
+    """The docs' sample sweep command, run once from scratch (54 points on worker processes)."""
+    root = tmp_path_factory.mktemp("sample_sweep")
+    shutil.copytree(ROOT / "scenarios", root / "scenarios")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main([*SAMPLE_SWEEP, "out", "--quiet"]) == 0
+    finally:
+        os.chdir(cwd)
+    return root / "out"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
+def test_code_blocks_run(page, tmp_path, monkeypatch, capsys, request):
     """Python blocks run in order in one namespace per page; `clocksim ...` lines in bash blocks
     run through the CLI (exit 0) in the same folder, which has a copy of scenarios/. `pip install`
-    lines are what CI itself runs before the tests, so they are not repeated here."""
+    lines are what CI itself runs before the tests, so they are not repeated here. The sample
+    sweep runs from scratch once (the `sample_sweep` fixture); a page's sweep command resumes a
+    copy of it (same rows: a sweep's results do not depend on when its points ran)."""
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
@@ -51,6 +70,8 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
                 if argv[:3] == ["python", "-m", "pytest"]:
                     continue                          # the README's test command: this very suite
                 assert argv[0] == "clocksim", f"{page.name}: unexpected command {line!r}"
+                if argv[1:4] == SAMPLE_SWEEP and not (tmp_path / argv[4]).exists():
+                    shutil.copytree(request.getfixturevalue("sample_sweep"), tmp_path / argv[4])
                 code_ = main(argv[1:])
                 out, err = capsys.readouterr()
                 assert code_ == 0, f"{page.name}: {line!r} exited {code_}: {err}"

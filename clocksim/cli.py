@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from . import __version__, plot
+from . import _format as fmt
 from ._validate import as_int
-from .clocks import PERIOD_FAMILIES, Periodic
+from .clocks import PERIOD_FAMILIES, Periodic, check_fastest_first
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
 from .trace import Trace
@@ -64,7 +65,8 @@ def _add_explain(sub) -> None:
     ex.add_argument("--phases", type=_int_list("phases"), help="comma-separated phases, one per module")
     ex.add_argument("--start", type=int, default=0, help="number of the first step: 0 (default) or 1")
     ex.add_argument("--steps", type=int, default=8, help="how many steps to list (default 8)")
-    ex.add_argument("--at", type=_int_list("at"), default=[], help="further steps to list, e.g. 128")
+    ex.add_argument("--at", type=_int_list("at"), default=[],
+                    help="steps to ask about, e.g. 128: listed (after the first block if beyond it) and marked ->")
     ex.set_defaults(func=_explain)
 
 
@@ -86,6 +88,8 @@ def _explain(args) -> int:
             clocks.append(Periodic(p, ph))
         except InvalidValueError as exc:
             raise InvalidValueError(f"--periods/--phases (module M{i + 1}): {exc}") from None
+    check_fastest_first(clocks, "--periods", f"list them fastest first, e.g. {','.join(map(str, sorted(periods)))}, "
+                        "as the model and `clocksim run` require")
     print(schedule_table(clocks, start=args.start, n_steps=args.steps, extra_steps=args.at))
     return 0
 
@@ -101,12 +105,15 @@ def _window_arg(text: str) -> tuple[float, float]:
 
 
 def _add_plot(sub) -> None:
-    pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as a PNG")
+    pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as a PNG",
+                        description="Draw a saved trace (.npz from Trace.save, e.g. trace.npz of `clocksim run`). "
+                                    "--kind latency needs a run with a timing model (compute, link latency or "
+                                    "deadline); a synchronous run has no latency and is refused.")
     pl.add_argument("trace", metavar="TRACE", help="trace file written by Trace.save (.npz)")
     pl.add_argument("--kind", choices=list(plot.KINDS), default="activity", help="which figure (default activity)")
     pl.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
     pl.add_argument("--window", type=_window_arg, metavar="T0,T1",
-                    help="only the time window [T0, T1) (activity, gantt, cost); default the whole run")
+                    help="only the time window [T0, T1) (latency: the readouts in it); default the whole run")
     pl.add_argument("--dpi", type=int, default=120, help="resolution (default 120)")
     pl.set_defaults(func=_plot)
 
@@ -162,18 +169,19 @@ def _run(args) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet, resume=args.resume)
     if not args.quiet:
-        line = (f"{scenario.name}: {summary['activations']} activations, {summary['macs']:,} multiply-adds, "
-                f"{summary['speedup_vs_dense']:.2f}x fewer than a dense RNN; "
-                f"{summary['inputs_dropped']} of {summary['inputs']} inputs dropped")
+        line = (f"{scenario.name}: {fmt.count(summary['activations'])} activations, "
+                f"{fmt.count(summary['macs'])} multiply-adds, {fmt.value(summary['speedup_vs_dense'])}x fewer than "
+                f"a dense RNN; {fmt.count(summary['inputs_dropped'])} of {fmt.count(summary['inputs'])} inputs dropped")
         if "latency" in summary and summary["latency"]["p99"] is not None:
-            line += (f"; latency p99 {summary['latency']['p99']:.3g} (over the inputs read), "
-                     f"{summary['deadline_misses']} deadline misses")
+            line += (f"; latency p99 {fmt.value(summary['latency']['p99'])} (over the inputs read), "
+                     f"{fmt.count(summary['deadline_misses'])} deadline misses")
         print(line)
         if "accuracy" in summary:
             acc = summary["accuracy"]
-            score = f"test NMSE {acc['value']:.4g}" if acc["metric"] == "nmse" else f"test error {acc['value']:.2%}"
+            score = (f"test NMSE {fmt.value(acc['value'])}" if acc["metric"] == "nmse"
+                     else f"test error {fmt.value(100 * acc['value'])}%")
             print(f"{scenario.name}: {score}"
-                  + (f" after {acc['epochs']} epochs" if "epochs" in acc else " (untrained)"))
+                  + (f" after {fmt.count(acc['epochs'])} epochs" if "epochs" in acc else " (untrained)"))
         print(f"wrote {args.out}/ (report.md, summary.json, trace.csv, trace.json, figures)")
     return 0
 
@@ -211,7 +219,8 @@ def _add_sweep(sub) -> None:
     sw.add_argument("--workers", type=int, help="number of local workers (default: one per core)")
     sw.add_argument("--force", action="store_true", help="start over: remove the sweep's files from --out first")
     sw.add_argument("--retry-errors", action="store_true", help="run again the points recorded with an error")
-    sw.add_argument("--dry-run", action="store_true", help="check the sweep and every point, list them, run nothing")
+    sw.add_argument("--dry-run", action="store_true",
+                    help="check the sweep and every point, list them, run nothing (needs no Dask)")
     sw.add_argument("--quiet", action="store_true", help="print nothing but errors")
     sw.set_defaults(func=_sweep)
 
@@ -219,7 +228,7 @@ def _add_sweep(sub) -> None:
 def _sweep(args) -> int:
     from .sweep import check_scheduler, load_sweep, run_sweep
 
-    check_scheduler(args.scheduler, args.workers)
+    check_scheduler(args.scheduler, args.workers, installed=not args.dry_run)
     sweep = load_sweep(args.sweep)
     merged = f", {sweep.duplicates} identical ones merged" if sweep.duplicates else ""
     if args.dry_run:
@@ -237,7 +246,7 @@ def _sweep(args) -> int:
     if not args.quiet:
         failed = f", {result.failed} failed (see the error column)" if result.failed else ""
         print(f"{sweep.name}: {len(sweep.points)} points{merged}: {result.ran} run, {result.skipped} already "
-              f"done{failed}; {result.wall_time:.1f} s")
+              f"done{failed}; {fmt.value(result.wall_time)} s")
         for note in result.notes:
             print(f"note: {note}")
         print(f"wrote {args.out}/ ({', '.join(p.name for p in result.files)})")
@@ -283,9 +292,13 @@ def _search(args) -> int:
 
 
 def _add_reproduce(sub) -> None:
-    rep = sub.add_parser("reproduce", help="rerun the paper's experiments (sections 4.1, 4.2): tables and figures")
+    rep = sub.add_parser("reproduce", help="rerun the paper's experiments (sections 4.1, 4.2): tables and figures",
+                         description="Rerun the paper's experiments (sections 4.1, 4.2): tables and figures. Needs "
+                                     "the datasets extra for JapaneseVowels: pip install \".[datasets]\" (or "
+                                     "\"clocksim[datasets]\").")
     rep.add_argument("--quick", action="store_true",
-                     help="a few minutes instead of about an hour (checks the machinery; the numbers mean little)")
+                     help="under 2 minutes on 2 cores (about 20 s idle) instead of about 40 minutes (20 with "
+                          "--jobs 2); checks the machinery, the numbers mean little")
     rep.add_argument("--out", type=Path, default=Path("reproduction"),
                      help="output folder for results.json, tables.md and figures (default ./reproduction)")
     rep.add_argument("--jobs", type=int, default=1, help="worker processes (default 1; results do not depend on it)")
@@ -303,7 +316,7 @@ def _add_reproduce(sub) -> None:
         if not args.quiet:
             print((args.out / "tables.md").read_text(encoding="utf-8"))
             print(f"wrote {args.out}/ (results.json, tables.md, generation.png, nmse.png) in "
-                  f"{results['wall_seconds'] / 60:.1f} min")
+                  f"{fmt.value(results['wall_seconds'] / 60)} min")
         return 0
 
     rep.set_defaults(func=_reproduce)

@@ -49,6 +49,7 @@ __all__ = [
     "stagger_phases",
     "as_clock",
     "activity_mask",
+    "check_fastest_first",
     "exponential_periods",
     "fibonacci_periods",
     "linear_periods",
@@ -454,6 +455,21 @@ def activity_mask(clocks: Sequence[Clock], n_steps: int, start: int = 0, x: np.n
     for i, clock in enumerate(clocks):
         out[:, i] = clock.fires(start, n_steps)
     return out
+
+
+def check_fastest_first(clocks: Sequence[Clock], name: str = "clocks", remedy: str = "") -> None:
+    """Raise :class:`InvalidValueError` unless the clocks' nominal periods are non-decreasing.
+
+    ``"slow-to-fast"`` wiring needs modules fastest first; a schedule in another order
+    is refused, never silently reordered. ``name`` is the argument named in the
+    message and ``remedy`` what the caller can do instead.
+    """
+    for i in range(1, len(clocks)):
+        if clocks[i].nominal_period < clocks[i - 1].nominal_period:
+            raise InvalidValueError(
+                f"{name}: module {i} ({clocks[i].label}) is faster than module {i - 1} ({clocks[i - 1].label}); "
+                "'slow-to-fast' wiring needs modules fastest first (non-decreasing periods)"
+                + (f": {remedy}" if remedy else ""))
 
 
 # ---------------------------------------------------------------- period families

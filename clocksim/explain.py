@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._validate import as_int
-from .clocks import Clock, Periodic, activity_mask
+from .clocks import Clock, Periodic, activity_mask, check_fastest_first
 
 __all__ = ["schedule_table"]
 
 ON, OFF = "x", "."
+ASKED = "->"
 
 
 def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
@@ -21,17 +22,21 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
     Parameters
     ----------
     clocks : sequence of Clock, shape (g,)
-        Synchronous clocks, fastest first (module ``Mi`` is ``clocks[i-1]``).
+        Synchronous clocks, fastest first (module ``Mi`` is ``clocks[i-1]``); another
+        order is refused, as the model refuses it under ``"slow-to-fast"`` wiring.
     start : int
         Number of the first step (0 or 1 are the two conventions in use).
     n_steps : int
         Steps ``start .. start + n_steps - 1`` are listed.
     extra_steps : sequence of int
-        Further steps to list after the first block (e.g. 128).
+        Steps asked about (e.g. 128): listed after the first block when outside it,
+        and marked ``->`` wherever they appear.
     """
+    check_fastest_first(clocks, "clocks", "list the periods fastest first, e.g. 1,2,4,8")
     start = as_int("start", start, minimum=0)
     n_steps = as_int("steps", n_steps, minimum=1)
-    extra = sorted({as_int("at", t, minimum=start) for t in extra_steps} - set(range(start, start + n_steps)))
+    asked = {as_int("at", t, minimum=start) for t in extra_steps}
+    extra = sorted(asked - set(range(start, start + n_steps)))
     g = len(clocks)
     names = [f"M{i + 1}" for i in range(g)]
     width = max(3, *(len(c.label) - 1 for c in clocks), *(len(nm) for nm in names)) + 1
@@ -41,7 +46,7 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
     def row(t: int) -> str:
         cells = "".join((ON if act[t - start, i] else OFF).rjust(width) for i in range(g))
         running = " ".join(names[i] for i in np.flatnonzero(act[t - start])) or "(none: all hold)"
-        return f"{t:>6} {cells}   {running}"
+        return f"{ASKED if t in asked else '':<2}{t:>4} {cells}   {running}"
 
     lines = [
         "Clock rate: module Mi with period T (and phase p) runs at step t when (t - p) mod T == 0;",
@@ -57,6 +62,9 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
     if extra:
         lines.append("   ...")
         lines += [row(t) for t in extra]
+    if asked:
+        lines.append(f"{ASKED} marks the step{'s' if len(asked) > 1 else ''} asked about "
+                     f"({', '.join(map(str, sorted(asked)))}).")
     lines.append("")
     counts = act[:n_steps].sum(axis=0)
     lines.append(f"In steps {start}..{start + n_steps - 1}: " + ", ".join(

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._validate import as_int
-from .clocks import Clock, activity_mask, as_clock
+from .clocks import Clock, activity_mask, as_clock, check_fastest_first
 from .errors import InvalidValueError, ShapeError
 from .params import ParameterSet, weight_count
 
@@ -156,15 +156,8 @@ class ClockworkRNN(ParameterSet):
             if kind == "dense":
                 mask = np.ones((g, g), dtype=bool)
             else:
-                periods = self.periods
-                for i in range(1, g):
-                    if periods[i] < periods[i - 1]:
-                        raise InvalidValueError(
-                            f"clocks: module {i} ({self.clocks[i].label}) is faster than module {i - 1} "
-                            f"({self.clocks[i - 1].label}); 'slow-to-fast' wiring needs modules fastest first "
-                            "(non-decreasing periods): reorder module_sizes and clocks together, "
-                            "or pass connectivity='dense' or a custom (g, g) mask"
-                        )
+                check_fastest_first(self.clocks, "clocks", "reorder module_sizes and clocks together, "
+                                    "or pass connectivity='dense' or a custom (g, g) mask")
                 mask = np.triu(np.ones((g, g), dtype=bool))
         else:
             arr = np.asarray(connectivity)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _format as fmt
 from . import plot
 from .errors import ClocksimError
 from .execute import execute
@@ -192,45 +193,51 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     """A short human-readable account of the run (Markdown)."""
     model, meta = scenario.model, trace.meta
     B, L = scenario.x.shape[0], scenario.x.shape[1]
-    lines = [f"# {scenario.name}", "", scenario.description or "(no description)", "",
-             "## Model", "",
+    lines = [f"# {scenario.name}", "", scenario.description or "(no description)", ""]
+    if scenario.overrides:
+        lines += [f"**Overridden for this run** (`--set`): {', '.join(f'`{o}`' for o in scenario.overrides)}. "
+                  "The description above is the scenario file's; where they differ, the overrides and the "
+                  "sections below are what ran.", ""]
+    lines += ["## Model", "",
              f"- {_count(model.g, 'module')} of {', '.join(map(str, model.module_sizes))} units ({model.n} in all), "
              f"{_count(model.n_in, 'input')}, {_count(model.n_out, 'output')}",
              f"- clocks: {', '.join(model.module_label(i) for i in range(model.g))}",
              f"- wiring: {model.connectivity}; steps numbered from start={model.start}",
              "", "## Run", "",
-             f"- engine: {scenario.engine}; {L} steps" + (f", a batch of {B} sequences" if B > 1 else ""),
+             f"- engine: {scenario.engine}; {fmt.count(L)} steps" + (f", a batch of {B} sequences" if B > 1 else ""),
              ]
     for key, text in (("compute", "compute model"), ("latency", "link latency"), ("deadline", "deadline")):
         if key in meta:
             lines.append(f"- {text}: {_describe(meta[key])}")
     lines += ["", "## Cost", "",
-              f"{summary['activations']} activations and {summary['macs']:,} multiply-adds "
-              f"({summary['count_basis']}); a dense RNN of the same size would need {summary['dense_macs']:,}: "
-              f"**{summary['speedup_vs_dense']:.2f}x fewer**.", "",
+              f"{fmt.count(summary['activations'])} activations and {fmt.count(summary['macs'])} multiply-adds "
+              f"({summary['count_basis']}); a dense RNN of the same size would need "
+              f"{fmt.count(summary['dense_macs'])}: **{fmt.value(summary['speedup_vs_dense'])}x fewer**.", "",
               "| module | clock | units | activations | multiply-adds | share |",
               "|---|---|---:|---:|---:|---:|"]
     total = max(summary["macs"], 1)
     for row in summary["per_module"]:
         label = meta["labels"][row["module"]]
         lines.append(f"| M{row['module'] + 1} | {label.split(' ', 1)[-1]} | {model.module_sizes[row['module']]} | "
-                     f"{row['activations']} | {row['macs']:,} | {100 * row['macs'] / total:.1f}% |")
-    lines.append(f"| readout | every step | | {L} | {summary.get('readout_macs', 0):,} | "
-                 f"{100 * summary.get('readout_macs', 0) / total:.1f}% |")
+                     f"{fmt.count(row['activations'])} | {fmt.count(row['macs'])} | "
+                     f"{fmt.value(100 * row['macs'] / total)}% |")
+    lines.append(f"| readout | every step | | {fmt.count(L)} | {fmt.count(summary.get('readout_macs', 0))} | "
+                 f"{fmt.value(100 * summary.get('readout_macs', 0) / total)}% |")
     lines += ["", "## Inputs", "", _inputs_line(summary)]
     if "latency" in summary:
         lat = summary["latency"]
         lines += ["", "## Latency", "",
                   f"End-to-end latency (input arrival to the published state that reflects it), in steps, over the "
-                  f"{lat['n']} {lat['over']}: p50 {_num(lat['p50'])}, p99 {_num(lat['p99'])}, max {_num(lat['max'])}.",
-                  f"Deadline misses: {summary['deadline_misses']} of {summary['inputs']} inputs"
-                  + (f" (deadline {_num(meta['deadline'])}; the {summary['inputs_dropped']} dropped inputs count as "
-                     "misses)" if "deadline" in meta else " (no deadline set)") + ".",
+                  f"{fmt.count(lat['n'])} {lat['over']}: p50 {_num(lat['p50'])}, p99 {_num(lat['p99'])}, "
+                  f"max {_num(lat['max'])}.",
+                  f"Deadline misses: {fmt.count(summary['deadline_misses'])} of {fmt.count(summary['inputs'])} inputs"
+                  + (f" (deadline {_num(meta['deadline'])}; the {fmt.count(summary['inputs_dropped'])} dropped inputs "
+                     "count as misses)" if "deadline" in meta else " (no deadline set)") + ".",
                   f"Queue wait per activation: mean {_num(summary['queue_wait']['mean'])}, "
                   f"max {_num(summary['queue_wait']['max'])}."]
     st = summary["staleness"]
     lines += ["", "## Staleness", "",
-              f"Age of the state read from other modules when it is read, over the {st['n']} {st['over']}: "
+              f"Age of the state read from other modules when it is read, over the {fmt.count(st['n'])} {st['over']}: "
               f"p50 {_num(st['p50'])}, p99 {_num(st['p99'])}, max {_num(st['max'])}"
               + (f"; messages take time ({_describe(meta['latency'])})" if "latency" in meta else "") + ".", "",
               "| module | p50 | p99 | max | largest lag |", "|---|---:|---:|---:|---:|"]
@@ -254,16 +261,20 @@ def _accuracy_lines(scenario: Scenario, summary: dict) -> list[str]:
     task = scenario.task
     lines = [f"Task: {task.description}."]
     if "epochs" in acc:
-        lines.append(f"Trained {acc['epochs']} epochs ({acc['train_seconds']:.1f} s; best epoch {acc['best_epoch']}"
-                     + (", stopped early" if acc["stopped_early"] else "") + f"), {acc['n_params']:,} parameters.")
+        lines.append(f"Trained {fmt.count(acc['epochs'])} epochs ({fmt.value(acc['train_seconds'])} s; best epoch "
+                     f"{fmt.count(acc['best_epoch'])}" + (", stopped early" if acc["stopped_early"] else "")
+                     + f"), {fmt.count(acc['n_params'])} parameters.")
     else:
-        lines.append(f"Not trained (no [train] table): the model's own weights, {acc['n_params']:,} parameters.")
-    score = (f"test NMSE {acc['nmse']:.4g}" if acc["metric"] == "nmse"
-             else f"test error {100 * acc['test_error']:.1f}% ({100 * acc['test_accuracy']:.1f}% correct)")
+        lines.append(f"Not trained (no [train] table): the model's own weights, {fmt.count(acc['n_params'])} "
+                     "parameters.")
+    score = (f"test NMSE {fmt.value(acc['nmse'])}" if acc["metric"] == "nmse"
+             else f"test error {fmt.value(100 * acc['test_error'])}% ({fmt.value(100 * acc['test_accuracy'])}% "
+                  "correct)")
     B = scenario.x.shape[0]
-    lines += ["", f"**{score[0].upper() + score[1:]}** on {task.x_test.shape[0]} test sequence(s), at a cost of "
-                  f"{summary['macs'] // max(B, 1) if summary.get('count_basis') == 'per batch' else summary['macs']:,} "
-                  f"multiply-adds per simulated sequence ({summary['speedup_vs_dense']:.2f}x fewer than a dense RNN "
+    per_sequence = summary["macs"] // max(B, 1) if summary.get("count_basis") == "per batch" else summary["macs"]
+    lines += ["", f"**{score[0].upper() + score[1:]}** on {fmt.count(task.x_test.shape[0])} test sequence(s), at a "
+                  f"cost of {fmt.count(per_sequence)} multiply-adds per simulated sequence "
+                  f"({fmt.value(summary['speedup_vs_dense'])}x fewer than a dense RNN "
                   "of the same size)."]
     return lines
 
@@ -271,9 +282,10 @@ def _accuracy_lines(scenario: Scenario, summary: dict) -> list[str]:
 def _inputs_line(summary: dict) -> str:
     """One sentence on the inputs: how many were read and how many dropped (no module ever read them)."""
     dropped = summary["inputs_dropped"]
-    text = f"{summary['inputs_read']} of {summary['inputs']} inputs read"
+    text = f"{fmt.count(summary['inputs_read'])} of {fmt.count(summary['inputs'])} inputs read"
     if dropped:
-        text += (f", **{dropped} dropped** ({100 * dropped / max(summary['inputs'], 1):.0f}%: no module read them, "
+        text += (f", **{fmt.count(dropped)} dropped** ({fmt.value(100 * dropped / max(summary['inputs'], 1))}%: "
+                 "no module read them, "
                  "so no output reflects them)")
     return text + "."
 
@@ -283,7 +295,7 @@ def _count(k: int, word: str) -> str:
 
 
 def _num(value) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
+    return fmt.value(value)
 
 
 def _describe(value) -> str:
@@ -310,13 +322,7 @@ COMPARE_ROWS = [
 
 def format_comparison(names: list[str], summaries: list[dict]) -> str:
     """A plain-text side-by-side table of two (or more) summaries."""
-    def cell(v):
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
-        return f"{v:,}"
-    rows = [["", *names]] + [[label, *(cell(get(s)) for s in summaries)] for label, get in COMPARE_ROWS]
+    rows = [["", *names]] + [[label, *(fmt.number(get(s)) for s in summaries)] for label, get in COMPARE_ROWS]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                      for r in rows)

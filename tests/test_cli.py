@@ -16,14 +16,23 @@ class TestExplain:
         code, out, err = run(capsys, "explain", "--periods", "1,2,4,8,16,32,64,128", "--start", "1",
                              "--steps", "8", "--at", "128")
         assert code == 0 and err == ""
-        rows = {line.split()[0]: line.split("   ")[-1].strip() for line in out.splitlines()
-                if line[:6].strip().isdigit()}
+        rows = {line[2:].split()[0]: line.split("   ")[-1].strip() for line in out.splitlines()
+                if line[2:6].strip().isdigit()}
         assert rows["1"] == "M1"
         assert rows["2"] == "M1 M2"
         assert rows["6"] == "M1 M2"
         assert rows["128"] == "M1 M2 M3 M4 M5 M6 M7 M8"
         assert "Not yet run: M5 at step 16, M6 at step 32, M7 at step 64, M8 at step 128." in out
         assert "With start=0 instead, the first input is step 0, where every module runs." in out
+
+    def test_at_marks_the_asked_steps(self, capsys):
+        _, plain, _ = run(capsys, "explain", "--periods", "1,2,4", "--steps", "8")
+        code, out, _ = run(capsys, "explain", "--periods", "1,2,4", "--steps", "8", "--at", "6,20")
+        assert code == 0 and out != plain
+        marked = [line for line in out.splitlines() if line.startswith("->") and line[2:6].strip().isdigit()]
+        assert [int(line[2:6]) for line in marked] == [6, 20]
+        assert "-> marks the steps asked about (6, 20)." in out
+        assert not any(line.startswith("->") for line in plain.splitlines())
 
     def test_start_zero_runs_everything_first(self, capsys):
         code, out, _ = run(capsys, "explain", "--periods", "1,2,4", "--start", "0", "--steps", "3")
@@ -45,6 +54,8 @@ class TestExplain:
         (["explain", "--periods", "1,2", "--phases", "0"], "--phases: got 1 phases for 2 periods"),
         (["explain", "--periods", "4", "--phases", "4"], "phase: got 4 for period 4"),
         (["explain", "--bogus"], "unrecognized arguments: --bogus"),
+        (["explain", "--periods", "8,4,2,1"], "--periods: module 1 (T=4) is faster than module 0 (T=8); "
+                                             "'slow-to-fast' wiring needs modules fastest first"),
         ([], "the following arguments are required: COMMAND"),
     ])
     def test_bad_input_is_one_line_exit_2(self, capsys, argv, msg):

@@ -27,11 +27,30 @@ def blocks(page: Path):
     return [(m.group(1), m.group(2)) for m in BLOCK.finditer(page.read_text())]
 
 
+SAMPLE_SWEEP = ["sweep", "scenarios/sweeps/phase_schedules.toml", "--out"]
+
+
+@pytest.fixture(scope="module")
+def sample_sweep(tmp_path_factory):
+    """The docs' sample sweep command, run once from scratch (54 points on worker processes)."""
+    root = tmp_path_factory.mktemp("sample_sweep")
+    shutil.copytree(ROOT / "scenarios", root / "scenarios")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main([*SAMPLE_SWEEP, "out", "--quiet"]) == 0
+    finally:
+        os.chdir(cwd)
+    return root / "out"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
+def test_code_blocks_run(page, tmp_path, monkeypatch, capsys, request):
     """Python blocks run in order in one namespace per page; `clocksim ...` lines in bash blocks
     run through the CLI (exit 0) in the same folder, which has a copy of scenarios/. `pip install`
-    lines are what CI itself runs before the tests, so they are not repeated here."""
+    lines are what CI itself runs before the tests, so they are not repeated here. The sample
+    sweep runs from scratch once (the `sample_sweep` fixture); a page's sweep command resumes a
+    copy of it (same rows: a sweep's results do not depend on when its points ran)."""
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
@@ -52,6 +71,8 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, capsys):
                 if argv[:3] == ["python", "-m", "pytest"]:
                     continue                          # the README's test command: this very suite
                 assert argv[0] == "clocksim", f"{page.name}: unexpected command {line!r}"
+                if argv[1:4] == SAMPLE_SWEEP and not (tmp_path / argv[4]).exists():
+                    shutil.copytree(request.getfixturevalue("sample_sweep"), tmp_path / argv[4])
                 code_ = main(argv[1:])
                 out, err = capsys.readouterr()
                 assert code_ == 0, f"{page.name}: {line!r} exited {code_}: {err}"
@@ -78,6 +99,18 @@ def test_api_page_lists_exactly_the_public_names():
     documented = re.findall(r"^::: clocksim\.(\w+)$", (DOCS / "api.md").read_text(), re.M)
     assert sorted(documented) == sorted(cs.__all__)
     assert len(documented) == len(set(documented))
+
+
+def test_api_page_lists_each_name_with_its_signature_without_a_docs_build():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("render_docs", DOCS / "render_docs.py")
+    render_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render_docs)
+    text = (DOCS / "api.md").read_text()
+    assert render_docs.render_api(text) == text, "docs/api.md is stale: run python docs/render_docs.py"
+    listed = re.findall(r"^- `(\w+)[(:`]", text, re.M)
+    assert sorted(set(listed) - {"CompiledEngine", "EventEngine"}) == sorted(cs.__all__)
+    assert {"CompiledEngine", "EventEngine"} <= set(listed)
 
 
 def test_every_page_is_in_the_nav():

@@ -8,6 +8,7 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import StepPatch
 
 import clocksim as cs
+from clocksim import _format as fmt
 from clocksim.cli import main
 
 
@@ -236,7 +237,7 @@ class TestCost:
         assert cw.get_ydata()[-1] == s["macs"] and dense.get_ydata()[-1] == s["dense_macs"]
         assert cw.get_ydata()[0] == 0 and len(cw.get_xdata()) == 26
         assert ax.get_xlim() == (0.5, 25.5)
-        assert f"{s['speedup_vs_dense']:.2f}x fewer" in cw.get_label()
+        assert f"{fmt.value(s['speedup_vs_dense'])}x fewer" in cw.get_label()
         assert "batch of 3" in ax.get_title()
 
     def test_long_runs_average_over_bins_and_keep_the_total(self, long_trace):
@@ -246,7 +247,7 @@ class TestCost:
         assert values.size < 2000                                              # binned
         widths = np.diff(edges)
         assert sum((v * widths).sum() for v, _ in parts) == pytest.approx(long_trace.summary()["macs"])
-        assert "mean per step over" in ax_step.get_title()
+        assert "(mean over " in ax_step.get_title()
 
 
 # ------------------------------------------------------------------ latency
@@ -282,9 +283,21 @@ class TestLatency:
 
     def test_no_finite_latency_says_so(self, sync_trace):
         trace = cs.Trace(sync_trace.activations, readouts=np.zeros(0, dtype=cs.trace.READOUT_DTYPE),
-                         meta=sync_trace.meta)
+                         meta={**sync_trace.meta, "latency_model": True})
         ax_hist, _ = cs.plot_latency(trace)
         assert "no finite latency" in ax_hist.texts[0].get_text()
+
+    def test_a_run_without_timing_model_is_refused(self, sync_trace):
+        with pytest.raises(cs.InvalidValueError, match="trace: the run had no timing model"):
+            cs.plot_latency(sync_trace)
+
+    def test_window_keeps_the_readouts_in_it(self, queued):
+        trace = queued.trace
+        ro = trace.readouts
+        inside = (ro["time"] >= 5) & (ro["time"] < 15)
+        ax_hist, _ = cs.plot_latency(trace, steps=(5, 15))
+        assert sum(p.get_height() for p in ax_hist.containers[0]) == np.isfinite(ro["latency"][inside]).sum()
+        assert "in t = 5 to 15" in ax_hist.figure.get_suptitle()
 
 
 # ------------------------------------------------------------------ state, connectivity, compare
@@ -363,6 +376,16 @@ class TestCompare:
         assert len([ln for ln in axes["cost"].get_lines() if "dense RNN" in ln.get_label()]) == 1
         assert "latency" not in axes                                            # neither run modelled latency
 
+    def test_panels_share_one_representation_and_legend_keeps_the_runs_together(self, rng, long_trace):
+        short = cs.simulate(cs.ClockworkRNN(1, 1, [2] * 6, cs.exponential_periods(6)), np.zeros((40, 1))).trace
+        axes = cs.plot_compare(short, long_trace)                             # only the long one needs bins
+        assert all(len(axes[k].get_images()) == 1 for k in ("activity_a", "activity_b"))
+        labels = [t.get_text() for t in axes["cost"].get_legend().get_texts()]
+        assert ["dense RNN" in label for label in labels] == [False, False, True, True]
+        same = cs.plot_compare(short, short)
+        labels = [t.get_text() for t in same["cost"].get_legend().get_texts()]
+        assert "the same line as A, drawn over it" in labels[1] and "dense RNN" in labels[2]
+
 
 # ------------------------------------------------------------------ command line
 
@@ -381,6 +404,19 @@ class TestCli:
     def test_window(self, queued, tmp_path):
         src = queued.trace.save(tmp_path / "run.npz")
         assert main(["plot", str(src), "--kind", "gantt", "--window", "5,15", "--out", str(tmp_path / "g.png")]) == 0
+
+    def test_latency_of_a_synchronous_run_is_refused(self, sync_trace, tmp_path, capsys):
+        src = sync_trace.save(tmp_path / "run.npz")
+        assert main(["plot", str(src), "--kind", "latency", "--out", str(tmp_path / "l.png")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "TRACE: trace: the run had no timing model" in err
+        assert not (tmp_path / "l.png").exists()
+
+    def test_latency_window_changes_the_figure(self, queued, tmp_path):
+        src = queued.trace.save(tmp_path / "run.npz")
+        for name, window in (("all", []), ("part", ["--window", "5,15"])):
+            assert main(["plot", str(src), "--kind", "latency", *window, "--out", str(tmp_path / f"{name}.png")]) == 0
+        assert (tmp_path / "all.png").read_bytes() != (tmp_path / "part.png").read_bytes()
 
     @pytest.mark.parametrize("case,msg", [
         ("missing", "TRACE: '{d}/nope.npz' does not exist"),

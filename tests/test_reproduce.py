@@ -8,14 +8,12 @@ import pytest
 
 from clocksim.baselines import PAPER_TABLE1
 from clocksim.cli import main
-from clocksim.reproduce import Settings, doc_tables, render_tables, reproduce, tables
+from clocksim.reproduce import doc_tables, render_tables, tables
 from clocksim.reproduce.plan import EXPERIMENTS, MODELS, QUICK, main_jobs, scan_jobs, schedule_jobs
 from clocksim.reproduce.tables import select_learning_rates
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "results" / "reproduction"
-TINY = Settings("tiny", generation_epochs=3, generation_seeds=1, generation_scan_seeds=1, classification_epochs=1,
-                classification_seeds=1, classification_scan_seeds=1, pieces=(0, 1), scan_pieces=(0,))
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +61,28 @@ def test_quick_tables_agree_with_the_records(quick):
     assert min(b["nmse"] for b in best.values()) == pytest.approx(min(cwrnn_1000))
 
 
-def test_results_do_not_depend_on_the_number_of_jobs(tmp_path):
-    one = reproduce(tmp_path / "one", jobs=1, progress=False, settings=TINY)
-    two = reproduce(tmp_path / "two", jobs=2, progress=False, settings=TINY)
-    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in one["records"]]
-    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in two["records"]]
-    assert one["best_outputs"] == two["best_outputs"] and one["learning_rates"] == two["learning_rates"]
+#: The fields of a job; a record is the job plus what the run measured.
+JOB_KEYS = ("experiment", "stage", "model", "budget", "rule", "periods", "schedule", "task", "train",
+            "learning_rate", "seed")
+
+
+def test_results_do_not_depend_on_the_number_of_jobs(quick):
+    """The smallest run of every experiment and stage of the quick run (which used 2 worker processes),
+    rerun in a single worker, gives the same record (the time aside)."""
+    from clocksim.reproduce.worker import run_jobs
+
+    _, results = quick
+    sample = {}
+    for r in results["records"]:
+        key = (r["experiment"], r["stage"])
+        if key not in sample or r["budget"] < sample[key]["budget"]:
+            sample[key] = r
+    sample = list(sample.values())
+    assert {r["stage"] for r in sample} == {"scan", "main", "schedule"}
+    assert len({r["experiment"] for r in sample}) == 4
+    again = run_jobs([{k: r[k] for k in JOB_KEYS} for r in sample], 1, progress=False)
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in again] == \
+           [{k: v for k, v in r.items() if k != "seconds"} for r in sample]
 
 
 def test_bad_jobs_and_existing_folder(tmp_path, capsys):
@@ -106,3 +120,30 @@ class TestCommittedRun:
         assert results["settings"]["classification_seeds"] >= 10
         for name, spec in EXPERIMENTS.items():
             assert set(results["learning_rates"][name].values()) <= set(spec["lr_grid"])
+
+
+def test_without_the_datasets_extra_it_stops_at_once_naming_it(tmp_path, monkeypatch, capsys):
+    import sys
+    monkeypatch.setitem(sys.modules, "sktime", None)                   # import sktime -> ImportError
+    monkeypatch.setitem(sys.modules, "sktime.datasets", None)
+    assert main(["reproduce", "--quick", "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs the optional package sktime" in err
+    assert 'pip install ".[datasets]"' in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_figures_mark_a_run_that_is_not_the_full_one():
+    import matplotlib.pyplot as plt
+
+    from clocksim.reproduce.figures import plot_generated, plot_nmse
+    full = json.loads((COMMITTED / "results.json").read_text())
+    quick = dict(full, settings=dict(full["settings"], name="quick"))
+    for draw in (plot_generated, plot_nmse):
+        fig = draw(full)
+        assert not any(t.get_gid() == "settings-mark" for t in fig.texts) and "--quick" not in fig.get_suptitle()
+        plt.close(fig)
+        fig = draw(quick)
+        assert any(t.get_gid() == "settings-mark" and t.get_text() == "QUICK RUN" for t in fig.texts)
+        assert "--quick run: it checks the machinery" in fig.get_suptitle()
+        plt.close(fig)

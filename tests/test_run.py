@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
+from clocksim import _format as fmt
 from clocksim.cli import main
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -52,9 +53,9 @@ def test_run_prints_a_summary_and_report_has_the_numbers(tmp_path, capsys):
     code, out, err = run(capsys, "run", SCENARIOS / "quickstart.toml", "--out", tmp_path / "q")
     assert code == 0 and err == ""
     summary = check_outputs_agree(tmp_path / "q")
-    assert f"{summary['activations']} activations" in out
+    assert f"{fmt.count(summary['activations'])} activations" in out
     report = (tmp_path / "q" / "report.md").read_text()
-    assert f"{summary['speedup_vs_dense']:.2f}x fewer" in report
+    assert f"{fmt.value(summary['speedup_vs_dense'])}x fewer" in report
     assert "![activity](activity.png)" in report
 
 
@@ -146,3 +147,14 @@ def test_scenario_inputs_from_a_file(tmp_path, capsys):
     code, _, err = run(capsys, "run", tmp_path / "s.toml", "--out", tmp_path / "o", "--quiet")
     assert code == 0, err
     assert check_outputs_agree(tmp_path / "o")["n_steps"] == 30
+
+
+def test_report_states_the_overrides(tmp_path, capsys):
+    code, _, err = run(capsys, "run", SCENARIOS / "quickstart.toml", "--out", tmp_path / "q", "--quiet",
+                       "--set", "model.periods=[1, 3, 5, 7]", "--set", "input.steps=40")
+    assert code == 0, err
+    report = (tmp_path / "q" / "report.md").read_text()
+    assert "**Overridden for this run** (`--set`): `model.periods=[1, 3, 5, 7]`, `input.steps=40`." in report
+    assert "- clocks: M1 T=1, M2 T=3, M3 T=5, M4 T=7" in report
+    code, _, _ = run(capsys, "run", SCENARIOS / "quickstart.toml", "--out", tmp_path / "plain", "--quiet")
+    assert "Overridden" not in (tmp_path / "plain" / "report.md").read_text()

@@ -474,6 +474,8 @@ class TestWithoutDask:
         assert "needs dask.distributed" in err and "pip install 'clocksim[sweep]'" in err
         assert "--scheduler serial" in err
         assert not (tmp_path / "out").exists()
+        assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dry-run"]) == 0   # runs nothing
+        assert capsys.readouterr().out.startswith("s: 8 points")
         assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--scheduler", "serial", "--quiet"]) == 0
         assert len(read_csv(tmp_path / "out" / "results.csv")) == 8
 
@@ -558,6 +560,30 @@ class TestFigures:
         assert mean.mask[1].tolist() == [True, False, True] and mean[1, 1] == 2.0     # a failed point: n/a
         assert sum(t.get_text() == "n/a" for t in ax.texts) == 2
         assert "mean of 1-2 runs per cell" in ax.get_title()
+        plt.close(ax.figure)
+
+    def test_heatmap_draws_a_panel_per_value_of_a_third_key_or_refuses(self):
+        table = [{"a": a, "b": b, "c": c, "status": "ok", "loss": float(a + 10 * c)}
+                 for a in (1, 2) for b in ("p", "q") for c in (0, 1)]
+        ax = plot_heatmap(table, "a", "b", "loss", by=["a", "b", "c"])
+        panels = [a for a in ax.figure.axes if a.images]
+        assert [a.get_title() for a in panels] == ["c = 0", "c = 1"]
+        assert panels[0].images[0].get_array().tolist() == [[1.0, 2.0], [1.0, 2.0]]
+        assert panels[1].images[0].get_array().tolist() == [[11.0, 12.0], [11.0, 12.0]]
+        plt.close(ax.figure)
+        with pytest.raises(ValueError, match=r"by: 'c' also varies .*each cell would average over it"):
+            plot_heatmap(table, "a", "b", "loss", by=["c"], ax=plt.figure().add_subplot())
+        wide = [dict(r, c=i) for i, r in enumerate(table * 2)]
+        with pytest.raises(ValueError, match=r"by: 'c' also varies \(16 values, more than 6 panels\)"):
+            plot_heatmap(wide, "a", "b", "loss", by=["c"])
+        plt.close("all")
+
+    def test_pareto_tells_the_families_apart(self):
+        table = [{"family": f, "cores": c, "macs": m + c, "loss": 5.0 - c}
+                 for f, m in (("exp", 10), ("fib", 20)) for c in (1, 2)]
+        ax = plot_pareto(table, "macs", "loss", by=["family", "cores"])
+        labels = ax.get_legend_handles_labels()[1]
+        assert "family = exp" in labels and "family = fib" in labels
         plt.close(ax.figure)
 
     def test_figures_read_results_parquet(self, tmp_path):

@@ -153,7 +153,7 @@ class TestJapaneseVowels:
     def test_without_sktime_the_error_says_what_to_install(self, monkeypatch):
         from clocksim.tasks import japanese_vowels
         monkeypatch.setitem(sys.modules, "sktime.datasets", None)
-        with pytest.raises(cs.UnsupportedError, match=r"pip install 'clocksim\[datasets\]'"):
+        with pytest.raises(cs.UnsupportedError, match=r'pip install "clocksim\[datasets\]"'):
             japanese_vowels.load_japanese_vowels("train")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clocksim import _format as fmt
 from clocksim.cli import main
 from clocksim.execute import execute
 from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
@@ -114,9 +115,9 @@ class TestRun:
         acc = summary["accuracy"]
         assert acc["metric"] == "nmse" and acc["epochs"] == 8 and 0 < acc["value"] == acc["nmse"]
         assert summary["macs"] > 0 and summary["n_steps"] == 320
-        assert f"test NMSE {acc['value']:.4g}" in out
+        assert f"test NMSE {fmt.value(acc['value'])}" in out
         report = (folder / "report.md").read_text()
-        assert "## Accuracy" in report and f"Test NMSE {acc['nmse']:.4g}" in report
+        assert "## Accuracy" in report and f"Test NMSE {fmt.value(acc['nmse'])}" in report
         assert len(json.loads((folder / "history.json").read_text())["train_loss"]) == 8
         with np.load(folder / "params.npz", allow_pickle=False) as params:       # the trained model was simulated
             assert not np.array_equal(params["W_rec"], load_scenario(write(tmp_path, GENERATION)).model.params["W_rec"])
@@ -235,5 +236,5 @@ def test_classification_run_reports_test_error(tmp_path, capsys):
     acc = summary["accuracy"]
     assert acc["metric"] == "test_error" and acc["value"] == acc["test_error"] == 1 - acc["test_accuracy"]
     assert 0 <= acc["value"] <= 1 and acc["epochs"] <= 2 and summary["count_basis"] == "per batch"
-    assert f"test error {acc['value']:.2%}" in out
+    assert f"test error {fmt.value(100 * acc['value'])}%" in out                # the one number style: 72%
     assert "on 50 test sequence(s)" in (tmp_path / "o" / "report.md").read_text()

@@ -6,8 +6,8 @@ import math
 
 import matplotlib
 import numpy as np
-from matplotlib.ticker import EngFormatter
 
+from .. import _format as fmt
 from ..trace import Trace
 
 MISS_COLOR = "#d62728"
@@ -145,6 +145,27 @@ def _steps_per_bin(need: int, periods) -> int:
     return int(_nice(need))
 
 
+def _step_ticks(axis, lo: float, hi: float, periods, most: int = 12) -> None:
+    """Integer ticks on a step axis in the one number style, spaced to match the schedule when its
+    periods can be seen at this scale: a divisor of the periods' least common multiple, or that times
+    a power of two, giving 4 to ``most`` ticks (32, 64, 96 ... for periods 1 to 128); else round numbers."""
+    from matplotlib.ticker import MaxNLocator, MultipleLocator
+
+    axis.set_major_formatter(fmt.tick_formatter())
+    p = np.asarray(periods, dtype=float)
+    span = hi - lo
+    if span > 0 and p.size and np.all(p == np.round(p)) and np.all(p >= 1):
+        lcm = math.lcm(*(int(v) for v in p))
+        if span / 100 <= lcm <= 4 * span:                # the schedule repeats within the axis and can be seen
+            spacings = sorted({d for d in range(1, lcm + 1) if lcm % d == 0}
+                              | {lcm * 2 ** k for k in range(1, 1 + max(0, int(math.log2(span / lcm))))})
+            fits = [d for d in spacings if 4 <= span / d <= most]
+            if fits:
+                axis.set_major_locator(MultipleLocator(fits[0]))
+                return
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _nice(x: float) -> float:
     """The smallest of 1, 2, 5 times a power of ten that is >= x."""
     mag = 10.0 ** math.floor(math.log10(x))
@@ -180,8 +201,8 @@ def _time_label(trace: Trace) -> str:
 
 def _span_text(trace: Trace, lo: float, hi: float, pad: float) -> str:
     if trace.meta.get("time_unit", "step") == "step" and pad:
-        return f"{round(hi - lo):,} steps"
-    return f"t = {lo:.4g} to {hi:.4g}"
+        return f"{fmt.count(round(hi - lo))} steps"
+    return f"t = {fmt.value(lo)} to {fmt.value(hi)}"
 
 
 def _basis(trace: Trace) -> str:
@@ -189,7 +210,8 @@ def _basis(trace: Trace) -> str:
 
 
 def _eng(value: float) -> str:
-    return EngFormatter(places=3 if abs(value) >= 1000 else 0)(value)
+    """A count or measured value in the one number style of :mod:`clocksim._format`."""
+    return fmt.number(value)
 
 
 def _side_legend(ax, n: int) -> None:

@@ -7,6 +7,7 @@ import math
 import matplotlib.colors as mcolors
 import numpy as np
 
+from .. import _format as fmt
 from ..trace import Trace
 from ._style import _label_size, _meta, _new_axes, _new_figure, _thin_labels, _width_px
 
@@ -72,7 +73,7 @@ def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | Non
     ax.set_xlabel("step")
     ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04).set_label("h (unit value)")
     how = "" if k == 1 else f" (every {k}th step shown)"
-    ax.set_title(f"Hidden state h over {L:,} steps, {n} units in {len(sizes)} modules{how}")
+    ax.set_title(f"Hidden state h over {fmt.count(L)} steps, {n} units in {len(sizes)} modules{how}")
     return ax
 
 
@@ -142,5 +143,5 @@ def plot_connectivity(block_mask, mask=None, labels=None, module_sizes=None, fig
         ax.set_xlabel("unit read (column of W_rec)")
         ax.set_ylabel("unit updated (row of W_rec)")
         ax.set_title(f"Unit-level W_rec mask, {unit.shape[0]}x{unit.shape[1]}\n"
-                     f"({int(unit.sum()):,} of {unit.size:,} weights may be non-zero)")
+                     f"({fmt.count(unit.sum())} of {fmt.count(unit.size)} weights may be non-zero)")
     return axes

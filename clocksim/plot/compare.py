@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _format as fmt
 from ..trace import Trace
-from ._style import _check_trace, _new_figure, _rows_height, _time_range, _time_unit
+from ._style import _check_trace, _new_figure, _rows_height, _time_range, _time_unit, _width_px
 from .costs import _cost_cumulative, _latencies, _latency_cdf, _latency_xlim
-from .timeline import plot_activity
+from .timeline import _wants_bins, plot_activity
 
 
 def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), steps=None):
@@ -37,14 +38,25 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
     fig = fig if fig is not None else _new_figure(figsize=(13, height + 3.2 * (rows - 1)))
     grid = fig.add_gridspec(rows, 2, height_ratios=[height] + [3.2] * (rows - 1))
     axes = {"activity_a": fig.add_subplot(grid[0, 0]), "activity_b": fig.add_subplot(grid[0, 1])}
+    # one representation for both panels (binned if either needs it), so the two read the same way
+    binned = any(_wants_bins(t, _width_px(axes[k]), steps) for k, t in (("activity_a", trace_a),
+                                                                      ("activity_b", trace_b)))
     for key, trace, name in (("activity_a", trace_a, name_a), ("activity_b", trace_b, name_b)):
-        plot_activity(trace, ax=axes[key], steps=steps)
-        summary = f"{len(trace):,} activations, {_speedup(trace):.2f}x fewer MACs than dense"
+        plot_activity(trace, ax=axes[key], steps=steps, aggregate=binned)
+        summary = f"{fmt.count(len(trace))} activations, {fmt.value(_speedup(trace))}x fewer multiply-adds than dense"
         axes[key].set_title(f"{name}: activity ({summary})", fontsize="medium")
     axes["cost"] = fig.add_subplot(grid[1, :])
     differ = _dense_differs(trace_a, trace_b)
-    _cost_cumulative(trace_a, axes["cost"], name_a, "C0", dense_name=name_a if differ else None, lw=3.5)
-    _cost_cumulative(trace_b, axes["cost"], name_b, "C3", dense=differ, dense_name=name_b, dense_ls=":", lw=1.8)
+    line_a = _cost_cumulative(trace_a, axes["cost"], name_a, "C0", dense_name=name_a if differ else None, lw=3.5)
+    line_b = _cost_cumulative(trace_b, axes["cost"], name_b, "C3", dense=differ, dense_name=name_b, dense_ls=":",
+                              lw=1.8)
+    if np.array_equal(line_a.get_xdata(), line_b.get_xdata()) and np.array_equal(line_a.get_ydata(),
+                                                                                  line_b.get_ydata()):
+        line_b.set_label(f"{line_b.get_label()}: the same line as {name_a}, drawn over it")
+    handles, labels = axes["cost"].get_legend_handles_labels()          # the CW-RNN lines together, dense last
+    ranked = sorted(range(len(labels)), key=lambda i: "dense RNN" in labels[i])
+    axes["cost"].legend([handles[i] for i in ranked], [labels[i] for i in ranked], loc="upper left",
+                        fontsize="small")
     axes["cost"].set_xlim(*_union(_time_range(trace_a), _time_range(trace_b)))
     axes["cost"].set_title(f"Cumulative multiply-adds: {name_a} vs {name_b} vs the dense RNN")
     if has_latency:
@@ -56,8 +68,8 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
             if lat.size:
                 p50, p99 = np.percentile(lat, [50, 99])
                 dropped = trace.readouts.shape[0] - lat.size
-                label = (f"{name}: p50 = {p50:.3g}, p99 = {p99:.3g}"
-                         + (f", {dropped:,} inputs dropped" if dropped else ""))
+                label = (f"{name}: p50 = {fmt.value(p50)}, p99 = {fmt.value(p99)}"
+                         + (f", {fmt.count(dropped)} inputs dropped" if dropped else ""))
                 _latency_cdf(trace, ax, label, color, xlim=xlim).set_lw(lw)
                 ax.axvline(p50, color=color, ls=":", lw=1.2)
                 ax.axvline(p99, color=color, ls="--", lw=1.2)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-import matplotlib.colors as mcolors
 import numpy as np
-from matplotlib.ticker import EngFormatter, MaxNLocator, StrMethodFormatter
+from matplotlib.ticker import MaxNLocator
 
+from .. import _format as fmt
 from ..cost import binned_macs
+from ..errors import InvalidValueError
 from ..trace import Trace
 from ._style import (
     DENSE_COLOR,
@@ -86,7 +86,10 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
                          f"({edges[0]:g} to {edges[-2]:g})")
     edges_w = np.append(edges[:-1][keep], edges[1:][keep][-1:])
     cost = cost[:, keep]
+    groups = _module_groups(trace)
     n_bins = max(1, int(_width_px(ax)) // 3)
+    if len(groups) < trace.g:                                                 # grouped: smooth, readable layers
+        n_bins = min(n_bins, GROUPED_BINS)
     k = _steps_per_bin(math.ceil(cost.shape[1] / n_bins), trace.meta["periods"])  # steps per bin
     if k > 1:                                                                 # mean per step over k-step bins
         n = math.ceil(cost.shape[1] / k)
@@ -95,34 +98,52 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
         sizes = np.minimum(k, cost.shape[1] - k * np.arange(n))
         cost = padded.reshape(cost.shape[0], n, k).sum(axis=2) / sizes
         edges_w = np.append(edges_w[:-1][::k], edges_w[-1])
-    order, _ = _fastest_first(trace)
-    colors = _module_colors(trace.g)
+    colors = _module_colors(len(groups))
     base = np.zeros(cost.shape[1])
-    layers = [(trace.meta["labels"][i], cost[i], colors[i]) for i in order] + [("readout", cost[-1], "0.75")]
-    many = trace.g > 12
+    layers = [(label, cost[members].sum(axis=0), colors[i]) for i, (label, members) in enumerate(groups)]
+    layers.append(("readout", cost[-1], "0.75"))
     for label, values, color in layers:
-        ax.stairs(base + values, edges_w - pad, baseline=base, fill=True, color=color,
-                  label=label if not many or label == "readout" else "_" + label)
+        ax.stairs(base + values, edges_w - pad, baseline=base, fill=True, color=color, label=label)
         base = base + values
     dense = float(_meta(trace, "dense_step_macs")) * trace.batch
     ax.axhline(dense, color=DENSE_COLOR, ls="--", lw=1.2, label=f"dense RNN\n({_eng(dense)} per step)")
     ax.set_xlim(lo - pad, hi - pad)
     ax.set_ylim(0, max(dense, base.max(initial=0)) * 1.08)
-    ax.yaxis.set_major_formatter(EngFormatter())
+    ax.yaxis.set_major_formatter(fmt.tick_formatter())
     ax.set_ylabel("multiply-adds per step")
     ax.set_xlabel(_time_label(trace))
-    per = "per step" if k == 1 else f"mean per step over {k}-step bins"
-    ax.set_title(f"Multiply-adds {per}, by module, vs the dense RNN ({_basis(trace)})")
-    if not many:
-        _side_legend(ax, len(layers) + 1)
-    else:                                                                     # a colour scale instead of g entries
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
-        scale = matplotlib.cm.ScalarMappable(mcolors.Normalize(-0.5, trace.g - 0.5),
-                                             mcolors.ListedColormap([colors[i] for i in order]))
-        bar = ax.figure.colorbar(scale, ax=ax, pad=0.01, fraction=0.03)
-        ticks = np.unique(np.linspace(0, trace.g - 1, 6).round().astype(int))
-        bar.set_ticks(ticks, labels=[trace.meta["labels"][order[t]] for t in ticks], fontsize="x-small")
-        bar.set_label("module (fastest at the bottom of the stack)", fontsize="small")
+    per = "" if k == 1 else f" (mean over {k}-step bins)"
+    by = "by module" if len(groups) == trace.g else "by module group"
+    ax.set_title(f"Multiply-adds per step{per} {by} vs the dense RNN ({_basis(trace)})")
+    _side_legend(ax, len(layers) + 1)
+
+
+#: More modules than this are stacked in at most ``COST_GROUPS`` groups of similar periods (thin layers
+#: in many colours cannot be read).
+COST_MODULES_SHOWN = 6
+COST_GROUPS = 4
+#: Grouped per-step cost is averaged over at most this many bins.
+GROUPED_BINS = 64
+
+
+def _module_groups(trace: Trace) -> list[tuple[str, list[int]]]:
+    """Layers of the per-step cost: each module fastest first, or, past :data:`COST_MODULES_SHOWN` modules,
+    consecutive groups whose periods fall in the same of ``COST_GROUPS`` equal slices of log(period)."""
+    order, _ = _fastest_first(trace)
+    labels = trace.meta["labels"]
+    if trace.g <= COST_MODULES_SHOWN:
+        return [(labels[i], [int(i)]) for i in order]
+    logp = np.log(np.maximum(np.asarray(trace.meta["periods"], dtype=float), 1e-12))[order]
+    span = max(float(logp[-1] - logp[0]), 1e-12)
+    slot = np.minimum((COST_GROUPS * (logp - logp[0]) / span).astype(int), COST_GROUPS - 1)
+    groups = []
+    for k in np.unique(slot):
+        members = [int(i) for i in order[slot == k]]
+        first, last = labels[members[0]].split(" ", 1), labels[members[-1]].split(" ", 1)
+        name = (labels[members[0]] if len(members) == 1 else
+                f"{first[0]}-{last[0]} ({first[-1]} to {last[-1].removeprefix('T=')})")
+        groups.append((name, members))
+    return groups
 
 
 def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dense: bool = True,
@@ -132,7 +153,7 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
     dense_total = float(_meta(trace, "dense_step_macs")) * trace.batch * np.arange(edges.size)
     pad = _pad(trace)
     speedup = dense_total[-1] / total[-1] if total[-1] else math.inf
-    label = f"{name + ': ' if name else ''}CW-RNN ({_eng(total[-1])}, {speedup:.2f}x fewer)"
+    label = f"{name + ': ' if name else ''}CW-RNN ({_eng(total[-1])}, {fmt.value(speedup)}x fewer)"
     line = ax.plot(edges - pad, total, color=color, lw=lw, label=label)[0]
     if dense:
         ax.plot(edges - pad, dense_total, color=DENSE_COLOR, ls=dense_ls, lw=1.2,
@@ -141,7 +162,7 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
     ax.relim()
     ax.autoscale(axis="y")
     ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(EngFormatter())
+    ax.yaxis.set_major_formatter(fmt.tick_formatter())
     ax.set_ylabel("cumulative multiply-adds")
     ax.set_xlabel(_time_label(trace))
     ax.legend(loc="upper left", fontsize="small")
@@ -151,14 +172,23 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
 
 
 
-def plot_latency(trace: Trace, fig=None):
+def plot_latency(trace: Trace, fig=None, steps=None):
     """Readout latency distribution: histogram and CDF, p50 and p99 marked; dropped inputs shown.
 
     Latency is the time from an input's arrival to the readout that reflects it
     (``trace.readouts["latency"]``). An input no module ever read (*dropped*) has
     none (NaN): the percentiles are over the inputs read, as in ``summary()``, while
     the CDF is over all inputs, so it levels off below 1 at the fraction read, with
-    the dropped ones named in the legend and the title.
+    the dropped ones named in the legend and the title. A run without a timing model
+    (``meta["latency_model"]`` false: no compute model, link latency, deadline or
+    input arrival times) has no latency to show and is refused.
+
+    Parameters
+    ----------
+    trace : Trace
+    fig : matplotlib Figure, optional
+    steps : int or (float, float), optional
+        Only the readouts in this window, as in :func:`plot_activity`; default the whole run.
 
     Returns
     -------
@@ -169,9 +199,15 @@ def plot_latency(trace: Trace, fig=None):
         misses it shaded.
     """
     _check_trace(trace)
+    if not trace.meta.get("latency_model"):
+        raise InvalidValueError("trace: the run had no timing model (no compute model, link latency or deadline), "
+                                "so every output reflects its input at once and there is no latency to plot; "
+                                "run with engine.compute, engine.latency or engine.deadline set")
+    lo, hi, _ = _window(trace, steps)
+    whole = steps is None
+    lat = _latencies(trace, None if whole else (lo, hi))
     fig = fig if fig is not None else _new_figure(figsize=(10, 4))
     ax_hist, ax_cdf = fig.subplots(1, 2)
-    lat = _latencies(trace)
     deadline = trace.meta.get("deadline")
     if lat.size:
         bins = _latency_bins(lat)
@@ -179,12 +215,14 @@ def plot_latency(trace: Trace, fig=None):
         ax_hist.hist(lat, bins=bins, color="C0", rwidth=0.7 if integral else 0.95)
         ax_hist.set_ylabel("readouts")
         xlim = _latency_xlim(lat, deadline, integral)
-        _latency_cdf(trace, ax_cdf, xlim=xlim)
+        ro = trace.readouts
+        total = None if whole else int(((ro["time"] >= lo) & (ro["time"] < hi)).sum())
+        _latency_cdf(trace, ax_cdf, xlim=xlim, lat=lat, total=total)
         for ax in (ax_hist, ax_cdf):
             ax.set_xlim(*xlim)
             _mark_percentiles(ax, lat, deadline)
         ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax_hist.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax_hist.yaxis.set_major_formatter(fmt.tick_formatter())
         fig.legend(handles=ax_hist.get_legend_handles_labels()[0], loc="outside lower center",
                    ncols=3, fontsize="small", frameon=False)
         if integral:
@@ -198,16 +236,16 @@ def plot_latency(trace: Trace, fig=None):
                       fontsize="small")
     ax_hist.set_title("Histogram")
     ax_cdf.set_title("Cumulative distribution")
-    fig.suptitle(_latency_headline(trace, lat))
+    fig.suptitle(_latency_headline(trace, lat, None if whole else (lo, hi)))
     return ax_hist, ax_cdf
 
 
-def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=None):
-    """The CDF of the latency over *all* inputs: it ends at the fraction read (dropped inputs never arrive)."""
-    lat = np.sort(_latencies(trace))
+def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=None, lat=None, total=None):
+    """The CDF of the latency over *all* inputs (``total``, default the run's): it ends at the fraction read."""
+    lat = np.sort(_latencies(trace) if lat is None else lat)
     if not lat.size:
         return None
-    total = trace.readouts.shape[0]
+    total = trace.readouts.shape[0] if total is None else total
     lo, hi = xlim if xlim is not None else (lat[0], lat[-1])
     frac = np.arange(1, lat.size + 1) / total
     x = np.concatenate([[min(lo, lat[0])], lat, [max(hi, lat[-1])]])
@@ -216,7 +254,8 @@ def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=Non
     dropped = total - lat.size
     if dropped:
         ax.axhline(1.0, color=color, ls="-.", lw=1, alpha=0.6,
-                   label=f"{dropped:,} of {total:,} inputs dropped (never read): the curve never reaches 1")
+                   label=f"{fmt.count(dropped)} of {fmt.count(total)} inputs dropped (never read): "
+                         "the curve never reaches 1")
     ax.set_ylim(0, 1.03)
     ax.set_ylabel("fraction of inputs")
     return line
@@ -226,13 +265,17 @@ def _mark_percentiles(ax, lat, deadline) -> None:
     p50, p99 = np.percentile(lat, [50, 99])
     if deadline is not None:
         ax.axvspan(deadline, ax.get_xlim()[1], color=MISS_COLOR, alpha=0.08, lw=0)
-        ax.axvline(deadline, color=MISS_COLOR, lw=1.5, label=f"deadline = {deadline:g} (shaded: a miss)")
-    ax.axvline(p50, color="C2", ls="--", lw=2, label=f"p50 = {p50:.3g}", gid="p50")
-    ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"p99 = {p99:.3g}", gid="p99")
+        ax.axvline(deadline, color=MISS_COLOR, lw=1.5, label=f"deadline = {fmt.value(deadline)} (shaded: a miss)")
+    ax.axvline(p50, color="C2", ls="--", lw=2, label=f"p50 = {fmt.value(p50)}", gid="p50")
+    ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"p99 = {fmt.value(p99)}", gid="p99")
 
 
-def _latencies(trace: Trace) -> np.ndarray:
-    lat = trace.readouts["latency"]
+def _latencies(trace: Trace, window=None) -> np.ndarray:
+    """Finite readout latencies, of the readouts whose time is in the half-open ``window`` when given."""
+    ro = trace.readouts
+    if window is not None:
+        ro = ro[(ro["time"] >= window[0]) & (ro["time"] < window[1])]
+    lat = ro["latency"]
     return lat[np.isfinite(lat)]
 
 
@@ -254,13 +297,18 @@ def _latency_xlim(lat: np.ndarray, deadline, integral: bool):
     return lo - extra - 0.03 * span, hi + extra + 0.08 * span
 
 
-def _latency_headline(trace: Trace, lat: np.ndarray) -> str:
-    total = trace.readouts.shape[0]
-    text = f"Readout latency over the {lat.size:,} inputs read"
+def _latency_headline(trace: Trace, lat: np.ndarray, window=None) -> str:
+    ro = trace.readouts
+    where = ""
+    if window is not None:
+        ro = ro[(ro["time"] >= window[0]) & (ro["time"] < window[1])]
+        where = f" in t = {fmt.value(window[0])} to {fmt.value(window[1])}"
+    total = ro.shape[0]
+    text = f"Readout latency over the {fmt.count(lat.size)} inputs read{where}"
     if lat.size < total:
-        text += f"; {total - lat.size:,} of {total:,} inputs dropped (never read)"
+        text += f"; {fmt.count(total - lat.size)} of {fmt.count(total)} inputs dropped (never read)"
     if trace.meta.get("deadline") is not None:
-        text += (f"; {int(trace.readouts['missed'].sum()):,} missed the deadline of "
+        text += (f"; {fmt.count(ro['missed'].sum())} missed the deadline of "
                  f"{_amount(trace.meta['deadline'], trace)}" + (" (dropped ones included)" if lat.size < total else ""))
     return text
 
@@ -307,18 +355,14 @@ def plot_staleness(trace: Trace, ax=None):
     ax.set_xlim(left=0)
     ax.set_xlabel(f"staleness ({_time_unit(trace)}s: age of the state read from other modules)")
     whole = summary["staleness"]
-    title = (f"Staleness of reads: p50 {_fmt(whole['p50'])}, p99 {_fmt(whole['p99'])}, max {_fmt(whole['max'])} "
-             f"over {whole['n']:,} {whole['over']}")
+    title = (f"Staleness of reads: p50 {fmt.value(whole['p50'])}, p99 {fmt.value(whole['p99'])}, "
+             f"max {fmt.value(whole['max'])} over {fmt.count(whole['n'])} {whole['over']}")
     delays = trace.meta.get("latency")
     if delays:
         title += f"\nlink delays: {_delays(delays)}"
     ax.set_title(title, fontsize="medium")
     ax.legend(fontsize="small", loc="lower right")
     return ax
-
-
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
 
 
 def _delays(latency: dict) -> str:

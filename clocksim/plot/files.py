@@ -14,7 +14,7 @@ KINDS = {
     "activity": lambda trace, steps=None: plot_activity(trace, steps=steps).figure,
     "gantt": lambda trace, steps=None: plot_gantt(trace, steps=steps).figure,
     "cost": lambda trace, steps=None: plot_cost(trace, steps=steps)[0].figure,
-    "latency": lambda trace, steps=None: plot_latency(trace)[0].figure,
+    "latency": lambda trace, steps=None: plot_latency(trace, steps=steps)[0].figure,
     "staleness": lambda trace, steps=None: plot_staleness(trace).figure,
 }
 

@@ -15,7 +15,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.ticker import EngFormatter, NullFormatter, StrMethodFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter
+
+from .. import _format as fmt
 
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
 
@@ -82,7 +84,9 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
         Columns that identify a configuration (the swept keys). Rows that agree on
         them (replicates over seeds) are averaged into one point and also drawn
         faintly; front points are labelled with the values of those that vary.
-        Default: every row is its own configuration.
+        Default: every row is its own configuration. The first of them with 2 to 8
+        non-numeric values (e.g. ``model.family``) colours the points, one colour and
+        marker per value, so that clusters can be told apart.
     maximize_y : bool, optional
         Default: True for the metrics in :data:`HIGHER_IS_BETTER`.
 
@@ -117,17 +121,28 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
     if replicated:
         ax.scatter([float(r[x]) for r in rows], [float(r[y]) for r in rows], s=10, color="0.7", zorder=1,
                    label="single runs")
-    ax.scatter(gx[~on], gy[~on], s=36, facecolors="none", edgecolors="C0", zorder=2,
-               label="dominated configurations" + (" (means)" if replicated else ""))
+    family = _family_key(by, rows)
+    if family is None:
+        ax.scatter(gx[~on], gy[~on], s=36, facecolors="none", edgecolors="C0", zorder=2,
+                   label="dominated configurations" + (" (means)" if replicated else ""))
+    else:                                   # clusters told apart: one colour and marker per value of the key
+        kinds = _categories([r[family] for r in rows])
+        which = np.array([kinds.index(_hashable(g[0][family])) for g in members])
+        short = _short_names([family])[family]
+        for k, kind in enumerate(kinds):
+            pick = which == k
+            ax.scatter(gx[pick], gy[pick], s=44, marker=FAMILY_MARKERS[k % len(FAMILY_MARKERS)],
+                       facecolors="none", edgecolors=f"C{k % 10}", linewidths=1.4, zorder=2,
+                       label=f"{short} = {_show(_unhash(kind))}")
     order = np.flatnonzero(on)[np.lexsort((gy[on], gx[on]))]
     ax.step(gx[order], gy[order], where="post", color=FRONT_COLOR, lw=1.5, zorder=3, gid="pareto-front")
-    ax.scatter(gx[order], gy[order], s=48, color=FRONT_COLOR, zorder=4, gid="pareto-points",
+    ax.scatter(gx[order], gy[order], s=22 if family else 48, color=FRONT_COLOR, zorder=4, gid="pareto-points",
                label="Pareto front (non-dominated)")
     for axis, values in ((ax.xaxis, np.concatenate([gx, [float(r[x]) for r in rows]])),
                          (ax.yaxis, np.concatenate([gy, [float(r[y]) for r in rows]]))):
         if values.min() > 0 and values.max() / values.min() > 30:     # orders of magnitude apart: log scale
             (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
-            axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+            axis.set_major_formatter(fmt.tick_formatter())
     ax.margins(0.08)
     ax.autoscale_view()
     _label_front(ax, [members[i][0] for i in order], gx[order], gy[order], [c for c in by if
@@ -135,13 +150,29 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
     ax.set_xlabel(METRIC_LABELS.get(x, x) + " (lower is better)")
     ax.set_ylabel(METRIC_LABELS.get(y, y) + (" (higher is better)" if maximize_y else " (lower is better)"))
     if x in ("macs", "dense_macs", "activations", "messages"):
-        ax.xaxis.set_major_formatter(EngFormatter())
+        if ax.get_xscale() == "linear":
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))             # long counts like 15,750,000 need room
+        ax.xaxis.set_major_formatter(fmt.tick_formatter())
     n_runs = max(len(g) for g in members)
     ax.set_title(f"Pareto front: {int(on.sum())} of {len(members)} configurations non-dominated"
                  + (f" (each the mean of up to {n_runs} runs)" if replicated else ""), fontsize=10)
     ax.grid(True, which="major", color="0.92", zorder=0)
     ax.legend(fontsize=8, loc="best")
     return ax
+
+
+#: Markers of the values of the key that colours a Pareto plot's clusters.
+FAMILY_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def _family_key(by: list[str], rows: list[dict]) -> str | None:
+    """The swept key that names the clusters of a Pareto plot: the first with 2 to 8 non-numeric values."""
+    for key in by:
+        values = {_hashable(r[key]) for r in rows}
+        if 2 <= len(values) <= len(FAMILY_MARKERS) and not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            return key
+    return None
 
 
 def _label_front(ax, rows: list[dict], fx: np.ndarray, fy: np.ndarray, keys: list[str], most: int = 12) -> None:
@@ -177,8 +208,9 @@ def _label_front(ax, rows: list[dict], fx: np.ndarray, fy: np.ndarray, keys: lis
             fontsize=8, linespacing=1.5)
 
 
-def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "viridis"):
-    """Mean of ``value`` for every pair of values of two swept keys (over the other keys and seeds).
+def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None = None, ax=None,
+                 cmap: str = "viridis"):
+    """Mean of ``value`` for every pair of values of two swept keys (over seeds), one panel per value of a third.
 
     Parameters
     ----------
@@ -189,6 +221,11 @@ def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "vir
     value : str
         The metric column averaged in each cell (finished rows with a number only);
         cells with none are grey and say "n/a".
+    by : sequence of str, optional
+        Every swept key. A key other than ``x`` and ``y`` that takes several values
+        is not averaged over silently: with one such key (up to :data:`MAX_FACETS`
+        values) there is one panel per value (a new figure; not with ``ax``), with
+        more a ``ValueError`` names them. Default: no other key is checked.
     cmap : str
         Matplotlib colormap.
 
@@ -196,6 +233,8 @@ def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "vir
     -------
     matplotlib Axes
         ``ax.images[0].get_array()`` holds the means, shape (len(y values), len(x values)).
+        With panels, the first panel's Axes; each panel of ``ax.figure`` holds its own image,
+        all on one colour scale.
     """
     import matplotlib
 
@@ -206,7 +245,66 @@ def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "vir
     if x == y:
         raise ValueError(f"x, y: got {x!r} twice, expected two different columns")
     rows = list(_rows(cols))
+    others = [k for k in (by or []) if k not in (x, y) and k in cols
+              and len({_hashable(r[k]) for r in rows if _finite(r[value])}) > 1]
+    facets: list = [None]
+    if others:
+        values = _categories([r[others[0]] for r in rows if _finite(r[value])])
+        if len(others) > 1 or len(values) > MAX_FACETS or ax is not None:
+            why = (f"{len(values)} values, more than {MAX_FACETS} panels" if len(values) > MAX_FACETS else
+                   "panels need a new figure, not ax" if len(others) == 1 else f"so does {others[1]!r}")
+            raise ValueError(f"by: {others[0]!r} also varies ({why}); each cell would average over it: fix it "
+                             "(a [fixed] key), make it x or y, or draw a table with one value of it")
+        facets = values
     xs, ys = _categories([r[x] for r in rows]), _categories([r[y] for r in rows])
+    means, counts = [], []
+    for v in facets:
+        sub = rows if v is None else [r for r in rows if _hashable(r[others[0]]) == v]
+        mean, count = _cell_means(sub, x, y, value, xs, ys)
+        means.append(mean)
+        counts.append(count)
+    if not any(c.any() for c in counts):
+        raise ValueError(f"table: no finished rows with a number in {value!r}")
+    every = np.concatenate([m[np.isfinite(m)] for m in means])
+    norm = _norm(every)
+    colors = matplotlib.colormaps[cmap].with_extremes(bad="0.85")
+    if ax is None:
+        import matplotlib.pyplot as plt  # on first use: importing clocksim needs no backend
+        width = max(4.5, 1.1 * len(xs) + 2.6)
+        fig = plt.figure(figsize=(width * len(facets) - 1.6 * (len(facets) - 1), max(3.0, 0.55 * len(ys) + 1.8)),
+                         layout="constrained")
+        axes = fig.subplots(1, len(facets), sharey=True, squeeze=False)[0]
+    else:
+        axes = [ax]
+    for panel, v, mean in zip(axes, facets, means):
+        image = _heatmap_panel(panel, mean, norm, colors, xs, ys)
+        panel.set_xlabel(x)
+        if panel is axes[0]:
+            panel.set_ylabel(y)
+        if v is not None:
+            panel.set_title(f"{others[0]} = {_show(_unhash(v))}", fontsize=10)
+    bar = axes[0].figure.colorbar(image, ax=list(axes))
+    bar.set_label(METRIC_LABELS.get(value, value) + ("" if type(norm).__name__ == "Normalize" else " (log scale)"))
+    if type(norm).__name__ != "Normalize":
+        bar.set_ticks(_log_ticks(norm.vmin, norm.vmax))
+        bar.ax.yaxis.set_major_formatter(fmt.tick_formatter())
+        bar.ax.yaxis.set_minor_formatter(NullFormatter())
+    per = np.concatenate([c[c > 0] for c in counts])
+    runs = f"{per.min()}" if per.min() == per.max() else f"{per.min()}-{per.max()}"
+    head = f"{METRIC_LABELS.get(value, value)}: mean of {runs} runs per cell"
+    if facets == [None]:
+        axes[0].set_title(head, fontsize=10)
+    else:
+        axes[0].figure.suptitle(f"{head}, one panel per {others[0]}", fontsize=10)
+    return axes[0]
+
+
+#: A heatmap draws at most this many panels (values of a third swept key).
+MAX_FACETS = 6
+
+
+def _cell_means(rows: list[dict], x: str, y: str, value: str, xs: list, ys: list):
+    """Mean of ``value`` per (y, x) cell (NaN where none) and the number of rows in each."""
     total = np.zeros((len(ys), len(xs)))
     count = np.zeros((len(ys), len(xs)), dtype=int)
     for r in rows:
@@ -214,35 +312,20 @@ def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "vir
             i, j = ys.index(_hashable(r[y])), xs.index(_hashable(r[x]))
             total[i, j] += float(r[value])
             count[i, j] += 1
-    if not count.any():
-        raise ValueError(f"table: no finished rows with a number in {value!r}")
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    if ax is None:
-        ax = _new_axes((max(4.5, 1.1 * len(xs) + 2.6), max(3.0, 0.55 * len(ys) + 1.8)))
-    colors = matplotlib.colormaps[cmap].with_extremes(bad="0.85")
-    norm = _norm(mean[np.isfinite(mean)])
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan), count
+
+
+def _heatmap_panel(ax, mean: np.ndarray, norm, colors, xs: list, ys: list):
     image = ax.imshow(np.ma.masked_invalid(mean), cmap=colors, norm=norm, aspect="auto", origin="upper")
     for i in range(len(ys)):
         for j in range(len(xs)):
             v = mean[i, j]
             dark = np.isfinite(v) and norm.vmax > norm.vmin and float(norm(v)) < 0.5
-            ax.text(j, i, "n/a" if not np.isfinite(v) else f"{v:.3g}", ha="center", va="center", fontsize=9,
-                    color="white" if dark else "black")
+            ax.text(j, i, fmt.value(v), ha="center", va="center", fontsize=9, color="white" if dark else "black")
     ax.set_xticks(range(len(xs)), [_show(_unhash(v)) for v in xs])
     ax.set_yticks(range(len(ys)), [_show(_unhash(v)) for v in ys])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    bar = ax.figure.colorbar(image, ax=ax)
-    bar.set_label(METRIC_LABELS.get(value, value) + ("" if type(norm).__name__ == "Normalize" else " (log scale)"))
-    if type(norm).__name__ != "Normalize":
-        bar.set_ticks(_log_ticks(norm.vmin, norm.vmax))
-        bar.ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
-        bar.ax.yaxis.set_minor_formatter(NullFormatter())
-    per = count[count > 0]
-    runs = f"{per.min()}" if per.min() == per.max() else f"{per.min()}-{per.max()}"
-    ax.set_title(f"{METRIC_LABELS.get(value, value)}: mean of {runs} runs per cell", fontsize=10)
-    return ax
+    return image
 
 
 # ------------------------------------------------------------------ helpers
@@ -309,7 +392,7 @@ def _categories(values: list) -> list:
 
 def _show(v) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return fmt.value(v)
     if isinstance(v, (list, dict)):
         return json.dumps(v, separators=(",", ":"))
     return str(v)

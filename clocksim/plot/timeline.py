@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import matplotlib
 import matplotlib.colors as mcolors
 import numpy as np
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import NullFormatter
 
+from .. import _format as fmt
 from ..trace import Trace
 from ._style import (
     MISS_COLOR,
     _amount,
     _bins,
     _check_trace,
-    _cmap,
     _fastest_first,
     _label_size,
     _module_axis,
@@ -22,6 +23,7 @@ from ._style import (
     _new_axes,
     _rows_height,
     _span_text,
+    _step_ticks,
     _time_label,
     _width_px,
     _window,
@@ -59,25 +61,29 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
     act = act[(act["time"] >= lo) & (act["time"] < hi)]
     row = rank[act["module"]]                                                # (A,) y position
     width_px = _width_px(ax)
-    per_row = np.bincount(row, minlength=trace.g)
     if aggregate is None:
-        aggregate = bool(per_row.size) and per_row.max() > width_px / 4
+        aggregate = _wants_bins(trace, width_px, steps)
     colors = _module_colors(trace.g)
     if aggregate:
         edges, label = _bins(lo, hi, max(1, int(width_px) // 2), integral=pad > 0, periods=trace.meta["periods"])
         counts = np.stack([np.histogram(act["time"][row == r], edges)[0] for r in range(trace.g)])  # (g, bins)
-        shown = np.ma.masked_equal(counts, 0)
-        top = max(int(counts.max(initial=0)), 1)
-        norm = mcolors.LogNorm(1, top) if top >= 10 else mcolors.Normalize(0, top)
-        image = ax.imshow(shown, aspect="auto", interpolation="nearest", norm=norm,
-                          cmap=_cmap("viridis_r", bad="white"),
+        per_bin = round(edges[1] - edges[0]) if pad > 0 else 1               # steps per bin (synchronous)
+        top = max(int(counts.max(initial=0)), per_bin, 1)
+        cmap, norm = _count_colors(top)
+        image = ax.imshow(counts, aspect="auto", interpolation="nearest", norm=norm, cmap=cmap,
                           extent=(edges[0] - pad, edges[-1] - pad, trace.g - 0.5, -0.5))
-        if top > 1:
-            bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
-            bar.set_label("activations per bin")
-            how = f"colour: activations per {label}"
+        discrete = top <= DISCRETE_COUNTS
+        bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04, extend="neither" if discrete else "min")
+        bar.set_label(f"activations per {label} (white: none)" + ("" if discrete else ", log scale"),
+                      fontsize="small")
+        if discrete:
+            bar.set_ticks(np.unique(np.linspace(0, top, min(top, 8) + 1).round()))
         else:
-            how = f"one column per {label}"
+            bar.ax.yaxis.set_major_formatter(fmt.tick_formatter())
+            bar.ax.yaxis.set_minor_formatter(NullFormatter())
+        for r in range(trace.g - 1):                                           # row separators
+            ax.axhline(r + 0.5, color="0.75", lw=0.6)
+        how = f"colour: activations per {label}" if label != "step" else "one column per step"
     else:
         lw = float(np.clip(0.45 * width_px / max(hi - lo, 1e-9) * 72 / ax.figure.dpi, 1.0, 7.0))
         ax.eventplot([act["time"][row == r] for r in range(trace.g)], lineoffsets=np.arange(trace.g),
@@ -85,15 +91,40 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
         how = "one mark per activation"
     _module_axis(ax, trace, order)
     if pad:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _step_ticks(ax.xaxis, lo - pad, hi - pad, trace.meta["periods"])
     ax.set_xlim(lo - pad, hi - pad)
     ax.set_ylim(trace.g - 0.5, -0.5)
     ax.set_xlabel(_time_label(trace))
     if not aggregate:
         ax.grid(axis="x", color="0.92", lw=0.8)
         ax.set_axisbelow(True)
-    ax.set_title(f"Module activity over {_span_text(trace, lo, hi, pad)}: {act.shape[0]:,} activations ({how})")
+    ax.set_title(f"Module activity over {_span_text(trace, lo, hi, pad)}: {fmt.count(act.shape[0])} activations "
+                 f"({how})")
     return ax
+
+
+#: Up to this many activations per bin, each count gets its own colour (a discrete colour bar).
+DISCRETE_COUNTS = 16
+
+
+def _count_colors(top: int):
+    """Colour map and norm for activation counts 0..top: 0 is white (as on the colour bar), more is darker;
+    one colour per count up to :data:`DISCRETE_COUNTS`, else a log scale (0 white, the bar's lower end)."""
+    blues = matplotlib.colormaps["Blues"]
+    if top <= DISCRETE_COUNTS:
+        cmap = mcolors.ListedColormap(["white", *blues(np.linspace(0.3 if top > 1 else 0.85, 1.0, top))])
+        return cmap, mcolors.BoundaryNorm(np.arange(-0.5, top + 1), cmap.N)
+    cmap = mcolors.LinearSegmentedColormap.from_list("counts", blues(np.linspace(0.3, 1.0, 8)))
+    return cmap.with_extremes(under="white"), mcolors.LogNorm(0.999, top)      # 0 falls under: white
+
+
+def _wants_bins(trace: Trace, width_px: float, steps=None) -> bool:
+    """Whether the activity of ``trace`` is drawn binned on axes ``width_px`` wide: when the busiest module
+    fires more often than every fourth pixel column."""
+    lo, hi, _ = _window(trace, steps)
+    act = trace.activations
+    inside = act["module"][(act["time"] >= lo) & (act["time"] < hi)]
+    return bool(inside.size) and int(np.bincount(inside).max()) > width_px / 4
 
 
 
@@ -168,15 +199,19 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
     _gantt_legend(ax, trace, act, order, misses if missed.shape[0] else None)
     total_missed = int(trace.readouts["missed"].sum())
     deadline = trace.meta.get("deadline")
-    miss_text = (f"{total_missed:,} of {trace.readouts.shape[0]:,} readouts in the run missed the deadline "
-                 f"of {_amount(deadline, trace)} (red)" if deadline is not None else "no deadline set")
+    whole = ro.shape[0] == trace.readouts.shape[0]
+    miss_text = (f"{fmt.count(missed.shape[0])} of {fmt.count(ro.shape[0])} readouts "
+                 + ("" if whole else "in this window ") + f"missed the deadline of {_amount(deadline, trace)} (red)"
+                 + ("" if whole else f"; {fmt.count(total_missed)} of {fmt.count(trace.readouts.shape[0])} in the "
+                                     "whole run")
+                 if deadline is not None else "no deadline set")
     what = "per core" if by_core else "per module"
     if instantaneous:
         head = f"Compute timeline {what}: updates are instantaneous (no compute model), one tick each"
     else:
         head = f"Compute timeline {what}: queue wait (pale, below) and compute (solid)"
     if pad:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _step_ticks(ax.xaxis, lo - pad, right, trace.meta["periods"])
     ax.set_title(f"{head}\n{miss_text}")
     return ax
 

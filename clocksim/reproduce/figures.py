@@ -23,7 +23,7 @@ def plot_generated(results: dict):
     targets = load_pieces()
     best = results["best_outputs"]
     pieces = sorted({int(p) for m in best.values() for p in m})
-    fig, axes = plt.subplots(len(pieces), len(MODELS), figsize=(9, 1.35 * len(pieces) + 0.8), sharex=True,
+    fig, axes = plt.subplots(len(pieces), len(MODELS), figsize=(11, 1.7 * len(pieces) + 1.2), sharex=True,
                              sharey=True, squeeze=False)
     for row, piece in enumerate(pieces):
         for col, model in enumerate(MODELS):
@@ -34,21 +34,22 @@ def plot_generated(results: dict):
                        and r["model"] == model and r["budget"] == 1000 and r["task"]["piece"] == piece)
             if run is not None:
                 ax.plot(run["output"], color=COLORS[model], lw=1.0, label="generated")
-                ax.text(0.98, 0.94, f"NMSE {run['nmse']:.3g}", transform=ax.transAxes, fontsize=8, ha="right",
+                ax.text(0.98, 0.94, f"NMSE {run['nmse']:.3g}", transform=ax.transAxes, fontsize=11, ha="right",
                         va="top", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
             elif runs:
-                ax.text(0.98, 0.94, "every run diverged", transform=ax.transAxes, fontsize=8, ha="right", va="top")
+                ax.text(0.98, 0.94, "every run diverged", transform=ax.transAxes, fontsize=11, ha="right", va="top")
             if row == 0:
-                ax.set_title(f"{LABELS[model]} (best of {runs} run{'' if runs == 1 else 's'})", fontsize=9)
+                ax.set_title(f"{LABELS[model]} (best of {runs} run{'' if runs == 1 else 's'})", fontsize=12)
             if col == 0:
-                ax.set_ylabel(f"piece {piece}", fontsize=8)
-            ax.tick_params(labelsize=7)
+                ax.set_ylabel(f"piece {piece}", fontsize=11)
+            ax.tick_params(labelsize=10)
             ax.set_ylim(-1.25, 1.25)
     for ax in axes[-1]:
-        ax.set_xlabel("step", fontsize=8)
-    axes[0, 0].legend(fontsize=7, loc="upper left", frameon=False, ncol=2)
-    fig.suptitle("Generated (colour) vs target (grey): the best 1000-parameter network of each kind", fontsize=10)
+        ax.set_xlabel("step", fontsize=11)
+    axes[0, 0].legend(fontsize=10, loc="lower left", frameon=False, ncol=2)
+    fig.suptitle("Generated (colour) vs target (grey): the best 1000-parameter network of each kind", fontsize=13)
     fig.tight_layout()
+    _mark_settings(fig, results)
     return fig
 
 
@@ -59,7 +60,7 @@ def plot_nmse(results: dict):
     import matplotlib.pyplot as plt
 
     panels = [("generation", "SGD, Nesterov momentum (the paper)"), ("generation_adam", "Adam (not in the paper)")]
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharey=True)
     for ax, (experiment, title) in zip(axes, panels):
         budgets = EXPERIMENTS[experiment]["budgets"]
         for i, model in enumerate(MODELS):
@@ -82,11 +83,26 @@ def plot_nmse(results: dict):
         ax.set_yscale("log")
         ax.set_xticks(budgets, [str(b) for b in budgets])
         ax.minorticks_off()
-        ax.set_xlabel("parameters")
-        ax.set_title(title, fontsize=10)
-    axes[0].set_ylabel("NMSE: median, quartiles")
+        ax.set_xlabel("parameters", fontsize=12)
+        ax.tick_params(labelsize=11)
+        ax.set_title(title, fontsize=13)
+    axes[0].set_ylabel("NMSE: median, quartiles", fontsize=12)
     axes[1].plot([], [], "s", color="0.3", mfc="white", label="paper (SGD), 1000 par.:\nmean ± std")
-    axes[1].legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.suptitle("Sequence generation: lower is better", fontsize=10)
+    axes[1].legend(fontsize=11, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle("Sequence generation: lower is better", fontsize=13)
     fig.tight_layout()
+    _mark_settings(fig, results)
     return fig
+
+
+def _mark_settings(fig, results: dict) -> None:
+    """Stamp a run that is not the full one (``--quick``) across the figure, so nobody quotes its numbers."""
+    name = results.get("settings", {}).get("name", "full")
+    if name == "full":
+        return
+    flag = "--quick" if name == "quick" else f"settings {name!r}"
+    fig.text(0.5, 0.5, f"{name.upper()} RUN", ha="center", va="center", fontsize=48, color="tab:red", alpha=0.15,
+             rotation=20, fontweight="bold", gid="settings-mark")
+    fig.suptitle(f"{fig.get_suptitle()}\n{flag} run: it checks the machinery, the numbers mean little",
+                 fontsize=13)
+    fig.tight_layout()

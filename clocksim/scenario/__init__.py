@@ -47,6 +47,7 @@ class Scenario:
     task: object = None                     # clocksim.tasks.Task, from a [task] table
     train: TrainConfig | None = None        # from a [train] table
     checkpoint_every: int = 10
+    overrides: tuple[str, ...] = ()         # the "key.path=value" strings applied to the file (``--set``)
 
     @property
     def timing_model(self) -> bool:
@@ -63,7 +64,9 @@ def load_scenario(path, overrides=()) -> Scenario:
         raise ScenarioError(f"{path}: empty scenario, expected at least a [model] table")
     for item in overrides:
         apply_override(raw, item, path)
-    return parse_scenario(raw, path, leading_comment(text))
+    scenario = parse_scenario(raw, path, leading_comment(text))
+    scenario.overrides = tuple("=".join(part.strip() for part in item.split("=", 1)) for item in overrides)
+    return scenario
 
 
 def apply_override(raw: dict, item: str, path=None) -> None:

@@ -131,7 +131,8 @@ def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) ->
     if plots["pareto_x"] and plots["pareto_y"]:
         draw["pareto.png"] = lambda: plot_pareto(table, plots["pareto_x"], plots["pareto_y"], by=sweep.keys)
     if plots["heatmap"] and plots["heatmap_metric"]:
-        draw["heatmap.png"] = lambda: plot_heatmap(table, *plots["heatmap"], plots["heatmap_metric"])
+        draw["heatmap.png"] = lambda: plot_heatmap(table, *plots["heatmap"], plots["heatmap_metric"],
+                                                    by=sweep.keys)
     written = []
     for name, fn in draw.items():
         try:

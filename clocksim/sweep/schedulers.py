@@ -57,8 +57,12 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def check_scheduler(scheduler, workers: int | None = None) -> None:
-    """Raise :class:`SchedulerError` unless ``scheduler`` (and ``workers``) can be used here."""
+def check_scheduler(scheduler, workers: int | None = None, *, installed: bool = True) -> None:
+    """Raise :class:`SchedulerError` unless ``scheduler`` (and ``workers``) can be used here.
+
+    ``installed=False`` checks the names only, not that dask.distributed is installed
+    (``clocksim sweep --dry-run`` runs nothing, so it does not need Dask).
+    """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise SchedulerError(f"--workers: got {workers!r}, expected an integer >= 1")
     if not isinstance(scheduler, str):
@@ -73,7 +77,7 @@ def check_scheduler(scheduler, workers: int | None = None) -> None:
     if address and workers is not None:
         raise SchedulerError(f"--workers: got {workers} with --scheduler {scheduler}, expected no --workers (the "
                              "cluster's workers are started with `dask worker`)")
-    if scheduler != "serial":
+    if scheduler != "serial" and installed:
         try:
             import distributed  # noqa: F401
         except ImportError:

@@ -30,10 +30,22 @@ from .._validate import as_float, as_int
 from ..errors import InvalidValueError, UnsupportedError
 from .task import PADDINGS, Task, pad_sequences, stratified_split
 
-__all__ = ["japanese_vowels_task", "load_japanese_vowels"]
+__all__ = ["japanese_vowels_task", "load_japanese_vowels", "require_datasets", "DATASETS_EXTRA"]
+
+#: How to install the optional package that ships the data files.
+DATASETS_EXTRA = 'pip install "clocksim[datasets]" (from a clone: pip install ".[datasets]")'
 
 N_CHANNELS = 12
 N_SPEAKERS = 9
+
+
+def require_datasets(who: str = 'task.kind = "japanese_vowels"') -> None:
+    """Raise :class:`UnsupportedError` naming the ``datasets`` extra unless sktime (the data files) is installed."""
+    try:
+        import sktime.datasets  # noqa: F401
+    except ImportError:
+        raise UnsupportedError(f"{who} needs the optional package sktime, which ships the JapaneseVowels data "
+                               f"files: {DATASETS_EXTRA}") from None
 
 
 def load_japanese_vowels(split: str) -> tuple[list[np.ndarray], np.ndarray]:
@@ -46,11 +58,8 @@ def load_japanese_vowels(split: str) -> tuple[list[np.ndarray], np.ndarray]:
     """
     if split not in ("train", "test"):
         raise InvalidValueError(f"split: got {split!r}, expected 'train' or 'test'")
-    try:
-        from sktime.datasets import load_japanese_vowels as _load
-    except ImportError:
-        raise UnsupportedError("task.kind = \"japanese_vowels\" needs the optional package sktime, which ships the "
-                               "data files: pip install 'clocksim[datasets]'") from None
+    require_datasets()
+    from sktime.datasets import load_japanese_vowels as _load
     frame, labels = _load(split=split, return_X_y=True)
     sequences = [np.stack([np.asarray(frame.iloc[i, c], dtype=np.float64) for c in range(frame.shape[1])], axis=1)
                  for i in range(frame.shape[0])]                              # each (L_i, 12)

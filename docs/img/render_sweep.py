@@ -25,7 +25,8 @@ def main():
         table = cs.run_sweep(sweep, tmp, scheduler="serial", progress=False, figures=False).table
     plots = sweep.plots
     for name, ax in (("sweep_pareto.png", cs.plot_pareto(table, plots["pareto_x"], plots["pareto_y"], by=sweep.keys)),
-                     ("sweep_heatmap.png", cs.plot_heatmap(table, *plots["heatmap"], plots["heatmap_metric"]))):
+                     ("sweep_heatmap.png", cs.plot_heatmap(table, *plots["heatmap"], plots["heatmap_metric"],
+                                                           by=sweep.keys))):
         cs.plot.save_figure(ax.figure, HERE / name, dpi=80)
         plt.close(ax.figure)
 

@@ -7,14 +7,15 @@ import abc
 import numpy as np
 
 from .. import cost
-from .._validate import as_int, as_real_array
+from .._validate import as_int
 from ..aggregate import AggregateTrace
-from ..errors import InvalidValueError, ShapeError
+from ..errors import InvalidValueError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
+from .stream import KEEP_KINDS, Source
 
-__all__ = ["Engine", "Result", "prepare_input", "trace_meta", "activations_from_mask", "trace_from_mask",
-           "aggregate_from_mask", "TRACE_KINDS"]
+__all__ = ["Engine", "Result", "trace_meta", "MaskTracer", "trace_from_mask", "aggregate_from_mask",
+           "TRACE_KINDS"]
 
 #: What a run records: ``"full"`` (a :class:`Trace`, one row per activation and message) or
 #: ``"aggregate"`` (an :class:`AggregateTrace` of per-module totals, for long runs).
@@ -26,11 +27,13 @@ class Result:
 
     Attributes
     ----------
-    y : ndarray, shape (L, n_out) or (B, L, n_out)
-        Output after each step.
-    h : ndarray, shape (L, n) or (B, L, n)
-        Hidden state after each step (held values included). May be a strided
-        view into the engine's work array; ``np.ascontiguousarray`` it if needed.
+    y : ndarray, shape (L, n_out) or (B, L, n_out); (n_out,) / (B, n_out); or None
+        Output after each step (``keep="all"`` or ``"outputs"``), after the last step
+        only (``keep="last"``), or None (``keep="none"``).
+    h : ndarray, shape (L, n) or (B, L, n); (n,) / (B, n); or None
+        Hidden state after each step (held values included) with ``keep="all"``, after
+        the last step with ``keep="last"``, else None. May be a strided view into the
+        engine's work array; ``np.ascontiguousarray`` it if needed.
     trace : Trace or AggregateTrace
         Activations, messages and readouts of the run (or their per-module totals with
         ``trace="aggregate"``). An engine may build it lazily (the compiled engine
@@ -56,49 +59,45 @@ class Result:
         return self._trace
 
     def __repr__(self) -> str:
-        return f"Result(engine={self.engine!r}, y{tuple(self.y.shape)}, h{tuple(self.h.shape)})"
+        def shape(a):
+            return "None" if a is None else str(tuple(a.shape))
+        return f"Result(engine={self.engine!r}, y={shape(self.y)}, h={shape(self.h)})"
 
 
 class Engine(abc.ABC):
-    """An engine runs a model over an input batch. Register new ones in ``clocksim.engine.ENGINES``."""
+    """An engine runs a model over an input batch. Register new ones in ``clocksim.engine.ENGINES``.
+
+    Options every engine takes:
+
+    trace : {"full", "aggregate"}
+        What ``Result.trace`` holds: a :class:`~clocksim.Trace` with one row per activation
+        and message (default), or an :class:`~clocksim.AggregateTrace` of per-module totals
+        whose ``summary()`` is the same, built chunk by chunk in memory that does not grow
+        with the number of activations.
+    keep : {"all", "outputs", "last", "none"}
+        What the run keeps of ``y`` and ``h`` (see :func:`clocksim.simulate`).
+    chunk : int, optional
+        Steps per chunk. The run reads its input and keeps its work arrays one chunk at a
+        time, carrying its state across; results do not depend on it. Default: the whole
+        run for ``keep="all"`` with an array input, else about 8 MB of work array.
+    """
 
     name: str = ""
 
-    def __init__(self, **options):
+    def __init__(self, *, trace: str = "full", keep: str = "all", chunk: int | None = None, **options):
         if options:
             raise InvalidValueError(
                 f"engine {self.name!r}: unknown option(s) {', '.join(sorted(options))}")
+        if trace not in TRACE_KINDS:
+            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
+        if keep not in KEEP_KINDS:
+            raise InvalidValueError(f"keep: got {keep!r}, expected one of {', '.join(map(repr, KEEP_KINDS))}")
+        self.trace, self.keep = trace, keep
+        self.chunk = None if chunk is None else as_int("chunk", chunk, minimum=1)
 
     @abc.abstractmethod
-    def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:
-        """Run ``model`` on validated ``X`` of shape (B, L, n_in)."""
-
-
-def prepare_input(model: ClockworkRNN, x, n_steps=None) -> tuple[np.ndarray, bool]:
-    """Validate ``x`` and return it as float64 ``(B, L, n_in)`` plus whether it was batched."""
-    if not isinstance(model, ClockworkRNN):
-        raise InvalidValueError(f"model: got {type(model).__name__}, expected a ClockworkRNN")
-    if x is None:
-        if model.n_in != 0:
-            raise InvalidValueError(
-                f"x: got None, but the model has n_in={model.n_in}; pass an array of shape (L, {model.n_in}) "
-                f"or (B, L, {model.n_in})")
-        if n_steps is None:
-            raise InvalidValueError("n_steps: got None with x=None, expected the number of steps to run")
-        return np.zeros((1, as_int("n_steps", n_steps, minimum=1), 0)), False
-    X = as_real_array("x", x, ndim=(2, 3))
-    batched = X.ndim == 3
-    if not batched:
-        X = X[None]
-    B, L, n_in = X.shape
-    if n_in != model.n_in:
-        want = f"(L, {model.n_in}) or (B, L, {model.n_in})"
-        raise ShapeError(f"x: got shape {np.shape(x)}, expected {want} for a model with n_in={model.n_in}")
-    if L < 1 or B < 1:
-        raise ShapeError(f"x: got shape {np.shape(x)}, expected at least one step and one sequence")
-    if n_steps is not None and as_int("n_steps", n_steps, minimum=1) != L:
-        raise InvalidValueError(f"n_steps: got {n_steps}, but x has {L} steps; omit n_steps or make them agree")
-    return X, batched
+    def run(self, model: ClockworkRNN, source: Source) -> Result:
+        """Run ``model`` on the validated input ``source``."""
 
 
 def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **extra) -> dict:
@@ -129,50 +128,68 @@ def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **ext
 MASK_CHUNK = 1 << 16
 
 
-def _mask_chunks(model: ClockworkRNN, active: np.ndarray, batch: int):
-    """Activation records of a synchronous, instantaneous run, a chunk of steps at a time.
+class MaskTracer:
+    """The trace of a synchronous, instantaneous run, built from its activity a chunk of steps at a time.
 
-    Rows are ordered by time, then module. Staleness follows the Trace definition:
+    Activation rows are ordered by time, then module. Staleness follows the Trace definition:
     the initial state counts as sent at ``start - 1``; a module's own state is not a message.
-    The last firing of each module before the chunk is carried over, so the records do not
-    depend on the chunk size.
+    The last firing of each module is carried from chunk to chunk, so the records do not
+    depend on how the run was chunked. ``kind="aggregate"`` folds each chunk into an
+    :class:`AggregateTrace` at once (memory ``O(g^2)``); ``"full"`` keeps the rows.
     """
-    L, g = active.shape
-    chunk = MASK_CHUNK
-    per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
-    senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
-    last = np.full(g, model.start - 1, dtype=np.int64)                       # (g,) last firing before the chunk
-    for lo in range(0, L, chunk):
-        part = active[lo:lo + chunk]                                          # (C, g)
-        steps = model.start + lo + np.arange(part.shape[0], dtype=np.int64)   # (C,)
-        last_sent = np.maximum.accumulate(np.where(part, steps[:, None], last), axis=0)  # (C, g) last firing <= t
-        before = np.vstack([last[None], last_sent[:-1]])                      # (C, g) last firing < t
-        last = last_sent[-1]
+
+    def __init__(self, model: ClockworkRNN, batch: int, kind: str = "full"):
+        g = model.g
+        self.model, self.kind, self.steps = model, kind, 0
+        self.per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
+        self.senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
+        self.last = np.full(g, model.start - 1, dtype=np.int64)                 # (g,) last firing so far
+        self.parts: list[np.ndarray] = []
+        self.aggregate = AggregateTrace(trace_meta(model, batch, 0, "")) if kind == "aggregate" else None
+
+    def add(self, active: np.ndarray) -> None:
+        """Fold in the activity ``(C, g)`` of the next C steps."""
+        for lo in range(0, active.shape[0], MASK_CHUNK):
+            part = active[lo:lo + MASK_CHUNK]                                   # (C, g)
+            first_step = self.model.start + self.steps
+            rec = self._records(part)
+            if self.aggregate is None:
+                self.parts.append(rec)
+                continue
+            self.aggregate.add(activations=rec, messages=messages_from_activations(self.model, rec))
+            ro = np.zeros(part.shape[0], dtype=READOUT_DTYPE)
+            # instantaneous activations at step t latch sample t and publish at t: latency 0, NaN if none ran
+            ro["time"] = first_step + np.arange(part.shape[0])
+            ro["latency"] = np.where(part.any(axis=1), 0.0, np.nan)
+            self.aggregate.add(readouts=ro)
+
+    def _records(self, part: np.ndarray) -> np.ndarray:
+        steps = self.model.start + self.steps + np.arange(part.shape[0], dtype=np.int64)   # (C,)
+        self.steps += part.shape[0]
+        last_sent = np.maximum.accumulate(np.where(part, steps[:, None], self.last), axis=0)  # (C, g) last <= t
+        before = np.vstack([self.last[None], last_sent[:-1]])                  # (C, g) last firing < t
+        self.last = last_sent[-1]
         s_idx, mod = np.nonzero(part)
         rec = np.zeros(s_idx.size, dtype=ACTIVATION_DTYPE)
         rec["module"] = mod
         rec["time"] = rec["start"] = rec["end"] = steps[s_idx]
-        rec["macs"] = per_module[mod]
-        for i in range(g):
+        rec["macs"] = self.per_module[mod]
+        for i, senders in enumerate(self.senders):
             rows = mod == i
-            if senders[i] and rows.any():
+            if senders and rows.any():
                 t = steps[s_idx[rows]]
-                rec["staleness"][rows] = (t[:, None] - before[s_idx[rows]][:, senders[i]]).max(axis=1)
+                rec["staleness"][rows] = (t[:, None] - before[s_idx[rows]][:, senders]).max(axis=1)
         rec["core"] = -1
-        yield rec
+        return rec
 
-
-def activations_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int) -> np.ndarray:
-    """Activation records of a synchronous, instantaneous run with activity mask ``active`` (L, g).
-
-    Rows are ordered by time, then module (see :func:`_mask_chunks` for staleness).
-    """
-    out = np.zeros(int(np.count_nonzero(active)), dtype=ACTIVATION_DTYPE)
-    pos = 0
-    for rec in _mask_chunks(model, active, batch):
-        out[pos:pos + rec.size] = rec
-        pos += rec.size
-    return out
+    def finish(self, meta: dict) -> Trace | AggregateTrace:
+        """The trace of the steps folded in so far, described by ``meta``."""
+        if self.aggregate is not None:
+            self.aggregate.meta.update(meta)
+            return self.aggregate
+        rec = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=ACTIVATION_DTYPE)
+        times = self.model.start + np.arange(self.steps, dtype=np.float64)
+        return Trace(rec, messages_from_activations(self.model, rec), readouts_from_activations(rec, times), meta)
 
 
 def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:
@@ -227,22 +244,14 @@ def _readouts(first: np.ndarray, times: np.ndarray, deadline: float) -> np.ndarr
 
 def trace_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> Trace:
     """The full :class:`Trace` of a synchronous, instantaneous run with activity mask ``active`` (L, g)."""
-    rec = activations_from_mask(model, active, batch)
-    times = model.start + np.arange(active.shape[0], dtype=np.float64)
-    return Trace(rec, messages_from_activations(model, rec), readouts_from_activations(rec, times), meta)
+    tracer = MaskTracer(model, batch, "full")
+    tracer.add(active)
+    return tracer.finish(meta)
 
 
 def aggregate_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> AggregateTrace:
     """The per-module totals of the same run (its summary equals the full trace's), without ever
-    holding more than one chunk of its records: memory ``O(g^2 + L)``, not ``O(activations)``."""
-    agg = AggregateTrace(meta)
-    for rec in _mask_chunks(model, active, batch):
-        agg.add(activations=rec, messages=messages_from_activations(model, rec))
-    for lo in range(0, active.shape[0], MASK_CHUNK):
-        # instantaneous activations at step t latch sample t and publish at t: latency 0, or NaN if none ran
-        part = active[lo:lo + MASK_CHUNK]                                     # (C, g)
-        ro = np.zeros(part.shape[0], dtype=READOUT_DTYPE)
-        ro["time"] = model.start + lo + np.arange(part.shape[0])
-        ro["latency"] = np.where(part.any(axis=1), 0.0, np.nan)
-        agg.add(readouts=ro)
-    return agg
+    holding more than one chunk of its records: memory ``O(g^2)``, not ``O(activations)``."""
+    tracer = MaskTracer(model, batch, "aggregate")
+    tracer.add(active)
+    return tracer.finish(meta)

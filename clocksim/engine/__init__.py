@@ -10,9 +10,9 @@ from __future__ import annotations
 from ..errors import InvalidValueError
 from ..model import ClockworkRNN
 from .base import Engine, Result
-from .stream import Source
 from .compiled import CompiledEngine
 from .events import EventEngine
+from .stream import Source
 
 __all__ = ["simulate", "Result", "Engine", "ENGINES"]
 

@@ -138,14 +138,15 @@ class MaskTracer:
     :class:`AggregateTrace` at once (memory ``O(g^2)``); ``"full"`` keeps the rows.
     """
 
-    def __init__(self, model: ClockworkRNN, batch: int, kind: str = "full"):
+    def __init__(self, model: ClockworkRNN, batch: int, kind: str = "full", latency_model: bool = False):
         g = model.g
         self.model, self.kind, self.steps = model, kind, 0
         self.per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
         self.senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
         self.last = np.full(g, model.start - 1, dtype=np.int64)                 # (g,) last firing so far
         self.parts: list[np.ndarray] = []
-        self.aggregate = AggregateTrace(trace_meta(model, batch, 0, "")) if kind == "aggregate" else None
+        self.aggregate = AggregateTrace(trace_meta(model, batch, 0, "", latency_model=latency_model)) \
+            if kind == "aggregate" else None
 
     def add(self, active: np.ndarray) -> None:
         """Fold in the activity ``(C, g)`` of the next C steps."""
@@ -252,6 +253,6 @@ def trace_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: d
 def aggregate_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> AggregateTrace:
     """The per-module totals of the same run (its summary equals the full trace's), without ever
     holding more than one chunk of its records: memory ``O(g^2)``, not ``O(activations)``."""
-    tracer = MaskTracer(model, batch, "aggregate")
+    tracer = MaskTracer(model, batch, "aggregate", bool(meta.get("latency_model")))
     tracer.add(active)
     return tracer.finish(meta)

@@ -115,8 +115,11 @@ class Source:
             raise ShapeError(f"x: chunk at step {lo}: got batch {arr.shape[0]}, expected {self.B} like the first chunk")
         if not np.isfinite(arr).all():
             q, s, j = (int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-            raise InvalidValueError(f"x: contains {arr[q, s, j]} at step {lo + s} (sequence {q}, input {j}), "
-                                    "expected finite numbers")
+            if self._iter is not None:
+                where = f"step {lo + s} (sequence {q}, input {j})"
+            else:                                   # an index into the array the caller passed
+                where = f"index {(q, lo + s, j) if self.batched else (lo + s, j)}"
+            raise InvalidValueError(f"x: contains {arr[q, s, j]} at {where}, expected finite numbers")
         return arr
 
     def chunks(self, size: int) -> Iterator[np.ndarray]:

@@ -1,0 +1,133 @@
+"""Streaming runs: chunked input, memory-mapped and iterator input, and what ``keep`` keeps.
+
+A run read in chunks must equal the whole run bit for bit, on both engines, including a
+timed run (latency and a compute model) whose queued activations and messages in flight
+cross chunk boundaries.
+"""
+
+import numpy as np
+import pytest
+
+import clocksim as cs
+
+
+def same_records(a, b):
+    """Structured arrays equal field by field (NaN equals NaN in float fields)."""
+    return a.shape == b.shape and all(
+        np.array_equal(a[f], b[f], equal_nan=a[f].dtype.kind == "f") for f in a.dtype.names)
+
+
+def assert_same_run(a, b):
+    np.testing.assert_array_equal(a.y, b.y)
+    np.testing.assert_array_equal(a.h, b.h)
+    for table in ("activations", "messages", "readouts"):
+        assert same_records(getattr(a.trace, table), getattr(b.trace, table)), table
+    assert a.trace.summary() == b.trace.summary()
+
+
+@pytest.fixture
+def model():
+    return cs.ClockworkRNN(3, 2, [4, 3, 5], [1, 2, 4], seed=1)
+
+
+@pytest.fixture
+def x(rng):
+    return rng.normal(size=(2, 50, 3))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 50, 64])
+def test_chunked_equals_whole(engine, model, x, chunk):
+    assert_same_run(cs.simulate(model, x, engine=engine), cs.simulate(model, x, engine=engine, chunk=chunk))
+
+
+def test_iterator_of_uneven_chunks_equals_whole(engine, model, x):
+    whole = cs.simulate(model, x, engine=engine)
+    parts = iter(np.array_split(x, [3, 4, 20, 21, 33], axis=1))
+    assert_same_run(whole, cs.simulate(model, parts, engine=engine, chunk=5))
+    unbatched = cs.simulate(model, (x[0, lo:lo + 6] for lo in range(0, 50, 6)), engine=engine, chunk=8)
+    np.testing.assert_array_equal(unbatched.y, cs.simulate(model, x[0], engine=engine).y)
+    assert unbatched.trace.meta["n_steps"] == 50
+
+
+def test_memmap_input_equals_array(engine, model, x, tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, x.astype(np.float32))
+    mm = np.load(path, mmap_mode="r")
+    whole = cs.simulate(model, x.astype(np.float32).astype(np.float64), engine=engine)
+    assert_same_run(whole, cs.simulate(model, mm, engine=engine, chunk=9))
+
+
+def test_timed_run_with_events_across_chunks(model, x):
+    """Jittered and Poisson clocks, link latency and one core: queues and messages cross chunk borders."""
+    timed = cs.ClockworkRNN(3, 2, [4, 3, 5], [cs.Jittered(1.0, 0.3, seed=2), 2, cs.Poisson(0.3, seed=3)], seed=1)
+    opts = dict(latency=cs.LinkLatency(cs.Uniform(0.2, 1.7)), compute=cs.ComputeModel(cores=1, throughput=400.0),
+                deadline=0.5)
+    whole = cs.simulate(timed, x, engine="events", **opts)
+    acts = whole.trace.activations
+    assert (acts["start"] > acts["time"]).any()                  # some activations queued
+    msgs = whole.trace.messages
+    assert (msgs["arrive"] > msgs["send"]).any()                # some messages took time
+    for chunk in (2, 3, 7, 20):
+        assert_same_run(whole, cs.simulate(timed, x, engine="events", chunk=chunk, **opts))
+        agg = cs.simulate(timed, x, engine="events", chunk=chunk, keep="last", trace="aggregate", **opts)
+        np.testing.assert_array_equal(agg.y, whole.y[:, -1])
+        s_whole, s_agg = whole.trace.summary(), agg.trace.summary()
+        for key in ("activations", "macs", "messages", "readouts", "latency", "deadline_misses"):
+            assert s_agg[key] == s_whole[key], key
+
+
+def test_queue_longer_than_a_chunk_is_refused(model, x):
+    timed = cs.ClockworkRNN(3, 2, [4, 3, 5], [1, 1, 1], seed=1)
+    slow = cs.ComputeModel(cores=1, throughput=20.0)                 # the queue grows without bound
+    cs.simulate(timed, x, engine="events", compute=slow)             # fine in one chunk
+    with pytest.raises(cs.UnsupportedError, match="larger chunk="):
+        cs.simulate(timed, x, engine="events", compute=slow, chunk=4)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_keep(engine, model, x, batched):
+    x = x if batched else x[0]
+    whole = cs.simulate(model, x, engine=engine)
+    outputs = cs.simulate(model, x, engine=engine, keep="outputs", chunk=6)
+    np.testing.assert_array_equal(outputs.y, whole.y)
+    assert outputs.h is None
+    last = cs.simulate(model, x, engine=engine, keep="last", chunk=6)
+    np.testing.assert_array_equal(last.y, whole.y[..., -1, :])
+    np.testing.assert_array_equal(last.h, whole.h[..., -1, :])
+    assert last.y.shape == ((2, 2) if batched else (2,)) and last.h.shape == ((2, 12) if batched else (12,))
+    none = cs.simulate(model, x, engine=engine, keep="none", trace="aggregate", chunk=6)
+    assert none.y is None and none.h is None
+    assert none.trace.summary()["activations"] == whole.trace.summary()["activations"]
+    assert "y=None" in repr(none)
+
+
+def test_input_driven_clock_streams_on_the_compiled_engine(rng):
+    model = cs.ClockworkRNN(2, 1, [3, 3], [cs.OnInput(0.5), 2], seed=1)
+    x = np.round(rng.normal(size=(40, 2)))
+    assert_same_run(cs.simulate(model, x), cs.simulate(model, x, chunk=3))
+    np.testing.assert_array_equal(cs.simulate(model, x, engine="events").y, cs.simulate(model, x, chunk=3).y)
+    with pytest.raises(cs.UnsupportedError, match="depend on the whole input"):
+        cs.simulate(model, x, engine="events", chunk=3)
+
+
+@pytest.mark.parametrize("options, match", [
+    (dict(keep="some"), "keep: got 'some'"),
+    (dict(chunk=0), "chunk"),
+    (dict(trace="rows"), "trace: got 'rows'"),
+])
+def test_bad_options(engine, model, x, options, match):
+    with pytest.raises(cs.InvalidValueError, match=match):
+        cs.simulate(model, x, engine=engine, **options)
+
+
+def test_bad_chunks_name_the_step(engine, model, x):
+    bad = x.copy()
+    bad[1, 30, 2] = np.nan
+    with pytest.raises(cs.InvalidValueError, match=r"x: contains nan at step 30 \(sequence 1, input 2\)"):
+        cs.simulate(model, iter(np.array_split(bad, 5, axis=1)), engine=engine)
+    with pytest.raises(cs.ShapeError, match="chunk at step 10: got shape"):
+        cs.simulate(model, iter([x[:, :10], x[0, 10:20]]), engine=engine)
+    with pytest.raises(cs.ShapeError, match="the iterator yielded no chunk"):
+        cs.simulate(model, iter([]), engine=engine)
+    with pytest.raises(cs.InvalidValueError, match="n_steps: got 40, but x yielded 50 steps"):
+        cs.simulate(model, iter(np.array_split(x, 5, axis=1)), engine=engine, n_steps=40)

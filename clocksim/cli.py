@@ -175,7 +175,7 @@ def _run(args) -> int:
             score = f"test NMSE {acc['value']:.4g}" if acc["metric"] == "nmse" else f"test error {acc['value']:.2%}"
             print(f"{scenario.name}: {score}"
                   + (f" after {acc['epochs']} epochs" if "epochs" in acc else " (untrained)"))
-        print(f"wrote {args.out}/ (report.md, summary.json, trace.csv, trace.json, figures)")
+        print(f"wrote {args.out}/ ({', '.join(sorted(p.name for p in Path(args.out).iterdir()))})")
     return 0
 
 

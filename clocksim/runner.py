@@ -36,7 +36,7 @@ def simulate_scenario(scenario: Scenario, progress: bool = True, model=None):
     A progress bar is shown on a terminal.
     """
     model = scenario.model if model is None else model
-    options = dict(scenario.engine_options)
+    options = dict(scenario.engine_options, trace=scenario.output["trace"], keep=scenario.output["keep"])
     L = scenario.x.shape[1]
     with tqdm(total=L, unit="step", desc=scenario.name, disable=None if progress else True,
               leave=False) as bar:
@@ -116,7 +116,8 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
             trace.to_csv(tmp / "trace.csv")
         if scenario.output["chrome"]:
             trace.to_chrome(tmp / "trace.json")
-        trace.save(tmp / "trace.npz")
+        if isinstance(trace, Trace):             # an aggregate trace has no rows to save
+            trace.save(tmp / "trace.npz")
         written = _figures(scenario, res, tmp)
         _write_json(tmp / "scenario.json", scenario.raw)
         (tmp / "report.md").write_text(report(scenario, trace, summary, written), encoding="utf-8")
@@ -246,24 +247,27 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
                  f"{100 * summary.get('readout_macs', 0) / total:.1f}% |")
     if "latency" in summary:
         lat = summary["latency"]
-        ro = trace.readouts
-        unread = int(np.isnan(ro["latency"]).sum())
+        ro = trace.readouts if isinstance(trace, Trace) else None
+        unread = 0 if ro is None else int(np.isnan(ro["latency"]).sum())
         lines += ["", "## Latency", "",
                   f"End-to-end latency (input arrival to the published state that reflects it), in steps: "
                   f"p50 {_num(lat['p50'])}, p99 {_num(lat['p99'])}, max {_num(lat['max'])}.",
-                  f"Deadline misses: {summary['deadline_misses']} of {ro.shape[0]} inputs"
+                  f"Deadline misses: {summary['deadline_misses']} of {summary['readouts']} inputs"
                   + (f" (deadline {_num(meta['deadline'])})" if "deadline" in meta else "") + "."
                   + (f" {unread} inputs were read by no module." if unread else "")]
-        act = trace.activations
-        wait = act["start"] - act["time"]
-        lines.append(f"Queue wait per activation: mean {_num(float(wait.mean()))}, max {_num(float(wait.max()))}; "
-                     f"staleness of reads: mean {_num(float(act['staleness'].mean()))}, "
-                     f"max {_num(float(act['staleness'].max()))}.")
+        if ro is not None:
+            act = trace.activations
+            wait = act["start"] - act["time"]
+            lines.append(f"Queue wait per activation: mean {_num(float(wait.mean()))}, "
+                         f"max {_num(float(wait.max()))}; staleness of reads: mean "
+                         f"{_num(float(act['staleness'].mean()))}, max {_num(float(act['staleness'].max()))}.")
     if "accuracy" in summary:
         lines += ["", "## Accuracy", "", *_accuracy_lines(scenario, summary)]
     lines += ["", "## Files", "",
-              "- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
-              "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
+              ("- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
+               "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
+               if isinstance(trace, Trace) else
+               "- `summary.json`: the totals above (an aggregate trace: per-module totals, no per-activation files).")
               + (" `params.npz`: the trained weights; `history.json`: loss per epoch; `checkpoint.npz`: "
                  "the training state (`clocksim run --resume`)." if "accuracy" in summary else ""), ""]
     for name in figures:

@@ -5,10 +5,14 @@ timed run (latency and a compute model) whose queued activations and messages in
 cross chunk boundaries.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import clocksim as cs
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def same_records(a, b):
@@ -131,3 +135,41 @@ def test_bad_chunks_name_the_step(engine, model, x):
         cs.simulate(model, iter([]), engine=engine)
     with pytest.raises(cs.InvalidValueError, match="n_steps: got 40, but x yielded 50 steps"):
         cs.simulate(model, iter(np.array_split(x, 5, axis=1)), engine=engine, n_steps=40)
+
+
+def test_scenario_output_keep_and_trace(tmp_path):
+    from clocksim.cli import main
+
+    out = tmp_path / "agg"
+    code = main(["run", str(SCENARIOS / "message_latency.toml"), "--out", str(out), "--set", "output.keep=last",
+                 "--set", "output.trace=aggregate", "--set", "input.steps=300"])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["report.md", "scenario.json", "summary.json"]
+    full = tmp_path / "full"
+    assert main(["run", str(SCENARIOS / "message_latency.toml"), "--out", str(full), "--set", "input.steps=300"]) == 0
+    import json
+    s_agg, s_full = (json.loads((d / "summary.json").read_text()) for d in (out, full))
+    for key in ("activations", "macs", "messages", "latency", "deadline_misses", "per_module"):
+        assert s_agg[key] == s_full[key], key
+
+
+@pytest.mark.parametrize("override, key", [
+    ('output.plots=["cost"]', "output.plots[0]"),
+    ("output.csv=true", "output.csv"),
+    ("output.keep=everything", "output.keep"),
+])
+def test_scenario_output_refuses_what_an_aggregate_cannot_write(tmp_path, capsys, override, key):
+    from clocksim.cli import main
+
+    code = main(["run", str(SCENARIOS / "quickstart.toml"), "--out", str(tmp_path / "o"),
+                 "--set", "output.trace=aggregate", "--set", override])
+    assert code == 2
+    assert key in capsys.readouterr().err
+
+
+def test_scenario_state_figure_needs_all_states(tmp_path, capsys):
+    from clocksim.cli import main
+
+    code = main(["run", str(SCENARIOS / "quickstart.toml"), "--out", str(tmp_path / "o"), "--set", "output.keep=last",
+                 "--set", 'output.plots=["state"]'])
+    assert code == 2 and "no state figure" in capsys.readouterr().err

@@ -8,6 +8,8 @@ import numpy as np
 
 from .. import clocks as C
 from .. import cost
+from ..engine.base import TRACE_KINDS
+from ..engine.stream import KEEP_KINDS
 from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
 from .checks import Checks
 from .schema import ARRIVALS, FAMILIES, INPUT_KINDS, PLOTS, ScenarioError
@@ -221,15 +223,28 @@ def _delay(ctx, where: str, value) -> cost.Delay:
 
 
 def output_section(ctx, o: dict, options: dict) -> dict:
+    trace = ctx.choice(o, "output.trace", TRACE_KINDS)
+    keep = ctx.choice(o, "output.keep", KEEP_KINDS)
+    full = trace == "full"
     timing = any(options.get(k) is not None for k in ("latency", "compute", "deadline", "times"))
-    default = ["activity", "cost"] + (["latency", "gantt"] if timing else [])
+    default = ["activity", "cost"] + (["latency", "gantt"] if timing else []) if full else []
     plots = o.get("plots", default)
     if not isinstance(plots, list) or not all(isinstance(p, str) for p in plots):
         ctx.fail("output.plots", plots, "an array of strings")
     for i, p in enumerate(plots):
         if p not in PLOTS:
             ctx.fail(f"output.plots[{i}]", p, "one of " + ", ".join(PLOTS))
-    if "activity" not in plots:
-        plots = ["activity"] + plots          # activity.png is always written
-    return {"plots": list(dict.fromkeys(plots)), "csv": ctx.bool(o, "output.csv"),
-            "chrome": ctx.bool(o, "output.chrome")}
+        if not full and p != "connectivity":
+            ctx.fail(f"output.plots[{i}]", p, "only \"connectivity\" with output.trace = \"aggregate\" (the "
+                                              "other figures draw one row per activation)")
+        if p == "state" and keep != "all":
+            ctx.fail(f"output.plots[{i}]", p, "no state figure with output.keep other than \"all\"")
+    if full and "activity" not in plots:
+        plots = ["activity"] + plots          # activity.png is always written with a full trace
+    files = {}
+    for key in ("csv", "chrome"):
+        files[key] = ctx.bool(o, f"output.{key}")
+        if not full and key in o and files[key]:
+            ctx.fail(f"output.{key}", True, "false or absent with output.trace = \"aggregate\" (no rows to write)")
+    return {"plots": list(dict.fromkeys(plots)), "csv": files["csv"] and full, "chrome": files["chrome"] and full,
+            "trace": trace, "keep": keep}

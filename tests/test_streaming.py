@@ -173,3 +173,40 @@ def test_scenario_state_figure_needs_all_states(tmp_path, capsys):
     code = main(["run", str(SCENARIOS / "quickstart.toml"), "--out", str(tmp_path / "o"), "--set", "output.keep=last",
                  "--set", 'output.plots=["state"]'])
     assert code == 2 and "no state figure" in capsys.readouterr().err
+
+
+def _old_signal(kind, B, L, n_in, seed, amp=1.0, period=16.0, at=None, noise=0.0, std=1.0):
+    """The scenario inputs as they were computed whole (the slow twin of Signal)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(L, dtype=np.float64)
+    shape = (B, L, n_in)
+    if kind == "silence":
+        return np.zeros(shape)
+    if kind == "noise":
+        return rng.normal(0.0, std, shape)
+    offset = rng.uniform(0, 2 * np.pi, (B, 1, n_in)) if B > 1 or n_in > 1 else np.zeros((B, 1, n_in))
+    if kind in ("sine", "square"):
+        wave = np.sin(2 * np.pi * t[None, :, None] / period + offset)
+        x = amp * (wave if kind == "sine" else np.sign(wave) + (wave == 0))
+    else:
+        x = np.broadcast_to(amp * (t >= (L // 2 if at is None else at))[None, :, None], shape).copy()
+    return x + rng.normal(0.0, noise, shape)
+
+
+@pytest.mark.parametrize("kind", ["sine", "square", "step", "noise", "silence"])
+@pytest.mark.parametrize("B, n_in", [(1, 1), (1, 3), (2, 2)])
+def test_signal_equals_whole_input(kind, B, n_in):
+    from clocksim.scenario.signals import Signal
+
+    L = 300
+    opts = {"sine": dict(period=16.0, noise=0.1), "square": dict(period=7.0, noise=0.2), "step": dict(at=100),
+            "noise": dict(std=0.5), "silence": {}}[kind]
+    sig = Signal(kind, (B, L, n_in), np.random.default_rng(4), **opts)
+    sig.BLOCK = 64                                           # several blocks; one sequence keeps the whole stream
+    want = _old_signal(kind, B, L, n_in, 4, **opts)
+    got = np.concatenate([sig[:, lo:lo + 37] for lo in range(0, L, 37)], axis=1)
+    assert got.shape == (B, L, n_in)
+    if B == 1:
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.asarray(sig), got)      # read again from the start: same values
+    np.testing.assert_array_equal(sig[:, 10:20], got[:, 10:20])

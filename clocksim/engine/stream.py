@@ -40,8 +40,10 @@ class Source:
     ----------
     model : ClockworkRNN
     x : array_like (L, n_in) / (B, L, n_in), np.memmap, iterator of such chunks, or None
-        An array (or memory-mapped file) is sliced chunk by chunk; only a slice is
-        ever converted to float64. An iterator yields chunks ``(c, n_in)`` or
+        An array — or anything array-like that slices along the steps (``shape``,
+        ``dtype``, ``ndim``, ``[:, lo:hi]``): a memory-mapped file, a scenario's
+        synthetic :class:`~clocksim.scenario.signals.Signal` — is read chunk by chunk; only
+        a slice is ever converted to float64. An iterator yields chunks ``(c, n_in)`` or
         ``(B, c, n_in)`` (all of one kind and batch size; sizes may vary); the run's
         length ``L`` is then known only when it is exhausted.
     n_steps : int, optional
@@ -69,10 +71,12 @@ class Source:
                     f"or (B, L, {model.n_in})")
             if self.n_steps is None:
                 raise InvalidValueError("n_steps: got None with x=None, expected the number of steps to run")
-            self._array = np.zeros((1, self.n_steps, 0))
+            self._array = np.zeros((self.n_steps, 0))
             self.batched, self.B, self.L = False, 1, self.n_steps
             return
-        if isinstance(x, Iterator) or (isinstance(x, Iterable) and not isinstance(x, (np.ndarray, list, tuple))):
+        sliceable = all(hasattr(x, a) for a in ("shape", "dtype", "ndim", "__getitem__"))   # ndarray, memmap, ...
+        if not sliceable and (isinstance(x, Iterator) or (isinstance(x, Iterable)
+                                                          and not isinstance(x, (list, tuple)))):
             self._iter = iter(x)
             first = next(self._iter, None)
             if first is None:
@@ -81,14 +85,14 @@ class Source:
             self.batched = np.ndim(first) == 3
             self.B, self.L = self._first.shape[0], None
             return
-        arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+        arr = x if sliceable else np.asarray(x)
         if arr.dtype == bool or arr.dtype.kind not in "iuf":
             raise ShapeError(f"x: got an array of dtype {arr.dtype}, expected real numbers (float or int)")
         if arr.ndim not in (2, 3):
-            raise ShapeError(f"x: got shape {arr.shape}, expected a 2-D or 3-D array")
+            raise ShapeError(f"x: got shape {tuple(arr.shape)}, expected a 2-D or 3-D array")
         self.batched = arr.ndim == 3
-        self._array = arr if self.batched else arr[None]
-        B, L, n_in = self._array.shape
+        self._array = arr
+        B, L, n_in = tuple(arr.shape) if self.batched else (1, *arr.shape)
         if n_in != model.n_in:
             raise ShapeError(f"x: got shape {arr.shape}, expected (L, {model.n_in}) or (B, L, {model.n_in}) "
                              f"for a model with n_in={model.n_in}")
@@ -126,7 +130,8 @@ class Source:
         """Float64 chunks ``(B, c, n_in)`` of ``size`` steps (the last may be shorter)."""
         if self._iter is None:
             for lo in range(0, self.L, size):
-                yield self._check_chunk(self._array[:, lo:lo + size], lo, True)
+                part = self._array[:, lo:lo + size] if self.batched else self._array[lo:lo + size]
+                yield self._check_chunk(part, lo, self.batched)
             return
         parts, held, lo = [self._first], self._first.shape[1], 0
         for raw in self._iter:

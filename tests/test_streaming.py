@@ -210,3 +210,55 @@ def test_signal_equals_whole_input(kind, B, n_in):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.asarray(sig), got)      # read again from the start: same values
     np.testing.assert_array_equal(sig[:, 10:20], got[:, 10:20])
+
+
+# ---------------------------------------------------------------- observed cost (issue 14, item 4)
+def test_kernels_report_the_work_they_executed(engine, model, x):
+    res = cs.simulate(model, x, engine=engine, chunk=9)
+    meta, summary = res.trace.meta, res.trace.summary()
+    assert meta["observed_updates"] == [row["activations"] for row in summary["per_module"]]
+    assert meta["observed_macs"] == [row["macs"] for row in summary["per_module"]]
+    # the analytic cost is the independent cross-check
+    per = cs.cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * 2
+    assert meta["observed_macs"] == (per * np.array(meta["observed_updates"])).tolist()
+
+
+def test_a_compute_then_mask_kernel_is_caught(model, x, monkeypatch):
+    """A kernel that computes idle modules too and then restores their rows gives the same outputs,
+    but reports more executed multiply-adds than the schedule allows: the engine refuses the run."""
+    from numba import njit
+
+    from clocksim import kernels as K
+    from clocksim.engine import CostMismatchError
+
+    @njit
+    def compute_then_mask(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts):
+        g = active.shape[1]
+        row = B * m
+        for s in range(L):
+            prev = s * row
+            cur = prev + row
+            for j in range(g):
+                r0, r1 = plan[j, K.P_R0], plan[j, K.P_R1]
+                lo = plan[j, K.P_LO]
+                if lo >= 0:
+                    done = K.module_update(j, Z, prev + lo, m, Z, cur + r0, m, B, plan, wflat, b, act)
+                else:
+                    K.gather_reads(j, Z, prev, m, B, plan, gidx, scratch)
+                    c = plan[j, K.P_G1] - plan[j, K.P_G0]
+                    done = K.module_update(j, scratch, 0, c, Z, cur + r0, m, B, plan, wflat, b, act)
+                counts[j, 0] += 1
+                counts[j, 1] += done
+                if not active[s, j]:                             # mask: the idle module keeps its state
+                    for q in range(B):
+                        for u in range(r0, r1):
+                            Z[cur + q * m + u] = Z[prev + q * m + u]
+
+    honest = cs.simulate(model, x)
+    monkeypatch.setattr(K, "run_sequence", compute_then_mask)
+    with pytest.raises(CostMismatchError, match=r"module 1 \(M2 T=2\) executed 50 updates"):
+        cs.simulate(model, x)
+    from clocksim.engine.compiled import forward_arrays
+    from clocksim.engine.plan import plan_for
+    _, Y = forward_arrays(plan_for(model), x, model.activity(50))
+    np.testing.assert_allclose(Y.transpose(1, 0, 2), honest.y, rtol=0, atol=1e-12)   # outputs alone look fine

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from ..errors import InvalidValueError
 from ..model import ClockworkRNN
-from .base import Engine, Result
+from .base import CostMismatchError, Engine, Result
 from .compiled import CompiledEngine
 from .events import EventEngine
 from .stream import Source
 
-__all__ = ["simulate", "Result", "Engine", "ENGINES"]
+__all__ = ["simulate", "Result", "Engine", "ENGINES", "CostMismatchError"]
 
 ENGINES: dict[str, type[Engine]] = {"compiled": CompiledEngine, "events": EventEngine}
 

@@ -9,13 +9,13 @@ import numpy as np
 from .. import cost
 from .._validate import as_int
 from ..aggregate import AggregateTrace
-from ..errors import InvalidValueError
+from ..errors import ClocksimError, InvalidValueError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
 from .stream import KEEP_KINDS, Source
 
-__all__ = ["Engine", "Result", "trace_meta", "MaskTracer", "trace_from_mask", "aggregate_from_mask",
-           "TRACE_KINDS"]
+__all__ = ["Engine", "Result", "trace_meta", "check_observed", "CostMismatchError", "MaskTracer",
+           "trace_from_mask", "aggregate_from_mask", "TRACE_KINDS"]
 
 #: What a run records: ``"full"`` (a :class:`Trace`, one row per activation and message) or
 #: ``"aggregate"`` (an :class:`AggregateTrace` of per-module totals, for long runs).
@@ -122,6 +122,39 @@ def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **ext
     }
     meta.update(extra)
     return meta
+
+
+class CostMismatchError(ClocksimError):
+    """An engine's kernels executed other work than the schedule calls for (e.g. computing idle modules)."""
+
+
+def check_observed(engine: str, model: ClockworkRNN, batch: int, observed: np.ndarray,
+                   activations: np.ndarray) -> dict:
+    """Check the work the kernels report against the schedule's analytic cost; return it as trace metadata.
+
+    Parameters
+    ----------
+    observed : int64 ndarray, shape (g, 2)
+        Per module, the updates the kernels executed and the multiply-adds they ran, counted
+        inside the jitted loops where the work happens.
+    activations : int64 ndarray, shape (g,)
+        Activations of each module that the trace records.
+
+    Raises
+    ------
+    CostMismatchError
+        When a module executed more (or fewer) updates or multiply-adds than its activations
+        cost by :func:`clocksim.cost.activation_macs` — the trace would misstate the run's cost.
+    """
+    per = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch      # (g,)
+    expected = per * activations
+    for i in range(model.g):
+        if observed[i, 0] != activations[i] or observed[i, 1] != expected[i]:
+            raise CostMismatchError(
+                f"engine {engine!r}: module {i} ({model.module_label(i)}) executed {int(observed[i, 0])} updates "
+                f"and {int(observed[i, 1])} multiply-adds, but the trace records {int(activations[i])} activations "
+                f"of {int(per[i])} multiply-adds ({int(expected[i])}); the kernel does work the trace does not count")
+    return {"observed_updates": observed[:, 0].tolist(), "observed_macs": observed[:, 1].tolist()}
 
 
 #: Steps per chunk when a trace is derived from an activity mask: bounds the temporaries.

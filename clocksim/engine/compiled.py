@@ -21,7 +21,7 @@ from ..aggregate import AggregateTrace
 from ..errors import UnsupportedError
 from ..model import ClockworkRNN
 from ..trace import Trace
-from .base import Engine, MaskTracer, Result, trace_meta
+from .base import Engine, MaskTracer, Result, check_observed, trace_meta
 from .plan import Plan, plan_for
 from .stream import Keeper, Source, chunk_steps
 
@@ -51,6 +51,8 @@ class CompiledEngine(Engine):
             chunk = source.L if self.keep == "all" and source.L is not None else chunk_steps(B, plan.m)
         keeper = Keeper(self.keep, B, source.L)
         tracer = MaskTracer(model, B, self.trace)
+        observed = np.zeros((model.g, 2), dtype=np.int64)   # updates and multiply-adds the kernel executed
+        scheduled = np.zeros(model.g, dtype=np.int64)      # activations the clocks call for
         watched = [None] * model.g                  # input-driven clocks: watched values at the last firing
         pending = None                              # the last chunk's activity, folded into the trace lazily
         h = None
@@ -58,7 +60,8 @@ class CompiledEngine(Engine):
         t0 = time.perf_counter()
         for X in source.chunks(chunk):              # (B, c, n_in)
             active = _activity(model, L, X, watched)                         # (c, g)
-            Z, Y = forward_arrays(plan, X, active, h)
+            Z, Y = forward_arrays(plan, X, active, h, observed)
+            scheduled += active.sum(axis=0)
             keeper.add(Z[1:, :, :model.n], Y)
             h = Z[-1, :, :model.n]
             if pending is not None:
@@ -67,7 +70,8 @@ class CompiledEngine(Engine):
             L += X.shape[1]
         wall = time.perf_counter() - t0
         y, h = keeper.result(source.batched)
-        meta = trace_meta(model, B, L, self.name, wall_time=wall)
+        meta = trace_meta(model, B, L, self.name, wall_time=wall, **check_observed(self.name, model, B, observed,
+                                                                                  scheduled))
 
         def build_trace() -> Trace | AggregateTrace:
             tracer.add(pending)
@@ -91,8 +95,8 @@ def _activity(model: ClockworkRNN, lo: int, X: np.ndarray, watched: list) -> np.
     return out
 
 
-def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray,
-                   h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray | None = None,
+                   counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernels over a validated batch.
 
     Parameters
@@ -103,6 +107,8 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray,
     h0 : ndarray, shape (B, n) or (n,), optional
         State before the first step (default the model's ``h0``): the last state of the
         previous chunk in a chunked run.
+    counts : int64 ndarray, shape (g, 2), optional
+        Accumulates, per module, the updates the kernel executed and their multiply-adds.
 
     Returns
     -------
@@ -118,8 +124,9 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray,
     Z[:L, :, n:] = X.transpose(1, 0, 2)
     Z[L, :, n:] = 0.0
     scratch = np.empty(max(plan.c_max, 1) * B)
+    counts = np.zeros((plan.g, 2), dtype=np.int64) if counts is None else counts
     K.run_sequence(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
-                   plan.b, plan.act, scratch)
+                   plan.b, plan.act, scratch, counts)
     Y = np.empty((L, B, plan.W_out.shape[0]))
     K.readout(Z.reshape(-1), L, B, m, n, plan.W_out.reshape(-1), plan.b_out, plan.out_act, Y.reshape(-1))
     return Z, Y

@@ -36,7 +36,8 @@ H_PLAN, H_MOD, H_DPTR, H_DLIST, H_SPTR, H_SLIST, H_DIRTY = 10, 11, 12, 13, 14, 1
 H_NXT, H_PUB, H_RECV, H_PUBT = 17, 18, 19, 20
 H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z = 21, 22, 23, 24, 25, 26, 27, 28
 H_XBASE, H_XN, H_ERR = 29, 30, 31   # input window: index of its first sample, samples held; error flag
-HEADER = 32
+H_COUNT = 32                          # section (g, 2): updates executed and their multiply-adds, per module
+HEADER = 33
 # ---- module table columns
 M_INBOX, M_C, M_CH, M_MACS = 0, 1, 2, 3
 MOD_COLUMNS = 4
@@ -82,7 +83,9 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     plan = I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))
     wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
     bias = S[I[H_BIAS]: I[H_BIAS] + n]
-    module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
+    done = module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
+    I[I[H_COUNT] + 2 * i] += 1                    # observed cost, counted where the work happens
+    I[I[H_COUNT] + 2 * i + 1] += done
     # staleness: age of the oldest message read; lag: how much newer the senders' latest states are
     recv = I[H_RECV] + i * g
     stale = 0.0

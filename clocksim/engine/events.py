@@ -48,7 +48,7 @@ from ..errors import InvalidValueError, ShapeError, UnsupportedError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
-from .base import Engine, Result, _latch, _readouts, trace_meta
+from .base import Engine, Result, _latch, _readouts, check_observed, trace_meta
 from .plan import Plan, plan_for
 from .stream import Keeper, Source, chunk_steps
 
@@ -182,6 +182,8 @@ class EventEngine(Engine):
             extra["deadline"] = self.deadline
         if self.times is not None:
             extra["time_unit"] = "model time"
+        observed = sim.I[sim.I[EK.H_COUNT]: sim.I[EK.H_COUNT] + 2 * model.g].reshape(model.g, 2)
+        extra.update(check_observed(self.name, model, source.B, observed, sim.recorded))
         meta = trace_meta(model, source.B, sim.n_steps, self.name, **extra)
         return Result(y=y, h=h, trace=sim.trace(meta), engine=self.name, wall_time=wall)
 
@@ -232,6 +234,7 @@ class _Simulation:
         self.aggregate = AggregateTrace(trace_meta(model, B, 0, EventEngine.name, latency_model=engine.timing_model)) \
             if engine.trace == "aggregate" else None
         self.parts: dict[str, list[np.ndarray]] = {"activations": [], "messages": [], "readouts": []}
+        self.recorded = np.zeros(model.g, dtype=np.int64)             # activations in the trace, per module
         self.window: list[tuple[int, np.ndarray, np.ndarray]] = []   # (first sample, X (B, c, n_in), ts (c,))
         self.cur = 0                                                    # the current chunk in the window
         self.n_steps = 0                                                # samples read so far
@@ -381,7 +384,7 @@ class _Simulation:
         mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i])
                         for i in range(g)], dtype=np.int64)
         parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
-                 EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g)}
+                 EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g), EK.H_COUNT: np.zeros(2 * g)}
         parts = {slot: np.ravel(np.asarray(arr, dtype=np.int64)) for slot, arr in parts.items()}
         I = np.zeros(EK.HEADER + sum(a.size for a in parts.values()), dtype=np.int64)
         pos = EK.HEADER
@@ -538,6 +541,7 @@ class _Simulation:
     def flush(self) -> None:
         """Fold the records held so far into the trace (or its parts) and start the buffers again."""
         rows, msgs = self.activations(), self.messages()
+        self.recorded += np.bincount(rows["module"], minlength=self.model.g)
         ts = self.view["ts"][:int(self.I[EK.H_XN])]
         _latch(self.first, rows, ts)
         if self.aggregate is not None:

@@ -262,3 +262,25 @@ def test_a_compute_then_mask_kernel_is_caught(model, x, monkeypatch):
     from clocksim.engine.plan import plan_for
     _, Y = forward_arrays(plan_for(model), x, model.activity(50))
     np.testing.assert_allclose(Y.transpose(1, 0, 2), honest.y, rtol=0, atol=1e-12)   # outputs alone look fine
+
+
+# ---------------------------------------------------------------- lazy import (issue 16)
+def test_import_is_lazy_and_every_public_name_resolves():
+    import ast
+    import subprocess
+    import sys
+
+    code = ("import sys, clocksim as cs; heavy = [m for m in ('numba', 'simpy', 'matplotlib', 'pandas', 'dask', "
+            "'tqdm', 'scipy') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(cs.__file__).parents[1]).stdout
+    assert out.strip() == "[]"
+    for name in cs.__all__:
+        assert getattr(cs, name) is not None, name
+    import clocksim.train  # noqa: F401  (the submodule must not hide the function)
+    assert callable(cs.train) and cs.train.__name__ == "train"
+    tree = ast.parse(Path(cs.__file__).read_text())
+    block = next(node for node in tree.body if isinstance(node, ast.If))      # if TYPE_CHECKING:
+    typed = {alias.asname or alias.name for node in block.body for alias in node.names}
+    assert typed == set(cs.__all__) - {"ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError",
+                                        "ClocksimWarning"} | {"cost"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import InvalidValueError
 from ..model import ClockworkRNN
-from .base import CostMismatchError, Engine, Result
+from .base import CostMismatchError, Engine, Result, compile_notice
 from .compiled import CompiledEngine
 from .events import EventEngine
 from .stream import Source
@@ -63,4 +63,5 @@ def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, 
         if not isinstance(engine, str) or engine not in ENGINES:
             raise InvalidValueError(f"engine: got {engine!r}, expected one of {', '.join(map(repr, ENGINES))}")
         runner = ENGINES[engine](**options)
-    return runner.run(model, source)
+    with compile_notice():
+        return runner.run(model, source)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import abc
+import sys
+import threading
+import time
+from contextlib import contextmanager
 
 import numpy as np
+from numba.core import event as numba_event
 
 from .. import cost
 from .._validate import as_int
@@ -155,6 +160,56 @@ def check_observed(engine: str, model: ClockworkRNN, batch: int, observed: np.nd
                 f"and {int(observed[i, 1])} multiply-adds, but the trace records {int(activations[i])} activations "
                 f"of {int(per[i])} multiply-adds ({int(expected[i])}); the kernel does work the trace does not count")
     return {"observed_updates": observed[:, 0].tolist(), "observed_macs": observed[:, 1].tolist()}
+
+
+#: Seconds of kernel compilation after which a run says that it is compiling.
+COMPILE_NOTICE_AFTER = 1.0
+
+
+class _CompileNotice(numba_event.Listener):
+    """Prints "compiling kernels (first run only)..." once compilation has taken COMPILE_NOTICE_AFTER seconds.
+
+    Numba signals a compilation only on a cache miss (a kernel loaded from the on-disk cache, as in
+    every later process, says nothing), so the notice appears on a fresh install and after an upgrade.
+    """
+
+    said = False                            # once per process
+
+    def __init__(self):
+        self.depth, self.spent, self.t0, self.timer = 0, 0.0, 0.0, None
+
+    def on_start(self, event) -> None:
+        self.depth += 1
+        if self.depth == 1 and not _CompileNotice.said:
+            self.t0 = time.perf_counter()
+            self.timer = threading.Timer(max(COMPILE_NOTICE_AFTER - self.spent, 0.0), self._say)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def on_end(self, event) -> None:
+        self.depth -= 1
+        if self.depth == 0 and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+            self.spent += time.perf_counter() - self.t0
+
+    @staticmethod
+    def _say() -> None:
+        if not _CompileNotice.said:
+            _CompileNotice.said = True
+            print("clocksim: compiling kernels (first run only)...", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def compile_notice():
+    """Within the block, say on stderr when kernel compilation takes over COMPILE_NOTICE_AFTER seconds."""
+    listener = _CompileNotice()
+    try:
+        with numba_event.install_listener("numba:compile", listener):
+            yield
+    finally:
+        if listener.timer is not None:
+            listener.timer.cancel()
 
 
 #: Steps per chunk when a trace is derived from an activity mask: bounds the temporaries.

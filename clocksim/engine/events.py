@@ -351,11 +351,12 @@ class _Simulation:
                 col += model.module_sizes[j]
             cols.append(place)
         # records are folded in once CHUNK are held (checked before each activation and publish of the
-        # general path, and at each readout): room for one synchronous tick's worth more
-        self.cap_msg = CHUNK + g * g
+        # general path, and every check_every readouts): room for check_every synchronous ticks more
+        self.check_every = max(1, min(64, CHUNK // (g * g)))
+        self.cap_msg = CHUNK + self.check_every * g * g
         sections = {"inbox": n_inbox, "x": W * B * model.n_in, "ts": W, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
-                    "act": 8 * (CHUNK + g), "msg": 4 * self.cap_msg, "z": (c + 1) * B * m}
+                    "act": 8 * (CHUNK + self.check_every * g), "msg": 4 * self.cap_msg, "z": (c + 1) * B * m}
         off, total = {}, 0
         for name, size in sections.items():
             off[name], total = total, total + size
@@ -426,7 +427,7 @@ class _Simulation:
         self._finish_readouts(len(self.window))
 
     def _firings(self, i):
-        """Module i's firing times in ``[t_first, end)``, drawn from its clock a window at a time.
+        """Module i's firing times in ``[t_first, end)``, drawn from its clock a window at a time (lists).
 
         While the end of the input is unknown a window may reach past it; the processes stop at
         the first firing at or after ``end``.
@@ -434,19 +435,20 @@ class _Simulation:
         clock, a, span = self.clocks[i], self.t_first, float(self.c)
         while a < self.end:
             b = min(a + span, self.end)
-            yield from clock.firing_times(a, b).tolist()
+            yield clock.firing_times(a, b).tolist()
             a = b
 
     def _module_sync(self, env, i):
         """Synchronous fast path: compute at each firing; the readout tick publishes."""
         timeout, activate, S, I = env.timeout, EK.activate_sync, self.S, self.I
         prev = 0.0
-        for t in self._firings(i):
-            yield timeout(t - prev)
-            if t >= self.end:
-                return
-            prev = t
-            activate(i, t, S, I)
+        for window in self._firings(i):
+            for t in window:
+                yield timeout(t - prev)
+                if t >= self.end:
+                    return
+                prev = t
+                activate(i, t, S, I)
 
     def _readout(self, env):
         """The output of step s: in the synchronous tick, or at the end of the step's window.
@@ -473,7 +475,7 @@ class _Simulation:
                 else:
                     EK.snapshot(s, S, I)
                 prev = t
-                if I[EK.H_NACT] >= CHUNK or I[EK.H_NMSG] >= CHUNK:
+                if s % self.check_every == 0 and (I[EK.H_NACT] >= CHUNK or I[EK.H_NMSG] >= CHUNK):
                     self.flush()
                 done += 1
                 if report is not None and done % every == 0:
@@ -487,7 +489,7 @@ class _Simulation:
         S, I = self.S, self.I
         dur = float(self.duration[i])
         arbiter = self.arbiter
-        for t in self._firings(i):
+        for t in (t for window in self._firings(i) for t in window):
             if env.now < t:
                 yield env.timeout(t - env.now)
             if t >= self.end:

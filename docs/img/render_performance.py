@@ -3,8 +3,8 @@
 Reads ``results/benchmarks/{memory,compiled_scaling,events_overhead}.json`` (written, with their
 provenance, by ``benchmarks/bench_memory.py``, ``bench_scaling.py`` and ``bench_events.py``) and
 draws ``performance_length.png`` (time and peak memory against run length, both engines),
-``performance_size.png`` (compiled engine against units and batch, as a fraction of the dense GEMM
-rate) and ``performance_modules.png`` (event engine per activation against the number of modules).
+``performance_size.png`` (compiled engine against units and batch: time per step and the fraction of
+the dense GEMM rate) and ``performance_modules.png`` (event engine per activation against the number of modules).
 """
 
 import json
@@ -43,15 +43,19 @@ def length(memory: dict) -> plt.Figure:
 
 
 def size(scaling: dict) -> plt.Figure:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, key, xlabel in ((axes[0], "units", "units per module (B = 32)"), (axes[1], "batch", "batch B (64 units)")):
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for col, key, xlabel in ((0, "units", "units per module (B = 32)"), (1, "batch", "batch B (64 units)")):
         rows = scaling[key]
         x = [r[key] for r in rows]
+        ax = axes[0, col]
         ax.semilogx(x, [r["gemm_fraction"] for r in rows], "o-", base=2)
         ax.axhline(0.75, color="0.5", lw=0.8, ls="--", label="target 0.75 (B = 32, 64 units)")
-        ax.set(xlabel=xlabel, ylabel="useful multiply-adds / s  ÷  dense GEMM rate", ylim=(0, 1.05),
+        ax.set(xlabel=xlabel, ylabel="useful MAC rate / dense GEMM rate", ylim=(0, 1.05),
                title="compiled engine, fraction of one-core GEMM")
         ax.legend(fontsize=8)
+        ax = axes[1, col]
+        ax.loglog(x, [r["us_per_step"] for r in rows], "o-", base=2)
+        ax.set(xlabel=xlabel, ylabel="µs per step", title="compiled engine, time per step")
     fig.tight_layout()
     return fig
 

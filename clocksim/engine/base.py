@@ -84,7 +84,8 @@ class Engine(abc.ABC):
     chunk : int, optional
         Steps per chunk. The run reads its input and keeps its work arrays one chunk at a
         time, carrying its state across; results do not depend on it. Default: the whole
-        run for ``keep="all"`` with an array input, else about 8 MB of work array.
+        run for ``keep="all"`` with an in-memory array, else about 8 MB of work array (so a
+        memory-mapped or computed input is never read whole).
     """
 
     name: str = ""

@@ -48,7 +48,7 @@ class CompiledEngine(Engine):
         plan = plan_for(model)
         chunk = self.chunk
         if chunk is None:
-            chunk = source.L if self.keep == "all" and source.L is not None else chunk_steps(B, plan.m)
+            chunk = source.L if self.keep == "all" and source.in_memory else chunk_steps(B, plan.m)
         keeper = Keeper(self.keep, B, source.L)
         tracer = MaskTracer(model, B, self.trace)
         observed = np.zeros((model.g, 2), dtype=np.int64)   # updates and multiply-adds the kernel executed

@@ -123,10 +123,9 @@ class EventEngine(Engine):
         Results do not depend on it; tests use it to prove so.
     progress : callable, optional
         Called as ``progress(k)`` when k more steps have been read out (about every 1% of the run).
-    trace : {"full", "aggregate"}
-        ``Result.trace`` holds one row per activation (a :class:`~clocksim.Trace`), or only
-        per-module totals (an :class:`~clocksim.AggregateTrace`) for long runs: records are then
-        folded in chunks, so memory does not grow with the number of activations.
+    trace, keep, chunk
+        As for every engine (:class:`~clocksim.engine.Engine`): records are folded into the trace
+        chunk by chunk, and the input is held three chunks at a time (see :class:`_Simulation`).
     """
 
     name = "events"
@@ -221,7 +220,7 @@ class _Simulation:
                     "and no chunk= (the compiled engine streams them)")
             c = L
         if c is None:
-            c = L if engine.keep == "all" and L is not None else chunk_steps(B, plan.m)
+            c = L if engine.keep == "all" and source.in_memory else chunk_steps(B, plan.m)
         self.c = c
         self.chunks = source.chunks(c)
         self.keeper = Keeper(engine.keep, B, L)

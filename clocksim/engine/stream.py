@@ -55,6 +55,9 @@ class Source:
     L : int or None
         Steps, None while unknown (an iterator).
     batched : bool
+    in_memory : bool
+        True when ``x`` is an ordinary in-memory array (not a memory-mapped file, an
+        array-like computed as it is read, or an iterator): engines may then take it in one chunk.
     """
 
     def __init__(self, model: ClockworkRNN, x, n_steps=None):
@@ -64,6 +67,7 @@ class Source:
         self.n_steps = None if n_steps is None else as_int("n_steps", n_steps, minimum=1)
         self._iter = None
         self._first = None
+        self.in_memory = x is None or (isinstance(x, (np.ndarray, list, tuple)) and not isinstance(x, np.memmap))
         if x is None:
             if model.n_in != 0:
                 raise InvalidValueError(

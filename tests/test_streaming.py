@@ -284,3 +284,44 @@ def test_import_is_lazy_and_every_public_name_resolves():
     typed = {alias.asname or alias.name for node in block.body for alias in node.names}
     assert typed == set(cs.__all__) - {"ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError",
                                         "ClocksimWarning"} | {"cost"}
+
+
+# ---------------------------------------------------------------- full traces on disk, in parts
+def test_trace_parts_on_disk_equal_the_held_trace(engine, model, x, tmp_path):
+    from clocksim.engine.stream import read_trace_parts
+
+    whole = cs.simulate(model, x, engine=engine)
+    res = cs.simulate(model, x, engine=engine, chunk=7, keep="none", trace_dir=tmp_path / "parts")
+    assert isinstance(res.trace, cs.AggregateTrace)
+    assert res.trace.summary() == whole.trace.summary()
+    parts = sorted(p.name for p in (tmp_path / "parts").iterdir())
+    assert "meta.json" in parts and len(parts) > 3
+    assert [p.name for p in tmp_path.iterdir()] == ["parts"]             # no temporary sibling left
+    back = read_trace_parts(tmp_path / "parts")
+    for table in ("activations", "messages", "readouts"):
+        assert same_records(getattr(back, table), getattr(whole.trace, table)), table
+    assert back.summary() == whole.trace.summary()
+
+
+def test_trace_parts_of_a_timed_run(x, tmp_path):
+    from clocksim.engine.stream import read_trace_parts
+
+    timed = cs.ClockworkRNN(3, 2, [4, 3, 5], [cs.Jittered(1.0, 0.3, seed=2), 2, cs.Poisson(0.3, seed=3)], seed=1)
+    opts = dict(latency=cs.LinkLatency(cs.Uniform(0.2, 1.7)), compute=cs.ComputeModel(cores=1, throughput=400.0))
+    whole = cs.simulate(timed, x, engine="events", **opts)
+    cs.simulate(timed, x, engine="events", chunk=3, trace_dir=tmp_path / "t", **opts)
+    back = read_trace_parts(tmp_path / "t")
+    for table in ("activations", "messages", "readouts"):
+        assert same_records(getattr(back, table), getattr(whole.trace, table)), table
+
+
+def test_trace_parts_appear_whole_or_not_at_all(model, x, tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("x")
+    with pytest.raises(cs.InvalidValueError, match="trace_dir: got .* not an empty folder"):
+        cs.simulate(model, x, trace_dir=tmp_path / "full")
+    bad = x.copy()
+    bad[0, 40, 0] = np.nan
+    with pytest.raises(cs.InvalidValueError, match="contains nan"):
+        cs.simulate(model, bad, chunk=8, trace_dir=tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import os
 import sys
 import threading
 import time
@@ -81,6 +82,11 @@ class Engine(abc.ABC):
         with the number of activations.
     keep : {"all", "outputs", "last", "none"}
         What the run keeps of ``y`` and ``h`` (see :func:`clocksim.simulate`).
+    trace_dir : str or path, optional
+        Write the full trace's rows to this new folder in parts as the run produces them
+        (see :class:`~clocksim.engine.stream.TraceParts`; read it back with
+        :func:`~clocksim.engine.stream.read_trace_parts`), holding none of them: ``Result.trace``
+        is then the run's :class:`~clocksim.AggregateTrace`, whose summary is the same.
     chunk : int, optional
         Steps per chunk. The run reads its input and keeps its work arrays one chunk at a
         time, carrying its state across; results do not depend on it. Default: the whole
@@ -90,7 +96,8 @@ class Engine(abc.ABC):
 
     name: str = ""
 
-    def __init__(self, *, trace: str = "full", keep: str = "all", chunk: int | None = None, **options):
+    def __init__(self, *, trace: str = "full", keep: str = "all", chunk: int | None = None, trace_dir=None,
+                 **options):
         if options:
             raise InvalidValueError(
                 f"engine {self.name!r}: unknown option(s) {', '.join(sorted(options))}")
@@ -100,6 +107,9 @@ class Engine(abc.ABC):
             raise InvalidValueError(f"keep: got {keep!r}, expected one of {', '.join(map(repr, KEEP_KINDS))}")
         self.trace, self.keep = trace, keep
         self.chunk = None if chunk is None else as_int("chunk", chunk, minimum=1)
+        if trace_dir is not None and not isinstance(trace_dir, (str, os.PathLike)):
+            raise InvalidValueError(f"trace_dir: got {trace_dir!r}, expected a folder path")
+        self.trace_dir = trace_dir
 
     @abc.abstractmethod
     def run(self, model: ClockworkRNN, source: Source) -> Result:
@@ -227,15 +237,17 @@ class MaskTracer:
     :class:`AggregateTrace` at once (memory ``O(g^2)``); ``"full"`` keeps the rows.
     """
 
-    def __init__(self, model: ClockworkRNN, batch: int, kind: str = "full", latency_model: bool = False):
+    def __init__(self, model: ClockworkRNN, batch: int, kind: str = "full", latency_model: bool = False,
+                 writer=None):
         g = model.g
         self.model, self.kind, self.steps = model, kind, 0
         self.per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
         self.senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
         self.last = np.full(g, model.start - 1, dtype=np.int64)                 # (g,) last firing so far
         self.parts: list[np.ndarray] = []
+        self.writer = writer                                                    # a TraceParts, or None
         self.aggregate = AggregateTrace(trace_meta(model, batch, 0, "", latency_model=latency_model)) \
-            if kind == "aggregate" else None
+            if kind == "aggregate" or writer is not None else None
 
     def add(self, active: np.ndarray) -> None:
         """Fold in the activity ``(C, g)`` of the next C steps."""
@@ -246,12 +258,14 @@ class MaskTracer:
             if self.aggregate is None:
                 self.parts.append(rec)
                 continue
-            self.aggregate.add(activations=rec, messages=messages_from_activations(self.model, rec))
+            msg = messages_from_activations(self.model, rec)
             ro = np.zeros(part.shape[0], dtype=READOUT_DTYPE)
             # instantaneous activations at step t latch sample t and publish at t: latency 0, NaN if none ran
             ro["time"] = first_step + np.arange(part.shape[0])
             ro["latency"] = np.where(part.any(axis=1), 0.0, np.nan)
-            self.aggregate.add(readouts=ro)
+            self.aggregate.add(activations=rec, messages=msg, readouts=ro)
+            if self.writer is not None:
+                self.writer.write(rec, msg, ro)
 
     def _records(self, part: np.ndarray) -> np.ndarray:
         steps = self.model.start + self.steps + np.arange(part.shape[0], dtype=np.int64)   # (C,)

@@ -23,7 +23,7 @@ from ..model import ClockworkRNN
 from ..trace import Trace
 from .base import Engine, MaskTracer, Result, check_observed, trace_meta
 from .plan import Plan, plan_for
-from .stream import Keeper, Source, chunk_steps
+from .stream import Keeper, Source, TraceParts, chunk_steps
 
 __all__ = ["CompiledEngine", "forward_arrays"]
 
@@ -50,7 +50,8 @@ class CompiledEngine(Engine):
         if chunk is None:
             chunk = source.L if self.keep == "all" and source.in_memory else chunk_steps(B, plan.m)
         keeper = Keeper(self.keep, B, source.L)
-        tracer = MaskTracer(model, B, self.trace)
+        writer = None if self.trace_dir is None else TraceParts(self.trace_dir)
+        tracer = MaskTracer(model, B, self.trace, writer=writer)
         observed = np.zeros((model.g, 2), dtype=np.int64)   # updates and multiply-adds the kernel executed
         scheduled = np.zeros(model.g, dtype=np.int64)      # activations the clocks call for
         watched = [None] * model.g                  # input-driven clocks: watched values at the last firing
@@ -58,23 +59,33 @@ class CompiledEngine(Engine):
         h = None
         L = 0
         t0 = time.perf_counter()
-        for X in source.chunks(chunk):              # (B, c, n_in)
-            active = _activity(model, L, X, watched)                         # (c, g)
-            Z, Y = forward_arrays(plan, X, active, h, observed)
-            scheduled += active.sum(axis=0)
-            keeper.add(Z[1:, :, :model.n], Y)
-            h = Z[-1, :, :model.n]
-            if pending is not None:
+        try:
+            for X in source.chunks(chunk):          # (B, c, n_in)
+                active = _activity(model, L, X, watched)                     # (c, g)
+                Z, Y = forward_arrays(plan, X, active, h, observed)
+                scheduled += active.sum(axis=0)
+                keeper.add(Z[1:, :, :model.n], Y)
+                h = Z[-1, :, :model.n]
+                if pending is not None:
+                    tracer.add(pending)
+                pending = active
+                L += X.shape[1]
+            wall = time.perf_counter() - t0
+            y, h = keeper.result(source.batched)
+            meta = trace_meta(model, B, L, self.name, wall_time=wall,
+                              **check_observed(self.name, model, B, observed, scheduled))
+            if writer is not None:                  # the folder appears whole when the run returns
                 tracer.add(pending)
-            pending = active
-            L += X.shape[1]
-        wall = time.perf_counter() - t0
-        y, h = keeper.result(source.batched)
-        meta = trace_meta(model, B, L, self.name, wall_time=wall, **check_observed(self.name, model, B, observed,
-                                                                                  scheduled))
+                pending = None
+                writer.close(meta)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
 
         def build_trace() -> Trace | AggregateTrace:
-            tracer.add(pending)
+            if pending is not None:
+                tracer.add(pending)
             return tracer.finish(meta)
 
         return Result(y=y, h=h, trace=build_trace, engine=self.name, wall_time=wall)

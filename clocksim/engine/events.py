@@ -50,7 +50,7 @@ from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
 from .base import Engine, Result, _latch, _readouts, check_observed, trace_meta
 from .plan import Plan, plan_for
-from .stream import Keeper, Source, chunk_steps
+from .stream import Keeper, Source, TraceParts, chunk_steps
 
 __all__ = ["EventEngine", "WINDOW_END", "DELIVER", "COMPUTE", "ARBITRATE", "PUBLISH"]
 
@@ -168,8 +168,14 @@ class EventEngine(Engine):
         if self.latency is not None:
             self.latency.check(model.g)
         t0 = time.perf_counter()
-        sim = _Simulation(model, plan_for(model), source, self)
-        sim.run(order)
+        writer = None if self.trace_dir is None else TraceParts(self.trace_dir)    # rows go to disk
+        try:
+            sim = _Simulation(model, plan_for(model), source, self, writer)
+            sim.run(order)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
         wall = time.perf_counter() - t0
         y, h = sim.keeper.result(source.batched)
         extra = {"wall_time": wall, "latency_model": self.timing_model}
@@ -184,7 +190,10 @@ class EventEngine(Engine):
         observed = sim.I[sim.I[EK.H_COUNT]: sim.I[EK.H_COUNT] + 2 * model.g].reshape(model.g, 2)
         extra.update(check_observed(self.name, model, source.B, observed, sim.recorded))
         meta = trace_meta(model, source.B, sim.n_steps, self.name, **extra)
-        return Result(y=y, h=h, trace=sim.trace(meta), engine=self.name, wall_time=wall)
+        trace = sim.trace(meta)
+        if sim.writer is not None:
+            sim.writer.close(meta)
+        return Result(y=y, h=h, trace=trace, engine=self.name, wall_time=wall)
 
     def _process_order(self, g: int) -> list[int]:
         if self.order is None:
@@ -207,7 +216,7 @@ class _Simulation:
     not depend on the chunk size.
     """
 
-    def __init__(self, model: ClockworkRNN, plan: Plan, source: Source, engine: EventEngine):
+    def __init__(self, model: ClockworkRNN, plan: Plan, source: Source, engine: EventEngine, writer=None):
         self.model, self.plan, self.engine, self.source = model, plan, engine, source
         B, L = source.B, source.L
         self.B = B
@@ -230,8 +239,9 @@ class _Simulation:
         self.fast = (self.zero_latency and engine.compute is None and model.synchronous
                      and engine.times is None)
         self.deadline = np.inf if engine.deadline is None else engine.deadline
+        self.writer = writer                                            # a TraceParts: rows go to disk
         self.aggregate = AggregateTrace(trace_meta(model, B, 0, EventEngine.name, latency_model=engine.timing_model)) \
-            if engine.trace == "aggregate" else None
+            if engine.trace == "aggregate" or self.writer is not None else None
         self.parts: dict[str, list[np.ndarray]] = {"activations": [], "messages": [], "readouts": []}
         self.recorded = np.zeros(model.g, dtype=np.int64)             # activations in the trace, per module
         self.window: list[tuple[int, np.ndarray, np.ndarray]] = []   # (first sample, X (B, c, n_in), ts (c,))
@@ -320,6 +330,8 @@ class _Simulation:
         ro = _readouts(self.first[:m], ts, self.deadline)
         self.first[:-m] = self.first[m:].copy()
         self.first[-m:] = np.inf
+        if self.writer is not None:
+            self.writer.write(readouts=ro)
         if self.aggregate is not None:
             self.aggregate.add(readouts=ro)
         else:
@@ -545,6 +557,8 @@ class _Simulation:
         self.recorded += np.bincount(rows["module"], minlength=self.model.g)
         ts = self.view["ts"][:int(self.I[EK.H_XN])]
         _latch(self.first, rows, ts)
+        if self.writer is not None:
+            self.writer.write(activations=rows, messages=msgs)
         if self.aggregate is not None:
             self.aggregate.add(activations=rows, messages=msgs)
         else:

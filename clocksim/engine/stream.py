@@ -11,7 +11,12 @@ ever copying it whole; :class:`Keeper` keeps of the states and outputs only what
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +24,7 @@ from .._validate import as_int
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
 
-__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps"]
+__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts"]
 
 #: What a run keeps of its states ``h`` and outputs ``y`` (see :func:`clocksim.simulate`).
 KEEP_KINDS = ("all", "outputs", "last", "none")
@@ -214,3 +219,74 @@ class Keeper:
             h = None if h is None else h[0]
             y = y[0]
         return y, h
+
+
+class TraceParts:
+    """Writes a full trace to a folder in numbered parts as a run produces its rows; none is held.
+
+    The folder holds ``part_000000.npz``, ``part_000001.npz``, ... (each with the tables
+    ``activations``, ``messages`` and ``readouts`` of the rows produced since the previous part,
+    any of them possibly empty) and ``meta.json``. It is written in a temporary sibling and renamed
+    into place when the run ends, so it appears whole or not at all. :func:`read_trace_parts`
+    joins the parts into a :class:`~clocksim.Trace` equal to the one the run would have held.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise InvalidValueError(f"trace_dir: got {str(self.path)!r}, which exists and is not an empty folder; "
+                                    "expected a new folder for the trace's parts")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        self.count = 0
+
+    def write(self, activations=None, messages=None, readouts=None) -> None:
+        """One part: the rows produced since the previous one."""
+        from ..trace import TABLES
+
+        given = {"activations": activations, "messages": messages, "readouts": readouts}
+        arrays = {name: given[name] if given[name] is not None else np.zeros(0, dtype=dtype)
+                  for name, dtype in TABLES.items()}
+        np.savez(self.tmp / f"part_{self.count:06d}.npz", **arrays)
+        self.count += 1
+
+    def close(self, meta: dict) -> Path:
+        """Write ``meta.json`` and move the folder into place."""
+        from ..trace import _json_default
+
+        (self.tmp / "meta.json").write_text(json.dumps(meta, default=_json_default), encoding="utf-8")
+        if self.path.exists():
+            self.path.rmdir()                      # an empty folder (checked at the start)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+#: Sort keys of each table (last is primary), so joined parts are ordered as a whole run's trace.
+PART_ORDER = {"activations": ("module", "time"), "messages": ("receiver", "sender", "send", "arrive"),
+              "readouts": ("time",)}
+
+
+def read_trace_parts(path):
+    """The :class:`~clocksim.Trace` whose rows a run wrote to ``path`` (``trace_dir=``); data only, no pickle."""
+    from ..trace import TABLES, Trace
+
+    path = Path(path)
+    if not (path / "meta.json").is_file():
+        raise InvalidValueError(f"path: got {str(path)!r}, expected a folder of trace parts with a meta.json")
+    tables: dict[str, list[np.ndarray]] = {name: [] for name in TABLES}
+    for part in sorted(path.glob("part_*.npz")):
+        with np.load(part, allow_pickle=False) as data:
+            for name in TABLES:
+                if name in data.files:
+                    tables[name].append(data[name])
+    joined = {}
+    for name, dtype in TABLES.items():
+        rec = np.concatenate(tables[name]) if tables[name] else np.zeros(0, dtype=dtype)
+        if len(tables[name]) > 1:
+            rec = rec[np.lexsort(tuple(rec[f] for f in PART_ORDER[name]))]
+        joined[name] = rec
+    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    return Trace(joined["activations"], joined["messages"], joined["readouts"], meta)

@@ -13,7 +13,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 
 import json  # noqa: E402
 import platform  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -43,5 +45,18 @@ def machine() -> dict:
             "processor": platform.processor() or "unknown", "threads": 1}
 
 
-def report(name: str, payload: dict) -> None:
-    print(json.dumps({"benchmark": name, **payload, "machine": machine()}, indent=2, default=float))
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
+
+
+def report(name: str, payload: dict) -> Path:
+    """Print the results as JSON and write them, with the run's provenance, to results/benchmarks/NAME.json."""
+    from clocksim.provenance import provenance
+    from clocksim.trace import atomic_write
+
+    doc = {"benchmark": name, **payload, "machine": machine(), "provenance": provenance(sys.argv)}
+    text = json.dumps(doc, indent=2, default=float)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    atomic_write(path, lambda f: f.write((text + "\n").encode("utf-8")))
+    return path

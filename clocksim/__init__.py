@@ -1,50 +1,84 @@
 """clocksim: Clockwork RNNs whose modules are clocked, simulated processes.
 
 See ``docs/concepts.md`` for what a clock rate is and ``docs/api.md`` for this list.
+
+Importing clocksim loads almost nothing: each public name is imported from its module on
+first use (PEP 562), so ``import clocksim`` stays fast and numba, SimPy, matplotlib, pandas,
+Dask and tqdm are loaded only by the runs, plots and sweeps that need them.
 """
 
-from . import cost, search  # noqa: F401  (modules: cs.cost.activation_macs; cs.search(...), a callable package)
-from .aggregate import AggregateTrace
-from .baselines import budget_params, model_for_budget, simple_rnn, size_for_budget
-from .clocks import (
-                     Clock,
-                     Explicit,
-                     Jittered,
-                     OnInput,
-                     Periodic,
-                     Poisson,
-                     activity_mask,
-                     exponential_periods,
-                     fibonacci_periods,
-                     linear_periods,
-                     prime_periods,
-                     stagger_phases,
-)
-from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
-from .engine import ENGINES, Result, simulate
+import sys
+import types
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
-from .grad import evaluate, loss_and_grad
-from .lstm import LSTM
-from .model import ClockworkRNN
-from .optim import SGD, Adam, Momentum, Nesterov
-from .plot import (
-                     plot_activity,
-                     plot_compare,
-                     plot_connectivity,
-                     plot_cost,
-                     plot_gantt,
-                     plot_heatmap,
-                     plot_latency,
-                     plot_pareto,
-                     plot_staleness,
-                     plot_state,
-)
-from .sweep import Sweep, load_sweep, run_sweep
-from .trace import Trace
-from .train import DivergenceError, History, TrainConfig, train
+
+if TYPE_CHECKING:                      # what the names below resolve to, for type checkers and the API docs
+    from . import (
+        cost,  # noqa: F401  (the module: cs.cost.activation_macs, ...)
+        search,  # noqa: F401  (a callable package: cs.search(...))
+    )
+    from .aggregate import AggregateTrace
+    from .baselines import budget_params, model_for_budget, simple_rnn, size_for_budget
+    from .clocks import (
+        Clock,
+        Explicit,
+        Jittered,
+        OnInput,
+        Periodic,
+        Poisson,
+        activity_mask,
+        exponential_periods,
+        fibonacci_periods,
+        linear_periods,
+        prime_periods,
+        stagger_phases,
+    )
+    from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
+    from .engine import ENGINES, Result, simulate
+    from .grad import evaluate, loss_and_grad
+    from .lstm import LSTM
+    from .model import ClockworkRNN
+    from .optim import SGD, Adam, Momentum, Nesterov
+    from .plot import (
+        plot_activity,
+        plot_compare,
+        plot_connectivity,
+        plot_cost,
+        plot_gantt,
+        plot_heatmap,
+        plot_latency,
+        plot_pareto,
+        plot_staleness,
+        plot_state,
+    )
+    from .sweep import Sweep, load_sweep, run_sweep
+    from .trace import Trace
+    from .train import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.1.0"
 
+#: Where each public name lives (module relative to this package).
+_WHERE = {
+    ".clocks": ["Clock", "Periodic", "Explicit", "Jittered", "Poisson", "OnInput", "activity_mask",
+                "exponential_periods", "fibonacci_periods", "linear_periods", "prime_periods", "stagger_phases"],
+    ".model": ["ClockworkRNN"],
+    ".engine": ["simulate", "Result", "ENGINES"],
+    ".cost": ["ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential"],
+    ".trace": ["Trace"],
+    ".aggregate": ["AggregateTrace"],
+    ".plot": ["plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state",
+              "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap"],
+    ".sweep": ["Sweep", "load_sweep", "run_sweep"],
+    ".grad": ["loss_and_grad", "evaluate"],
+    ".train": ["train", "TrainConfig", "History", "DivergenceError"],
+    ".optim": ["SGD", "Momentum", "Nesterov", "Adam"],
+    ".lstm": ["LSTM"],
+    ".baselines": ["simple_rnn", "budget_params", "count_params", "size_for_budget", "model_for_budget"],
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+_SUBMODULES = {"cost", "search"}          # listed by dir(); any submodule loads on access (cs.cost.activation_macs)
 
 __all__ = [
     "Clock", "Periodic", "Explicit", "Jittered", "Poisson", "OnInput", "activity_mask",
@@ -61,3 +95,33 @@ __all__ = [
     "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",
     "LSTM", "simple_rnn", "budget_params", "size_for_budget", "model_for_budget",
 ]
+
+
+def __getattr__(name: str):
+    if name in _MODULE_OF:
+        value = getattr(import_module(_MODULE_OF[name], __name__), name)
+    else:                            # a submodule: cs.cost, cs.engine, ...
+        try:
+            value = import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'clocksim' has no attribute {name!r}") from None
+    globals()[name] = value          # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+
+
+class _Package(types.ModuleType):
+    """Keeps ``clocksim.train`` the function when the submodule of the same name is first imported."""
+
+    def __setattr__(self, name, value):
+        if name in _MODULE_OF and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -123,6 +123,10 @@ def budget_params(kind: str, n_hidden: int, *, n_in: int = 0, n_out: int = 1, pe
     return weight_count(n, n_in, n_out, recurrent) + len(periods)
 
 
+#: The first round's name for :func:`budget_params`, kept so that code written against it still runs.
+count_params = budget_params
+
+
 def size_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, periods=PAPER_PERIODS,
                     connectivity: str = "slow-to-fast", rule: str = "paper") -> int:
     """Number of hidden units that sizes a model of ``kind`` to a parameter budget.

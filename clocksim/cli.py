@@ -182,7 +182,7 @@ def _run(args) -> int:
                      else f"test error {fmt.value(100 * acc['value'])}%")
             print(f"{scenario.name}: {score}"
                   + (f" after {fmt.count(acc['epochs'])} epochs" if "epochs" in acc else " (untrained)"))
-        print(f"wrote {args.out}/ (report.md, summary.json, trace.csv, trace.json, figures)")
+        print(f"wrote {args.out}/ ({', '.join(sorted(p.name for p in Path(args.out).iterdir()))})")
     return 0
 
 

@@ -394,6 +394,16 @@ class OnInput(Clock):
                                "for_input(x, times), and model.activity needs x=")
 
     def for_input(self, x: np.ndarray, times: np.ndarray) -> Explicit:
+        fire, _ = self.changes(x)
+        return Explicit(np.asarray(times, dtype=np.float64)[fire], period=self._period)
+
+    def changes(self, x: np.ndarray, last: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which samples of ``x`` (B, L, n_in) fire, and the watched values at the last firing.
+
+        ``last`` (B, k) carries the watched values at the previous firing from an earlier chunk
+        of the same run (None at the start: the first sample fires), so a run read in chunks
+        fires exactly where the whole run would.
+        """
         x = np.asarray(x, dtype=np.float64)                       # (B, L, n_in)
         if self.channels is not None:
             if self.channels and max(self.channels) >= x.shape[2]:
@@ -402,14 +412,11 @@ class OnInput(Clock):
             x = x[:, :, self.channels]
         L = x.shape[1]
         fire = np.zeros(L, dtype=bool)
-        if L:
-            fire[0] = True
-            last = x[:, 0]
-            for s in range(1, L):
-                if np.any(np.abs(x[:, s] - last) > self.threshold):
-                    fire[s] = True
-                    last = x[:, s]
-        return Explicit(np.asarray(times, dtype=np.float64)[fire], period=self._period)
+        for s in range(L):
+            if last is None or np.any(np.abs(x[:, s] - last) > self.threshold):
+                fire[s] = True
+                last = x[:, s]
+        return fire, last
 
     def to_dict(self) -> dict:
         return {"kind": "on_input", "threshold": self.threshold, "channels": self.channels, "period": self._period}

@@ -94,7 +94,7 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
 
 def _simulate(scenario: Scenario, model, progress: bool) -> Result:
     """Run ``model`` on the scenario's input with its engine; a progress bar on a terminal."""
-    options = dict(scenario.engine_options)
+    options = dict(scenario.engine_options, trace=scenario.output["trace"], keep=scenario.output["keep"])
     L = scenario.x.shape[1]
     with tqdm(total=L, unit="step", desc=scenario.name, disable=None if progress else True, leave=False) as bar:
         if scenario.engine == "events":

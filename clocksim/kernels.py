@@ -260,11 +260,14 @@ def copy_into(dst, src):
 # ------------------------------------------------------------------- modules
 @njit(inline="always", **_JIT)
 def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act):
-    """One activation of module ``i`` over a batch of ``B`` rows.
+    """One activation of module ``i`` over a batch of ``B`` rows; returns the multiply-adds it executed.
 
     src : flat float64; row q of the module's read block starts at ``s_off + q*s_ld``
           and holds the c_i values it reads (the units of the modules it reads, then x)
     dst : flat float64; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
+
+    The count (``B * k_i * c_i``, the size of the product just run) is what the engines report
+    as observed cost and check against the schedule's analytic cost.
     """
     r0 = plan[i, P_R0]
     k = plan[i, P_R1] - r0
@@ -275,6 +278,7 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
     for q in range(B):
         o = d_off + q * d_ld
         bias_activate(dst[o:o + k], bias, act)
+    return B * k * c
 
 
 @njit(**_JIT)
@@ -291,12 +295,13 @@ def gather_reads(i, Zrow, z_off, m, B, plan, gidx, out):
 
 
 @njit(**_JIT)
-def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch):
+def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts):
     """Whole-sequence forward pass (the compiled engine's loop).
 
     Z : flat (L+1)*B*m work array (see module docstring); rows s = 1..L are written
     active : (L, g) bool, active[s, i] = module i runs at step start+s
     scratch : flat buffer of at least B * c_max, for modules with non-contiguous reads
+    counts : (g, 2) int64, accumulates per module the updates executed and their multiply-adds
     """
     g = active.shape[1]
     row = B * m
@@ -310,11 +315,15 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch):
                 while j < g and active[s, j]:
                     lo = plan[j, P_LO]
                     if lo >= 0:
-                        module_update(j, Z, prev + lo, m, Z, cur + plan[j, P_R0], m, B, plan, wflat, b, ACT_LINEAR)
+                        done = module_update(j, Z, prev + lo, m, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
+                                             ACT_LINEAR)
                     else:
                         gather_reads(j, Z, prev, m, B, plan, gidx, scratch)
                         c = plan[j, P_G1] - plan[j, P_G0]
-                        module_update(j, scratch, 0, c, Z, cur + plan[j, P_R0], m, B, plan, wflat, b, ACT_LINEAR)
+                        done = module_update(j, scratch, 0, c, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
+                                             ACT_LINEAR)
+                    counts[j, 0] += 1
+                    counts[j, 1] += done
                     j += 1
                 r0 = plan[i, P_R0]
                 r1 = plan[j - 1, P_R1]

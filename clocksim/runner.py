@@ -93,7 +93,8 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
             trace.to_csv(tmp / "trace.csv")
         if scenario.output["chrome"]:
             trace.to_chrome(tmp / "trace.json")
-        trace.save(tmp / "trace.npz")
+        if isinstance(trace, Trace):             # an aggregate trace has no rows to save
+            trace.save(tmp / "trace.npz")
         written = _figures(scenario, run.result, tmp)
         _write_json(tmp / "scenario.json", scenario.raw)
         (tmp / "report.md").write_text(report(scenario, trace, summary, written), encoding="utf-8")
@@ -247,8 +248,10 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     if "accuracy" in summary:
         lines += ["", "## Accuracy", "", *_accuracy_lines(scenario, summary)]
     lines += ["", "## Files", "",
-              "- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
-              "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
+              ("- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
+               "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
+               if isinstance(trace, Trace) else
+               "- `summary.json`: the totals above (an aggregate trace: per-module totals, no per-activation files).")
               + (" `params.npz`: the trained weights; `history.json`: loss per epoch; `checkpoint.npz`: "
                  "the training state (`clocksim run --resume`)." if "accuracy" in summary else ""), ""]
     for name in figures:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from ..errors import InvalidValueError
 from ..model import ClockworkRNN
-from .base import Engine, Result, prepare_input
+from .base import CostMismatchError, Engine, Result, compile_notice
 from .compiled import CompiledEngine
 from .events import EventEngine
+from .stream import Source
 
-__all__ = ["simulate", "Result", "Engine", "ENGINES"]
+__all__ = ["simulate", "Result", "Engine", "ENGINES", "CostMismatchError"]
 
 ENGINES: dict[str, type[Engine]] = {"compiled": CompiledEngine, "events": EventEngine}
 
@@ -25,9 +26,14 @@ def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, 
     Parameters
     ----------
     model : ClockworkRNN
-    x : array_like, shape (L, n_in) or (B, L, n_in), optional
-        Inputs; step ``start + s`` reads ``x[..., s, :]``. May be omitted for a
-        model with ``n_in = 0`` if ``n_steps`` is given.
+    x : array_like (L, n_in) / (B, L, n_in), np.memmap, iterator of chunks, optional
+        Inputs; step ``start + s`` reads ``x[..., s, :]``. An array or memory-mapped
+        file is read one chunk of steps at a time, never copied whole. An iterator
+        yields chunks ``(c, n_in)`` or ``(B, c, n_in)`` (sizes may vary); the number of
+        steps is then known only at its end, so ``keep="all"``/``"outputs"`` collect the
+        chunks and join them, and the trace's ``n_steps`` and readouts are settled when
+        the iterator is exhausted. May be omitted for a model with ``n_in = 0`` if
+        ``n_steps`` is given.
     engine : {"compiled", "events"} or Engine
         Which engine runs the model. Both give the same ``y`` and ``h`` bit for bit
         on synchronous schedules.
@@ -35,13 +41,20 @@ def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, 
         Number of steps when ``x`` is omitted.
     **options
         Engine options (see each engine's class), e.g. ``latency=`` for the event engine.
+        Every engine takes ``trace="full" | "aggregate"`` (one row per activation, or
+        per-module totals in constant memory), ``keep="all" | "outputs" | "last" | "none"``
+        and ``chunk=`` (steps per chunk; results do not depend on it).
 
     Returns
     -------
     Result
-        ``y`` (L, n_out) / (B, L, n_out), ``h`` (L, n) / (B, L, n) and ``trace``.
+        ``trace`` and, as ``keep`` says: ``"all"`` (default) ``y`` (L, n_out) / (B, L, n_out)
+        and ``h`` (L, n) / (B, L, n); ``"outputs"`` the same ``y`` and ``h=None``;
+        ``"last"`` ``y`` (n_out,) / (B, n_out) and ``h`` (n,) / (B, n) of the final step only;
+        ``"none"`` ``y = h = None``. With ``trace="aggregate"`` and ``keep="last"`` or
+        ``"none"`` the memory of a run does not grow with its length.
     """
-    X, batched = prepare_input(model, x, n_steps)
+    source = Source(model, x, n_steps)
     if isinstance(engine, Engine):
         if options:
             raise InvalidValueError(f"options: got {sorted(options)} with an Engine instance; configure the instance")
@@ -50,4 +63,5 @@ def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, 
         if not isinstance(engine, str) or engine not in ENGINES:
             raise InvalidValueError(f"engine: got {engine!r}, expected one of {', '.join(map(repr, ENGINES))}")
         runner = ENGINES[engine](**options)
-    return runner.run(model, X, batched)
+    with compile_notice():
+        return runner.run(model, source)

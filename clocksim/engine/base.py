@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import abc
+import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
 
 import numpy as np
+from numba.core import event as numba_event
 
 from .. import cost
-from .._validate import as_input
+from .._validate import as_int
 from ..aggregate import AggregateTrace
-from ..errors import InvalidValueError
+from ..errors import ClocksimError, InvalidValueError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
+from .stream import KEEP_KINDS, Source
 
-__all__ = ["Engine", "Result", "prepare_input", "trace_meta", "activations_from_mask", "trace_from_mask",
-           "aggregate_from_mask", "TRACE_KINDS"]
+__all__ = ["Engine", "Result", "trace_meta", "check_observed", "CostMismatchError", "MaskTracer",
+           "trace_from_mask", "aggregate_from_mask", "TRACE_KINDS"]
 
 #: What a run records: ``"full"`` (a :class:`Trace`, one row per activation and message) or
 #: ``"aggregate"`` (an :class:`AggregateTrace` of per-module totals, for long runs).
@@ -26,11 +33,13 @@ class Result:
 
     Attributes
     ----------
-    y : ndarray, shape (L, n_out) or (B, L, n_out)
-        Output after each step.
-    h : ndarray, shape (L, n) or (B, L, n)
-        Hidden state after each step (held values included). May be a strided
-        view into the engine's work array; ``np.ascontiguousarray`` it if needed.
+    y : ndarray, shape (L, n_out) or (B, L, n_out); (n_out,) / (B, n_out); or None
+        Output after each step (``keep="all"`` or ``"outputs"``), after the last step
+        only (``keep="last"``), or None (``keep="none"``).
+    h : ndarray, shape (L, n) or (B, L, n); (n,) / (B, n); or None
+        Hidden state after each step (held values included) with ``keep="all"``, after
+        the last step with ``keep="last"``, else None. May be a strided view into the
+        engine's work array; ``np.ascontiguousarray`` it if needed.
     trace : Trace or AggregateTrace
         Activations, messages and readouts of the run (or their per-module totals with
         ``trace="aggregate"``). An engine may build it lazily (the compiled engine
@@ -56,29 +65,55 @@ class Result:
         return self._trace
 
     def __repr__(self) -> str:
-        return f"Result(engine={self.engine!r}, y{tuple(self.y.shape)}, h{tuple(self.h.shape)})"
+        def shape(a):
+            return "None" if a is None else str(tuple(a.shape))
+        return f"Result(engine={self.engine!r}, y={shape(self.y)}, h={shape(self.h)})"
 
 
 class Engine(abc.ABC):
-    """An engine runs a model over an input batch. Register new ones in ``clocksim.engine.ENGINES``."""
+    """An engine runs a model over an input batch. Register new ones in ``clocksim.engine.ENGINES``.
+
+    Options every engine takes:
+
+    trace : {"full", "aggregate"}
+        What ``Result.trace`` holds: a :class:`~clocksim.Trace` with one row per activation
+        and message (default), or an :class:`~clocksim.AggregateTrace` of per-module totals
+        whose ``summary()`` is the same, built chunk by chunk in memory that does not grow
+        with the number of activations.
+    keep : {"all", "outputs", "last", "none"}
+        What the run keeps of ``y`` and ``h`` (see :func:`clocksim.simulate`).
+    trace_dir : str or path, optional
+        Write the full trace's rows to this new folder in parts as the run produces them
+        (see :class:`~clocksim.engine.stream.TraceParts`; read it back with
+        :func:`~clocksim.engine.stream.read_trace_parts`), holding none of them: ``Result.trace``
+        is then the run's :class:`~clocksim.AggregateTrace`, whose summary is the same.
+    chunk : int, optional
+        Steps per chunk. The run reads its input and keeps its work arrays one chunk at a
+        time, carrying its state across; results do not depend on it. Default: the whole
+        run for ``keep="all"`` with an in-memory array, else about 8 MB of work array (so a
+        memory-mapped or computed input is never read whole).
+    """
 
     name: str = ""
 
-    def __init__(self, **options):
+    def __init__(self, *, trace: str = "full", keep: str = "all", chunk: int | None = None, trace_dir=None,
+                 **options):
         if options:
             raise InvalidValueError(
                 f"engine {self.name!r}: unknown option(s) {', '.join(sorted(options))}")
+        if trace not in TRACE_KINDS:
+            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
+        if keep not in KEEP_KINDS:
+            raise InvalidValueError(f"keep: got {keep!r}, expected one of {', '.join(map(repr, KEEP_KINDS))}")
+        self.trace, self.keep = trace, keep
+        self.chunk = None if chunk is None else as_int("chunk", chunk, minimum=1)
+        if trace_dir is not None and not isinstance(trace_dir, (str, os.PathLike)):
+            raise InvalidValueError(f"trace_dir: got {trace_dir!r}, expected a folder path")
+        self.trace_dir = trace_dir
 
     @abc.abstractmethod
-    def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:
-        """Run ``model`` on validated ``X`` of shape (B, L, n_in)."""
-
-
-def prepare_input(model: ClockworkRNN, x, n_steps=None) -> tuple[np.ndarray, bool]:
-    """Validate ``x`` and return it as float64 ``(B, L, n_in)`` plus whether it was batched."""
-    if not isinstance(model, ClockworkRNN):
-        raise InvalidValueError(f"model: got {type(model).__name__}, expected a ClockworkRNN")
-    return as_input(x, model.n_in, n_steps)
+    def run(self, model: ClockworkRNN, source: Source) -> Result:
+        """Run ``model`` on the validated input ``source``."""
 
 
 def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **extra) -> dict:
@@ -105,54 +140,160 @@ def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **ext
     return meta
 
 
+class CostMismatchError(ClocksimError):
+    """An engine's kernels executed other work than the schedule calls for (e.g. computing idle modules)."""
+
+
+def check_observed(engine: str, model: ClockworkRNN, batch: int, observed: np.ndarray,
+                   activations: np.ndarray) -> dict:
+    """Check the work the kernels report against the schedule's analytic cost; return it as trace metadata.
+
+    Parameters
+    ----------
+    observed : int64 ndarray, shape (g, 2)
+        Per module, the updates the kernels executed and the multiply-adds they ran, counted
+        inside the jitted loops where the work happens.
+    activations : int64 ndarray, shape (g,)
+        Activations of each module that the trace records.
+
+    Raises
+    ------
+    CostMismatchError
+        When a module executed more (or fewer) updates or multiply-adds than its activations
+        cost by :func:`clocksim.cost.activation_macs` — the trace would misstate the run's cost.
+    """
+    per = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch      # (g,)
+    expected = per * activations
+    for i in range(model.g):
+        if observed[i, 0] != activations[i] or observed[i, 1] != expected[i]:
+            raise CostMismatchError(
+                f"engine {engine!r}: module {i} ({model.module_label(i)}) executed {int(observed[i, 0])} updates "
+                f"and {int(observed[i, 1])} multiply-adds, but the trace records {int(activations[i])} activations "
+                f"of {int(per[i])} multiply-adds ({int(expected[i])}); the kernel does work the trace does not count")
+    return {"observed_updates": observed[:, 0].tolist(), "observed_macs": observed[:, 1].tolist()}
+
+
+#: Seconds of kernel compilation after which a run says that it is compiling.
+COMPILE_NOTICE_AFTER = 1.0
+
+
+class _CompileNotice(numba_event.Listener):
+    """Prints "compiling kernels (first run only)..." once compilation has taken COMPILE_NOTICE_AFTER seconds.
+
+    Numba signals a compilation only on a cache miss (a kernel loaded from the on-disk cache, as in
+    every later process, says nothing), so the notice appears on a fresh install and after an upgrade.
+    """
+
+    said = False                            # once per process
+
+    def __init__(self):
+        self.depth, self.spent, self.t0, self.timer = 0, 0.0, 0.0, None
+
+    def on_start(self, event) -> None:
+        self.depth += 1
+        if self.depth == 1 and not _CompileNotice.said:
+            self.t0 = time.perf_counter()
+            self.timer = threading.Timer(max(COMPILE_NOTICE_AFTER - self.spent, 0.0), self._say)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def on_end(self, event) -> None:
+        self.depth -= 1
+        if self.depth == 0 and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+            self.spent += time.perf_counter() - self.t0
+
+    @staticmethod
+    def _say() -> None:
+        if not _CompileNotice.said:
+            _CompileNotice.said = True
+            print("clocksim: compiling kernels (first run only)...", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def compile_notice():
+    """Within the block, say on stderr when kernel compilation takes over COMPILE_NOTICE_AFTER seconds."""
+    listener = _CompileNotice()
+    try:
+        with numba_event.install_listener("numba:compile", listener):
+            yield
+    finally:
+        if listener.timer is not None:
+            listener.timer.cancel()
+
+
 #: Steps per chunk when a trace is derived from an activity mask: bounds the temporaries.
 MASK_CHUNK = 1 << 16
 
 
-def _mask_chunks(model: ClockworkRNN, active: np.ndarray, batch: int):
-    """Activation records of a synchronous, instantaneous run, a chunk of steps at a time.
+class MaskTracer:
+    """The trace of a synchronous, instantaneous run, built from its activity a chunk of steps at a time.
 
-    Rows are ordered by time, then module. Staleness follows the Trace definition:
+    Activation rows are ordered by time, then module. Staleness follows the Trace definition:
     the initial state counts as sent at ``start - 1``; a module's own state is not a message.
-    The last firing of each module before the chunk is carried over, so the records do not
-    depend on the chunk size.
+    The last firing of each module is carried from chunk to chunk, so the records do not
+    depend on how the run was chunked. ``kind="aggregate"`` folds each chunk into an
+    :class:`AggregateTrace` at once (memory ``O(g^2)``); ``"full"`` keeps the rows.
     """
-    L, g = active.shape
-    chunk = MASK_CHUNK
-    per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
-    senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
-    last = np.full(g, model.start - 1, dtype=np.int64)                       # (g,) last firing before the chunk
-    for lo in range(0, L, chunk):
-        part = active[lo:lo + chunk]                                          # (C, g)
-        steps = model.start + lo + np.arange(part.shape[0], dtype=np.int64)   # (C,)
-        last_sent = np.maximum.accumulate(np.where(part, steps[:, None], last), axis=0)  # (C, g) last firing <= t
-        before = np.vstack([last[None], last_sent[:-1]])                      # (C, g) last firing < t
-        last = last_sent[-1]
+
+    def __init__(self, model: ClockworkRNN, batch: int, kind: str = "full", latency_model: bool = False,
+                 writer=None):
+        g = model.g
+        self.model, self.kind, self.steps = model, kind, 0
+        self.per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
+        self.senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
+        self.last = np.full(g, model.start - 1, dtype=np.int64)                 # (g,) last firing so far
+        self.parts: list[np.ndarray] = []
+        self.writer = writer                                                    # a TraceParts, or None
+        self.aggregate = AggregateTrace(trace_meta(model, batch, 0, "", latency_model=latency_model)) \
+            if kind == "aggregate" or writer is not None else None
+
+    def add(self, active: np.ndarray) -> None:
+        """Fold in the activity ``(C, g)`` of the next C steps."""
+        for lo in range(0, active.shape[0], MASK_CHUNK):
+            part = active[lo:lo + MASK_CHUNK]                                   # (C, g)
+            first_step = self.model.start + self.steps
+            rec = self._records(part)
+            if self.aggregate is None:
+                self.parts.append(rec)
+                continue
+            msg = messages_from_activations(self.model, rec)
+            ro = np.zeros(part.shape[0], dtype=READOUT_DTYPE)
+            # instantaneous activations at step t latch sample t and publish at t: latency 0, NaN if none ran
+            ro["time"] = first_step + np.arange(part.shape[0])
+            ro["latency"] = np.where(part.any(axis=1), 0.0, np.nan)
+            self.aggregate.add(activations=rec, messages=msg, readouts=ro)
+            if self.writer is not None:
+                self.writer.write(rec, msg, ro)
+
+    def _records(self, part: np.ndarray) -> np.ndarray:
+        steps = self.model.start + self.steps + np.arange(part.shape[0], dtype=np.int64)   # (C,)
+        self.steps += part.shape[0]
+        last_sent = np.maximum.accumulate(np.where(part, steps[:, None], self.last), axis=0)  # (C, g) last <= t
+        before = np.vstack([self.last[None], last_sent[:-1]])                  # (C, g) last firing < t
+        self.last = last_sent[-1]
         s_idx, mod = np.nonzero(part)
         rec = np.zeros(s_idx.size, dtype=ACTIVATION_DTYPE)
         rec["module"] = mod
         rec["time"] = rec["start"] = rec["end"] = steps[s_idx]
-        rec["macs"] = per_module[mod]
-        for i in range(g):
+        rec["macs"] = self.per_module[mod]
+        for i, senders in enumerate(self.senders):
             rows = mod == i
-            if senders[i] and rows.any():
+            if senders and rows.any():
                 t = steps[s_idx[rows]]
-                rec["staleness"][rows] = (t[:, None] - before[s_idx[rows]][:, senders[i]]).max(axis=1)
+                rec["staleness"][rows] = (t[:, None] - before[s_idx[rows]][:, senders]).max(axis=1)
         rec["core"] = -1
-        yield rec
+        return rec
 
-
-def activations_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int) -> np.ndarray:
-    """Activation records of a synchronous, instantaneous run with activity mask ``active`` (L, g).
-
-    Rows are ordered by time, then module (see :func:`_mask_chunks` for staleness).
-    """
-    out = np.zeros(int(np.count_nonzero(active)), dtype=ACTIVATION_DTYPE)
-    pos = 0
-    for rec in _mask_chunks(model, active, batch):
-        out[pos:pos + rec.size] = rec
-        pos += rec.size
-    return out
+    def finish(self, meta: dict) -> Trace | AggregateTrace:
+        """The trace of the steps folded in so far, described by ``meta``."""
+        if self.aggregate is not None:
+            self.aggregate.meta.update(meta)
+            return self.aggregate
+        rec = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=ACTIVATION_DTYPE)
+        times = self.model.start + np.arange(self.steps, dtype=np.float64)
+        return Trace(rec, messages_from_activations(self.model, rec), readouts_from_activations(rec, times), meta)
 
 
 def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:
@@ -209,22 +350,14 @@ def _readouts(first: np.ndarray, times: np.ndarray, deadline: float) -> np.ndarr
 
 def trace_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> Trace:
     """The full :class:`Trace` of a synchronous, instantaneous run with activity mask ``active`` (L, g)."""
-    rec = activations_from_mask(model, active, batch)
-    times = model.start + np.arange(active.shape[0], dtype=np.float64)
-    return Trace(rec, messages_from_activations(model, rec), readouts_from_activations(rec, times), meta)
+    tracer = MaskTracer(model, batch, "full")
+    tracer.add(active)
+    return tracer.finish(meta)
 
 
 def aggregate_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> AggregateTrace:
     """The per-module totals of the same run (its summary equals the full trace's), without ever
-    holding more than one chunk of its records: memory ``O(g^2 + L)``, not ``O(activations)``."""
-    agg = AggregateTrace(meta)
-    for rec in _mask_chunks(model, active, batch):
-        agg.add(activations=rec, messages=messages_from_activations(model, rec))
-    for lo in range(0, active.shape[0], MASK_CHUNK):
-        # instantaneous activations at step t latch sample t and publish at t: latency 0, or NaN if none ran
-        part = active[lo:lo + MASK_CHUNK]                                     # (C, g)
-        ro = np.zeros(part.shape[0], dtype=READOUT_DTYPE)
-        ro["time"] = model.start + lo + np.arange(part.shape[0])
-        ro["latency"] = np.where(part.any(axis=1), 0.0, np.nan)
-        agg.add(readouts=ro)
-    return agg
+    holding more than one chunk of its records: memory ``O(g^2)``, not ``O(activations)``."""
+    tracer = MaskTracer(model, batch, "aggregate", bool(meta.get("latency_model")))
+    tracer.add(active)
+    return tracer.finish(meta)

@@ -1,6 +1,6 @@
-"""The compiled engine: a whole sequence in one jitted loop.
+"""The compiled engine: a sequence in one jitted loop per chunk of steps.
 
-The activity mask ``(L, g)`` is computed from the clocks up front; the loop in
+The activity mask ``(c, g)`` of a chunk is computed from the clocks; the loop in
 :func:`clocksim.kernels.run_sequence` then runs, step by step, the update of each
 active module (only its rows: no compute-then-mask) and copies the rows of held
 modules. The readout runs afterwards over all steps. The trace is derived from
@@ -18,60 +18,96 @@ import numpy as np
 
 from .. import kernels as K
 from ..aggregate import AggregateTrace
-from ..errors import InvalidValueError, UnsupportedError
+from ..errors import UnsupportedError
 from ..model import ClockworkRNN
 from ..trace import Trace
-from .base import TRACE_KINDS, Engine, Result, aggregate_from_mask, trace_from_mask, trace_meta
+from .base import Engine, MaskTracer, Result, check_observed, trace_meta
 from .plan import Plan, plan_for
+from .stream import Keeper, Source, TraceParts, chunk_steps
 
 __all__ = ["CompiledEngine", "forward_arrays"]
 
 
 class CompiledEngine(Engine):
-    """Runs the whole sequence in jitted code; synchronous clocks only.
+    """Runs the sequence in jitted code, a chunk of steps at a time; synchronous clocks only.
 
-    Parameters
-    ----------
-    trace : {"full", "aggregate"}
-        What ``Result.trace`` holds: a :class:`~clocksim.Trace` with one row per activation
-        and message (default), or an :class:`~clocksim.AggregateTrace` of per-module totals
-        whose ``summary()`` is the same, for runs too long to keep every row. Either is
-        derived from the activity mask on first access.
+    Takes the options every engine takes (``trace``, ``keep``, ``chunk``: see
+    :class:`~clocksim.engine.Engine`). Each chunk starts from the state the previous one
+    ended with, so the result does not depend on the chunking. The trace is derived from
+    the activity of each chunk; with one chunk, on first access.
     """
 
     name = "compiled"
 
-    def __init__(self, *, trace: str = "full", **options):
-        super().__init__(**options)
-        if trace not in TRACE_KINDS:
-            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
-        self.trace = trace
-
-    def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:
+    def run(self, model: ClockworkRNN, source: Source) -> Result:
         if not model.synchronous:
             bad = [c.label for c in model.clocks if not c.synchronous]
             raise UnsupportedError(
                 f"engine 'compiled': clocks {', '.join(bad)} fire at non-integer times; use engine='events'")
-        B, L, _ = X.shape
+        B = source.B
+        plan = plan_for(model)
+        chunk = self.chunk
+        if chunk is None:
+            chunk = source.L if self.keep == "all" and source.in_memory else chunk_steps(B, plan.m)
+        keeper = Keeper(self.keep, B, source.L)
+        writer = None if self.trace_dir is None else TraceParts(self.trace_dir)
+        tracer = MaskTracer(model, B, self.trace, writer=writer)
+        observed = np.zeros((model.g, 2), dtype=np.int64)   # updates and multiply-adds the kernel executed
+        scheduled = np.zeros(model.g, dtype=np.int64)      # activations the clocks call for
+        watched = [None] * model.g                  # input-driven clocks: watched values at the last firing
+        pending = None                              # the last chunk's activity, folded into the trace lazily
+        h = None
+        L = 0
         t0 = time.perf_counter()
-        active = model.activity(L, X if any(c.input_driven for c in model.clocks) else None)
-        Z, Y = forward_arrays(plan_for(model), X, active)
-        wall = time.perf_counter() - t0
-        h = Z[1:, :, :model.n].transpose(1, 0, 2)    # (B, L, n) view
-        y = Y.transpose(1, 0, 2)                     # (B, L, n_out) view
-        if not batched:
-            h, y = h[0], y[0]
-        meta = trace_meta(model, B, L, self.name, wall_time=wall)
+        try:
+            for X in source.chunks(chunk):          # (B, c, n_in)
+                active = _activity(model, L, X, watched)                     # (c, g)
+                Z, Y = forward_arrays(plan, X, active, h, observed)
+                scheduled += active.sum(axis=0)
+                keeper.add(Z[1:, :, :model.n], Y)
+                h = Z[-1, :, :model.n]
+                if pending is not None:
+                    tracer.add(pending)
+                pending = active
+                L += X.shape[1]
+            wall = time.perf_counter() - t0
+            y, h = keeper.result(source.batched)
+            meta = trace_meta(model, B, L, self.name, wall_time=wall,
+                              **check_observed(self.name, model, B, observed, scheduled))
+            if writer is not None:                  # the folder appears whole when the run returns
+                tracer.add(pending)
+                pending = None
+                writer.close(meta)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
 
         def build_trace() -> Trace | AggregateTrace:
-            if self.trace == "aggregate":
-                return aggregate_from_mask(model, active, B, meta)
-            return trace_from_mask(model, active, B, meta)
+            if pending is not None:
+                tracer.add(pending)
+            return tracer.finish(meta)
 
         return Result(y=y, h=h, trace=build_trace, engine=self.name, wall_time=wall)
 
 
-def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _activity(model: ClockworkRNN, lo: int, X: np.ndarray, watched: list) -> np.ndarray:
+    """Activity ``(c, g)`` of the steps ``start + lo ...`` of chunk ``X`` (B, c, n_in).
+
+    Input-driven clocks carry their watched values across chunks in ``watched``.
+    """
+    c = X.shape[1]
+    out = np.empty((c, model.g), dtype=bool)
+    for i, clock in enumerate(model.clocks):
+        if clock.input_driven:
+            out[:, i], watched[i] = clock.changes(X, watched[i])
+        else:
+            out[:, i] = clock.fires(model.start + lo, c)
+    return out
+
+
+def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray | None = None,
+                   counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernels over a validated batch.
 
     Parameters
@@ -79,6 +115,11 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray) -> tuple[np.nd
     plan : Plan
     X : ndarray, shape (B, L, n_in)
     active : bool ndarray, shape (L, g)
+    h0 : ndarray, shape (B, n) or (n,), optional
+        State before the first step (default the model's ``h0``): the last state of the
+        previous chunk in a chunked run.
+    counts : int64 ndarray, shape (g, 2), optional
+        Accumulates, per module, the updates the kernel executed and their multiply-adds.
 
     Returns
     -------
@@ -90,12 +131,13 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray) -> tuple[np.nd
     B, L, n_in = X.shape
     n, m = plan.n, plan.m
     Z = np.empty((L + 1, B, m))
-    Z[0, :, :n] = plan.h0
+    Z[0, :, :n] = plan.h0 if h0 is None else h0
     Z[:L, :, n:] = X.transpose(1, 0, 2)
     Z[L, :, n:] = 0.0
     scratch = np.empty(max(plan.c_max, 1) * B)
+    counts = np.zeros((plan.g, 2), dtype=np.int64) if counts is None else counts
     K.run_sequence(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
-                   plan.b, plan.act, scratch)
+                   plan.b, plan.act, scratch, counts)
     Y = np.empty((L, B, plan.W_out.shape[0]))
     K.readout(Z.reshape(-1), L, B, m, n, plan.W_out.reshape(-1), plan.b_out, plan.out_act, Y.reshape(-1))
     return Z, Y

@@ -5,13 +5,14 @@ event engine keeps its whole numeric state in two flat arenas, so that one
 activation is one jitted call with few arguments (a call from Python costs about
 40 ns per array argument):
 
-``S`` (float64) — the inputs ``x`` ``(L, B, n_in)`` and their arrival times
-``ts``; the packed weights and biases; per module an *inbox* ``(B, c_i)``
+``S`` (float64) — a window of the inputs ``x`` ``(W, B, n_in)`` and their arrival
+times ``ts`` (samples ``I[H_XBASE] ...``, ``I[H_XN]`` of them); the packed weights
+and biases; per module an *inbox* ``(B, c_i)``
 holding, in the order the module reads them, the last received state of every
 module it reads, then the input; ``nxt`` and ``pub`` ``(B, n)``: computed and
 published states; when each module last published and when each inbox slot's
 content was sent; and the records the trace is built from (activations ``(cap, 8)``,
-messages ``(cap, 4)`` and the readout states ``(L+1, B, m)``).
+messages ``(cap, 4)`` and the readout states of the current chunk ``(c+1, B, m)``).
 
 ``I`` (int64) — a header of section offsets and counters, the kernel plan, a
 module table, and per sender the list of (receiver, column in the receiver's inbox).
@@ -34,7 +35,9 @@ H_NACT, H_NMSG, H_NDIRTY = 7, 8, 9
 H_PLAN, H_MOD, H_DPTR, H_DLIST, H_SPTR, H_SLIST, H_DIRTY = 10, 11, 12, 13, 14, 15, 16
 H_NXT, H_PUB, H_RECV, H_PUBT = 17, 18, 19, 20
 H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z = 21, 22, 23, 24, 25, 26, 27, 28
-HEADER = 29
+H_XBASE, H_XN, H_ERR = 29, 30, 31   # input window: index of its first sample, samples held; error flag
+H_COUNT = 32                          # section (g, 2): updates executed and their multiply-adds, per module
+HEADER = 33
 # ---- module table columns
 M_INBOX, M_C, M_CH, M_MACS = 0, 1, 2, 3
 MOD_COLUMNS = 4
@@ -62,12 +65,13 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     n = I[H_N]
     n_in = I[H_NIN]
     B = I[H_B]
-    L = I[H_L]
     mod = I[H_MOD] + i * MOD_COLUMNS
     ib = I[mod + M_INBOX]
     c = I[mod + M_C]
     ch = I[mod + M_CH]
-    sample = latest_sample(S[I[H_TS]: I[H_TS] + L], fire_t)
+    sample = latest_sample(S[I[H_TS]: I[H_TS] + I[H_XN]], fire_t)   # within the input window
+    if sample < 0 and I[H_XBASE] > 0:
+        I[H_ERR] = 1                                  # the sample has left the window (see the engine)
     if n_in > 0:
         x0 = I[H_X] + sample * B * n_in
         for q in range(B):
@@ -79,7 +83,9 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     plan = I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))
     wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
     bias = S[I[H_BIAS]: I[H_BIAS] + n]
-    module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
+    done = module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
+    I[I[H_COUNT] + 2 * i] += 1                    # observed cost, counted where the work happens
+    I[I[H_COUNT] + 2 * i + 1] += done
     # staleness: age of the oldest message read; lag: how much newer the senders' latest states are
     recv = I[H_RECV] + i * g
     stale = 0.0

@@ -44,12 +44,13 @@ from .._validate import as_float, as_real_array
 from ..aggregate import AggregateTrace
 from ..clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
-from ..errors import InvalidValueError, ShapeError
+from ..errors import InvalidValueError, ShapeError, UnsupportedError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
-from .base import TRACE_KINDS, Engine, Result, _latch, _readouts, readouts_from_activations, trace_meta
+from .base import Engine, Result, _latch, _readouts, check_observed, trace_meta
 from .plan import Plan, plan_for
+from .stream import Keeper, Source, TraceParts, chunk_steps
 
 __all__ = ["EventEngine", "WINDOW_END", "DELIVER", "COMPUTE", "ARBITRATE", "PUBLISH"]
 
@@ -122,20 +123,17 @@ class EventEngine(Engine):
         Results do not depend on it; tests use it to prove so.
     progress : callable, optional
         Called as ``progress(k)`` when k more steps have been read out (about every 1% of the run).
-    trace : {"full", "aggregate"}
-        ``Result.trace`` holds one row per activation (a :class:`~clocksim.Trace`), or only
-        per-module totals (an :class:`~clocksim.AggregateTrace`) for long runs: records are then
-        folded in chunks, so memory does not grow with the number of activations.
+    **options
+        ``trace``, ``keep`` and ``chunk``, as for every engine (:class:`~clocksim.engine.Engine`):
+        records are folded into the trace chunk by chunk, and the input is held three chunks at a
+        time (see :class:`_Simulation`).
     """
 
     name = "events"
 
     def __init__(self, *, latency=None, compute: ComputeModel | None = None, deadline: float | None = None,
-                 times=None, order=None, progress=None, trace: str = "full", **options):
+                 times=None, order=None, progress=None, **options):
         super().__init__(**options)
-        if trace not in TRACE_KINDS:
-            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
-        self.trace = trace
         if progress is not None and not callable(progress):
             raise InvalidValueError(f"progress: got {progress!r}, expected a callable taking a step count")
         self.progress = progress
@@ -150,6 +148,11 @@ class EventEngine(Engine):
         self.compute = compute
         self.deadline = None if deadline is None else as_float("deadline", deadline, minimum=0.0)
         self.times = None if times is None else as_real_array("times", times, ndim=1)
+        if self.times is not None and self.times.size:
+            if self.times.size > 1 and not (np.diff(self.times) > 0).all():
+                raise InvalidValueError("times: expected strictly increasing arrival times")
+            if self.times[0] < 0:
+                raise InvalidValueError(f"times: got {self.times[0]:g} as the first time, expected times >= 0")
         self.order = None if order is None else [int(i) for i in order]
 
     @property
@@ -157,20 +160,24 @@ class EventEngine(Engine):
         """Whether latency, compute, a deadline or input arrival times are modelled (:func:`cost.has_timing_model`)."""
         return cost.has_timing_model(self.latency, self.compute, self.deadline, self.times)
 
-    def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:
-        B, L, n_in = X.shape
-        ts = self._input_times(model, L)
+    def run(self, model: ClockworkRNN, source: Source) -> Result:
+        if self.times is not None and source.L is not None and self.times.shape != (source.L,):
+            raise ShapeError(f"times: got shape {self.times.shape}, expected ({source.L},): one arrival time "
+                             "per input step")
         order = self._process_order(model.g)
         if self.latency is not None:
             self.latency.check(model.g)
         t0 = time.perf_counter()
-        sim = _Simulation(model, plan_for(model), X, ts, self)
-        sim.run(order)
+        writer = None if self.trace_dir is None else TraceParts(self.trace_dir)    # rows go to disk
+        try:
+            sim = _Simulation(model, plan_for(model), source, self, writer)
+            sim.run(order)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
         wall = time.perf_counter() - t0
-        h = sim.Z[1:, :, :model.n].transpose(1, 0, 2)       # (B, L, n) view into the arena
-        y = sim.Y.transpose(1, 0, 2)                         # (B, L, n_out) view
-        if not batched:
-            h, y = h[0], y[0]
+        y, h = sim.keeper.result(source.batched)
         extra = {"wall_time": wall, "latency_model": self.timing_model}
         if self.latency is not None:
             extra["latency"] = self.latency.to_dict()
@@ -180,27 +187,13 @@ class EventEngine(Engine):
             extra["deadline"] = self.deadline
         if self.times is not None:
             extra["time_unit"] = "model time"
-        meta = trace_meta(model, B, L, self.name, **extra)
-        if sim.aggregate is not None:
-            sim.flush()
-            sim.aggregate.meta.update(meta)
-            trace = sim.aggregate.add(readouts=_readouts(sim.first, ts, sim.deadline))
-        else:
-            act = sim.activations()
-            trace = Trace(act, sim.messages(), readouts_from_activations(act, ts, sim.deadline), meta)
+        observed = sim.I[sim.I[EK.H_COUNT]: sim.I[EK.H_COUNT] + 2 * model.g].reshape(model.g, 2)
+        extra.update(check_observed(self.name, model, source.B, observed, sim.recorded))
+        meta = trace_meta(model, source.B, sim.n_steps, self.name, **extra)
+        trace = sim.trace(meta)
+        if sim.writer is not None:
+            sim.writer.close(meta)
         return Result(y=y, h=h, trace=trace, engine=self.name, wall_time=wall)
-
-    def _input_times(self, model: ClockworkRNN, L: int) -> np.ndarray:
-        if self.times is None:
-            return model.start + np.arange(L, dtype=np.float64)
-        ts = self.times
-        if ts.shape != (L,):
-            raise ShapeError(f"times: got shape {ts.shape}, expected ({L},): one arrival time per input step")
-        if L > 1 and not (np.diff(ts) > 0).all():
-            raise InvalidValueError("times: expected strictly increasing arrival times")
-        if ts[0] < 0:
-            raise InvalidValueError(f"times: got {ts[0]:g} as the first time, expected times >= 0")
-        return ts
 
     def _process_order(self, g: int) -> list[int]:
         if self.order is None:
@@ -211,33 +204,154 @@ class EventEngine(Engine):
 
 
 class _Simulation:
-    """One run: the arenas, the SimPy environment and the processes."""
+    """One run: the arenas, the SimPy environment and the processes.
 
-    def __init__(self, model: ClockworkRNN, plan: Plan, X: np.ndarray, ts: np.ndarray, engine: EventEngine):
-        self.model, self.plan, self.engine = model, plan, engine
-        B, L, _ = X.shape
-        self.B, self.L, self.ts = B, L, ts
-        lo, hi = ts[0], ts[-1] + 1.0                 # firings in the input's windows [ts[0], ts[-1] + 1)
-        clocks = resolve_clocks(model.clocks, X, ts)
-        self.fires = [np.asarray(c.firing_times(lo, hi), dtype=np.float64) for c in clocks]
-        self.t_init = float(ts[0] - 1.0)                                      # h0 counts as sent then
+    The input is read a chunk of ``c`` steps at a time. The arena holds a window of at most
+    three chunks of input (the previous one, for activations still queued for a core; the
+    current one; the next one, read ahead so that the end of the run is known in time) and
+    the readout states of the current chunk. The readout process drives the chunks: after the
+    readout of a chunk's last step it reads that chunk's outputs, folds the records held so
+    far into the trace, and slides the window. The SimPy environment, and with it every pending
+    firing, queued activation and message in flight, lives on across chunks, so the run does
+    not depend on the chunk size.
+    """
+
+    def __init__(self, model: ClockworkRNN, plan: Plan, source: Source, engine: EventEngine, writer=None):
+        self.model, self.plan, self.engine, self.source = model, plan, engine, source
+        B, L = source.B, source.L
+        self.B = B
+        c = engine.chunk
+        if any(clock.input_driven for clock in model.clocks):
+            if L is None or (c is not None and c < L):
+                bad = [clock.label for clock in model.clocks if clock.input_driven]
+                raise UnsupportedError(
+                    f"engine 'events': clocks {', '.join(bad)} depend on the whole input; pass x as an array "
+                    "and no chunk= (the compiled engine streams them)")
+            c = L
+        if c is None:
+            c = L if engine.keep == "all" and source.in_memory else chunk_steps(B, plan.m)
+        self.c = c
+        self.chunks = source.chunks(c)
+        self.keeper = Keeper(engine.keep, B, L)
         macs = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * B
         self.duration = engine.compute.duration(macs) if engine.compute is not None else np.zeros(model.g)
         self.zero_latency = engine.latency is None or engine.latency.is_zero
         self.fast = (self.zero_latency and engine.compute is None and model.synchronous
                      and engine.times is None)
         self.deadline = np.inf if engine.deadline is None else engine.deadline
-        self.aggregate = None
-        if engine.trace == "aggregate":
-            self.aggregate = AggregateTrace(trace_meta(model, B, L, EventEngine.name))
-            self.first = np.full(L, np.inf)          # earliest publish reflecting each input sample
-        self._build_arenas(X, macs)
+        self.writer = writer                                            # a TraceParts: rows go to disk
+        self.aggregate = AggregateTrace(trace_meta(model, B, 0, EventEngine.name, latency_model=engine.timing_model)) \
+            if engine.trace == "aggregate" or self.writer is not None else None
+        self.parts: dict[str, list[np.ndarray]] = {"activations": [], "messages": [], "readouts": []}
+        self.recorded = np.zeros(model.g, dtype=np.int64)             # activations in the trace, per module
+        self.window: list[tuple[int, np.ndarray, np.ndarray]] = []   # (first sample, X (B, c, n_in), ts (c,))
+        self.cur = 0                                                    # the current chunk in the window
+        self.n_steps = 0                                                # samples read so far
+        self.end = np.inf                                               # end of the run, once known
+        self._read_chunk()
+        self._read_chunk()
+        first = self.window[0]
+        self.t_first = float(first[2][0])                   # firings in the input's windows [ts[0], end)
+        self.t_init = float(first[2][0] - 1.0)              # h0 counts as sent then
+        if c == L:                                          # one chunk: input-driven clocks see the whole input
+            self.clocks = resolve_clocks(model.clocks, first[1], first[2])
+        else:
+            self.clocks = list(model.clocks)
+        self.first = np.full(min(3 * c, L if L is not None else 3 * c), np.inf)  # earliest publish, per sample
+        self._build_arenas(macs)
+        self._write_window()
+
+    # ------------------------------------------------------------------ input window
+    def _read_chunk(self) -> None:
+        """Read the next chunk into the window, or learn that the input has ended."""
+        if self.end < np.inf:
+            return
+        X = next(self.chunks, None)
+        lo = self.n_steps
+        if X is None:
+            last = self.window[-1][2][-1]
+            self.end = float(last + 1.0)
+            times = self.engine.times
+            if times is not None and times.size != lo:
+                raise ShapeError(f"times: got shape {times.shape}, expected ({lo},): one arrival time per input step")
+            return
+        c = X.shape[1]
+        times = self.engine.times
+        if times is None:
+            ts = self.model.start + np.arange(lo, lo + c, dtype=np.float64)
+        else:
+            if times.size < lo + c:
+                raise ShapeError(f"times: got shape {times.shape}, but x has more than {times.size} steps; "
+                                 "expected one arrival time per input step")
+            ts = times[lo:lo + c]
+        self.window.append((lo, X, ts))
+        self.n_steps = lo + c
+
+    def _write_window(self) -> None:
+        """Copy the window's inputs and arrival times into the arena."""
+        S, I, B, n_in = self.S, self.I, self.B, self.model.n_in
+        pos = 0
+        for _, X, ts in self.window:
+            c = ts.shape[0]
+            S[self.off["ts"] + pos: self.off["ts"] + pos + c] = ts
+            xs = S[self.off["x"] + pos * B * n_in: self.off["x"] + (pos + c) * B * n_in]
+            xs.reshape(c, B, n_in)[:] = X.transpose(1, 0, 2)
+            pos += c
+        I[EK.H_XBASE] = self.window[0][0]
+        I[EK.H_XN] = pos
+
+    def _end_chunk(self) -> None:
+        """After the readout of the current chunk's last step: its outputs, its records, the next chunk."""
+        if self.I[EK.H_ERR]:
+            raise UnsupportedError(
+                f"engine 'events': an activation waited for a core longer than a chunk of {self.c} steps, so its "
+                "input left the window; pass a larger chunk=")
+        plan, model, B = self.plan, self.model, self.B
+        c = self.window[self.cur][2].shape[0]
+        z = self.view["z"]
+        Y = np.empty((c, B, model.n_out))
+        K.readout(z, c, B, plan.m, model.n, plan.W_out.reshape(-1), plan.b_out, plan.out_act, Y.reshape(-1))
+        Z = z.reshape(-1, B, plan.m)
+        self.keeper.add(Z[1:c + 1, :, :model.n], Y)
+        self.flush()
+        if self.cur + 1 < len(self.window):          # more to come: slide the window
+            Z[0] = Z[c]
+            if self.cur == 1:
+                self._finish_readouts(1)
+                self.window.pop(0)
+            self.cur = 1
+            self._read_chunk()
+            self._write_window()
+
+    def _finish_readouts(self, k: int) -> None:
+        """The readouts of the window's first k chunks are final: record them and drop them from ``first``."""
+        m = sum(ts.shape[0] for _, _, ts in self.window[:k])
+        ts = np.concatenate([ts for _, _, ts in self.window[:k]])
+        ro = _readouts(self.first[:m], ts, self.deadline)
+        self.first[:-m] = self.first[m:].copy()
+        self.first[-m:] = np.inf
+        if self.writer is not None:
+            self.writer.write(readouts=ro)
+        if self.aggregate is not None:
+            self.aggregate.add(readouts=ro)
+        else:
+            self.parts["readouts"].append(ro)
+
+    def trace(self, meta: dict) -> Trace | AggregateTrace:
+        """The run's trace once it has ended."""
+        if self.aggregate is not None:
+            self.aggregate.meta.update(meta)
+            return self.aggregate
+        act = _joined(self.parts["activations"], ACTIVATION_DTYPE, ("module", "time"))
+        msg = _joined(self.parts["messages"], MESSAGE_DTYPE, ("receiver", "sender", "send", "arrive"))
+        return Trace(act, msg, np.concatenate(self.parts["readouts"]), meta)
 
     # ------------------------------------------------------------------ layout
-    def _build_arenas(self, X: np.ndarray, macs: np.ndarray) -> None:
+    def _build_arenas(self, macs: np.ndarray) -> None:
         """Lay out the float arena S and the int arena I (see event_kernels' docstring)."""
-        model, plan, B, L = self.model, self.plan, self.B, self.L
+        model, plan, B, c = self.model, self.plan, self.B, self.c
         g, n, m = model.g, model.n, plan.m
+        W = self.first.shape[0]
         inbox_off, cols, n_inbox = [], [], 0                 # inbox i: plan.reads[i] = senders' units, then x
         for i in range(g):
             inbox_off.append(n_inbox)
@@ -247,27 +361,18 @@ class _Simulation:
                 place[j] = col
                 col += model.module_sizes[j]
             cols.append(place)
-        fan_out = [sum(1 for r in model.receivers_of(j) if r != j) for j in range(g)]
-        n_act = sum(f.size for f in self.fires)
-        n_msg = sum(f.size * fan_out[j] for j, f in enumerate(self.fires))
-        if self.aggregate is not None:
-            # records are flushed at readouts once CHUNK are held: room for one more step window's worth
-            ends = np.append(self.ts[1:], self.ts[-1] + 1.0)
-            per_window = max((np.bincount(np.searchsorted(ends, f, side="right"), minlength=L + 1).max()
-                              if f.size else 0) for f in self.fires) * g
-            self.cap_act = min(n_act, CHUNK + per_window)
-            self.cap_msg = min(n_msg, CHUNK + per_window * max(fan_out + [1]))
-            n_act, n_msg = self.cap_act, self.cap_msg
-        sections = {"inbox": n_inbox, "x": L * B * model.n_in, "ts": L, "w": plan.wflat.size, "bias": n,
+        # records are folded in once CHUNK are held (checked before each activation and publish of the
+        # general path, and every check_every readouts): room for check_every synchronous ticks more
+        self.check_every = max(1, min(64, CHUNK // (g * g)))
+        self.cap_msg = CHUNK + self.check_every * g * g
+        sections = {"inbox": n_inbox, "x": W * B * model.n_in, "ts": W, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
-                    "act": 8 * n_act, "msg": 4 * n_msg, "z": (L + 1) * B * m}
+                    "act": 8 * (CHUNK + self.check_every * g), "msg": 4 * self.cap_msg, "z": (c + 1) * B * m}
         off, total = {}, 0
         for name, size in sections.items():
             off[name], total = total, total + size
         S = np.zeros(total)
         view = {name: S[off[name]:off[name] + size] for name, size in sections.items()}
-        view["x"][:] = X.transpose(1, 0, 2).ravel()                         # (L, B, n_in)
-        view["ts"][:] = self.ts
         view["w"][:] = plan.wflat
         view["bias"][:] = plan.b
         h0 = np.broadcast_to(plan.h0, (B, n))
@@ -278,7 +383,7 @@ class _Simulation:
             box = S[inbox_off[i]:inbox_off[i] + B * len(plan.reads[i])].reshape(B, -1)
             box[:, :rows.size] = h0[:, rows]
         view["recv"][:] = view["pubt"][:] = self.t_init
-        view["z"].reshape(L + 1, B, m)[0, :, :n] = h0
+        view["z"].reshape(c + 1, B, m)[0, :, :n] = h0
 
         dptr, dlist, sptr, slist = [0], [], [0], []   # deliveries (receiver, column); senders other than self
         for j in range(g):
@@ -291,7 +396,7 @@ class _Simulation:
         mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i])
                         for i in range(g)], dtype=np.int64)
         parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
-                 EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g)}
+                 EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g), EK.H_COUNT: np.zeros(2 * g)}
         parts = {slot: np.ravel(np.asarray(arr, dtype=np.int64)) for slot, arr in parts.items()}
         I = np.zeros(EK.HEADER + sum(a.size for a in parts.values()), dtype=np.int64)
         pos = EK.HEADER
@@ -299,7 +404,7 @@ class _Simulation:
             I[slot] = pos
             I[pos:pos + arr.size] = arr
             pos += arr.size
-        header = {EK.H_G: g, EK.H_N: n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: m, EK.H_L: L, EK.H_ACT: plan.act,
+        header = {EK.H_G: g, EK.H_N: n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: m, EK.H_L: W, EK.H_ACT: plan.act,
                   EK.H_WLEN: plan.wflat.size}
         for slot, name in ((EK.H_NXT, "nxt"), (EK.H_PUB, "pub"), (EK.H_RECV, "recv"), (EK.H_PUBT, "pubt"),
                            (EK.H_X, "x"), (EK.H_TS, "ts"), (EK.H_W, "w"), (EK.H_BIAS, "bias"),
@@ -307,7 +412,7 @@ class _Simulation:
             header[slot] = off[name]
         for slot, value in header.items():
             I[slot] = value
-        self.S, self.I, self.view, self.cols = S, I, view, cols
+        self.S, self.I, self.view, self.cols, self.off = S, I, view, cols, off
 
     # ------------------------------------------------------------------ processes
     def run(self, order: list[int]) -> None:
@@ -325,57 +430,89 @@ class _Simulation:
                 env.process(self._module_general(env, i))
         env.process(self._readout(env))
         env.run()
-        model, plan = self.model, self.plan
-        self.Z = self.view["z"].reshape(self.L + 1, self.B, plan.m)
-        self.Y = np.empty((self.L, self.B, model.n_out))
-        K.readout(self.view["z"], self.L, self.B, plan.m, model.n, plan.W_out.reshape(-1), plan.b_out,
-                  plan.out_act, self.Y.reshape(-1))
+        if self.I[EK.H_ERR]:
+            raise UnsupportedError(
+                f"engine 'events': an activation waited for a core longer than a chunk of {self.c} steps, so its "
+                "input left the window; pass a larger chunk=")
+        self.flush()
+        self._finish_readouts(len(self.window))
+
+    def _firings(self, i):
+        """Module i's firing times in ``[t_first, end)``, drawn from its clock a window at a time (lists).
+
+        While the end of the input is unknown a window may reach past it; the processes stop at
+        the first firing at or after ``end``.
+        """
+        clock, a, span = self.clocks[i], self.t_first, float(self.c)
+        while a < self.end:
+            b = min(a + span, self.end)
+            yield clock.firing_times(a, b).tolist()
+            a = b
 
     def _module_sync(self, env, i):
         """Synchronous fast path: compute at each firing; the readout tick publishes."""
         timeout, activate, S, I = env.timeout, EK.activate_sync, self.S, self.I
         prev = 0.0
-        for t in self.fires[i].tolist():
-            yield timeout(t - prev)
-            prev = t
-            activate(i, t, S, I)
+        for window in self._firings(i):
+            for t in window:
+                yield timeout(t - prev)
+                if t >= self.end:
+                    return
+                prev = t
+                activate(i, t, S, I)
 
     def _readout(self, env):
-        """The output of step s: in the synchronous tick, or at the end of the step's window."""
+        """The output of step s: in the synchronous tick, or at the end of the step's window.
+
+        Drives the chunks: after the readout of a chunk's last step, :meth:`_end_chunk`.
+        """
         S, I = self.S, self.I
         report = self.engine.progress
-        every = max(1, self.L // 100)
+        every = max(1, (self.source.L or self.c) // 100)
         prev = 0.0
-        if self.fast:
-            times, slot = self.ts.tolist(), PUBLISH
-        else:
-            times, slot = np.append(self.ts[1:], self.ts[-1] + 1.0).tolist(), WINDOW_END
-        for s, t in enumerate(times):
-            yield Slot(env, t - prev, slot)
+        done = 0
+        while True:
+            ts = self.window[self.cur][2]
+            last = self.cur + 1 == len(self.window)
             if self.fast:
-                EK.tick(s, t, S, I)
+                times, slot = ts.tolist(), PUBLISH
             else:
-                EK.snapshot(s, S, I)
-            prev = t
-            if self.aggregate is not None and (I[EK.H_NACT] >= CHUNK or I[EK.H_NMSG] >= CHUNK):
-                self.flush()
-            if report is not None and (s + 1) % every == 0:
-                report(every)
+                after = ts[-1] + 1.0 if last else self.window[self.cur + 1][2][0]
+                times, slot = np.append(ts[1:], after).tolist(), WINDOW_END
+            for s, t in enumerate(times):
+                yield Slot(env, t - prev, slot)
+                if self.fast:
+                    EK.tick(s, t, S, I)
+                else:
+                    EK.snapshot(s, S, I)
+                prev = t
+                if s % self.check_every == 0 and (I[EK.H_NACT] >= CHUNK or I[EK.H_NMSG] >= CHUNK):
+                    self.flush()
+                done += 1
+                if report is not None and done % every == 0:
+                    report(every)
+            self._end_chunk()
+            if last:
+                return
 
     def _module_general(self, env, i):
         """Any clock, latency and compute model: each activation queues, computes, then publishes."""
         S, I = self.S, self.I
         dur = float(self.duration[i])
         arbiter = self.arbiter
-        for t in self.fires[i].tolist():
+        for t in (t for window in self._firings(i) for t in window):
             if env.now < t:
                 yield env.timeout(t - env.now)
+            if t >= self.end:
+                return
             core = -1
             if arbiter is not None:
                 req = yield arbiter.submit(self.prio[i], t, i)
                 yield req
                 core = heapq.heappop(arbiter.free)
             start = env.now
+            if I[EK.H_NACT] >= CHUNK:
+                self.flush()
             EK.activate(i, t, start, start + dur, core, S, I)
             if dur > 0.0:
                 yield env.timeout(dur)
@@ -383,6 +520,8 @@ class _Simulation:
                 heapq.heappush(arbiter.free, core)
                 arbiter.pool.release(req)
             yield Slot(env, 0.0, PUBLISH)           # ... and the result publishes in that instant's publish phase
+            if I[EK.H_NMSG] >= CHUNK:
+                self.flush()
             EK.publish(i, env.now, self.zero_latency, S, I)
             if not self.zero_latency:
                 self._send_delayed(env, i)
@@ -408,15 +547,23 @@ class _Simulation:
             ev.callbacks.append(lambda _ev, j=j, r=r, col=col: self._deliver_later(j, r, col, payload, now))
 
     def _deliver_later(self, j, r, col, payload, send_t) -> None:
-        if self.aggregate is not None and self.I[EK.H_NMSG] >= self.cap_msg:
+        if self.I[EK.H_NMSG] >= self.cap_msg:
             self.flush()
         EK.deliver(j, r, col, payload, send_t, self.env.now, self.S, self.I)
 
     def flush(self) -> None:
-        """Aggregate mode: fold the records held so far into the totals and start the buffers again."""
-        rows = self.activations()
-        self.aggregate.add(activations=rows, messages=self.messages())
-        _latch(self.first, rows, self.ts)
+        """Fold the records held so far into the trace (or its parts) and start the buffers again."""
+        rows, msgs = self.activations(), self.messages()
+        self.recorded += np.bincount(rows["module"], minlength=self.model.g)
+        ts = self.view["ts"][:int(self.I[EK.H_XN])]
+        _latch(self.first, rows, ts)
+        if self.writer is not None:
+            self.writer.write(activations=rows, messages=msgs)
+        if self.aggregate is not None:
+            self.aggregate.add(activations=rows, messages=msgs)
+        else:
+            self.parts["activations"].append(rows)
+            self.parts["messages"].append(msgs)
         self.I[EK.H_NACT] = 0
         self.I[EK.H_NMSG] = 0
 
@@ -439,3 +586,13 @@ class _Simulation:
         rec["send"], rec["arrive"] = Mq[:, EK.MSG_SEND], Mq[:, EK.MSG_ARRIVE]
         return rec
 
+
+
+def _joined(parts: list[np.ndarray], dtype: np.dtype, order: tuple[str, ...]) -> np.ndarray:
+    """Record chunks as one table, sorted by the fields ``order`` (last is primary), as a whole run's."""
+    if not parts:
+        return np.zeros(0, dtype=dtype)
+    rec = np.concatenate(parts)
+    if len(parts) > 1:
+        rec = rec[np.lexsort(tuple(rec[f] for f in order))]
+    return rec

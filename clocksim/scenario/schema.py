@@ -145,6 +145,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                                "take time)."),
         "csv": Key("boolean", True, "Write trace.csv (one row per activation)."),
         "chrome": Key("boolean", True, "Write trace.json (Chrome trace events; open in ui.perfetto.dev)."),
+        "trace": Key("string", "full", "\"full\" (one row per activation) or \"aggregate\" (per-module totals "
+                                       "in constant memory, for long runs: then no trace.csv, trace.json, "
+                                       "trace.npz, and of the figures only connectivity)."),
+        "keep": Key("string", "all", "States and outputs the run keeps: \"all\", \"outputs\", \"last\" "
+                                     "(final step only) or \"none\"; the state figure needs \"all\"."),
     },
 }
 

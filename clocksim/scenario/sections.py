@@ -8,9 +8,12 @@ import numpy as np
 
 from .. import clocks as C
 from .. import cost
+from ..engine.base import TRACE_KINDS
+from ..engine.stream import KEEP_KINDS
 from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
 from .checks import Checks
 from .schema import ARRIVALS, INPUT_KINDS, PLOTS, ScenarioError
+from .signals import Signal
 
 
 def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -> ClockworkRNN:
@@ -114,7 +117,8 @@ def _clocks(ctx, items) -> list[C.Clock]:
     return out
 
 
-def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray, np.ndarray | None]:
+def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray | Signal, np.ndarray | None]:
+    """The input (an array read from a file, or a :class:`Signal` computed as it is read) and arrival times."""
     kind = ctx.choice(inp, "input.kind", INPUT_KINDS)
     seed = ctx.int(inp, "input.seed", minimum=0)
     rng = np.random.default_rng(seed)
@@ -144,22 +148,15 @@ def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray, np.ndarr
         L = ctx.int(inp, "input.steps", minimum=1)
         n_in = ctx.int(inp, "input.channels", minimum=0)
         amp = ctx.float(inp, "input.amplitude")
-        t = np.arange(L, dtype=np.float64)
-        shape = (B, L, n_in)
-        if kind == "silence":
-            x = np.zeros(shape)
-        elif kind == "noise":
-            x = rng.normal(0.0, ctx.float(inp, "input.std", minimum=0.0), shape)
+        if kind == "noise":
+            x = Signal(kind, (B, L, n_in), rng, std=ctx.float(inp, "input.std", minimum=0.0))
+        elif kind == "silence":
+            x = Signal(kind, (B, L, n_in), rng)
         else:
-            offset = rng.uniform(0, 2 * np.pi, (B, 1, n_in)) if B > 1 or n_in > 1 else np.zeros((B, 1, n_in))
-            if kind in ("sine", "square"):
-                period = ctx.float(inp, "input.period", minimum=0.0, strict=True)
-                wave = np.sin(2 * np.pi * t[None, :, None] / period + offset)
-                x = amp * (wave if kind == "sine" else np.sign(wave) + (wave == 0))
-            else:
-                at = ctx.int(inp, "input.at", minimum=0, default=L // 2)
-                x = np.broadcast_to(amp * (t >= at)[None, :, None], shape).copy()
-            x = x + rng.normal(0.0, ctx.float(inp, "input.noise", minimum=0.0), shape)
+            wave = ({"period": ctx.float(inp, "input.period", minimum=0.0, strict=True)} if kind in ("sine", "square")
+                    else {"at": ctx.int(inp, "input.at", minimum=0, default=L // 2)})
+            x = Signal(kind, (B, L, n_in), rng, amplitude=amp, noise=ctx.float(inp, "input.noise", minimum=0.0),
+                       **wave)
     arrival = ctx.choice(inp, "input.arrival", ARRIVALS)
     times = None
     if arrival == "jittered":
@@ -221,17 +218,31 @@ def _delay(ctx, where: str, value) -> cost.Delay:
 
 
 def output_section(ctx, o: dict, options: dict) -> dict:
+    trace = ctx.choice(o, "output.trace", TRACE_KINDS)
+    keep = ctx.choice(o, "output.keep", KEEP_KINDS)
+    full = trace == "full"
     timing = cost.has_timing_model(options.get("latency"), options.get("compute"), options.get("deadline"),
                                    options.get("times"))
     delayed = options.get("latency") is not None and not options["latency"].is_zero
-    default = ["activity", "cost"] + (["latency", "gantt"] if timing else []) + (["staleness"] if delayed else [])
+    default = (["activity", "cost"] + (["latency", "gantt"] if timing else []) + (["staleness"] if delayed else [])
+               if full else [])
     plots = o.get("plots", default)
     if not isinstance(plots, list) or not all(isinstance(p, str) for p in plots):
         ctx.fail("output.plots", plots, "an array of strings")
     for i, p in enumerate(plots):
         if p not in PLOTS:
             ctx.fail(f"output.plots[{i}]", p, "one of " + ", ".join(PLOTS))
-    if "activity" not in plots:
-        plots = ["activity"] + plots          # activity.png is always written
-    return {"plots": list(dict.fromkeys(plots)), "csv": ctx.bool(o, "output.csv"),
-            "chrome": ctx.bool(o, "output.chrome")}
+        if not full and p != "connectivity":
+            ctx.fail(f"output.plots[{i}]", p, "only \"connectivity\" with output.trace = \"aggregate\" (the "
+                                              "other figures draw one row per activation)")
+        if p == "state" and keep != "all":
+            ctx.fail(f"output.plots[{i}]", p, "no state figure with output.keep other than \"all\"")
+    if full and "activity" not in plots:
+        plots = ["activity"] + plots          # activity.png is always written with a full trace
+    files = {}
+    for key in ("csv", "chrome"):
+        files[key] = ctx.bool(o, f"output.{key}")
+        if not full and key in o and files[key]:
+            ctx.fail(f"output.{key}", True, "false or absent with output.trace = \"aggregate\" (no rows to write)")
+    return {"plots": list(dict.fromkeys(plots)), "csv": files["csv"] and full, "chrome": files["chrome"] and full,
+            "trace": trace, "keep": keep}

@@ -1,0 +1,292 @@
+"""Streaming runs: the input read a chunk of steps at a time, and what a run keeps.
+
+Both engines run a sequence in chunks of steps and carry their state across chunk
+boundaries (the compiled engine its last hidden state; the event engine its whole
+SimPy environment: pending firings, queued activations and messages in flight), so a
+chunked run equals a whole one bit for bit. :class:`Source` turns ``x`` — an array, a
+``np.memmap`` or an iterator of chunks — into float64 chunks ``(B, c, n_in)`` without
+ever copying it whole; :class:`Keeper` keeps of the states and outputs only what
+``keep`` asks for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .._validate import as_int
+from ..errors import InvalidValueError, ShapeError
+from ..model import ClockworkRNN
+
+__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts"]
+
+#: What a run keeps of its states ``h`` and outputs ``y`` (see :func:`clocksim.simulate`).
+KEEP_KINDS = ("all", "outputs", "last", "none")
+
+#: Bytes of work array a chunk may take when the caller does not choose a chunk size.
+CHUNK_BYTES = 1 << 23
+
+
+def chunk_steps(B: int, width: int) -> int:
+    """Default steps per chunk: a work array of ``(c, B, width)`` float64 of about CHUNK_BYTES."""
+    return max(256, CHUNK_BYTES // (8 * max(1, B * width)))
+
+
+class Source:
+    """The validated input of one run, read in chunks.
+
+    Parameters
+    ----------
+    model : ClockworkRNN
+    x : array_like (L, n_in) / (B, L, n_in), np.memmap, iterator of such chunks, or None
+        An array — or anything array-like that slices along the steps (``shape``,
+        ``dtype``, ``ndim``, ``[:, lo:hi]``): a memory-mapped file, a scenario's
+        synthetic :class:`~clocksim.scenario.signals.Signal` — is read chunk by chunk; only
+        a slice is ever converted to float64. An iterator yields chunks ``(c, n_in)`` or
+        ``(B, c, n_in)`` (all of one kind and batch size; sizes may vary); the run's
+        length ``L`` is then known only when it is exhausted.
+    n_steps : int, optional
+        Number of steps when ``x`` is None (a model without inputs), or a check of ``L``.
+
+    Attributes
+    ----------
+    B : int
+    L : int or None
+        Steps, None while unknown (an iterator).
+    batched : bool
+    in_memory : bool
+        True when ``x`` is an ordinary in-memory array (not a memory-mapped file, an
+        array-like computed as it is read, or an iterator): engines may then take it in one chunk.
+    """
+
+    def __init__(self, model: ClockworkRNN, x, n_steps=None):
+        if not isinstance(model, ClockworkRNN):
+            raise InvalidValueError(f"model: got {type(model).__name__}, expected a ClockworkRNN")
+        self.n_in = model.n_in
+        self.n_steps = None if n_steps is None else as_int("n_steps", n_steps, minimum=1)
+        self._iter = None
+        self._first = None
+        self.in_memory = x is None or (isinstance(x, (np.ndarray, list, tuple)) and not isinstance(x, np.memmap))
+        if x is None:
+            if model.n_in != 0:
+                raise InvalidValueError(
+                    f"x: got None, but the model has n_in={model.n_in}; pass an array of shape (L, {model.n_in}) "
+                    f"or (B, L, {model.n_in})")
+            if self.n_steps is None:
+                raise InvalidValueError("n_steps: got None with x=None, expected the number of steps to run")
+            self._array = np.zeros((self.n_steps, 0))
+            self.batched, self.B, self.L = False, 1, self.n_steps
+            return
+        sliceable = all(hasattr(x, a) for a in ("shape", "dtype", "ndim", "__getitem__"))   # ndarray, memmap, ...
+        if not sliceable and (isinstance(x, Iterator) or (isinstance(x, Iterable)
+                                                          and not isinstance(x, (list, tuple)))):
+            self._iter = iter(x)
+            first = next(self._iter, None)
+            if first is None:
+                raise ShapeError("x: the iterator yielded no chunk, expected at least one step")
+            self._first = self._check_chunk(first, 0, None)
+            self.batched = np.ndim(first) == 3
+            self.B, self.L = self._first.shape[0], None
+            return
+        arr = x if sliceable else np.asarray(x)
+        if arr.dtype == bool or arr.dtype.kind not in "iuf":
+            raise ShapeError(f"x: got an array of dtype {arr.dtype}, expected real numbers (float or int)")
+        if arr.ndim not in (2, 3):
+            raise ShapeError(f"x: got shape {tuple(arr.shape)}, expected a 2-D or 3-D array")
+        self.batched = arr.ndim == 3
+        self._array = arr
+        B, L, n_in = tuple(arr.shape) if self.batched else (1, *arr.shape)
+        if n_in != model.n_in:
+            raise ShapeError(f"x: got shape {arr.shape}, expected (L, {model.n_in}) or (B, L, {model.n_in}) "
+                             f"for a model with n_in={model.n_in}")
+        if L < 1 or B < 1:
+            raise ShapeError(f"x: got shape {arr.shape}, expected at least one step and one sequence")
+        if self.n_steps is not None and self.n_steps != L:
+            raise InvalidValueError(f"n_steps: got {n_steps}, but x has {L} steps; omit n_steps or make them agree")
+        self.B, self.L = B, L
+
+    def _check_chunk(self, chunk, lo: int, batched: bool | None) -> np.ndarray:
+        """A float64 (B, c, n_in) chunk whose first step is step ``lo`` of the run; checks values."""
+        arr = np.asarray(chunk)
+        if arr.dtype == bool or arr.dtype.kind not in "iuf":
+            raise ShapeError(f"x: chunk at step {lo}: got dtype {arr.dtype}, expected real numbers")
+        want = (2, 3) if batched is None else ((3,) if batched else (2,))
+        if arr.ndim not in want or arr.shape[-1] != self.n_in or arr.shape[-2] < 1:
+            shape = "(c, n_in) or (B, c, n_in)" if batched is None else ("(B, c, n_in)" if batched else "(c, n_in)")
+            raise ShapeError(f"x: chunk at step {lo}: got shape {arr.shape}, expected {shape} with "
+                             f"n_in={self.n_in} and c >= 1, like the first chunk")
+        arr = arr.astype(np.float64, copy=False)
+        if arr.ndim == 2:
+            arr = arr[None]
+        if batched is not None and arr.shape[0] != self.B:
+            raise ShapeError(f"x: chunk at step {lo}: got batch {arr.shape[0]}, expected {self.B} like the first chunk")
+        if not np.isfinite(arr).all():
+            q, s, j = (int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            if self._iter is not None:
+                where = f"step {lo + s} (sequence {q}, input {j})"
+            else:                                   # an index into the array the caller passed
+                where = f"index {(q, lo + s, j) if self.batched else (lo + s, j)}"
+            raise InvalidValueError(f"x: contains {arr[q, s, j]} at {where}, expected finite numbers")
+        return arr
+
+    def chunks(self, size: int) -> Iterator[np.ndarray]:
+        """Float64 chunks ``(B, c, n_in)`` of ``size`` steps (the last may be shorter)."""
+        if self._iter is None:
+            for lo in range(0, self.L, size):
+                part = self._array[:, lo:lo + size] if self.batched else self._array[lo:lo + size]
+                yield self._check_chunk(part, lo, self.batched)
+            return
+        parts, held, lo = [self._first], self._first.shape[1], 0
+        for raw in self._iter:
+            part = self._check_chunk(raw, lo + held, self.batched)
+            parts.append(part)
+            held += part.shape[1]
+            while held >= size:
+                buf = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+                yield buf[:, :size]
+                lo += size
+                held -= size
+                parts = [buf[:, size:]] if held else []
+        if held:
+            yield np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+            lo += held
+        self.L = lo
+        if self.n_steps is not None and self.n_steps != lo:
+            raise InvalidValueError(f"n_steps: got {self.n_steps}, but x yielded {lo} steps; omit n_steps or "
+                                    "make them agree")
+
+
+class Keeper:
+    """Collects a run's states and outputs chunk by chunk, as much as ``keep`` asks.
+
+    ``"all"``: ``y`` (B, L, n_out) and ``h`` (B, L, n); ``"outputs"``: ``y`` only;
+    ``"last"``: ``y`` (B, n_out) and ``h`` (B, n) after the final step; ``"none"``: nothing.
+    A run of one chunk returns views of the engine's arrays (no copy).
+    """
+
+    def __init__(self, keep: str, B: int, L: int | None):
+        self.keep, self.B, self.L = keep, B, L
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._out: tuple[np.ndarray, np.ndarray] | None = None
+        self._pos = 0
+
+    def add(self, h: np.ndarray, y: np.ndarray) -> None:
+        """One chunk: ``h`` (c, B, n) and ``y`` (c, B, n_out), step-major (may be views of work arrays)."""
+        keep = self.keep
+        if keep == "none":
+            return
+        if keep == "last":
+            self._parts = [(h[-1].copy(), y[-1].copy())]
+            return
+        h = h if keep == "all" else None
+        if self._pos == 0 and self.L is not None and y.shape[0] == self.L:
+            self._parts = [(h, y)]                                   # the whole run in one chunk: keep views
+        elif self.L is not None:
+            if self._out is None:
+                n_out = y.shape[2]
+                self._out = (None if h is None else np.empty((self.B, self.L, h.shape[2])),
+                             np.empty((self.B, self.L, n_out)))
+            c = y.shape[0]
+            if h is not None:
+                self._out[0][:, self._pos:self._pos + c] = h.transpose(1, 0, 2)
+            self._out[1][:, self._pos:self._pos + c] = y.transpose(1, 0, 2)
+        else:
+            self._parts.append((None if h is None else h.transpose(1, 0, 2).copy(), y.transpose(1, 0, 2).copy()))
+        self._pos += y.shape[0]
+
+    def result(self, batched: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(y, h)`` as kept, without the batch axis when the input had none."""
+        keep = self.keep
+        if keep == "none":
+            return None, None
+        if keep == "last":
+            h, y = self._parts[0]                                   # (B, n), (B, n_out)
+        elif self._out is not None:
+            h, y = self._out
+        elif self.L is not None:                                    # one chunk, step-major views
+            h, y = self._parts[0]
+            h, y = (None if keep != "all" else h.transpose(1, 0, 2)), y.transpose(1, 0, 2)
+        else:
+            h = None if keep != "all" else np.concatenate([p[0] for p in self._parts], axis=1)
+            y = np.concatenate([p[1] for p in self._parts], axis=1)
+        if not batched:
+            h = None if h is None else h[0]
+            y = y[0]
+        return y, h
+
+
+class TraceParts:
+    """Writes a full trace to a folder in numbered parts as a run produces its rows; none is held.
+
+    The folder holds ``part_000000.npz``, ``part_000001.npz``, ... (each with the tables
+    ``activations``, ``messages`` and ``readouts`` of the rows produced since the previous part,
+    any of them possibly empty) and ``meta.json``. It is written in a temporary sibling and renamed
+    into place when the run ends, so it appears whole or not at all. :func:`read_trace_parts`
+    joins the parts into a :class:`~clocksim.Trace` equal to the one the run would have held.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise InvalidValueError(f"trace_dir: got {str(self.path)!r}, which exists and is not an empty folder; "
+                                    "expected a new folder for the trace's parts")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        self.count = 0
+
+    def write(self, activations=None, messages=None, readouts=None) -> None:
+        """One part: the rows produced since the previous one."""
+        from ..trace import TABLES
+
+        given = {"activations": activations, "messages": messages, "readouts": readouts}
+        arrays = {name: given[name] if given[name] is not None else np.zeros(0, dtype=dtype)
+                  for name, dtype in TABLES.items()}
+        np.savez(self.tmp / f"part_{self.count:06d}.npz", **arrays)
+        self.count += 1
+
+    def close(self, meta: dict) -> Path:
+        """Write ``meta.json`` and move the folder into place."""
+        from ..trace import _json_default
+
+        (self.tmp / "meta.json").write_text(json.dumps(meta, default=_json_default), encoding="utf-8")
+        if self.path.exists():
+            self.path.rmdir()                      # an empty folder (checked at the start)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+#: Sort keys of each table (last is primary), so joined parts are ordered as a whole run's trace.
+PART_ORDER = {"activations": ("module", "time"), "messages": ("receiver", "sender", "send", "arrive"),
+              "readouts": ("time",)}
+
+
+def read_trace_parts(path):
+    """The :class:`~clocksim.Trace` whose rows a run wrote to ``path`` (``trace_dir=``); data only, no pickle."""
+    from ..trace import TABLES, Trace
+
+    path = Path(path)
+    if not (path / "meta.json").is_file():
+        raise InvalidValueError(f"path: got {str(path)!r}, expected a folder of trace parts with a meta.json")
+    tables: dict[str, list[np.ndarray]] = {name: [] for name in TABLES}
+    for part in sorted(path.glob("part_*.npz")):
+        with np.load(part, allow_pickle=False) as data:
+            for name in TABLES:
+                if name in data.files:
+                    tables[name].append(data[name])
+    joined = {}
+    for name, dtype in TABLES.items():
+        rec = np.concatenate(tables[name]) if tables[name] else np.zeros(0, dtype=dtype)
+        if len(tables[name]) > 1:
+            rec = rec[np.lexsort(tuple(rec[f] for f in PART_ORDER[name]))]
+        joined[name] = rec
+    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    return Trace(joined["activations"], joined["messages"], joined["readouts"], meta)

@@ -502,3 +502,43 @@ def backward_sequence(Z, L, B, m, n, active, plan, W, act, W_out, dA, gW, gb, gh
     for q in range(B):
         for a in range(n):
             gh0[a] += G[q * m + a]
+
+
+# ------------------------------------------------------------ input buffering
+# A buffered module reads, instead of the latest sample, a reduction of the samples that
+# arrived since its previous firing. Both engines precompute it with this one kernel from the
+# input and the samples each firing latches, so they agree bit for bit.
+BUF_MEAN, BUF_SUM, BUF_MAX = 1, 2, 3
+
+
+@njit(**_JIT)
+def buffer_window(X, closes, mode, acc, count, out):
+    """Running reduction of input samples over windows that each firing closes.
+
+    ``out[q, s]`` is the reduction (``mode``: BUF_MEAN, BUF_SUM or BUF_MAX, elementwise)
+    of the samples of the open window up to and including sample ``s``; a window opens at
+    the first sample (or where the previous chunk left it: ``acc``, ``count``) and after
+    every sample ``s`` with ``closes[s]``. The sum runs in sample order; the mean is that
+    sum divided by the count.
+
+    X : (B, c, n_in) float64, a chunk of input samples
+    closes : (c,) bool, a firing latches sample s (its window ends there)
+    acc : (B, n_in) float64, running sum or max of the open window, carried across chunks
+    count : (1,) int64, samples in the open window, carried across chunks
+    out : (B, c, n_in) float64, written
+    """
+    B, c, n_in = X.shape
+    for s in range(c):
+        k = count[0]
+        for q in range(B):
+            for j in range(n_in):
+                v = X[q, s, j]                               # (scalar) sample s of sequence q
+                if k == 0:
+                    a = v
+                elif mode == BUF_MAX:
+                    a = max(acc[q, j], v)
+                else:
+                    a = acc[q, j] + v
+                acc[q, j] = a
+                out[q, s, j] = a / (k + 1) if mode == BUF_MEAN else a
+        count[0] = 0 if closes[s] else k + 1

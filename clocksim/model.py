@@ -14,6 +14,12 @@ Every step ``y(t) = f_O(W_out @ h(t) + b_out)``.
 ``W_rec`` outside the mask are zero and stay zero. With the paper's
 ``"slow-to-fast"`` wiring module ``i`` reads every module ``j >= i`` (itself and
 all slower ones): block-upper-triangular with column vectors.
+
+``input_mode`` (one per module) says which ``x`` an active module reads: ``"latest"``
+(the paper) reads ``x(t)``; a *buffered* mode (``"mean"``, ``"sum"``, ``"max"``) reads
+that reduction, elementwise, over the input samples of its window: the steps after
+its previous firing up to and including ``t`` (its first firing: from the run's first
+step). ``docs/concepts.md`` ("Input buffering") gives the exact boundary rule.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from .clocks import Clock, activity_mask, as_clock, check_fastest_first
 from .errors import InvalidValueError, ShapeError
 from .params import ParameterSet, weight_count
 
-__all__ = ["ClockworkRNN", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CONNECTIVITIES"]
+__all__ = ["ClockworkRNN", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CONNECTIVITIES", "INPUT_MODES"]
 
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("linear", "tanh", "sigmoid", "softmax")
 CONNECTIVITIES = ("slow-to-fast", "dense")
+INPUT_MODES = ("latest", "mean", "sum", "max")   # "latest": the paper; the others buffer the input
 INIT_STD = 0.1  # the paper: weights ~ N(0, 0.1^2)
 
 
@@ -58,6 +65,11 @@ class ClockworkRNN(ParameterSet):
         Number of the first step: the s-th input is step ``start + s``.
     seed : int or numpy.random.Generator, default 0
         Seeds the paper's initialisation (weights N(0, 0.1^2), biases and h0 zero).
+    input_mode : str or sequence of str, shape (g,), default "latest"
+        What an active module reads as its input, one mode for all modules or one per
+        module: ``"latest"`` (the paper: the sample of the step it fires), or the
+        elementwise ``"mean"``, ``"sum"`` or ``"max"`` of the samples that arrived since
+        its previous firing (*input buffering*; see ``docs/concepts.md``).
 
     Examples
     --------
@@ -70,7 +82,7 @@ class ClockworkRNN(ParameterSet):
 
     def __init__(self, n_in: int, n_out: int, module_sizes, clocks: Sequence,
                  connectivity="slow-to-fast", activation: str = "tanh",
-                 output_activation: str = "linear", start: int = 0, seed=0):
+                 output_activation: str = "linear", start: int = 0, seed=0, input_mode="latest"):
         self.n_in = as_int("n_in", n_in, minimum=0)
         self.n_out = as_int("n_out", n_out, minimum=1)
         if isinstance(clocks, (str, bytes)) or not isinstance(clocks, Sequence) or len(clocks) == 0:
@@ -89,6 +101,7 @@ class ClockworkRNN(ParameterSet):
         self.activation = _choice("activation", activation, HIDDEN_ACTIVATIONS)
         self.output_activation = _choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
         self.start = as_int("start", start, minimum=0)
+        self.input_mode = self._build_input_modes(input_mode)
         self.offsets = np.concatenate([[0], np.cumsum(self.module_sizes)]).astype(np.int64)
         self.offsets.setflags(write=False)
         self.connectivity, self.block_mask = self._build_block_mask(connectivity)
@@ -142,6 +155,20 @@ class ClockworkRNN(ParameterSet):
             bad = [c.label for c in self.clocks if c.input_driven]
             raise InvalidValueError(f"x: clocks {', '.join(bad)} depend on the input; pass x=(B, L, n_in) inputs")
         return activity_mask(self.clocks, n_steps, self.start, x)
+
+    @property
+    def buffered(self) -> tuple[int, ...]:
+        """Modules whose input mode buffers the input (every mode but ``"latest"``), in order."""
+        return tuple(i for i, mode in enumerate(self.input_mode) if mode != "latest")
+
+    def _build_input_modes(self, input_mode) -> tuple[str, ...]:
+        g = self.g
+        if isinstance(input_mode, str):
+            return (_choice("input_mode", input_mode, INPUT_MODES),) * g
+        if not isinstance(input_mode, (Sequence, np.ndarray)) or len(input_mode) != g:
+            raise InvalidValueError(f"input_mode: got {input_mode!r}, expected one of "
+                                    f"{', '.join(map(repr, INPUT_MODES))} or a list of {g}, one per module")
+        return tuple(_choice(f"input_mode[{i}]", m, INPUT_MODES) for i, m in enumerate(input_mode))
 
     def module_label(self, i: int) -> str:
         """``"M3 T=4"``: 1-based module name as in the paper, with its clock."""
@@ -216,7 +243,8 @@ class ClockworkRNN(ParameterSet):
     def __repr__(self) -> str:
         clocks = ", ".join(c.label for c in self.clocks)
         return (f"ClockworkRNN(n_in={self.n_in}, n_out={self.n_out}, module_sizes={list(self.module_sizes)}, "
-                f"clocks=[{clocks}], connectivity={self.connectivity!r}, start={self.start})")
+                f"clocks=[{clocks}], connectivity={self.connectivity!r}, start={self.start}"
+                + (f", input_mode={list(self.input_mode)}" if self.buffered else "") + ")")
 
 
 def _choice(name: str, value, options: Sequence[str]) -> str:

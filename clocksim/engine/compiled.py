@@ -22,6 +22,7 @@ from ..errors import UnsupportedError
 from ..model import ClockworkRNN
 from ..trace import Trace
 from .base import Engine, MaskTracer, Result, check_observed, trace_meta
+from .buffer import InputBuffer
 from .plan import Plan, plan_for
 from .stream import Keeper, Source, TraceParts, chunk_steps
 
@@ -55,6 +56,7 @@ class CompiledEngine(Engine):
         observed = np.zeros((model.g, 2), dtype=np.int64)   # updates and multiply-adds the kernel executed
         scheduled = np.zeros(model.g, dtype=np.int64)      # activations the clocks call for
         watched = [None] * model.g                  # input-driven clocks: watched values at the last firing
+        buffer = InputBuffer(plan, B)               # buffered inputs: open windows carried across chunks
         pending = None                              # the last chunk's activity, folded into the trace lazily
         h = None
         L = 0
@@ -62,7 +64,7 @@ class CompiledEngine(Engine):
         try:
             for X in source.chunks(chunk):          # (B, c, n_in)
                 active = _activity(model, L, X, watched)                     # (c, g)
-                Z, Y = forward_arrays(plan, X, active, h, observed)
+                Z, Y = forward_arrays(plan, X, active, h, observed, buffer)
                 scheduled += active.sum(axis=0)
                 keeper.add(Z[1:, :, :model.n], Y)
                 h = Z[-1, :, :model.n]
@@ -107,7 +109,8 @@ def _activity(model: ClockworkRNN, lo: int, X: np.ndarray, watched: list) -> np.
 
 
 def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray | None = None,
-                   counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   counts: np.ndarray | None = None, buffer: InputBuffer | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernels over a validated batch.
 
     Parameters
@@ -120,16 +123,21 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
         previous chunk in a chunked run.
     counts : int64 ndarray, shape (g, 2), optional
         Accumulates, per module, the updates the kernel executed and their multiply-adds.
+    buffer : InputBuffer, optional
+        The open input windows of buffered modules (a chunked run passes the same one for
+        every chunk); default: windows that open at the first step.
 
     Returns
     -------
-    Z : ndarray, shape (L+1, B, n + n_in)
+    Z : ndarray, shape (L+1, B, plan.m)
         ``Z[s+1, :, :n]`` is the state after step s, ``Z[0, :, :n]`` is h0.
     Y : ndarray, shape (L, B, n_out)
         Outputs.
     """
     B, L, n_in = X.shape
     n, m = plan.n, plan.m
+    if plan.buffered:
+        X = (InputBuffer(plan, B) if buffer is None else buffer).inputs(X, active)    # (B, L, n_x)
     Z = np.empty((L + 1, B, m))
     Z[0, :, :n] = plan.h0 if h0 is None else h0
     Z[:L, :, n:] = X.transpose(1, 0, 2)

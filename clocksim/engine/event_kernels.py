@@ -5,7 +5,8 @@ event engine keeps its whole numeric state in two flat arenas, so that one
 activation is one jitted call with few arguments (a call from Python costs about
 40 ns per array argument):
 
-``S`` (float64) — a window of the inputs ``x`` ``(W, B, n_in)`` and their arrival
+``S`` (float64) — a window of the inputs ``x`` ``(W, B, n_x)`` (the samples, then the
+window reductions of buffered modules: ``Plan.n_x``) and their arrival
 times ``ts`` (samples ``I[H_XBASE] ...``, ``I[H_XN]`` of them); the packed weights
 and biases; per module an *inbox* ``(B, c_i)``
 holding, in the order the module reads them, the last received state of every
@@ -37,10 +38,11 @@ H_NXT, H_PUB, H_RECV, H_PUBT = 17, 18, 19, 20
 H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z = 21, 22, 23, 24, 25, 26, 27, 28
 H_XBASE, H_XN, H_ERR = 29, 30, 31   # input window: index of its first sample, samples held; error flag
 H_COUNT = 32                          # section (g, 2): updates executed and their multiply-adds, per module
-HEADER = 33
+H_XW = 33                             # input columns per sample and sequence (Plan.n_x)
+HEADER = 34
 # ---- module table columns
-M_INBOX, M_C, M_CH, M_MACS = 0, 1, 2, 3
-MOD_COLUMNS = 4
+M_INBOX, M_C, M_CH, M_MACS, M_X0 = 0, 1, 2, 3, 4    # M_X0: first input column the module reads
+MOD_COLUMNS = 5
 # ---- activation record columns (float64 rows)
 A_MODULE, A_TIME, A_START, A_END, A_MACS, A_STALE, A_LAG, A_CORE = range(8)
 # ---- message record columns
@@ -73,11 +75,12 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     if sample < 0 and I[H_XBASE] > 0:
         I[H_ERR] = 1                                  # the sample has left the window (see the engine)
     if n_in > 0:
-        x0 = I[H_X] + sample * B * n_in
+        xw = I[H_XW]
+        x0 = I[H_X] + sample * B * xw + I[mod + M_X0]
         for q in range(B):
             dst = S[ib + q * c + ch: ib + q * c + c]
             if sample >= 0:
-                copy_into(dst, S[x0 + q * n_in: x0 + (q + 1) * n_in])
+                copy_into(dst, S[x0 + q * xw: x0 + q * xw + n_in])
             else:
                 dst[:] = 0.0
     plan = I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))

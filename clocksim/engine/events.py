@@ -49,6 +49,8 @@ from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
 from .base import Engine, Result, _latch, _readouts, check_observed, trace_meta
+from .buffer import InputBuffer
+from .compiled import _activity
 from .plan import Plan, plan_for
 from .stream import Keeper, Source, TraceParts, chunk_steps
 
@@ -248,6 +250,12 @@ class _Simulation:
         self.cur = 0                                                    # the current chunk in the window
         self.n_steps = 0                                                # samples read so far
         self.end = np.inf                                               # end of the run, once known
+        if model.buffered and not (model.synchronous and engine.times is None):
+            raise UnsupportedError(
+                f"input_mode: got {list(model.input_mode)}; engine 'events' buffers inputs only for synchronous "
+                "clocks and samples at every step (no times=), expected input_mode='latest' here")
+        self.buffer = InputBuffer(plan, B)                              # buffered inputs' open windows
+        self.watched = [None] * model.g                                 # input-driven clocks (see compiled)
         self._read_chunk()
         self._read_chunk()
         first = self.window[0]
@@ -276,6 +284,8 @@ class _Simulation:
                 raise ShapeError(f"times: got shape {times.shape}, expected ({lo},): one arrival time per input step")
             return
         c = X.shape[1]
+        if self.plan.buffered:                      # a firing at step s latches sample s: windows from activity
+            X = self.buffer.inputs(X, _activity(self.model, lo, X, self.watched))     # (B, c, n_x)
         times = self.engine.times
         if times is None:
             ts = self.model.start + np.arange(lo, lo + c, dtype=np.float64)
@@ -289,13 +299,13 @@ class _Simulation:
 
     def _write_window(self) -> None:
         """Copy the window's inputs and arrival times into the arena."""
-        S, I, B, n_in = self.S, self.I, self.B, self.model.n_in
+        S, I, B, n_x = self.S, self.I, self.B, self.plan.n_x
         pos = 0
         for _, X, ts in self.window:
             c = ts.shape[0]
             S[self.off["ts"] + pos: self.off["ts"] + pos + c] = ts
-            xs = S[self.off["x"] + pos * B * n_in: self.off["x"] + (pos + c) * B * n_in]
-            xs.reshape(c, B, n_in)[:] = X.transpose(1, 0, 2)
+            xs = S[self.off["x"] + pos * B * n_x: self.off["x"] + (pos + c) * B * n_x]
+            xs.reshape(c, B, n_x)[:] = X.transpose(1, 0, 2)
             pos += c
         I[EK.H_XBASE] = self.window[0][0]
         I[EK.H_XN] = pos
@@ -365,7 +375,7 @@ class _Simulation:
         # general path, and every check_every readouts): room for check_every synchronous ticks more
         self.check_every = max(1, min(64, CHUNK // (g * g)))
         self.cap_msg = CHUNK + self.check_every * g * g
-        sections = {"inbox": n_inbox, "x": W * B * model.n_in, "ts": W, "w": plan.wflat.size, "bias": n,
+        sections = {"inbox": n_inbox, "x": W * B * plan.n_x, "ts": W, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
                     "act": 8 * (CHUNK + self.check_every * g), "msg": 4 * self.cap_msg, "z": (c + 1) * B * m}
         off, total = {}, 0
@@ -393,8 +403,8 @@ class _Simulation:
         for i in range(g):
             slist += [j for j in model.inputs_of(i) if j != i]
             sptr.append(len(slist))
-        mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i])
-                        for i in range(g)], dtype=np.int64)
+        mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i],
+                         plan.x_offset(i)) for i in range(g)], dtype=np.int64)
         parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
                  EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g), EK.H_COUNT: np.zeros(2 * g)}
         parts = {slot: np.ravel(np.asarray(arr, dtype=np.int64)) for slot, arr in parts.items()}
@@ -405,7 +415,7 @@ class _Simulation:
             I[pos:pos + arr.size] = arr
             pos += arr.size
         header = {EK.H_G: g, EK.H_N: n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: m, EK.H_L: W, EK.H_ACT: plan.act,
-                  EK.H_WLEN: plan.wflat.size}
+                  EK.H_WLEN: plan.wflat.size, EK.H_XW: plan.n_x}
         for slot, name in ((EK.H_NXT, "nxt"), (EK.H_PUB, "pub"), (EK.H_RECV, "recv"), (EK.H_PUBT, "pubt"),
                            (EK.H_X, "x"), (EK.H_TS, "ts"), (EK.H_W, "w"), (EK.H_BIAS, "bias"),
                            (EK.H_ACTREC, "act"), (EK.H_MSGREC, "msg"), (EK.H_Z, "z")):

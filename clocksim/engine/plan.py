@@ -1,7 +1,10 @@
 """A model's parameters packed for the kernels (see ``clocksim.kernels`` for the layout).
 
 Both engines run from the same :class:`Plan`, so they call the kernels with
-identical arrays. Plans are cached on the model and rebuilt when its
+identical arrays. A model with buffered inputs (``input_mode``) has a wider input:
+the samples, then one block of ``n_in`` columns per buffered module holding its
+window's reduction (:class:`~clocksim.engine.buffer.InputBuffer`); a buffered
+module's reads point at its own block, so the update kernels are unchanged. Plans are cached on the model and rebuilt when its
 parameters change (``model.version``).
 """
 
@@ -14,7 +17,9 @@ import numpy as np
 from .. import kernels as K
 from ..model import ClockworkRNN
 
-__all__ = ["Plan", "plan_for", "ACTIVATION_CODES"]
+__all__ = ["Plan", "plan_for", "ACTIVATION_CODES", "BUFFER_CODES"]
+
+BUFFER_CODES = {"mean": K.BUF_MEAN, "sum": K.BUF_SUM, "max": K.BUF_MAX}
 
 ACTIVATION_CODES = {
     "linear": K.ACT_LINEAR,
@@ -42,11 +47,24 @@ class Plan:
     act: int
     out_act: int
     reads: tuple          # per module: int64 rows of z it reads (h rows, then input rows)
+    buffered: tuple = ()  # (module, kernels.BUF_* code) of each buffered module, in order
+
+    @property
+    def n_x(self) -> int:
+        """Input columns of the work array: the samples, then one block per buffered module."""
+        return self.n_in * (1 + len(self.buffered))
 
     @property
     def m(self) -> int:
-        """Rows of the work array: hidden units then inputs."""
-        return self.n + self.n_in
+        """Rows of the work array: hidden units then input columns."""
+        return self.n + self.n_x
+
+    def x_offset(self, i: int) -> int:
+        """First input column (counted from ``n``) that module ``i`` reads."""
+        for b, (j, _) in enumerate(self.buffered):
+            if j == i:
+                return self.n_in * (b + 1)
+        return 0
 
     @property
     def c_max(self) -> int:
@@ -67,17 +85,20 @@ def plan_for(model: ClockworkRNN) -> Plan:
 def _build(model: ClockworkRNN) -> Plan:
     p = model.params
     n, n_in, g = model.n, model.n_in, model.g
-    combined = np.hstack([p["W_rec"], p["W_in"]])          # (n, m)
-    x_rows = np.arange(n, n + n_in, dtype=np.int64)
+    combined = np.hstack([p["W_rec"], p["W_in"]])          # (n, n + n_in)
+    buffered = tuple((i, BUFFER_CODES[model.input_mode[i]]) for i in model.buffered)
+    x_block = {i: n + n_in * (b + 1) for b, (i, _) in enumerate(buffered)}   # first column of each block
     table = np.zeros((g, K.PLAN_COLUMNS), dtype=np.int64)
     blocks, gidx, reads = [], [], []
     w0 = 0
     for i in range(g):
         r0, r1 = int(model.offsets[i]), int(model.offsets[i + 1])
-        rows = np.concatenate([np.arange(model.offsets[j], model.offsets[j + 1], dtype=np.int64)
-                               for j in model.inputs_of(i)] + [x_rows])
+        h_rows = [np.arange(model.offsets[j], model.offsets[j + 1], dtype=np.int64) for j in model.inputs_of(i)]
+        x0 = x_block.get(i, n)
+        rows = np.concatenate(h_rows + [np.arange(x0, x0 + n_in, dtype=np.int64)])
         reads.append(rows)
-        block = np.ascontiguousarray(combined[r0:r1][:, rows])  # (k_i, c_i)
+        weight_cols = np.concatenate(h_rows + [np.arange(n, n + n_in, dtype=np.int64)])
+        block = np.ascontiguousarray(combined[r0:r1][:, weight_cols])  # (k_i, c_i)
         blocks.append(block.ravel())
         table[i, K.P_R0], table[i, K.P_R1], table[i, K.P_W0] = r0, r1, w0
         w0 += block.size
@@ -96,5 +117,5 @@ def _build(model: ClockworkRNN) -> Plan:
         wflat=np.concatenate(blocks) if blocks else np.zeros(0),
         b=p["b"], W_out=p["W_out"], b_out=p["b_out"], h0=p["h0"],
         act=ACTIVATION_CODES[model.activation], out_act=ACTIVATION_CODES[model.output_activation],
-        reads=tuple(reads),
+        reads=tuple(reads), buffered=buffered,
     )

@@ -94,7 +94,10 @@ def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str,
     K.backward_sequence(Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
                         plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
     W_rec = np.where(model.mask, gW[:, :n], 0.0)                       # exactly zero outside the mask
-    W_in = np.ascontiguousarray(gW[:, n:])
+    W_in = np.empty((n, model.n_in))
+    for i in range(model.g):                                           # each module's input columns (buffered:
+        rows, x0 = model.rows(i), n + plan.x_offset(i)                 # its window's reduction)
+        W_in[rows] = gW[rows, x0:x0 + model.n_in]
     return value, {"W_in": W_in, "W_rec": W_rec, "b": gb, "W_out": gW_out, "b_out": gb_out, "h0": gh0}
 
 
@@ -285,11 +288,19 @@ def _log_softmax(a: np.ndarray) -> np.ndarray:
 
 
 def _dense_weights(model: ClockworkRNN, plan: Plan) -> np.ndarray:
-    """``[W_rec | W_in]`` as one C-ordered (n, n + n_in) array, built once per parameter version."""
+    """``[W_rec | W_in]`` as one C-ordered (n, plan.m) array, built once per parameter version.
+
+    With buffered inputs a module's ``W_in`` rows sit over its own input columns (zeros elsewhere).
+    """
     cached = model.__dict__.get("_grad_dense_cache")
     if cached is not None and cached[0] == model.version:
         return cached[1]
     p = model.params
-    W = np.ascontiguousarray(np.hstack([p["W_rec"], p["W_in"]]))
+    n, n_in = model.n, model.n_in
+    W = np.zeros((n, plan.m))
+    W[:, :n] = p["W_rec"]
+    for i in range(model.g):
+        rows, x0 = model.rows(i), n + plan.x_offset(i)
+        W[rows, x0:x0 + n_in] = p["W_in"][rows]
     model.__dict__["_grad_dense_cache"] = (model.version, W)
     return W

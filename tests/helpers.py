@@ -14,7 +14,7 @@ def randomize(model, rng, scale=0.5):
 
 
 def random_model(rng, *, g=None, sizes=None, periods=None, phases=True, start=None, connectivity=None,
-                 n_in=None, n_out=None, activation="tanh", output_activation="linear"):
+                 n_in=None, n_out=None, activation="tanh", output_activation="linear", input_mode="latest"):
     g = g if g is not None else int(rng.integers(1, 6))
     sizes = sizes if sizes is not None else [int(k) for k in rng.integers(1, 6, g)]
     if periods is None:
@@ -28,6 +28,6 @@ def random_model(rng, *, g=None, sizes=None, periods=None, phases=True, start=No
         n_in if n_in is not None else int(rng.integers(0, 4)),
         n_out if n_out is not None else int(rng.integers(1, 4)),
         sizes, clocks, connectivity=connectivity, activation=activation,
-        output_activation=output_activation,
+        output_activation=output_activation, input_mode=input_mode,
         start=start if start is not None else int(rng.integers(0, 2)), seed=int(rng.integers(0, 1000)))
     return randomize(model, rng)

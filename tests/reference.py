@@ -28,11 +28,28 @@ def is_active(t, period, phase):
     return (t - phase) % period == 0
 
 
+def buffered_input(x, s, last, mode):
+    """What a module firing at step index s reads, from docs/concepts.md "Input buffering":
+    the samples after its previous firing (index ``last``; -1 before the first) up to and
+    including s, reduced elementwise ("latest": sample s alone)."""
+    window = x[last + 1:s + 1]
+    if mode == "latest":
+        return x[s]
+    if mode == "mean":
+        return window.sum(axis=0) / len(window)
+    if mode == "sum":
+        return window.sum(axis=0)
+    if mode == "max":
+        return window.max(axis=0)
+    raise ValueError(mode)
+
+
 def reference_forward(params, module_sizes, periods, phases, x, start=0, block_mask=None,
-                      activation="tanh", output_activation="linear"):
+                      activation="tanh", output_activation="linear", input_modes=None):
     """Run one sequence x (L, n_in); returns y (L, n_out), h (L, n).
 
     block_mask[i, j] = module j feeds module i; None = slow-to-fast (j >= i).
+    input_modes: one per module ("latest", "mean", "sum", "max"); None = all "latest".
     """
     W_in, W_rec, b = params["W_in"], params["W_rec"], params["b"]
     W_out, b_out, h0 = params["W_out"], params["b_out"], params["h0"]
@@ -49,6 +66,8 @@ def reference_forward(params, module_sizes, periods, phases, x, start=0, block_m
                 mask[bounds[i]:bounds[i + 1], bounds[j]:bounds[j + 1]] = True
     W = np.where(mask, W_rec, 0.0)
     L = x.shape[0]
+    input_modes = input_modes or ["latest"] * g
+    last = [-1] * g                      # step index of each module's previous firing
     h_prev = np.array(h0, dtype=float)
     H = np.zeros((L, n))
     Y = np.zeros((L, W_out.shape[0]))
@@ -58,7 +77,9 @@ def reference_forward(params, module_sizes, periods, phases, x, start=0, block_m
         for i in range(g):
             if is_active(t, periods[i], phases[i]):
                 rows = slice(bounds[i], bounds[i + 1])
-                pre = W[rows, :] @ h_prev + W_in[rows, :] @ x[s] + b[rows]
+                xi = buffered_input(x, s, last[i], input_modes[i])
+                last[i] = s
+                pre = W[rows, :] @ h_prev + W_in[rows, :] @ xi + b[rows]
                 h_new[rows] = act_fn(activation, pre)
         H[s] = h_new
         Y[s] = act_fn(output_activation, W_out @ h_new + b_out)
@@ -77,7 +98,7 @@ def reference_model(model, X):
     periods = [c.period for c in model.clocks]
     phases = [c.phase for c in model.clocks]
     kw = dict(start=model.start, block_mask=model.block_mask, activation=model.activation,
-              output_activation=model.output_activation)
+              output_activation=model.output_activation, input_modes=list(model.input_mode))
     if X.ndim == 2:
         return reference_forward(model.params, model.module_sizes, periods, phases, X, **kw)
     return reference_batch(model.params, model.module_sizes, periods, phases, X, **kw)

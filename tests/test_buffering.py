@@ -1,0 +1,147 @@
+"""Input buffering (``input_mode``): the reference twin, both engines bit for bit, chunks, gradients, cost."""
+
+import numpy as np
+import pytest
+from gradcheck import assert_grads_match, data
+from helpers import random_model
+from reference import buffered_input, reference_model
+
+import clocksim as cs
+
+TOL = 1e-10
+MODES = ["mean", "sum", "max"]
+
+
+def mixed_model(rng, modes, periods=(1, 2, 4, 8), start=0, connectivity="slow-to-fast", n_in=2):
+    return random_model(rng, g=len(periods), sizes=[2, 3, 1, 2][:len(periods)], periods=list(periods),
+                        phases=False, start=start, connectivity=connectivity, n_in=n_in, n_out=2, input_mode=modes)
+
+
+def test_window_rule_worked_example():
+    """docs/concepts.md: with periods 1, 2, 4 each firing reads these windows (the steps summed)."""
+    expected = {0: {1: [[0], [1, 2], [3, 4], [5, 6]], 2: [[0], [1, 2, 3, 4]]},
+                1: {1: [[1, 2], [3, 4], [5, 6], [7, 8]], 2: [[1, 2, 3, 4], [5, 6, 7, 8]]}}
+    for start, windows in expected.items():
+        model = cs.ClockworkRNN(1, 1, [1, 1, 1], [1, 2, 4], start=start, input_mode="sum")
+        x = (start + np.arange(8.0))[:, None]                   # sample s holds its step number start + s
+        active = model.activity(8)
+        for i, want in windows.items():
+            got, last = [], -1
+            for s in np.flatnonzero(active[:, i]):
+                got.append(float(buffered_input(x, s, last, "sum")[0]))
+                last = s
+            assert got == [float(sum(w)) for w in want], (start, i)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("start", [0, 1])
+@pytest.mark.parametrize("periods", [(1, 2, 4, 8), (2, 3, 5, 7), (3, 3, 1, 10)])
+@pytest.mark.parametrize("batched", [False, True])
+def test_matches_reference(engine, mode, start, periods, batched, rng):
+    conn = "dense" if list(periods) != sorted(periods) else "slow-to-fast"
+    model = mixed_model(rng, mode, periods, start, conn)
+    X = rng.normal(size=(3, 25, 2) if batched else (25, 2))
+    res = cs.simulate(model, X, engine=engine)
+    y_ref, h_ref = reference_model(model, X)
+    np.testing.assert_allclose(res.h, h_ref, rtol=0, atol=TOL)
+    np.testing.assert_allclose(res.y, y_ref, rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_mixed_modes_match_reference(engine, seed):
+    rng = np.random.default_rng(seed)
+    g = int(rng.integers(1, 5))
+    modes = [["latest", *MODES][int(k)] for k in rng.integers(0, 4, g)]
+    model = random_model(rng, g=g, n_in=int(rng.integers(1, 4)), input_mode=modes)
+    X = rng.normal(size=(2, 20, model.n_in))
+    res = cs.simulate(model, X, engine=engine)
+    y_ref, h_ref = reference_model(model, X)
+    np.testing.assert_allclose(res.h, h_ref, rtol=0, atol=TOL)
+    np.testing.assert_allclose(res.y, y_ref, rtol=0, atol=TOL)
+
+
+def test_buffering_changes_what_slow_modules_see(rng):
+    """A one-step pulse between firings of M2 (T=4) reaches it only when buffered."""
+    x = np.zeros((8, 1))
+    x[1] = 1.0                                                    # step 1: only M1 fires
+    for mode, seen in (("latest", False), ("max", True)):
+        model = cs.ClockworkRNN(1, 1, [1, 1], [1, 4], start=0, input_mode=["latest", mode])
+        model.set_params(W_rec=np.zeros((2, 2)), W_in=np.ones((2, 1)))
+        h = cs.simulate(model, x).h
+        assert (h[4, 1] != 0.0) == seen                           # M2 fires at step 4, reading steps 1..4
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_engines_equal_bit_for_bit_and_chunks(mode, rng):
+    model = mixed_model(rng, ["latest", mode, mode, "max"], periods=(1, 3, 4, 9), start=1)
+    X = rng.normal(size=(4, 41, 2))
+    whole = cs.simulate(model, X, engine="compiled")
+    runs = [cs.simulate(model, X, engine="compiled", chunk=5),
+            cs.simulate(model, X, engine="compiled", chunk=1),
+            cs.simulate(model, X, engine="events"),
+            cs.simulate(model, X, engine="events", chunk=7),
+            cs.simulate(model, X, engine="events", compute=cs.ComputeModel(cores=4)),     # the general path
+            cs.simulate(model, (X[:, lo:lo + 6] for lo in range(0, 41, 6)), engine="compiled")]
+    for res in runs:
+        assert np.array_equal(res.y, whole.y) and np.array_equal(res.h, whole.h)
+    single = cs.simulate(model, X[0], engine="compiled")
+    assert np.array_equal(cs.simulate(model, X[0], engine="events", chunk=4).y, single.y)
+
+
+def test_latest_everywhere_is_the_paper(rng):
+    a = mixed_model(rng, "latest")
+    b = cs.ClockworkRNN(2, 2, [2, 3, 1, 2], [1, 2, 4, 8])
+    b.set_params(**a.params)
+    X = rng.normal(size=(2, 20, 2))
+    assert np.array_equal(cs.simulate(a, X).y, cs.simulate(b, X).y)
+    assert a.buffered == () and a.input_mode == ("latest",) * 4
+
+
+def test_mean_of_a_module_firing_every_step_is_latest(engine, rng):
+    a = mixed_model(rng, "mean", periods=(1, 1))
+    b = mixed_model(rng, "latest", periods=(1, 1))
+    b.set_params(**a.params)
+    X = rng.normal(size=(2, 15, 2))
+    assert np.array_equal(cs.simulate(a, X, engine=engine).y, cs.simulate(b, X, engine=engine).y)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("start", [0, 1])
+def test_gradients_through_the_buffer(mode, start, rng):
+    model = mixed_model(rng, ["latest", mode, mode], periods=(1, 2, 3), start=start)
+    x, target = data(rng, model, 2, 9)
+    if mode == "max":                                           # away from ties: distinct values
+        x = x + 0.01 * np.arange(x.size).reshape(x.shape) % 1.0
+    assert_grads_match(model, x, target, "mse")
+
+
+def test_gradient_uses_the_buffered_input(rng):
+    """W_in of a buffered module gets the gradient of the window's mean, not of the latest sample."""
+    model = mixed_model(rng, ["latest", "mean"], periods=(1, 4))
+    x, target = data(rng, model, 0, 8)
+    _, grads = cs.loss_and_grad(model, x, target, "mse")
+    latest = mixed_model(rng, "latest", periods=(1, 4))
+    latest.set_params(**model.params)
+    _, g_latest = cs.loss_and_grad(latest, x, target, "mse")
+    rows = model.rows(1)
+    assert not np.allclose(grads["W_in"][rows], g_latest["W_in"][rows])
+    assert np.array_equal(grads["W_in"][model.rows(0)] != 0, g_latest["W_in"][model.rows(0)] != 0)
+
+
+class TestValidation:
+    def test_unknown_mode(self):
+        with pytest.raises(cs.ClocksimError, match=r"input_mode: got 'median', expected one of 'latest'"):
+            cs.ClockworkRNN(1, 1, [1, 1], [1, 2], input_mode="median")
+
+    def test_wrong_length(self):
+        with pytest.raises(ValueError, match=r"input_mode: got \['mean'\], expected .* a list of 2, one per module"):
+            cs.ClockworkRNN(1, 1, [1, 1], [1, 2], input_mode=["mean"])
+
+    def test_bad_entry(self):
+        with pytest.raises(ValueError, match=r"input_mode\[1\]: got 'avg'"):
+            cs.ClockworkRNN(1, 1, [1, 1], [1, 2], input_mode=["mean", "avg"])
+
+    def test_events_with_arrival_times(self, rng):
+        model = cs.ClockworkRNN(1, 1, [1, 1], [1, 2], input_mode="mean")
+        with pytest.raises(cs.UnsupportedError, match="input_mode"):
+            cs.simulate(model, rng.normal(size=(5, 1)), engine="events", times=np.arange(5) * 0.5)

@@ -149,6 +149,8 @@ class AggregateTrace:
         fn_evals = counts * update.fn_evals * B
         bytes_read = counts * update.bytes_read(B)
         readout_macs = int(meta["readout_macs"]) * B * self.readouts
+        buffer_ops, buffer_floats = cost.buffer_cost(meta.get("input_mode", ["latest"] * g), meta["n_in"],
+                                                     int(meta["n_steps"]), counts, B)
         activation_macs = int(self.macs.sum())
         macs = activation_macs + readout_macs
         dense = int(meta["dense_step_macs"]) * B * int(meta["n_steps"])
@@ -159,7 +161,7 @@ class AggregateTrace:
                 "module": i, "label": meta["labels"][i], "period": _period(meta["periods"][i]),
                 "size": int(meta["module_sizes"][i]), "activations": n_i, "macs": int(self.macs[i]),
                 "bias_adds": int(bias_adds[i]), "fn_evals": int(fn_evals[i]), "bytes_read": int(bytes_read[i]),
-                "busy": float(self.busy[i]),
+                "buffer_ops": int(buffer_ops[i]), "busy": float(self.busy[i]),
                 "staleness_mean": float(self.staleness_sum[i] / n_i) if n_i else None,
                 "staleness_p50": _percentile(*self.staleness_counts[i], 50),
                 "staleness_p99": _percentile(*self.staleness_counts[i], 99),
@@ -184,6 +186,8 @@ class AggregateTrace:
             "bias_adds": int(bias_adds.sum()),
             "fn_evals": int(fn_evals.sum()),
             "bytes_read": int(bytes_read.sum()),
+            "buffer_ops": int(buffer_ops.sum()),
+            "buffer_floats": buffer_floats,
             "dense_macs": dense,
             "speedup_vs_dense": (dense / macs) if macs else math.inf,
             "messages": int(self.links.sum()),

@@ -64,6 +64,11 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "bias_adds": SummaryKey("int", "Bias additions of the module updates."),
     "fn_evals": SummaryKey("int", "Activation-function evaluations of the module updates."),
     "bytes_read": SummaryKey("int", "Bytes of weights and state read by the module updates."),
+    "buffer_ops": SummaryKey("int", "Work of the input buffers (`input_mode` other than `latest`), never in `macs`: "
+                                    "per buffered module `n_in` additions or comparisons per input sample, plus "
+                                    "`n_in` divisions per firing of a `mean` module (`cost.buffer_cost`)."),
+    "buffer_floats": SummaryKey("int", "Memory of the input buffers' accumulators, in floats: `n_in` per buffered "
+                                       "module and sequence."),
     "dense_macs": SummaryKey("int", "Multiply-adds of a simple RNN of the same size running every step."),
     "speedup_vs_dense": SummaryKey("float", "`dense_macs / macs`."),
     "messages": SummaryKey("int", "Messages sent between modules."),
@@ -83,6 +88,7 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "per_module[].bias_adds": SummaryKey("int", "Their bias additions."),
     "per_module[].fn_evals": SummaryKey("int", "Their activation-function evaluations."),
     "per_module[].bytes_read": SummaryKey("int", "Bytes they read."),
+    "per_module[].buffer_ops": SummaryKey("int", "Its input buffer's work (0 for `latest`)."),
     "per_module[].busy": SummaryKey("float", "Compute time (sum of `end - start`), model time."),
     "per_module[].staleness_mean": SummaryKey("float?", "Mean staleness of its reads (null before any activation)."),
     "per_module[].staleness_p50": SummaryKey("float?", "Median staleness of its reads."),

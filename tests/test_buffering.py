@@ -145,3 +145,22 @@ class TestValidation:
         model = cs.ClockworkRNN(1, 1, [1, 1], [1, 2], input_mode="mean")
         with pytest.raises(cs.UnsupportedError, match="input_mode"):
             cs.simulate(model, rng.normal(size=(5, 1)), engine="events", times=np.arange(5) * 0.5)
+
+
+def test_buffering_work_is_counted_apart_from_macs(engine, rng):
+    """buffer_ops / buffer_floats from cost.buffer_cost; macs (and the kernels' observed MACs) unchanged."""
+    B, L, n_in = 3, 16, 2
+    X = rng.normal(size=(B, L, n_in))
+    buffered = mixed_model(rng, ["latest", "mean", "max", "sum"])
+    plain = mixed_model(rng, "latest")
+    s_buf = cs.simulate(buffered, X, engine=engine).trace.summary()
+    s_plain = cs.simulate(plain, X, engine=engine).trace.summary()
+    assert s_buf["macs"] == s_plain["macs"] and s_buf["activations"] == s_plain["activations"]
+    fires = [16, 8, 4, 2]                                         # periods 1, 2, 4, 8 over 16 steps at start 0
+    assert [m["buffer_ops"] for m in s_buf["per_module"]] == [0, B * n_in * (L + fires[1]), B * n_in * L,
+                                                              B * n_in * L]
+    assert s_buf["buffer_ops"] == sum(m["buffer_ops"] for m in s_buf["per_module"])
+    assert s_buf["buffer_floats"] == 3 * B * n_in
+    assert s_plain["buffer_ops"] == s_plain["buffer_floats"] == 0
+    assert cs.simulate(buffered, X, engine=engine, trace="aggregate").trace.summary()["buffer_ops"] == \
+        s_buf["buffer_ops"]

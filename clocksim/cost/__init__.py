@@ -2,7 +2,7 @@
 
 :mod:`clocksim.cost.counts` counts: multiply-adds, bias adds, activation evaluations and bytes
 of one activation (:func:`update_cost`), of a whole schedule (:func:`schedule_cost`), per step
-(:func:`step_macs`), the paper's dense comparison (:func:`dense_macs`) and its bounds on the
+(:func:`step_macs`), the input buffers' work apart from it (:func:`buffer_cost`), the paper's dense comparison (:func:`dense_macs`) and its bounds on the
 saving (:func:`paper_speedup_bounds`). :mod:`clocksim.cost.timing` holds the event engine's
 timing models: message delays, per-link latency and compute on a pool of cores. Everything is
 importable from here.
@@ -14,6 +14,7 @@ from .counts import (
     activation_bytes,
     activation_macs,
     binned_macs,
+    buffer_cost,
     dense_macs,
     dense_step_macs,
     paper_speedup_bounds,
@@ -43,6 +44,7 @@ __all__ = [
     "ScheduleCost", "schedule_cost", "periodic_firings", "step_macs", "binned_macs",
     "paper_speedup_bounds",
     "activation_bytes",
+    "buffer_cost",
     "activation_macs",
     "readout_macs",
     "dense_step_macs",

@@ -22,6 +22,13 @@ The dense comparison
     (``g/2`` for the recurrent part, ``g/4`` for the whole network); see its
     docstring for the derivation and the conditions under which they hold.
 
+What input buffering costs
+    A module with a buffered ``input_mode`` folds every input sample into its window's
+    accumulator: ``n_in`` additions (``"mean"``, ``"sum"``) or comparisons (``"max"``) per
+    sample, whether or not it fires; a ``"mean"`` module also divides its ``n_in`` sums at
+    each firing. It holds one ``n_in`` accumulator (and a sample count) per sequence.
+    :func:`buffer_cost` counts this work apart from the update: it is never part of ``macs``.
+
 Counts are per sequence unless a ``batch`` is given, which multiplies every
 multiply-add, bias add and activation-function count by ``B`` (not the number of
 activations, and not the weight bytes, which a batched update reads once).
@@ -130,6 +137,38 @@ def activation_bytes(module_sizes: Sequence[int], block_mask: np.ndarray, n_in: 
     """Bytes one activation of each module reads: its weight block and bias (once) plus the state and
     input it reads (once per sequence of the ``batch``). Weights dominate. int64 ``(g,)``."""
     return update_cost(module_sizes, block_mask, n_in, itemsize).bytes_read(batch)
+
+
+def buffer_cost(input_modes: Sequence[str], n_in: int, n_steps: int, activations, batch: int = 1
+                ) -> tuple[np.ndarray, int]:
+    """Work and memory of the input buffers (a buffered ``input_mode``), apart from the update.
+
+    Parameters
+    ----------
+    input_modes : sequence of str, shape (g,)
+        Each module's input mode; ``"latest"`` buffers nothing.
+    n_in : int
+    n_steps : int
+        Input samples of each sequence.
+    activations : int array_like, shape (g,)
+        Firings of each module (a ``"mean"`` module divides at each).
+    batch : int
+
+    Returns
+    -------
+    ops : int64 ndarray, shape (g,)
+        Per module: ``batch * n_in * n_steps`` additions or comparisons, plus
+        ``batch * n_in`` divisions per firing of a ``"mean"`` module; 0 for ``"latest"``.
+    floats : int
+        Accumulator memory of all buffered modules, in floats: ``batch * n_in`` each.
+    """
+    modes = list(input_modes)
+    acts = np.asarray(activations, dtype=np.int64)
+    buffered = np.array([m != "latest" for m in modes], dtype=np.int64)
+    mean = np.array([m == "mean" for m in modes], dtype=np.int64)
+    per = int(batch) * int(n_in)
+    ops = per * (buffered * int(n_steps) + mean * acts)
+    return ops.astype(np.int64), per * int(buffered.sum())
 
 
 def readout_macs(n: int, n_out: int) -> int:

@@ -128,6 +128,7 @@ def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **ext
         "connectivity": model.connectivity,
         "block_mask": model.block_mask.astype(int).tolist(),
         "start": model.start,
+        "input_mode": list(model.input_mode),
         "batch": int(batch),
         "n_steps": int(n_steps),
         "activation_macs": cost.activation_macs(model.module_sizes, model.block_mask, model.n_in).tolist(),

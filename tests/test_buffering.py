@@ -164,3 +164,22 @@ def test_buffering_work_is_counted_apart_from_macs(engine, rng):
     assert s_plain["buffer_ops"] == s_plain["buffer_floats"] == 0
     assert cs.simulate(buffered, X, engine=engine, trace="aggregate").trace.summary()["buffer_ops"] == \
         s_buf["buffer_ops"]
+
+
+class TestScenario:
+    RAW = {"model": {"module_sizes": 2, "periods": [1, 2, 4]}, "input": {"kind": "noise", "steps": 8}}
+
+    def parse(self, mode):
+        raw = {"model": dict(self.RAW["model"], input_mode=mode), "input": dict(self.RAW["input"])}
+        return cs.scenario.parse_scenario(raw)
+
+    def test_one_mode_and_one_per_module(self):
+        assert self.parse("mean").model.input_mode == ("mean",) * 3
+        assert self.parse(["latest", "max", "sum"]).model.input_mode == ("latest", "max", "sum")
+
+    @pytest.mark.parametrize("mode, msg", [("avg", r"model.input_mode: got 'avg', expected one of \"latest\""),
+                                           (["mean"], r"model.input_mode: got \['mean'\], expected one mode or 3"),
+                                           (["mean", "max", 3], r"model.input_mode\[2\]: got 3")])
+    def test_bad_mode(self, mode, msg):
+        with pytest.raises(cs.ClocksimError, match=msg):
+            self.parse(mode)

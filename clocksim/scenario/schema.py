@@ -57,6 +57,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "n_out": Key("integer", 1, "Output size."),
         "start": Key("integer", 0, "Number of the first step (0 or 1 are the conventions in use)."),
         "seed": Key("integer", 0, "Seed of the paper's initialisation."),
+        "input_mode": Key("string or array of strings", "latest",
+                          "What an active module reads: \"latest\" (the paper: the sample of its step), or "
+                          "\"mean\", \"sum\", \"max\" of the samples since its previous firing (input "
+                          "buffering, docs/buffering.md); one mode, or one per module."),
         "params": Key("string", None, "Path of an .npz file with trained parameters (W_in, W_rec, b, W_out, "
                                       "b_out, h0), relative to the scenario."),
     },

@@ -10,7 +10,7 @@ from .. import clocks as C
 from .. import cost
 from ..engine.base import TRACE_KINDS
 from ..engine.stream import KEEP_KINDS
-from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
+from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, INPUT_MODES, OUTPUT_ACTIVATIONS, ClockworkRNN
 from .checks import Checks
 from .schema import ARRIVALS, INPUT_KINDS, PLOTS, ScenarioError
 from .signals import Signal
@@ -49,13 +49,22 @@ def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -
         if arr.shape != (g, g) or not all(isinstance(v, bool) for v in arr.ravel()):
             ctx.fail("model.connectivity", connectivity, f"a {g} x {g} array of booleans")
         connectivity = arr.astype(bool)
+    input_mode = ctx.get(m, "model.input_mode")
+    modes = input_mode if isinstance(input_mode, list) else [input_mode]
+    if isinstance(input_mode, list) and len(input_mode) != g:
+        ctx.fail("model.input_mode", input_mode, f"one mode or {g} modes, one per module")
+    for i, mode in enumerate(modes):
+        if mode not in INPUT_MODES:
+            key = f"model.input_mode[{i}]" if isinstance(input_mode, list) else "model.input_mode"
+            ctx.fail(key, mode, "one of " + ", ".join(f'"{o}"' for o in INPUT_MODES))
     outputs = ctx.int(m, "model.n_out", minimum=1, default=n_out)
     if n_out is not None and outputs != n_out:
         ctx.fail("model.n_out", outputs, f"{n_out}, the task's number of outputs (or leave it out)")
     model = ctx.call("model", ClockworkRNN, n_in, outputs, sizes_list, clocks,
                      connectivity=connectivity, activation=ctx.choice(m, "model.activation", HIDDEN_ACTIVATIONS),
                      output_activation=ctx.choice(m, "model.output_activation", OUTPUT_ACTIVATIONS),
-                     start=ctx.int(m, "model.start", minimum=0), seed=ctx.int(m, "model.seed", minimum=0))
+                     start=ctx.int(m, "model.start", minimum=0), seed=ctx.int(m, "model.seed", minimum=0),
+                     input_mode=input_mode)
     if "params" in m:
         file = ctx.file(m, "model.params", (".npz",))
         try:

@@ -17,6 +17,7 @@ from ._validate import as_int
 from .clocks import PERIOD_FAMILIES, Periodic, check_fastest_first
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
+from .model import INPUT_MODES
 from .trace import Trace
 
 __all__ = ["main"]
@@ -67,7 +68,14 @@ def _add_explain(sub) -> None:
     ex.add_argument("--steps", type=int, default=8, help="how many steps to list (default 8)")
     ex.add_argument("--at", type=_int_list("at"), default=[],
                     help="steps to ask about, e.g. 128: listed (after the first block if beyond it) and marked ->")
+    ex.add_argument("--input-mode", type=_str_list, default=None,
+                    help="input mode, one for all modules or comma-separated per module (latest, mean, sum, max): "
+                         "buffered modules get a table of the input window each firing reads")
     ex.set_defaults(func=_explain)
+
+
+def _str_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",")]
 
 
 def _explain(args) -> int:
@@ -90,7 +98,17 @@ def _explain(args) -> int:
             raise InvalidValueError(f"--periods/--phases (module M{i + 1}): {exc}") from None
     check_fastest_first(clocks, "--periods", f"list them fastest first, e.g. {','.join(map(str, sorted(periods)))}, "
                         "as the model and `clocksim run` require")
-    print(schedule_table(clocks, start=args.start, n_steps=args.steps, extra_steps=args.at))
+    modes = args.input_mode
+    if modes is not None:
+        if len(modes) == 1:
+            modes = modes * len(clocks)
+        if len(modes) != len(clocks):
+            raise InvalidValueError(f"--input-mode: got {len(modes)} modes for {len(clocks)} modules, expected one "
+                                    "mode or one per module")
+        for m in modes:
+            if m not in INPUT_MODES:
+                raise InvalidValueError(f"--input-mode: got {m!r}, expected one of {', '.join(INPUT_MODES)}")
+    print(schedule_table(clocks, start=args.start, n_steps=args.steps, extra_steps=args.at, input_mode=modes))
     return 0
 
 

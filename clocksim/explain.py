@@ -8,15 +8,40 @@ import numpy as np
 
 from ._validate import as_int
 from .clocks import Clock, Periodic, activity_mask, check_fastest_first
+from .errors import InvalidValueError
 
-__all__ = ["schedule_table"]
+__all__ = ["schedule_table", "input_windows"]
 
 ON, OFF = "x", "."
 ASKED = "->"
 
 
+def input_windows(active: np.ndarray, start: int = 0) -> np.ndarray:
+    """First step of the input window each firing reads (docs/concepts.md, "Input buffering").
+
+    Parameters
+    ----------
+    active : bool ndarray, shape (L, g)
+        Activity; row s is step ``start + s``.
+
+    Returns
+    -------
+    int64 ndarray, shape (L, g)
+        Where module i fires at step t: the first step of its window, which ends at t (the
+        step after its previous firing; ``start`` for its first firing). -1 where it does not fire.
+    """
+    L, g = active.shape
+    out = np.full((L, g), -1, dtype=np.int64)
+    for i in range(g):
+        first = start
+        for s in np.flatnonzero(active[:, i]):
+            out[s, i] = first
+            first = start + s + 1
+    return out
+
+
 def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
-                   extra_steps: Sequence[int] = ()) -> str:
+                   extra_steps: Sequence[int] = (), input_mode: Sequence[str] | None = None) -> str:
     """Explain a schedule step by step.
 
     Parameters
@@ -31,6 +56,9 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
     extra_steps : sequence of int
         Steps asked about (e.g. 128): listed after the first block when outside it,
         and marked ``->`` wherever they appear.
+    input_mode : sequence of str, shape (g,), optional
+        Each module's input mode; when some module buffers its input, a second table shows,
+        for every listed step, the window of steps each buffered module reads when it fires.
     """
     check_fastest_first(clocks, "clocks", "list the periods fastest first, e.g. 1,2,4,8")
     start = as_int("start", start, minimum=0)
@@ -85,4 +113,35 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
         lines.append(f"With start={other} instead, the first input is step {other}, where {who}.")
     lines.append("Wiring (slow-to-fast): each module reads itself and every slower module; "
                  f"{names[0]} reads all, {names[-1]} reads only itself.")
+    if input_mode is not None and len(input_mode) != g:
+        raise InvalidValueError(f"input_mode: got {len(input_mode)} modes for {g} modules, expected one per module")
+    buffered = [i for i, mode in enumerate(input_mode or ()) if mode != "latest"]
+    if buffered:
+        lines += _window_table(act, start, list(range(start, start + n_steps)), extra, asked, names, input_mode,
+                               buffered)
     return "\n".join(lines)
+
+
+def _window_table(act, start, block, extra, asked, names, input_mode, buffered) -> list[str]:
+    """Rows of the steps ``block`` (then ``...`` and ``extra``): the window each buffered module reads."""
+    first = input_windows(act, start)                                  # (steps, g)
+    heads = [f"{names[i]}({input_mode[i]})" for i in buffered]
+
+    def cell(t, i):
+        a = int(first[t - start, i])
+        return OFF if a < 0 else (f"{a}..{t}" if a != t else str(t))
+
+    cells = {t: [cell(t, i) for i in buffered] for t in block + extra}
+    width = max(len(x) for x in heads + [c for row in cells.values() for c in row]) + 2
+
+    def row(t):
+        return f"{ASKED if t in asked else '':<2}{t:>4} " + "".join(c.rjust(width) for c in cells[t])
+
+    lines = ["", "Input buffering: a buffered module reads the mean, sum or max of the input samples of its "
+             "window:", "the steps after its previous firing up to the step it fires (its first firing: from "
+             f"step {start}).", "", "  step " + "".join(h.rjust(width) for h in heads)]
+    lines += [row(t) for t in block]
+    if extra:
+        lines.append("   ...")
+        lines += [row(t) for t in extra]
+    return lines

@@ -183,3 +183,33 @@ class TestScenario:
     def test_bad_mode(self, mode, msg):
         with pytest.raises(cs.ClocksimError, match=msg):
             self.parse(mode)
+
+
+def test_input_windows_follow_the_reference_rule():
+    model = cs.ClockworkRNN(1, 1, [1, 1, 1], [1, 3, 4], start=1)
+    active = model.activity(12)
+    from clocksim.explain import input_windows
+
+    first = input_windows(active, start=1)
+    for i in range(3):
+        last = -1
+        for s in range(12):
+            if active[s, i]:
+                assert first[s, i] == 1 + last + 1                 # the step after the previous firing
+                last = s
+            else:
+                assert first[s, i] == -1
+
+
+def test_explain_shows_each_buffered_window(capsys):
+    from clocksim.cli import main
+
+    assert main(["explain", "--periods", "1,2,4", "--start", "1", "--input-mode", "latest,mean,max",
+                 "--at", "16"]) == 0
+    out = capsys.readouterr().out
+    rows = out.split("  step   M2(mean)   M3(max)\n")[1].splitlines()
+    assert rows[3].split() == ["4", "3..4", "1..4"] and rows[1].split() == ["2", "1..2", "."]
+    assert rows[-1].split() == ["->", "16", "15..16", "13..16"]
+    assert "M1(" not in out                                       # latest modules have no window column
+    assert main(["explain", "--periods", "1,2", "--input-mode", "mean,median"]) == 2
+    assert "--input-mode: got 'median'" in capsys.readouterr().err

@@ -213,3 +213,20 @@ def test_explain_shows_each_buffered_window(capsys):
     assert "M1(" not in out                                       # latest modules have no window column
     assert main(["explain", "--periods", "1,2", "--input-mode", "mean,median"]) == 2
     assert "--input-mode: got 'median'" in capsys.readouterr().err
+
+
+def test_activity_plot_shades_each_window(rng):
+    from matplotlib.collections import PolyCollection
+
+    model = cs.ClockworkRNN(1, 1, [1, 1, 1], [1, 2, 4], start=1, input_mode=["latest", "mean", "max"])
+    trace = cs.simulate(model, rng.normal(size=(16, 1))).trace
+    ax = cs.plot_activity(trace, windows=True)
+    shaded = [c for c in ax.collections if isinstance(c, PolyCollection) and c.get_label() == "input windows"]
+    assert len(shaded) == 1
+    paths = shaded[0].get_paths()
+    assert len(paths) == 8 + 4                                     # M2 fires 8 times, M3 4 times in steps 1..16
+    spans = sorted((p.vertices[:, 0].min(), p.vertices[:, 0].max()) for p in paths)
+    assert spans[0] == (0.5, 2.5) and (0.5, 4.5) in spans and (12.5, 16.5) in spans   # steps 1..2, 1..4, 13..16
+    plain = cs.simulate(cs.ClockworkRNN(1, 1, [1, 1], [1, 2]), rng.normal(size=(4, 1))).trace
+    with pytest.raises(ValueError, match="windows: got True, but no module of this run buffers"):
+        cs.plot_activity(plain, windows=True)

@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from .. import _format as fmt
+from ..errors import InvalidValueError
 from ..trace import Trace
 from ._style import (
     MISS_COLOR,
@@ -30,7 +31,7 @@ from ._style import (
 )
 
 
-def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = None):
+def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = None, windows: bool = False):
     """Module activity timeline: one mark per activation, the picture of "clock rate".
 
     Parameters
@@ -44,6 +45,10 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
     aggregate : bool, optional
         Draw counts per time bin instead of single marks. Default: when the
         fastest module fires more often than every fourth pixel column.
+    windows : bool, default False
+        Shade, in the row of each module with a buffered ``input_mode``, the input
+        window each of its firings reads (the steps after its previous firing up to
+        the firing; alternately darker and lighter, so neighbouring windows show).
 
     Returns
     -------
@@ -51,7 +56,8 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
         Modules on y (tick labels from ``meta["labels"]``, fastest at the top),
         time on x. Marks are ``EventCollection`` s (one per module); in the
         aggregated mode an ``AxesImage`` whose data (rows in y order, shape
-        ``(g, n_bins)``) are activation counts.
+        ``(g, n_bins)``) are activation counts. With ``windows``, the shading is
+        a ``PolyCollection`` with the label ``"input windows"``, one polygon per window.
     """
     _check_trace(trace)
     ax = ax if ax is not None else _new_axes(figsize=(10, _rows_height(trace.g)))
@@ -89,6 +95,8 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
         ax.eventplot([act["time"][row == r] for r in range(trace.g)], lineoffsets=np.arange(trace.g),
                      linelengths=0.7, linewidths=lw, colors=[colors[i] for i in order])
         how = "one mark per activation"
+    if windows:
+        _shade_windows(ax, trace, rank, lo, hi, pad)
     _module_axis(ax, trace, order)
     if pad:
         _step_ticks(ax.xaxis, lo - pad, hi - pad, trace.meta["periods"])
@@ -101,6 +109,31 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
     ax.set_title(f"Module activity over {_span_text(trace, lo, hi, pad)}: {fmt.count(act.shape[0])} activations "
                  f"({how})")
     return ax
+
+
+def _shade_windows(ax, trace: Trace, rank: np.ndarray, lo: float, hi: float, pad: float) -> PolyCollection:
+    """Shade each buffered module's input windows ``(previous firing, firing]`` in its row."""
+    modes = trace.meta.get("input_mode") or ["latest"] * trace.g
+    buffered = [i for i, mode in enumerate(modes) if mode != "latest"]
+    if not buffered:
+        raise InvalidValueError("windows: got True, but no module of this run buffers its input "
+                                "(every input_mode is 'latest'); expected a run with a buffered input_mode")
+    first = float(trace.meta.get("start", 0)) - 1.0                # the first window opens at the first step
+    act = trace.activations
+    verts, shades = [], []
+    for i in buffered:
+        times = np.sort(act["time"][act["module"] == i])           # (A_i,)
+        opens = np.concatenate([[first], times[:-1]])              # previous firing (or before the first step)
+        keep = (times >= lo) & (opens < hi)
+        y = rank[i]
+        for k in np.flatnonzero(keep):
+            a, b = opens[k] + 1.0 - pad, times[k] + 1.0 - pad       # steps opens+1 .. time, drawn as cells
+            verts.append([(a, y - 0.45), (b, y - 0.45), (b, y + 0.45), (a, y + 0.45)])
+            shades.append(0.80 if k % 2 else 0.88)
+    coll = PolyCollection(verts, facecolors=[(s, s, 0.95) for s in shades], edgecolors="none", zorder=0,
+                          label="input windows")
+    ax.add_collection(coll)
+    return coll
 
 
 #: Up to this many activations per bin, each count gets its own colour (a discrete colour bar).

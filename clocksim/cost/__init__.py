@@ -1,11 +1,11 @@
 """What Clockwork RNN computation costs, in operations and in time (DESIGN section 5). A leaf package.
 
-:mod:`clocksim.cost.counts` counts: multiply-adds, bias adds, activation evaluations and bytes
-of one activation (:func:`update_cost`), of a whole schedule (:func:`schedule_cost`), per step
-(:func:`step_macs`), the input buffers' work apart from it (:func:`buffer_cost`), the paper's dense comparison (:func:`dense_macs`) and its bounds on the
-saving (:func:`paper_speedup_bounds`). :mod:`clocksim.cost.timing` holds the event engine's
-timing models: message delays, per-link latency and compute on a pool of cores. Everything is
-importable from here.
+:mod:`clocksim.cost.counts` counts: multiply-adds, bias adds, activation evaluations and bytes of
+one activation (:func:`update_cost`), of a whole schedule (:func:`schedule_cost`), per step
+(:func:`step_macs`), the input buffers' work apart from it (:func:`buffer_cost`), the paper's dense
+comparison (:func:`dense_macs`) and its bounds on the saving (:func:`paper_speedup_bounds`).
+:mod:`clocksim.cost.timing` holds the event engine's timing models: message delays, per-link latency
+and compute on a pool of cores. Everything is importable from here.
 """
 
 from .counts import (

@@ -4,8 +4,8 @@ Both engines run from the same :class:`Plan`, so they call the kernels with
 identical arrays. A model with buffered inputs (``input_mode``) has a wider input:
 the samples, then one block of ``n_in`` columns per buffered module holding its
 window's reduction (:class:`~clocksim.engine.buffer.InputBuffer`); a buffered
-module's reads point at its own block, so the update kernels are unchanged. Plans are cached on the model and rebuilt when its
-parameters change (``model.version``).
+module's reads point at its own block, so the update kernels are unchanged.
+Plans are cached on the model and rebuilt when its parameters change (``model.version``).
 """
 
 from __future__ import annotations

@@ -230,3 +230,21 @@ def test_activity_plot_shades_each_window(rng):
     plain = cs.simulate(cs.ClockworkRNN(1, 1, [1, 1], [1, 2]), rng.normal(size=(4, 1))).trace
     with pytest.raises(ValueError, match="windows: got True, but no module of this run buffers"):
         cs.plot_activity(plain, windows=True)
+
+
+def test_buffering_page_tables_are_the_results():
+    """docs/buffering.md shows exactly the tables benchmarks/exp_buffering.py makes of results/buffering."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("exp_buffering", root / "benchmarks" / "exp_buffering.py")
+    exp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exp)
+    results = json.loads((root / "results" / "buffering" / "results.json").read_text())
+    page = (root / "docs" / "buffering.md").read_text()
+    for task in ("pulse_count", "synthetic_words"):
+        assert exp.markdown(results[task]["table"]) in page, task
+    assert results["generation"]["identical_outputs"] is True
+    assert "provenance" in results and len(results["parameters"]["seeds"]) >= 3

@@ -50,7 +50,6 @@ from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
 from .base import Engine, Result, _latch, _readouts, check_observed, trace_meta
 from .buffer import InputBuffer
-from .compiled import _activity
 from .plan import Plan, plan_for
 from .stream import Keeper, Source, TraceParts, chunk_steps
 
@@ -250,12 +249,8 @@ class _Simulation:
         self.cur = 0                                                    # the current chunk in the window
         self.n_steps = 0                                                # samples read so far
         self.end = np.inf                                               # end of the run, once known
-        if model.buffered and not (model.synchronous and engine.times is None):
-            raise UnsupportedError(
-                f"input_mode: got {list(model.input_mode)}; engine 'events' buffers inputs only for synchronous "
-                "clocks and samples at every step (no times=), expected input_mode='latest' here")
         self.buffer = InputBuffer(plan, B)                              # buffered inputs' open windows
-        self.watched = [None] * model.g                                 # input-driven clocks (see compiled)
+        self.buffered_upto = 0                                          # samples whose reductions are computed
         self._read_chunk()
         self._read_chunk()
         first = self.window[0]
@@ -284,8 +279,6 @@ class _Simulation:
                 raise ShapeError(f"times: got shape {times.shape}, expected ({lo},): one arrival time per input step")
             return
         c = X.shape[1]
-        if self.plan.buffered:                      # a firing at step s latches sample s: windows from activity
-            X = self.buffer.inputs(X, _activity(self.model, lo, X, self.watched))     # (B, c, n_x)
         times = self.engine.times
         if times is None:
             ts = self.model.start + np.arange(lo, lo + c, dtype=np.float64)
@@ -297,8 +290,27 @@ class _Simulation:
         self.window.append((lo, X, ts))
         self.n_steps = lo + c
 
+    def _latches(self, lo: int, ts: np.ndarray) -> np.ndarray:
+        """``(c, g)`` bool: some firing of module i latches sample ``lo + s`` (fires in ``[ts[s], ts[s+1])``)."""
+        times = self.engine.times
+        after = times[lo + ts.size] if times is not None and lo + ts.size < times.size else ts[-1] + 1.0
+        out = np.zeros((ts.size, self.model.g), dtype=bool)
+        for i, _ in self.plan.buffered:
+            fired = self.clocks[i].firing_times(max(ts[0], self.t_first), min(after, self.end))    # (F,)
+            out[np.searchsorted(ts, fired, side="right") - 1, i] = True
+        return out
+
     def _write_window(self) -> None:
-        """Copy the window's inputs and arrival times into the arena."""
+        """Copy the window's inputs and arrival times into the arena.
+
+        Chunks new to the window first get the reductions of buffered modules' windows
+        (:class:`InputBuffer`), from the samples that each module's firings latch.
+        """
+        if self.plan.buffered:
+            for k, (lo, X, ts) in enumerate(self.window):
+                if lo >= self.buffered_upto:
+                    self.window[k] = (lo, self.buffer.inputs(X, self._latches(lo, ts)), ts)     # (B, c, n_x)
+                    self.buffered_upto = lo + ts.size
         S, I, B, n_x = self.S, self.I, self.B, self.plan.n_x
         pos = 0
         for _, X, ts in self.window:

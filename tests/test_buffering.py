@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from gradcheck import assert_grads_match, data
 from helpers import random_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reference import buffered_input, reference_model
 
 import clocksim as cs
@@ -284,3 +286,20 @@ def test_buffering_page_tables_are_the_results():
         assert exp.markdown(results[task]["table"]) in page, task
     assert results["generation"]["identical_outputs"] is True
     assert "provenance" in results and len(results["parameters"]["seeds"]) >= 3
+
+
+@settings(deadline=None, max_examples=30)
+@given(periods=st.lists(st.integers(1, 9), min_size=1, max_size=4), start=st.integers(0, 3),
+       modes=st.lists(st.sampled_from(["latest", *MODES]), min_size=4, max_size=4),
+       L=st.integers(1, 30), chunk=st.integers(1, 12), seed=st.integers(0, 2**16))
+def test_property_engines_chunks_and_reference_agree(periods, start, modes, L, chunk, seed):
+    rng = np.random.default_rng(seed)
+    periods = sorted(periods)
+    model = random_model(rng, g=len(periods), periods=periods, start=start, n_in=2, n_out=1,
+                         input_mode=modes[:len(periods)])
+    X = rng.normal(size=(2, L, 2))
+    whole = cs.simulate(model, X, engine="compiled")
+    for engine in ("compiled", "events"):
+        res = cs.simulate(model, X, engine=engine, chunk=chunk)
+        assert np.array_equal(res.y, whole.y) and np.array_equal(res.h, whole.h)
+    np.testing.assert_allclose(whole.h, reference_model(model, X)[1], rtol=0, atol=TOL)

@@ -528,17 +528,29 @@ def buffer_window(X, closes, mode, acc, count, out):
     out : (B, c, n_in) float64, written
     """
     B, c, n_in = X.shape
-    for s in range(c):
-        k = count[0]
-        for q in range(B):
-            for j in range(n_in):
-                v = X[q, s, j]                               # (scalar) sample s of sequence q
-                if k == 0:
-                    a = v
-                elif mode == BUF_MAX:
-                    a = max(acc[q, j], v)
-                else:
-                    a = acc[q, j] + v
-                acc[q, j] = a
-                out[q, s, j] = a / (k + 1) if mode == BUF_MEAN else a
-        count[0] = 0 if closes[s] else k + 1
+    k0 = count[0]
+    k = k0
+    for q in range(B):                                       # sequence by sequence: contiguous rows
+        k = k0                                               # the count is the same for every sequence
+        a = acc[q]                                           # (n_in,)
+        for s in range(c):
+            x = X[q, s]                                      # (n_in,) sample s
+            o = out[q, s]                                    # (n_in,)
+            if k == 0:
+                for j in range(n_in):
+                    a[j] = x[j]
+            elif mode == BUF_MAX:
+                for j in range(n_in):
+                    a[j] = max(a[j], x[j])
+            else:
+                for j in range(n_in):
+                    a[j] = a[j] + x[j]
+            if mode == BUF_MEAN:
+                d = k + 1.0
+                for j in range(n_in):
+                    o[j] = a[j] / d
+            else:
+                for j in range(n_in):
+                    o[j] = a[j]
+            k = 0 if closes[s] else k + 1
+    count[0] = k

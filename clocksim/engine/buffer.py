@@ -53,9 +53,8 @@ class InputBuffer:
         B, c, n_in = X.shape
         out = np.empty((B, c, plan.n_x))                          # (B, c, n_x)
         out[:, :, :n_in] = X
-        part = np.empty((B, c, n_in))
         X = np.ascontiguousarray(X)
-        for b, (i, code) in enumerate(plan.buffered):
-            K.buffer_window(X, np.ascontiguousarray(active[:, i]), code, self.acc[b], self.count[b], part)
-            out[:, :, n_in * (b + 1):n_in * (b + 2)] = part
+        for b, (i, code) in enumerate(plan.buffered):                # each writes its own block of columns
+            K.buffer_window(X, np.ascontiguousarray(active[:, i]), code, self.acc[b], self.count[b],
+                            out[:, :, n_in * (b + 1):n_in * (b + 2)])
         return out

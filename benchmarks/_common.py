@@ -12,10 +12,11 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ[_var] = "1"
 
 import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+from clocksim.provenance import provenance  # noqa: E402
 
 
 def time_interleaved(funcs: dict, repeats: int = 7, warmup: int = 1) -> dict:
@@ -38,10 +39,7 @@ def ratio(times: dict, slow: str, fast: str) -> dict:
             "min": times[slow]["min"] / times[fast]["min"]}
 
 
-def machine() -> dict:
-    return {"python": platform.python_version(), "machine": platform.machine(),
-            "processor": platform.processor() or "unknown", "threads": 1}
-
-
 def report(name: str, payload: dict) -> None:
-    print(json.dumps({"benchmark": name, **payload, "machine": machine()}, indent=2, default=float))
+    """Print the benchmark's result as JSON, with :func:`clocksim.provenance.provenance` (one thread)."""
+    print(json.dumps({"benchmark": name, **payload, "threads": 1, "provenance": provenance()}, indent=2,
+                     default=float))

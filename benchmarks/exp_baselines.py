@@ -58,6 +58,13 @@ FACTORS = {
     "clipping": [c for lr in (0.1, 0.3, 1.0) for c in cells({"rnn": lr, "lstm": lr, "cwrnn": lr}, clip_norm=1.0)],
     "forget_bias": [c for fb in (0.0, 1.0, 2.0) for c in cells({"lstm": BASE_LR["lstm"]}, forget_bias=fb)],
     "epochs": cells(BASE_LR, epochs=10000),
+    # second round, after the single factors: the helpful ones together (still the paper's protocol)
+    "combined": ([c for lr in (0.03, 0.1) for clip in (None, 1.0)
+                  for c in cells({"lstm": lr}, momentum=0.99, clip_norm=clip)]
+                 + [c for lr in (0.01, 0.03) for c in cells({"rnn": lr}, momentum=0.99, clip_norm=1.0)]
+                 + cells({"rnn": 0.03}, recurrent="orthogonal", momentum=0.99, clip_norm=1.0)
+                 + cells({"cwrnn": 0.03}, momentum=0.99, clip_norm=1.0)
+                 + cells({"rnn": 0.03, "lstm": 0.1}, input="ramp", momentum=0.99, clip_norm=1.0)),
 }
 
 

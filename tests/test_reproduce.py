@@ -3,6 +3,7 @@ docs/reproduction.md shows exactly the tables of the committed full run."""
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from clocksim.cli import main
 from clocksim.reproduce import Settings, doc_tables, render_tables, reproduce, tables
 from clocksim.reproduce.plan import EXPERIMENTS, MODELS, QUICK, main_jobs, scan_jobs, schedule_jobs
+from clocksim.reproduce.tables import ablation_table, load_ablations, rerun_table
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "results" / "reproduction"
@@ -131,6 +133,12 @@ JOB_KEYS = ("experiment", "stage", "model", "budget", "rule", "periods", "schedu
             "learning_rate", "seed")
 
 
+def extra_tables() -> dict:
+    """The page's tables that come from the ablation and re-run files."""
+    return {"ablations": ablation_table(load_ablations(COMMITTED / "ablations")),
+            "reruns": rerun_table(json.loads((COMMITTED / "reruns.json").read_text()))}
+
+
 class TestCommittedRun:
     """The committed full run is what the docs show."""
 
@@ -160,7 +168,7 @@ class TestCommittedRun:
     def test_docs_show_exactly_those_tables(self):
         results = json.loads((COMMITTED / "results.json").read_text())
         shown = doc_tables((ROOT / "docs" / "reproduction.md").read_text())
-        assert shown == tables(results)
+        assert shown == {**tables(results), **extra_tables()}
 
     def test_the_quick_run_has_the_same_format(self, quick):
         committed = tables(json.loads((COMMITTED / "results.json").read_text()))
@@ -175,3 +183,76 @@ class TestCommittedRun:
         assert results["settings"]["classification_seeds"] >= 10
         for name, spec in EXPERIMENTS.items():
             assert set(results["learning_rates"][name].values()) <= set(spec["lr_grid"])
+
+
+# ---------------------------------------------------------------------- prose numbers
+#: The paper's numbers the page quotes: section 4.1 (NMSE at 1000 parameters, learning rates 3e-4 and 3e-5, and
+#: what those would be on an error summed over 320 steps: x 320 / 2 and x 320), Table 2 (TIMIT word error, %).
+PAPER_NUMBERS = [0.46, 0.08, 0.04, 0.01, 0.007, 0.004, 3e-4, 3e-5, 3e-4 * 160, 3e-4 * 320, 3e-5 * 160,
+                 3e-5 * 320, 66.8, 4.7, 34.2, 5.6, 16.8, 3.5]
+#: Sections that describe how the data is made (constants of the generators, checked by their own tests).
+DESIGN_SECTIONS = ("### The five pieces", "### The two tasks")
+_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+_NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|\d+)(?:·10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+))?")
+
+
+def _numbers(text: str) -> list[tuple[str, float]]:
+    """Decimal numbers (and ``a·10⁻ᵇ``) of ``text``, as written and as floats."""
+    out = []
+    for m in _NUMBER.finditer(text):
+        if "." not in m.group(1) and not m.group(2):
+            continue                                        # integers: counts and settings
+        value = float(m.group(1) + (f"e{m.group(2).translate(_SUPERSCRIPT)}" if m.group(2) else ""))
+        out.append((m.group(0), value))
+    return out
+
+
+def _prose(page: str) -> str:
+    page = re.sub(r"<!-- table:(\w+) -->.*?<!-- /table:\1 -->", "", page, flags=re.S)
+    page = re.sub(r"```.*?```", "", page, flags=re.S)
+    kept, skip = [], False
+    for line in page.splitlines():
+        if line.startswith("#"):
+            skip = line.startswith(DESIGN_SECTIONS)
+        if not skip and not line.startswith(("![", "|", "$ ")):
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _rounds_to(written: str, value: float, source: float) -> bool:
+    """Whether ``source`` rounded to as many significant digits as ``written`` has gives ``value``."""
+    digits = len(written.split("·")[0].replace(".", "").lstrip("0")) or 1
+    if value == 0:
+        return source == 0
+    unit = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    return abs(source - value) <= 0.5 * unit * (1 + 1e-9)
+
+
+def test_every_prose_number_comes_from_a_committed_file():
+    """docs/reproduction.md: every decimal number outside the generated tables is a rounding of a number of the
+    committed files (tables.md, the ablation and re-run tables, the run's settings, a cell's median) or of the
+    paper's."""
+    results = json.loads((COMMITTED / "results.json").read_text())
+    sources = [v for text in [(COMMITTED / "tables.md").read_text(), *extra_tables().values()]
+               for _, v in _numbers(text)]
+    sources += PAPER_NUMBERS
+    sources += [v for r in results["records"] for v in r["train"].values() if isinstance(v, float)]
+    cells: dict = {}
+    for r in results["records"]:
+        if r["stage"] == "main" and not r["diverged"]:
+            cells.setdefault((r["experiment"], r["model"], r["budget"]), []).append(r["value"])
+    sources += [float(np.median(v)) for v in cells.values()]
+    reruns = json.loads((COMMITTED / "reruns.json").read_text())
+    sources += [run["value"] for row in reruns["rows"] for run in [row["committed"], *row["reruns"].values()]]
+    unsourced = [written for written, value in _numbers(_prose((ROOT / "docs" / "reproduction.md").read_text()))
+                 if not any(_rounds_to(written, value, s) for s in sources)]
+    assert unsourced == []
+
+
+def test_the_prose_check_can_fail():
+    assert _numbers("NMSE 0.0033, median 3.5·10⁻⁵ after 2000 epochs") == [("0.0033", 0.0033),
+                                                                          ("3.5·10⁻⁵", 3.5e-5)]
+    assert _rounds_to("0.0033", 0.0033, 0.00327) and not _rounds_to("0.0033", 0.0033, 0.0034)
+    assert _rounds_to("0.61", 0.61, 0.6075) and not _rounds_to("0.610", 0.61, 0.6075)
+    assert _prose("a 0.5\n<!-- table:x -->\n| 0.7 |\n<!-- /table:x -->\n### The two tasks\n0.9\n## Next\n1.5") \
+        .split() == ["a", "0.5", "##", "Next", "1.5"]

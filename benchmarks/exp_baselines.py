@@ -64,7 +64,7 @@ FACTORS = {
                  + [c for lr in (0.01, 0.03) for c in cells({"rnn": lr}, momentum=0.99, clip_norm=1.0)]
                  + cells({"rnn": 0.03}, recurrent="orthogonal", momentum=0.99, clip_norm=1.0)
                  + cells({"cwrnn": 0.03}, momentum=0.99, clip_norm=1.0)
-                 + cells({"rnn": 0.03, "lstm": 0.1}, input="ramp", momentum=0.99, clip_norm=1.0)),
+                 + cells(BASE_LR, input="ramp", momentum=0.99, clip_norm=1.0)),
 }
 
 

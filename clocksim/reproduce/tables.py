@@ -218,13 +218,15 @@ def ablation_table(factors: list[dict]) -> str:
     ``benchmarks/exp_baselines.py``) as one table: a row per change, a column per model, the median NMSE of the
     cell's runs (and how many diverged)."""
     rows: dict = {}
+    base_lr = {row["cell"]["model"]: row["cell"]["learning_rate"] for row in factors[0]["rows"]} \
+        if factors and factors[0]["factor"] == "base" else {}
     for factor in factors:
-        base_lr = {row["cell"]["model"]: row["cell"]["learning_rate"] for row in factors[0]["rows"]} \
-            if factors[0]["factor"] == "base" else {}
+        # a factor that changes any learning rate names the rate in every row (so the models' cells line up)
+        varies = any(row["cell"]["learning_rate"] != base_lr.get(row["cell"]["model"]) for row in factor["rows"])
         for row in factor["rows"]:
             cell = row["cell"]
             label = "none" if row["change"] == "base" else row["change"]
-            if cell["learning_rate"] != base_lr.get(cell["model"]):
+            if varies:
                 label = f"learning_rate={cell['learning_rate']:g}" + ("" if label == "none" else f", {label}")
             median = "—" if row["median"] is None else f"{row['median']:.3g}"
             text = median + (f" ({row['diverged']} of {len(row['runs'])} diverged)" if row["diverged"] else "")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from clocksim.cli import main
+from clocksim.provenance import provenance
 from clocksim.reproduce import Settings, doc_tables, render_tables, reproduce, tables
 from clocksim.reproduce.plan import EXPERIMENTS, MODELS, QUICK, main_jobs, scan_jobs, schedule_jobs
 from clocksim.reproduce.tables import ablation_table, load_ablations, rerun_table
@@ -75,6 +76,12 @@ def test_quick_run_writes_every_table_and_figure(quick):
                     and r["model"] == model}
             assert used == {chosen}
     chosen = results["learning_rates"]
+    here = provenance()                                          # where it came from: the command and each worker
+    assert {k: v for k, v in results["provenance"].items() if k != "command"} == {
+        k: v for k, v in here.items() if k != "command"}
+    assert [r["provenance"] for r in records] == [0] * len(records)
+    assert results["worker_provenance"][0]["blas"] == here["blas"] | {"threads": 1}
+    assert results["worker_provenance"][0]["git_commit"] == here["git_commit"]
     n_runs = len(scan_jobs(QUICK)) + len(main_jobs(QUICK, chosen)) + len(schedule_jobs(QUICK, chosen))
     assert len(records) == n_runs
     assert f"{n_runs} training runs" in text
@@ -183,6 +190,8 @@ class TestCommittedRun:
         assert results["settings"]["classification_seeds"] >= 10
         for name, spec in EXPERIMENTS.items():
             assert set(results["learning_rates"][name].values()) <= set(spec["lr_grid"])
+            for model in MODELS:
+                assert results["learning_rates"][name][model] == _scan_choice(results["records"], name, model)
 
 
 # ---------------------------------------------------------------------- prose numbers

@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from helpers import require
 
 import clocksim.sweep.points as points
 from clocksim.cli import main
@@ -405,7 +406,7 @@ class TestResultsLog:
 # ---------------------------------------------------------------------- a 2-process cluster
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("distributed", reason="the sweep extra (dask[distributed]) is not installed")
+    distributed = require("distributed", "the sweep extra (dask[distributed]) is not installed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=40) as cluster, distributed.Client(cluster) as client:
         yield cluster, client
@@ -453,7 +454,7 @@ class TestCluster:
             run_sweep(sweep, tmp_path / "out", scheduler=local.scheduler_address, progress=False)
 
     def test_cli_on_local_processes_then_resume(self, tmp_path, base, capsys):
-        pytest.importorskip("distributed")
+        require("distributed", "the sweep extra (dask[distributed]) is not installed")
         path = write_sweep(tmp_path, SWEEP)
         argv = ["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2"]
         assert main(argv) == 0

@@ -9,12 +9,13 @@ import pytest
 
 from clocksim import _format as fmt
 from clocksim.cli import main
+from clocksim.engine import simulate
 from clocksim.execute import execute
 from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
 from clocksim.summary import lookup, metric_columns
 from clocksim.sweep import load_sweep, run_sweep
 from clocksim.tasks import task_options
-from clocksim.train import TrainConfig
+from clocksim.train import TrainConfig, train
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -176,6 +177,16 @@ class TestRun:
         assert first.fit.metrics["metric"] == "nmse" and first.fit.metrics["epochs"] == 8
         assert first.summary["accuracy"]["value"] == again.summary["accuracy"]["value"]
         assert first.result.trace.summary()["macs"] == first.summary["macs"]
+
+    def test_execute_trains_and_scores_as_the_scenario_says(self, tmp_path):
+        scenario = load_scenario(write(tmp_path, GENERATION))
+        metrics = execute(scenario).fit.metrics
+        model = scenario.model.copy()                 # the same by hand: train, simulate, NMSE written out
+        history = train(model, scenario.task.x_train, scenario.task.y_train, scenario.train)
+        y = simulate(model, scenario.task.x_test, engine="events").y
+        target = scenario.task.y_test
+        assert metrics["metric"] == "nmse" and metrics["epochs"] == len(history) == 8
+        assert metrics["value"] == pytest.approx(np.mean((y - target) ** 2) / np.var(target), rel=1e-12)
         assert list(tmp_path.iterdir()) == [tmp_path / "s.toml"]
 
     def test_on_epoch_sees_every_epoch_and_its_exception_stops_training(self, tmp_path):
@@ -235,6 +246,7 @@ def test_classification_run_reports_test_error(tmp_path, capsys):
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     acc = summary["accuracy"]
     assert acc["metric"] == "test_error" and acc["value"] == acc["test_error"] == 1 - acc["test_accuracy"]
-    assert 0 <= acc["value"] <= 1 and acc["epochs"] <= 2 and summary["count_basis"] == "per batch"
+    wrong = acc["value"] * 50                                 # a fraction of the 50 test sequences
+    assert wrong == round(wrong) and acc["epochs"] <= 2 and summary["count_basis"] == "per batch"
     assert f"test error {fmt.value(100 * acc['value'])}%" in out                # the one number style: 72%
     assert "on 50 test sequence(s)" in (tmp_path / "o" / "report.md").read_text()

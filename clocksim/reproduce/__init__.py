@@ -5,7 +5,10 @@
 output folder (whole or not at all) with
 
 - ``results.json``: every run's record, the chosen learning rates, the best
-  generated sequences, the schedules' costs and the wall time;
+  generated sequences, the schedules' costs, the wall time, and where it came
+  from: ``provenance`` (:func:`clocksim.provenance.provenance` of the command)
+  and ``worker_provenance`` (the workers' distinct provenances; each record's
+  ``provenance`` is an index into that list);
 - ``tables.md``: the tables of :mod:`clocksim.reproduce.tables`, computed from
   ``results.json`` alone;
 - ``generation.png`` and ``nmse.png``: the figures, from ``results.json`` alone.
@@ -21,6 +24,7 @@ import json
 import time
 from pathlib import Path
 
+from ..provenance import provenance
 from .plan import EXPERIMENTS, FULL, QUICK, SCHEDULES, Settings, is_generation, main_jobs, scan_jobs, schedule_jobs
 from .tables import doc_tables, fill_doc, render_tables, select_learning_rates, tables
 from .worker import build_model, run_jobs
@@ -61,9 +65,10 @@ def reproduce(out, *, quick: bool = False, jobs: int = 1, progress: bool = True,
             job["keep_output"] = job["experiment"] == "generation" and job["budget"] == max(
                 EXPERIMENTS["generation"]["budgets"])
         records = run_jobs(planned, jobs, progress, "runs")
+        workers, stripped = _provenances(scans + records)
         results = {"settings": dataclasses.asdict(settings), "jobs": jobs, "learning_rates": chosen,
                    "best_outputs": _best_outputs(records), "costs": schedule_costs(),
-                   "records": [_strip(r) for r in scans + records],
+                   "provenance": provenance(), "worker_provenance": workers, "records": stripped,
                    "wall_seconds": time.perf_counter() - t0}
         write_outputs(results, tmp)
     return results
@@ -87,8 +92,17 @@ def write_outputs(results: dict, folder: Path) -> None:
             plt.close(fig)
 
 
-def _strip(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k not in ("output", "keep_output")}
+def _provenances(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The workers' distinct provenances, and the records without their outputs, each naming its worker's
+    provenance by its index in that list (``record["provenance"]``)."""
+    distinct: list[dict] = []
+    stripped = []
+    for record in records:
+        if record["provenance"] not in distinct:
+            distinct.append(record["provenance"])
+        stripped.append({**{k: v for k, v in record.items() if k not in ("output", "keep_output")},
+                         "provenance": distinct.index(record["provenance"])})
+    return distinct, stripped
 
 
 def _best_outputs(records: list[dict]) -> dict:

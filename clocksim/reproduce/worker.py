@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ..baselines import model_for_budget, size_for_budget, split_units
 from ..errors import InvalidValueError
 from ..model import ClockworkRNN
+from ..provenance import provenance
 from ..tasks import fit, make_task
 from ..train import DivergenceError, TrainConfig
 
@@ -50,7 +51,8 @@ def predict(model, x: np.ndarray) -> np.ndarray:
 
 
 def run_job(job: dict) -> dict:
-    """Train and score one job; the record adds ``value`` (NaN when diverged), ``diverged``, sizes and timings."""
+    """Train and score one job; the record adds ``value`` (NaN when diverged), ``diverged``, sizes, timings and
+    the worker's ``provenance`` (:func:`clocksim.provenance.provenance` without the command)."""
     task = _task(tuple(sorted(job["task"].items())))
     model = build_model(job, task)
     freeze = ("h0", "c0") if job["model"] == "lstm" else ("h0",)
@@ -70,6 +72,7 @@ def run_job(job: dict) -> dict:
         if job.get("keep_output") and not blown:
             record["output"] = [round(float(v), 6) for v in predict(result.model, task.x_test)[0, :, 0]]
     record["seconds"] = time.perf_counter() - t0
+    record["provenance"] = {k: v for k, v in provenance().items() if k != "command"}   # the worker's
     return record
 
 

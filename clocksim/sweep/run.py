@@ -114,11 +114,13 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
 def sweep_record(sweep: Sweep) -> dict:
     """The sweep as plain data (``sweep.json`` and the Parquet metadata): what was asked, and of what."""
     from .. import __version__
+    from ..provenance import provenance
 
     return {"name": sweep.name, "description": sweep.description, "file": str(sweep.path),
             "scenario": str(sweep.scenario_path), "grid_keys": sweep.grid_keys,
             "random_keys": sweep.random_keys, "seeds": sweep.seeds, "metrics": sweep.metrics, "plots": sweep.plots,
-            "columns": sweep.columns, "points": len(sweep.points), "clocksim_version": __version__}
+            "columns": sweep.columns, "points": len(sweep.points), "clocksim_version": __version__,
+            "provenance": provenance()}
 
 
 def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) -> list[Path]:

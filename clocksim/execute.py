@@ -15,8 +15,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .cost import lstm_step_macs
 from .engine import Result, simulate
 from .errors import InvalidValueError
+from .model import ClockworkRNN
 from .scenario import Scenario
 from .tasks import Fit, fit
 
@@ -31,18 +33,22 @@ class Run:
     ----------
     scenario : Scenario
         The scenario as run (overrides applied).
-    result : Result
+    result : Result or None
         The engine's result (``y``, ``h``, ``trace``) of the simulated model: the trained
-        one when the scenario has a ``[task]`` with a ``[train]`` table.
+        one when the scenario has a ``[task]`` with a ``[train]`` table. None for an LSTM
+        (``model.kind = "lstm"``), which is not a clocked model: it is trained and scored, never
+        simulated, so it has no trace.
     summary : dict
         ``result.trace.summary()`` plus ``"scenario"`` (its name) and, when the scenario has a
         ``[task]``, ``"accuracy"`` (:attr:`clocksim.tasks.Fit.metrics`): what ``summary.json`` holds.
+        For an LSTM, in place of the trace's keys: ``"n_params"`` and ``"step_macs"`` (multiply-adds
+        of one step, :func:`clocksim.cost.lstm_step_macs`).
     fit : clocksim.tasks.Fit or None
         The training and scoring, when the scenario has a ``[task]``.
     """
 
     scenario: Scenario
-    result: Result
+    result: Result | None
     summary: dict
     fit: Fit | None = None
 
@@ -84,8 +90,13 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
                      checkpoint=None if scenario.train is None else checkpoint,
                      resume=checkpoint if resume else None, checkpoint_every=scenario.checkpoint_every,
                      progress=None if progress else False, on_epoch=on_epoch)
-    result = _simulate(scenario, scenario.model if fitted is None else fitted.model, progress)
-    summary = result.trace.summary()
+    model = scenario.model if fitted is None else fitted.model
+    if isinstance(model, ClockworkRNN):
+        result = _simulate(scenario, model, progress)
+        summary = result.trace.summary()
+    else:                                  # an LSTM (always with a [task]): trained and scored, not simulated
+        result = None
+        summary = {"n_params": int(model.n_params), "step_macs": lstm_step_macs(model.n, model.n_in, model.n_out)}
     summary["scenario"] = scenario.name
     if fitted is not None:
         summary["accuracy"] = fitted.metrics

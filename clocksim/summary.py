@@ -22,6 +22,7 @@ WHEN = {
     "run": "scenario runs",
     "task": "[task]",
     "trained": "[task] and [train]",
+    "untraced": "LSTM",
 }
 #: What each :data:`WHEN` means (the legend under the table in ``docs/traces.md``).
 WHEN_MEANING = {
@@ -31,6 +32,8 @@ WHEN_MEANING = {
     "run": "added by `clocksim.execute.execute` (`clocksim run`, `compare`, sweep points), not by `Trace.summary()`",
     "task": "the scenario has a `[task]` (scored on its test set)",
     "trained": "the scenario has a `[task]` and a `[train]` table",
+    "untraced": "`model.kind = \"lstm\"`: not a clocked model, trained and scored but never simulated, so the "
+                "summary has only these keys, `scenario` and `accuracy` (none of the trace's)",
 }
 
 
@@ -106,6 +109,9 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "queue_wait.mean": SummaryKey("float?", "Mean over all activations.", "timing"),
     "queue_wait.max": SummaryKey("float?", "Largest.", "timing"),
     "scenario": SummaryKey("str", "Name of the scenario.", "run"),
+    "n_params": SummaryKey("int", "Trainable parameters of the LSTM (`model.n_params`).", "untraced"),
+    "step_macs": SummaryKey("int", "Multiply-adds of one LSTM step per sequence, gates and readout "
+                                   "(`clocksim.cost.lstm_step_macs`).", "untraced"),
     "accuracy": SummaryKey("dict", "How the (trained) model scores on the task's test set "
                                    "(:attr:`clocksim.tasks.Fit.metrics`).", "task"),
     "accuracy.task": SummaryKey("str", "Task kind.", "task"),

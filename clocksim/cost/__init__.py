@@ -16,6 +16,7 @@ from .counts import (
     binned_macs,
     dense_macs,
     dense_step_macs,
+    lstm_step_macs,
     paper_speedup_bounds,
     periodic_firings,
     readout_macs,
@@ -46,5 +47,6 @@ __all__ = [
     "activation_macs",
     "readout_macs",
     "dense_step_macs",
+    "lstm_step_macs",
     "dense_macs",
 ]

@@ -142,6 +142,13 @@ def dense_step_macs(n: int, n_in: int, n_out: int) -> int:
     return int(n) * (int(n) + int(n_in)) + int(n_out) * int(n)
 
 
+def lstm_step_macs(n: int, n_in: int, n_out: int) -> int:
+    """Multiply-adds of one step of an LSTM of ``n`` cells (:class:`clocksim.LSTM`, no peepholes), per sequence:
+    the four gates ``W_rec @ h + W_in @ x`` (``4n * (n + n_in)``) and the readout (``n_out * n``); the
+    element-wise products of the cell update are not multiply-adds of a matrix and are not counted."""
+    return 4 * int(n) * (int(n) + int(n_in)) + readout_macs(n, n_out)
+
+
 def dense_macs(n: int, n_in: int, n_out: int, n_steps: int, batch: int = 1) -> int:
     """The paper's baseline: a dense simple RNN running every one of ``n_steps`` steps."""
     return dense_step_macs(n, n_in, n_out) * int(n_steps) * int(batch)

@@ -27,7 +27,7 @@ from pathlib import Path
 from ..provenance import provenance
 from .plan import EXPERIMENTS, FULL, QUICK, SCHEDULES, Settings, is_generation, main_jobs, scan_jobs, schedule_jobs
 from .tables import doc_tables, fill_doc, render_tables, select_learning_rates, tables
-from .worker import build_model, run_jobs
+from .worker import job_scenario, run_jobs
 
 __all__ = ["reproduce", "tables", "render_tables", "fill_doc", "doc_tables", "FULL", "QUICK", "Settings",
            "write_outputs"]
@@ -119,25 +119,22 @@ def _best_outputs(records: list[dict]) -> dict:
 
 
 def schedule_costs() -> dict:
-    """Multiply-adds per step of each schedule's CW-RNN on each classification task (compiled engine trace)."""
-    from ..engine import simulate
-    from ..tasks import make_task
+    """Multiply-adds per step of each schedule's CW-RNN on each classification task (one test sequence, through
+    :func:`clocksim.execute.execute`; the model untrained: its cost does not depend on its weights)."""
+    from ..execute import execute
+    from ..scenario import parse_scenario
 
     costs: dict = {}
     for name, spec in EXPERIMENTS.items():
         if is_generation(name):
             continue
-        task = make_task(**spec["task"])
         g = len(spec["periods"])
         for schedule, periods in SCHEDULES.items():
-            job = {"model": "cwrnn", "budget": spec["budgets"][-1], "rule": spec["rule"], "periods": periods(g),
-                   "schedule": schedule, "seed": 0}
-            model = build_model(job, task)
-            summary = simulate(model, task.x_test[:1], engine="compiled").trace.summary()
-            steps = task.x_test.shape[1]
+            job = {"experiment": name, "model": "cwrnn", "budget": spec["budgets"][-1], "rule": spec["rule"],
+                   "periods": periods(g), "task": spec["task"], "seed": 0}
+            summary = execute(parse_scenario(job_scenario(job))).summary
+            steps = summary["n_steps"]
             costs.setdefault(name, {})[schedule] = {"macs_per_step": summary["macs"] / steps,
                                                     "speedup_vs_dense": float(summary["speedup_vs_dense"]),
                                                     "steps": int(steps)}
     return costs
-
-

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validate import read_toml
 from ..cost import has_timing_model
+from ..lstm import LSTM
 from ..model import ClockworkRNN
 from ..train import TrainConfig
 from .checks import Checks, leading_comment
@@ -37,7 +38,7 @@ class Scenario:
     path: Path | None
     name: str
     description: str
-    model: ClockworkRNN
+    model: ClockworkRNN | LSTM          # an LSTM only with a [task]: trained, never simulated
     x: np.ndarray                  # (B, L, n_in)
     times: np.ndarray | None       # (L,) arrival times, or None for regular
     engine: str
@@ -125,15 +126,38 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
     else:
         x, times = task_input(ctx, raw.get("input", {}), task), None
     model = model_section(ctx, raw["model"], n_in=x.shape[2], n_out=None if task is None else task.n_out)
+    if not isinstance(model, ClockworkRNN):
+        _untraced(ctx, raw, task)
     engine_name, options = engine_section(ctx, raw.get("engine", {}), model)
     if times is not None:
         if engine_name != "events":
             ctx.fail("input.arrival", "jittered", "regular arrivals with engine.name = \"compiled\"")
         options["times"] = times + model.start
     output = output_section(ctx, raw.get("output", {}), options)
+    if not isinstance(model, ClockworkRNN):
+        output.update(plots=[], csv=False, chrome=False)
     if "train" in raw:
         config, every = train_section(ctx, raw["train"], task, model)
     else:
         config, every = None, SCHEMA["train"]["checkpoint_every"].default
     return Scenario(path, name, description, model, x, options.get("times"), engine_name, options, output, raw,
                     task=task, train=config, checkpoint_every=every)
+
+
+def _untraced(ctx: Checks, raw: dict, task) -> None:
+    """An LSTM is trained and scored, never simulated: refuse what only a simulation could give."""
+    if task is None:
+        ctx.fail("model.kind", "lstm", "a [task] table too (an LSTM is not a clocked model: it is trained and "
+                                       "scored on a task, never simulated)")
+    for key, value in raw.get("engine", {}).items():
+        if key != "name":
+            ctx.fail(f"engine.{key}", value, "no timing keys with model.kind = \"lstm\" (it is never simulated)")
+    out = raw.get("output", {})
+    for key, empty in (("plots", []), ("csv", False), ("chrome", False)):
+        if key in out and out[key] != empty:
+            ctx.fail(f"output.{key}", out[key], f"{_toml(empty)} or absent with model.kind = \"lstm\" (no trace: "
+                                                "only summary.json and report.md are written)")
+
+
+def _toml(value) -> str:
+    return "[]" if value == [] else str(value).lower()

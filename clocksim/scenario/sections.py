@@ -8,15 +8,34 @@ import numpy as np
 
 from .. import clocks as C
 from .. import cost
+from ..baselines import BUDGET_RULES, MODEL_KINDS, simple_rnn, size_for_budget, split_units
 from ..engine.base import TRACE_KINDS
 from ..engine.stream import KEEP_KINDS
+from ..lstm import LSTM
 from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
 from .checks import Checks
 from .schema import ARRIVALS, INPUT_KINDS, PLOTS, ScenarioError
 from .signals import Signal
 
 
-def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -> ClockworkRNN:
+#: The [model] keys of the models that are not Clockwork RNNs with several modules.
+BASELINE_KEYS = {"rnn": ("kind", "module_sizes", "budget", "rule", "n_out", "activation", "output_activation",
+                         "seed", "params"),
+                 "lstm": ("kind", "module_sizes", "budget", "rule", "n_out", "output_activation", "seed", "params")}
+
+
+def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -> ClockworkRNN | LSTM:
+    """The scenario's model: a Clockwork RNN (``kind = "cwrnn"``), a simple RNN or an LSTM."""
+    kind = ctx.choice(m, "model.kind", MODEL_KINDS)
+    if "budget" in m and "module_sizes" in m:
+        ctx.fail("model.budget", m["budget"], "either `budget` or `module_sizes`, not both")
+    if "rule" in m and "budget" not in m:
+        ctx.fail("model.rule", m["rule"], "a `budget` too (the rule sizes the model to it)")
+    outputs = ctx.int(m, "model.n_out", minimum=1, default=n_out)
+    if n_out is not None and outputs != n_out:
+        ctx.fail("model.n_out", outputs, f"{n_out}, the task's number of outputs (or leave it out)")
+    if kind != "cwrnn":
+        return _baseline(ctx, kind, m, n_in, outputs)
     if "periods" in m and "clocks" in m:
         where = f"{ctx.path}: " if ctx.path else ""
         raise ScenarioError(f"{where}model: got both `periods` and `clocks`, expected one of them")
@@ -34,12 +53,14 @@ def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -
                 {"step": ctx.int(m, "model.step", minimum=1)} if family == "linear" else {})
             periods = C.PERIOD_FAMILIES[family](g, **kw)
         g = len(periods)
-        sizes_list = _sizes(ctx, sizes, g)
+        sizes_list = _unit_sizes(ctx, m, sizes, g, n_in, outputs)
         phases = _phases(ctx, m.get("phases", "aligned"), periods, sizes_list, m, n_in)
         clocks = []
         for i, (p, ph) in enumerate(zip(periods, phases)):
             clocks.append(ctx.call(f"model.periods[{i}]", C.Periodic, p, ph))
-    sizes_list = _sizes(ctx, sizes, g)
+    if "budget" in m and "clocks" in m:
+        ctx.fail("model.budget", m["budget"], "`periods` or `family` with a budget, not `clocks`")
+    sizes_list = _unit_sizes(ctx, m, sizes, g, n_in, outputs)
     connectivity = m.get("connectivity", "slow-to-fast")
     if isinstance(connectivity, str):
         if connectivity not in CONNECTIVITIES:
@@ -49,13 +70,55 @@ def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -
         if arr.shape != (g, g) or not all(isinstance(v, bool) for v in arr.ravel()):
             ctx.fail("model.connectivity", connectivity, f"a {g} x {g} array of booleans")
         connectivity = arr.astype(bool)
-    outputs = ctx.int(m, "model.n_out", minimum=1, default=n_out)
-    if n_out is not None and outputs != n_out:
-        ctx.fail("model.n_out", outputs, f"{n_out}, the task's number of outputs (or leave it out)")
     model = ctx.call("model", ClockworkRNN, n_in, outputs, sizes_list, clocks,
                      connectivity=connectivity, activation=ctx.choice(m, "model.activation", HIDDEN_ACTIVATIONS),
                      output_activation=ctx.choice(m, "model.output_activation", OUTPUT_ACTIVATIONS),
                      start=ctx.int(m, "model.start", minimum=0), seed=ctx.int(m, "model.seed", minimum=0))
+    return _load_params(ctx, m, model)
+
+
+def _baseline(ctx, kind: str, m: dict, n_in: int, n_out: int):
+    """A simple RNN (``kind = "rnn"``) or an LSTM, of ``module_sizes`` units or sized to ``budget``."""
+    for key in m:
+        if key not in BASELINE_KEYS[kind]:
+            ctx.fail(f"model.{key}", m[key], f"no such key with model.kind = \"{kind}\" (its keys: "
+                                             f"{', '.join(BASELINE_KEYS[kind])})")
+    if "budget" in m:
+        n = _budget_units(ctx, kind, m, n_in, n_out, periods=(1,), connectivity="dense")
+    else:
+        n = ctx.int(m, "model.module_sizes", minimum=1)
+    output_activation = ctx.choice(m, "model.output_activation", OUTPUT_ACTIVATIONS)
+    seed = ctx.int(m, "model.seed", minimum=0)
+    if kind == "rnn":
+        model = ctx.call("model", simple_rnn, n_in, n_out, n, seed=seed, output_activation=output_activation,
+                         activation=ctx.choice(m, "model.activation", HIDDEN_ACTIVATIONS))
+    else:
+        model = ctx.call("model", LSTM, n_in, n_out, n, output_activation=output_activation, seed=seed)
+    return _load_params(ctx, m, model)
+
+
+def _unit_sizes(ctx, m: dict, sizes, g: int, n_in: int, n_out: int) -> list[int]:
+    """Units per module: ``module_sizes``, or ``budget``'s units split over the ``g`` modules."""
+    if "budget" not in m:
+        return _sizes(ctx, sizes, g)
+    connectivity = m.get("connectivity", "slow-to-fast")
+    if not isinstance(connectivity, str):
+        ctx.fail("model.connectivity", "a mask", "\"slow-to-fast\" or \"dense\" with a `budget`")
+    n = _budget_units(ctx, "cwrnn", m, n_in, n_out, periods=[1] * g, connectivity=connectivity)
+    return split_units(n, g)
+
+
+def _budget_units(ctx, kind: str, m: dict, n_in: int, n_out: int, periods, connectivity: str) -> int:
+    """Hidden units of a model of ``kind`` sized to ``model.budget`` by ``model.rule`` (only the number of
+    ``periods`` counts)."""
+    budget = ctx.int(m, "model.budget", minimum=1)
+    rule = ctx.choice(m, "model.rule", BUDGET_RULES)
+    return ctx.call("model", size_for_budget, kind, budget, n_in=n_in, n_out=n_out, periods=periods,
+                    connectivity=connectivity, rule=rule)
+
+
+def _load_params(ctx, m: dict, model):
+    """``model`` with the parameters of the ``model.params`` file, if the scenario names one."""
     if "params" in m:
         file = ctx.file(m, "model.params", (".npz",))
         try:

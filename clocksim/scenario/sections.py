@@ -17,7 +17,6 @@ from .checks import Checks
 from .schema import ARRIVALS, INPUT_KINDS, PLOTS, ScenarioError
 from .signals import Signal
 
-
 #: The [model] keys of the models that are not Clockwork RNNs with several modules.
 BASELINE_KEYS = {"rnn": ("kind", "module_sizes", "budget", "rule", "n_out", "activation", "output_activation",
                          "seed", "params"),

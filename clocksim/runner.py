@@ -20,10 +20,12 @@ from . import _format as fmt
 from . import plot
 from .errors import ClocksimError
 from .execute import execute
-from .scenario import Scenario
+from .model import ClockworkRNN
+from .scenario import Scenario, ScenarioError
 from .trace import Trace, _json_default
 
-__all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder"]
+__all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder",
+           "untraced_report"]
 
 
 class OutputExistsError(ClocksimError):
@@ -85,19 +87,23 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
         force = True                                     # the folder holds this run's own checkpoint
     with output_folder(out_dir, force) as tmp:
         run = execute(scenario, progress=progress, checkpoint=checkpoint, resume=resume)
-        trace, summary = run.result.trace, run.summary
+        summary = run.summary
         if run.fit is not None:
             _write_fit(tmp, run.fit, checkpoint)
         _write_json(tmp / "summary.json", summary)
-        if scenario.output["csv"]:
-            trace.to_csv(tmp / "trace.csv")
-        if scenario.output["chrome"]:
-            trace.to_chrome(tmp / "trace.json")
-        if isinstance(trace, Trace):             # an aggregate trace has no rows to save
-            trace.save(tmp / "trace.npz")
-        written = _figures(scenario, run.result, tmp)
+        if run.result is None:                   # an LSTM: trained and scored, never simulated, so no trace
+            text = untraced_report(scenario, summary)
+        else:
+            trace = run.result.trace
+            if scenario.output["csv"]:
+                trace.to_csv(tmp / "trace.csv")
+            if scenario.output["chrome"]:
+                trace.to_chrome(tmp / "trace.json")
+            if isinstance(trace, Trace):             # an aggregate trace has no rows to save
+                trace.save(tmp / "trace.npz")
+            text = report(scenario, trace, summary, _figures(scenario, run.result, tmp))
         _write_json(tmp / "scenario.json", scenario.raw)
-        (tmp / "report.md").write_text(report(scenario, trace, summary, written), encoding="utf-8")
+        (tmp / "report.md").write_text(text, encoding="utf-8")
     return summary
 
 
@@ -194,11 +200,7 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     """A short human-readable account of the run (Markdown)."""
     model, meta = scenario.model, trace.meta
     B, L = scenario.x.shape[0], scenario.x.shape[1]
-    lines = [f"# {scenario.name}", "", scenario.description or "(no description)", ""]
-    if scenario.overrides:
-        lines += [f"**Overridden for this run** (`--set`): {', '.join(f'`{o}`' for o in scenario.overrides)}. "
-                  "The description above is the scenario file's; where they differ, the overrides and the "
-                  "sections below are what ran.", ""]
+    lines = _heading(scenario)
     lines += ["## Model", "",
              f"- {_count(model.g, 'module')} of {', '.join(map(str, model.module_sizes))} units ({model.n} in all), "
              f"{_count(model.n_in, 'input')}, {_count(model.n_out, 'output')}",
@@ -259,6 +261,34 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     return "\n".join(lines)
 
 
+def untraced_report(scenario: Scenario, summary: dict) -> str:
+    """The report of a model that is not clocked (an LSTM): trained and scored, never simulated."""
+    model = scenario.model
+    lines = _heading(scenario) + [
+        "## Model", "",
+        f"- an LSTM of {_count(model.n, 'cell')}, {_count(model.n_in, 'input')}, {_count(model.n_out, 'output')}: "
+        f"{fmt.count(summary['n_params'])} parameters, {fmt.count(summary['step_macs'])} multiply-adds per step "
+        "(gates and readout, per sequence)",
+        "- not a clocked model: it is trained and scored on the task, never simulated, so there is no trace, "
+        "no cost or latency table and no figure", "",
+        "## Accuracy", "", *_accuracy_lines(scenario, summary), "",
+        "## Files", "",
+        "- `summary.json`: the numbers above; `params.npz`: the trained weights"
+        + ("; `history.json`: loss per epoch; `checkpoint.npz`: the training state (`clocksim run --resume`)."
+           if "epochs" in summary["accuracy"] else "."), ""]
+    return "\n".join(lines)
+
+
+def _heading(scenario: Scenario) -> list[str]:
+    """Title, description and the ``--set`` overrides of a report."""
+    lines = [f"# {scenario.name}", "", scenario.description or "(no description)", ""]
+    if scenario.overrides:
+        lines += [f"**Overridden for this run** (`--set`): {', '.join(f'`{o}`' for o in scenario.overrides)}. "
+                  "The description above is the scenario file's; where they differ, the overrides and the "
+                  "sections below are what ran.", ""]
+    return lines
+
+
 def _accuracy_lines(scenario: Scenario, summary: dict) -> list[str]:
     acc = summary["accuracy"]
     task = scenario.task
@@ -273,7 +303,11 @@ def _accuracy_lines(scenario: Scenario, summary: dict) -> list[str]:
     score = (f"test NMSE {fmt.value(acc['nmse'])}" if acc["metric"] == "nmse"
              else f"test error {fmt.value(100 * acc['test_error'])}% ({fmt.value(100 * acc['test_accuracy'])}% "
                   "correct)")
-    B = scenario.x.shape[0]
+    B, L = scenario.x.shape[0], scenario.x.shape[1]
+    if "macs" not in summary:                # an LSTM computes every step
+        return lines + ["", f"**{score[0].upper() + score[1:]}** on {fmt.count(task.x_test.shape[0])} test "
+                            f"sequence(s), at a cost of {fmt.count(summary['step_macs'] * L)} multiply-adds per "
+                            f"sequence of {fmt.count(L)} steps."]
     per_sequence = summary["macs"] // max(B, 1) if summary.get("count_basis") == "per batch" else summary["macs"]
     lines += ["", f"**{score[0].upper() + score[1:]}** on {fmt.count(task.x_test.shape[0])} test sequence(s), at a "
                   f"cost of {fmt.count(per_sequence)} multiply-adds per simulated sequence "
@@ -336,6 +370,10 @@ def compare_scenarios(a: Scenario, b: Scenario, out_dir, *, force: bool = False,
     import matplotlib.pyplot as plt
 
     names = [a.name, b.name] if a.name != b.name else [f"{a.name} (A)", f"{b.name} (B)"]
+    for scenario in (a, b):
+        if not isinstance(scenario.model, ClockworkRNN):
+            raise ScenarioError(f"{scenario.path or scenario.name}: model.kind: got 'lstm', expected \"cwrnn\" or "
+                                "\"rnn\" (compare sets traces side by side; an LSTM is not simulated)")
     with output_folder(out_dir, force) as tmp:
         runs = [execute(s, progress=progress) for s in (a, b)]
         summaries = [r.summary for r in runs]

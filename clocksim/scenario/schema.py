@@ -35,7 +35,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "model": {
         "kind": Key("string", "cwrnn", "cwrnn (a Clockwork RNN), rnn (a simple RNN: one module of period 1, "
                                        "dense) or lstm (clocksim.LSTM: trained and scored with a [task], never "
-                                       "simulated; see Models that are not clocked). rnn and lstm take only "
+                                       "simulated; see \"Models sized to a budget, and models that are not "
+                                       "clocked\"). rnn and lstm take only "
                                        "`module_sizes` (one integer: the units), `budget`, `rule`, `n_out`, "
                                        "`output_activation`, `seed`, `params`, and rnn `activation`."),
         "budget": Key("integer", None, "Size the model to this many parameters (clocksim.baselines."

@@ -44,21 +44,22 @@ def load_checkpoint(path) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint` (arrays only; nothing is executed)."""
     path = Path(path)
     if not path.is_file():
-        raise InvalidValueError(f"resume: no checkpoint file at {str(path)!r}")
+        raise InvalidValueError(f"no checkpoint file at {str(path)!r}", key="resume")
     try:
         with np.load(path, allow_pickle=False) as data:
             files = {k: data[k] for k in data.files}
         meta = json.loads(str(files.pop("meta")))
     except (OSError, ValueError, KeyError) as exc:
-        raise InvalidValueError(f"resume: {str(path)!r} is not a clocksim checkpoint ({exc})") from None
+        raise InvalidValueError(f"{str(path)!r} is not a clocksim checkpoint ({exc})", key="resume") from None
     if meta.get("format") != CHECKPOINT_FORMAT or meta.get("version") != CHECKPOINT_VERSION:
-        raise InvalidValueError(f"resume: {str(path)!r} has format {meta.get('format')!r} version "
-                                f"{meta.get('version')!r}, expected {CHECKPOINT_FORMAT!r} version {CHECKPOINT_VERSION}")
+        raise InvalidValueError(f"{str(path)!r} has format {meta.get('format')!r} version "
+                                f"{meta.get('version')!r}, expected {CHECKPOINT_FORMAT!r} version {CHECKPOINT_VERSION}",
+                                key="resume")
     state = {"meta": meta, "params": {}, "optimizer": {}, "best": {}}
     for key, value in files.items():
         group, _, name = key.partition("/")
         if group not in ("params", "optimizer", "best") or not name:
-            raise InvalidValueError(f"resume: {str(path)!r} holds an unexpected entry {key!r}")
+            raise InvalidValueError(f"{str(path)!r} holds an unexpected entry {key!r}", key="resume")
         state[group][name] = value
     state["best"] = state["best"] or None
     return state
@@ -72,8 +73,8 @@ def rng_state(rng: np.random.Generator) -> dict:
 def set_rng_state(rng: np.random.Generator, state: dict) -> None:
     """Put ``rng`` in the state recorded by :func:`rng_state` (same kind of bit generator)."""
     if state["bit_generator"] != type(rng.bit_generator).__name__:
-        raise InvalidValueError(f"resume: the checkpoint's generator is {state['bit_generator']}, "
-                                f"got a {type(rng.bit_generator).__name__}")
+        raise InvalidValueError(f"the checkpoint's generator is {state['bit_generator']}, "
+                                f"got a {type(rng.bit_generator).__name__}", key="resume")
     rng.bit_generator.state = _from_jsonable(state)
 
 

@@ -81,7 +81,7 @@ def _explain(args) -> int:
     phases = args.phases if args.phases is not None else [0] * len(periods)
     if len(phases) != len(periods):
         raise InvalidValueError(
-            f"--phases: got {len(phases)} phases for {len(periods)} periods, expected one per module")
+            f"got {len(phases)} phases for {len(periods)} periods, expected one per module", key="--phases")
     clocks = []
     for i, (p, ph) in enumerate(zip(periods, phases)):
         try:
@@ -117,19 +117,19 @@ def _plot(args) -> int:
     import matplotlib.pyplot as plt  # on first use: other commands do not need a backend
 
     if not 10 <= as_int("--dpi", args.dpi, minimum=10) <= 600:
-        raise InvalidValueError(f"--dpi: got {args.dpi}, expected 10 to 600")
+        raise InvalidValueError(f"got {args.dpi}, expected 10 to 600", key="--dpi")
     out = Path(args.out)
     if out.suffix.lower() != ".png":
-        raise InvalidValueError(f"--out: got {args.out!r}, expected a file name ending in .png")
+        raise InvalidValueError(f"got {args.out!r}, expected a file name ending in .png", key="--out")
     if not out.parent.is_dir():
-        raise InvalidValueError(f"--out: directory {str(out.parent)!r} does not exist")
+        raise InvalidValueError(f"directory {str(out.parent)!r} does not exist", key="--out")
     try:
         trace = Trace.load(args.trace)
     except FileNotFoundError:
-        raise InvalidValueError(f"TRACE: {args.trace!r} does not exist") from None
+        raise InvalidValueError(f"{args.trace!r} does not exist", key="TRACE") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:       # TypeError: a .npy, not an .npz
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidValueError(f"TRACE: cannot read {args.trace!r} as a clocksim trace ({reason})") from None
+        raise InvalidValueError(f"cannot read {args.trace!r} as a clocksim trace ({reason})", key="TRACE") from None
     try:
         fig = plot.KINDS[args.kind](trace, args.window)
     except ValueError as exc:                                   # the trace's meta, or a window outside the run
@@ -262,7 +262,7 @@ def _add_reproduce(sub) -> None:
 
         as_int("--jobs", args.jobs, minimum=1)
         if args.out.exists() and args.out.is_dir() and any(args.out.iterdir()) and not args.force:
-            raise OutputExistsError(f"--out: {args.out} exists and is not empty; pass --force to replace it")
+            raise OutputExistsError(f"{args.out} exists and is not empty; pass --force to replace it", key="--out")
         results = reproduce(args.out, quick=args.quick, jobs=args.jobs, progress=not args.quiet, force=args.force)
         if not args.quiet:
             print((args.out / "tables.md").read_text(encoding="utf-8"))

@@ -66,7 +66,7 @@ _CHUNK = 100_000          # rows formatted per write: bounds the memory of the t
 
 def _table(trace: Trace, table: str) -> np.ndarray:
     if table not in TABLES:
-        raise InvalidValueError(f"table: got {table!r}, expected one of {', '.join(map(repr, TABLES))}")
+        raise InvalidValueError(f"got {table!r}, expected one of {', '.join(map(repr, TABLES))}", key="table")
     return getattr(trace, table)
 
 
@@ -127,7 +127,7 @@ def read_csv_table(path) -> tuple[str, np.ndarray]:
         try:
             rec = np.zeros(0, in_file) if empty else np.loadtxt(f, delimiter=",", dtype=in_file, ndmin=1)
         except ValueError as exc:
-            raise InvalidValueError(f"{path}: not a clocksim {table} CSV ({exc})") from exc
+            raise InvalidValueError(f"not a clocksim {table} CSV ({exc})", file=path) from exc
     return table, _reorder(rec, dtype)
 
 
@@ -141,7 +141,7 @@ def read_csv(path, *, messages=None, readouts=None, meta=None) -> Trace:
             continue
         found, rec = read_csv_table(p)
         if found != table:
-            raise InvalidValueError(f"{table}: {p} holds a {found} table, expected {table}")
+            raise InvalidValueError(f"{p} holds a {found} table, expected {table}", key=table)
         records[table] = rec
     return Trace(meta=_read_meta(meta), **records)
 
@@ -151,7 +151,8 @@ def _table_named(path, names: tuple) -> str:
         if set(names) == set(dtype.names) and len(names) == len(dtype.names):
             return table
     expected = "; ".join(f"{t}: {','.join(d.names)}" for t, d in TABLES.items())
-    raise InvalidValueError(f"{path}: header {','.join(names)!r} is not a clocksim table, expected one of {expected}")
+    raise InvalidValueError(f"header {','.join(names)!r} is not a clocksim table, expected one of {expected}",
+                            file=path)
 
 
 def _reorder(rec: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -169,7 +170,7 @@ def _read_meta(meta) -> dict:
     with open(meta, encoding="utf-8") as f:
         data = json.load(f)
     if not isinstance(data, dict):
-        raise InvalidValueError(f"meta: {meta} holds a JSON {type(data).__name__}, expected an object")
+        raise InvalidValueError(f"{meta} holds a JSON {type(data).__name__}, expected an object", key="meta")
     return data
 
 
@@ -322,15 +323,15 @@ def read_parquet_table(path) -> tuple[str, np.ndarray, dict]:
     md = tbl.schema.metadata or {}
     table = md.get(b"clocksim.table", b"").decode()
     if table not in TABLES:
-        raise InvalidValueError(f"{path}: not a clocksim trace table (no clocksim.table metadata)")
+        raise InvalidValueError("not a clocksim trace table (no clocksim.table metadata)", file=path)
     dtype = TABLES[table]
     if set(tbl.column_names) != set(dtype.names):
-        raise InvalidValueError(f"{path}: columns {tbl.column_names}, expected {list(dtype.names)}")
+        raise InvalidValueError(f"columns {tbl.column_names}, expected {list(dtype.names)}", file=path)
     rec = np.empty(tbl.num_rows, dtype=dtype)
     for name in dtype.names:
         col = tbl.column(name)
         if col.null_count:
-            raise InvalidValueError(f"{path}: column {name!r} has missing values")
+            raise InvalidValueError(f"column {name!r} has missing values", file=path)
         rec[name] = col.to_numpy()
     meta = json.loads(md[b"clocksim.meta"]) if b"clocksim.meta" in md else {}
     return table, rec, meta
@@ -345,7 +346,7 @@ def read_parquet(path, *, messages=None, readouts=None, meta=None) -> Trace:
             continue
         found, rec, file_meta = read_parquet_table(p)
         if found != table:
-            raise InvalidValueError(f"{table}: {p} holds a {found} table, expected {table}")
+            raise InvalidValueError(f"{p} holds a {found} table, expected {table}", key=table)
         records[table] = rec
         found_meta = file_meta if found_meta is None else found_meta
     return Trace(meta=_read_meta(meta) if meta is not None else (found_meta or {}), **records)

@@ -129,7 +129,8 @@ def prepare_batch(n_in: int, n_out: int, x, target, loss: str) -> tuple[np.ndarr
     if x is None:
         if n_in != 0:
             raise InvalidValueError(
-                f"x: got None, but the model has n_in={n_in}; pass an array of shape (L, {n_in}) or (B, L, {n_in})")
+                f"got None, but the model has n_in={n_in}; pass an array of shape (L, {n_in}) or (B, L, {n_in})",
+                key="x")
         X, batched = _input_from_target(n_out, target, loss)
     else:
         X = as_real_array("x", x, ndim=(2, 3))
@@ -137,10 +138,10 @@ def prepare_batch(n_in: int, n_out: int, x, target, loss: str) -> tuple[np.ndarr
         if not batched:
             X = X[None]
         if X.shape[2] != n_in:
-            raise ShapeError(f"x: got shape {np.shape(x)}, expected (L, {n_in}) or (B, L, {n_in}) "
-                             f"for a model with n_in={n_in}")
+            raise ShapeError(f"got shape {np.shape(x)}, expected (L, {n_in}) or (B, L, {n_in}) "
+                             f"for a model with n_in={n_in}", key="x")
         if X.shape[0] < 1 or X.shape[1] < 1:
-            raise ShapeError(f"x: got shape {np.shape(x)}, expected at least one step and one sequence")
+            raise ShapeError(f"got shape {np.shape(x)}, expected at least one step and one sequence", key="x")
     B, L, _ = X.shape
     if loss == "mse":
         return X, _mse_target(target, B, L, n_out, batched)
@@ -204,8 +205,8 @@ def _delegate(model, method: str, x, target, loss):
     fn = getattr(model, method, None)
     if not callable(fn):
         raise InvalidValueError(
-            f"model: got {type(model).__name__}, expected a ClockworkRNN or a model with a {method}(x, target, loss) "
-            "method (such as clocksim.LSTM)")
+            f"got {type(model).__name__}, expected a ClockworkRNN or a model with a {method}(x, target, loss) "
+            "method (such as clocksim.LSTM)", key="model")
     return fn(x, target, loss=loss)
 
 
@@ -213,13 +214,13 @@ def _check_synchronous(model: ClockworkRNN) -> None:
     if not model.synchronous:
         bad = [c.label for c in model.clocks if not c.synchronous]
         raise UnsupportedError(
-            f"loss_and_grad: clocks {', '.join(bad)} fire at non-integer times; gradients are defined for "
-            "synchronous clocks (integer steps) only")
+            f"clocks {', '.join(bad)} fire at non-integer times; gradients are defined for "
+            "synchronous clocks (integer steps) only", key="loss_and_grad")
 
 
 def _loss_name(loss) -> str:
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise InvalidValueError(f"loss: got {loss!r}, expected one of {', '.join(repr(v) for v in LOSSES)}")
+        raise InvalidValueError(f"got {loss!r}, expected one of {', '.join(repr(v) for v in LOSSES)}", key="loss")
     return loss
 
 
@@ -240,10 +241,10 @@ def _input_from_target(n_out: int, target, loss: str) -> tuple[np.ndarray, bool]
         B, L = (shape[0], shape[1]) if batched else (1, shape[0])
     else:
         raise InvalidValueError(
-            f"x: got None with a target of shape {shape}, which does not give the number of steps; "
-            "pass x of shape (L, 0) or (B, L, 0)")
+            f"got None with a target of shape {shape}, which does not give the number of steps; "
+            "pass x of shape (L, 0) or (B, L, 0)", key="x")
     if L < 1 or B < 1:
-        raise ShapeError(f"target: got shape {shape}, expected at least one step and one sequence")
+        raise ShapeError(f"got shape {shape}, expected at least one step and one sequence", key="target")
     return np.zeros((B, L, 0)), batched
 
 
@@ -251,7 +252,8 @@ def _mse_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray
     want = (B, L, n_out) if batched else (L, n_out)
     T = as_real_array("target", target)
     if T.shape != want:
-        raise ShapeError(f"target: got shape {T.shape}, expected {want} (shaped like the output y) for loss='mse'")
+        raise ShapeError(f"got shape {T.shape}, expected {want} (shaped like the output y) for loss='mse'",
+                         key="target")
     T = T if batched else T[None]
     return np.ascontiguousarray(T.transpose(1, 0, 2))              # (L, B, n_out)
 
@@ -259,19 +261,20 @@ def _mse_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray
 def _xent_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray:
     lab = np.asarray(target)
     if lab.dtype == bool or lab.dtype.kind not in "iu":
-        raise ShapeError(f"target: got an array of dtype {lab.dtype}, expected integer class labels for loss='xent'")
+        raise ShapeError(f"got an array of dtype {lab.dtype}, expected integer class labels for loss='xent'",
+                         key="target")
     every, last = ((B, L), (B,)) if batched else ((L,), ())
     if lab.shape not in (every, last):
-        raise ShapeError(f"target: got shape {lab.shape}, expected {every} (a label per step) or {last} "
-                         "(the last step only) for loss='xent'")
+        raise ShapeError(f"got shape {lab.shape}, expected {every} (a label per step) or {last} "
+                         "(the last step only) for loss='xent'", key="target")
     lab = lab.astype(np.int64)
     bad = (lab < UNLABELLED) | (lab >= n_out)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InvalidValueError(f"target: label {int(lab[where])} at index {where} is outside [0, {n_out}) "
-                                f"(n_out={n_out}); use -1 for an unlabelled step")
+        raise InvalidValueError(f"label {int(lab[where])} at index {where} is outside [0, {n_out}) "
+                                f"(n_out={n_out}); use -1 for an unlabelled step", key="target")
     if not (lab >= 0).any():
-        raise InvalidValueError("target: every label is -1, expected at least one labelled step for loss='xent'")
+        raise InvalidValueError("every label is -1, expected at least one labelled step for loss='xent'", key="target")
     if n_out == 1:
         warnings.warn("loss='xent' with n_out=1: a softmax over one class is constant, so the loss is 0 "
                       "and every gradient vanishes", ClocksimWarning, stacklevel=4)

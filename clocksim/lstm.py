@@ -65,8 +65,8 @@ class LSTM(ParameterSet):
         self.n_out = as_int("n_out", n_out, minimum=1)
         self.n = as_int("n_hidden", n_hidden, minimum=1)
         if not isinstance(output_activation, str) or output_activation not in OUTPUT_ACTIVATIONS:
-            raise InvalidValueError(f"output_activation: got {output_activation!r}, expected one of "
-                                    f"{', '.join(repr(o) for o in OUTPUT_ACTIVATIONS)}")
+            raise InvalidValueError(f"got {output_activation!r}, expected one of "
+                                    f"{', '.join(repr(o) for o in OUTPUT_ACTIVATIONS)}", key="output_activation")
         self.output_activation = output_activation
         self.forget_bias = as_float("forget_bias", forget_bias)
         self._params: dict[str, np.ndarray] = {}
@@ -125,15 +125,15 @@ class LSTM(ParameterSet):
         """
         if x is None:
             if self.n_in != 0:
-                raise InvalidValueError(f"x: got None, but the model has n_in={self.n_in}")
+                raise InvalidValueError(f"got None, but the model has n_in={self.n_in}", key="x")
             X, batched = np.zeros((1, as_int("n_steps", n_steps, minimum=1), 0)), False
         else:
             X = as_real_array("x", x, ndim=(2, 3))
             batched = X.ndim == 3
             X = X if batched else X[None]
             if X.shape[2] != self.n_in or X.shape[0] < 1 or X.shape[1] < 1:
-                raise ShapeError(f"x: got shape {np.shape(x)}, expected (L, {self.n_in}) or (B, L, {self.n_in}) "
-                                 "with at least one step")
+                raise ShapeError(f"got shape {np.shape(x)}, expected (L, {self.n_in}) or (B, L, {self.n_in}) "
+                                 "with at least one step", key="x")
         state = self._forward(X)
         Y = self._readout(state, _OUT_CODES[self.output_activation])
         y = Y.transpose(1, 0, 2)

@@ -186,7 +186,8 @@ def make_optimizer(name: str, learning_rate: float, *, momentum: float = 0.9, be
                    beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
     """The optimiser registered under ``name`` with the hyper-parameters it uses."""
     if not isinstance(name, str) or name not in OPTIMIZERS:
-        raise InvalidValueError(f"optimizer: got {name!r}, expected one of {', '.join(repr(k) for k in OPTIMIZERS)}")
+        raise InvalidValueError(f"got {name!r}, expected one of {', '.join(repr(k) for k in OPTIMIZERS)}",
+                                key="optimizer")
     if name == "sgd":
         return SGD(learning_rate)
     if name in ("momentum", "nesterov"):

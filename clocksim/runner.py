@@ -102,7 +102,7 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
         fitted = _fit(scenario, Path(out_dir), force, resume, progress)
         force = True                                     # the folder holds this run's own checkpoint
     elif resume:
-        raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
+        raise InvalidValueError("the scenario has no [train] table, so there is no training to resume", key="--resume")
     with output_folder(out_dir, force) as tmp:
         res = simulate_scenario(scenario, progress, model=None if fitted is None else fitted.model)
         trace = res.trace
@@ -133,17 +133,19 @@ def _fit(scenario: Scenario, out: Path, force: bool, resume: bool, progress: boo
     checkpoint = out / CHECKPOINT
     if scenario.train is None:
         if resume:
-            raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
+            raise InvalidValueError("the scenario has no [train] table, so there is no training to resume",
+                                    key="--resume")
         return fit(scenario.model, scenario.task, None)
     if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"--out: {out} exists and is not a folder")
+        raise OutputExistsError(f"{out} exists and is not a folder", key="--out")
     if resume:
         if not checkpoint.is_file():
-            raise InvalidValueError(f"--resume: {checkpoint} does not exist; run without --resume to start training")
+            raise InvalidValueError(f"{checkpoint} does not exist; run without --resume to start training",
+                                    key="--resume")
     elif out.exists() and any(out.iterdir()):
         if not force:
-            raise OutputExistsError(f"--out: {out} exists and is not empty; pass --force to replace it or "
-                                    "--resume to continue the training checkpointed there")
+            raise OutputExistsError(f"{out} exists and is not empty; pass --force to replace it or "
+                                    "--resume to continue the training checkpointed there", key="--out")
         checkpoint.unlink(missing_ok=True)               # start afresh; the rest is replaced at the end
     out.mkdir(parents=True, exist_ok=True)
     return fit(scenario.model, scenario.task, scenario.train, checkpoint=checkpoint,

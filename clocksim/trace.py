@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from .aggregate import AggregateTrace
+from .errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write"]
 
@@ -200,13 +201,13 @@ class Trace:
         try:
             data = np.load(Path(path), allow_pickle=False)
         except ValueError as exc:
-            raise ValueError(f"{path}: not a clocksim trace ({exc})") from None
+            raise InvalidValueError(f"not a clocksim trace ({exc})", key=path) from None
         if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"{path}: not a clocksim trace (a single array, expected an .npz from Trace.save)")
+            raise InvalidValueError("not a clocksim trace (a single array, expected an .npz from Trace.save)", key=path)
         with data:
             missing = {"activations", "messages", "readouts", "meta"} - set(data.files)
             if missing:
-                raise ValueError(f"{path}: not a clocksim trace (missing {', '.join(sorted(missing))})")
+                raise InvalidValueError(f"not a clocksim trace (missing {', '.join(sorted(missing))})", key=path)
             return cls(data["activations"], data["messages"], data["readouts"], json.loads(str(data["meta"])))
 
 
@@ -244,7 +245,7 @@ def _json_default(value):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    raise InvalidTypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _as_records(name: str, value, dtype: np.dtype) -> np.ndarray:
@@ -253,7 +254,7 @@ def _as_records(name: str, value, dtype: np.dtype) -> np.ndarray:
     arr = np.asarray(value)
     if arr.dtype != dtype:
         if arr.dtype.names is None or set(dtype.names) - set(arr.dtype.names):
-            raise ValueError(f"{name}: got dtype {arr.dtype}, expected fields {dtype.names}")
+            raise InvalidValueError(f"got dtype {arr.dtype}, expected fields {dtype.names}", key=name)
         out = np.empty(arr.shape, dtype=dtype)
         for f in dtype.names:
             out[f] = arr[f]

@@ -27,6 +27,7 @@ exactly the weights of an uninterrupted run.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import sys
 import time
@@ -116,10 +117,11 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.loss not in grad.LOSSES:
-            raise InvalidValueError(f"loss: got {self.loss!r}, expected one of {', '.join(map(repr, grad.LOSSES))}")
+            raise InvalidValueError(f"got {self.loss!r}, expected one of {', '.join(map(repr, grad.LOSSES))}",
+                                    key="loss")
         if self.optimizer not in OPTIMIZERS:
-            raise InvalidValueError(f"optimizer: got {self.optimizer!r}, expected one of "
-                                    f"{', '.join(map(repr, OPTIMIZERS))}")
+            raise InvalidValueError(f"got {self.optimizer!r}, expected one of "
+                                    f"{', '.join(map(repr, OPTIMIZERS))}", key="optimizer")
         clean = {                                   # validated, as plain Python numbers (JSON in checkpoints)
             "learning_rate": as_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True),
             "momentum": as_float("momentum", self.momentum),
@@ -137,9 +139,9 @@ class TrainConfig:
         }
         for flag in ("shuffle", "restore_best"):
             if not isinstance(getattr(self, flag), bool):
-                raise InvalidValueError(f"{flag}: got {getattr(self, flag)!r}, expected True or False")
+                raise InvalidValueError(f"got {getattr(self, flag)!r}, expected True or False", key=flag)
         if isinstance(self.freeze, str) or not all(isinstance(k, str) for k in self.freeze):
-            raise InvalidValueError(f"freeze: got {self.freeze!r}, expected a tuple of parameter names")
+            raise InvalidValueError(f"got {self.freeze!r}, expected a tuple of parameter names", key="freeze")
         clean["freeze"] = tuple(self.freeze)
         for name, value in clean.items():
             object.__setattr__(self, name, value)
@@ -162,7 +164,7 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidValueError(
-                f"config: unknown key(s) {', '.join(unknown)}, expected some of {', '.join(sorted(known))}")
+                f"unknown key(s) {', '.join(unknown)}, expected some of {', '.join(sorted(known))}", key="config")
         data = dict(data)
         if "freeze" in data:
             data["freeze"] = tuple(data["freeze"])
@@ -260,11 +262,12 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
     """
     config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):
-        raise InvalidValueError(f"config: got {type(config).__name__}, expected a TrainConfig")
+        raise InvalidValueError(f"got {type(config).__name__}, expected a TrainConfig", key="config")
     if overrides:
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
         if unknown:
-            raise InvalidValueError(f"train: unknown option(s) {', '.join(unknown)}; see TrainConfig for the options")
+            raise InvalidValueError(f"unknown option(s) {', '.join(unknown)}; see TrainConfig for the options",
+                                    key="train")
         config = dataclasses.replace(config, **overrides)
     checkpoint_every = as_int("checkpoint_every", checkpoint_every, minimum=1)
     names = _trainable_names(model, config.freeze)
@@ -272,7 +275,7 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
     val = None
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise InvalidValueError("validation: expected a pair (x_val, target_val)")
+            raise InvalidValueError("expected a pair (x_val, target_val)", key="validation")
         val = _dataset(model, validation[0], validation[1], config.loss, "validation x", "validation target")
     run = _Run(model, config, names, rng if rng is not None else np.random.default_rng(config.seed))
     if resume is not None:
@@ -390,8 +393,8 @@ class _Run:
     def restore(self, state: dict, config: TrainConfig) -> None:
         meta = state["meta"]
         if meta["model"] != type(self.model).__name__:
-            raise InvalidValueError(f"resume: the checkpoint was written for a {meta['model']}, "
-                                    f"got a {type(self.model).__name__}")
+            raise InvalidValueError(f"the checkpoint was written for a {meta['model']}, "
+                                    f"got a {type(self.model).__name__}", key="resume")
         saved = TrainConfig.from_dict(meta["config"]).to_dict()
         differ = sorted(k for k, v in config.to_dict().items() if k != "epochs" and saved[k] != v)
         if differ:
@@ -411,12 +414,12 @@ class _Run:
 def _trainable_names(model, freeze: tuple[str, ...]) -> list[str]:
     params = getattr(model, "params", None)
     if not isinstance(params, dict) or not callable(getattr(model, "set_params", None)):
-        raise InvalidValueError(f"model: got {type(model).__name__}, expected a model with params and set_params "
-                                "(ClockworkRNN, LSTM, ...)")
+        raise InvalidValueError(f"got {type(model).__name__}, expected a model with params and set_params "
+                                "(ClockworkRNN, LSTM, ...)", key="model")
     unknown = [k for k in freeze if k not in params]
     if unknown:
         raise InvalidValueError(
-            f"freeze: unknown parameter(s) {', '.join(unknown)}, expected some of {', '.join(params)}")
+            f"unknown parameter(s) {', '.join(unknown)}, expected some of {', '.join(params)}", key="freeze")
     return [k for k in params if k not in freeze]
 
 
@@ -425,17 +428,16 @@ def _dataset(model, x, target, loss: str, x_name: str, t_name: str) -> tuple[np.
     try:
         X, tgt = grad.prepare_batch(model.n_in, model.n_out, x, target, loss)
     except InvalidValueError as exc:
-        msg = str(exc)
-        if msg.startswith("x:"):
-            msg = x_name + msg[1:]
-        elif msg.startswith("target:"):
-            msg = t_name + msg[6:]
-        raise type(exc)(msg) from None
+        names = {"x": x_name, "target": t_name}
+        if exc.key in names:
+            exc = copy.copy(exc)
+            exc.key = names[exc.key]
+        raise exc from None
     T = tgt.transpose(1, 0, 2) if loss == "mse" else tgt.T     # back to sequences first
     if loss == "xent":
         empty = np.flatnonzero(~(T >= 0).any(axis=1))
         if empty.size:
             raise InvalidValueError(
-                f"{t_name}: sequence {int(empty[0])} has no labelled step (all labels -1); a minibatch of such "
-                "sequences has no loss, so label at least one step or leave the sequence out")
+                f"sequence {int(empty[0])} has no labelled step (all labels -1); a minibatch of such "
+                "sequences has no loss, so label at least one step or leave the sequence out", key=t_name)
     return X, np.ascontiguousarray(T)

@@ -98,7 +98,7 @@ def as_delay(value, name: str = "delay") -> Delay:
     try:
         return Fixed(value)
     except InvalidValueError as exc:
-        raise InvalidValueError(f"{name}: got {value!r}, expected a delay >= 0 or a Delay") from exc
+        raise InvalidValueError(f"got {value!r}, expected a delay >= 0 or a Delay", key=name) from exc
 
 
 class LinkLatency:
@@ -178,8 +178,8 @@ class ComputeModel:
         if isinstance(priority, str):
             if priority not in PRIORITY_RULES:
                 raise InvalidValueError(
-                    f"priority: got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} "
-                    "or a list of per-module integers")
+                    f"got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} "
+                    "or a list of per-module integers", key="priority")
             self.priority = priority
         else:
             self.priority = [as_int(f"priority[{i}]", p) for i, p in enumerate(priority)]
@@ -193,7 +193,7 @@ class ComputeModel:
         g = len(periods)
         if isinstance(self.priority, list):
             if len(self.priority) != g:
-                raise InvalidValueError(f"priority: got {len(self.priority)} values for {g} modules")
+                raise InvalidValueError(f"got {len(self.priority)} values for {g} modules", key="priority")
             return list(self.priority)
         if self.priority == "fifo":
             return [0] * g

@@ -77,14 +77,14 @@ class Engine(abc.ABC):
 def prepare_input(model: ClockworkRNN, x, n_steps=None) -> tuple[np.ndarray, bool]:
     """Validate ``x`` and return it as float64 ``(B, L, n_in)`` plus whether it was batched."""
     if not isinstance(model, ClockworkRNN):
-        raise InvalidValueError(f"model: got {type(model).__name__}, expected a ClockworkRNN")
+        raise InvalidValueError(f"got {type(model).__name__}, expected a ClockworkRNN", key="model")
     if x is None:
         if model.n_in != 0:
             raise InvalidValueError(
-                f"x: got None, but the model has n_in={model.n_in}; pass an array of shape (L, {model.n_in}) "
-                f"or (B, L, {model.n_in})")
+                f"got None, but the model has n_in={model.n_in}; pass an array of shape (L, {model.n_in}) "
+                f"or (B, L, {model.n_in})", key="x")
         if n_steps is None:
-            raise InvalidValueError("n_steps: got None with x=None, expected the number of steps to run")
+            raise InvalidValueError("got None with x=None, expected the number of steps to run", key="n_steps")
         return np.zeros((1, as_int("n_steps", n_steps, minimum=1), 0)), False
     X = as_real_array("x", x, ndim=(2, 3))
     batched = X.ndim == 3
@@ -93,11 +93,11 @@ def prepare_input(model: ClockworkRNN, x, n_steps=None) -> tuple[np.ndarray, boo
     B, L, n_in = X.shape
     if n_in != model.n_in:
         want = f"(L, {model.n_in}) or (B, L, {model.n_in})"
-        raise ShapeError(f"x: got shape {np.shape(x)}, expected {want} for a model with n_in={model.n_in}")
+        raise ShapeError(f"got shape {np.shape(x)}, expected {want} for a model with n_in={model.n_in}", key="x")
     if L < 1 or B < 1:
-        raise ShapeError(f"x: got shape {np.shape(x)}, expected at least one step and one sequence")
+        raise ShapeError(f"got shape {np.shape(x)}, expected at least one step and one sequence", key="x")
     if n_steps is not None and as_int("n_steps", n_steps, minimum=1) != L:
-        raise InvalidValueError(f"n_steps: got {n_steps}, but x has {L} steps; omit n_steps or make them agree")
+        raise InvalidValueError(f"got {n_steps}, but x has {L} steps; omit n_steps or make them agree", key="n_steps")
     return X, batched
 
 

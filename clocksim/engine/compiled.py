@@ -44,7 +44,7 @@ class CompiledEngine(Engine):
     def __init__(self, *, trace: str = "full", **options):
         super().__init__(**options)
         if trace not in TRACE_KINDS:
-            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
+            raise InvalidValueError(f"got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}", key="trace")
         self.trace = trace
 
     def run(self, model: ClockworkRNN, X: np.ndarray, batched: bool) -> Result:

@@ -134,19 +134,19 @@ class EventEngine(Engine):
                  times=None, order=None, progress=None, trace: str = "full", **options):
         super().__init__(**options)
         if trace not in TRACE_KINDS:
-            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
+            raise InvalidValueError(f"got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}", key="trace")
         self.trace = trace
         if progress is not None and not callable(progress):
-            raise InvalidValueError(f"progress: got {progress!r}, expected a callable taking a step count")
+            raise InvalidValueError(f"got {progress!r}, expected a callable taking a step count", key="progress")
         self.progress = progress
         if latency is None or isinstance(latency, LinkLatency):
             self.latency = latency
         elif isinstance(latency, (Delay, int, float)) and not isinstance(latency, bool):
             self.latency = LinkLatency(as_delay(latency, "latency"))
         else:
-            raise InvalidValueError(f"latency: got {latency!r}, expected a delay >= 0, a Delay or a LinkLatency")
+            raise InvalidValueError(f"got {latency!r}, expected a delay >= 0, a Delay or a LinkLatency", key="latency")
         if compute is not None and not isinstance(compute, ComputeModel):
-            raise InvalidValueError(f"compute: got {compute!r}, expected a ComputeModel")
+            raise InvalidValueError(f"got {compute!r}, expected a ComputeModel", key="compute")
         self.compute = compute
         self.deadline = None if deadline is None else as_float("deadline", deadline, minimum=0.0)
         self.times = None if times is None else as_real_array("times", times, ndim=1)
@@ -196,18 +196,18 @@ class EventEngine(Engine):
             return model.start + np.arange(L, dtype=np.float64)
         ts = self.times
         if ts.shape != (L,):
-            raise ShapeError(f"times: got shape {ts.shape}, expected ({L},): one arrival time per input step")
+            raise ShapeError(f"got shape {ts.shape}, expected ({L},): one arrival time per input step", key="times")
         if L > 1 and not (np.diff(ts) > 0).all():
-            raise InvalidValueError("times: expected strictly increasing arrival times")
+            raise InvalidValueError("expected strictly increasing arrival times", key="times")
         if ts[0] < 0:
-            raise InvalidValueError(f"times: got {ts[0]:g} as the first time, expected times >= 0")
+            raise InvalidValueError(f"got {ts[0]:g} as the first time, expected times >= 0", key="times")
         return ts
 
     def _process_order(self, g: int) -> list[int]:
         if self.order is None:
             return list(range(g))
         if sorted(self.order) != list(range(g)):
-            raise InvalidValueError(f"order: got {self.order}, expected a permutation of 0..{g - 1}")
+            raise InvalidValueError(f"got {self.order}, expected a permutation of 0..{g - 1}", key="order")
         return self.order
 
 

@@ -9,6 +9,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 from matplotlib.ticker import EngFormatter, MaxNLocator, StrMethodFormatter
 
+from ..errors import InvalidValueError
 from ..trace import Trace
 from ._style import (
     DENSE_COLOR,
@@ -83,8 +84,8 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
     lo, hi, pad = _window(trace, steps)
     keep = (edges[:-1] >= lo) & (edges[:-1] < hi)
     if not keep.any():
-        raise ValueError(f"steps: the window [{lo:g}, {hi:g}) holds no input step of this run "
-                         f"({edges[0]:g} to {edges[-2]:g})")
+        raise InvalidValueError(f"the window [{lo:g}, {hi:g}) holds no input step of this run "
+                         f"({edges[0]:g} to {edges[-2]:g})", key="steps")
     edges_w = np.append(edges[:-1][keep], edges[1:][keep][-1:])
     cost = cost[:, keep]
     n_bins = max(1, int(_width_px(ax)) // 3)

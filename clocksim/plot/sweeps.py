@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.ticker import EngFormatter, NullFormatter, StrMethodFormatter
 
+from ..errors import InvalidTypeError, InvalidValueError
+
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
 
 #: Axis labels of the metrics a sweep records.
@@ -52,7 +54,7 @@ def pareto_front(x, y) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x, y: got shapes {x.shape} and {y.shape}, expected two 1-D arrays of one length")
+        raise InvalidValueError(f"x, y: got shapes {x.shape} and {y.shape}, expected two 1-D arrays of one length")
     front = np.zeros(x.shape, dtype=bool)
     best, last = math.inf, None
     for i in np.lexsort((y, x)):              # by x, then y
@@ -90,15 +92,15 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
     cols = _columns(table)
     for name in (x, y):
         if name not in cols:
-            raise ValueError(f"{'x' if name == x else 'y'}: got {name!r}, expected a column of the table "
+            raise InvalidValueError(f"{'x' if name == x else 'y'}: got {name!r}, expected a column of the table "
                              f"({', '.join(cols)})")
     by = list(by or [])
     for name in by:
         if name not in cols:
-            raise ValueError(f"by: got {name!r}, expected columns of the table ({', '.join(cols)})")
+            raise InvalidValueError(f"got {name!r}, expected columns of the table ({', '.join(cols)})", key="by")
     rows = [r for r in _rows(cols) if _finite(r[x]) and _finite(r[y])]
     if not rows:
-        raise ValueError(f"table: no finished rows with numbers in both {x!r} and {y!r}")
+        raise InvalidValueError(f"no finished rows with numbers in both {x!r} and {y!r}", key="table")
     maximize_y = (y in HIGHER_IS_BETTER) if maximize_y is None else maximize_y
     groups: dict = {}
     for r in rows:
@@ -198,9 +200,9 @@ def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "vir
     cols = _columns(table)
     for arg, name in (("x", x), ("y", y), ("value", value)):
         if name not in cols:
-            raise ValueError(f"{arg}: got {name!r}, expected a column of the table ({', '.join(cols)})")
+            raise InvalidValueError(f"got {name!r}, expected a column of the table ({', '.join(cols)})", key=arg)
     if x == y:
-        raise ValueError(f"x, y: got {x!r} twice, expected two different columns")
+        raise InvalidValueError(f"x, y: got {x!r} twice, expected two different columns")
     rows = list(_rows(cols))
     xs, ys = _categories([r[x] for r in rows]), _categories([r[y] for r in rows])
     total = np.zeros((len(ys), len(xs)))
@@ -211,7 +213,7 @@ def plot_heatmap(table, x: str, y: str, value: str, *, ax=None, cmap: str = "vir
             total[i, j] += float(r[value])
             count[i, j] += 1
     if not count.any():
-        raise ValueError(f"table: no finished rows with a number in {value!r}")
+        raise InvalidValueError(f"no finished rows with a number in {value!r}", key="table")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     if ax is None:
@@ -250,8 +252,8 @@ def _columns(table) -> dict[str, list]:
         return {c: [row.get(c) for row in table] for c in names}
     if isinstance(table, Mapping) or hasattr(table, "keys"):     # dict of columns, DataFrame
         return {c: list(table[c]) for c in table.keys()}
-    raise TypeError(f"table: got {type(table).__name__}, expected a mapping of columns, a list of rows or a "
-                    "pyarrow Table")
+    raise InvalidTypeError(f"got {type(table).__name__}, expected a mapping of columns, a list of rows or a "
+                    "pyarrow Table", key="table")
 
 
 def _rows(cols: dict[str, list]):

@@ -57,7 +57,7 @@ def load_scenario(path, overrides=()) -> Scenario:
     path = Path(path)
     raw, text = read_toml(path, ScenarioError, "scenario")
     if not raw:
-        raise ScenarioError(f"{path}: empty scenario, expected at least a [model] table")
+        raise ScenarioError("empty scenario, expected at least a [model] table", file=path)
     for item in overrides:
         apply_override(raw, item, path)
     return parse_scenario(raw, path, leading_comment(text))
@@ -65,13 +65,13 @@ def load_scenario(path, overrides=()) -> Scenario:
 
 def apply_override(raw: dict, item: str, path=None) -> None:
     """Apply ``key.path=value`` (value in TOML syntax; a bare word is a string) to ``raw`` in place."""
-    where = f"{path}: " if path else ""
     if "=" not in item:
-        raise ScenarioError(f"{where}--set {item!r}: expected key.path=value")
+        raise ScenarioError(key="--set", value=item, expected="key.path=value", file=path)
     key, text = (s.strip() for s in item.split("=", 1))
     parts = key.split(".")
     if len(parts) < 2 or parts[0] not in SCHEMA or not all(parts):
-        raise ScenarioError(f"{where}--set {key}: expected section.key with a section among {', '.join(SCHEMA)}")
+        raise ScenarioError(key="--set", value=key, expected=f"section.key with a section among {', '.join(SCHEMA)}",
+                            file=path)
     try:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -80,7 +80,7 @@ def apply_override(raw: dict, item: str, path=None) -> None:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ScenarioError(f"{where}--set {key}: {part} is not a table")
+            raise ScenarioError(f"{part} is not a table", key=f"--set {key}", file=path)
     node[parts[-1]] = value
 
 

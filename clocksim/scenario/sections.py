@@ -10,13 +10,12 @@ from .. import clocks as C
 from .. import cost
 from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
 from .checks import Checks
-from .schema import ARRIVALS, FAMILIES, INPUT_KINDS, PLOTS, ScenarioError
+from .schema import ARRIVALS, FAMILIES, INPUT_KINDS, PLOTS
 
 
 def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -> ClockworkRNN:
     if "periods" in m and "clocks" in m:
-        where = f"{ctx.path}: " if ctx.path else ""
-        raise ScenarioError(f"{where}model: got both `periods` and `clocks`, expected one of them")
+        ctx.error("model", "got both `periods` and `clocks`, expected one of them")
     sizes = ctx.get(m, "model.module_sizes")
     if "clocks" in m:
         clocks = _clocks(ctx, m["clocks"])

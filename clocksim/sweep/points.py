@@ -102,8 +102,8 @@ def run_point(task: dict) -> dict:
     metrics: dict = {}
     try:
         if kind is None:
-            raise UnsupportedError(f"kind: got {task['kind']!r}, expected one of {', '.join(POINT_KINDS)} "
-                                   "(does the worker run the same clocksim version?)")
+            raise UnsupportedError(f"got {task['kind']!r}, expected one of {', '.join(POINT_KINDS)} "
+                                   "(does the worker run the same clocksim version?)", key="kind")
         metrics = kind.run(task["scenario"], Path(task["path"]))
         status, error = "ok", ""
     except Exception as exc:          # a failing point is a result, not the end of the sweep

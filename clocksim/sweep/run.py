@@ -76,7 +76,7 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
     check_scheduler(scheduler, workers)
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
-        raise SweepError(f"--out: {folder} exists and is not a folder")
+        raise SweepError(f"{folder} exists and is not a folder", key="--out")
     if force and folder.is_dir():
         for name in OUTPUTS:
             (folder / name).unlink(missing_ok=True)

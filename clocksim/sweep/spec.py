@@ -9,7 +9,6 @@ import itertools
 import json
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,7 +206,7 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                 try:
                     scenario = sweep.scenario(point)
                 except SweepError as exc:
-                    raise SweepError(f"{path}: point {len(sweep.points) + 1} ({point.describe()}): {exc}") from None
+                    raise SweepError(f"point {len(sweep.points) + 1} ({point.describe()}): {exc}", file=path) from None
                 point = Point(point_id(kind, scenario), params, seed, overrides)
                 if point.id in seen:
                     sweep.duplicates += 1
@@ -230,7 +229,7 @@ def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Pat
     try:
         parse_scenario(scenario, scenario_path)
     except ClocksimError as exc:
-        raise SweepError(f"{chk.path}: point {index + 1} ({point.describe()}): {exc}") from None
+        raise SweepError(f"point {index + 1} ({point.describe()}): {exc}", file=chk.path) from None
 
 
 def _base_scenario(chk: "_Check", head: dict) -> tuple[Path, dict]:
@@ -243,10 +242,7 @@ def _base_scenario(chk: "_Check", head: dict) -> tuple[Path, dict]:
     file = Path(os.path.normpath(file.absolute()))
     if not file.is_file():
         chk.fail("sweep.scenario", name, f"an existing scenario file (looked for {file})")
-    try:
-        base = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        chk.fail("sweep.scenario", name, f"a valid TOML scenario ({file}: {exc})")
+    base, _ = read_toml(file, SweepError, "scenario")
     _absolute_paths(base, file.parent, file.parent, {})
     return file, base
 
@@ -393,7 +389,7 @@ def _set(raw: dict, key: str, value) -> None:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise SweepError(f"{key}: {part} is not a table in the base scenario, cannot set a key inside it")
+            raise SweepError(f"{part} is not a table in the base scenario, cannot set a key inside it", key=key)
     node[parts[-1]] = copy.deepcopy(value)
 
 
@@ -418,17 +414,14 @@ class _Check:
         self.path = path
 
     def fail(self, key: str, value, expected: str):
-        shown = "nothing" if value is None else repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        raise SweepError(f"{self.path}: {key}: got {shown}, expected {expected}")
+        raise SweepError(key=key, value=value, expected=expected, file=self.path)
 
     def unknown(self, key: str, options: list[str], leaf: str | None = None, what: str = "key"):
         leaf = key.rsplit(".", 1)[-1] if leaf is None else leaf
         close = difflib.get_close_matches(leaf, options, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         listed = ", ".join(options) if options else "none"
-        raise SweepError(f"{self.path}: {key}: unknown {what}{hint}; expected one of {listed}")
+        raise SweepError(f"unknown {what}{hint}; expected one of {listed}", key=key, file=self.path)
 
     def scenario_key(self, where: str, key: str) -> None:
         """``key`` must be a dotted path into the scenario schema (section.key[.sub...])."""
@@ -438,13 +431,13 @@ class _Check:
         if parts[0] not in SCHEMA:
             close = difflib.get_close_matches(parts[0], list(SCHEMA), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise SweepError(f"{self.path}: {where}: unknown scenario section {parts[0]!r}{hint}; "
-                             f"expected one of {', '.join(SCHEMA)}")
+            raise SweepError(f"unknown scenario section {parts[0]!r}{hint}; expected one of {', '.join(SCHEMA)}",
+                             key=where, file=self.path)
         if parts[1] not in SCHEMA[parts[0]]:
             close = difflib.get_close_matches(parts[1], list(SCHEMA[parts[0]]), n=1)
             hint = f" (did you mean {parts[0]}.{close[0]}?)" if close else ""
-            raise SweepError(f"{self.path}: {where}: unknown scenario key {parts[0]}.{parts[1]}{hint}; "
-                             f"expected one of {', '.join(SCHEMA[parts[0]])}")
+            raise SweepError(f"unknown scenario key {parts[0]}.{parts[1]}{hint}; "
+                             f"expected one of {', '.join(SCHEMA[parts[0]])}", key=where, file=self.path)
 
     def _default(self, key: str):
         table, name = key.split(".", 1)

@@ -49,8 +49,8 @@ def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None
         As for :func:`clocksim.train`.
     """
     if (model.n_in, model.n_out) != (task.n_in, task.n_out):
-        raise InvalidValueError(f"model: got n_in={model.n_in}, n_out={model.n_out}, expected n_in={task.n_in}, "
-                                f"n_out={task.n_out} for the {task.kind} task")
+        raise InvalidValueError(f"got n_in={model.n_in}, n_out={model.n_out}, expected n_in={task.n_in}, "
+                                f"n_out={task.n_out} for the {task.kind} task", key="model")
     trained = model.copy()
     history = None
     if config is not None:
@@ -79,5 +79,5 @@ def run_task(scenario, *, progress: bool | None = False) -> dict:
     task = getattr(scenario, "task", None)
     if task is None:
         name = getattr(scenario, "name", "scenario")
-        raise InvalidValueError(f"{name}: has no [task] table, so there is nothing to train or score")
+        raise InvalidValueError("has no [task] table, so there is nothing to train or score", key=name)
     return fit(scenario.model, task, scenario.train, progress=progress).metrics

@@ -7,6 +7,7 @@ key), the value and what was expected — never a traceback.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 from pathlib import Path
@@ -121,20 +122,18 @@ def _plot(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise InvalidValueError(f"got {args.out!r}, expected a file name ending in .png", key="--out")
+    if out.is_dir():
+        raise InvalidValueError(key="--out", value=args.out, expected="a file name ending in .png, not a directory")
     if not out.parent.is_dir():
         raise InvalidValueError(f"directory {str(out.parent)!r} does not exist", key="--out")
-    try:
-        trace = Trace.load(args.trace)
-    except FileNotFoundError:
-        raise InvalidValueError(f"{args.trace!r} does not exist", key="TRACE") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:       # TypeError: a .npy, not an .npz
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidValueError(f"cannot read {args.trace!r} as a clocksim trace ({reason})", key="TRACE") from None
+    trace = Trace.load(args.trace)
     try:
         fig = plot.KINDS[args.kind](trace, args.window)
-    except ValueError as exc:                                   # the trace's meta, or a window outside the run
-        text = str(exc)
-        raise InvalidValueError(f"--window{text[5:]}" if text.startswith("steps:") else f"TRACE: {text}") from None
+    except InvalidValueError as exc:
+        if exc.key == "steps":                     # the window given on the command line
+            exc = copy.copy(exc)
+            exc.key = "--window"
+        raise exc.located(file=args.trace) if exc.key != "--window" else exc from None
     try:
         plot.save_figure(fig, out, dpi=args.dpi)
     finally:

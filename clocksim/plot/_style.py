@@ -118,6 +118,10 @@ def _window(trace: Trace, steps):
                                 key="steps") from None
     if not hi > lo:
         raise InvalidValueError(f"got window ({lo:g}, {hi:g}), expected t0 < t1", key="steps")
+    first, end = float(times[0]), float(times[-1] + _dt(times))
+    if hi <= first or lo >= end:
+        raise InvalidValueError(key="steps", value=(lo, hi),
+                                expected=f"a window that overlaps the run's times [{first:g}, {end:g})")
     return lo, hi, pad
 
 

@@ -20,7 +20,8 @@ from tqdm import tqdm
 from . import plot
 from .engine import simulate
 from .errors import ClocksimError, InvalidValueError
-from .scenario import Scenario
+from .npzfile import write_npz
+from .scenario import Scenario, fingerprint
 from .trace import Trace, _json_default
 
 __all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder"]
@@ -150,11 +151,11 @@ def _fit(scenario: Scenario, out: Path, force: bool, resume: bool, progress: boo
     out.mkdir(parents=True, exist_ok=True)
     return fit(scenario.model, scenario.task, scenario.train, checkpoint=checkpoint,
                resume=checkpoint if resume else None, checkpoint_every=scenario.checkpoint_every,
-               progress=None if progress else False)
+               progress=None if progress else False, fingerprint=fingerprint(scenario))
 
 
 def _write_fit(folder: Path, fitted, checkpoint: Path) -> None:
-    np.savez(folder / "params.npz", **fitted.model.params)
+    write_npz(folder / "params.npz", dict(fitted.model.params))
     if fitted.history is not None:
         _write_json(folder / "history.json", fitted.history.to_dict())
     if checkpoint.is_file():

@@ -41,12 +41,13 @@ from ._validate import as_float, as_int
 from .checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
+    check_state,
     load_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
-from .errors import ClocksimError, InvalidValueError
+from .errors import ClocksimError, FileFormatError, InvalidValueError
 from .optim import OPTIMIZERS, Optimizer, make_optimizer
 
 __all__ = ["TrainConfig", "History", "train", "DivergenceError"]
@@ -220,7 +221,7 @@ class History:
 
 def train(model, x, target, config: TrainConfig | None = None, *, validation=None, rng=None,
           checkpoint=None, checkpoint_every: int = 1, resume=None, progress: bool | None = None,
-          **overrides) -> History:
+          fingerprint: dict | None = None, **overrides) -> History:
     """Train ``model`` in place on the sequences ``(x, target)``.
 
     Parameters
@@ -249,6 +250,10 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
         with, except ``epochs``, which may be raised to train longer.
     progress : bool, optional
         Show a tqdm progress bar; default: only when stdout is a terminal.
+    fingerprint : dict, optional
+        What is being trained (e.g. the scenario's keys, :func:`clocksim.scenario.fingerprint`):
+        stored in every checkpoint, and a ``resume`` from a checkpoint written with another
+        fingerprint is refused, naming the first key that differs.
 
     Returns
     -------
@@ -277,7 +282,7 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise InvalidValueError("expected a pair (x_val, target_val)", key="validation")
         val = _dataset(model, validation[0], validation[1], config.loss, "validation x", "validation target")
-    run = _Run(model, config, names, rng if rng is not None else np.random.default_rng(config.seed))
+    run = _Run(model, config, names, rng if rng is not None else np.random.default_rng(config.seed), fingerprint)
     if resume is not None:
         run.restore(load_checkpoint(resume), config)
     show = sys.stdout.isatty() if progress is None else bool(progress)
@@ -302,8 +307,10 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
 class _Run:
     """Mutable state of one training run (what a checkpoint holds)."""
 
-    def __init__(self, model, config: TrainConfig, names: list[str], rng: np.random.Generator):
+    def __init__(self, model, config: TrainConfig, names: list[str], rng: np.random.Generator,
+                 fingerprint: dict | None = None):
         self.model, self.config, self.names, self.rng = model, config, names, rng
+        self.fingerprint = fingerprint
         self.optimizer = config.make_optimizer()
         self.history = History()
         self.best: dict[str, np.ndarray] | None = None
@@ -384,6 +391,7 @@ class _Run:
                 "rng": rng_state(self.rng),
                 "history": self.history.to_dict(),
                 "bad_epochs": self.bad_epochs,
+                "fingerprint": self.fingerprint,
             },
             "params": dict(self.model.params),
             "optimizer": self.optimizer.state_dict(),
@@ -391,11 +399,30 @@ class _Run:
         }
 
     def restore(self, state: dict, config: TrainConfig) -> None:
-        meta = state["meta"]
+        meta, path = state["meta"], state.get("path")
         if meta["model"] != type(self.model).__name__:
             raise InvalidValueError(f"the checkpoint was written for a {meta['model']}, "
                                     f"got a {type(self.model).__name__}", key="resume")
-        saved = TrainConfig.from_dict(meta["config"]).to_dict()
+        if self.fingerprint is not None:
+            saved_print = meta.get("fingerprint") if isinstance(meta.get("fingerprint"), dict) else {}
+            differ = sorted(k for k in set(saved_print) | set(self.fingerprint)
+                            if saved_print.get(k) != self.fingerprint.get(k))
+            if differ:
+                raise InvalidValueError(
+                    "the checkpoint belongs to another scenario: " + ", ".join(
+                        f"{k} (checkpoint {saved_print.get(k)!r}, now {self.fingerprint.get(k)!r})"
+                        for k in differ[:3]) + "; run without --resume (and with --force) to start afresh",
+                    key="--resume", file=path)
+        try:
+            saved = TrainConfig.from_dict(meta["config"]).to_dict()
+            history = History.from_dict(meta["history"])
+        except (TypeError, KeyError, InvalidValueError):
+            raise FileFormatError("not a training configuration and history this version can read",
+                                  key="meta.config", file=path) from None
+        fresh = config.make_optimizer()
+        zeros = {k: np.zeros_like(self.model.params[k]) for k in self.names}
+        fresh.step(zeros, zeros)
+        check_state(state, dict(self.model.params), fresh.state_dict(), config.epochs)
         differ = sorted(k for k, v in config.to_dict().items() if k != "epochs" and saved[k] != v)
         if differ:
             raise InvalidValueError(
@@ -404,8 +431,11 @@ class _Run:
                 + "; only epochs may change")
         self.model.set_params(**state["params"])
         self.optimizer.load_state_dict(state["optimizer"])
-        set_rng_state(self.rng, meta["rng"])
-        self.history = History.from_dict(meta["history"])
+        try:
+            set_rng_state(self.rng, meta["rng"])
+        except ClocksimError as exc:
+            raise exc.located(file=path) from None
+        self.history = history
         self.bad_epochs = int(meta["bad_epochs"])
         self.best = state["best"]
 

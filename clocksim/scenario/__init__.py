@@ -10,6 +10,7 @@ relative to the scenario file.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from .sections import engine_section, input_section, model_section, output_secti
 from .training import task_input, task_section, train_section
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "SCHEMA", "Key", "REQUIRED",
-           "apply_override", "schema_markdown", "leading_comment"]
+           "apply_override", "schema_markdown", "leading_comment", "fingerprint"]
 
 
 @dataclass
@@ -120,3 +121,21 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
         config, every = None, SCHEMA["train"]["checkpoint_every"].default
     return Scenario(path, name, description, model, x, options.get("times"), engine_name, options, output, raw,
                     task=task, train=config, checkpoint_every=every)
+
+
+#: Sections whose keys decide what a training run learns (``[train]`` is compared by the training itself).
+FINGERPRINT_SECTIONS = ("model", "task")
+
+
+def fingerprint(scenario: Scenario) -> dict:
+    """The keys of the scenario's ``[model]`` and ``[task]`` (defaults filled in) as flat plain data:
+    what a training checkpoint belongs to. A resume with a different fingerprint is refused."""
+    out = {}
+    for section in FINGERPRINT_SECTIONS:
+        table = scenario.raw.get(section)
+        if not isinstance(table, dict):
+            continue
+        for key, spec in SCHEMA[section].items():
+            value = table.get(key, None if spec.default == REQUIRED else spec.default)
+            out[f"{section}.{key}"] = json.loads(json.dumps(value, default=str))
+    return out

@@ -9,6 +9,7 @@ import numpy as np
 from .. import clocks as C
 from .. import cost
 from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN
+from ..npzfile import Entry, read_npz
 from .checks import Checks
 from .schema import ARRIVALS, FAMILIES, INPUT_KINDS, PLOTS
 
@@ -54,11 +55,9 @@ def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -
                      start=ctx.int(m, "model.start", minimum=0), seed=ctx.int(m, "model.seed", minimum=0))
     if "params" in m:
         file = ctx.file(m, "model.params", (".npz",))
-        try:
-            with np.load(file, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as exc:
-            ctx.fail("model.params", str(file), f"a readable .npz of parameters ({exc})")
+        names = model.params
+        arrays = ctx.call("model.params", read_npz, file, lambda k: Entry("fiu") if k in names else None,
+                          what="parameter file")
         ctx.call("model.params", model.set_params, **arrays)
     return model
 

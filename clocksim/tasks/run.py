@@ -35,7 +35,7 @@ class Fit:
 
 
 def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None, resume=None,
-        checkpoint_every: int = 1, progress: bool | None = False) -> Fit:
+        checkpoint_every: int = 1, progress: bool | None = False, fingerprint: dict | None = None) -> Fit:
     """Train a copy of ``model`` on ``task`` (if ``config`` is given) and score it on the task's test set.
 
     Parameters
@@ -45,7 +45,7 @@ def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None
     task : Task
     config : TrainConfig, optional
         Its ``loss`` is replaced by the task's. None: score the model as it is.
-    checkpoint, resume, checkpoint_every, progress
+    checkpoint, resume, checkpoint_every, progress, fingerprint
         As for :func:`clocksim.train`.
     """
     if (model.n_in, model.n_out) != (task.n_in, task.n_out):
@@ -56,7 +56,8 @@ def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None
     if config is not None:
         config = dataclasses.replace(config, loss=task.loss)
         history = train(trained, task.x_train, task.y_train, config, validation=task.validation,
-                        checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, progress=progress)
+                        checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, progress=progress,
+                        fingerprint=fingerprint)
     metrics = {"task": task.kind, **score(trained, task), "n_params": int(trained.n_params)}
     if history is not None:
         metrics.update(epochs=len(history), best_epoch=history.best_epoch, stopped_early=history.stopped_early,

@@ -25,6 +25,7 @@ import numpy as np
 from ._validate import as_int
 from .clocks import Clock, activity_mask, as_clock
 from .errors import InvalidValueError, ShapeError
+from .limits import check_memory
 from .params import ParameterSet
 
 __all__ = ["ClockworkRNN", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CONNECTIVITIES"]
@@ -76,8 +77,15 @@ class ClockworkRNN(ParameterSet):
         if isinstance(clocks, (str, bytes)) or not isinstance(clocks, Sequence) or len(clocks) == 0:
             raise InvalidValueError(f"got {clocks!r}, expected a non-empty list of periods or Clock objects",
                                     key="clocks")
+        check_memory(param_bytes(self.n_in, self.n_out, len(clocks), len(clocks)), "clocks",
+                     "the model's parameters and masks")
         self.clocks: tuple[Clock, ...] = tuple(as_clock(c, f"clocks[{i}]") for i, c in enumerate(clocks))
         g = len(self.clocks)
+        for i, clock in enumerate(self.clocks):
+            channels = getattr(clock, "channels", None) if clock.input_driven else None
+            if channels and max(channels) >= self.n_in:
+                raise InvalidValueError(key=f"clocks[{i}].channels", value=max(channels),
+                                        expected=f"input channels below n_in = {self.n_in}")
         if isinstance(module_sizes, (int, np.integer)) and not isinstance(module_sizes, bool):
             module_sizes = [module_sizes] * g
         if isinstance(module_sizes, (str, bytes)) or not isinstance(module_sizes, (Sequence, np.ndarray)):
@@ -87,6 +95,8 @@ class ClockworkRNN(ParameterSet):
             raise InvalidValueError(
                 f"got {len(self.module_sizes)} sizes for {g} clocks, expected one size per module", key="module_sizes"
             )
+        check_memory(param_bytes(self.n_in, self.n_out, sum(self.module_sizes), g), "module_sizes",
+                     "the model's parameters and masks")
         self.activation = _choice("activation", activation, HIDDEN_ACTIVATIONS)
         self.output_activation = _choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
         self.start = as_int("start", start, minimum=0)
@@ -226,6 +236,12 @@ class ClockworkRNN(ParameterSet):
         clocks = ", ".join(c.label for c in self.clocks)
         return (f"ClockworkRNN(n_in={self.n_in}, n_out={self.n_out}, module_sizes={list(self.module_sizes)}, "
                 f"clocks=[{clocks}], connectivity={self.connectivity!r}, start={self.start})")
+
+
+def param_bytes(n_in: int, n_out: int, n: int, g: int) -> int:
+    """Bytes the arrays of a model with ``n`` units in ``g`` modules take (W_rec and its mask, W_in,
+    W_out, biases, the block mask): checked before they are built."""
+    return 9 * n * n + 8 * n * (n_in + n_out + 2) + 8 * n_out + g * g
 
 
 def _choice(name: str, value, options: Sequence[str]) -> str:

@@ -181,8 +181,12 @@ class ComputeModel:
                     f"got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} "
                     "or a list of per-module integers", key="priority")
             self.priority = priority
-        else:
+        elif isinstance(priority, (list, tuple, np.ndarray)):
             self.priority = [as_int(f"priority[{i}]", p) for i, p in enumerate(priority)]
+        else:
+            raise InvalidValueError(key="priority", value=priority,
+                                    expected=f"one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
+                                             "per-module integers")
 
     def duration(self, macs) -> np.ndarray:
         """Compute time of activations with the given multiply-add counts."""

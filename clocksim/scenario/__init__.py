@@ -22,7 +22,7 @@ from ..model import ClockworkRNN
 from ..train import TrainConfig
 from .checks import Checks, leading_comment
 from .schema import REQUIRED, SCHEMA, Key, ScenarioError, schema_markdown
-from .sections import engine_section, input_section, model_section, output_section
+from .sections import check_run_size, engine_section, input_section, model_section, output_section
 from .training import task_input, task_section, train_section
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "SCHEMA", "Key", "REQUIRED",
@@ -110,6 +110,7 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
         x, times = task_input(ctx, raw.get("input", {}), task), None
     model = model_section(ctx, raw["model"], n_in=x.shape[2], n_out=None if task is None else task.n_out)
     engine_name, options = engine_section(ctx, raw.get("engine", {}), model)
+    check_run_size(ctx, model, x, from_clocks="clocks" in raw["model"])
     if times is not None:
         if engine_name != "events":
             ctx.fail("input.arrival", "jittered", "regular arrivals with engine.name = \"compiled\"")

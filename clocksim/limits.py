@@ -15,7 +15,7 @@ Limits (environment variables raise or lower them):
 ``CLOCKSIM_MAX_EVENTS``
     activations one run may simulate; default 10**9.
 ``CLOCKSIM_MAX_POINTS``
-    points one sweep may hold; default 10**6.
+    points one sweep may hold; default 10**5.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["MEMORY_ENV", "EVENTS_ENV", "POINTS_ENV", "memory_limit", "check_memo
 MEMORY_ENV = "CLOCKSIM_MAX_MEMORY"
 EVENTS_ENV = "CLOCKSIM_MAX_EVENTS"
 POINTS_ENV = "CLOCKSIM_MAX_POINTS"
-DEFAULTS = {EVENTS_ENV: 10**9, POINTS_ENV: 10**6}
+DEFAULTS = {EVENTS_ENV: 10**9, POINTS_ENV: 10**5}
 _FALLBACK_MEMORY = 4 * 2**30
 _SUFFIX = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._validate import read_toml
 from ..errors import ClocksimError, InvalidValueError
+from ..limits import POINTS_ENV, check_count
 from ..scenario import REQUIRED, SCHEMA, Key, leading_comment, parse_scenario
 from .points import POINT_KINDS
 
@@ -195,7 +196,17 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                   description=chk.string(head, "sweep.description") or comment, scenario_path=scenario_path,
                   kind=kind, grid_keys=grid_keys, random_keys=random_keys, seeds=seeds, metrics=metrics,
                   plots=plots, points=[], base=base)
+    n_grid = math.prod(len(v) for v in grid.values())
+    n_points = n_grid * (samples if draws else 1) * (len(seeds) if seeds is not None else 1)
+    driver = ("random.samples" if draws and samples >= n_grid else
+              f"grid.{max(grid, key=lambda k: len(grid[k]))}" if grid else "sweep.seeds")
+    try:
+        check_count(n_points, driver, "points in the sweep", POINTS_ENV)
+    except ClocksimError as exc:
+        raise exc.located(file=path) from None
     samples_list = _draw(draws, samples, chk.int(raw.get("random", {}), "random.seed", minimum=0, default=0))
+    check_all = n_points <= FULL_CHECK_POINTS
+    checked: set = set()
     seen: set[str] = set()
     for combo in itertools.product(*grid.values()):
         for sample in samples_list:
@@ -212,9 +223,19 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                     sweep.duplicates += 1
                     continue
                 seen.add(point.id)
-                _check_point(chk, point, scenario, scenario_path, len(sweep.points))
+                values = {(k, "range" if isinstance(draws.get(k), dict) else json.dumps(v, sort_keys=True, default=str))
+                          for k, v in point.params.items()} | {("seed", point.seed)}
+                if check_all or not values <= checked:
+                    _check_point(chk, point, scenario, scenario_path, len(sweep.points))
+                    checked |= values
                 sweep.points.append(point)
     return sweep
+
+
+#: Up to this many points every point's scenario is validated when the sweep is loaded; beyond it, one point
+#: per distinct value of each swept key (linear, not one parse per combination): a point whose *combination*
+#: of values is invalid is then reported in its row's error column when it runs.
+FULL_CHECK_POINTS = 256
 
 
 def point_id(kind: str, scenario: dict) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__, plot
@@ -17,6 +19,7 @@ from ._validate import as_int
 from .clocks import Periodic, exponential_periods, fibonacci_periods, linear_periods, prime_periods
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
+from .folders import Terminated, handle_signals, restore_signals
 from .trace import Trace
 
 __all__ = ["main"]
@@ -230,10 +233,10 @@ def _sweep(args) -> int:
     try:
         result = run_sweep(sweep, args.out, scheduler=args.scheduler, workers=args.workers, force=args.force,
                            retry_errors=args.retry_errors, progress=not args.quiet)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"clocksim: interrupted; the finished points are in {args.out / 'results.csv'}: run the same "
               "command again to resume", file=sys.stderr)
-        return 130
+        return 128 + int(exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
     if not args.quiet:
         failed = f", {result.failed} failed (see the error column)" if result.failed else ""
         print(f"{sweep.name}: {len(sweep.points)} points{merged}: {result.ran} run, {result.skipped} already "
@@ -276,24 +279,47 @@ COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_re
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 failure)."""
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 failure, 128 + n on signal n).
+
+    SIGTERM and SIGHUP end the command as Ctrl-C does: temporary folders are removed first.
+    """
     parser = build_parser()
+    previous = handle_signals() if threading.current_thread() is threading.main_thread() else {}
     try:
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except UsageError as exc:
-        print(f"clocksim: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     except ClocksimError as exc:
-        print(f"clocksim: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("clocksim: interrupted (no output folder was left behind)", file=sys.stderr)
-        return 130
+        return _fail(format_error(exc))
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        name = signal.Signals(signum).name if signum != signal.SIGINT else "interrupted"
+        print(f"clocksim: {'stopped by ' + name if signum != signal.SIGINT else name} (nothing half-written was "
+              "left behind)", file=sys.stderr)
+        return 128 + int(signum)
+    except MemoryError:
+        return _fail("out of memory; make the run smaller (or set CLOCKSIM_MAX_MEMORY lower so that such runs are "
+                     "refused before they start)", code=1)
     except OSError as exc:
-        print(f"clocksim: error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}",
-              file=sys.stderr)
-        return 1
+        return _fail(f"{exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", code=1)
+    finally:
+        restore_signals(previous)
+
+
+def format_error(exc: ClocksimError) -> str:
+    """One line from the error's attributes: ``file: key: what went wrong`` (cut to a readable length)."""
+    text = " ".join(": ".join(str(p) for p in (exc.file, exc.key, exc.detail) if p).split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
+
+
+#: Longest error line printed (a value quoted in full could fill the terminal).
+MAX_ERROR_CHARS = 600
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"clocksim: error: {message}", file=sys.stderr)
+    return code
 
 
 def console() -> None:  # pragma: no cover - thin wrapper for the console script

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,16 +18,13 @@ from tqdm import tqdm
 
 from . import plot
 from .engine import simulate
-from .errors import ClocksimError, InvalidValueError
+from .errors import InvalidValueError
+from .folders import OutputExistsError, check_folder, folder_lock, output_folder
 from .npzfile import write_npz
 from .scenario import Scenario, fingerprint
 from .trace import Trace, _json_default
 
 __all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder"]
-
-
-class OutputExistsError(ClocksimError):
-    """The output folder exists and is not empty (and replacing it was not asked for)."""
 
 
 def simulate_scenario(scenario: Scenario, progress: bool = True, model=None):
@@ -48,41 +44,27 @@ def simulate_scenario(scenario: Scenario, progress: bool = True, model=None):
     return res
 
 
-class output_folder:
-    """Context manager: yields a temporary folder that becomes ``path`` on success, vanishes on failure."""
-
-    def __init__(self, path, force: bool = False, option: str = "--out"):
-        self.path = Path(path)
-        self.force = force
-        self.option = option
-
-    def __enter__(self) -> Path:
-        if self.path.exists():
-            if not self.path.is_dir():
-                raise OutputExistsError(f"{self.option}: {self.path} exists and is not a folder")
-            if any(self.path.iterdir()) and not self.force:
-                raise OutputExistsError(f"{self.option}: {self.path} exists and is not empty; "
-                                        "pass --force to replace it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        self.tmp.chmod(0o755)
-        old = None
-        if self.path.exists():
-            old = self.path.with_name(f".{self.path.name}.old-{self.tmp.name}")
-            self.path.rename(old)
-        self.tmp.rename(self.path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
                  resume: bool = False) -> dict:
+    """Run ``scenario`` and write its folder; returns the summary (see :func:`_run_scenario`).
+
+    The folder is locked for the whole run (a second process writing it is refused), and a folder
+    this run created is removed again if the run fails before anything whole was written into it
+    (e.g. training that diverges in its first epoch).
+    """
+    out = check_folder(out_dir)
+    existed = out.exists()
+    with folder_lock(out):
+        try:
+            return _run_scenario(scenario, out_dir, force=force, progress=progress, resume=resume)
+        except BaseException:
+            if not existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+            raise
+
+
+def _run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
+                  resume: bool = False) -> dict:
     """Run ``scenario`` and write its folder; returns the summary.
 
     Writes ``summary.json``, ``trace.csv``, ``trace.json`` (Chrome trace events),

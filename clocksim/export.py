@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validate import as_float
-from .errors import InvalidValueError, UnsupportedError
+from .errors import FileFormatError, InvalidValueError, UnsupportedError
 from .trace import TABLES, Trace, _json_default, atomic_write
 
 __all__ = ["write_csv", "read_csv", "read_csv_table", "write_chrome", "to_pandas", "write_parquet",
@@ -115,6 +115,18 @@ def write_csv(trace: Trace, path, table: str = "activations") -> Path:
 def read_csv_table(path) -> tuple[str, np.ndarray]:
     """Read a CSV written by :func:`write_csv`: the table's name and its records."""
     path = Path(path)
+    try:
+        return _read_csv_table(path)
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}), expected a CSV written by "
+                              "clocksim", file=path) from None
+    except FileNotFoundError:
+        raise FileFormatError("no such CSV file", file=path) from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot read the CSV file ({exc.strerror or exc})", file=path) from None
+
+
+def _read_csv_table(path: Path) -> tuple[str, np.ndarray]:
     with open(path, encoding="utf-8") as f:
         header = f.readline().strip()
         names = tuple(header.split(","))
@@ -127,7 +139,8 @@ def read_csv_table(path) -> tuple[str, np.ndarray]:
         try:
             rec = np.zeros(0, in_file) if empty else np.loadtxt(f, delimiter=",", dtype=in_file, ndmin=1)
         except ValueError as exc:
-            raise InvalidValueError(f"not a clocksim {table} CSV ({exc})", file=path) from exc
+            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise FileFormatError(f"not a clocksim {table} CSV ({reason})", file=path) from None
     return table, _reorder(rec, dtype)
 
 
@@ -167,8 +180,12 @@ def _read_meta(meta) -> dict:
         return {}
     if isinstance(meta, dict):
         return dict(meta)
-    with open(meta, encoding="utf-8") as f:
-        data = json.load(f)
+    try:
+        with open(meta, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FileFormatError(f"not a readable JSON file ({str(exc).splitlines()[0][:120]})", key="meta",
+                              file=meta) from None
     if not isinstance(data, dict):
         raise InvalidValueError(f"{meta} holds a JSON {type(data).__name__}, expected an object", key="meta")
     return data

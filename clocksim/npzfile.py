@@ -34,7 +34,8 @@ import numpy as np
 from .errors import FileFormatError
 from .limits import check_memory
 
-__all__ = ["Entry", "write_npz", "read_npz", "read_header", "json_entry", "json_default", "parse_json_entry"]
+__all__ = ["Entry", "write_npz", "read_npz", "open_npy", "read_header", "json_entry", "json_default",
+           "parse_json_entry"]
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -162,6 +163,24 @@ def read_npz(path, schema: Callable[[str], Entry | None], *, what: str, required
             NotImplementedError, KeyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FileFormatError(f"not a readable clocksim {what} (.npz) file ({reason[:120]})", file=path) from None
+
+
+def open_npy(path, what: str = "array") -> np.ndarray:
+    """A ``.npy`` file as a read-only memory map (nothing read into memory yet): refuses files that are
+    not ``.npy`` (a pickle would otherwise get numpy's advice to load it unsafely), object dtypes, and
+    headers that declare more data than the file holds."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            if f.read(6) != b"\x93NUMPY":
+                raise FileFormatError(f"not a .npy {what} file", file=path)
+    except OSError as exc:
+        raise FileFormatError(f"cannot read the {what} file ({exc.strerror or exc})", file=path) from None
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise FileFormatError(f"not a readable .npy {what} file ({reason})", file=path) from None
 
 
 def _check_entry(path, name: str, entry: Entry, shape, dtype: np.dtype) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from .. import clocks as C
 from .. import cost
 from ..limits import EVENTS_ENV, check_count, check_memory
 from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN, param_bytes
-from ..npzfile import Entry, read_npz
+from ..npzfile import Entry, open_npy, read_npz
 from .checks import Checks
 from .schema import ARRIVALS, FAMILIES, INPUT_KINDS, PLOTS
 
@@ -135,11 +136,15 @@ def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray, np.ndarr
     if kind == "file":
         file = ctx.file(inp, "input.path", (".npy", ".csv"))
         try:
-            data = (np.load(file, mmap_mode="r", allow_pickle=False) if file.suffix == ".npy"
-                    else np.loadtxt(file, delimiter=",", ndmin=2, encoding="utf-8"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)          # "input contained no data": checked below
+                data = (ctx.call("input.path", open_npy, file, "input") if file.suffix == ".npy"
+                        else np.loadtxt(file, delimiter=",", ndmin=2, encoding="utf-8"))
         except (OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             ctx.fail("input.path", str(file), f"a readable numeric .npy/.csv file ({reason})")
+        if data.size == 0:
+            ctx.fail("input.path", str(file), "a file holding at least one step of input")
         if data.dtype.kind not in "iuf" or data.ndim not in (2, 3):
             ctx.fail("input.path", str(file), f"numbers shaped (L, n_in) or (B, L, n_in), got {data.dtype} "
                                               f"{data.shape}")

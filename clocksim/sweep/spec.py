@@ -282,7 +282,12 @@ def _seeds(chk: "_Check", head: dict) -> list[int] | None:
     if "seeds" in head and "repeats" in head:
         chk.fail("sweep.repeats", head["repeats"], "either `seeds` or `repeats`, not both")
     if "repeats" in head:
-        return list(range(chk.int(head, "sweep.repeats", minimum=1)))
+        repeats = chk.int(head, "sweep.repeats", minimum=1)
+        try:
+            check_count(repeats, "sweep.repeats", "points in the sweep", POINTS_ENV)
+        except ClocksimError as exc:
+            raise exc.located(file=chk.path) from None
+        return list(range(repeats))
     if "seeds" not in head:
         return None
     seeds = head["seeds"]

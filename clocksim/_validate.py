@@ -45,13 +45,25 @@ def as_float(name: str, value, *, minimum: float | None = None, strict_minimum: 
     return value
 
 
+def as_array(name: str, value, dtype=None) -> np.ndarray:
+    """``np.asarray(value)``, with a ragged input (nested lists of unequal lengths) refused by name."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+            raise ShapeError("got nested sequences of unequal lengths (a ragged array), expected a rectangular "
+                             "array", key=name) from None
+        raise InvalidValueError(f"cannot be read as an array ({str(exc).splitlines()[0][:100]})", key=name) \
+            from None
+
+
 def as_real_array(name: str, value, *, ndim: int | tuple[int, ...] | None = None,
                   shape: tuple | None = None) -> np.ndarray:
     """Return a finite float64 array; reject complex, bool, object and string data.
 
     ``shape`` may contain ``None`` for a free dimension.
     """
-    arr = np.asarray(value)
+    arr = as_array(name, value)
     if arr.dtype == bool or arr.dtype.kind not in "iuf":
         raise ShapeError(f"got an array of dtype {arr.dtype}, expected real numbers (float or int)", key=name)
     arr = arr.astype(np.float64, copy=False)

@@ -41,7 +41,7 @@ import warnings
 import numpy as np
 
 from . import kernels as K
-from ._validate import as_real_array
+from ._validate import as_array, as_real_array
 from .engine.compiled import forward_arrays
 from .engine.plan import Plan, plan_for
 from .errors import ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
@@ -259,7 +259,7 @@ def _mse_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray
 
 
 def _xent_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray:
-    lab = np.asarray(target)
+    lab = as_array("target", target)
     if lab.dtype == bool or lab.dtype.kind not in "iu":
         raise ShapeError(f"got an array of dtype {lab.dtype}, expected integer class labels for loss='xent'",
                          key="target")

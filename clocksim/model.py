@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import as_int
+from ._validate import as_array, as_int
 from .clocks import Clock, activity_mask, as_clock
 from .errors import InvalidValueError, ShapeError
 from .limits import check_memory
@@ -178,7 +178,7 @@ class ClockworkRNN(ParameterSet):
                         )
                 mask = np.triu(np.ones((g, g), dtype=bool))
         else:
-            arr = np.asarray(connectivity)
+            arr = as_array("connectivity", connectivity)
             if arr.shape != (g, g):
                 raise ShapeError(
                     f"got an array of shape {arr.shape}, expected ({g}, {g}) for {g} modules", key="connectivity")

@@ -102,7 +102,8 @@ def read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, 
         elif (major, minor) == (2, 0):
             shape, _, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=10000)
         else:
-            raise ValueError(f"unsupported .npy version {major}.{minor}")
+            raise FileFormatError(f"unsupported .npy version {major}.{minor}", key=info.filename[:-4],
+                                  file=zf.filename)
     return tuple(int(n) for n in shape), np.dtype(dtype)
 
 

@@ -21,7 +21,7 @@ from .engine import simulate
 from .errors import InvalidValueError
 from .folders import OutputExistsError, check_folder, folder_lock, output_folder
 from .npzfile import write_npz
-from .scenario import Scenario, fingerprint
+from .scenario import Scenario, digest, fingerprint
 from .trace import Trace, _json_default
 
 __all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder"]
@@ -99,7 +99,7 @@ def _run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress:
             trace.to_csv(tmp / "trace.csv")
         if scenario.output["chrome"]:
             trace.to_chrome(tmp / "trace.json")
-        trace.save(tmp / "trace.npz")
+        trace.save(tmp / "trace.npz", fingerprint=digest(scenario))
         written = _figures(scenario, res, tmp)
         _write_json(tmp / "scenario.json", scenario.raw)
         (tmp / "report.md").write_text(report(scenario, trace, summary, written), encoding="utf-8")

@@ -464,3 +464,18 @@ def test_saved_files_get_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "f.bin").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_run_folders_hold_byte_identical_traces_with_the_scenario_fingerprint(tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    from clocksim.cli import main
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "jittered_clocks.toml"
+    for name in ("a", "b"):
+        assert main(["run", str(scenario), "--out", str(tmp_path / name), "--quiet"]) == 0
+    a, b = (tmp_path / n / "trace.npz" for n in ("a", "b"))
+    assert a.read_bytes() == b.read_bytes()
+    with zipfile.ZipFile(a) as zf:
+        header = __import__("json").loads(str(np.load(zf.open("format.npy"))))
+    assert header["format"] == "clocksim-trace" and len(header["fingerprint"]) == 16

@@ -10,6 +10,7 @@ relative to the scenario file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .sections import check_run_size, engine_section, input_section, model_secti
 from .training import task_input, task_section, train_section
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "SCHEMA", "Key", "REQUIRED",
-           "apply_override", "schema_markdown", "leading_comment", "fingerprint"]
+           "apply_override", "schema_markdown", "leading_comment", "fingerprint", "digest"]
 
 
 @dataclass
@@ -128,11 +129,12 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
 FINGERPRINT_SECTIONS = ("model", "task")
 
 
-def fingerprint(scenario: Scenario) -> dict:
-    """The keys of the scenario's ``[model]`` and ``[task]`` (defaults filled in) as flat plain data:
-    what a training checkpoint belongs to. A resume with a different fingerprint is refused."""
+def fingerprint(scenario: Scenario, sections=FINGERPRINT_SECTIONS) -> dict:
+    """The keys of the scenario's ``sections`` (default ``[model]`` and ``[task]``; defaults filled in)
+    as flat plain data: what a training checkpoint belongs to. A resume with a different fingerprint
+    is refused."""
     out = {}
-    for section in FINGERPRINT_SECTIONS:
+    for section in sections:
         table = scenario.raw.get(section)
         if not isinstance(table, dict):
             continue
@@ -140,3 +142,11 @@ def fingerprint(scenario: Scenario) -> dict:
             value = table.get(key, None if spec.default == REQUIRED else spec.default)
             out[f"{section}.{key}"] = json.loads(json.dumps(value, default=str))
     return out
+
+
+def digest(scenario: Scenario) -> str:
+    """16 hex digits identifying what a scenario computes (every section but [scenario] and [output]):
+    the fingerprint written into its ``trace.npz``."""
+    sections = [k for k in SCHEMA if k not in ("scenario", "output")]
+    text = json.dumps(fingerprint(scenario, sections), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -74,10 +74,18 @@ def _add_explain(sub) -> None:
     ex.set_defaults(func=_explain)
 
 
+#: Most rows `clocksim explain` lists.
+EXPLAIN_MAX_ROWS = 100_000
+
+
 def _explain(args) -> int:
     as_int("--start", args.start, minimum=0)
     as_int("--steps", args.steps, minimum=1)
     as_int("--modules", args.modules, minimum=1)
+    for option, value, most in (("--steps", args.steps, EXPLAIN_MAX_ROWS), ("--modules", args.modules, 256),
+                                ("--at", len(args.at), EXPLAIN_MAX_ROWS)):
+        if value > most:
+            raise InvalidValueError(key=option, value=value, expected=f"at most {most} (a table to read, not a run)")
     if args.periods is not None:
         periods = args.periods
     else:
@@ -91,7 +99,9 @@ def _explain(args) -> int:
         try:
             clocks.append(Periodic(p, ph))
         except InvalidValueError as exc:
-            raise InvalidValueError(f"--periods/--phases (module M{i + 1}): {exc}") from None
+            err = copy.copy(exc)
+            err.key = f"{'--periods' if exc.key == 'period' else '--phases'} (module M{i + 1})"
+            raise err from None
     print(schedule_table(clocks, start=args.start, n_steps=args.steps, extra_steps=args.at))
     return 0
 

@@ -149,6 +149,8 @@ def _plot(args) -> int:
         raise exc.located(file=args.trace) if exc.key != "--window" else exc from None
     try:
         plot.save_figure(fig, out, dpi=args.dpi)
+    except OSError as exc:
+        raise InvalidValueError(f"cannot write {args.out} ({exc.strerror or exc})", key="--out") from None
     finally:
         plt.close(fig)
     print(f"wrote {out}")

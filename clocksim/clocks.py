@@ -57,6 +57,10 @@ __all__ = [
 ]
 
 
+#: Largest step number or period: times are float64, exact for integers up to 2**53.
+MAX_STEP = 2**53
+
+
 class Clock(abc.ABC):
     """A schedule of firing times for one module.
 
@@ -138,6 +142,9 @@ class Periodic(Clock):
 
     def __init__(self, period: int, phase: int = 0):
         self.period = as_int("period", period, minimum=1)
+        if self.period > MAX_STEP:
+            raise InvalidValueError(key="period", value=self.period,
+                                    expected="at most 2**53 (steps and times are exact float64 numbers)")
         self.phase = as_int("phase", phase)
         if not 0 <= self.phase < self.period:
             raise InvalidValueError(

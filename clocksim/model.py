@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._validate import as_array, as_int
-from .clocks import Clock, activity_mask, as_clock
+from .clocks import MAX_STEP, Clock, activity_mask, as_clock
 from .errors import InvalidValueError, ShapeError
 from .limits import check_memory
 from .params import ParameterSet
@@ -100,6 +100,9 @@ class ClockworkRNN(ParameterSet):
         self.activation = _choice("activation", activation, HIDDEN_ACTIVATIONS)
         self.output_activation = _choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
         self.start = as_int("start", start, minimum=0)
+        if self.start > MAX_STEP // 2:
+            raise InvalidValueError(key="start", value=self.start,
+                                    expected="at most 2**52 (step times are float64 numbers)")
         self.offsets = np.concatenate([[0], np.cumsum(self.module_sizes)]).astype(np.int64)
         self.offsets.setflags(write=False)
         self.connectivity, self.block_mask = self._build_block_mask(connectivity)

@@ -176,12 +176,18 @@ def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray, np.ndarr
             offset = rng.uniform(0, 2 * np.pi, (B, 1, n_in)) if B > 1 or n_in > 1 else np.zeros((B, 1, n_in))
             if kind in ("sine", "square"):
                 period = ctx.float(inp, "input.period", minimum=0.0, strict=True)
-                wave = np.sin(2 * np.pi * t[None, :, None] / period + offset)
-                x = amp * (wave if kind == "sine" else np.sign(wave) + (wave == 0))
+                with np.errstate(all="ignore"):                     # non-finite inputs are refused below
+                    wave = np.sin(2 * np.pi * t[None, :, None] / period + offset)
+                    x = amp * (wave if kind == "sine" else np.sign(wave) + (wave == 0))
             else:
                 at = ctx.int(inp, "input.at", minimum=0, default=L // 2)
                 x = np.broadcast_to(amp * (t >= at)[None, :, None], shape).copy()
-            x = x + rng.normal(0.0, ctx.float(inp, "input.noise", minimum=0.0), shape)
+            with np.errstate(all="ignore"):
+                x = x + rng.normal(0.0, ctx.float(inp, "input.noise", minimum=0.0), shape)
+        if not np.isfinite(x).all():
+            key = "input.period" if kind in ("sine", "square") and not np.isfinite(L / ctx.float(inp, "input.period")) \
+                else "input.amplitude"
+            ctx.fail(key, inp.get(key.split(".")[1]), "a value that gives finite input numbers")
     arrival = ctx.choice(inp, "input.arrival", ARRIVALS)
     times = None
     if arrival == "jittered":
@@ -229,6 +235,10 @@ def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
             spec["throughput"] = math.inf
         compute = ctx.construct("engine.compute", cost.ComputeModel, spec)
         ctx.call("engine.compute", compute.priorities, model.periods)
+        if compute.cores > MAX_CORES:
+            ctx.fail("engine.compute.cores", compute.cores, f"at most {MAX_CORES} (each core is simulated)")
+        if not compute.overhead < 2.0 ** 40:
+            ctx.fail("engine.compute.overhead", compute.overhead, "an overhead below 2**40 steps")
         with np.errstate(over="ignore"):
             longest = float(compute.duration(max(cost.activation_macs(model.module_sizes, model.block_mask,
                                                                       model.n_in))))
@@ -238,6 +248,10 @@ def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
                      f"{longest:.3g} steps)")
         options["compute"] = compute
     return name, options
+
+
+#: Most compute cores a scenario may simulate.
+MAX_CORES = 65536
 
 
 def _delay(ctx, where: str, value) -> cost.Delay:

@@ -16,8 +16,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .engine import Result, simulate
-from .errors import InvalidValueError
-from .scenario import Scenario
+from .errors import InvalidTypeError, InvalidValueError
+from .scenario import Scenario, fingerprint
 from .tasks import Fit, fit
 
 __all__ = ["Run", "execute"]
@@ -61,7 +61,8 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
         With ``[train]``: the training checkpoint, written every ``train.checkpoint_every``
         epochs and at the end. Nothing is written when None.
     resume : bool
-        Continue the training from ``checkpoint`` (which must exist).
+        Continue the training from ``checkpoint`` (which must exist and belong to this
+        scenario's ``[model]`` and ``[task]``: :func:`clocksim.scenario.fingerprint`).
     on_epoch : callable, optional
         ``on_epoch(epoch, history)`` after every training epoch (see :func:`clocksim.train`);
         an exception it raises stops the training and propagates (a search prunes trials so).
@@ -71,19 +72,22 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
     Run
     """
     if not isinstance(scenario, Scenario):
-        raise InvalidValueError(f"scenario: got {type(scenario).__name__}, expected a Scenario "
-                                "(clocksim.scenario.load_scenario or parse_scenario)")
+        raise InvalidTypeError(f"got {type(scenario).__name__}, expected a Scenario "
+                               "(clocksim.scenario.load_scenario or parse_scenario)", key="scenario")
     if resume:
         if scenario.train is None:
-            raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
+            raise InvalidValueError("the scenario has no [train] table, so there is no training to resume",
+                                    key="--resume")
         if checkpoint is None or not Path(checkpoint).is_file():
-            raise InvalidValueError(f"--resume: {checkpoint} does not exist; run without --resume to start training")
+            raise InvalidValueError(f"{checkpoint} does not exist; run without --resume to start training",
+                                    key="--resume")
     fitted = None
     if scenario.task is not None:
         fitted = fit(scenario.model, scenario.task, scenario.train,
                      checkpoint=None if scenario.train is None else checkpoint,
                      resume=checkpoint if resume else None, checkpoint_every=scenario.checkpoint_every,
-                     progress=None if progress else False, on_epoch=on_epoch)
+                     progress=None if progress else False, on_epoch=on_epoch,
+                     fingerprint=None if checkpoint is None else fingerprint(scenario))
     result = _simulate(scenario, scenario.model if fitted is None else fitted.model, progress)
     summary = result.trace.summary()
     summary["scenario"] = scenario.name

@@ -169,7 +169,7 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
     try:
         base_scenario = parse_scenario(copy.deepcopy(base), scenario_path)
     except ClocksimError as exc:
-        raise SearchError(f"{path}: search.scenario: the base scenario is invalid: {exc}") from None
+        raise SearchError(f"the base scenario is invalid: {exc}", key="search.scenario", file=path) from None
     objectives = _objectives(chk, raw.get("objectives"))
     constraints = []
     for i, text in enumerate(head.get("constraints", [])):
@@ -226,8 +226,9 @@ def _probe(spec: SearchSpec) -> None:
         try:
             parse_scenario(spec.scenario(overrides), spec.scenario_path)
         except ClocksimError as exc:
-            raise SearchError(f"{spec.path}: the space gives an invalid scenario at its {which} end "
-                              f"({', '.join(f'{k}={v}' for k, v in overrides.items())}): {exc}") from None
+            raise SearchError(f"the space gives an invalid scenario at its {which} end "
+                              f"({', '.join(f'{k}={v}' for k, v in overrides.items())}): {exc}",
+                              file=spec.path) from None
 
 
 def metric_value(summary: dict, path: str):

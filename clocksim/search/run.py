@@ -266,8 +266,8 @@ def _flat(summary: dict, prefix: str = "") -> dict:
 
 
 def _outputs(spec: SearchSpec, folder: Path, trials, ran: int, figures: bool, wall: float) -> SearchResult:
-    from ..provenance import provenance
     from ..folders import output_folder
+    from ..provenance import provenance
     from ..sweep.results import format_cell, write_parquet
     from ..trace import atomic_write
 

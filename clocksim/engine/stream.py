@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import as_int
+from .._validate import as_array, as_int
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
 
@@ -94,7 +94,7 @@ class Source:
             self.batched = np.ndim(first) == 3
             self.B, self.L = self._first.shape[0], None
             return
-        arr = x if sliceable else np.asarray(x)
+        arr = x if sliceable else as_array("x", x)
         if arr.dtype == bool or arr.dtype.kind not in "iuf":
             raise ShapeError(f"got an array of dtype {arr.dtype}, expected real numbers (float or int)", key="x")
         if arr.ndim not in (2, 3):
@@ -114,7 +114,7 @@ class Source:
 
     def _check_chunk(self, chunk, lo: int, batched: bool | None) -> np.ndarray:
         """A float64 (B, c, n_in) chunk whose first step is step ``lo`` of the run; checks values."""
-        arr = np.asarray(chunk)
+        arr = as_array("x", chunk)
         if arr.dtype == bool or arr.dtype.kind not in "iuf":
             raise ShapeError(f"chunk at step {lo}: got dtype {arr.dtype}, expected real numbers", key="x")
         want = (2, 3) if batched is None else ((3,) if batched else (2,))

@@ -166,6 +166,10 @@ def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray | Signal,
     else:
         L = ctx.int(inp, "input.steps", minimum=1)
         n_in = ctx.int(inp, "input.channels", minimum=0)
+        block = min(L, Signal.BLOCK)               # a Signal holds one block of steps (and draws its noise)
+        sizes = {"input.steps": block, "input.batch": B, "input.channels": n_in}
+        ctx.call(max(sizes, key=sizes.get), check_memory, 3 * 8 * B * block * max(n_in, 1), None,
+                 f"the input's blocks ({B} x {block} x {n_in} numbers, and their generation)")
         amp = ctx.float(inp, "input.amplitude")
         if kind == "noise":
             x = Signal(kind, (B, L, n_in), rng, std=ctx.float(inp, "input.std", minimum=0.0))
@@ -188,6 +192,7 @@ def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray | Signal,
         if jitter >= 1.0:
             ctx.fail("input.jitter", jitter, "a width below 1 step (arrivals must keep their order)")
         L = x.shape[1]
+        ctx.call("input.steps", check_memory, 3 * 8 * L, None, f"the {L} jittered arrival times")
         times = np.arange(L) + jitter * (np.random.default_rng([seed, 1]).random(L) - 0.5)
         times = np.maximum(times, 0.0)
     return x, times

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._validate import read_toml
-from ..errors import ClocksimError, InvalidValueError
+from ..errors import ClocksimError, InvalidTypeError, InvalidValueError
 from ..scenario import REQUIRED, Key, apply_override, leading_comment, parse_scenario
 from ..sweep.spec import _absolute_paths, _base_scenario, _Check, _flatten
 from .space import Space, parse_space
@@ -269,4 +269,4 @@ def toml_value(value) -> str:
         return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     if hasattr(value, "item"):                    # a numpy scalar
         return toml_value(value.item())
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+    raise InvalidTypeError(f"cannot write {type(value).__name__} as TOML", key="value", value=value)

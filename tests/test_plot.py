@@ -409,7 +409,7 @@ class TestCli:
         src = sync_trace.save(tmp_path / "run.npz")
         assert main(["plot", str(src), "--kind", "latency", "--out", str(tmp_path / "l.png")]) == 2
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "TRACE: trace: the run had no timing model" in err
+        assert err.count("\n") == 1 and "run.npz: trace: the run had no timing model" in err   # file: key: ...
         assert not (tmp_path / "l.png").exists()
 
     def test_latency_window_changes_the_figure(self, queued, tmp_path):

@@ -65,8 +65,8 @@ class AggregateTrace:
         missing = [k for k in REQUIRED_META if k not in meta]
         if missing:
             raise InvalidValueError(
-                f"meta: missing {', '.join(missing)}; a summary needs the run's description "
-                "(pass meta= when reading a single table from CSV/Parquet, or use Trace.load)")
+                f"missing {', '.join(missing)}; a summary needs the run's description "
+                "(pass meta= when reading a single table from CSV/Parquet, or use Trace.load)", key="meta")
         self.meta = dict(meta)
         g = len(meta["module_sizes"])
         self.activations = np.zeros(g, dtype=np.int64)
@@ -108,7 +108,7 @@ class AggregateTrace:
         if activations is not None and activations.shape[0]:
             mod = activations["module"].astype(np.intp)
             if mod.min() < 0 or mod.max() >= g:
-                raise InvalidValueError(f"activations: module indices must lie in 0..{g - 1}")
+                raise InvalidValueError(f"module indices must lie in 0..{g - 1}", key="activations")
             self.activations += np.bincount(mod, minlength=g)
             np.add.at(self.macs, mod, activations["macs"].astype(np.int64))       # exact integer sums
             self.busy += np.bincount(mod, weights=activations["end"] - activations["start"], minlength=g)
@@ -216,7 +216,7 @@ class AggregateTrace:
     def merge(self, other: "AggregateTrace") -> "AggregateTrace":
         """Add another aggregate of the same model (e.g. of the next stretch of a long run); returns ``self``."""
         if other.g != self.g:
-            raise InvalidValueError(f"other: got an aggregate of {other.g} modules, expected {self.g}")
+            raise InvalidValueError(f"got an aggregate of {other.g} modules, expected {self.g}", key="other")
         self.activations += other.activations
         self.macs += other.macs
         self.busy += other.busy

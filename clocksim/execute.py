@@ -17,9 +17,9 @@ from tqdm import tqdm
 
 from .cost import lstm_step_macs
 from .engine import Result, simulate
-from .errors import InvalidValueError
+from .errors import InvalidTypeError, InvalidValueError
 from .model import ClockworkRNN
-from .scenario import Scenario
+from .scenario import Scenario, fingerprint
 from .tasks import Fit, fit
 
 __all__ = ["Run", "execute"]
@@ -67,7 +67,8 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
         With ``[train]``: the training checkpoint, written every ``train.checkpoint_every``
         epochs and at the end. Nothing is written when None.
     resume : bool
-        Continue the training from ``checkpoint`` (which must exist).
+        Continue the training from ``checkpoint`` (which must exist and belong to this
+        scenario's ``[model]`` and ``[task]``: :func:`clocksim.scenario.fingerprint`).
     on_epoch : callable, optional
         ``on_epoch(epoch, history)`` after every training epoch (see :func:`clocksim.train`);
         an exception it raises stops the training and propagates (a search prunes trials so).
@@ -77,19 +78,22 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
     Run
     """
     if not isinstance(scenario, Scenario):
-        raise InvalidValueError(f"scenario: got {type(scenario).__name__}, expected a Scenario "
-                                "(clocksim.scenario.load_scenario or parse_scenario)")
+        raise InvalidTypeError(f"got {type(scenario).__name__}, expected a Scenario "
+                               "(clocksim.scenario.load_scenario or parse_scenario)", key="scenario")
     if resume:
         if scenario.train is None:
-            raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
+            raise InvalidValueError("the scenario has no [train] table, so there is no training to resume",
+                                    key="--resume")
         if checkpoint is None or not Path(checkpoint).is_file():
-            raise InvalidValueError(f"--resume: {checkpoint} does not exist; run without --resume to start training")
+            raise InvalidValueError(f"{checkpoint} does not exist; run without --resume to start training",
+                                    key="--resume")
     fitted = None
     if scenario.task is not None:
         fitted = fit(scenario.model, scenario.task, scenario.train,
                      checkpoint=None if scenario.train is None else checkpoint,
                      resume=checkpoint if resume else None, checkpoint_every=scenario.checkpoint_every,
-                     progress=None if progress else False, on_epoch=on_epoch)
+                     progress=None if progress else False, on_epoch=on_epoch,
+                     fingerprint=None if checkpoint is None else fingerprint(scenario))
     model = scenario.model if fitted is None else fitted.model
     if isinstance(model, ClockworkRNN):
         result = _simulate(scenario, model, progress)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,56 +17,40 @@ import numpy as np
 
 from . import _format as fmt
 from . import plot
-from .errors import ClocksimError
 from .execute import execute
+from .folders import OutputExistsError, check_folder, folder_lock, output_folder
 from .model import ClockworkRNN
-from .scenario import Scenario, ScenarioError
+from .npzfile import write_npz
+from .scenario import Scenario, ScenarioError, digest
 from .trace import Trace, _json_default
 
 __all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder",
            "untraced_report"]
 
 
-class OutputExistsError(ClocksimError):
-    """The output folder exists and is not empty (and replacing it was not asked for)."""
-
-
-class output_folder:
-    """Context manager: yields a temporary folder that becomes ``path`` on success, vanishes on failure."""
-
-    def __init__(self, path, force: bool = False, option: str = "--out"):
-        self.path = Path(path)
-        self.force = force
-        self.option = option
-
-    def __enter__(self) -> Path:
-        if self.path.exists():
-            if not self.path.is_dir():
-                raise OutputExistsError(f"{self.option}: {self.path} exists and is not a folder")
-            if any(self.path.iterdir()) and not self.force:
-                raise OutputExistsError(f"{self.option}: {self.path} exists and is not empty; "
-                                        "pass --force to replace it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        self.tmp.chmod(0o755)
-        old = None
-        if self.path.exists():
-            old = self.path.with_name(f".{self.path.name}.old-{self.tmp.name}")
-            self.path.rename(old)
-        self.tmp.rename(self.path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
                  resume: bool = False) -> dict:
-    """Run ``scenario`` (:func:`clocksim.execute.execute`) and write its folder; returns the summary.
+    """Run ``scenario`` (:func:`clocksim.execute.execute`) and write its folder; returns the summary
+    (see :func:`_run_scenario`).
+
+    The folder is locked for the whole run (a second process writing it is refused), and a folder
+    this run created is removed again if the run fails before anything whole was written into it
+    (e.g. training that diverges in its first epoch).
+    """
+    out = check_folder(out_dir)
+    existed = out.exists()
+    with folder_lock(out):
+        try:
+            return _run_scenario(scenario, out_dir, force=force, progress=progress, resume=resume)
+        except BaseException:
+            if not existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+            raise
+
+
+def _run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
+                  resume: bool = False) -> dict:
+    """Run ``scenario`` and write its folder; returns the summary.
 
     Writes ``summary.json``, ``trace.csv``, ``trace.json`` (Chrome trace events),
     ``trace.npz`` (for ``clocksim plot``), the figures (``activity.png`` always),
@@ -100,7 +83,7 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
             if scenario.output["chrome"]:
                 trace.to_chrome(tmp / "trace.json")
             if isinstance(trace, Trace):             # an aggregate trace has no rows to save
-                trace.save(tmp / "trace.npz")
+                trace.save(tmp / "trace.npz", fingerprint=digest(scenario))
             text = report(scenario, trace, summary, _figures(scenario, run.result, tmp))
         _write_json(tmp / "scenario.json", scenario.raw)
         (tmp / "report.md").write_text(text, encoding="utf-8")
@@ -119,20 +102,20 @@ def _checkpoint(scenario: Scenario, out: Path, force: bool, resume: bool) -> Pat
         return None
     checkpoint = out / CHECKPOINT
     if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"--out: {out} exists and is not a folder")
+        raise OutputExistsError(f"{out} exists and is not a folder", key="--out")
     if resume:
         return checkpoint
     if out.exists() and any(out.iterdir()):
         if not force:
-            raise OutputExistsError(f"--out: {out} exists and is not empty; pass --force to replace it or "
-                                    "--resume to continue the training checkpointed there")
+            raise OutputExistsError(f"{out} exists and is not empty; pass --force to replace it or "
+                                    "--resume to continue the training checkpointed there", key="--out")
         checkpoint.unlink(missing_ok=True)               # start afresh; the rest is replaced at the end
     out.mkdir(parents=True, exist_ok=True)
     return checkpoint
 
 
 def _write_fit(folder: Path, fitted, checkpoint: Path | None) -> None:
-    np.savez(folder / "params.npz", **fitted.model.params)
+    write_npz(folder / "params.npz", dict(fitted.model.params))
     if fitted.history is not None:
         _write_json(folder / "history.json", fitted.history.to_dict())
     if checkpoint is not None and checkpoint.is_file():

@@ -39,7 +39,7 @@ CSV (:meth:`Trace.to_csv`), Parquet (:meth:`Trace.to_parquet`, optional extra
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -48,6 +48,8 @@ import numpy as np
 
 from . import cost
 from .aggregate import AggregateTrace
+from .errors import FileFormatError, InvalidValueError
+from .npzfile import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 
 __all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write"]
 
@@ -179,30 +181,102 @@ class Trace:
         return read_parquet(path, messages=messages, readouts=readouts, meta=meta)
 
     # ------------------------------------------------------------------ files
-    def save(self, path) -> Path:
-        """Write the trace to ``path`` (``.npz``): exact, no pickle; atomic (temporary file, then rename)."""
+    def save(self, path, *, fingerprint: str | None = None) -> Path:
+        """Write the trace to ``path`` (``.npz``): exact, no pickle; atomic (temporary file, then rename).
+
+        The file holds the three tables, the meta as JSON and a ``format`` entry (format name,
+        version and, if given, the ``fingerprint`` of the scenario the trace belongs to). Wall-clock
+        values (``meta["wall_time"]``) are left out, so identical runs give byte-identical files.
+        """
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
-        arrays = {"activations": self.activations, "messages": self.messages, "readouts": self.readouts,
-                  "meta": np.array(json.dumps(self.meta, default=_json_default))}
-        atomic_write(path, lambda f: np.savez(f, **arrays))
+        meta = {k: v for k, v in self.meta.items() if k not in VOLATILE_META}
+        header = {"format": TRACE_FORMAT, "version": TRACE_VERSION, "fingerprint": fingerprint}
+        write_npz(path, {"format": json_entry(header), "activations": self.activations,
+                         "messages": self.messages, "readouts": self.readouts, "meta": json_entry(meta)})
         return path
 
     @classmethod
     def load(cls, path) -> "Trace":
-        """Read a trace written by :meth:`save` (data only: ``allow_pickle=False``)."""
-        try:
-            data = np.load(Path(path), allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a clocksim trace ({exc})") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"{path}: not a clocksim trace (a single array, expected an .npz from Trace.save)")
-        with data:
-            missing = {"activations", "messages", "readouts", "meta"} - set(data.files)
-            if missing:
-                raise ValueError(f"{path}: not a clocksim trace (missing {', '.join(sorted(missing))})")
-            return cls(data["activations"], data["messages"], data["readouts"], json.loads(str(data["meta"])))
+        """Read a trace written by :meth:`save`, as untrusted data: every entry is checked against the
+        trace schema (dtypes, shapes, module numbers, finite times) before it is used; anything else
+        raises :class:`~clocksim.errors.FileFormatError` naming the file and the entry."""
+        path = Path(path)
+        data = read_npz(path, _TRACE_SCHEMA.get, what="trace", required=("activations", "meta"))
+        if "format" in data:                            # files written before the format entry have none
+            header = parse_json_entry(data["format"], path, "format")
+            if header.get("format") != TRACE_FORMAT or header.get("version") != TRACE_VERSION:
+                raise FileFormatError(f"got format {header.get('format')!r} version {header.get('version')!r}, "
+                                      f"expected {TRACE_FORMAT!r} version {TRACE_VERSION}", key="format", file=path)
+        meta = parse_json_entry(data["meta"], path, "meta")
+        tables = {}
+        for name, dtype in TABLES.items():
+            value = data.get(name)
+            if value is not None and (value.dtype.names is None or set(dtype.names) - set(value.dtype.names)):
+                raise FileFormatError(f"got dtype {value.dtype}, expected records with fields "
+                                      f"{', '.join(dtype.names)}", key=name, file=path)
+            tables[name] = _as_records(name, value, dtype)
+        _check_contents(path, meta, tables)
+        return cls(tables["activations"], tables["messages"], tables["readouts"], meta)
+
+
+#: Format name and version written into every saved trace (``format`` entry).
+TRACE_FORMAT = "clocksim-trace"
+TRACE_VERSION = 1
+#: Meta keys that vary between identical runs (wall-clock values): not saved.
+VOLATILE_META = ("wall_time",)
+_TRACE_SCHEMA = {"format": Entry("U", 0), "meta": Entry("U", 0), "activations": Entry("V", 1),
+                 "messages": Entry("V", 1), "readouts": Entry("V", 1)}
+
+
+def _check_contents(path, meta: dict, tables: dict) -> None:
+    """The saved meta and tables must describe a run clocksim could have made."""
+    def bad(key, reason):
+        raise FileFormatError(reason, key=key, file=path)
+
+    sizes = meta.get("module_sizes")
+    if not isinstance(sizes, list) or not sizes or not all(_is_int(k) and k >= 1 for k in sizes):
+        bad("meta.module_sizes", f"got {str(sizes)[:60]}, expected a non-empty list of positive integers")
+    g = len(sizes)
+    for key in ("labels", "periods"):
+        if key in meta and (not isinstance(meta[key], list) or len(meta[key]) != g):
+            bad(f"meta.{key}", f"got {str(meta[key])[:60]}, expected a list of {g} (one per module)")
+    if "labels" in meta and not all(isinstance(v, str) for v in meta["labels"]):
+        bad("meta.labels", "expected text labels")
+    if "periods" in meta and not all(_is_number(v) and 0 < v < math.inf for v in meta["periods"]):
+        bad("meta.periods", "expected positive finite numbers")
+    for key, low in (("n_steps", 0), ("batch", 1), ("start", 0)):
+        if key in meta and not (_is_int(meta[key]) and meta[key] >= low):
+            bad(f"meta.{key}", f"got {str(meta[key])[:40]}, expected an integer >= {low}")
+    for key in ("readout_macs", "dense_step_macs"):
+        if key in meta and not (_is_int(meta[key]) and meta[key] >= 0):
+            bad(f"meta.{key}", f"got {str(meta[key])[:40]}, expected an integer >= 0")
+    per_module = meta.get("activation_macs", [0] * g)
+    if not (isinstance(per_module, list) and len(per_module) == g and all(_is_int(v) and v >= 0 for v in per_module)):
+        bad("meta.activation_macs", f"expected {g} integers >= 0")
+    act, msg, ro = tables["activations"], tables["messages"], tables["readouts"]
+    for name, table, fields in (("activations", act, ("module",)), ("messages", msg, ("sender", "receiver"))):
+        for field in fields:
+            col = table[field]
+            if col.size and (col.min() < 0 or col.max() >= g):
+                bad(f"{name}.{field}", f"holds module {int(col.max() if col.max() >= g else col.min())}, "
+                                       f"expected 0 to {g - 1}")
+    for name, table, fields in (("activations", act, ("time", "start", "end")), ("messages", msg, ("send", "arrive")),
+                                ("readouts", ro, ("time",))):
+        for field in fields:
+            if not np.isfinite(table[field]).all():
+                bad(f"{name}.{field}", "holds NaN or infinite times, expected finite times")
+    if act.size and (act["macs"].min() < 0 or (act["end"] < act["start"]).any()):
+        bad("activations", "holds negative multiply-adds or an end before its start")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def atomic_write(path, write) -> None:
@@ -234,12 +308,7 @@ def _umask() -> int:
 _UMASK = _umask()   # read once at import: os.umask is process-wide and not thread-safe to probe later
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+_json_default = json_default          # kept for the modules that import it from here
 
 
 def _as_records(name: str, value, dtype: np.dtype) -> np.ndarray:
@@ -248,7 +317,7 @@ def _as_records(name: str, value, dtype: np.dtype) -> np.ndarray:
     arr = np.asarray(value)
     if arr.dtype != dtype:
         if arr.dtype.names is None or set(dtype.names) - set(arr.dtype.names):
-            raise ValueError(f"{name}: got dtype {arr.dtype}, expected fields {dtype.names}")
+            raise InvalidValueError(f"got dtype {arr.dtype}, expected fields {dtype.names}", key=name)
         out = np.empty(arr.shape, dtype=dtype)
         for f in dtype.names:
             out[f] = arr[f]

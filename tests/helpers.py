@@ -6,6 +6,9 @@ import pytest
 
 import clocksim as cs
 
+#: Every registered engine: behaviour and property tests run on each.
+ENGINE_NAMES = [name for name in ("compiled", "events") if name in cs.ENGINES]
+
 
 def require(module: str, reason: str):
     """``pytest.importorskip(module)``, except under CI (``CI=true``), where a missing package fails the test:

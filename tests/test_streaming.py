@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
+from clocksim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -151,6 +152,21 @@ def test_scenario_output_keep_and_trace(tmp_path):
     s_agg, s_full = (json.loads((d / "summary.json").read_text()) for d in (out, full))
     for key in ("activations", "macs", "messages", "latency", "deadline_misses", "per_module"):
         assert s_agg[key] == s_full[key], key
+
+
+def test_memory_limit_counts_what_a_streaming_run_keeps(monkeypatch):
+    """The run-size check estimates what the run holds: 10**7 steps with every state and a full trace exceed
+    64 MB and are refused naming input.steps; with keep = "last" and an aggregate trace the same length is
+    bounded (the input is generated a block at a time) and loads."""
+    monkeypatch.setenv("CLOCKSIM_MAX_MEMORY", "64M")
+    path = SCENARIOS / "quickstart.toml"
+    with pytest.raises(cs.ClocksimError, match="CLOCKSIM_MAX_MEMORY") as info:
+        load_scenario(path, ["input.steps=10000000"])
+    assert info.value.key == "input.steps"
+    with pytest.raises(cs.ClocksimError, match="CLOCKSIM_MAX_MEMORY"):     # a full trace grows with the activations
+        load_scenario(path, ["input.steps=10000000", "output.keep=last"])
+    scenario = load_scenario(path, ["input.steps=10000000", "output.keep=last", "output.trace=aggregate"])
+    assert scenario.x.shape[1] == 10**7
 
 
 @pytest.mark.parametrize("override, key", [

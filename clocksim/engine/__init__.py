@@ -57,11 +57,12 @@ def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, 
     source = Source(model, x, n_steps)
     if isinstance(engine, Engine):
         if options:
-            raise InvalidValueError(f"options: got {sorted(options)} with an Engine instance; configure the instance")
+            raise InvalidValueError(f"got {sorted(options)} with an Engine instance; configure the instance",
+                                    key="options")
         runner = engine
     else:
         if not isinstance(engine, str) or engine not in ENGINES:
-            raise InvalidValueError(f"engine: got {engine!r}, expected one of {', '.join(map(repr, ENGINES))}")
+            raise InvalidValueError(f"got {engine!r}, expected one of {', '.join(map(repr, ENGINES))}", key="engine")
         runner = ENGINES[engine](**options)
     with compile_notice():
         return runner.run(model, source)

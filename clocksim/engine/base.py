@@ -102,13 +102,13 @@ class Engine(abc.ABC):
             raise InvalidValueError(
                 f"engine {self.name!r}: unknown option(s) {', '.join(sorted(options))}")
         if trace not in TRACE_KINDS:
-            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
+            raise InvalidValueError(f"got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}", key="trace")
         if keep not in KEEP_KINDS:
-            raise InvalidValueError(f"keep: got {keep!r}, expected one of {', '.join(map(repr, KEEP_KINDS))}")
+            raise InvalidValueError(f"got {keep!r}, expected one of {', '.join(map(repr, KEEP_KINDS))}", key="keep")
         self.trace, self.keep = trace, keep
         self.chunk = None if chunk is None else as_int("chunk", chunk, minimum=1)
         if trace_dir is not None and not isinstance(trace_dir, (str, os.PathLike)):
-            raise InvalidValueError(f"trace_dir: got {trace_dir!r}, expected a folder path")
+            raise InvalidValueError(f"got {trace_dir!r}, expected a folder path", key="trace_dir")
         self.trace_dir = trace_dir
 
     @abc.abstractmethod

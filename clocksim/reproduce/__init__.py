@@ -51,7 +51,7 @@ def reproduce(out, *, quick: bool = False, jobs: int = 1, progress: bool = True,
     settings : Settings, optional
         Overrides ``quick`` (tests use a smaller one).
     """
-    from ..runner import output_folder
+    from ..folders import output_folder
     from ..tasks.japanese_vowels import require_datasets
 
     require_datasets("clocksim reproduce (its JapaneseVowels experiment)")     # before any run, not an hour in

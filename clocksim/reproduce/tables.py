@@ -188,7 +188,7 @@ def _schedules(results: dict) -> str:
 def tables(results: dict) -> dict[str, str]:
     """Named Markdown tables (see :data:`TABLE_TITLES`) computed from ``results``."""
     if not isinstance(results, dict) or "records" not in results:
-        raise InvalidValueError("results: expected the dict written by clocksim reproduce (with 'records')")
+        raise InvalidValueError("expected the dict written by clocksim reproduce (with 'records')", key="results")
     return {"meta": _meta(results), "sizes": _sizes(results), "learning_rates": _learning_rates(results),
             "generation": _generation(results), "generation_adam": _generation(results, "generation_adam"),
             "classification": _classification(results),

@@ -88,7 +88,7 @@ def run_jobs(jobs: list[dict], workers: int = 1, progress: bool = True, desc: st
     ``seconds``.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidValueError(f"--jobs: got {workers!r}, expected an integer >= 1")
+        raise InvalidValueError(f"got {workers!r}, expected an integer >= 1", key="--jobs")
     if not jobs:
         return []
     saved = {var: os.environ.get(var) for var in THREAD_VARIABLES}

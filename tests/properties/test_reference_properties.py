@@ -3,8 +3,7 @@ clocks: outputs, states, and the activations and multiply-adds the trace counts.
 
 import numpy as np
 import pytest
-from conftest import ENGINE_NAMES
-from helpers import randomize
+from helpers import ENGINE_NAMES, randomize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_counts, reference_model

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ENGINE_NAMES
-from helpers import randomize
+from helpers import ENGINE_NAMES, randomize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

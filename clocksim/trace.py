@@ -23,8 +23,11 @@ would be off by up to 1/16 of a step after a million steps), while ``staleness``
 and ``lag`` are ages — differences of times, bounded by the schedule's longest
 period or latency — stored as float32 (relative error 6e-8: integer ages are
 exact up to 2**24 steps). A message row takes 20 bytes and a readout row 17:
-on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a whole trace
-takes 72 bytes per activation, 0.72 GB for 10 million (``benchmarks/bench_trace.py``).
+on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a trace that
+stores all three takes 72 bytes per activation (``benchmarks/bench_trace.py``).
+In a synchronous run with instantaneous delivery (the compiled engine) the
+messages and readouts follow from the activations, so the trace stores only the
+activations (44 bytes each) and derives the other two tables when they are read.
 Long runs that need only totals keep an :class:`~clocksim.aggregate.AggregateTrace`
 instead (``trace.aggregate()``, or ``simulate(..., trace="aggregate")`` with the
 compiled engine), whose size does not grow with the run.
@@ -42,6 +45,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +82,28 @@ class Trace:
         ``latency_model`` (bool: a timing model ran, :func:`clocksim.cost.has_timing_model`).
     """
 
-    def __init__(self, activations: np.ndarray, messages: np.ndarray | None = None,
-                 readouts: np.ndarray | None = None, meta: dict | None = None):
+    def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
+                 readouts: np.ndarray | Callable | None = None, meta: dict | None = None):
         self.activations = _as_records("activations", activations, ACTIVATION_DTYPE)
-        self.messages = _as_records("messages", messages, MESSAGE_DTYPE)
-        self.readouts = _as_records("readouts", readouts, READOUT_DTYPE)
+        self._tables = {}                   # name -> records held, or a function that derives them
+        for name, value in (("messages", messages), ("readouts", readouts)):
+            self._tables[name] = value if callable(value) else _as_records(name, value, TABLES[name])
         self.meta = dict(meta or {})
+
+    @property
+    def messages(self) -> np.ndarray:
+        """Records of MESSAGE_DTYPE, shape (M,); derived from the activations on each read when the run's
+        delivery was instantaneous (see :attr:`nbytes`)."""
+        return self._table("messages")
+
+    @property
+    def readouts(self) -> np.ndarray:
+        """Records of READOUT_DTYPE, shape (R,); derived like :attr:`messages` in synchronous runs."""
+        return self._table("readouts")
+
+    def _table(self, name: str) -> np.ndarray:
+        value = self._tables[name]
+        return _as_records(name, value(), TABLES[name]) if callable(value) else value
 
     def __len__(self) -> int:
         return int(self.activations.shape[0])
@@ -103,8 +123,13 @@ class Trace:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the three tables."""
-        return self.activations.nbytes + self.messages.nbytes + self.readouts.nbytes
+        """Bytes the trace holds: its activations and the tables it stores.
+
+        A table that follows from the activations (the messages and readouts of a synchronous run
+        with instantaneous delivery, as the compiled engine records) is not stored: it is derived
+        when read, and its bytes count only while the caller holds it.
+        """
+        return self.activations.nbytes + sum(t.nbytes for t in self._tables.values() if not callable(t))
 
     # ------------------------------------------------------------------ summaries
     def aggregate(self) -> AggregateTrace:

@@ -54,6 +54,22 @@ def test_activation_rows_are_compact():
     assert cs.trace.MESSAGE_DTYPE.itemsize == 20 and cs.trace.READOUT_DTYPE.itemsize == 17
 
 
+def test_compiled_trace_stores_only_activations_and_derives_the_rest(rng):
+    """Instantaneous delivery: messages and readouts follow from the activations, read equal to the
+    event engine's recorded tables, and are not held (a trace of 44 bytes per activation)."""
+    model = cs.ClockworkRNN(2, 1, [3, 2, 4], [1, 2, 5], start=1)
+    x = rng.normal(size=(2, 40, 2))
+    derived, recorded = (cs.simulate(model, x, engine=e).trace for e in ("compiled", "events"))
+    assert derived.nbytes == derived.activations.nbytes == 44 * len(derived)
+    assert recorded.nbytes > recorded.activations.nbytes
+    for name in ("activations", "messages", "readouts"):
+        a, b = getattr(derived, name), getattr(recorded, name)
+        assert a.dtype == b.dtype and a.shape == b.shape and a.shape[0] > 0
+        for field in a.dtype.names:
+            np.testing.assert_array_equal(a[field], b[field], err_msg=f"{name}.{field}")
+    assert derived.summary() == {**recorded.summary(), "engine": "compiled"}
+
+
 def test_old_float64_records_still_load(trace, tmp_path):
     wide = np.dtype([(n, "<f8" if n in ("staleness", "lag") else t) for n, (t, _) in
                      cs.trace.ACTIVATION_DTYPE.fields.items()])

@@ -292,8 +292,11 @@ class MaskTracer:
             self.aggregate.meta.update(meta)
             return self.aggregate
         rec = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=ACTIVATION_DTYPE)
-        times = self.model.start + np.arange(self.steps, dtype=np.float64)
-        return Trace(rec, messages_from_activations(self.model, rec), readouts_from_activations(rec, times), meta)
+        self.parts = [rec]
+        model, start, steps = self.model, self.model.start, self.steps
+        # messages and readouts follow from the activations: derived when read, never stored
+        return Trace(rec, lambda: messages_from_activations(model, rec),
+                     lambda: readouts_from_activations(rec, start + np.arange(steps, dtype=np.float64)), meta)
 
 
 def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:

@@ -53,12 +53,16 @@ import numpy as np
 from . import cost
 from .aggregate import AggregateTrace
 
-__all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write"]
+__all__ = ["Trace", "ACTIVATION_DTYPE", "INSTANT_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write",
+           "expand_instant"]
 
 ACTIVATION_DTYPE = np.dtype([
     ("module", "<i2"), ("time", "<f8"), ("start", "<f8"), ("end", "<f8"),
     ("macs", "<i8"), ("staleness", "<f4"), ("lag", "<f4"), ("core", "<i2"),
 ])
+#: Activation rows as a synchronous run with instantaneous delivery stores them (14 bytes): the other
+#: fields follow (start = end = time, macs from the module, lag 0, core -1); see :func:`expand_instant`.
+INSTANT_DTYPE = np.dtype([("module", "<i2"), ("time", "<f8"), ("staleness", "<f4")])
 MESSAGE_DTYPE = np.dtype([("sender", "<i2"), ("receiver", "<i2"), ("send", "<f8"), ("arrive", "<f8")])
 READOUT_DTYPE = np.dtype([("time", "<f8"), ("latency", "<f8"), ("missed", "?")])
 
@@ -72,6 +76,8 @@ class Trace:
     Parameters
     ----------
     activations : structured ndarray of ACTIVATION_DTYPE, shape (A,)
+        or of INSTANT_DTYPE (a synchronous run with instantaneous delivery), stored as given and
+        read as ACTIVATION_DTYPE rows (the macs from ``meta["activation_macs"]`` and ``batch``)
     messages : structured ndarray of MESSAGE_DTYPE, shape (M,), optional
     readouts : structured ndarray of READOUT_DTYPE, shape (R,), optional
     meta : dict
@@ -84,11 +90,23 @@ class Trace:
 
     def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
                  readouts: np.ndarray | Callable | None = None, meta: dict | None = None):
-        self.activations = _as_records("activations", activations, ACTIVATION_DTYPE)
+        self.meta = dict(meta or {})
+        if isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
+            self._activations = activations                                   # (A,) compact rows
+        else:
+            self._activations = _as_records("activations", activations, ACTIVATION_DTYPE)
         self._tables = {}                   # name -> records held, or a function that derives them
         for name, value in (("messages", messages), ("readouts", readouts)):
             self._tables[name] = value if callable(value) else _as_records(name, value, TABLES[name])
-        self.meta = dict(meta or {})
+
+    @property
+    def activations(self) -> np.ndarray:
+        """Records of ACTIVATION_DTYPE, shape (A,); expanded on each read from compact rows when the
+        run's activations were instantaneous (see :attr:`nbytes`)."""
+        if self._activations.dtype == INSTANT_DTYPE:
+            return expand_instant(self._activations, np.asarray(self.meta["activation_macs"], dtype=np.int64)
+                                  * self.batch)
+        return self._activations
 
     @property
     def messages(self) -> np.ndarray:
@@ -106,7 +124,7 @@ class Trace:
         return _as_records(name, value(), TABLES[name]) if callable(value) else value
 
     def __len__(self) -> int:
-        return int(self.activations.shape[0])
+        return int(self._activations.shape[0])
 
     def __repr__(self) -> str:
         return (f"Trace({len(self)} activations, {self.messages.shape[0]} messages, "
@@ -123,13 +141,13 @@ class Trace:
 
     @property
     def nbytes(self) -> int:
-        """Bytes the trace holds: its activations and the tables it stores.
+        """Bytes the trace holds: its activation rows and the tables it stores.
 
-        A table that follows from the activations (the messages and readouts of a synchronous run
-        with instantaneous delivery, as the compiled engine records) is not stored: it is derived
-        when read, and its bytes count only while the caller holds it.
+        A synchronous run with instantaneous delivery (the compiled engine) stores 14 bytes per
+        activation (INSTANT_DTYPE) and no messages or readouts: they follow from the activations
+        and are derived when read, so their bytes count only while the caller holds them.
         """
-        return self.activations.nbytes + sum(t.nbytes for t in self._tables.values() if not callable(t))
+        return self._activations.nbytes + sum(t.nbytes for t in self._tables.values() if not callable(t))
 
     # ------------------------------------------------------------------ summaries
     def aggregate(self) -> AggregateTrace:
@@ -228,6 +246,21 @@ class Trace:
             if missing:
                 raise ValueError(f"{path}: not a clocksim trace (missing {', '.join(sorted(missing))})")
             return cls(data["activations"], data["messages"], data["readouts"], json.loads(str(data["meta"])))
+
+
+def expand_instant(rows: np.ndarray, macs: np.ndarray) -> np.ndarray:
+    """ACTIVATION_DTYPE records of instantaneous activations stored as INSTANT_DTYPE ``rows`` (A,).
+
+    ``macs`` (g,) int64: multiply-adds of one activation of each module, whole batch.
+    """
+    out = np.empty(rows.shape[0], dtype=ACTIVATION_DTYPE)
+    out["module"] = rows["module"]
+    out["time"] = out["start"] = out["end"] = rows["time"]
+    out["macs"] = macs[rows["module"]]
+    out["staleness"] = rows["staleness"]
+    out["lag"] = 0.0
+    out["core"] = -1
+    return out
 
 
 def atomic_write(path, write) -> None:

@@ -26,8 +26,10 @@ exact up to 2**24 steps). A message row takes 20 bytes and a readout row 17:
 on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a trace that
 stores all three takes 72 bytes per activation (``benchmarks/bench_trace.py``).
 In a synchronous run with instantaneous delivery (the compiled engine) the
-messages and readouts follow from the activations, so the trace stores only the
-activations (44 bytes each) and derives the other two tables when they are read.
+start, end, macs, lag and core of an activation follow from its module and
+firing time, and the messages and readouts from the activations: such a trace
+stores 14 bytes per activation (``INSTANT_DTYPE``) and derives the full rows and
+the other two tables when they are read (the caller holds what it reads).
 Long runs that need only totals keep an :class:`~clocksim.aggregate.AggregateTrace`
 instead (``trace.aggregate()``, or ``simulate(..., trace="aggregate")`` with the
 compiled engine), whose size does not grow with the run.

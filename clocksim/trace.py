@@ -68,6 +68,9 @@ INSTANT_DTYPE = np.dtype([("module", "<i2"), ("time", "<f8"), ("staleness", "<f4
 MESSAGE_DTYPE = np.dtype([("sender", "<i2"), ("receiver", "<i2"), ("send", "<f8"), ("arrive", "<f8")])
 READOUT_DTYPE = np.dtype([("time", "<f8"), ("latency", "<f8"), ("missed", "?")])
 
+#: Activation rows a compact trace expands at a time when it is summarised.
+AGGREGATE_CHUNK = 1 << 16
+
 #: The tables of a trace and their record dtypes.
 TABLES = {"activations": ACTIVATION_DTYPE, "messages": MESSAGE_DTYPE, "readouts": READOUT_DTYPE}
 
@@ -92,6 +95,8 @@ class Trace:
 
     def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
                  readouts: np.ndarray | Callable | None = None, meta: dict | None = None):
+        # messages may be a function of activation rows (ACTIVATION_DTYPE) returning their messages, and
+        # readouts a function of no argument: tables that follow from the activations, derived when read
         self.meta = dict(meta or {})
         if isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
             self._activations = activations                                   # (A,) compact rows
@@ -123,7 +128,9 @@ class Trace:
 
     def _table(self, name: str) -> np.ndarray:
         value = self._tables[name]
-        return _as_records(name, value(), TABLES[name]) if callable(value) else value
+        if not callable(value):
+            return value
+        return _as_records(name, value(self.activations) if name == "messages" else value(), TABLES[name])
 
     def __len__(self) -> int:
         return int(self._activations.shape[0])
@@ -153,8 +160,23 @@ class Trace:
 
     # ------------------------------------------------------------------ summaries
     def aggregate(self) -> AggregateTrace:
-        """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`)."""
-        return AggregateTrace(self.meta).add(self.activations, self.messages, self.readouts)
+        """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`).
+
+        Derived rows are folded in a chunk of ``AGGREGATE_CHUNK`` activations at a time, so
+        summarising a compact trace never holds its full rows or messages at once.
+        """
+        agg = AggregateTrace(self.meta)
+        derive = self._tables["messages"]
+        if self._activations.dtype != INSTANT_DTYPE and not callable(derive):
+            return agg.add(self.activations, self.messages, self.readouts)
+        macs = np.asarray(self.meta.get("activation_macs", []), dtype=np.int64) * self.batch
+        for lo in range(0, len(self), AGGREGATE_CHUNK):
+            rows = self._activations[lo:lo + AGGREGATE_CHUNK]
+            act = expand_instant(rows, macs) if rows.dtype == INSTANT_DTYPE else rows
+            agg.add(activations=act, messages=derive(act) if callable(derive) else None)
+        if not callable(derive):
+            agg.add(messages=derive)
+        return agg.add(readouts=self.readouts)
 
     def summary(self) -> dict:
         """Totals as plain data (the keys of ``summary.json``); see :meth:`AggregateTrace.summary`.

@@ -292,12 +292,17 @@ class MaskTracer:
             return self.aggregate
         rows = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=INSTANT_DTYPE)
         self.parts = [rows]
-        model, start, steps = self.model, self.model.start, self.steps
+        model, per_module, steps = self.model, self.per_module, self.steps
+
+        def readouts() -> np.ndarray:
+            times = model.start + np.arange(steps, dtype=np.float64)                   # (L,)
+            first = np.full(times.shape[0], np.inf)
+            for lo in range(0, rows.shape[0], MASK_CHUNK):                         # chunks bound the temporaries
+                _latch(first, expand_instant(rows[lo:lo + MASK_CHUNK], per_module), times)
+            return _readouts(first, times, np.inf)
+
         # compact rows (14 bytes each); messages and readouts follow from them, derived when read
-        trace = Trace(rows, lambda: messages_from_activations(model, trace.activations),
-                      lambda: readouts_from_activations(trace.activations, start + np.arange(steps, dtype=np.float64)),
-                      meta)
-        return trace
+        return Trace(rows, lambda act: messages_from_activations(model, act), readouts, meta)
 
 
 def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:

@@ -1,5 +1,7 @@
 """Trace: summaries and files."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,7 @@ def test_compiled_trace_stores_only_activations_and_derives_the_rest(rng, tmp_pa
     assert recorded.nbytes > recorded.activations.nbytes
     saved = cs.Trace.load(derived.save(tmp_path / "derived"))        # written whole, read back as stored rows
     for name in ("activations", "messages", "readouts"):
-        for other in (recorded, saved):
+        for other in (recorded, saved, pickle.loads(pickle.dumps(derived))):
             a, b = getattr(derived, name), getattr(other, name)
             assert a.dtype == b.dtype and a.shape == b.shape and a.shape[0] > 0
             for field in a.dtype.names:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 from numba.core import event as numba_event
@@ -292,17 +293,19 @@ class MaskTracer:
             return self.aggregate
         rows = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=INSTANT_DTYPE)
         self.parts = [rows]
-        model, per_module, steps = self.model, self.per_module, self.steps
-
-        def readouts() -> np.ndarray:
-            times = model.start + np.arange(steps, dtype=np.float64)                   # (L,)
-            first = np.full(times.shape[0], np.inf)
-            for lo in range(0, rows.shape[0], MASK_CHUNK):                         # chunks bound the temporaries
-                _latch(first, expand_instant(rows[lo:lo + MASK_CHUNK], per_module), times)
-            return _readouts(first, times, np.inf)
-
         # compact rows (14 bytes each); messages and readouts follow from them, derived when read
-        return Trace(rows, lambda act: messages_from_activations(model, act), readouts, meta)
+        # (partials of module-level functions, so the trace still pickles)
+        return Trace(rows, partial(messages_from_activations, self.model),
+                     partial(_instant_readouts, rows, self.per_module, self.model.start, self.steps), meta)
+
+
+def _instant_readouts(rows: np.ndarray, per_module: np.ndarray, start: int, steps: int) -> np.ndarray:
+    """Readouts of ``steps`` steps from ``start`` whose activations are the compact ``rows`` (INSTANT_DTYPE)."""
+    times = start + np.arange(steps, dtype=np.float64)                          # (L,)
+    first = np.full(steps, np.inf)
+    for lo in range(0, rows.shape[0], MASK_CHUNK):                              # chunks bound the temporaries
+        _latch(first, expand_instant(rows[lo:lo + MASK_CHUNK], per_module), times)
+    return _readouts(first, times, np.inf)
 
 
 def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:

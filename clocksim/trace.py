@@ -84,7 +84,10 @@ class Trace:
         or of INSTANT_DTYPE (a synchronous run with instantaneous delivery), stored as given and
         read as ACTIVATION_DTYPE rows (the macs from ``meta["activation_macs"]`` and ``batch``)
     messages : structured ndarray of MESSAGE_DTYPE, shape (M,), optional
+        or a function of activation rows (ACTIVATION_DTYPE) that returns their messages: a table
+        that follows from the activations, derived when read and not stored
     readouts : structured ndarray of READOUT_DTYPE, shape (R,), optional
+        or a function of no argument that returns them, likewise
     meta : dict
         Plain data about the run: ``engine``, ``n``, ``n_in``, ``n_out``,
         ``module_sizes``, ``labels``, ``periods``, ``block_mask``, ``batch``,
@@ -95,8 +98,6 @@ class Trace:
 
     def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
                  readouts: np.ndarray | Callable | None = None, meta: dict | None = None):
-        # messages may be a function of activation rows (ACTIVATION_DTYPE) returning their messages, and
-        # readouts a function of no argument: tables that follow from the activations, derived when read
         self.meta = dict(meta or {})
         if isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
             self._activations = activations                                   # (A,) compact rows

@@ -23,8 +23,13 @@ would be off by up to 1/16 of a step after a million steps), while ``staleness``
 and ``lag`` are ages — differences of times, bounded by the schedule's longest
 period or latency — stored as float32 (relative error 6e-8: integer ages are
 exact up to 2**24 steps). A message row takes 20 bytes and a readout row 17:
-on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a whole trace
-takes 72 bytes per activation, 0.72 GB for 10 million (``benchmarks/bench_trace.py``).
+on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a trace that
+stores all three takes 72 bytes per activation (``benchmarks/bench_trace.py``).
+In a synchronous run with instantaneous delivery (the compiled engine) the
+start, end, macs, lag and core of an activation follow from its module and
+firing time, and the messages and readouts from the activations: such a trace
+stores 14 bytes per activation (``INSTANT_DTYPE``) and derives the full rows and
+the other two tables when they are read (the caller holds what it reads).
 Long runs that need only totals keep an :class:`~clocksim.aggregate.AggregateTrace`
 instead (``trace.aggregate()``, or ``simulate(..., trace="aggregate")`` with the
 compiled engine), whose size does not grow with the run.
@@ -42,6 +47,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,14 +57,21 @@ from .aggregate import AggregateTrace
 from .errors import FileFormatError, InvalidValueError
 from .npzfile import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 
-__all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write"]
+__all__ = ["Trace", "ACTIVATION_DTYPE", "INSTANT_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write",
+           "expand_instant"]
 
 ACTIVATION_DTYPE = np.dtype([
     ("module", "<i2"), ("time", "<f8"), ("start", "<f8"), ("end", "<f8"),
     ("macs", "<i8"), ("staleness", "<f4"), ("lag", "<f4"), ("core", "<i2"),
 ])
+#: Activation rows as a synchronous run with instantaneous delivery stores them (14 bytes): the other
+#: fields follow (start = end = time, macs from the module, lag 0, core -1); see :func:`expand_instant`.
+INSTANT_DTYPE = np.dtype([("module", "<i2"), ("time", "<f8"), ("staleness", "<f4")])
 MESSAGE_DTYPE = np.dtype([("sender", "<i2"), ("receiver", "<i2"), ("send", "<f8"), ("arrive", "<f8")])
 READOUT_DTYPE = np.dtype([("time", "<f8"), ("latency", "<f8"), ("missed", "?")])
+
+#: Activation rows a compact trace expands at a time when it is summarised.
+AGGREGATE_CHUNK = 1 << 16
 
 #: The tables of a trace and their record dtypes.
 TABLES = {"activations": ACTIVATION_DTYPE, "messages": MESSAGE_DTYPE, "readouts": READOUT_DTYPE}
@@ -70,8 +83,13 @@ class Trace:
     Parameters
     ----------
     activations : structured ndarray of ACTIVATION_DTYPE, shape (A,)
+        or of INSTANT_DTYPE (a synchronous run with instantaneous delivery), stored as given and
+        read as ACTIVATION_DTYPE rows (the macs from ``meta["activation_macs"]`` and ``batch``)
     messages : structured ndarray of MESSAGE_DTYPE, shape (M,), optional
+        or a function of activation rows (ACTIVATION_DTYPE) that returns their messages: a table
+        that follows from the activations, derived when read and not stored
     readouts : structured ndarray of READOUT_DTYPE, shape (R,), optional
+        or a function of no argument that returns them, likewise
     meta : dict
         Plain data about the run: ``engine``, ``n``, ``n_in``, ``n_out``,
         ``module_sizes``, ``labels``, ``periods``, ``block_mask``, ``batch``,
@@ -80,15 +98,45 @@ class Trace:
         ``latency_model`` (bool: a timing model ran, :func:`clocksim.cost.has_timing_model`).
     """
 
-    def __init__(self, activations: np.ndarray, messages: np.ndarray | None = None,
-                 readouts: np.ndarray | None = None, meta: dict | None = None):
-        self.activations = _as_records("activations", activations, ACTIVATION_DTYPE)
-        self.messages = _as_records("messages", messages, MESSAGE_DTYPE)
-        self.readouts = _as_records("readouts", readouts, READOUT_DTYPE)
+    def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
+                 readouts: np.ndarray | Callable | None = None, meta: dict | None = None):
         self.meta = dict(meta or {})
+        if isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
+            self._activations = activations                                   # (A,) compact rows
+        else:
+            self._activations = _as_records("activations", activations, ACTIVATION_DTYPE)
+        self._tables = {}                   # name -> records held, or a function that derives them
+        for name, value in (("messages", messages), ("readouts", readouts)):
+            self._tables[name] = value if callable(value) else _as_records(name, value, TABLES[name])
+
+    @property
+    def activations(self) -> np.ndarray:
+        """Records of ACTIVATION_DTYPE, shape (A,); expanded on each read from compact rows when the
+        run's activations were instantaneous (see :attr:`nbytes`)."""
+        if self._activations.dtype == INSTANT_DTYPE:
+            return expand_instant(self._activations, np.asarray(self.meta["activation_macs"], dtype=np.int64)
+                                  * self.batch)
+        return self._activations
+
+    @property
+    def messages(self) -> np.ndarray:
+        """Records of MESSAGE_DTYPE, shape (M,); derived from the activations on each read when the run's
+        delivery was instantaneous (see :attr:`nbytes`)."""
+        return self._table("messages")
+
+    @property
+    def readouts(self) -> np.ndarray:
+        """Records of READOUT_DTYPE, shape (R,); derived like :attr:`messages` in synchronous runs."""
+        return self._table("readouts")
+
+    def _table(self, name: str) -> np.ndarray:
+        value = self._tables[name]
+        if not callable(value):
+            return value
+        return _as_records(name, value(self.activations) if name == "messages" else value(), TABLES[name])
 
     def __len__(self) -> int:
-        return int(self.activations.shape[0])
+        return int(self._activations.shape[0])
 
     def __repr__(self) -> str:
         return (f"Trace({len(self)} activations, {self.messages.shape[0]} messages, "
@@ -105,13 +153,33 @@ class Trace:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the three tables."""
-        return self.activations.nbytes + self.messages.nbytes + self.readouts.nbytes
+        """Bytes the trace holds: its activation rows and the tables it stores.
+
+        A synchronous run with instantaneous delivery (the compiled engine) stores 14 bytes per
+        activation (INSTANT_DTYPE) and no messages or readouts: they follow from the activations
+        and are derived when read, so their bytes count only while the caller holds them.
+        """
+        return self._activations.nbytes + sum(t.nbytes for t in self._tables.values() if not callable(t))
 
     # ------------------------------------------------------------------ summaries
     def aggregate(self) -> AggregateTrace:
-        """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`)."""
-        return AggregateTrace(self.meta).add(self.activations, self.messages, self.readouts)
+        """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`).
+
+        Derived rows are folded in a chunk of ``AGGREGATE_CHUNK`` activations at a time, so
+        summarising a compact trace never holds its full rows or messages at once.
+        """
+        agg = AggregateTrace(self.meta)
+        derive = self._tables["messages"]
+        if self._activations.dtype != INSTANT_DTYPE and not callable(derive):
+            return agg.add(self.activations, self.messages, self.readouts)
+        macs = np.asarray(self.meta.get("activation_macs", []), dtype=np.int64) * self.batch
+        for lo in range(0, len(self), AGGREGATE_CHUNK):
+            rows = self._activations[lo:lo + AGGREGATE_CHUNK]
+            act = expand_instant(rows, macs) if rows.dtype == INSTANT_DTYPE else rows
+            agg.add(activations=act, messages=derive(act) if callable(derive) else None)
+        if not callable(derive):
+            agg.add(messages=derive)
+        return agg.add(readouts=self.readouts)
 
     def summary(self) -> dict:
         """Totals as plain data (the keys of ``summary.json``); see :meth:`AggregateTrace.summary`.
@@ -277,6 +345,21 @@ def _is_int(value) -> bool:
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def expand_instant(rows: np.ndarray, macs: np.ndarray) -> np.ndarray:
+    """ACTIVATION_DTYPE records of instantaneous activations stored as INSTANT_DTYPE ``rows`` (A,).
+
+    ``macs`` (g,) int64: multiply-adds of one activation of each module, whole batch.
+    """
+    out = np.empty(rows.shape[0], dtype=ACTIVATION_DTYPE)
+    out["module"] = rows["module"]
+    out["time"] = out["start"] = out["end"] = rows["time"]
+    out["macs"] = macs[rows["module"]]
+    out["staleness"] = rows["staleness"]
+    out["lag"] = 0.0
+    out["core"] = -1
+    return out
 
 
 def atomic_write(path, write) -> None:

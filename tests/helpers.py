@@ -6,6 +6,15 @@ import pytest
 
 import clocksim as cs
 
+#: What a run prints on stderr while numba compiles on a cold cache (informational, not an error line).
+COMPILE_NOTICE = "clocksim: compiling kernels (first run only)...\n"
+
+
+def without_notice(err: str) -> str:
+    """``err`` without the compile notice, which a cold numba cache adds to any run that compiles."""
+    return err.replace(COMPILE_NOTICE, "")
+
+
 #: Every registered engine: behaviour and property tests run on each.
 ENGINE_NAMES = [name for name in ("compiled", "events") if name in cs.ENGINES]
 

@@ -1,5 +1,7 @@
 """Trace: summaries and files."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,24 @@ def test_activation_rows_are_compact():
     assert cs.trace.ACTIVATION_DTYPE.itemsize == 44
     assert cs.trace.ACTIVATION_DTYPE.names == ("module", "time", "start", "end", "macs", "staleness", "lag", "core")
     assert cs.trace.MESSAGE_DTYPE.itemsize == 20 and cs.trace.READOUT_DTYPE.itemsize == 17
+
+
+def test_compiled_trace_stores_only_activations_and_derives_the_rest(rng, tmp_path):
+    """Instantaneous activations: 14 bytes per activation held; the full rows, messages and readouts
+    follow from them and read equal to the event engine's recorded tables."""
+    model = cs.ClockworkRNN(2, 1, [3, 2, 4], [1, 2, 5], start=1)
+    x = rng.normal(size=(2, 40, 2))
+    derived, recorded = (cs.simulate(model, x, engine=e).trace for e in ("compiled", "events"))
+    assert derived.nbytes == cs.trace.INSTANT_DTYPE.itemsize * len(derived) == 14 * len(derived)
+    assert recorded.nbytes > recorded.activations.nbytes
+    saved = cs.Trace.load(derived.save(tmp_path / "derived"))        # written whole, read back as stored rows
+    for name in ("activations", "messages", "readouts"):
+        for other in (recorded, saved, pickle.loads(pickle.dumps(derived))):
+            a, b = getattr(derived, name), getattr(other, name)
+            assert a.dtype == b.dtype and a.shape == b.shape and a.shape[0] > 0
+            for field in a.dtype.names:
+                np.testing.assert_array_equal(a[field], b[field], err_msg=f"{name}.{field}")
+    assert derived.summary() == {**recorded.summary(), "engine": "compiled"}
 
 
 def test_old_float64_records_still_load(trace, tmp_path):

@@ -218,6 +218,9 @@ class _Simulation:
 
     def __init__(self, model: ClockworkRNN, plan: Plan, source: Source, engine: EventEngine, writer=None):
         self.model, self.plan, self.engine, self.source = model, plan, engine, source
+        # The readout weights as writable copies: the kernels then see the same array types as in
+        # the activations (arena views), so the shared products compile once per run, not twice.
+        self.W_out, self.b_out = plan.W_out.ravel().copy(), plan.b_out.copy()       # (n_out * n,), (n_out,)
         B, L = source.B, source.L
         self.B = B
         c = engine.chunk
@@ -311,7 +314,7 @@ class _Simulation:
         c = self.window[self.cur][2].shape[0]
         z = self.view["z"]
         Y = np.empty((c, B, model.n_out))
-        K.readout(z, c, B, plan.m, model.n, plan.W_out.reshape(-1), plan.b_out, plan.out_act, Y.reshape(-1))
+        K.readout(z, c, B, plan.m, model.n, self.W_out, self.b_out, plan.out_act, Y.reshape(-1))
         Z = z.reshape(-1, B, plan.m)
         self.keeper.add(Z[1:c + 1, :, :model.n], Y)
         self.flush()

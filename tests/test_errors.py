@@ -99,3 +99,21 @@ def test_poisson_firings_do_not_depend_on_the_windows_asked_for():
     assert np.array_equal(pieces.firing_times(0.0, 3000.0), whole)
     late = cs.Poisson(2.5, seed=3).firing_times(2000.0, 3000.0)
     assert np.array_equal(late, whole[whole >= 2000.0])
+
+
+def test_simulate_refuses_a_run_too_large_to_hold_before_allocating():
+    """The API checks what a run would hold (clocksim.engine.stream.run_size) before it starts: a stream of
+    3e8 steps kept whole is refused naming x, while the same input kept as its last state only is not."""
+    import time
+
+    import numpy as np
+
+    import clocksim as cs
+    model = cs.ClockworkRNN(1, 1, [64] * 4, [1, 2, 4, 8], seed=0)
+    x = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(3 * 10**8, 1), strides=(0, 8))   # no memory
+    t0 = time.perf_counter()
+    with pytest.raises(cs.ResourceLimitError, match=r"x: the run of 300,000,000 steps .* would need about") as err:
+        cs.simulate(model, x)
+    assert err.value.key == "x" and time.perf_counter() - t0 < 5
+    res = cs.simulate(model, x[:20000], keep="last", trace="aggregate")
+    assert res.h.shape == (256,) and res.trace.summary()["activations"] == 20000 + 10000 + 5000 + 2500

@@ -12,6 +12,7 @@ ever copying it whole; :class:`Keeper` keeps of the states and outputs only what
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -24,13 +25,42 @@ from .._validate import as_array, as_int
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
 
-__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts"]
+__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts", "run_size"]
 
 #: What a run keeps of its states ``h`` and outputs ``y`` (see :func:`clocksim.simulate`).
 KEEP_KINDS = ("all", "outputs", "last", "none")
 
 #: Bytes of work array a chunk may take when the caller does not choose a chunk size.
 CHUNK_BYTES = 1 << 23
+
+
+#: Bytes per row of a full trace held in memory (clocksim.trace: activations 44, messages 20, readouts 17).
+ACTIVATION_BYTES, MESSAGE_BYTES, READOUT_BYTES = 44, 20, 17
+
+
+def run_size(model: ClockworkRNN, B: int, L: int, trace: str, keep: str) -> tuple[float, float, float, list]:
+    """What a run of ``L`` steps on a batch of ``B`` would hold, estimated before it starts.
+
+    The one estimate behind the size checks of scenarios and of :func:`clocksim.simulate`. Each clock's
+    firings come from its nominal period (a Poisson rate of 1e12 counts as such). A full trace held in
+    memory grows with the activations and messages; ``keep="all"`` / ``"outputs"`` with the steps; an
+    aggregate trace and ``keep="last"`` / ``"none"`` stay bounded (the input is read a chunk at a time).
+
+    Returns
+    -------
+    (activations, trace_bytes, array_bytes, firings)
+        ``firings`` per module, for naming the clock that drives the count.
+    """
+    firings = [L / c.nominal_period if c.nominal_period > 0 else math.inf for c in model.clocks]
+    readers = [sum(1 for i in range(model.g) if model.block_mask[i, j] and i != j) for j in range(model.g)]
+    events = math.fsum(firings)
+    trace_bytes = 0.0
+    if trace == "full":
+        trace_bytes = (events * ACTIVATION_BYTES + math.fsum(f * r for f, r in zip(firings, readers)) * MESSAGE_BYTES
+                       + L * READOUT_BYTES)
+    kept = {"all": model.n + model.n_out, "outputs": model.n_out}.get(keep, 0)
+    arrays = 8 * B * L * kept + 2 * 8 * B * (model.n + model.n_out) + 2 * CHUNK_BYTES   # kept, last, work chunks
+    return events, trace_bytes, arrays, firings
 
 
 def chunk_steps(B: int, width: int) -> int:

@@ -11,7 +11,7 @@ from .. import clocks as C
 from .. import cost
 from ..baselines import BUDGET_RULES, MODEL_KINDS, simple_rnn, size_for_budget, split_units
 from ..engine.base import TRACE_KINDS
-from ..engine.stream import CHUNK_BYTES, KEEP_KINDS
+from ..engine.stream import KEEP_KINDS, run_size
 from ..limits import EVENTS_ENV, check_count, check_memory
 from ..lstm import LSTM
 from ..model import CONNECTIVITIES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, ClockworkRNN, param_bytes
@@ -357,10 +357,6 @@ def output_section(ctx, o: dict, options: dict) -> dict:
             "trace": trace, "keep": keep}
 
 
-#: Bytes per trace row (clocksim.trace: activations 44, messages 20, readouts 17).
-_ACTIVATION_BYTES, _MESSAGE_BYTES, _READOUT_BYTES = 44, 20, 17
-
-
 def check_run_size(ctx, model: ClockworkRNN, x, output: dict, from_clocks: bool) -> None:
     """Refuse a run whose activations or memory exceed the limits, before it starts.
 
@@ -371,17 +367,9 @@ def check_run_size(ctx, model: ClockworkRNN, x, output: dict, from_clocks: bool)
     ``keep = "last"`` stay bounded whatever the length (the input is read a chunk at a time).
     """
     B, L = x.shape[0], x.shape[1]
-    firings = [L / c.nominal_period if c.nominal_period > 0 else math.inf for c in model.clocks]
-    readers = [sum(1 for i in range(model.g) if model.block_mask[i, j] and i != j) for j in range(model.g)]
+    events, trace, arrays, firings = run_size(model, B, L, output["trace"], output["keep"])
     busiest = int(np.argmax(firings))
     key = f"model.clocks[{busiest}]" if from_clocks and firings[busiest] > L else "input.steps"
-    events = math.fsum(firings)
     ctx.call(key, check_count, events, None, "activations the run would simulate", EVENTS_ENV)
-    trace = 0.0
-    if output["trace"] == "full":
-        trace = events * _ACTIVATION_BYTES + math.fsum(f * r for f, r in zip(firings, readers)) * _MESSAGE_BYTES \
-            + L * _READOUT_BYTES
-    kept = {"all": model.n + model.n_out, "outputs": model.n_out}.get(output["keep"], 0)
-    arrays = 8 * B * L * kept + 2 * 8 * B * (model.n + model.n_out) + 2 * CHUNK_BYTES   # kept, last, work chunks
     ctx.call(key if trace > arrays else max({"input.steps": L, "input.batch": B}.items(), key=lambda kv: kv[1])[0],
              check_memory, trace + arrays, None, "the run (states and outputs kept, and trace)")

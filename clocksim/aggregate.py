@@ -152,18 +152,20 @@ class AggregateTrace:
         activation_macs = int(self.macs.sum())
         macs = activation_macs + readout_macs
         dense = int(meta["dense_step_macs"]) * B * int(meta["n_steps"])
+        mask = np.asarray(meta["block_mask"], dtype=bool)
         per_module = []
         for i in range(g):
             n_i = int(counts[i])
+            reads = n_i if mask[i].sum() - mask[i, i] else 0     # staleness is of state read from other modules
             per_module.append({
                 "module": i, "label": meta["labels"][i], "period": _period(meta["periods"][i]),
                 "size": int(meta["module_sizes"][i]), "activations": n_i, "macs": int(self.macs[i]),
                 "bias_adds": int(bias_adds[i]), "fn_evals": int(fn_evals[i]), "bytes_read": int(bytes_read[i]),
                 "busy": float(self.busy[i]),
-                "staleness_mean": float(self.staleness_sum[i] / n_i) if n_i else None,
-                "staleness_p50": _percentile(*self.staleness_counts[i], 50),
-                "staleness_p99": _percentile(*self.staleness_counts[i], 99),
-                "staleness_max": float(self.staleness_max[i]) if n_i else None,
+                "staleness_mean": float(self.staleness_sum[i] / n_i) if reads else None,
+                "staleness_p50": _percentile(*self.staleness_counts[i], 50) if reads else None,
+                "staleness_p99": _percentile(*self.staleness_counts[i], 99) if reads else None,
+                "staleness_max": float(self.staleness_max[i]) if reads else None,
                 "lag_max": float(self.lag_max[i]) if n_i else None,
                 "queue_wait_mean": float(self.wait_sum[i] / n_i) if n_i else None,
                 "queue_wait_max": float(self.wait_max[i]) if n_i else None,

@@ -87,7 +87,8 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "per_module[].fn_evals": SummaryKey("int", "Their activation-function evaluations."),
     "per_module[].bytes_read": SummaryKey("int", "Bytes they read."),
     "per_module[].busy": SummaryKey("float", "Compute time (sum of `end - start`), model time."),
-    "per_module[].staleness_mean": SummaryKey("float?", "Mean staleness of its reads (null before any activation)."),
+    "per_module[].staleness_mean": SummaryKey("float?", "Mean staleness of its reads of other modules (null before "
+                                                        "any activation, and for a module that reads no other one)."),
     "per_module[].staleness_p50": SummaryKey("float?", "Median staleness of its reads."),
     "per_module[].staleness_p99": SummaryKey("float?", "99th percentile of the staleness of its reads."),
     "per_module[].staleness_max": SummaryKey("float?", "Largest staleness of its reads."),

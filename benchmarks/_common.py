@@ -12,12 +12,13 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ[_var] = "1"
 
 import json  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+from clocksim.provenance import provenance  # noqa: E402
 
 
 def time_interleaved(funcs: dict, repeats: int = 7, warmup: int = 1) -> dict:
@@ -40,20 +41,14 @@ def ratio(times: dict, slow: str, fast: str) -> dict:
             "min": times[slow]["min"] / times[fast]["min"]}
 
 
-def machine() -> dict:
-    return {"python": platform.python_version(), "machine": platform.machine(),
-            "processor": platform.processor() or "unknown", "threads": 1}
-
-
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
 
 
 def report(name: str, payload: dict) -> Path:
-    """Print the results as JSON and write them, with the run's provenance, to results/benchmarks/NAME.json."""
-    from clocksim.provenance import provenance
+    """Print the results as JSON; write them, with provenance (one thread), to results/benchmarks/NAME.json."""
     from clocksim.trace import atomic_write
 
-    doc = {"benchmark": name, **payload, "machine": machine(), "provenance": provenance(sys.argv)}
+    doc = {"benchmark": name, **payload, "threads": 1, "provenance": provenance(sys.argv)}
     text = json.dumps(doc, indent=2, default=float)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)

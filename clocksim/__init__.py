@@ -12,7 +12,16 @@ import types
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from .errors import ClocksimError, ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
+from .errors import (
+    ClocksimError,
+    ClocksimWarning,
+    FileFormatError,
+    InvalidTypeError,
+    InvalidValueError,
+    ResourceLimitError,
+    ShapeError,
+    UnsupportedError,
+)
 
 if TYPE_CHECKING:                      # what the names below resolve to, for type checkers and the API docs
     from . import (
@@ -90,7 +99,8 @@ __all__ = [
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state", "plot_connectivity",
     "plot_compare",
     "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap", "search",
-    "ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError", "ClocksimWarning",
+    "ClocksimError", "InvalidValueError", "InvalidTypeError", "ShapeError", "FileFormatError", "ResourceLimitError",
+    "UnsupportedError", "ClocksimWarning",
     "loss_and_grad", "evaluate",
     "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",
     "LSTM", "simple_rnn", "budget_params", "size_for_budget", "model_for_budget",

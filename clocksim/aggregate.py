@@ -65,8 +65,8 @@ class AggregateTrace:
         missing = [k for k in REQUIRED_META if k not in meta]
         if missing:
             raise InvalidValueError(
-                f"meta: missing {', '.join(missing)}; a summary needs the run's description "
-                "(pass meta= when reading a single table from CSV/Parquet, or use Trace.load)")
+                f"missing {', '.join(missing)}; a summary needs the run's description "
+                "(pass meta= when reading a single table from CSV/Parquet, or use Trace.load)", key="meta")
         self.meta = dict(meta)
         g = len(meta["module_sizes"])
         self.activations = np.zeros(g, dtype=np.int64)
@@ -108,7 +108,7 @@ class AggregateTrace:
         if activations is not None and activations.shape[0]:
             mod = activations["module"].astype(np.intp)
             if mod.min() < 0 or mod.max() >= g:
-                raise InvalidValueError(f"activations: module indices must lie in 0..{g - 1}")
+                raise InvalidValueError(f"module indices must lie in 0..{g - 1}", key="activations")
             self.activations += np.bincount(mod, minlength=g)
             np.add.at(self.macs, mod, activations["macs"].astype(np.int64))       # exact integer sums
             self.busy += np.bincount(mod, weights=activations["end"] - activations["start"], minlength=g)
@@ -154,18 +154,20 @@ class AggregateTrace:
         activation_macs = int(self.macs.sum())
         macs = activation_macs + readout_macs
         dense = int(meta["dense_step_macs"]) * B * int(meta["n_steps"])
+        mask = np.asarray(meta["block_mask"], dtype=bool)
         per_module = []
         for i in range(g):
             n_i = int(counts[i])
+            reads = n_i if mask[i].sum() - mask[i, i] else 0     # staleness is of state read from other modules
             per_module.append({
                 "module": i, "label": meta["labels"][i], "period": _period(meta["periods"][i]),
                 "size": int(meta["module_sizes"][i]), "activations": n_i, "macs": int(self.macs[i]),
                 "bias_adds": int(bias_adds[i]), "fn_evals": int(fn_evals[i]), "bytes_read": int(bytes_read[i]),
                 "buffer_ops": int(buffer_ops[i]), "busy": float(self.busy[i]),
-                "staleness_mean": float(self.staleness_sum[i] / n_i) if n_i else None,
-                "staleness_p50": _percentile(*self.staleness_counts[i], 50),
-                "staleness_p99": _percentile(*self.staleness_counts[i], 99),
-                "staleness_max": float(self.staleness_max[i]) if n_i else None,
+                "staleness_mean": float(self.staleness_sum[i] / n_i) if reads else None,
+                "staleness_p50": _percentile(*self.staleness_counts[i], 50) if reads else None,
+                "staleness_p99": _percentile(*self.staleness_counts[i], 99) if reads else None,
+                "staleness_max": float(self.staleness_max[i]) if reads else None,
                 "lag_max": float(self.lag_max[i]) if n_i else None,
                 "queue_wait_mean": float(self.wait_sum[i] / n_i) if n_i else None,
                 "queue_wait_max": float(self.wait_max[i]) if n_i else None,
@@ -220,7 +222,7 @@ class AggregateTrace:
     def merge(self, other: "AggregateTrace") -> "AggregateTrace":
         """Add another aggregate of the same model (e.g. of the next stretch of a long run); returns ``self``."""
         if other.g != self.g:
-            raise InvalidValueError(f"other: got an aggregate of {other.g} modules, expected {self.g}")
+            raise InvalidValueError(f"got an aggregate of {other.g} modules, expected {self.g}", key="other")
         self.activations += other.activations
         self.macs += other.macs
         self.busy += other.busy

@@ -87,7 +87,7 @@ def split_units(n: int, g: int) -> list[int]:
     """``n`` units over ``g`` modules as evenly as possible, fastest modules first taking the extra ones."""
     n, g = as_int("n", n, minimum=1), as_int("g", g, minimum=1)
     if n < g:
-        raise InvalidValueError(f"n: got {n} units for {g} modules, expected at least one unit per module")
+        raise InvalidValueError(f"got {n} units for {g} modules, expected at least one unit per module", key="n")
     return [n // g + (1 if i < n % g else 0) for i in range(g)]
 
 
@@ -119,7 +119,7 @@ def budget_params(kind: str, n_hidden: int, *, n_in: int = 0, n_out: int = 1, pe
     elif connectivity == "dense":
         recurrent = n * n
     else:
-        raise InvalidValueError(f"connectivity: got {connectivity!r}, expected 'slow-to-fast' or 'dense'")
+        raise InvalidValueError(f"got {connectivity!r}, expected 'slow-to-fast' or 'dense'", key="connectivity")
     return weight_count(n, n_in, n_out, recurrent) + len(periods)
 
 
@@ -153,7 +153,7 @@ def size_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, pe
     kind = _kind(kind)
     budget = as_int("budget", budget, minimum=1)
     if not isinstance(rule, str) or rule not in BUDGET_RULES:
-        raise InvalidValueError(f"rule: got {rule!r}, expected one of {', '.join(repr(r) for r in BUDGET_RULES)}")
+        raise InvalidValueError(f"got {rule!r}, expected one of {', '.join(repr(r) for r in BUDGET_RULES)}", key="rule")
     rule = PAPER_RULES[kind] if rule == "paper" else rule
     smallest = len(periods) if kind == "cwrnn" else 1
 
@@ -169,8 +169,8 @@ def size_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, pe
     if below < smallest:
         if rule == "floor":
             raise InvalidValueError(
-                f"budget: got {budget}, but the smallest {kind} ({smallest} units) has {count(smallest)} "
-                "parameters; raise the budget or use rule='ceil' or 'nearest'")
+                f"got {budget}, but the smallest {kind} ({smallest} units) has {count(smallest)} "
+                "parameters; raise the budget or use rule='ceil' or 'nearest'", key="budget")
         return n
     if rule == "floor" or below == n:
         return below
@@ -198,6 +198,6 @@ def model_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, p
 
 def _kind(kind) -> str:
     if not isinstance(kind, str) or kind not in MODEL_KINDS:
-        raise InvalidValueError(f"kind: got {kind!r}, expected one of {', '.join(repr(k) for k in MODEL_KINDS)}")
+        raise InvalidValueError(f"got {kind!r}, expected one of {', '.join(repr(k) for k in MODEL_KINDS)}", key="kind")
     return kind
 

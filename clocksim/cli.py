@@ -7,8 +7,11 @@ key), the value and what was expected — never a traceback.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__, plot
@@ -17,6 +20,7 @@ from ._validate import as_int
 from .clocks import PERIOD_FAMILIES, Periodic, check_fastest_first
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
+from .folders import Terminated, handle_signals, restore_signals
 from .model import INPUT_MODES
 from .trace import Trace
 
@@ -76,12 +80,18 @@ def _add_explain(sub) -> None:
 
 def _str_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",")]
+#: Most rows `clocksim explain` lists.
+EXPLAIN_MAX_ROWS = 100_000
 
 
 def _explain(args) -> int:
     as_int("--start", args.start, minimum=0)
     as_int("--steps", args.steps, minimum=1)
     as_int("--modules", args.modules, minimum=1)
+    for option, value, most in (("--steps", args.steps, EXPLAIN_MAX_ROWS), ("--modules", args.modules, 256),
+                                ("--at", len(args.at), EXPLAIN_MAX_ROWS)):
+        if value > most:
+            raise InvalidValueError(key=option, value=value, expected=f"at most {most} (a table to read, not a run)")
     if args.periods is not None:
         periods = args.periods
     else:
@@ -89,13 +99,15 @@ def _explain(args) -> int:
     phases = args.phases if args.phases is not None else [0] * len(periods)
     if len(phases) != len(periods):
         raise InvalidValueError(
-            f"--phases: got {len(phases)} phases for {len(periods)} periods, expected one per module")
+            f"got {len(phases)} phases for {len(periods)} periods, expected one per module", key="--phases")
     clocks = []
     for i, (p, ph) in enumerate(zip(periods, phases)):
         try:
             clocks.append(Periodic(p, ph))
         except InvalidValueError as exc:
-            raise InvalidValueError(f"--periods/--phases (module M{i + 1}): {exc}") from None
+            err = copy.copy(exc)
+            err.key = f"{'--periods' if exc.key == 'period' else '--phases'} (module M{i + 1})"
+            raise err from None
     check_fastest_first(clocks, "--periods", f"list them fastest first, e.g. {','.join(map(str, sorted(periods)))}, "
                         "as the model and `clocksim run` require")
     modes = args.input_mode
@@ -103,11 +115,11 @@ def _explain(args) -> int:
         if len(modes) == 1:
             modes = modes * len(clocks)
         if len(modes) != len(clocks):
-            raise InvalidValueError(f"--input-mode: got {len(modes)} modes for {len(clocks)} modules, expected one "
-                                    "mode or one per module")
+            raise InvalidValueError(f"got {len(modes)} modes for {len(clocks)} modules, expected one mode or one "
+                                    "per module", key="--input-mode")
         for m in modes:
             if m not in INPUT_MODES:
-                raise InvalidValueError(f"--input-mode: got {m!r}, expected one of {', '.join(INPUT_MODES)}")
+                raise InvalidValueError(f"got {m!r}, expected one of {', '.join(INPUT_MODES)}", key="--input-mode")
     print(schedule_table(clocks, start=args.start, n_steps=args.steps, extra_steps=args.at, input_mode=modes))
     return 0
 
@@ -140,26 +152,26 @@ def _plot(args) -> int:
     import matplotlib.pyplot as plt  # on first use: other commands do not need a backend
 
     if not 10 <= as_int("--dpi", args.dpi, minimum=10) <= 600:
-        raise InvalidValueError(f"--dpi: got {args.dpi}, expected 10 to 600")
+        raise InvalidValueError(f"got {args.dpi}, expected 10 to 600", key="--dpi")
     out = Path(args.out)
     if out.suffix.lower() != ".png":
-        raise InvalidValueError(f"--out: got {args.out!r}, expected a file name ending in .png")
+        raise InvalidValueError(f"got {args.out!r}, expected a file name ending in .png", key="--out")
+    if out.is_dir():
+        raise InvalidValueError(key="--out", value=args.out, expected="a file name ending in .png, not a directory")
     if not out.parent.is_dir():
-        raise InvalidValueError(f"--out: directory {str(out.parent)!r} does not exist")
-    try:
-        trace = Trace.load(args.trace)
-    except FileNotFoundError:
-        raise InvalidValueError(f"TRACE: {args.trace!r} does not exist") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:       # TypeError: a .npy, not an .npz
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidValueError(f"TRACE: cannot read {args.trace!r} as a clocksim trace ({reason})") from None
+        raise InvalidValueError(f"directory {str(out.parent)!r} does not exist", key="--out")
+    trace = Trace.load(args.trace)
     try:
         fig = plot.KINDS[args.kind](trace, args.window)
-    except ValueError as exc:                                   # the trace's meta, or a window outside the run
-        text = str(exc)
-        raise InvalidValueError(f"--window{text[5:]}" if text.startswith("steps:") else f"TRACE: {text}") from None
+    except InvalidValueError as exc:
+        if exc.key == "steps":                     # the window given on the command line
+            exc = copy.copy(exc)
+            exc.key = "--window"
+        raise exc.located(file=args.trace) if exc.key != "--window" else exc from None
     try:
         plot.save_figure(fig, out, dpi=args.dpi)
+    except OSError as exc:
+        raise InvalidValueError(f"cannot write {args.out} ({exc.strerror or exc})", key="--out") from None
     finally:
         plt.close(fig)
     print(f"wrote {out}")
@@ -187,9 +199,14 @@ def _run(args) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet, resume=args.resume)
     if not args.quiet:
-        line = (f"{scenario.name}: {fmt.count(summary['activations'])} activations, "
-                f"{fmt.count(summary['macs'])} multiply-adds, {fmt.value(summary['speedup_vs_dense'])}x fewer than "
-                f"a dense RNN; {fmt.count(summary['inputs_dropped'])} of {fmt.count(summary['inputs'])} inputs dropped")
+        if "activations" not in summary:        # an LSTM: trained and scored, never simulated
+            line = (f"{scenario.name}: an LSTM of {fmt.count(summary['n_params'])} parameters, "
+                    f"{fmt.count(summary['step_macs'])} multiply-adds per step (not simulated: no trace)")
+        else:
+            line = (f"{scenario.name}: {fmt.count(summary['activations'])} activations, "
+                    f"{fmt.count(summary['macs'])} multiply-adds, {fmt.value(summary['speedup_vs_dense'])}x fewer "
+                    f"than a dense RNN; {fmt.count(summary['inputs_dropped'])} of {fmt.count(summary['inputs'])} "
+                    "inputs dropped")
         if "latency" in summary and summary["latency"]["p99"] is not None:
             line += (f"; latency p99 {fmt.value(summary['latency']['p99'])} (over the inputs read), "
                      f"{fmt.count(summary['deadline_misses'])} deadline misses")
@@ -257,10 +274,10 @@ def _sweep(args) -> int:
     try:
         result = run_sweep(sweep, args.out, scheduler=args.scheduler, workers=args.workers, force=args.force,
                            retry_errors=args.retry_errors, progress=not args.quiet)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"clocksim: interrupted; the finished points are in {args.out / 'results.csv'}: run the same "
               "command again to resume", file=sys.stderr)
-        return 130
+        return 128 + int(exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
     if not args.quiet:
         failed = f", {result.failed} failed (see the error column)" if result.failed else ""
         print(f"{sweep.name}: {len(sweep.points)} points{merged}: {result.ran} run, {result.skipped} already "
@@ -329,7 +346,7 @@ def _add_reproduce(sub) -> None:
 
         as_int("--jobs", args.jobs, minimum=1)
         if args.out.exists() and args.out.is_dir() and any(args.out.iterdir()) and not args.force:
-            raise OutputExistsError(f"--out: {args.out} exists and is not empty; pass --force to replace it")
+            raise OutputExistsError(f"{args.out} exists and is not empty; pass --force to replace it", key="--out")
         results = reproduce(args.out, quick=args.quick, jobs=args.jobs, progress=not args.quiet, force=args.force)
         if not args.quiet:
             print((args.out / "tables.md").read_text(encoding="utf-8"))
@@ -344,24 +361,47 @@ COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_se
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 failure)."""
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 failure, 128 + n on signal n).
+
+    SIGTERM and SIGHUP end the command as Ctrl-C does: temporary folders are removed first.
+    """
     parser = build_parser()
+    previous = handle_signals() if threading.current_thread() is threading.main_thread() else {}
     try:
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except UsageError as exc:
-        print(f"clocksim: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     except ClocksimError as exc:
-        print(f"clocksim: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("clocksim: interrupted (no output folder was left behind)", file=sys.stderr)
-        return 130
+        return _fail(format_error(exc))
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        name = signal.Signals(signum).name if signum != signal.SIGINT else "interrupted"
+        print(f"clocksim: {'stopped by ' + name if signum != signal.SIGINT else name} (nothing half-written was "
+              "left behind)", file=sys.stderr)
+        return 128 + int(signum)
+    except MemoryError:
+        return _fail("out of memory; make the run smaller (or set CLOCKSIM_MAX_MEMORY lower so that such runs are "
+                     "refused before they start)", code=1)
     except OSError as exc:
-        print(f"clocksim: error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}",
-              file=sys.stderr)
-        return 1
+        return _fail(f"{exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", code=1)
+    finally:
+        restore_signals(previous)
+
+
+def format_error(exc: ClocksimError) -> str:
+    """One line from the error's attributes: ``file: key: what went wrong`` (cut to a readable length)."""
+    text = " ".join(": ".join(str(p) for p in (exc.file, exc.key, exc.detail) if p).split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
+
+
+#: Longest error line printed (a value quoted in full could fill the terminal).
+MAX_ERROR_CHARS = 600
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"clocksim: error: {message}", file=sys.stderr)
+    return code
 
 
 def console() -> None:  # pragma: no cover - thin wrapper for the console script

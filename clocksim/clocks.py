@@ -59,6 +59,10 @@ __all__ = [
 ]
 
 
+#: Largest step number or period: times are float64, exact for integers up to 2**53.
+MAX_STEP = 2**53
+
+
 class Clock(abc.ABC):
     """A schedule of firing times for one module.
 
@@ -140,10 +144,13 @@ class Periodic(Clock):
 
     def __init__(self, period: int, phase: int = 0):
         self.period = as_int("period", period, minimum=1)
+        if self.period > MAX_STEP:
+            raise InvalidValueError(key="period", value=self.period,
+                                    expected="at most 2**53 (steps and times are exact float64 numbers)")
         self.phase = as_int("phase", phase)
         if not 0 <= self.phase < self.period:
             raise InvalidValueError(
-                f"phase: got {self.phase} for period {self.period}, expected 0 <= phase < {self.period}"
+                f"got {self.phase} for period {self.period}, expected 0 <= phase < {self.period}", key="phase"
             )
 
     @property
@@ -200,16 +207,16 @@ class Explicit(Clock):
     def __init__(self, times: Sequence[float], period: float | None = None):
         arr = np.asarray(times)
         if arr.dtype == bool or arr.dtype.kind not in "iuf" or arr.ndim != 1:
-            raise InvalidValueError(f"times: got {times!r}, expected a 1-D list of numbers")
+            raise InvalidValueError(f"got {times!r}, expected a 1-D list of numbers", key="times")
         arr = arr.astype(np.float64)
         if not np.isfinite(arr).all():
-            raise InvalidValueError(f"times: got {times!r}, expected finite numbers")
+            raise InvalidValueError(f"got {times!r}, expected finite numbers", key="times")
         if arr.size and arr[0] < 0:
-            raise InvalidValueError(f"times: got {arr[0]:g} as the first time, expected times >= 0")
+            raise InvalidValueError(f"got {arr[0]:g} as the first time, expected times >= 0", key="times")
         if arr.size > 1 and not (np.diff(arr) > 0).all():
             i = int(np.argmin(np.diff(arr) > 0))
             raise InvalidValueError(
-                f"times: got {arr[i]:g} followed by {arr[i + 1]:g}, expected strictly increasing times"
+                f"got {arr[i]:g} followed by {arr[i + 1]:g}, expected strictly increasing times", key="times"
             )
         self.times = arr
         self.times.setflags(write=False)
@@ -274,12 +281,12 @@ class Jittered(Clock):
         self.jitter = as_float("jitter", jitter, minimum=0.0)
         if self.jitter >= self.period:
             raise InvalidValueError(
-                f"jitter: got {self.jitter:g} for period {self.period:g}, expected 0 <= jitter < period "
-                "(a wider window would let firings swap order)")
+                f"got {self.jitter:g} for period {self.period:g}, expected 0 <= jitter < period "
+                "(a wider window would let firings swap order)", key="jitter")
         self.phase = as_float("phase", phase, minimum=0.0)
         if self.phase >= self.period:
             raise InvalidValueError(
-                f"phase: got {self.phase:g} for period {self.period:g}, expected 0 <= phase < period")
+                f"got {self.phase:g} for period {self.period:g}, expected 0 <= phase < period", key="phase")
         self.seed = as_int("seed", seed, minimum=0)
 
     @property
@@ -319,10 +326,13 @@ class Poisson(Clock):
     """Fires at the events of a Poisson process of ``rate`` firings per unit time, from time 0.
 
     The process is generated once from ``seed`` (gaps ~ Exponential(1 / rate)),
-    so every window sees the same firings.
+    in blocks of a fixed number of gaps, each block's times summed from the last
+    time of the block before: so every window sees the same firings, bit for bit,
+    whichever windows were asked for earlier.
     """
 
     synchronous = False
+    _BLOCK = 4096
 
     def __init__(self, rate: float, seed: int = 0):
         self.rate = as_float("rate", rate, minimum=0.0, strict_minimum=True)
@@ -339,10 +349,14 @@ class Poisson(Clock):
         return f"Poisson {self.rate:g}/step"
 
     def firing_times(self, t0: float, t1: float) -> np.ndarray:
-        while self._times.size == 0 or self._times[-1] < t1:
-            n = max(64, int(1.5 * self.rate * max(t1 - (self._times[-1] if self._times.size else 0.0), 1.0)))
+        if self._times.size == 0 or self._times[-1] < t1:
+            blocks = [self._times]
             last = self._times[-1] if self._times.size else 0.0
-            self._times = np.concatenate([self._times, last + np.cumsum(self._rng.exponential(1.0 / self.rate, n))])
+            while last < t1:
+                block = last + np.cumsum(self._rng.exponential(1.0 / self.rate, self._BLOCK))
+                blocks.append(block)
+                last = block[-1]
+            self._times = np.concatenate(blocks)
         lo, hi = np.searchsorted(self._times, [t0, t1], side="left")
         return self._times[lo:hi].copy()
 
@@ -408,7 +422,7 @@ class OnInput(Clock):
         if self.channels is not None:
             if self.channels and max(self.channels) >= x.shape[2]:
                 raise InvalidValueError(
-                    f"channels: got channel {max(self.channels)}, but the input has {x.shape[2]} channels")
+                    f"got channel {max(self.channels)}, but the input has {x.shape[2]} channels", key="channels")
             x = x[:, :, self.channels]
         L = x.shape[1]
         fire = np.zeros(L, dtype=bool)
@@ -441,12 +455,12 @@ def as_clock(value, name: str = "clock") -> Clock:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidValueError(
-            f"{name}: got {value!r} ({type(value).__name__}), expected a positive integer period or a Clock"
+            f"got {value!r} ({type(value).__name__}), expected a positive integer period or a Clock", key=name
         )
     try:
         return Periodic(value)
     except InvalidValueError as exc:
-        raise InvalidValueError(f"{name}: got {value!r}, expected a positive integer period") from exc
+        raise InvalidValueError(f"got {value!r}, expected a positive integer period", key=name) from exc
 
 
 def activity_mask(clocks: Sequence[Clock], n_steps: int, start: int = 0, x: np.ndarray | None = None) -> np.ndarray:
@@ -474,9 +488,9 @@ def check_fastest_first(clocks: Sequence[Clock], name: str = "clocks", remedy: s
     for i in range(1, len(clocks)):
         if clocks[i].nominal_period < clocks[i - 1].nominal_period:
             raise InvalidValueError(
-                f"{name}: module {i} ({clocks[i].label}) is faster than module {i - 1} ({clocks[i - 1].label}); "
+                f"module {i} ({clocks[i].label}) is faster than module {i - 1} ({clocks[i - 1].label}); "
                 "'slow-to-fast' wiring needs modules fastest first (non-decreasing periods)"
-                + (f": {remedy}" if remedy else ""))
+                + (f": {remedy}" if remedy else ""), key=name)
 
 
 # ---------------------------------------------------------------- period families
@@ -572,7 +586,7 @@ def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = Non
     g = len(periods)
     w = np.ones(g) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (g,) or not np.isfinite(w).all() or (w < 0).any():
-        raise InvalidValueError(f"weights: got {weights!r}, expected {g} finite non-negative numbers")
+        raise InvalidValueError(f"got {weights!r}, expected {g} finite non-negative numbers", key="weights")
     if horizon is None:
         horizon = min(math.lcm(*periods), 100_000)
     horizon = as_int("horizon", horizon, minimum=1)

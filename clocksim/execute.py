@@ -15,9 +15,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .cost import lstm_step_macs
 from .engine import Result, simulate
-from .errors import InvalidValueError
-from .scenario import Scenario
+from .errors import InvalidTypeError, InvalidValueError
+from .model import ClockworkRNN
+from .scenario import Scenario, fingerprint
 from .tasks import Fit, fit
 
 __all__ = ["Run", "execute"]
@@ -31,18 +33,22 @@ class Run:
     ----------
     scenario : Scenario
         The scenario as run (overrides applied).
-    result : Result
+    result : Result or None
         The engine's result (``y``, ``h``, ``trace``) of the simulated model: the trained
-        one when the scenario has a ``[task]`` with a ``[train]`` table.
+        one when the scenario has a ``[task]`` with a ``[train]`` table. None for an LSTM
+        (``model.kind = "lstm"``), which is not a clocked model: it is trained and scored, never
+        simulated, so it has no trace.
     summary : dict
         ``result.trace.summary()`` plus ``"scenario"`` (its name) and, when the scenario has a
         ``[task]``, ``"accuracy"`` (:attr:`clocksim.tasks.Fit.metrics`): what ``summary.json`` holds.
+        For an LSTM, in place of the trace's keys: ``"n_params"`` and ``"step_macs"`` (multiply-adds
+        of one step, :func:`clocksim.cost.lstm_step_macs`).
     fit : clocksim.tasks.Fit or None
         The training and scoring, when the scenario has a ``[task]``.
     """
 
     scenario: Scenario
-    result: Result
+    result: Result | None
     summary: dict
     fit: Fit | None = None
 
@@ -61,7 +67,8 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
         With ``[train]``: the training checkpoint, written every ``train.checkpoint_every``
         epochs and at the end. Nothing is written when None.
     resume : bool
-        Continue the training from ``checkpoint`` (which must exist).
+        Continue the training from ``checkpoint`` (which must exist and belong to this
+        scenario's ``[model]`` and ``[task]``: :func:`clocksim.scenario.fingerprint`).
     on_epoch : callable, optional
         ``on_epoch(epoch, history)`` after every training epoch (see :func:`clocksim.train`);
         an exception it raises stops the training and propagates (a search prunes trials so).
@@ -71,21 +78,29 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
     Run
     """
     if not isinstance(scenario, Scenario):
-        raise InvalidValueError(f"scenario: got {type(scenario).__name__}, expected a Scenario "
-                                "(clocksim.scenario.load_scenario or parse_scenario)")
+        raise InvalidTypeError(f"got {type(scenario).__name__}, expected a Scenario "
+                               "(clocksim.scenario.load_scenario or parse_scenario)", key="scenario")
     if resume:
         if scenario.train is None:
-            raise InvalidValueError("--resume: the scenario has no [train] table, so there is no training to resume")
+            raise InvalidValueError("the scenario has no [train] table, so there is no training to resume",
+                                    key="--resume")
         if checkpoint is None or not Path(checkpoint).is_file():
-            raise InvalidValueError(f"--resume: {checkpoint} does not exist; run without --resume to start training")
+            raise InvalidValueError(f"{checkpoint} does not exist; run without --resume to start training",
+                                    key="--resume")
     fitted = None
     if scenario.task is not None:
         fitted = fit(scenario.model, scenario.task, scenario.train,
                      checkpoint=None if scenario.train is None else checkpoint,
                      resume=checkpoint if resume else None, checkpoint_every=scenario.checkpoint_every,
-                     progress=None if progress else False, on_epoch=on_epoch)
-    result = _simulate(scenario, scenario.model if fitted is None else fitted.model, progress)
-    summary = result.trace.summary()
+                     progress=None if progress else False, on_epoch=on_epoch,
+                     fingerprint=None if checkpoint is None else fingerprint(scenario))
+    model = scenario.model if fitted is None else fitted.model
+    if isinstance(model, ClockworkRNN):
+        result = _simulate(scenario, model, progress)
+        summary = result.trace.summary()
+    else:                                  # an LSTM (always with a [task]): trained and scored, not simulated
+        result = None
+        summary = {"n_params": int(model.n_params), "step_macs": lstm_step_macs(model.n, model.n_in, model.n_out)}
     summary["scenario"] = scenario.name
     if fitted is not None:
         summary["accuracy"] = fitted.metrics

@@ -114,7 +114,8 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
     lines.append("Wiring (slow-to-fast): each module reads itself and every slower module; "
                  f"{names[0]} reads all, {names[-1]} reads only itself.")
     if input_mode is not None and len(input_mode) != g:
-        raise InvalidValueError(f"input_mode: got {len(input_mode)} modes for {g} modules, expected one per module")
+        raise InvalidValueError(f"got {len(input_mode)} modes for {g} modules, expected one per module",
+                                key="input_mode")
     buffered = [i for i, mode in enumerate(input_mode or ()) if mode != "latest"]
     if buffered:
         lines += _window_table(act, start, list(range(start, start + n_steps)), extra, asked, names, input_mode,

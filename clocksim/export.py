@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validate import as_float
-from .errors import InvalidValueError, UnsupportedError
+from .errors import FileFormatError, InvalidValueError, UnsupportedError
 from .trace import TABLES, Trace, _json_default, atomic_write
 
 __all__ = ["write_csv", "read_csv", "read_csv_table", "write_chrome", "to_pandas", "write_parquet",
@@ -66,7 +66,7 @@ _CHUNK = 100_000          # rows formatted per write: bounds the memory of the t
 
 def _table(trace: Trace, table: str) -> np.ndarray:
     if table not in TABLES:
-        raise InvalidValueError(f"table: got {table!r}, expected one of {', '.join(map(repr, TABLES))}")
+        raise InvalidValueError(f"got {table!r}, expected one of {', '.join(map(repr, TABLES))}", key="table")
     return getattr(trace, table)
 
 
@@ -115,6 +115,18 @@ def write_csv(trace: Trace, path, table: str = "activations") -> Path:
 def read_csv_table(path) -> tuple[str, np.ndarray]:
     """Read a CSV written by :func:`write_csv`: the table's name and its records."""
     path = Path(path)
+    try:
+        return _read_csv_table(path)
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}), expected a CSV written by "
+                              "clocksim", file=path) from None
+    except FileNotFoundError:
+        raise FileFormatError("no such CSV file", file=path) from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot read the CSV file ({exc.strerror or exc})", file=path) from None
+
+
+def _read_csv_table(path: Path) -> tuple[str, np.ndarray]:
     with open(path, encoding="utf-8") as f:
         header = f.readline().strip()
         names = tuple(header.split(","))
@@ -127,7 +139,8 @@ def read_csv_table(path) -> tuple[str, np.ndarray]:
         try:
             rec = np.zeros(0, in_file) if empty else np.loadtxt(f, delimiter=",", dtype=in_file, ndmin=1)
         except ValueError as exc:
-            raise InvalidValueError(f"{path}: not a clocksim {table} CSV ({exc})") from exc
+            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise FileFormatError(f"not a clocksim {table} CSV ({reason})", file=path) from None
     return table, _reorder(rec, dtype)
 
 
@@ -141,7 +154,7 @@ def read_csv(path, *, messages=None, readouts=None, meta=None) -> Trace:
             continue
         found, rec = read_csv_table(p)
         if found != table:
-            raise InvalidValueError(f"{table}: {p} holds a {found} table, expected {table}")
+            raise InvalidValueError(f"{p} holds a {found} table, expected {table}", key=table)
         records[table] = rec
     return Trace(meta=_read_meta(meta), **records)
 
@@ -151,7 +164,8 @@ def _table_named(path, names: tuple) -> str:
         if set(names) == set(dtype.names) and len(names) == len(dtype.names):
             return table
     expected = "; ".join(f"{t}: {','.join(d.names)}" for t, d in TABLES.items())
-    raise InvalidValueError(f"{path}: header {','.join(names)!r} is not a clocksim table, expected one of {expected}")
+    raise InvalidValueError(f"header {','.join(names)!r} is not a clocksim table, expected one of {expected}",
+                            file=path)
 
 
 def _reorder(rec: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -166,10 +180,14 @@ def _read_meta(meta) -> dict:
         return {}
     if isinstance(meta, dict):
         return dict(meta)
-    with open(meta, encoding="utf-8") as f:
-        data = json.load(f)
+    try:
+        with open(meta, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FileFormatError(f"not a readable JSON file ({str(exc).splitlines()[0][:120]})", key="meta",
+                              file=meta) from None
     if not isinstance(data, dict):
-        raise InvalidValueError(f"meta: {meta} holds a JSON {type(data).__name__}, expected an object")
+        raise InvalidValueError(f"{meta} holds a JSON {type(data).__name__}, expected an object", key="meta")
     return data
 
 
@@ -322,15 +340,15 @@ def read_parquet_table(path) -> tuple[str, np.ndarray, dict]:
     md = tbl.schema.metadata or {}
     table = md.get(b"clocksim.table", b"").decode()
     if table not in TABLES:
-        raise InvalidValueError(f"{path}: not a clocksim trace table (no clocksim.table metadata)")
+        raise InvalidValueError("not a clocksim trace table (no clocksim.table metadata)", file=path)
     dtype = TABLES[table]
     if set(tbl.column_names) != set(dtype.names):
-        raise InvalidValueError(f"{path}: columns {tbl.column_names}, expected {list(dtype.names)}")
+        raise InvalidValueError(f"columns {tbl.column_names}, expected {list(dtype.names)}", file=path)
     rec = np.empty(tbl.num_rows, dtype=dtype)
     for name in dtype.names:
         col = tbl.column(name)
         if col.null_count:
-            raise InvalidValueError(f"{path}: column {name!r} has missing values")
+            raise InvalidValueError(f"column {name!r} has missing values", file=path)
         rec[name] = col.to_numpy()
     meta = json.loads(md[b"clocksim.meta"]) if b"clocksim.meta" in md else {}
     return table, rec, meta
@@ -345,7 +363,7 @@ def read_parquet(path, *, messages=None, readouts=None, meta=None) -> Trace:
             continue
         found, rec, file_meta = read_parquet_table(p)
         if found != table:
-            raise InvalidValueError(f"{table}: {p} holds a {found} table, expected {table}")
+            raise InvalidValueError(f"{p} holds a {found} table, expected {table}", key=table)
         records[table] = rec
         found_meta = file_meta if found_meta is None else found_meta
     return Trace(meta=_read_meta(meta) if meta is not None else (found_meta or {}), **records)

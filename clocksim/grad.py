@@ -41,7 +41,7 @@ import warnings
 import numpy as np
 
 from . import kernels as K
-from ._validate import as_input, as_real_array
+from ._validate import as_array, as_input, as_real_array
 from .engine.compiled import forward_arrays
 from .engine.plan import Plan, plan_for
 from .errors import ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
@@ -196,8 +196,8 @@ def _delegate(model, method: str, x, target, loss):
     fn = getattr(model, method, None)
     if not callable(fn):
         raise InvalidValueError(
-            f"model: got {type(model).__name__}, expected a ClockworkRNN or a model with a {method}(x, target, loss) "
-            "method (such as clocksim.LSTM)")
+            f"got {type(model).__name__}, expected a ClockworkRNN or a model with a {method}(x, target, loss) "
+            "method (such as clocksim.LSTM)", key="model")
     return fn(x, target, loss=loss)
 
 
@@ -205,13 +205,13 @@ def _check_synchronous(model: ClockworkRNN) -> None:
     if not model.synchronous:
         bad = [c.label for c in model.clocks if not c.synchronous]
         raise UnsupportedError(
-            f"loss_and_grad: clocks {', '.join(bad)} fire at non-integer times; gradients are defined for "
-            "synchronous clocks (integer steps) only")
+            f"clocks {', '.join(bad)} fire at non-integer times; gradients are defined for "
+            "synchronous clocks (integer steps) only", key="loss_and_grad")
 
 
 def _loss_name(loss) -> str:
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise InvalidValueError(f"loss: got {loss!r}, expected one of {', '.join(repr(v) for v in LOSSES)}")
+        raise InvalidValueError(f"got {loss!r}, expected one of {', '.join(repr(v) for v in LOSSES)}", key="loss")
     return loss
 
 
@@ -232,10 +232,10 @@ def _input_from_target(n_out: int, target, loss: str) -> tuple[np.ndarray, bool]
         B, L = (shape[0], shape[1]) if batched else (1, shape[0])
     else:
         raise InvalidValueError(
-            f"x: got None with a target of shape {shape}, which does not give the number of steps; "
-            "pass x of shape (L, 0) or (B, L, 0)")
+            f"got None with a target of shape {shape}, which does not give the number of steps; "
+            "pass x of shape (L, 0) or (B, L, 0)", key="x")
     if L < 1 or B < 1:
-        raise ShapeError(f"target: got shape {shape}, expected at least one step and one sequence")
+        raise ShapeError(f"got shape {shape}, expected at least one step and one sequence", key="target")
     return np.zeros((B, L, 0)), batched
 
 
@@ -243,27 +243,29 @@ def _mse_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray
     want = (B, L, n_out) if batched else (L, n_out)
     T = as_real_array("target", target)
     if T.shape != want:
-        raise ShapeError(f"target: got shape {T.shape}, expected {want} (shaped like the output y) for loss='mse'")
+        raise ShapeError(f"got shape {T.shape}, expected {want} (shaped like the output y) for loss='mse'",
+                         key="target")
     T = T if batched else T[None]
     return np.ascontiguousarray(T.transpose(1, 0, 2))              # (L, B, n_out)
 
 
 def _xent_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray:
-    lab = np.asarray(target)
+    lab = as_array("target", target)
     if lab.dtype == bool or lab.dtype.kind not in "iu":
-        raise ShapeError(f"target: got an array of dtype {lab.dtype}, expected integer class labels for loss='xent'")
+        raise ShapeError(f"got an array of dtype {lab.dtype}, expected integer class labels for loss='xent'",
+                         key="target")
     every, last = ((B, L), (B,)) if batched else ((L,), ())
     if lab.shape not in (every, last):
-        raise ShapeError(f"target: got shape {lab.shape}, expected {every} (a label per step) or {last} "
-                         "(the last step only) for loss='xent'")
+        raise ShapeError(f"got shape {lab.shape}, expected {every} (a label per step) or {last} "
+                         "(the last step only) for loss='xent'", key="target")
     lab = lab.astype(np.int64)
     bad = (lab < UNLABELLED) | (lab >= n_out)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InvalidValueError(f"target: label {int(lab[where])} at index {where} is outside [0, {n_out}) "
-                                f"(n_out={n_out}); use -1 for an unlabelled step")
+        raise InvalidValueError(f"label {int(lab[where])} at index {where} is outside [0, {n_out}) "
+                                f"(n_out={n_out}); use -1 for an unlabelled step", key="target")
     if not (lab >= 0).any():
-        raise InvalidValueError("target: every label is -1, expected at least one labelled step for loss='xent'")
+        raise InvalidValueError("every label is -1, expected at least one labelled step for loss='xent'", key="target")
     if n_out == 1:
         warnings.warn("loss='xent' with n_out=1: a softmax over one class is constant, so the loss is 0 "
                       "and every gradient vanishes", ClocksimWarning, stacklevel=4)

@@ -46,6 +46,12 @@ READOUT_MATVEC_MAX = 8   # readouts with at most this many outputs use matvec pe
 PLAN_COLUMNS = 7
 
 _JIT = dict(cache=True, error_model="numpy", fastmath=False)
+# Compile time (issue 16: the first run compiles what it needs, nothing else). Kernels call each
+# other as ordinary jitted functions, never ``inline="always"``: numba's IR inlining copies and
+# re-types the callee at every call site (it was most of a cold start), while LLVM inlines the
+# small callees anyway, with the same code. A jitted callee is compiled once per argument-type
+# signature, and a constant argument is typed as a literal (``Literal[int](0)``), which makes a
+# signature of its own: callers pass constants as ``np.int64(...)``, typed plain int64.
 
 # ---------------------------------------------------------------------- BLAS
 # scipy's BLAS through its Fortran ABI (every argument by reference). The
@@ -143,7 +149,7 @@ def matvec(typingctx, w_addr, z_addr, out_addr, k, c):
     return sig, codegen
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
 
@@ -169,7 +175,7 @@ _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e+00
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def tanh_scalar(x):
     """tanh(x) from exp(-2|x|) = 2^-k * exp(r), |r| <= ln2/2; branch-free so loops vectorise."""
     a = min(abs(x), 20.0)                        # tanh(20) == 1 in float64
@@ -201,7 +207,7 @@ def tanh_scalar(x):
     return math.copysign((1.0 - e) / (1.0 + e), x)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def bias_activate(v, bias, code):
     """``v[:] = f(v + bias)`` in place; v and bias are 1-D of the same length."""
     n = v.shape[0]
@@ -230,7 +236,7 @@ def bias_activate(v, bias, code):
             v[a] += bias[a]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def activate(v, code):
     """``v[:] = f(v)`` in place for an elementwise hidden activation.
 
@@ -250,7 +256,7 @@ def activate(v, code):
             v[a] = max(v[a], 0.0)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def copy_into(dst, src):
     """``dst[:] = src`` for 1-D views (a plain loop: numba's slice assignment is far slower)."""
     for j in range(dst.shape[0]):
@@ -258,7 +264,7 @@ def copy_into(dst, src):
 
 
 # ------------------------------------------------------------------- modules
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act):
     """One activation of module ``i`` over a batch of ``B`` rows; returns the multiply-adds it executed.
 
@@ -305,10 +311,11 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts)
     """
     g = active.shape[1]
     row = B * m
+    linear = np.int64(ACT_LINEAR)          # typed int64, not a literal (see _JIT)
     for s in range(L):
         prev = s * row
         cur = prev + row
-        i = 0
+        i = np.int64(0)
         while i < g:
             if active[s, i]:               # a run of active modules: products and biases, then one
                 j = i                      # activation pass over all their rows
@@ -316,12 +323,12 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts)
                     lo = plan[j, P_LO]
                     if lo >= 0:
                         done = module_update(j, Z, prev + lo, m, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
-                                             ACT_LINEAR)
+                                             linear)
                     else:
                         gather_reads(j, Z, prev, m, B, plan, gidx, scratch)
                         c = plan[j, P_G1] - plan[j, P_G0]
-                        done = module_update(j, scratch, 0, c, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
-                                             ACT_LINEAR)
+                        done = module_update(j, scratch, np.int64(0), c, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
+                                             linear)
                     counts[j, 0] += 1
                     counts[j, 1] += done
                     j += 1
@@ -348,11 +355,12 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
     Z : flat (L+1)*B*m; W_out : flat (n_out * n), C-ordered (n_out, n); Y : flat L*B*n_out
     """
     n_out = b_out.shape[0]
+    zero, one = np.int64(0), np.int64(1)
     if n_out <= READOUT_MATVEC_MAX:      # few outputs: one SIMD matvec per row beats a skinny GEMM
         for r in range(L * B):
-            gemm_rows(1, n_out, n, Z, B * m + r * m, m, W_out, 0, Y, r * n_out, n_out)
+            gemm_rows(one, n_out, n, Z, B * m + r * m, m, W_out, zero, Y, r * n_out, n_out)
     else:
-        gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, 0, Y, 0, n_out)
+        gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, zero, Y, zero, n_out)
     for r in range(L * B):
         bias_activate(Y[r * n_out:(r + 1) * n_out], b_out, out_act)
 
@@ -368,7 +376,7 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
 # step and added.
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, c_off, ldc):
     """Row-major ``C[M x N] = op(A) @ op(B) + beta * C`` on flat arrays with leading dimensions.
 
@@ -390,7 +398,7 @@ def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, 
            C.ctypes.data + 8 * c_off, _i32(ldc))
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def act_derivative(y, code):
     """f'(a) written in terms of the activation's output ``y = f(a)`` (not for softmax)."""
     if code == ACT_TANH:
@@ -419,7 +427,7 @@ def readout_backward(Z, L, B, m, n, dA, gW_out, gb_out):
             gb_out[o] += dA[r * n_out + o]
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def readout_error(s, B, ld, n, W_out, dA, E):
     """``E[q, :n] = dA[s, q] @ W_out`` for the B rows of ``E`` (row width ``ld``): the error of h from its output.
 

@@ -65,8 +65,8 @@ class LSTM(ParameterSet):
         self.n_out = as_int("n_out", n_out, minimum=1)
         self.n = as_int("n_hidden", n_hidden, minimum=1)
         if not isinstance(output_activation, str) or output_activation not in OUTPUT_ACTIVATIONS:
-            raise InvalidValueError(f"output_activation: got {output_activation!r}, expected one of "
-                                    f"{', '.join(repr(o) for o in OUTPUT_ACTIVATIONS)}")
+            raise InvalidValueError(f"got {output_activation!r}, expected one of "
+                                    f"{', '.join(repr(o) for o in OUTPUT_ACTIVATIONS)}", key="output_activation")
         self.output_activation = output_activation
         self.forget_bias = as_float("forget_bias", forget_bias)
         self._params: dict[str, np.ndarray] = {}

@@ -28,9 +28,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import as_int
-from .clocks import Clock, activity_mask, as_clock, check_fastest_first
+from ._validate import as_array, as_int
+from .clocks import MAX_STEP, Clock, activity_mask, as_clock, check_fastest_first
 from .errors import InvalidValueError, ShapeError
+from .limits import check_memory
 from .params import ParameterSet, weight_count
 
 __all__ = ["ClockworkRNN", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "CONNECTIVITIES", "INPUT_MODES"]
@@ -86,21 +87,34 @@ class ClockworkRNN(ParameterSet):
         self.n_in = as_int("n_in", n_in, minimum=0)
         self.n_out = as_int("n_out", n_out, minimum=1)
         if isinstance(clocks, (str, bytes)) or not isinstance(clocks, Sequence) or len(clocks) == 0:
-            raise InvalidValueError(f"clocks: got {clocks!r}, expected a non-empty list of periods or Clock objects")
+            raise InvalidValueError(f"got {clocks!r}, expected a non-empty list of periods or Clock objects",
+                                    key="clocks")
+        check_memory(param_bytes(self.n_in, self.n_out, len(clocks), len(clocks)), "clocks",
+                     "the model's parameters and masks")
         self.clocks: tuple[Clock, ...] = tuple(as_clock(c, f"clocks[{i}]") for i, c in enumerate(clocks))
         g = len(self.clocks)
+        for i, clock in enumerate(self.clocks):
+            channels = getattr(clock, "channels", None) if clock.input_driven else None
+            if channels and max(channels) >= self.n_in:
+                raise InvalidValueError(key=f"clocks[{i}].channels", value=max(channels),
+                                        expected=f"input channels below n_in = {self.n_in}")
         if isinstance(module_sizes, (int, np.integer)) and not isinstance(module_sizes, bool):
             module_sizes = [module_sizes] * g
         if isinstance(module_sizes, (str, bytes)) or not isinstance(module_sizes, (Sequence, np.ndarray)):
-            raise InvalidValueError(f"module_sizes: got {module_sizes!r}, expected a list of positive integers")
+            raise InvalidValueError(f"got {module_sizes!r}, expected a list of positive integers", key="module_sizes")
         self.module_sizes = tuple(as_int(f"module_sizes[{i}]", k, minimum=1) for i, k in enumerate(module_sizes))
         if len(self.module_sizes) != g:
             raise InvalidValueError(
-                f"module_sizes: got {len(self.module_sizes)} sizes for {g} clocks, expected one size per module"
+                f"got {len(self.module_sizes)} sizes for {g} clocks, expected one size per module", key="module_sizes"
             )
+        check_memory(param_bytes(self.n_in, self.n_out, sum(self.module_sizes), g), "module_sizes",
+                     "the model's parameters and masks")
         self.activation = _choice("activation", activation, HIDDEN_ACTIVATIONS)
         self.output_activation = _choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
         self.start = as_int("start", start, minimum=0)
+        if self.start > MAX_STEP // 2:
+            raise InvalidValueError(key="start", value=self.start,
+                                    expected="at most 2**52 (step times are float64 numbers)")
         self.input_mode = self._build_input_modes(input_mode)
         self.offsets = np.concatenate([[0], np.cumsum(self.module_sizes)]).astype(np.int64)
         self.offsets.setflags(write=False)
@@ -153,7 +167,7 @@ class ClockworkRNN(ParameterSet):
         """
         if x is None and any(c.input_driven for c in self.clocks):
             bad = [c.label for c in self.clocks if c.input_driven]
-            raise InvalidValueError(f"x: clocks {', '.join(bad)} depend on the input; pass x=(B, L, n_in) inputs")
+            raise InvalidValueError(f"clocks {', '.join(bad)} depend on the input; pass x=(B, L, n_in) inputs", key="x")
         return activity_mask(self.clocks, n_steps, self.start, x)
 
     @property
@@ -166,8 +180,8 @@ class ClockworkRNN(ParameterSet):
         if isinstance(input_mode, str):
             return (_choice("input_mode", input_mode, INPUT_MODES),) * g
         if not isinstance(input_mode, (Sequence, np.ndarray)) or len(input_mode) != g:
-            raise InvalidValueError(f"input_mode: got {input_mode!r}, expected one of "
-                                    f"{', '.join(map(repr, INPUT_MODES))} or a list of {g}, one per module")
+            raise InvalidValueError(f"got {input_mode!r}, expected one of {', '.join(map(repr, INPUT_MODES))} "
+                                    f"or a list of {g}, one per module", key="input_mode")
         return tuple(_choice(f"input_mode[{i}]", m, INPUT_MODES) for i, m in enumerate(input_mode))
 
     def module_label(self, i: int) -> str:
@@ -179,7 +193,7 @@ class ClockworkRNN(ParameterSet):
         if isinstance(connectivity, str):
             kind = _choice("connectivity", connectivity, CONNECTIVITIES + ("custom",))
             if kind == "custom":
-                raise InvalidValueError("connectivity: 'custom' needs the (g, g) boolean mask itself")
+                raise InvalidValueError("'custom' needs the (g, g) boolean mask itself", key="connectivity")
             if kind == "dense":
                 mask = np.ones((g, g), dtype=bool)
             else:
@@ -187,13 +201,14 @@ class ClockworkRNN(ParameterSet):
                                     "or pass connectivity='dense' or a custom (g, g) mask")
                 mask = np.triu(np.ones((g, g), dtype=bool))
         else:
-            arr = np.asarray(connectivity)
+            arr = as_array("connectivity", connectivity)
             if arr.shape != (g, g):
                 raise ShapeError(
-                    f"connectivity: got an array of shape {arr.shape}, expected ({g}, {g}) for {g} modules")
+                    f"got an array of shape {arr.shape}, expected ({g}, {g}) for {g} modules", key="connectivity")
             if arr.dtype != bool:
                 if arr.dtype.kind not in "iu" or not np.isin(arr, (0, 1)).all():
-                    raise ShapeError(f"connectivity: got an array of dtype {arr.dtype}, expected booleans (or 0/1)")
+                    raise ShapeError(f"got an array of dtype {arr.dtype}, expected booleans (or 0/1)",
+                                     key="connectivity")
                 arr = arr.astype(bool)
             kind, mask = "custom", arr.copy()
         mask.setflags(write=False)
@@ -235,9 +250,9 @@ class ClockworkRNN(ParameterSet):
             i = int(np.searchsorted(self.offsets, r, side="right") - 1)
             j = int(np.searchsorted(self.offsets, c, side="right") - 1)
             raise InvalidValueError(
-                f"W_rec: non-zero entry {W_rec[r, c]:g} at ({r}, {c}) means module {j} ({self.clocks[j].label}) "
+                f"non-zero entry {W_rec[r, c]:g} at ({r}, {c}) means module {j} ({self.clocks[j].label}) "
                 f"feeds module {i} ({self.clocks[i].label}), which {self.connectivity!r} connectivity forbids; "
-                "entries outside model.mask must be 0"
+                "entries outside model.mask must be 0", key="W_rec"
             )
 
     def __repr__(self) -> str:
@@ -247,7 +262,13 @@ class ClockworkRNN(ParameterSet):
                 + (f", input_mode={list(self.input_mode)}" if self.buffered else "") + ")")
 
 
+def param_bytes(n_in: int, n_out: int, n: int, g: int) -> int:
+    """Bytes the arrays of a model with ``n`` units in ``g`` modules take (W_rec and its mask, W_in,
+    W_out, biases, the block mask): checked before they are built."""
+    return 9 * n * n + 8 * n * (n_in + n_out + 2) + 8 * n_out + g * g
+
+
 def _choice(name: str, value, options: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in options:
-        raise InvalidValueError(f"{name}: got {value!r}, expected one of {', '.join(repr(o) for o in options)}")
+        raise InvalidValueError(f"got {value!r}, expected one of {', '.join(repr(o) for o in options)}", key=name)
     return value

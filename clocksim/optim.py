@@ -141,7 +141,7 @@ class Adam(Optimizer):
         self.beta1 = as_float("beta1", beta1, minimum=0.0, maximum=1.0)
         self.beta2 = as_float("beta2", beta2, minimum=0.0, maximum=1.0)
         if self.beta1 == 1.0 or self.beta2 == 1.0:
-            raise InvalidValueError(f"beta1, beta2: got {self.beta1:g}, {self.beta2:g}, expected values below 1")
+            raise InvalidValueError(f"got {self.beta1:g}, {self.beta2:g}, expected values below 1", key="beta1, beta2")
         self.eps = as_float("eps", eps, minimum=0.0, strict_minimum=True)
         self.t = 0
         self.m: Params = {}
@@ -196,7 +196,8 @@ def make_optimizer(name: str, learning_rate: float, *, momentum: float = 0.9, be
                    beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
     """The optimiser registered under ``name`` with the hyper-parameters it uses."""
     if not isinstance(name, str) or name not in OPTIMIZERS:
-        raise InvalidValueError(f"optimizer: got {name!r}, expected one of {', '.join(repr(k) for k in OPTIMIZERS)}")
+        raise InvalidValueError(f"got {name!r}, expected one of {', '.join(repr(k) for k in OPTIMIZERS)}",
+                                key="optimizer")
     if name == "sgd":
         return SGD(learning_rate)
     if name in ("momentum", "nesterov"):

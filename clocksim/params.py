@@ -49,10 +49,10 @@ class ParameterSet:
         for name, value in arrays.items():
             if name not in shapes:
                 raise InvalidValueError(
-                    f"set_params: unknown parameter {name!r}, expected one of {', '.join(shapes)}")
+                    f"unknown parameter {name!r}, expected one of {', '.join(shapes)}", key="set_params")
             arr = as_real_array(name, value)
             if arr.shape != shapes[name]:
-                raise ShapeError(f"{name}: got shape {arr.shape}, expected {shapes[name]}")
+                raise ShapeError(f"got shape {arr.shape}, expected {shapes[name]}", key=name)
             new[name] = arr
         self._check_params(new)
         self._assign(new)

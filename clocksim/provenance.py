@@ -85,16 +85,20 @@ def _git() -> tuple[str | None, bool | None]:
 
 
 def _blas() -> dict | None:
-    """numpy's BLAS as threadpoolctl sees it (name, version, CPU kernel), else numpy's build config."""
+    """The BLAS clocksim's kernels call (scipy's) as threadpoolctl sees it (name, version, CPU kernel), else
+    numpy's build config. numpy and scipy may each load their own BLAS; threadpoolctl lists them in load
+    order, so scipy's is looked for by its path (the first one only when no path says scipy)."""
     try:
         import numpy  # noqa: F401
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS the kernels use)
         from threadpoolctl import threadpool_info
 
-        for info in threadpool_info():
-            if info.get("user_api") == "blas":
-                return {"name": info.get("internal_api"), "version": info.get("version"),
-                        "kernel": info.get("architecture"), "threads": info.get("num_threads"),
-                        "coretype": os.environ.get("OPENBLAS_CORETYPE")}
+        found = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+        found.sort(key=lambda info: "scipy" not in os.path.basename(os.path.dirname(info.get("filepath") or "")))
+        for info in found[:1]:
+            return {"name": info.get("internal_api"), "version": info.get("version"),
+                    "kernel": info.get("architecture"), "threads": info.get("num_threads"),
+                    "coretype": os.environ.get("OPENBLAS_CORETYPE")}
     except Exception:                                    # threadpoolctl missing or failing
         pass
     try:

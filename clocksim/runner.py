@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,54 +17,40 @@ import numpy as np
 
 from . import _format as fmt
 from . import plot
-from .errors import ClocksimError
 from .execute import execute
-from .scenario import Scenario
+from .folders import OutputExistsError, check_folder, folder_lock, output_folder
+from .model import ClockworkRNN
+from .npzfile import write_npz
+from .scenario import Scenario, ScenarioError, digest
 from .trace import Trace, _json_default
 
-__all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder"]
-
-
-class OutputExistsError(ClocksimError):
-    """The output folder exists and is not empty (and replacing it was not asked for)."""
-
-
-class output_folder:
-    """Context manager: yields a temporary folder that becomes ``path`` on success, vanishes on failure."""
-
-    def __init__(self, path, force: bool = False, option: str = "--out"):
-        self.path = Path(path)
-        self.force = force
-        self.option = option
-
-    def __enter__(self) -> Path:
-        if self.path.exists():
-            if not self.path.is_dir():
-                raise OutputExistsError(f"{self.option}: {self.path} exists and is not a folder")
-            if any(self.path.iterdir()) and not self.force:
-                raise OutputExistsError(f"{self.option}: {self.path} exists and is not empty; "
-                                        "pass --force to replace it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        self.tmp.chmod(0o755)
-        old = None
-        if self.path.exists():
-            old = self.path.with_name(f".{self.path.name}.old-{self.tmp.name}")
-            self.path.rename(old)
-        self.tmp.rename(self.path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+__all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder",
+           "untraced_report"]
 
 
 def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
                  resume: bool = False) -> dict:
-    """Run ``scenario`` (:func:`clocksim.execute.execute`) and write its folder; returns the summary.
+    """Run ``scenario`` (:func:`clocksim.execute.execute`) and write its folder; returns the summary
+    (see :func:`_run_scenario`).
+
+    The folder is locked for the whole run (a second process writing it is refused), and a folder
+    this run created is removed again if the run fails before anything whole was written into it
+    (e.g. training that diverges in its first epoch).
+    """
+    out = check_folder(out_dir)
+    existed = out.exists()
+    with folder_lock(out):
+        try:
+            return _run_scenario(scenario, out_dir, force=force, progress=progress, resume=resume)
+        except BaseException:
+            if not existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+            raise
+
+
+def _run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
+                  resume: bool = False) -> dict:
+    """Run ``scenario`` and write its folder; returns the summary.
 
     Writes ``summary.json``, ``trace.csv``, ``trace.json`` (Chrome trace events),
     ``trace.npz`` (for ``clocksim plot``), the figures (``activity.png`` always),
@@ -85,19 +70,23 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
         force = True                                     # the folder holds this run's own checkpoint
     with output_folder(out_dir, force) as tmp:
         run = execute(scenario, progress=progress, checkpoint=checkpoint, resume=resume)
-        trace, summary = run.result.trace, run.summary
+        summary = run.summary
         if run.fit is not None:
             _write_fit(tmp, run.fit, checkpoint)
         _write_json(tmp / "summary.json", summary)
-        if scenario.output["csv"]:
-            trace.to_csv(tmp / "trace.csv")
-        if scenario.output["chrome"]:
-            trace.to_chrome(tmp / "trace.json")
-        if isinstance(trace, Trace):             # an aggregate trace has no rows to save
-            trace.save(tmp / "trace.npz")
-        written = _figures(scenario, run.result, tmp)
+        if run.result is None:                   # an LSTM: trained and scored, never simulated, so no trace
+            text = untraced_report(scenario, summary)
+        else:
+            trace = run.result.trace
+            if scenario.output["csv"]:
+                trace.to_csv(tmp / "trace.csv")
+            if scenario.output["chrome"]:
+                trace.to_chrome(tmp / "trace.json")
+            if isinstance(trace, Trace):             # an aggregate trace has no rows to save
+                trace.save(tmp / "trace.npz", fingerprint=digest(scenario))
+            text = report(scenario, trace, summary, _figures(scenario, run.result, tmp))
         _write_json(tmp / "scenario.json", scenario.raw)
-        (tmp / "report.md").write_text(report(scenario, trace, summary, written), encoding="utf-8")
+        (tmp / "report.md").write_text(text, encoding="utf-8")
     return summary
 
 
@@ -113,20 +102,20 @@ def _checkpoint(scenario: Scenario, out: Path, force: bool, resume: bool) -> Pat
         return None
     checkpoint = out / CHECKPOINT
     if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"--out: {out} exists and is not a folder")
+        raise OutputExistsError(f"{out} exists and is not a folder", key="--out")
     if resume:
         return checkpoint
     if out.exists() and any(out.iterdir()):
         if not force:
-            raise OutputExistsError(f"--out: {out} exists and is not empty; pass --force to replace it or "
-                                    "--resume to continue the training checkpointed there")
+            raise OutputExistsError(f"{out} exists and is not empty; pass --force to replace it or "
+                                    "--resume to continue the training checkpointed there", key="--out")
         checkpoint.unlink(missing_ok=True)               # start afresh; the rest is replaced at the end
     out.mkdir(parents=True, exist_ok=True)
     return checkpoint
 
 
 def _write_fit(folder: Path, fitted, checkpoint: Path | None) -> None:
-    np.savez(folder / "params.npz", **fitted.model.params)
+    write_npz(folder / "params.npz", dict(fitted.model.params))
     if fitted.history is not None:
         _write_json(folder / "history.json", fitted.history.to_dict())
     if checkpoint is not None and checkpoint.is_file():
@@ -194,11 +183,7 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     """A short human-readable account of the run (Markdown)."""
     model, meta = scenario.model, trace.meta
     B, L = scenario.x.shape[0], scenario.x.shape[1]
-    lines = [f"# {scenario.name}", "", scenario.description or "(no description)", ""]
-    if scenario.overrides:
-        lines += [f"**Overridden for this run** (`--set`): {', '.join(f'`{o}`' for o in scenario.overrides)}. "
-                  "The description above is the scenario file's; where they differ, the overrides and the "
-                  "sections below are what ran.", ""]
+    lines = _heading(scenario)
     lines += ["## Model", "",
              f"- {_count(model.g, 'module')} of {', '.join(map(str, model.module_sizes))} units ({model.n} in all), "
              f"{_count(model.n_in, 'input')}, {_count(model.n_out, 'output')}",
@@ -259,6 +244,34 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     return "\n".join(lines)
 
 
+def untraced_report(scenario: Scenario, summary: dict) -> str:
+    """The report of a model that is not clocked (an LSTM): trained and scored, never simulated."""
+    model = scenario.model
+    lines = _heading(scenario) + [
+        "## Model", "",
+        f"- an LSTM of {_count(model.n, 'cell')}, {_count(model.n_in, 'input')}, {_count(model.n_out, 'output')}: "
+        f"{fmt.count(summary['n_params'])} parameters, {fmt.count(summary['step_macs'])} multiply-adds per step "
+        "(gates and readout, per sequence)",
+        "- not a clocked model: it is trained and scored on the task, never simulated, so there is no trace, "
+        "no cost or latency table and no figure", "",
+        "## Accuracy", "", *_accuracy_lines(scenario, summary), "",
+        "## Files", "",
+        "- `summary.json`: the numbers above; `params.npz`: the trained weights"
+        + ("; `history.json`: loss per epoch; `checkpoint.npz`: the training state (`clocksim run --resume`)."
+           if "epochs" in summary["accuracy"] else "."), ""]
+    return "\n".join(lines)
+
+
+def _heading(scenario: Scenario) -> list[str]:
+    """Title, description and the ``--set`` overrides of a report."""
+    lines = [f"# {scenario.name}", "", scenario.description or "(no description)", ""]
+    if scenario.overrides:
+        lines += [f"**Overridden for this run** (`--set`): {', '.join(f'`{o}`' for o in scenario.overrides)}. "
+                  "The description above is the scenario file's; where they differ, the overrides and the "
+                  "sections below are what ran.", ""]
+    return lines
+
+
 def _accuracy_lines(scenario: Scenario, summary: dict) -> list[str]:
     acc = summary["accuracy"]
     task = scenario.task
@@ -273,7 +286,11 @@ def _accuracy_lines(scenario: Scenario, summary: dict) -> list[str]:
     score = (f"test NMSE {fmt.value(acc['nmse'])}" if acc["metric"] == "nmse"
              else f"test error {fmt.value(100 * acc['test_error'])}% ({fmt.value(100 * acc['test_accuracy'])}% "
                   "correct)")
-    B = scenario.x.shape[0]
+    B, L = scenario.x.shape[0], scenario.x.shape[1]
+    if "macs" not in summary:                # an LSTM computes every step
+        return lines + ["", f"**{score[0].upper() + score[1:]}** on {fmt.count(task.x_test.shape[0])} test "
+                            f"sequence(s), at a cost of {fmt.count(summary['step_macs'] * L)} multiply-adds per "
+                            f"sequence of {fmt.count(L)} steps."]
     per_sequence = summary["macs"] // max(B, 1) if summary.get("count_basis") == "per batch" else summary["macs"]
     lines += ["", f"**{score[0].upper() + score[1:]}** on {fmt.count(task.x_test.shape[0])} test sequence(s), at a "
                   f"cost of {fmt.count(per_sequence)} multiply-adds per simulated sequence "
@@ -336,6 +353,10 @@ def compare_scenarios(a: Scenario, b: Scenario, out_dir, *, force: bool = False,
     import matplotlib.pyplot as plt
 
     names = [a.name, b.name] if a.name != b.name else [f"{a.name} (A)", f"{b.name} (B)"]
+    for scenario in (a, b):
+        if not isinstance(scenario.model, ClockworkRNN):
+            raise ScenarioError(f"{scenario.path or scenario.name}: model.kind: got 'lstm', expected \"cwrnn\" or "
+                                "\"rnn\" (compare sets traces side by side; an LSTM is not simulated)")
     with output_folder(out_dir, force) as tmp:
         runs = [execute(s, progress=progress) for s in (a, b)]
         summaries = [r.summary for r in runs]

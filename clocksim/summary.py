@@ -22,6 +22,7 @@ WHEN = {
     "run": "scenario runs",
     "task": "[task]",
     "trained": "[task] and [train]",
+    "untraced": "LSTM",
 }
 #: What each :data:`WHEN` means (the legend under the table in ``docs/traces.md``).
 WHEN_MEANING = {
@@ -31,6 +32,8 @@ WHEN_MEANING = {
     "run": "added by `clocksim.execute.execute` (`clocksim run`, `compare`, sweep points), not by `Trace.summary()`",
     "task": "the scenario has a `[task]` (scored on its test set)",
     "trained": "the scenario has a `[task]` and a `[train]` table",
+    "untraced": "`model.kind = \"lstm\"`: not a clocked model, trained and scored but never simulated, so the "
+                "summary has only these keys, `scenario` and `accuracy` (none of the trace's)",
 }
 
 
@@ -90,7 +93,8 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "per_module[].bytes_read": SummaryKey("int", "Bytes they read."),
     "per_module[].buffer_ops": SummaryKey("int", "Its input buffer's work (0 for `latest`)."),
     "per_module[].busy": SummaryKey("float", "Compute time (sum of `end - start`), model time."),
-    "per_module[].staleness_mean": SummaryKey("float?", "Mean staleness of its reads (null before any activation)."),
+    "per_module[].staleness_mean": SummaryKey("float?", "Mean staleness of its reads of other modules (null before "
+                                                        "any activation, and for a module that reads no other one)."),
     "per_module[].staleness_p50": SummaryKey("float?", "Median staleness of its reads."),
     "per_module[].staleness_p99": SummaryKey("float?", "99th percentile of the staleness of its reads."),
     "per_module[].staleness_max": SummaryKey("float?", "Largest staleness of its reads."),
@@ -112,6 +116,9 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "queue_wait.mean": SummaryKey("float?", "Mean over all activations.", "timing"),
     "queue_wait.max": SummaryKey("float?", "Largest.", "timing"),
     "scenario": SummaryKey("str", "Name of the scenario.", "run"),
+    "n_params": SummaryKey("int", "Trainable parameters of the LSTM (`model.n_params`).", "untraced"),
+    "step_macs": SummaryKey("int", "Multiply-adds of one LSTM step per sequence, gates and readout "
+                                   "(`clocksim.cost.lstm_step_macs`).", "untraced"),
     "accuracy": SummaryKey("dict", "How the (trained) model scores on the task's test set "
                                    "(:attr:`clocksim.tasks.Fit.metrics`).", "task"),
     "accuracy.task": SummaryKey("str", "Task kind.", "task"),

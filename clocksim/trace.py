@@ -23,8 +23,13 @@ would be off by up to 1/16 of a step after a million steps), while ``staleness``
 and ``lag`` are ages — differences of times, bounded by the schedule's longest
 period or latency — stored as float32 (relative error 6e-8: integer ages are
 exact up to 2**24 steps). A message row takes 20 bytes and a readout row 17:
-on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a whole trace
-takes 72 bytes per activation, 0.72 GB for 10 million (``benchmarks/bench_trace.py``).
+on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a trace that
+stores all three takes 72 bytes per activation (``benchmarks/bench_trace.py``).
+In a synchronous run with instantaneous delivery (the compiled engine) the
+start, end, macs, lag and core of an activation follow from its module and
+firing time, and the messages and readouts from the activations: such a trace
+stores 14 bytes per activation (``INSTANT_DTYPE``) and derives the full rows and
+the other two tables when they are read (the caller holds what it reads).
 Long runs that need only totals keep an :class:`~clocksim.aggregate.AggregateTrace`
 instead (``trace.aggregate()``, or ``simulate(..., trace="aggregate")`` with the
 compiled engine), whose size does not grow with the run.
@@ -39,24 +44,34 @@ CSV (:meth:`Trace.to_csv`), Parquet (:meth:`Trace.to_parquet`, optional extra
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from . import cost
 from .aggregate import AggregateTrace
+from .errors import FileFormatError, InvalidValueError
+from .npzfile import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 
-__all__ = ["Trace", "ACTIVATION_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write"]
+__all__ = ["Trace", "ACTIVATION_DTYPE", "INSTANT_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write",
+           "expand_instant"]
 
 ACTIVATION_DTYPE = np.dtype([
     ("module", "<i2"), ("time", "<f8"), ("start", "<f8"), ("end", "<f8"),
     ("macs", "<i8"), ("staleness", "<f4"), ("lag", "<f4"), ("core", "<i2"),
 ])
+#: Activation rows as a synchronous run with instantaneous delivery stores them (14 bytes): the other
+#: fields follow (start = end = time, macs from the module, lag 0, core -1); see :func:`expand_instant`.
+INSTANT_DTYPE = np.dtype([("module", "<i2"), ("time", "<f8"), ("staleness", "<f4")])
 MESSAGE_DTYPE = np.dtype([("sender", "<i2"), ("receiver", "<i2"), ("send", "<f8"), ("arrive", "<f8")])
 READOUT_DTYPE = np.dtype([("time", "<f8"), ("latency", "<f8"), ("missed", "?")])
+
+#: Activation rows a compact trace expands at a time when it is summarised.
+AGGREGATE_CHUNK = 1 << 16
 
 #: The tables of a trace and their record dtypes.
 TABLES = {"activations": ACTIVATION_DTYPE, "messages": MESSAGE_DTYPE, "readouts": READOUT_DTYPE}
@@ -68,8 +83,13 @@ class Trace:
     Parameters
     ----------
     activations : structured ndarray of ACTIVATION_DTYPE, shape (A,)
+        or of INSTANT_DTYPE (a synchronous run with instantaneous delivery), stored as given and
+        read as ACTIVATION_DTYPE rows (the macs from ``meta["activation_macs"]`` and ``batch``)
     messages : structured ndarray of MESSAGE_DTYPE, shape (M,), optional
+        or a function of activation rows (ACTIVATION_DTYPE) that returns their messages: a table
+        that follows from the activations, derived when read and not stored
     readouts : structured ndarray of READOUT_DTYPE, shape (R,), optional
+        or a function of no argument that returns them, likewise
     meta : dict
         Plain data about the run: ``engine``, ``n``, ``n_in``, ``n_out``,
         ``module_sizes``, ``labels``, ``periods``, ``block_mask``, ``batch``,
@@ -78,15 +98,45 @@ class Trace:
         ``latency_model`` (bool: a timing model ran, :func:`clocksim.cost.has_timing_model`).
     """
 
-    def __init__(self, activations: np.ndarray, messages: np.ndarray | None = None,
-                 readouts: np.ndarray | None = None, meta: dict | None = None):
-        self.activations = _as_records("activations", activations, ACTIVATION_DTYPE)
-        self.messages = _as_records("messages", messages, MESSAGE_DTYPE)
-        self.readouts = _as_records("readouts", readouts, READOUT_DTYPE)
+    def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
+                 readouts: np.ndarray | Callable | None = None, meta: dict | None = None):
         self.meta = dict(meta or {})
+        if isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
+            self._activations = activations                                   # (A,) compact rows
+        else:
+            self._activations = _as_records("activations", activations, ACTIVATION_DTYPE)
+        self._tables = {}                   # name -> records held, or a function that derives them
+        for name, value in (("messages", messages), ("readouts", readouts)):
+            self._tables[name] = value if callable(value) else _as_records(name, value, TABLES[name])
+
+    @property
+    def activations(self) -> np.ndarray:
+        """Records of ACTIVATION_DTYPE, shape (A,); expanded on each read from compact rows when the
+        run's activations were instantaneous (see :attr:`nbytes`)."""
+        if self._activations.dtype == INSTANT_DTYPE:
+            return expand_instant(self._activations, np.asarray(self.meta["activation_macs"], dtype=np.int64)
+                                  * self.batch)
+        return self._activations
+
+    @property
+    def messages(self) -> np.ndarray:
+        """Records of MESSAGE_DTYPE, shape (M,); derived from the activations on each read when the run's
+        delivery was instantaneous (see :attr:`nbytes`)."""
+        return self._table("messages")
+
+    @property
+    def readouts(self) -> np.ndarray:
+        """Records of READOUT_DTYPE, shape (R,); derived like :attr:`messages` in synchronous runs."""
+        return self._table("readouts")
+
+    def _table(self, name: str) -> np.ndarray:
+        value = self._tables[name]
+        if not callable(value):
+            return value
+        return _as_records(name, value(self.activations) if name == "messages" else value(), TABLES[name])
 
     def __len__(self) -> int:
-        return int(self.activations.shape[0])
+        return int(self._activations.shape[0])
 
     def __repr__(self) -> str:
         return (f"Trace({len(self)} activations, {self.messages.shape[0]} messages, "
@@ -103,13 +153,33 @@ class Trace:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the three tables."""
-        return self.activations.nbytes + self.messages.nbytes + self.readouts.nbytes
+        """Bytes the trace holds: its activation rows and the tables it stores.
+
+        A synchronous run with instantaneous delivery (the compiled engine) stores 14 bytes per
+        activation (INSTANT_DTYPE) and no messages or readouts: they follow from the activations
+        and are derived when read, so their bytes count only while the caller holds them.
+        """
+        return self._activations.nbytes + sum(t.nbytes for t in self._tables.values() if not callable(t))
 
     # ------------------------------------------------------------------ summaries
     def aggregate(self) -> AggregateTrace:
-        """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`)."""
-        return AggregateTrace(self.meta).add(self.activations, self.messages, self.readouts)
+        """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`).
+
+        Derived rows are folded in a chunk of ``AGGREGATE_CHUNK`` activations at a time, so
+        summarising a compact trace never holds its full rows or messages at once.
+        """
+        agg = AggregateTrace(self.meta)
+        derive = self._tables["messages"]
+        if self._activations.dtype != INSTANT_DTYPE and not callable(derive):
+            return agg.add(self.activations, self.messages, self.readouts)
+        macs = np.asarray(self.meta.get("activation_macs", []), dtype=np.int64) * self.batch
+        for lo in range(0, len(self), AGGREGATE_CHUNK):
+            rows = self._activations[lo:lo + AGGREGATE_CHUNK]
+            act = expand_instant(rows, macs) if rows.dtype == INSTANT_DTYPE else rows
+            agg.add(activations=act, messages=derive(act) if callable(derive) else None)
+        if not callable(derive):
+            agg.add(messages=derive)
+        return agg.add(readouts=self.readouts)
 
     def summary(self) -> dict:
         """Totals as plain data (the keys of ``summary.json``); see :meth:`AggregateTrace.summary`.
@@ -179,30 +249,117 @@ class Trace:
         return read_parquet(path, messages=messages, readouts=readouts, meta=meta)
 
     # ------------------------------------------------------------------ files
-    def save(self, path) -> Path:
-        """Write the trace to ``path`` (``.npz``): exact, no pickle; atomic (temporary file, then rename)."""
+    def save(self, path, *, fingerprint: str | None = None) -> Path:
+        """Write the trace to ``path`` (``.npz``): exact, no pickle; atomic (temporary file, then rename).
+
+        The file holds the three tables, the meta as JSON and a ``format`` entry (format name,
+        version and, if given, the ``fingerprint`` of the scenario the trace belongs to). Wall-clock
+        values (``meta["wall_time"]``) are left out, so identical runs give byte-identical files.
+        """
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
-        arrays = {"activations": self.activations, "messages": self.messages, "readouts": self.readouts,
-                  "meta": np.array(json.dumps(self.meta, default=_json_default))}
-        atomic_write(path, lambda f: np.savez(f, **arrays))
+        meta = {k: v for k, v in self.meta.items() if k not in VOLATILE_META}
+        header = {"format": TRACE_FORMAT, "version": TRACE_VERSION, "fingerprint": fingerprint}
+        write_npz(path, {"format": json_entry(header), "activations": self.activations,
+                         "messages": self.messages, "readouts": self.readouts, "meta": json_entry(meta)})
         return path
 
     @classmethod
     def load(cls, path) -> "Trace":
-        """Read a trace written by :meth:`save` (data only: ``allow_pickle=False``)."""
-        try:
-            data = np.load(Path(path), allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a clocksim trace ({exc})") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"{path}: not a clocksim trace (a single array, expected an .npz from Trace.save)")
-        with data:
-            missing = {"activations", "messages", "readouts", "meta"} - set(data.files)
-            if missing:
-                raise ValueError(f"{path}: not a clocksim trace (missing {', '.join(sorted(missing))})")
-            return cls(data["activations"], data["messages"], data["readouts"], json.loads(str(data["meta"])))
+        """Read a trace written by :meth:`save`, as untrusted data: every entry is checked against the
+        trace schema (dtypes, shapes, module numbers, finite times) before it is used; anything else
+        raises :class:`~clocksim.errors.FileFormatError` naming the file and the entry."""
+        path = Path(path)
+        data = read_npz(path, _TRACE_SCHEMA.get, what="trace", required=("activations", "meta"))
+        if "format" in data:                            # files written before the format entry have none
+            header = parse_json_entry(data["format"], path, "format")
+            if header.get("format") != TRACE_FORMAT or header.get("version") != TRACE_VERSION:
+                raise FileFormatError(f"got format {header.get('format')!r} version {header.get('version')!r}, "
+                                      f"expected {TRACE_FORMAT!r} version {TRACE_VERSION}", key="format", file=path)
+        meta = parse_json_entry(data["meta"], path, "meta")
+        tables = {}
+        for name, dtype in TABLES.items():
+            value = data.get(name)
+            if value is not None and (value.dtype.names is None or set(dtype.names) - set(value.dtype.names)):
+                raise FileFormatError(f"got dtype {value.dtype}, expected records with fields "
+                                      f"{', '.join(dtype.names)}", key=name, file=path)
+            tables[name] = _as_records(name, value, dtype)
+        _check_contents(path, meta, tables)
+        return cls(tables["activations"], tables["messages"], tables["readouts"], meta)
+
+
+#: Format name and version written into every saved trace (``format`` entry).
+TRACE_FORMAT = "clocksim-trace"
+TRACE_VERSION = 1
+#: Meta keys that vary between identical runs (wall-clock values): not saved.
+VOLATILE_META = ("wall_time",)
+_TRACE_SCHEMA = {"format": Entry("U", 0), "meta": Entry("U", 0), "activations": Entry("V", 1),
+                 "messages": Entry("V", 1), "readouts": Entry("V", 1)}
+
+
+def _check_contents(path, meta: dict, tables: dict) -> None:
+    """The saved meta and tables must describe a run clocksim could have made."""
+    def bad(key, reason):
+        raise FileFormatError(reason, key=key, file=path)
+
+    sizes = meta.get("module_sizes")
+    if not isinstance(sizes, list) or not sizes or not all(_is_int(k) and k >= 1 for k in sizes):
+        bad("meta.module_sizes", f"got {str(sizes)[:60]}, expected a non-empty list of positive integers")
+    g = len(sizes)
+    for key in ("labels", "periods"):
+        if key in meta and (not isinstance(meta[key], list) or len(meta[key]) != g):
+            bad(f"meta.{key}", f"got {str(meta[key])[:60]}, expected a list of {g} (one per module)")
+    if "labels" in meta and not all(isinstance(v, str) for v in meta["labels"]):
+        bad("meta.labels", "expected text labels")
+    if "periods" in meta and not all(_is_number(v) and 0 < v < math.inf for v in meta["periods"]):
+        bad("meta.periods", "expected positive finite numbers")
+    for key, low in (("n_steps", 0), ("batch", 1), ("start", 0)):
+        if key in meta and not (_is_int(meta[key]) and meta[key] >= low):
+            bad(f"meta.{key}", f"got {str(meta[key])[:40]}, expected an integer >= {low}")
+    for key in ("readout_macs", "dense_step_macs"):
+        if key in meta and not (_is_int(meta[key]) and meta[key] >= 0):
+            bad(f"meta.{key}", f"got {str(meta[key])[:40]}, expected an integer >= 0")
+    per_module = meta.get("activation_macs", [0] * g)
+    if not (isinstance(per_module, list) and len(per_module) == g and all(_is_int(v) and v >= 0 for v in per_module)):
+        bad("meta.activation_macs", f"expected {g} integers >= 0")
+    act, msg, ro = tables["activations"], tables["messages"], tables["readouts"]
+    for name, table, fields in (("activations", act, ("module",)), ("messages", msg, ("sender", "receiver"))):
+        for field in fields:
+            col = table[field]
+            if col.size and (col.min() < 0 or col.max() >= g):
+                bad(f"{name}.{field}", f"holds module {int(col.max() if col.max() >= g else col.min())}, "
+                                       f"expected 0 to {g - 1}")
+    for name, table, fields in (("activations", act, ("time", "start", "end")), ("messages", msg, ("send", "arrive")),
+                                ("readouts", ro, ("time",))):
+        for field in fields:
+            if not np.isfinite(table[field]).all():
+                bad(f"{name}.{field}", "holds NaN or infinite times, expected finite times")
+    if act.size and (act["macs"].min() < 0 or (act["end"] < act["start"]).any()):
+        bad("activations", "holds negative multiply-adds or an end before its start")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def expand_instant(rows: np.ndarray, macs: np.ndarray) -> np.ndarray:
+    """ACTIVATION_DTYPE records of instantaneous activations stored as INSTANT_DTYPE ``rows`` (A,).
+
+    ``macs`` (g,) int64: multiply-adds of one activation of each module, whole batch.
+    """
+    out = np.empty(rows.shape[0], dtype=ACTIVATION_DTYPE)
+    out["module"] = rows["module"]
+    out["time"] = out["start"] = out["end"] = rows["time"]
+    out["macs"] = macs[rows["module"]]
+    out["staleness"] = rows["staleness"]
+    out["lag"] = 0.0
+    out["core"] = -1
+    return out
 
 
 def atomic_write(path, write) -> None:
@@ -234,12 +391,7 @@ def _umask() -> int:
 _UMASK = _umask()   # read once at import: os.umask is process-wide and not thread-safe to probe later
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+_json_default = json_default          # kept for the modules that import it from here
 
 
 def _as_records(name: str, value, dtype: np.dtype) -> np.ndarray:
@@ -248,7 +400,7 @@ def _as_records(name: str, value, dtype: np.dtype) -> np.ndarray:
     arr = np.asarray(value)
     if arr.dtype != dtype:
         if arr.dtype.names is None or set(dtype.names) - set(arr.dtype.names):
-            raise ValueError(f"{name}: got dtype {arr.dtype}, expected fields {dtype.names}")
+            raise InvalidValueError(f"got dtype {arr.dtype}, expected fields {dtype.names}", key=name)
         out = np.empty(arr.shape, dtype=dtype)
         for f in dtype.names:
             out[f] = arr[f]

@@ -27,6 +27,7 @@ exactly the weights of an uninterrupted run.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import sys
 import time
@@ -40,12 +41,13 @@ from ._validate import as_float, as_int
 from .checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
+    check_state,
     load_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
-from .errors import ClocksimError, InvalidValueError
+from .errors import ClocksimError, FileFormatError, InvalidValueError
 from .optim import OPTIMIZERS, Optimizer, make_optimizer
 
 __all__ = ["TrainConfig", "History", "train", "DivergenceError"]
@@ -123,10 +125,12 @@ class TrainConfig:
             for name, value in {"optimizer": self.optimizer.name, **self.optimizer.hyperparameters()}.items():
                 object.__setattr__(self, name, value)
         if self.loss not in grad.LOSSES:
-            raise InvalidValueError(f"loss: got {self.loss!r}, expected one of {', '.join(map(repr, grad.LOSSES))}")
+            raise InvalidValueError(f"got {self.loss!r}, expected one of {', '.join(map(repr, grad.LOSSES))}",
+                                    key="loss")
         if self.optimizer not in OPTIMIZERS:
-            raise InvalidValueError(f"optimizer: got {self.optimizer!r}, expected one of "
-                                    f"{', '.join(map(repr, OPTIMIZERS))} or an Optimizer such as cs.Adam(1e-2)")
+            raise InvalidValueError(f"got {self.optimizer!r}, expected one of "
+                                    f"{', '.join(map(repr, OPTIMIZERS))} or an Optimizer such as cs.Adam(1e-2)",
+                                    key="optimizer")
         clean = {                                   # validated, as plain Python numbers (JSON in checkpoints)
             "learning_rate": as_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True),
             "momentum": as_float("momentum", self.momentum),
@@ -144,9 +148,9 @@ class TrainConfig:
         }
         for flag in ("shuffle", "restore_best"):
             if not isinstance(getattr(self, flag), bool):
-                raise InvalidValueError(f"{flag}: got {getattr(self, flag)!r}, expected True or False")
+                raise InvalidValueError(f"got {getattr(self, flag)!r}, expected True or False", key=flag)
         if isinstance(self.freeze, str) or not all(isinstance(k, str) for k in self.freeze):
-            raise InvalidValueError(f"freeze: got {self.freeze!r}, expected a tuple of parameter names")
+            raise InvalidValueError(f"got {self.freeze!r}, expected a tuple of parameter names", key="freeze")
         clean["freeze"] = tuple(self.freeze)
         for name, value in clean.items():
             object.__setattr__(self, name, value)
@@ -169,7 +173,7 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidValueError(
-                f"config: unknown key(s) {', '.join(unknown)}, expected some of {', '.join(sorted(known))}")
+                f"unknown key(s) {', '.join(unknown)}, expected some of {', '.join(sorted(known))}", key="config")
         data = dict(data)
         if "freeze" in data:
             data["freeze"] = tuple(data["freeze"])
@@ -225,7 +229,7 @@ class History:
 
 def train(model, x, target, config: TrainConfig | None = None, *, validation=None, rng=None,
           checkpoint=None, checkpoint_every: int = 1, resume=None, progress: bool | None = None,
-          on_epoch=None, **overrides) -> History:
+          on_epoch=None, fingerprint: dict | None = None, **overrides) -> History:
     """Train ``model`` in place on the sequences ``(x, target)``.
 
     Parameters
@@ -258,6 +262,10 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
         ``on_epoch(epoch, history)`` after every epoch (after its checkpoint is written):
         ``epoch`` counts from 1, ``history`` is the :class:`History` so far. An exception it
         raises stops the training and propagates (e.g. to prune a search trial).
+    fingerprint : dict, optional
+        What is being trained (e.g. the scenario's keys, :func:`clocksim.scenario.fingerprint`):
+        stored in every checkpoint, and a ``resume`` from a checkpoint written with another
+        fingerprint is refused, naming the first key that differs.
 
     Returns
     -------
@@ -271,23 +279,24 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
     """
     config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):
-        raise InvalidValueError(f"config: got {type(config).__name__}, expected a TrainConfig")
+        raise InvalidValueError(f"got {type(config).__name__}, expected a TrainConfig", key="config")
     if overrides:
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
         if unknown:
-            raise InvalidValueError(f"train: unknown option(s) {', '.join(unknown)}; see TrainConfig for the options")
+            raise InvalidValueError(f"unknown option(s) {', '.join(unknown)}; see TrainConfig for the options",
+                                    key="train")
         config = dataclasses.replace(config, **overrides)
     checkpoint_every = as_int("checkpoint_every", checkpoint_every, minimum=1)
     if on_epoch is not None and not callable(on_epoch):
-        raise InvalidValueError(f"on_epoch: got {on_epoch!r}, expected a callable on_epoch(epoch, history)")
+        raise InvalidValueError(f"got {on_epoch!r}, expected a callable on_epoch(epoch, history)", key="on_epoch")
     names = _trainable_names(model, config.freeze)
     X, T = _dataset(model, x, target, config.loss, "x", "target")
     val = None
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise InvalidValueError("validation: expected a pair (x_val, target_val)")
+            raise InvalidValueError("expected a pair (x_val, target_val)", key="validation")
         val = _dataset(model, validation[0], validation[1], config.loss, "validation x", "validation target")
-    run = _Run(model, config, names, rng if rng is not None else np.random.default_rng(config.seed))
+    run = _Run(model, config, names, rng if rng is not None else np.random.default_rng(config.seed), fingerprint)
     if resume is not None:
         run.restore(load_checkpoint(resume), config)
     show = sys.stdout.isatty() if progress is None else bool(progress)
@@ -314,8 +323,10 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
 class _Run:
     """Mutable state of one training run (what a checkpoint holds)."""
 
-    def __init__(self, model, config: TrainConfig, names: list[str], rng: np.random.Generator):
+    def __init__(self, model, config: TrainConfig, names: list[str], rng: np.random.Generator,
+                 fingerprint: dict | None = None):
         self.model, self.config, self.names, self.rng = model, config, names, rng
+        self.fingerprint = fingerprint
         self.optimizer = config.make_optimizer()
         self.history = History()
         self.best: dict[str, np.ndarray] | None = None
@@ -396,6 +407,7 @@ class _Run:
                 "rng": rng_state(self.rng),
                 "history": self.history.to_dict(),
                 "bad_epochs": self.bad_epochs,
+                "fingerprint": self.fingerprint,
             },
             "params": dict(self.model.params),
             "optimizer": self.optimizer.state_dict(),
@@ -403,11 +415,30 @@ class _Run:
         }
 
     def restore(self, state: dict, config: TrainConfig) -> None:
-        meta = state["meta"]
+        meta, path = state["meta"], state.get("path")
         if meta["model"] != type(self.model).__name__:
-            raise InvalidValueError(f"resume: the checkpoint was written for a {meta['model']}, "
-                                    f"got a {type(self.model).__name__}")
-        saved = TrainConfig.from_dict(meta["config"]).to_dict()
+            raise InvalidValueError(f"the checkpoint was written for a {meta['model']}, "
+                                    f"got a {type(self.model).__name__}", key="resume")
+        if self.fingerprint is not None:
+            saved_print = meta.get("fingerprint") if isinstance(meta.get("fingerprint"), dict) else {}
+            differ = sorted(k for k in set(saved_print) | set(self.fingerprint)
+                            if saved_print.get(k) != self.fingerprint.get(k))
+            if differ:
+                raise InvalidValueError(
+                    "the checkpoint belongs to another scenario: " + ", ".join(
+                        f"{k} (checkpoint {saved_print.get(k)!r}, now {self.fingerprint.get(k)!r})"
+                        for k in differ[:3]) + "; run without --resume (and with --force) to start afresh",
+                    key="--resume", file=path)
+        try:
+            saved = TrainConfig.from_dict(meta["config"]).to_dict()
+            history = History.from_dict(meta["history"])
+        except (TypeError, KeyError, InvalidValueError):
+            raise FileFormatError("not a training configuration and history this version can read",
+                                  key="meta.config", file=path) from None
+        fresh = config.make_optimizer()
+        zeros = {k: np.zeros_like(self.model.params[k]) for k in self.names}
+        fresh.step(zeros, zeros)
+        check_state(state, dict(self.model.params), fresh.state_dict(), config.epochs)
         differ = sorted(k for k, v in config.to_dict().items() if k != "epochs" and saved[k] != v)
         if differ:
             raise InvalidValueError(
@@ -416,8 +447,11 @@ class _Run:
                 + "; only epochs may change")
         self.model.set_params(**state["params"])
         self.optimizer.load_state_dict(state["optimizer"])
-        set_rng_state(self.rng, meta["rng"])
-        self.history = History.from_dict(meta["history"])
+        try:
+            set_rng_state(self.rng, meta["rng"])
+        except ClocksimError as exc:
+            raise exc.located(file=path) from None
+        self.history = history
         self.bad_epochs = int(meta["bad_epochs"])
         self.best = state["best"]
 
@@ -426,12 +460,12 @@ class _Run:
 def _trainable_names(model, freeze: tuple[str, ...]) -> list[str]:
     params = getattr(model, "params", None)
     if not isinstance(params, dict) or not callable(getattr(model, "set_params", None)):
-        raise InvalidValueError(f"model: got {type(model).__name__}, expected a model with params and set_params "
-                                "(ClockworkRNN, LSTM, ...)")
+        raise InvalidValueError(f"got {type(model).__name__}, expected a model with params and set_params "
+                                "(ClockworkRNN, LSTM, ...)", key="model")
     unknown = [k for k in freeze if k not in params]
     if unknown:
         raise InvalidValueError(
-            f"freeze: unknown parameter(s) {', '.join(unknown)}, expected some of {', '.join(params)}")
+            f"unknown parameter(s) {', '.join(unknown)}, expected some of {', '.join(params)}", key="freeze")
     return [k for k in params if k not in freeze]
 
 
@@ -440,17 +474,16 @@ def _dataset(model, x, target, loss: str, x_name: str, t_name: str) -> tuple[np.
     try:
         X, tgt = grad.prepare_batch(model.n_in, model.n_out, x, target, loss)
     except InvalidValueError as exc:
-        msg = str(exc)
-        if msg.startswith("x:"):
-            msg = x_name + msg[1:]
-        elif msg.startswith("target:"):
-            msg = t_name + msg[6:]
-        raise type(exc)(msg) from None
+        names = {"x": x_name, "target": t_name}
+        if exc.key in names:
+            exc = copy.copy(exc)
+            exc.key = names[exc.key]
+        raise exc from None
     T = tgt.transpose(1, 0, 2) if loss == "mse" else tgt.T     # back to sequences first
     if loss == "xent":
         empty = np.flatnonzero(~(T >= 0).any(axis=1))
         if empty.size:
             raise InvalidValueError(
-                f"{t_name}: sequence {int(empty[0])} has no labelled step (all labels -1); a minibatch of such "
-                "sequences has no loss, so label at least one step or leave the sequence out")
+                f"sequence {int(empty[0])} has no labelled step (all labels -1); a minibatch of such "
+                "sequences has no loss, so label at least one step or leave the sequence out", key=t_name)
     return X, np.ascontiguousarray(T)

@@ -75,9 +75,13 @@ def render_reproduction(text: str) -> str:
     import json
 
     from clocksim.reproduce import fill_doc, tables
+    from clocksim.reproduce.tables import ablation_table, load_ablations, rerun_table
 
-    results = json.loads((Path(__file__).parent.parent / "results" / "reproduction" / "results.json").read_text())
-    return fill_doc(text, tables(results))
+    folder = Path(__file__).parent.parent / "results" / "reproduction"
+    results = json.loads((folder / "results.json").read_text())
+    reruns = json.loads((folder / "reruns.json").read_text())
+    return fill_doc(text, {**tables(results), "ablations": ablation_table(load_ablations(folder / "ablations")),
+                           "reruns": rerun_table(reruns)})
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ import pytest
 matplotlib.use("Agg")
 sys.path.insert(0, os.path.dirname(__file__))  # tests/reference.py, tests/helpers.py
 
-import clocksim as cs  # noqa: E402
-
-ENGINE_NAMES = [name for name in ("compiled", "events") if name in cs.ENGINES]
+from helpers import ENGINE_NAMES  # noqa: E402
 
 
 @pytest.fixture(params=ENGINE_NAMES)

@@ -1,7 +1,33 @@
-"""Shared test helpers: random models with perturbed parameters."""
+"""Shared test helpers: random models with perturbed parameters, optional packages that CI must have."""
 
+import os
+
+import pytest
 
 import clocksim as cs
+
+#: What a run prints on stderr while numba compiles on a cold cache (informational, not an error line).
+COMPILE_NOTICE = "clocksim: compiling kernels (first run only)...\n"
+
+
+def without_notice(err: str) -> str:
+    """``err`` without the compile notice, which a cold numba cache adds to any run that compiles."""
+    return err.replace(COMPILE_NOTICE, "")
+
+
+#: Every registered engine: behaviour and property tests run on each.
+ENGINE_NAMES = [name for name in ("compiled", "events") if name in cs.ENGINES]
+
+
+def require(module: str, reason: str):
+    """``pytest.importorskip(module)``, except under CI (``CI=true``), where a missing package fails the test:
+    CI must never drop tests silently."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        try:
+            return __import__(module)
+        except ImportError as exc:
+            pytest.fail(f"CI=true but {module} is not installed ({reason}): {exc}")
+    return pytest.importorskip(module, reason=reason)
 
 
 def randomize(model, rng, scale=0.5):

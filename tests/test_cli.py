@@ -47,12 +47,14 @@ class TestExplain:
         assert "2+1" in out and "5+2" in out
 
     @pytest.mark.parametrize("argv,msg", [
-        (["explain", "--periods", "1,0"], "--periods/--phases (module M2): period: got 0"),
+        (["explain", "--periods", "1,0"], "--periods (module M2): got 0"),
+        (["explain", "--steps", "1000000000000"], "--steps: got 1000000000000, expected at most 100000"),
+        (["explain", "--family", "prime", "--modules", "100000000"], "--modules: got 100000000, expected at most"),
         (["explain", "--periods", "1,x"], "argument --periods: got '1,x', expected comma-separated integers"),
         (["explain", "--steps", "0"], "--steps: got 0, expected an integer >= 1"),
         (["explain", "--start", "-1"], "--start: got -1"),
         (["explain", "--periods", "1,2", "--phases", "0"], "--phases: got 1 phases for 2 periods"),
-        (["explain", "--periods", "4", "--phases", "4"], "phase: got 4 for period 4"),
+        (["explain", "--periods", "4", "--phases", "4"], "--phases (module M1): got 4 for period 4"),
         (["explain", "--bogus"], "unrecognized arguments: --bogus"),
         (["explain", "--periods", "8,4,2,1"], "--periods: module 1 (T=4) is faster than module 0 (T=8); "
                                              "'slow-to-fast' wiring needs modules fastest first"),

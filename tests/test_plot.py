@@ -409,7 +409,7 @@ class TestCli:
         src = sync_trace.save(tmp_path / "run.npz")
         assert main(["plot", str(src), "--kind", "latency", "--out", str(tmp_path / "l.png")]) == 2
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "TRACE: trace: the run had no timing model" in err
+        assert err.count("\n") == 1 and "run.npz: trace: the run had no timing model" in err   # file: key: ...
         assert not (tmp_path / "l.png").exists()
 
     def test_latency_window_changes_the_figure(self, queued, tmp_path):
@@ -419,20 +419,25 @@ class TestCli:
         assert (tmp_path / "all.png").read_bytes() != (tmp_path / "part.png").read_bytes()
 
     @pytest.mark.parametrize("case,msg", [
-        ("missing", "TRACE: '{d}/nope.npz' does not exist"),
-        ("other_npz", "TRACE: cannot read '{d}/other.npz' as a clocksim trace (" ),
-        ("npy", "TRACE: cannot read '{d}/a.npy' as a clocksim trace"),
+        ("missing", "{d}/nope.npz: no such trace file"),
+        ("other_npz", "{d}/other.npz: a: holds an unexpected entry, not part of a clocksim trace"),
+        ("npy", "{d}/a.npy: not a clocksim trace (.npz) file: it is not a zip archive"),
+        ("csv", "{d}/t.csv: not a clocksim trace (.npz) file"),
+        ("dir_out", "--out: got '{d}/d.png', expected a file name ending in .png, not a directory"),
         ("no_dir", "--out: directory '{d}/no/such' does not exist"),
         ("not_png", "--out: got '{d}/x.pdf', expected a file name ending in .png"),
         ("kind", "argument --kind: invalid choice: 'pie'"),
         ("window", "argument --window: got '5', expected two times T0,T1"),
-        ("outside", "--window: the window [500, 600) holds no input step of this run (0 to 39)"),
+        ("outside", "--window: got (500.0, 600.0), expected a window that overlaps the run's times [0, 40)"),
+        ("outside_activity", "--window: got (-50.0, -10.0), expected a window that overlaps the run's times"),
     ])
     def test_bad_input_is_one_line_exit_2(self, case, msg, queued, tmp_path, capsys):
         d = tmp_path
         good = str(queued.trace.save(d / "run.npz"))
         np.savez(d / "other.npz", a=np.zeros(2))
         np.save(d / "a.npy", np.zeros(2))
+        queued.trace.to_csv(d / "t.csv")
+        (d / "d.png").mkdir()
         argv = {"missing": [str(d / "nope.npz"), "--out", str(d / "x.png")],
                 "other_npz": [str(d / "other.npz"), "--out", str(d / "x.png")],
                 "npy": [str(d / "a.npy"), "--out", str(d / "x.png")],
@@ -440,12 +445,17 @@ class TestCli:
                 "not_png": [good, "--out", str(d / "x.pdf")],
                 "kind": [good, "--kind", "pie", "--out", str(d / "x.png")],
                 "window": [good, "--window", "5", "--out", str(d / "x.png")],
-                "outside": [good, "--kind", "cost", "--window", "500,600", "--out", str(d / "x.png")]}[case]
+                "outside": [good, "--kind", "cost", "--window", "500,600", "--out", str(d / "x.png")],
+                "outside_activity": [good, "--window=-50,-10", "--out", str(d / "x.png")],
+                "csv": [str(d / "t.csv"), "--out", str(d / "x.png")],
+                "dir_out": [good, "--out", str(d / "d.png")]}[case]
         code = main(["plot", *argv])
         err = capsys.readouterr().err
         assert code == 2
         assert err.count("\n") == 1 and err.startswith("clocksim: error: ")
         assert msg.format(d=d) in err
+        assert "unsafely" not in err and "Traceback" not in err
+        assert not (d / "x.png").exists()
         assert not (d / "x.png").exists()
 
 
@@ -468,7 +478,7 @@ def test_docs_images_render(tmp_path, monkeypatch):
 
 
 def test_cost_window_outside_the_run_is_an_error(sync_trace):
-    with pytest.raises(ValueError, match="steps: the window \\[100, 200\\) holds no input step of this run"):
+    with pytest.raises(ValueError, match="steps: got .100.0, 200.0., expected a window that overlaps the run's times"):
         cs.plot_cost(sync_trace, steps=(100, 200))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
+from clocksim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -153,6 +154,21 @@ def test_scenario_output_keep_and_trace(tmp_path):
         assert s_agg[key] == s_full[key], key
 
 
+def test_memory_limit_counts_what_a_streaming_run_keeps(monkeypatch):
+    """The run-size check estimates what the run holds: 10**7 steps with every state and a full trace exceed
+    64 MB and are refused naming input.steps; with keep = "last" and an aggregate trace the same length is
+    bounded (the input is generated a block at a time) and loads."""
+    monkeypatch.setenv("CLOCKSIM_MAX_MEMORY", "64M")
+    path = SCENARIOS / "quickstart.toml"
+    with pytest.raises(cs.ClocksimError, match="CLOCKSIM_MAX_MEMORY") as info:
+        load_scenario(path, ["input.steps=10000000"])
+    assert info.value.key == "input.steps"
+    with pytest.raises(cs.ClocksimError, match="CLOCKSIM_MAX_MEMORY"):     # a full trace grows with the activations
+        load_scenario(path, ["input.steps=10000000", "output.keep=last"])
+    scenario = load_scenario(path, ["input.steps=10000000", "output.keep=last", "output.trace=aggregate"])
+    assert scenario.x.shape[1] == 10**7
+
+
 @pytest.mark.parametrize("override, key", [
     ('output.plots=["cost"]', "output.plots[0]"),
     ("output.csv=true", "output.csv"),
@@ -282,8 +298,10 @@ def test_import_is_lazy_and_every_public_name_resolves():
     tree = ast.parse(Path(cs.__file__).read_text())
     block = next(node for node in tree.body if isinstance(node, ast.If))      # if TYPE_CHECKING:
     typed = {alias.asname or alias.name for node in block.body for alias in node.names}
-    assert typed == set(cs.__all__) - {"ClocksimError", "InvalidValueError", "ShapeError", "UnsupportedError",
-                                        "ClocksimWarning"} | {"cost"}
+    eager = {alias.name for node in tree.body if isinstance(node, ast.ImportFrom) and node.module == "errors"
+             for alias in node.names}                                         # the errors load at once (light)
+    assert eager >= {"ClocksimError", "InvalidValueError", "ClocksimWarning"}
+    assert typed == set(cs.__all__) - eager | {"cost"}
 
 
 # ---------------------------------------------------------------- full traces on disk, in parts

@@ -10,7 +10,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from helpers import require
 
+import clocksim as cs
 import clocksim.sweep.points as points
 from clocksim.cli import main
 from clocksim.execute import execute
@@ -92,6 +94,33 @@ def count_calls(monkeypatch):
         return compute(raw, path, metrics)
     monkeypatch.setattr(points, "compute_point", counting)
     return calls
+
+
+@pytest.fixture
+def fails_on_two_cores(monkeypatch):
+    """Points with engine.compute.cores = 2 fail when they run (after the sweep was validated)."""
+    compute = points.compute_point
+
+    def failing(raw, path, metrics):
+        if raw["engine"]["compute"]["cores"] == 2:
+            raise cs.InvalidValueError("got 2 values for 3 modules", key="priority")
+        return compute(raw, path, metrics)
+    monkeypatch.setattr(points, "compute_point", failing)
+
+
+@pytest.fixture
+def unchecked_points(monkeypatch):
+    """Points are not validated when the sweep loads (as beyond spec.FULL_CHECK_POINTS): an invalid one fails
+    when it runs, wherever that is."""
+    import clocksim.sweep.spec as spec
+    check = spec._check_point
+
+    def lenient(*args):                  # an invalid point passes the load (its summary keys: the others')
+        try:
+            return check(*args)
+        except cs.ClocksimError:
+            return set()
+    monkeypatch.setattr(spec, "_check_point", lenient)
 
 
 # ---------------------------------------------------------------------- points
@@ -293,9 +322,13 @@ class TestRun:
         assert json.loads(table.schema.metadata[b"clocksim"])["columns"] == sweep.columns
         assert json.loads((out / "sweep.json").read_text())["points"] == 8
 
-    def test_a_failing_point_is_recorded_and_the_rest_complete(self, tmp_path, base):
-        # a priority list of the wrong length passes the scenario check but fails when the run starts
+    def test_a_wrong_length_priority_is_refused_when_the_sweep_is_loaded(self, tmp_path, base):
         text = SWEEP + 'engine.compute.priority = ["fastest-first", [0, 1]]\n'
+        with pytest.raises(SweepError, match=r"point 3 .*engine.compute.priority: got 2 values for 3 modules"):
+            load_sweep(write_sweep(tmp_path, text))
+
+    def test_a_failing_point_is_recorded_and_the_rest_complete(self, tmp_path, base, fails_on_two_cores):
+        text = SWEEP + 'engine.compute.priority = ["fastest-first", "fifo"]\n'
         result = run_sweep(load_sweep(write_sweep(tmp_path, text)), tmp_path / "out", scheduler="serial",
                            progress=False)
         failed = [r for r in result.table if r["status"] == "error"]
@@ -340,8 +373,8 @@ class TestRun:
         result = run_sweep(sweep, tmp_path / "out", scheduler="serial", progress=False)
         assert result.ran == 5 and result.skipped == 3 and len(result.table) == 8
 
-    def test_force_starts_over_and_retry_reruns_errors_only(self, tmp_path, base, count_calls):
-        text = SWEEP + 'engine.compute.priority = ["fastest-first", [0, 1]]\n'
+    def test_force_starts_over_and_retry_reruns_errors_only(self, tmp_path, base, fails_on_two_cores, count_calls):
+        text = SWEEP + 'engine.compute.priority = ["fastest-first", "fifo"]\n'
         sweep = load_sweep(write_sweep(tmp_path, text))
         run_sweep(sweep, tmp_path / "out", scheduler="serial", progress=False, figures=False)
         (tmp_path / "out" / "notes.txt").write_text("mine")
@@ -405,14 +438,14 @@ class TestResultsLog:
 # ---------------------------------------------------------------------- a 2-process cluster
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("distributed", reason="the sweep extra (dask[distributed]) is not installed")
+    distributed = require("distributed", "the sweep extra (dask[distributed]) is not installed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=40) as cluster, distributed.Client(cluster) as client:
         yield cluster, client
 
 
 class TestCluster:
-    def test_two_worker_processes_give_the_serial_table(self, tmp_path, base, cluster, monkeypatch):
+    def test_two_worker_processes_give_the_serial_table(self, tmp_path, base, cluster, monkeypatch, unchecked_points):
         # the base scenario reads a file by a relative path; the workers run from another folder
         np.save(base.parent / "x.npy", np.random.default_rng(1).normal(size=(24, 2)))
         base.write_text(BASE.replace('kind = "noise"', 'kind = "file"\npath = "x.npy"').replace("steps = 32\n", ""))
@@ -453,7 +486,7 @@ class TestCluster:
             run_sweep(sweep, tmp_path / "out", scheduler=local.scheduler_address, progress=False)
 
     def test_cli_on_local_processes_then_resume(self, tmp_path, base, capsys):
-        pytest.importorskip("distributed")
+        require("distributed", "the sweep extra (dask[distributed]) is not installed")
         path = write_sweep(tmp_path, SWEEP)
         argv = ["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2"]
         assert main(argv) == 0
@@ -490,7 +523,7 @@ class TestCommandLine:
         assert out[1].split()[1:] == ['model.family="exponential",', "engine.compute.cores=1,", "seed=0"]
         assert not (tmp_path / "out").exists()
 
-    def test_failures_are_reported(self, tmp_path, base, capsys):
+    def test_failures_are_reported(self, tmp_path, base, capsys, unchecked_points):
         path = write_sweep(tmp_path, SWEEP + 'engine.compute.priority = ["fastest-first", [0, 1]]\n')
         assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--scheduler", "serial"]) == 0
         assert "16 points: 16 run, 0 already done, 8 failed (see the error column)" in capsys.readouterr().out

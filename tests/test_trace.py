@@ -1,5 +1,7 @@
 """Trace: summaries and files."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -31,8 +33,16 @@ def test_npz_roundtrip_is_exact(trace, tmp_path):
         assert a.dtype == b.dtype
         for field in a.dtype.names:
             np.testing.assert_array_equal(a[field], b[field])
-    assert back.meta == trace.meta
+    assert back.meta == {k: v for k, v in trace.meta.items() if k != "wall_time"}   # wall time is not saved
     assert back.summary() == trace.summary()
+
+
+def test_saved_trace_is_byte_reproducible(rng, tmp_path):
+    """Identical runs give byte-identical trace.npz files (no wall time, no zip timestamps)."""
+    model, x = cs.ClockworkRNN(2, 1, [3, 2], [1, 3], start=1), rng.normal(size=(30, 2))
+    a = cs.simulate(model, x, engine="events").trace.save(tmp_path / "a.npz")
+    b = cs.simulate(model, x, engine="events").trace.save(tmp_path / "b.npz")
+    assert a.read_bytes() == b.read_bytes()
 
 
 def test_save_leaves_no_temporary_files(trace, tmp_path):
@@ -42,8 +52,9 @@ def test_save_leaves_no_temporary_files(trace, tmp_path):
 
 def test_load_rejects_other_npz(tmp_path):
     np.savez(tmp_path / "x.npz", a=np.zeros(3))
-    with pytest.raises(ValueError, match="not a clocksim trace"):
+    with pytest.raises(cs.ClocksimError, match="unexpected entry") as err:
         cs.Trace.load(tmp_path / "x.npz")
+    assert err.value.key == "a" and err.value.file == str(tmp_path / "x.npz")
 
 
 # ------------------------------------------------------------------ record layout
@@ -52,6 +63,24 @@ def test_activation_rows_are_compact():
     assert cs.trace.ACTIVATION_DTYPE.itemsize == 44
     assert cs.trace.ACTIVATION_DTYPE.names == ("module", "time", "start", "end", "macs", "staleness", "lag", "core")
     assert cs.trace.MESSAGE_DTYPE.itemsize == 20 and cs.trace.READOUT_DTYPE.itemsize == 17
+
+
+def test_compiled_trace_stores_only_activations_and_derives_the_rest(rng, tmp_path):
+    """Instantaneous activations: 14 bytes per activation held; the full rows, messages and readouts
+    follow from them and read equal to the event engine's recorded tables."""
+    model = cs.ClockworkRNN(2, 1, [3, 2, 4], [1, 2, 5], start=1)
+    x = rng.normal(size=(2, 40, 2))
+    derived, recorded = (cs.simulate(model, x, engine=e).trace for e in ("compiled", "events"))
+    assert derived.nbytes == cs.trace.INSTANT_DTYPE.itemsize * len(derived) == 14 * len(derived)
+    assert recorded.nbytes > recorded.activations.nbytes
+    saved = cs.Trace.load(derived.save(tmp_path / "derived"))        # written whole, read back as stored rows
+    for name in ("activations", "messages", "readouts"):
+        for other in (recorded, saved, pickle.loads(pickle.dumps(derived))):
+            a, b = getattr(derived, name), getattr(other, name)
+            assert a.dtype == b.dtype and a.shape == b.shape and a.shape[0] > 0
+            for field in a.dtype.names:
+                np.testing.assert_array_equal(a[field], b[field], err_msg=f"{name}.{field}")
+    assert derived.summary() == {**recorded.summary(), "engine": "compiled"}
 
 
 def test_old_float64_records_still_load(trace, tmp_path):
@@ -98,8 +127,11 @@ def test_summary_totals_are_sums_on_both_engines(engine, rng):
         assert (m["module"], m["label"], m["size"]) == (i, model.module_label(i), model.module_sizes[i])
         assert m["period"] == int(model.periods[i])
         assert m["activations"] == rows.shape[0] and m["macs"] == rows["macs"].sum()
-        assert m["staleness_max"] == rows["staleness"].max()
-        assert m["staleness_mean"] == pytest.approx(rows["staleness"].astype(float).mean())
+        if model.block_mask[i].sum() > 1:                   # it reads another module
+            assert m["staleness_max"] == rows["staleness"].max()
+            assert m["staleness_mean"] == pytest.approx(rows["staleness"].astype(float).mean())
+        else:                                               # the slowest reads only itself: no staleness
+            assert m["staleness_max"] is m["staleness_mean"] is m["staleness_p50"] is None
         assert m["busy"] == 0.0
     assert "latency" not in s and "deadline_misses" not in s
 
@@ -115,6 +147,9 @@ def test_summary_reports_latency_when_a_latency_model_ran(rng):
     assert s["deadline_misses"] == tr.readouts["missed"].sum() > 0
     for i, m in enumerate(s["per_module"]):                   # staleness percentiles over each module's reads
         stale = tr.activations["staleness"][tr.activations["module"] == i].astype(float)
+        if model.block_mask[i].sum() == 1:                      # reads only itself: no staleness
+            assert m["staleness_p50"] is m["staleness_p99"] is None
+            continue
         assert m["staleness_p50"] == pytest.approx(np.percentile(stale, 50), abs=1e-12)
         assert m["staleness_p99"] == pytest.approx(np.percentile(stale, 99), abs=1e-12)
     busy = [float((tr.activations["end"] - tr.activations["start"])[tr.activations["module"] == i].sum())
@@ -141,7 +176,17 @@ def test_aggregate_summary_equals_the_trace_summary(engine, rng):
     tr = res.trace
     agg = tr.aggregate()
     assert isinstance(agg, cs.AggregateTrace)
-    assert agg.summary() == tr.summary()
+    s, act, ro = agg.summary(), tr.activations, tr.readouts       # the totals, recomputed from the rows
+    assert s["activations"] == act.shape[0] and s["readouts"] == ro.shape[0]
+    assert s["macs"] == int(act["macs"].sum()) + tr.meta["readout_macs"] * tr.batch * ro.shape[0]
+    for m in s["per_module"]:
+        mine = act[act["module"] == m["module"]]
+        assert (m["activations"], m["macs"]) == (mine.shape[0], int(mine["macs"].sum()))
+        assert m["busy"] == pytest.approx(float((mine["end"] - mine["start"]).sum()), rel=1e-12)
+    if engine == "events":
+        assert s["deadline_misses"] == int(ro["missed"].sum())
+        assert s["latency"]["max"] == float(ro["latency"].max())
+        assert s["queue_wait"]["max"] == float((act["start"] - act["time"]).max())
     assert agg.nbytes < 2000 + tr.readouts.nbytes
 
 
@@ -446,7 +491,7 @@ def test_chrome_events_follow_the_trace_event_format(rng, tmp_path):
 
 def test_load_rejects_npy_and_garbage(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros(3))
-    with pytest.raises(ValueError, match="not a clocksim trace .a single array"):
+    with pytest.raises(ValueError, match="not a clocksim trace .* not a zip archive"):
         cs.Trace.load(tmp_path / "x.npy")
     (tmp_path / "y.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a clocksim trace"):
@@ -461,3 +506,18 @@ def test_saved_files_get_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "f.bin").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_run_folders_hold_byte_identical_traces_with_the_scenario_fingerprint(tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    from clocksim.cli import main
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "jittered_clocks.toml"
+    for name in ("a", "b"):
+        assert main(["run", str(scenario), "--out", str(tmp_path / name), "--quiet"]) == 0
+    a, b = (tmp_path / n / "trace.npz" for n in ("a", "b"))
+    assert a.read_bytes() == b.read_bytes()
+    with zipfile.ZipFile(a) as zf:
+        header = __import__("json").loads(str(np.load(zf.open("format.npy"))))
+    assert header["format"] == "clocksim-trace" and len(header["fingerprint"]) == 16

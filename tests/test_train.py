@@ -278,11 +278,13 @@ def test_resume_refuses_a_different_configuration(tmp_path):
 
 def test_resume_from_a_bad_file(tmp_path):
     x, t = regression_data()
-    with pytest.raises(cs.InvalidValueError, match="resume: no checkpoint file"):
+    with pytest.raises(cs.InvalidValueError, match="missing.npz: no such checkpoint file"):
         cs.train(small_cwrnn(), x, t, resume=tmp_path / "missing.npz")
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
-    with pytest.raises(cs.InvalidValueError, match="is not a clocksim checkpoint"):
+    with pytest.raises(cs.InvalidValueError, match="other.npz: a: holds an unexpected entry, not part of a clocksim "
+                                                   "checkpoint") as err:
         cs.train(small_cwrnn(), x, t, resume=tmp_path / "other.npz")
+    assert err.value.file == str(tmp_path / "other.npz") and err.value.key == "a"
 
 
 def test_divergence_keeps_the_last_good_checkpoint(tmp_path):

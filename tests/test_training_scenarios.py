@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +10,13 @@ import pytest
 
 from clocksim import _format as fmt
 from clocksim.cli import main
+from clocksim.engine import simulate
 from clocksim.execute import execute
 from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
 from clocksim.summary import lookup, metric_columns
 from clocksim.sweep import load_sweep, run_sweep
-from clocksim.tasks import task_options
-from clocksim.train import TrainConfig
+from clocksim.tasks import fit, task_options
+from clocksim.train import TrainConfig, train
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -176,6 +178,16 @@ class TestRun:
         assert first.fit.metrics["metric"] == "nmse" and first.fit.metrics["epochs"] == 8
         assert first.summary["accuracy"]["value"] == again.summary["accuracy"]["value"]
         assert first.result.trace.summary()["macs"] == first.summary["macs"]
+
+    def test_execute_trains_and_scores_as_the_scenario_says(self, tmp_path):
+        scenario = load_scenario(write(tmp_path, GENERATION))
+        metrics = execute(scenario).fit.metrics
+        model = scenario.model.copy()                 # the same by hand: train, simulate, NMSE written out
+        history = train(model, scenario.task.x_train, scenario.task.y_train, scenario.train)
+        y = simulate(model, scenario.task.x_test, engine="events").y
+        target = scenario.task.y_test
+        assert metrics["metric"] == "nmse" and metrics["epochs"] == len(history) == 8
+        assert metrics["value"] == pytest.approx(np.mean((y - target) ** 2) / np.var(target), rel=1e-12)
         assert list(tmp_path.iterdir()) == [tmp_path / "s.toml"]
 
     def test_on_epoch_sees_every_epoch_and_its_exception_stops_training(self, tmp_path):
@@ -235,6 +247,98 @@ def test_classification_run_reports_test_error(tmp_path, capsys):
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     acc = summary["accuracy"]
     assert acc["metric"] == "test_error" and acc["value"] == acc["test_error"] == 1 - acc["test_accuracy"]
-    assert 0 <= acc["value"] <= 1 and acc["epochs"] <= 2 and summary["count_basis"] == "per batch"
+    wrong = acc["value"] * 50                                 # a fraction of the 50 test sequences
+    assert wrong == round(wrong) and acc["epochs"] <= 2 and summary["count_basis"] == "per batch"
     assert f"test error {fmt.value(100 * acc['value'])}%" in out                # the one number style: 72%
     assert "on 50 test sequence(s)" in (tmp_path / "o" / "report.md").read_text()
+
+
+# ------------------------------------------------------------------ model.kind, budget and the LSTM
+LSTM_GENERATION = """\
+# An LSTM sized to 100 parameters learns piece 0.
+[model]
+kind = "lstm"
+budget = 100
+[task]
+kind = "generation"
+[train]
+epochs = 2
+freeze = ["h0", "c0"]
+"""
+
+
+class TestModelKinds:
+    @pytest.mark.parametrize("kind, budget, rule", [("rnn", 250, "paper"), ("lstm", 500, "floor"),
+                                                    ("cwrnn", 1000, "paper"), ("cwrnn", 300, "nearest")])
+    def test_a_budget_builds_the_baselines_model_exactly(self, tmp_path, kind, budget, rule):
+        from clocksim.baselines import PAPER_PERIODS, model_for_budget
+
+        periods = "periods = [1, 2, 4, 8, 16, 32, 64, 128, 256]\n" if kind == "cwrnn" else ""
+        s = load_scenario(write(tmp_path, f'[model]\nkind = "{kind}"\nbudget = {budget}\nrule = "{rule}"\nseed = 4\n'
+                                          f'{periods}[task]\nkind = "generation"\n'))
+        twin = model_for_budget(kind, budget, n_in=0, n_out=1, periods=PAPER_PERIODS, rule=rule, seed=4)
+        assert type(s.model) is type(twin) and s.model.n == twin.n
+        assert s.model.params.keys() == twin.params.keys()
+        for name, value in twin.params.items():
+            np.testing.assert_array_equal(s.model.params[name], value)
+
+    def test_a_simple_rnn_is_one_dense_module_of_period_one_and_is_simulated(self, tmp_path):
+        s = load_scenario(write(tmp_path, '[model]\nkind = "rnn"\nmodule_sizes = 5\nactivation = "relu"\n'
+                                          '[input]\nsteps = 10\n'))
+        assert s.model.module_sizes == (5,) and s.model.periods == (1,) and s.model.activation == "relu"
+        assert execute(s).summary["activations"] == 10
+
+    @pytest.mark.parametrize("text, key", [
+        ('kind = "gru"', "model.kind"),
+        ('kind = "lstm"\nperiods = [1, 2]', "model.periods"),
+        ('kind = "rnn"\nphases = "staggered"', "model.phases"),
+        ('budget = 100\nmodule_sizes = 3', "model.budget"),
+        ('rule = "floor"', "model.rule"),
+        ('budget = 100\nrule = "exact"', "model.rule"),
+        ('budget = 0', "model.budget"),
+        ('budget = 5\nrule = "floor"\nperiods = [1, 2, 4]', "model.budget"),
+        ('budget = 100\nclocks = [1, 2]', "model.budget"),
+        ('kind = "lstm"\nmodule_sizes = [2, 2]', "model.module_sizes"),
+    ])
+    def test_mistakes_name_the_key(self, tmp_path, text, key):
+        with pytest.raises(ScenarioError, match=rf"s\.toml: {re.escape(key)}: got "):
+            load_scenario(write(tmp_path, f"[model]\n{text}\n[task]\nkind = \"generation\"\n"))
+
+    @pytest.mark.parametrize("extra, key", [
+        ("", "model.kind"),                                          # no [task]: nothing an LSTM could do
+        ("[task]\nkind = \"generation\"\n[engine]\ndeadline = 2.0\n", "engine.deadline"),
+        ("[task]\nkind = \"generation\"\n[output]\nplots = [\"cost\"]\n", "output.plots"),
+        ("[task]\nkind = \"generation\"\n[output]\ncsv = true\n", "output.csv"),
+    ])
+    def test_an_lstm_refuses_what_only_a_simulation_gives(self, tmp_path, extra, key):
+        with pytest.raises(ScenarioError, match=rf"s\.toml: {re.escape(key)}: got "):
+            load_scenario(write(tmp_path, f"[model]\nkind = \"lstm\"\nmodule_sizes = 3\n{extra}"))
+
+    def test_an_lstm_run_is_trained_and_scored_without_a_trace(self, tmp_path):
+        from clocksim.summary import SUMMARY_KEYS
+
+        s = load_scenario(write(tmp_path, LSTM_GENERATION))
+        run = execute(s)
+        assert run.result is None and run.fit is not None
+        top = {k for k, spec in SUMMARY_KEYS.items() if spec.when in ("run", "untraced", "task") and "." not in k}
+        assert set(run.summary) == top
+        p = run.fit.model.params
+        assert run.summary["step_macs"] == p["W_rec"].size + p["W_in"].size + p["W_out"].size     # 4n(n+n_in)+n_out n
+        assert run.summary["n_params"] == 85 and run.summary["accuracy"]["epochs"] == 2
+        again = fit(s.model, s.task, s.train)                   # the same training as tasks.fit directly
+        assert again.metrics["value"] == run.summary["accuracy"]["value"]
+
+    def test_clocksim_run_on_an_lstm_writes_no_trace_file(self, tmp_path, capsys):
+        code, out, err = run(capsys, "run", write(tmp_path, LSTM_GENERATION), "--out", tmp_path / "o")
+        assert code == 0, err
+        assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+            "checkpoint.npz", "history.json", "params.npz", "report.md", "scenario.json", "summary.json"]
+        assert "an LSTM of 85 parameters, 68 multiply-adds per step" in out
+        report = (tmp_path / "o" / "report.md").read_text()
+        assert "never simulated" in report and "21,760 multiply-adds per sequence of 320 steps" in report
+
+    def test_compare_refuses_an_lstm_naming_the_key(self, tmp_path, capsys):
+        path = write(tmp_path, LSTM_GENERATION)
+        code, _, err = run(capsys, "compare", path, path, "--out", tmp_path / "c")
+        assert code == 2 and err.count("\n") == 1 and "model.kind: got 'lstm'" in err
+        assert not (tmp_path / "c").exists()

@@ -17,6 +17,7 @@ from .counts import (
     buffer_cost,
     dense_macs,
     dense_step_macs,
+    lstm_step_macs,
     paper_speedup_bounds,
     periodic_firings,
     readout_macs,
@@ -48,5 +49,6 @@ __all__ = [
     "activation_macs",
     "readout_macs",
     "dense_step_macs",
+    "lstm_step_macs",
     "dense_macs",
 ]

@@ -53,13 +53,13 @@ def _structure(module_sizes, block_mask, n_in) -> tuple[np.ndarray, np.ndarray, 
     """Validated ``ks`` (g,) int64, ``mask`` (g, g) bool and ``n_in``."""
     ks = np.asarray(module_sizes)
     if ks.ndim != 1 or ks.size == 0 or ks.dtype.kind not in "iu":
-        raise ShapeError(f"module_sizes: got {module_sizes!r}, expected a non-empty list of integers")
+        raise ShapeError(f"got {module_sizes!r}, expected a non-empty list of integers", key="module_sizes")
     if (ks < 1).any():
-        raise InvalidValueError(f"module_sizes: got {ks.tolist()}, expected sizes >= 1")
+        raise InvalidValueError(f"got {ks.tolist()}, expected sizes >= 1", key="module_sizes")
     g = ks.size
     mask = np.asarray(block_mask)
     if mask.shape != (g, g):
-        raise ShapeError(f"block_mask: got shape {mask.shape}, expected ({g}, {g}) for {g} modules")
+        raise ShapeError(f"got shape {mask.shape}, expected ({g}, {g}) for {g} modules", key="block_mask")
     return ks.astype(np.int64), mask.astype(bool), as_int("n_in", n_in, minimum=0)
 
 
@@ -181,6 +181,13 @@ def dense_step_macs(n: int, n_in: int, n_out: int) -> int:
     return int(n) * (int(n) + int(n_in)) + int(n_out) * int(n)
 
 
+def lstm_step_macs(n: int, n_in: int, n_out: int) -> int:
+    """Multiply-adds of one step of an LSTM of ``n`` cells (:class:`clocksim.LSTM`, no peepholes), per sequence:
+    the four gates ``W_rec @ h + W_in @ x`` (``4n * (n + n_in)``) and the readout (``n_out * n``); the
+    element-wise products of the cell update are not multiply-adds of a matrix and are not counted."""
+    return 4 * int(n) * (int(n) + int(n_in)) + readout_macs(n, n_out)
+
+
 def dense_macs(n: int, n_in: int, n_out: int, n_steps: int, batch: int = 1) -> int:
     """The paper's baseline: a dense simple RNN running every one of ``n_steps`` steps."""
     return dense_step_macs(n, n_in, n_out) * int(n_steps) * int(batch)
@@ -197,11 +204,11 @@ def periodic_firings(periods: Sequence[int], n_steps: int, *, start: int = 0,
     """
     T = np.asarray(periods)
     if T.ndim != 1 or T.dtype.kind not in "iu" or (T < 1).any():
-        raise InvalidValueError(f"periods: got {periods!r}, expected a list of integers >= 1")
+        raise InvalidValueError(f"got {periods!r}, expected a list of integers >= 1", key="periods")
     T = T.astype(np.int64)
     ph = np.zeros_like(T) if phases is None else np.asarray(phases, dtype=np.int64)
     if ph.shape != T.shape:
-        raise ShapeError(f"phases: got shape {ph.shape}, expected {T.shape}: one phase per period")
+        raise ShapeError(f"got shape {ph.shape}, expected {T.shape}: one phase per period", key="phases")
     L = as_int("n_steps", n_steps, minimum=0)
     start = as_int("start", start)
     return (start + L - 1 - ph) // T - (start - 1 - ph) // T
@@ -252,7 +259,7 @@ def step_macs(active: np.ndarray, activation_macs: np.ndarray, readout_macs: int
     active = np.asarray(active, dtype=bool)
     per = np.asarray(activation_macs, dtype=np.int64)
     if active.ndim != 2 or active.shape[1] != per.size:
-        raise ShapeError(f"active: got shape {active.shape}, expected (L, {per.size})")
+        raise ShapeError(f"got shape {active.shape}, expected (L, {per.size})", key="active")
     B = as_int("batch", batch, minimum=1)
     L, g = active.shape
     step, module = np.nonzero(active)
@@ -374,21 +381,21 @@ def schedule_cost(module_sizes: Sequence[int], block_mask: np.ndarray, n_in: int
     cost = update_cost(module_sizes, block_mask, n_in, itemsize)
     g = cost.macs.size
     if (active is None) == (firings is None):
-        raise InvalidValueError("schedule_cost: expected exactly one of active= (a mask) or firings= (counts)")
+        raise InvalidValueError("expected exactly one of active= (a mask) or firings= (counts)", key="schedule_cost")
     if active is not None:
         mask = np.asarray(active)
         if mask.ndim != 2 or mask.shape[1] != g:
-            raise ShapeError(f"active: got shape {mask.shape}, expected (L, {g})")
+            raise ShapeError(f"got shape {mask.shape}, expected (L, {g})", key="active")
         if n_steps is not None and as_int("n_steps", n_steps, minimum=0) != mask.shape[0]:
-            raise InvalidValueError(f"n_steps: got {n_steps}, but active has {mask.shape[0]} rows")
+            raise InvalidValueError(f"got {n_steps}, but active has {mask.shape[0]} rows", key="n_steps")
         counts = mask.astype(bool).sum(axis=0).astype(np.int64)
         L = mask.shape[0]
     else:
         counts = np.asarray(firings)
         if counts.shape != (g,) or counts.dtype.kind not in "iu" or (counts < 0).any():
-            raise ShapeError(f"firings: got {firings!r}, expected {g} non-negative integers")
+            raise ShapeError(f"got {firings!r}, expected {g} non-negative integers", key="firings")
         if n_steps is None:
-            raise InvalidValueError("n_steps: got None with firings=, expected the number of steps")
+            raise InvalidValueError("got None with firings=, expected the number of steps", key="n_steps")
         counts = counts.astype(np.int64)
         L = as_int("n_steps", n_steps, minimum=0)
     n = int(cost.bias_adds.sum())

@@ -110,7 +110,7 @@ def as_delay(value, name: str = "delay") -> Delay:
     try:
         return Fixed(value)
     except InvalidValueError as exc:
-        raise InvalidValueError(f"{name}: got {value!r}, expected a delay >= 0 or a Delay") from exc
+        raise InvalidValueError(f"got {value!r}, expected a delay >= 0 or a Delay", key=name) from exc
 
 
 class LinkLatency:
@@ -190,11 +190,15 @@ class ComputeModel:
         if isinstance(priority, str):
             if priority not in PRIORITY_RULES:
                 raise InvalidValueError(
-                    f"priority: got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} "
-                    "or a list of per-module integers")
+                    f"got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} "
+                    "or a list of per-module integers", key="priority")
             self.priority = priority
-        else:
+        elif isinstance(priority, (list, tuple, np.ndarray)):
             self.priority = [as_int(f"priority[{i}]", p) for i, p in enumerate(priority)]
+        else:
+            raise InvalidValueError(key="priority", value=priority,
+                                    expected=f"one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
+                                             "per-module integers")
 
     def duration(self, macs) -> np.ndarray:
         """Compute time of activations with the given multiply-add counts."""
@@ -205,7 +209,7 @@ class ComputeModel:
         g = len(periods)
         if isinstance(self.priority, list):
             if len(self.priority) != g:
-                raise InvalidValueError(f"priority: got {len(self.priority)} values for {g} modules")
+                raise InvalidValueError(f"got {len(self.priority)} values for {g} modules", key="priority")
             return list(self.priority)
         if self.priority == "fifo":
             return [0] * g

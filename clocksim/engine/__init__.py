@@ -12,7 +12,7 @@ from ..model import ClockworkRNN
 from .base import CostMismatchError, Engine, Result, compile_notice
 from .compiled import CompiledEngine
 from .events import EventEngine
-from .stream import Source
+from .stream import Source, run_size
 
 __all__ = ["simulate", "Result", "Engine", "ENGINES", "CostMismatchError"]
 
@@ -57,11 +57,26 @@ def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, 
     source = Source(model, x, n_steps)
     if isinstance(engine, Engine):
         if options:
-            raise InvalidValueError(f"options: got {sorted(options)} with an Engine instance; configure the instance")
+            raise InvalidValueError(f"got {sorted(options)} with an Engine instance; configure the instance",
+                                    key="options")
         runner = engine
     else:
         if not isinstance(engine, str) or engine not in ENGINES:
-            raise InvalidValueError(f"engine: got {engine!r}, expected one of {', '.join(map(repr, ENGINES))}")
+            raise InvalidValueError(f"got {engine!r}, expected one of {', '.join(map(repr, ENGINES))}", key="engine")
         runner = ENGINES[engine](**options)
+    if source.L is not None:
+        _check_size(model, source, runner)
     with compile_notice():
         return runner.run(model, source)
+
+
+def _check_size(model: ClockworkRNN, source: Source, runner: Engine) -> None:
+    """Refuse, before allocating, a run whose activations or held arrays exceed the limits (clocksim.limits)."""
+    from ..limits import EVENTS_ENV, check_count, check_memory
+
+    trace = "aggregate" if runner.trace_dir is not None else runner.trace
+    events, trace_bytes, arrays, _ = run_size(model, source.B, source.L, trace, runner.keep)
+    check_count(events, "x", "activations the run would simulate", EVENTS_ENV)
+    check_memory(trace_bytes + arrays, "keep" if arrays > trace_bytes and runner.keep != "all" else
+                 ("trace" if trace_bytes > arrays else "x"),
+                 f"the run of {source.L:,} steps (states and outputs kept: keep={runner.keep!r}; trace={trace!r})")

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 from numba.core import event as numba_event
@@ -17,7 +18,7 @@ from .._validate import as_int
 from ..aggregate import AggregateTrace
 from ..errors import ClocksimError, InvalidValueError
 from ..model import ClockworkRNN
-from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace
+from ..trace import INSTANT_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace, expand_instant
 from .stream import KEEP_KINDS, Source
 
 __all__ = ["Engine", "Result", "trace_meta", "check_observed", "CostMismatchError", "MaskTracer",
@@ -102,13 +103,13 @@ class Engine(abc.ABC):
             raise InvalidValueError(
                 f"engine {self.name!r}: unknown option(s) {', '.join(sorted(options))}")
         if trace not in TRACE_KINDS:
-            raise InvalidValueError(f"trace: got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}")
+            raise InvalidValueError(f"got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}", key="trace")
         if keep not in KEEP_KINDS:
-            raise InvalidValueError(f"keep: got {keep!r}, expected one of {', '.join(map(repr, KEEP_KINDS))}")
+            raise InvalidValueError(f"got {keep!r}, expected one of {', '.join(map(repr, KEEP_KINDS))}", key="keep")
         self.trace, self.keep = trace, keep
         self.chunk = None if chunk is None else as_int("chunk", chunk, minimum=1)
         if trace_dir is not None and not isinstance(trace_dir, (str, os.PathLike)):
-            raise InvalidValueError(f"trace_dir: got {trace_dir!r}, expected a folder path")
+            raise InvalidValueError(f"got {trace_dir!r}, expected a folder path", key="trace_dir")
         self.trace_dir = trace_dir
 
     @abc.abstractmethod
@@ -255,10 +256,11 @@ class MaskTracer:
         for lo in range(0, active.shape[0], MASK_CHUNK):
             part = active[lo:lo + MASK_CHUNK]                                   # (C, g)
             first_step = self.model.start + self.steps
-            rec = self._records(part)
+            rows = self._records(part)                                          # (A,) INSTANT_DTYPE
             if self.aggregate is None:
-                self.parts.append(rec)
+                self.parts.append(rows)
                 continue
+            rec = expand_instant(rows, self.per_module)
             msg = messages_from_activations(self.model, rec)
             ro = np.zeros(part.shape[0], dtype=READOUT_DTYPE)
             # instantaneous activations at step t latch sample t and publish at t: latency 0, NaN if none ran
@@ -275,16 +277,14 @@ class MaskTracer:
         before = np.vstack([self.last[None], last_sent[:-1]])                  # (C, g) last firing < t
         self.last = last_sent[-1]
         s_idx, mod = np.nonzero(part)
-        rec = np.zeros(s_idx.size, dtype=ACTIVATION_DTYPE)
+        rec = np.zeros(s_idx.size, dtype=INSTANT_DTYPE)
         rec["module"] = mod
-        rec["time"] = rec["start"] = rec["end"] = steps[s_idx]
-        rec["macs"] = self.per_module[mod]
+        rec["time"] = steps[s_idx]
         for i, senders in enumerate(self.senders):
             rows = mod == i
             if senders and rows.any():
                 t = steps[s_idx[rows]]
                 rec["staleness"][rows] = (t[:, None] - before[s_idx[rows]][:, senders]).max(axis=1)
-        rec["core"] = -1
         return rec
 
     def finish(self, meta: dict) -> Trace | AggregateTrace:
@@ -292,9 +292,21 @@ class MaskTracer:
         if self.aggregate is not None:
             self.aggregate.meta.update(meta)
             return self.aggregate
-        rec = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=ACTIVATION_DTYPE)
-        times = self.model.start + np.arange(self.steps, dtype=np.float64)
-        return Trace(rec, messages_from_activations(self.model, rec), readouts_from_activations(rec, times), meta)
+        rows = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=INSTANT_DTYPE)
+        self.parts = [rows]
+        # compact rows (14 bytes each); messages and readouts follow from them, derived when read
+        # (partials of module-level functions, so the trace still pickles)
+        return Trace(rows, partial(messages_from_activations, self.model),
+                     partial(_instant_readouts, rows, self.per_module, self.model.start, self.steps), meta)
+
+
+def _instant_readouts(rows: np.ndarray, per_module: np.ndarray, start: int, steps: int) -> np.ndarray:
+    """Readouts of ``steps`` steps from ``start`` whose activations are the compact ``rows`` (INSTANT_DTYPE)."""
+    times = start + np.arange(steps, dtype=np.float64)                          # (L,)
+    first = np.full(steps, np.inf)
+    for lo in range(0, rows.shape[0], MASK_CHUNK):                              # chunks bound the temporaries
+        _latch(first, expand_instant(rows[lo:lo + MASK_CHUNK], per_module), times)
+    return _readouts(first, times, np.inf)
 
 
 def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:

@@ -147,5 +147,6 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     K.run_sequence(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
                    plan.b, plan.act, scratch, counts)
     Y = np.empty((L, B, plan.W_out.shape[0]))
-    K.readout(Z.reshape(-1), L, B, m, n, plan.W_out.reshape(-1), plan.b_out, plan.out_act, Y.reshape(-1))
+    W_out = plan.W_out.ravel().copy()       # (n_out * n,) writable, as wflat: the product compiles once, not twice
+    K.readout(Z.reshape(-1), L, B, m, n, W_out, plan.b_out, plan.out_act, Y.reshape(-1))
     return Z, Y

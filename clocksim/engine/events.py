@@ -136,24 +136,24 @@ class EventEngine(Engine):
                  times=None, order=None, progress=None, **options):
         super().__init__(**options)
         if progress is not None and not callable(progress):
-            raise InvalidValueError(f"progress: got {progress!r}, expected a callable taking a step count")
+            raise InvalidValueError(f"got {progress!r}, expected a callable taking a step count", key="progress")
         self.progress = progress
         if latency is None or isinstance(latency, LinkLatency):
             self.latency = latency
         elif isinstance(latency, (Delay, int, float)) and not isinstance(latency, bool):
             self.latency = LinkLatency(as_delay(latency, "latency"))
         else:
-            raise InvalidValueError(f"latency: got {latency!r}, expected a delay >= 0, a Delay or a LinkLatency")
+            raise InvalidValueError(f"got {latency!r}, expected a delay >= 0, a Delay or a LinkLatency", key="latency")
         if compute is not None and not isinstance(compute, ComputeModel):
-            raise InvalidValueError(f"compute: got {compute!r}, expected a ComputeModel")
+            raise InvalidValueError(f"got {compute!r}, expected a ComputeModel", key="compute")
         self.compute = compute
         self.deadline = None if deadline is None else as_float("deadline", deadline, minimum=0.0)
         self.times = None if times is None else as_real_array("times", times, ndim=1)
         if self.times is not None and self.times.size:
             if self.times.size > 1 and not (np.diff(self.times) > 0).all():
-                raise InvalidValueError("times: expected strictly increasing arrival times")
+                raise InvalidValueError("expected strictly increasing arrival times", key="times")
             if self.times[0] < 0:
-                raise InvalidValueError(f"times: got {self.times[0]:g} as the first time, expected times >= 0")
+                raise InvalidValueError(f"got {self.times[0]:g} as the first time, expected times >= 0", key="times")
         self.order = None if order is None else [int(i) for i in order]
 
     @property
@@ -163,8 +163,8 @@ class EventEngine(Engine):
 
     def run(self, model: ClockworkRNN, source: Source) -> Result:
         if self.times is not None and source.L is not None and self.times.shape != (source.L,):
-            raise ShapeError(f"times: got shape {self.times.shape}, expected ({source.L},): one arrival time "
-                             "per input step")
+            raise ShapeError(f"got shape {self.times.shape}, expected ({source.L},): one arrival time "
+                             "per input step", key="times")
         order = self._process_order(model.g)
         if self.latency is not None:
             self.latency.check(model.g)
@@ -200,7 +200,7 @@ class EventEngine(Engine):
         if self.order is None:
             return list(range(g))
         if sorted(self.order) != list(range(g)):
-            raise InvalidValueError(f"order: got {self.order}, expected a permutation of 0..{g - 1}")
+            raise InvalidValueError(f"got {self.order}, expected a permutation of 0..{g - 1}", key="order")
         return self.order
 
 
@@ -219,6 +219,9 @@ class _Simulation:
 
     def __init__(self, model: ClockworkRNN, plan: Plan, source: Source, engine: EventEngine, writer=None):
         self.model, self.plan, self.engine, self.source = model, plan, engine, source
+        # The readout weights as writable copies: the kernels then see the same array types as in
+        # the activations (arena views), so the shared products compile once per run, not twice.
+        self.W_out, self.b_out = plan.W_out.ravel().copy(), plan.b_out.copy()       # (n_out * n,), (n_out,)
         B, L = source.B, source.L
         self.B = B
         c = engine.chunk
@@ -276,7 +279,8 @@ class _Simulation:
             self.end = float(last + 1.0)
             times = self.engine.times
             if times is not None and times.size != lo:
-                raise ShapeError(f"times: got shape {times.shape}, expected ({lo},): one arrival time per input step")
+                raise ShapeError(f"got shape {times.shape}, expected ({lo},): one arrival time per input step",
+                                 key="times")
             return
         c = X.shape[1]
         times = self.engine.times
@@ -284,8 +288,8 @@ class _Simulation:
             ts = self.model.start + np.arange(lo, lo + c, dtype=np.float64)
         else:
             if times.size < lo + c:
-                raise ShapeError(f"times: got shape {times.shape}, but x has more than {times.size} steps; "
-                                 "expected one arrival time per input step")
+                raise ShapeError(f"got shape {times.shape}, but x has more than {times.size} steps; "
+                                 "expected one arrival time per input step", key="times")
             ts = times[lo:lo + c]
         self.window.append((lo, X, ts))
         self.n_steps = lo + c
@@ -332,7 +336,7 @@ class _Simulation:
         c = self.window[self.cur][2].shape[0]
         z = self.view["z"]
         Y = np.empty((c, B, model.n_out))
-        K.readout(z, c, B, plan.m, model.n, plan.W_out.reshape(-1), plan.b_out, plan.out_act, Y.reshape(-1))
+        K.readout(z, c, B, plan.m, model.n, self.W_out, self.b_out, plan.out_act, Y.reshape(-1))
         Z = z.reshape(-1, B, plan.m)
         self.keeper.add(Z[1:c + 1, :, :model.n], Y)
         self.flush()

@@ -12,6 +12,7 @@ ever copying it whole; :class:`Keeper` keeps of the states and outputs only what
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -20,17 +21,46 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import as_int
+from .._validate import as_array, as_int
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
 
-__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts"]
+__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts", "run_size"]
 
 #: What a run keeps of its states ``h`` and outputs ``y`` (see :func:`clocksim.simulate`).
 KEEP_KINDS = ("all", "outputs", "last", "none")
 
 #: Bytes of work array a chunk may take when the caller does not choose a chunk size.
 CHUNK_BYTES = 1 << 23
+
+
+#: Bytes per row of a full trace held in memory (clocksim.trace: activations 44, messages 20, readouts 17).
+ACTIVATION_BYTES, MESSAGE_BYTES, READOUT_BYTES = 44, 20, 17
+
+
+def run_size(model: ClockworkRNN, B: int, L: int, trace: str, keep: str) -> tuple[float, float, float, list]:
+    """What a run of ``L`` steps on a batch of ``B`` would hold, estimated before it starts.
+
+    The one estimate behind the size checks of scenarios and of :func:`clocksim.simulate`. Each clock's
+    firings come from its nominal period (a Poisson rate of 1e12 counts as such). A full trace held in
+    memory grows with the activations and messages; ``keep="all"`` / ``"outputs"`` with the steps; an
+    aggregate trace and ``keep="last"`` / ``"none"`` stay bounded (the input is read a chunk at a time).
+
+    Returns
+    -------
+    (activations, trace_bytes, array_bytes, firings)
+        ``firings`` per module, for naming the clock that drives the count.
+    """
+    firings = [L / c.nominal_period if c.nominal_period > 0 else math.inf for c in model.clocks]
+    readers = [sum(1 for i in range(model.g) if model.block_mask[i, j] and i != j) for j in range(model.g)]
+    events = math.fsum(firings)
+    trace_bytes = 0.0
+    if trace == "full":
+        trace_bytes = (events * ACTIVATION_BYTES + math.fsum(f * r for f, r in zip(firings, readers)) * MESSAGE_BYTES
+                       + L * READOUT_BYTES)
+    kept = {"all": model.n + model.n_out, "outputs": model.n_out}.get(keep, 0)
+    arrays = 8 * B * L * kept + 2 * 8 * B * (model.n + model.n_out) + 2 * CHUNK_BYTES   # kept, last, work chunks
+    return events, trace_bytes, arrays, firings
 
 
 def chunk_steps(B: int, width: int) -> int:
@@ -67,7 +97,7 @@ class Source:
 
     def __init__(self, model: ClockworkRNN, x, n_steps=None):
         if not isinstance(model, ClockworkRNN):
-            raise InvalidValueError(f"model: got {type(model).__name__}, expected a ClockworkRNN")
+            raise InvalidValueError(f"got {type(model).__name__}, expected a ClockworkRNN", key="model")
         self.n_in = model.n_in
         self.n_steps = None if n_steps is None else as_int("n_steps", n_steps, minimum=1)
         self._iter = None
@@ -76,10 +106,10 @@ class Source:
         if x is None:
             if model.n_in != 0:
                 raise InvalidValueError(
-                    f"x: got None, but the model has n_in={model.n_in}; pass an array of shape (L, {model.n_in}) "
-                    f"or (B, L, {model.n_in})")
+                    f"got None, but the model has n_in={model.n_in}; pass an array of shape (L, {model.n_in}) "
+                    f"or (B, L, {model.n_in})", key="x")
             if self.n_steps is None:
-                raise InvalidValueError("n_steps: got None with x=None, expected the number of steps to run")
+                raise InvalidValueError("got None with x=None, expected the number of steps to run", key="n_steps")
             self._array = np.zeros((self.n_steps, 0))
             self.batched, self.B, self.L = False, 1, self.n_steps
             return
@@ -89,50 +119,52 @@ class Source:
             self._iter = iter(x)
             first = next(self._iter, None)
             if first is None:
-                raise ShapeError("x: the iterator yielded no chunk, expected at least one step")
+                raise ShapeError("the iterator yielded no chunk, expected at least one step", key="x")
             self._first = self._check_chunk(first, 0, None)
             self.batched = np.ndim(first) == 3
             self.B, self.L = self._first.shape[0], None
             return
-        arr = x if sliceable else np.asarray(x)
+        arr = x if sliceable else as_array("x", x)
         if arr.dtype == bool or arr.dtype.kind not in "iuf":
-            raise ShapeError(f"x: got an array of dtype {arr.dtype}, expected real numbers (float or int)")
+            raise ShapeError(f"got an array of dtype {arr.dtype}, expected real numbers (float or int)", key="x")
         if arr.ndim not in (2, 3):
-            raise ShapeError(f"x: got shape {tuple(arr.shape)}, expected a 2-D or 3-D array")
+            raise ShapeError(f"got shape {tuple(arr.shape)}, expected a 2-D or 3-D array", key="x")
         self.batched = arr.ndim == 3
         self._array = arr
         B, L, n_in = tuple(arr.shape) if self.batched else (1, *arr.shape)
         if n_in != model.n_in:
-            raise ShapeError(f"x: got shape {arr.shape}, expected (L, {model.n_in}) or (B, L, {model.n_in}) "
-                             f"for a model with n_in={model.n_in}")
+            raise ShapeError(f"got shape {arr.shape}, expected (L, {model.n_in}) or (B, L, {model.n_in}) "
+                             f"for a model with n_in={model.n_in}", key="x")
         if L < 1 or B < 1:
-            raise ShapeError(f"x: got shape {arr.shape}, expected at least one step and one sequence")
+            raise ShapeError(f"got shape {arr.shape}, expected at least one step and one sequence", key="x")
         if self.n_steps is not None and self.n_steps != L:
-            raise InvalidValueError(f"n_steps: got {n_steps}, but x has {L} steps; omit n_steps or make them agree")
+            raise InvalidValueError(f"got {n_steps}, but x has {L} steps; omit n_steps or make them agree",
+                                    key="n_steps")
         self.B, self.L = B, L
 
     def _check_chunk(self, chunk, lo: int, batched: bool | None) -> np.ndarray:
         """A float64 (B, c, n_in) chunk whose first step is step ``lo`` of the run; checks values."""
-        arr = np.asarray(chunk)
+        arr = as_array("x", chunk)
         if arr.dtype == bool or arr.dtype.kind not in "iuf":
-            raise ShapeError(f"x: chunk at step {lo}: got dtype {arr.dtype}, expected real numbers")
+            raise ShapeError(f"chunk at step {lo}: got dtype {arr.dtype}, expected real numbers", key="x")
         want = (2, 3) if batched is None else ((3,) if batched else (2,))
         if arr.ndim not in want or arr.shape[-1] != self.n_in or arr.shape[-2] < 1:
             shape = "(c, n_in) or (B, c, n_in)" if batched is None else ("(B, c, n_in)" if batched else "(c, n_in)")
-            raise ShapeError(f"x: chunk at step {lo}: got shape {arr.shape}, expected {shape} with "
-                             f"n_in={self.n_in} and c >= 1, like the first chunk")
+            raise ShapeError(f"chunk at step {lo}: got shape {arr.shape}, expected {shape} with "
+                             f"n_in={self.n_in} and c >= 1, like the first chunk", key="x")
         arr = arr.astype(np.float64, copy=False)
         if arr.ndim == 2:
             arr = arr[None]
         if batched is not None and arr.shape[0] != self.B:
-            raise ShapeError(f"x: chunk at step {lo}: got batch {arr.shape[0]}, expected {self.B} like the first chunk")
+            raise ShapeError(f"chunk at step {lo}: got batch {arr.shape[0]}, expected {self.B} like the first chunk",
+                             key="x")
         if not np.isfinite(arr).all():
             q, s, j = (int(i) for i in np.argwhere(~np.isfinite(arr))[0])
             if self._iter is not None:
                 where = f"step {lo + s} (sequence {q}, input {j})"
             else:                                   # an index into the array the caller passed
                 where = f"index {(q, lo + s, j) if self.batched else (lo + s, j)}"
-            raise InvalidValueError(f"x: contains {arr[q, s, j]} at {where}, expected finite numbers")
+            raise InvalidValueError(f"contains {arr[q, s, j]} at {where}, expected finite numbers", key="x")
         return arr
 
     def chunks(self, size: int) -> Iterator[np.ndarray]:
@@ -158,8 +190,8 @@ class Source:
             lo += held
         self.L = lo
         if self.n_steps is not None and self.n_steps != lo:
-            raise InvalidValueError(f"n_steps: got {self.n_steps}, but x yielded {lo} steps; omit n_steps or "
-                                    "make them agree")
+            raise InvalidValueError(f"got {self.n_steps}, but x yielded {lo} steps; omit n_steps or "
+                                    "make them agree", key="n_steps")
 
 
 class Keeper:
@@ -234,8 +266,8 @@ class TraceParts:
     def __init__(self, path):
         self.path = Path(path)
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-            raise InvalidValueError(f"trace_dir: got {str(self.path)!r}, which exists and is not an empty folder; "
-                                    "expected a new folder for the trace's parts")
+            raise InvalidValueError(f"got {str(self.path)!r}, which exists and is not an empty folder; "
+                                    "expected a new folder for the trace's parts", key="trace_dir")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
         self.count = 0
@@ -275,7 +307,7 @@ def read_trace_parts(path):
 
     path = Path(path)
     if not (path / "meta.json").is_file():
-        raise InvalidValueError(f"path: got {str(path)!r}, expected a folder of trace parts with a meta.json")
+        raise InvalidValueError(f"got {str(path)!r}, expected a folder of trace parts with a meta.json", key="path")
     tables: dict[str, list[np.ndarray]] = {name: [] for name in TABLES}
     for part in sorted(path.glob("part_*.npz")):
         with np.load(part, allow_pickle=False) as data:

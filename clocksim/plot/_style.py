@@ -8,6 +8,7 @@ import matplotlib
 import numpy as np
 
 from .. import _format as fmt
+from ..errors import InvalidTypeError, InvalidValueError
 from ..trace import Trace
 
 MISS_COLOR = "#d62728"
@@ -25,7 +26,8 @@ def _new_axes(figsize):
 
 def _check_trace(trace, name: str = "trace") -> None:
     if not isinstance(trace, Trace):
-        raise TypeError(f"{name}: got {type(trace).__name__}, expected a clocksim Trace (res.trace or Trace.load)")
+        raise InvalidTypeError(f"got {type(trace).__name__}, expected a clocksim Trace (res.trace or Trace.load)",
+                               key=name)
     for key in ("labels", "periods", "module_sizes", "n_steps"):
         _meta(trace, key, name)
 
@@ -34,7 +36,7 @@ def _meta(trace: Trace, key: str, name: str = "trace"):
     try:
         return trace.meta[key]
     except KeyError:
-        raise ValueError(f"{name}: meta has no {key!r}, expected a trace made by clocksim.simulate") from None
+        raise InvalidValueError(f"meta has no {key!r}, expected a trace made by clocksim.simulate", key=name) from None
 
 
 def _fastest_first(trace: Trace):
@@ -107,14 +109,19 @@ def _window(trace: Trace, steps):
         return times[0], times[-1] + _dt(times), pad
     if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
         if steps < 1:
-            raise ValueError(f"steps: got {steps}, expected a number of steps >= 1 or a (t0, t1) window")
+            raise InvalidValueError(f"got {steps}, expected a number of steps >= 1 or a (t0, t1) window", key="steps")
         return times[0], (times[steps] if steps < times.size else times[-1] + _dt(times)), pad
     try:
         lo, hi = (float(v) for v in steps)
     except (TypeError, ValueError):
-        raise ValueError(f"steps: got {steps!r}, expected a number of steps or a (t0, t1) window") from None
+        raise InvalidValueError(f"got {steps!r}, expected a number of steps or a (t0, t1) window",
+                                key="steps") from None
     if not hi > lo:
-        raise ValueError(f"steps: got window ({lo:g}, {hi:g}), expected t0 < t1")
+        raise InvalidValueError(f"got window ({lo:g}, {hi:g}), expected t0 < t1", key="steps")
+    first, end = float(times[0]), float(times[-1] + _dt(times))
+    if hi <= first or lo >= end:
+        raise InvalidValueError(key="steps", value=(lo, hi),
+                                expected=f"a window that overlaps the run's times [{first:g}, {end:g})")
     return lo, hi, pad
 
 

@@ -8,6 +8,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 
 from .. import _format as fmt
+from ..errors import InvalidValueError
 from ..trace import Trace
 from ._style import _label_size, _meta, _new_axes, _new_figure, _thin_labels, _width_px
 
@@ -42,10 +43,11 @@ def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | Non
     h = np.asarray(h, dtype=float)
     if h.ndim == 3:
         if not 0 <= sequence < h.shape[0]:
-            raise ValueError(f"sequence: got {sequence}, expected 0 <= sequence < {h.shape[0]} (the batch size)")
+            raise InvalidValueError(f"got {sequence}, expected 0 <= sequence < {h.shape[0]} (the batch size)",
+                                    key="sequence")
         h = h[sequence]
     if h.ndim != 2 or h.size == 0:
-        raise ValueError(f"h: got shape {np.shape(h)}, expected (L, n) or (B, L, n) with L, n >= 1")
+        raise InvalidValueError(f"got shape {np.shape(h)}, expected (L, n) or (B, L, n) with L, n >= 1", key="h")
     if trace is not None:
         module_sizes = module_sizes if module_sizes is not None else _meta(trace, "module_sizes")
         labels = labels if labels is not None else trace.meta.get("labels")
@@ -53,10 +55,11 @@ def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | Non
     L, n = h.shape
     sizes = [n] if module_sizes is None else [int(k) for k in module_sizes]
     if sum(sizes) != n or min(sizes) < 1:
-        raise ValueError(f"module_sizes: got {sizes} (sum {sum(sizes)}), expected positive sizes summing to n={n}")
+        raise InvalidValueError(f"got {sizes} (sum {sum(sizes)}), expected positive sizes summing to n={n}",
+                                key="module_sizes")
     labels = list(labels) if labels is not None else [f"M{i + 1}" for i in range(len(sizes))]
     if len(labels) != len(sizes):
-        raise ValueError(f"labels: got {len(labels)}, expected one per module ({len(sizes)})")
+        raise InvalidValueError(f"got {len(labels)}, expected one per module ({len(sizes)})", key="labels")
     ax = ax if ax is not None else _new_axes(figsize=(10, 5))
     k = max(1, math.ceil(L / max(1, int(_width_px(ax)))))                    # steps per column
     shown = h[::k].T                                                          # (n, ceil(L / k))
@@ -98,11 +101,11 @@ def plot_connectivity(block_mask, mask=None, labels=None, module_sizes=None, fig
     """
     block = np.asarray(block_mask).astype(bool)
     if block.ndim != 2 or block.shape[0] != block.shape[1] or block.size == 0:
-        raise ValueError(f"block_mask: got shape {np.shape(block_mask)}, expected a square (g, g) array")
+        raise InvalidValueError(f"got shape {np.shape(block_mask)}, expected a square (g, g) array", key="block_mask")
     g = block.shape[0]
     labels = list(labels) if labels is not None else [f"M{i + 1}" for i in range(g)]
     if len(labels) != g:
-        raise ValueError(f"labels: got {len(labels)}, expected one per module ({g})")
+        raise InvalidValueError(f"got {len(labels)}, expected one per module ({g})", key="labels")
     fig = fig if fig is not None else _new_figure(figsize=(11 if mask is not None else 5.8, 5.2))
     axes = list(np.atleast_1d(fig.subplots(1, 2 if mask is not None else 1)))
     cmap = mcolors.ListedColormap(["#f2f2f2", "#1f4e79"])
@@ -124,13 +127,14 @@ def plot_connectivity(block_mask, mask=None, labels=None, module_sizes=None, fig
     if mask is not None:
         unit = np.asarray(mask).astype(bool)
         if unit.ndim != 2 or unit.shape[0] != unit.shape[1]:
-            raise ValueError(f"mask: got shape {np.shape(mask)}, expected a square (n, n) array")
+            raise InvalidValueError(f"got shape {np.shape(mask)}, expected a square (n, n) array", key="mask")
         ax = axes[1]
         ax.imshow(unit, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         if module_sizes is not None:
             sizes = [int(k) for k in module_sizes]
             if sum(sizes) != unit.shape[0] or len(sizes) != g:
-                raise ValueError(f"module_sizes: got {sizes}, expected {g} sizes summing to n={unit.shape[0]}")
+                raise InvalidValueError(f"got {sizes}, expected {g} sizes summing to n={unit.shape[0]}",
+                                        key="module_sizes")
             for b in (np.cumsum(sizes)[:-1] - 0.5 if g <= 16 else []):      # module borders
                 ax.axhline(b, color="#e07b00", lw=0.8)
                 ax.axvline(b, color="#e07b00", lw=0.8)

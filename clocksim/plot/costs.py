@@ -82,8 +82,8 @@ def _cost_per_step(trace: Trace, ax, steps=None) -> None:
     lo, hi, pad = _window(trace, steps)
     keep = (edges[:-1] >= lo) & (edges[:-1] < hi)
     if not keep.any():
-        raise ValueError(f"steps: the window [{lo:g}, {hi:g}) holds no input step of this run "
-                         f"({edges[0]:g} to {edges[-2]:g})")
+        raise InvalidValueError(f"the window [{lo:g}, {hi:g}) holds no input step of this run "
+                         f"({edges[0]:g} to {edges[-2]:g})", key="steps")
     edges_w = np.append(edges[:-1][keep], edges[1:][keep][-1:])
     cost = cost[:, keep]
     groups = _module_groups(trace)
@@ -200,9 +200,9 @@ def plot_latency(trace: Trace, fig=None, steps=None):
     """
     _check_trace(trace)
     if not trace.meta.get("latency_model"):
-        raise InvalidValueError("trace: the run had no timing model (no compute model, link latency or deadline), "
+        raise InvalidValueError("the run had no timing model (no compute model, link latency or deadline), "
                                 "so every output reflects its input at once and there is no latency to plot; "
-                                "run with engine.compute, engine.latency or engine.deadline set")
+                                "run with engine.compute, engine.latency or engine.deadline set", key="trace")
     lo, hi, _ = _window(trace, steps)
     whole = steps is None
     lat = _latencies(trace, None if whole else (lo, hi))

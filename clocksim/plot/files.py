@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InvalidValueError
 from ..trace import Trace, atomic_write
 from ._style import _check_trace
 from .costs import plot_cost, plot_latency, plot_staleness
@@ -50,7 +51,7 @@ def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120) -> list[Path
             + (["staleness"] if (trace.messages["arrive"] > trace.messages["send"]).any() else [])
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise ValueError(f"kinds: got {unknown}, expected some of {sorted(KINDS)}")
+        raise InvalidValueError(f"got {unknown}, expected some of {sorted(KINDS)}", key="kinds")
     import matplotlib.pyplot as plt
     written = []
     for kind in kinds:

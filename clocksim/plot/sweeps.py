@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from .. import _format as fmt
+from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
 
@@ -58,7 +59,8 @@ def pareto_front(x, y) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x, y: got shapes {x.shape} and {y.shape}, expected two 1-D arrays of one length")
+        raise InvalidValueError(f"got shapes {x.shape} and {y.shape}, expected two 1-D arrays of one length",
+                                key="x, y")
     front = np.zeros(x.shape, dtype=bool)
     best, last = math.inf, None
     for i in np.lexsort((y, x)):              # by x, then y
@@ -98,15 +100,15 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
     cols = _columns(table)
     for name in (x, y):
         if name not in cols:
-            raise ValueError(f"{'x' if name == x else 'y'}: got {name!r}, expected a column of the table "
-                             f"({', '.join(cols)})")
+            raise InvalidValueError(f"got {name!r}, expected a column of the table ({', '.join(cols)})",
+                                    key="x" if name == x else "y")
     by = list(by or [])
     for name in by:
         if name not in cols:
-            raise ValueError(f"by: got {name!r}, expected columns of the table ({', '.join(cols)})")
+            raise InvalidValueError(f"got {name!r}, expected columns of the table ({', '.join(cols)})", key="by")
     rows = [r for r in _rows(cols) if _finite(r[x]) and _finite(r[y])]
     if not rows:
-        raise ValueError(f"table: no finished rows with numbers in both {x!r} and {y!r}")
+        raise InvalidValueError(f"no finished rows with numbers in both {x!r} and {y!r}", key="table")
     maximize_y = (y in HIGHER_IS_BETTER) if maximize_y is None else maximize_y
     groups: dict = {}
     for r in rows:
@@ -241,9 +243,9 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
     cols = _columns(table)
     for arg, name in (("x", x), ("y", y), ("value", value)):
         if name not in cols:
-            raise ValueError(f"{arg}: got {name!r}, expected a column of the table ({', '.join(cols)})")
+            raise InvalidValueError(f"got {name!r}, expected a column of the table ({', '.join(cols)})", key=arg)
     if x == y:
-        raise ValueError(f"x, y: got {x!r} twice, expected two different columns")
+        raise InvalidValueError(f"got {x!r} twice, expected two different columns", key="x, y")
     rows = list(_rows(cols))
     others = [k for k in (by or []) if k not in (x, y) and k in cols
               and len({_hashable(r[k]) for r in rows if _finite(r[value])}) > 1]
@@ -253,8 +255,8 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
         if len(others) > 1 or len(values) > MAX_FACETS or ax is not None:
             why = (f"{len(values)} values, more than {MAX_FACETS} panels" if len(values) > MAX_FACETS else
                    "panels need a new figure, not ax" if len(others) == 1 else f"so does {others[1]!r}")
-            raise ValueError(f"by: {others[0]!r} also varies ({why}); each cell would average over it: fix it "
-                             "(a [fixed] key), make it x or y, or draw a table with one value of it")
+            raise InvalidValueError(f"{others[0]!r} also varies ({why}); each cell would average over it: fix it "
+                                    "(a [fixed] key), make it x or y, or draw a table with one value of it", key="by")
         facets = values
     xs, ys = _categories([r[x] for r in rows]), _categories([r[y] for r in rows])
     means, counts = [], []
@@ -264,7 +266,7 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
         means.append(mean)
         counts.append(count)
     if not any(c.any() for c in counts):
-        raise ValueError(f"table: no finished rows with a number in {value!r}")
+        raise InvalidValueError(f"no finished rows with a number in {value!r}", key="table")
     every = np.concatenate([m[np.isfinite(m)] for m in means])
     norm = _norm(every)
     colors = matplotlib.colormaps[cmap].with_extremes(bad="0.85")
@@ -337,8 +339,8 @@ def _columns(table) -> dict[str, list]:
         return {c: [row.get(c) for row in table] for c in names}
     if isinstance(table, Mapping) or hasattr(table, "keys"):     # dict of columns, DataFrame
         return {c: list(table[c]) for c in table.keys()}
-    raise TypeError(f"table: got {type(table).__name__}, expected a mapping of columns, a list of rows or a "
-                    "pyarrow Table")
+    raise InvalidTypeError(f"got {type(table).__name__}, expected a mapping of columns, a list of rows or a "
+                    "pyarrow Table", key="table")
 
 
 def _rows(cols: dict[str, list]):

@@ -116,8 +116,8 @@ def _shade_windows(ax, trace: Trace, rank: np.ndarray, lo: float, hi: float, pad
     modes = trace.meta.get("input_mode") or ["latest"] * trace.g
     buffered = [i for i, mode in enumerate(modes) if mode != "latest"]
     if not buffered:
-        raise InvalidValueError("windows: got True, but no module of this run buffers its input "
-                                "(every input_mode is 'latest'); expected a run with a buffered input_mode")
+        raise InvalidValueError("got True, but no module of this run buffers its input (every input_mode is "
+                                "'latest'); expected a run with a buffered input_mode", key="windows")
     first = float(trace.meta.get("start", 0)) - 1.0                # the first window opens at the first step
     act = trace.activations
     verts, shades = [], []

@@ -5,7 +5,10 @@
 output folder (whole or not at all) with
 
 - ``results.json``: every run's record, the chosen learning rates, the best
-  generated sequences, the schedules' costs and the wall time;
+  generated sequences, the schedules' costs, the wall time, and where it came
+  from: ``provenance`` (:func:`clocksim.provenance.provenance` of the command)
+  and ``worker_provenance`` (the workers' distinct provenances; each record's
+  ``provenance`` is an index into that list);
 - ``tables.md``: the tables of :mod:`clocksim.reproduce.tables`, computed from
   ``results.json`` alone;
 - ``generation.png`` and ``nmse.png``: the figures, from ``results.json`` alone.
@@ -21,9 +24,10 @@ import json
 import time
 from pathlib import Path
 
+from ..provenance import provenance
 from .plan import EXPERIMENTS, FULL, QUICK, SCHEDULES, Settings, is_generation, main_jobs, scan_jobs, schedule_jobs
 from .tables import doc_tables, fill_doc, render_tables, select_learning_rates, tables
-from .worker import build_model, run_jobs
+from .worker import job_scenario, run_jobs
 
 __all__ = ["reproduce", "tables", "render_tables", "fill_doc", "doc_tables", "FULL", "QUICK", "Settings",
            "write_outputs"]
@@ -47,7 +51,7 @@ def reproduce(out, *, quick: bool = False, jobs: int = 1, progress: bool = True,
     settings : Settings, optional
         Overrides ``quick`` (tests use a smaller one).
     """
-    from ..runner import output_folder
+    from ..folders import output_folder
     from ..tasks.japanese_vowels import require_datasets
 
     require_datasets("clocksim reproduce (its JapaneseVowels experiment)")     # before any run, not an hour in
@@ -61,9 +65,10 @@ def reproduce(out, *, quick: bool = False, jobs: int = 1, progress: bool = True,
             job["keep_output"] = job["experiment"] == "generation" and job["budget"] == max(
                 EXPERIMENTS["generation"]["budgets"])
         records = run_jobs(planned, jobs, progress, "runs")
+        workers, stripped = _provenances(scans + records)
         results = {"settings": dataclasses.asdict(settings), "jobs": jobs, "learning_rates": chosen,
                    "best_outputs": _best_outputs(records), "costs": schedule_costs(),
-                   "records": [_strip(r) for r in scans + records],
+                   "provenance": provenance(), "worker_provenance": workers, "records": stripped,
                    "wall_seconds": time.perf_counter() - t0}
         write_outputs(results, tmp)
     return results
@@ -87,8 +92,17 @@ def write_outputs(results: dict, folder: Path) -> None:
             plt.close(fig)
 
 
-def _strip(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k not in ("output", "keep_output")}
+def _provenances(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The workers' distinct provenances, and the records without their outputs, each naming its worker's
+    provenance by its index in that list (``record["provenance"]``)."""
+    distinct: list[dict] = []
+    stripped = []
+    for record in records:
+        if record["provenance"] not in distinct:
+            distinct.append(record["provenance"])
+        stripped.append({**{k: v for k, v in record.items() if k not in ("output", "keep_output")},
+                         "provenance": distinct.index(record["provenance"])})
+    return distinct, stripped
 
 
 def _best_outputs(records: list[dict]) -> dict:
@@ -105,25 +119,22 @@ def _best_outputs(records: list[dict]) -> dict:
 
 
 def schedule_costs() -> dict:
-    """Multiply-adds per step of each schedule's CW-RNN on each classification task (compiled engine trace)."""
-    from ..engine import simulate
-    from ..tasks import make_task
+    """Multiply-adds per step of each schedule's CW-RNN on each classification task (one test sequence, through
+    :func:`clocksim.execute.execute`; the model untrained: its cost does not depend on its weights)."""
+    from ..execute import execute
+    from ..scenario import parse_scenario
 
     costs: dict = {}
     for name, spec in EXPERIMENTS.items():
         if is_generation(name):
             continue
-        task = make_task(**spec["task"])
         g = len(spec["periods"])
         for schedule, periods in SCHEDULES.items():
-            job = {"model": "cwrnn", "budget": spec["budgets"][-1], "rule": spec["rule"], "periods": periods(g),
-                   "schedule": schedule, "seed": 0}
-            model = build_model(job, task)
-            summary = simulate(model, task.x_test[:1], engine="compiled").trace.summary()
-            steps = task.x_test.shape[1]
+            job = {"experiment": name, "model": "cwrnn", "budget": spec["budgets"][-1], "rule": spec["rule"],
+                   "periods": periods(g), "task": spec["task"], "seed": 0}
+            summary = execute(parse_scenario(job_scenario(job))).summary
+            steps = summary["n_steps"]
             costs.setdefault(name, {})[schedule] = {"macs_per_step": summary["macs"] / steps,
                                                     "speedup_vs_dense": float(summary["speedup_vs_dense"]),
                                                     "steps": int(steps)}
     return costs
-
-

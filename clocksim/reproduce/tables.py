@@ -18,8 +18,10 @@ from ..baselines import PAPER_TABLE1
 from ..errors import InvalidValueError
 from .plan import EXPERIMENTS, MODELS, SCHEDULES, is_generation
 
-__all__ = ["tables", "render_tables", "fill_doc", "select_learning_rates", "PAPER_NMSE_1000", "PAPER_WORD_ERROR",
-           "TABLE_TITLES"]
+__all__ = ["tables", "render_tables", "fill_doc", "select_learning_rates", "ablation_table", "load_ablations",
+           "rerun_table",
+           "PAPER_NMSE_1000",
+           "PAPER_WORD_ERROR", "TABLE_TITLES"]
 
 #: The paper's section 4.1 text: NMSE of the 1000-parameter networks (mean +- std over 100 runs).
 PAPER_NMSE_1000 = {"rnn": (0.46, 0.08), "lstm": (0.04, 0.01), "cwrnn": (0.007, 0.004)}
@@ -186,7 +188,7 @@ def _schedules(results: dict) -> str:
 def tables(results: dict) -> dict[str, str]:
     """Named Markdown tables (see :data:`TABLE_TITLES`) computed from ``results``."""
     if not isinstance(results, dict) or "records" not in results:
-        raise InvalidValueError("results: expected the dict written by clocksim reproduce (with 'records')")
+        raise InvalidValueError("expected the dict written by clocksim reproduce (with 'records')", key="results")
     return {"meta": _meta(results), "sizes": _sizes(results), "learning_rates": _learning_rates(results),
             "generation": _generation(results), "generation_adam": _generation(results, "generation_adam"),
             "classification": _classification(results),
@@ -200,6 +202,57 @@ def _meta(results: dict) -> str:
             f"{len(s['pieces'])} pieces per cell; classification at most {s['classification_epochs']} epochs x "
             f"{s['classification_seeds']} seeds. {len(results['records'])} training runs in "
             f"{results['wall_seconds'] / 60:.1f} min of wall time with {results['jobs']} worker process(es).\n")
+
+
+def load_ablations(folder) -> list[dict]:
+    """The ablation files of ``folder`` (``<factor>.json``), the ``base`` one first, then by name."""
+    import json
+    from pathlib import Path
+
+    files = sorted(Path(folder).glob("*.json"), key=lambda p: (p.stem != "base", p.stem))
+    return [json.loads(p.read_text(encoding="utf-8")) for p in files]
+
+
+def ablation_table(factors: list[dict]) -> str:
+    """The generation-baseline ablations (``results/reproduction/ablations/*.json``, written by
+    ``benchmarks/exp_baselines.py``) as one table: a row per change, a column per model, the median NMSE of the
+    cell's runs (and how many diverged)."""
+    rows: dict = {}
+    base_lr = {row["cell"]["model"]: row["cell"]["learning_rate"] for row in factors[0]["rows"]} \
+        if factors and factors[0]["factor"] == "base" else {}
+    for factor in factors:
+        # a factor that changes any learning rate names the rate in every row (so the models' cells line up)
+        varies = any(row["cell"]["learning_rate"] != base_lr.get(row["cell"]["model"]) for row in factor["rows"])
+        for row in factor["rows"]:
+            cell = row["cell"]
+            label = "none" if row["change"] == "base" else row["change"]
+            if varies:
+                label = f"learning_rate={cell['learning_rate']:g}" + ("" if label == "none" else f", {label}")
+            median = "—" if row["median"] is None else f"{row['median']:.3g}"
+            text = median + (f" ({row['diverged']} of {len(row['runs'])} diverged)" if row["diverged"] else "")
+            rows.setdefault((factor["factor"], label), {})[cell["model"]] = text
+    body = [[factor.replace("_", " "), label.replace("_", " ").replace("=", " "), *(cells.get(m, "") for m in MODELS)]
+            for (factor, label), cells in rows.items()]
+    return _table(["factor", "change from the protocol", *(LABELS[m] for m in MODELS)], body,
+                  ["---", "---"] + ["---:"] * len(MODELS))
+
+
+def rerun_table(reruns: dict) -> str:
+    """Committed records re-run under several OpenBLAS CPU kernels (``results/reproduction/reruns.json``, written
+    by ``benchmarks/exp_reruns.py``): the committed value (epochs) next to each kernel's."""
+    def text(run: dict, experiment: str) -> str:
+        value = "diverged" if run["value"] is None or math.isnan(run["value"]) else (
+            f"{run['value']:.8g}" if is_generation(experiment) else f"{100 * run['value']:.4g} %")
+        return f"{value} ({run['epochs']})"
+
+    body = []
+    for row in reruns["rows"]:
+        r = row["record"]
+        what = (f"{r['experiment'].replace('_', ' ')}, {LABELS[r['model']]}"
+                + (f", {r['budget']} p., piece {r['piece']}" if "piece" in r else "") + f", seed {r['seed']}")
+        body.append([what, text(row["committed"], r["experiment"]),
+                     *(text(row["reruns"][k], r["experiment"]) for k in reruns["kernels"])])
+    return _table(["record", "committed", *(f"{k} kernel" for k in reruns["kernels"])], body)
 
 
 def render_tables(results: dict) -> str:

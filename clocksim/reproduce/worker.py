@@ -6,18 +6,17 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from functools import lru_cache
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..baselines import model_for_budget, size_for_budget, split_units
 from ..errors import InvalidValueError
-from ..model import ClockworkRNN
-from ..tasks import fit, make_task
-from ..train import DivergenceError, TrainConfig
+from ..execute import execute
+from ..provenance import provenance
+from ..scenario import parse_scenario
+from ..train import DivergenceError
 
-__all__ = ["run_job", "run_jobs", "build_model", "DIVERGED_NMSE"]
+__all__ = ["run_job", "run_jobs", "job_scenario", "DIVERGED_NMSE"]
 
 #: A generation run whose NMSE exceeds this (10x worse than outputting the target's mean) has blown up:
 #: it is counted as diverged and left out of the mean and standard deviation.
@@ -25,52 +24,55 @@ DIVERGED_NMSE = 10.0
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
-@lru_cache(maxsize=16)
-def _task(items: tuple):
-    return make_task(**dict(items))
+def job_scenario(job: dict) -> dict:
+    """The scenario (parsed TOML) of a job: its model sized to the budget, its task and its training.
 
-
-def build_model(job: dict, task):
-    """The job's untrained model, sized to its parameter budget (seeded by ``job["seed"]``)."""
-    kind, periods = job["model"], list(job["periods"])
-    n = size_for_budget(kind, job["budget"], n_in=task.n_in, n_out=task.n_out, periods=periods, rule=job["rule"])
-    if kind == "cwrnn" and job.get("schedule") not in (None, "exponential"):
-        # same sizes (so the same parameters) as the exponential CW-RNN; only the periods differ
-        return ClockworkRNN(task.n_in, task.n_out, split_units(n, len(periods)), periods, seed=job["seed"])
-    return model_for_budget(kind, job["budget"], n_in=task.n_in, n_out=task.n_out, periods=periods,
-                            rule=job["rule"], seed=job["seed"])
-
-
-def predict(model, x: np.ndarray) -> np.ndarray:
-    """Outputs of any trained model, shape (B, L, n_out)."""
-    if isinstance(model, ClockworkRNN):
-        from ..engine import simulate
-        return simulate(model, x, engine="compiled").y
-    return model.forward(x)[0]
+    The model is seeded by ``job["seed"]``, and so are the shuffling and input noise (``train.seed``); the
+    initial state is held at zero (``train.freeze``). The trained model is simulated on one test sequence
+    with the compiled engine and a constant-memory trace (the job's ``output`` comes from it); a job
+    without ``"train"`` only scores the untrained model.
+    """
+    model = {"kind": job["model"], "budget": job["budget"], "rule": job["rule"], "seed": job["seed"]}
+    if job["model"] == "cwrnn":
+        model["periods"] = list(job["periods"])
+    scenario = {"scenario": {"name": f"{job.get('experiment', 'job')}-{job['model']}-{job['budget']}",
+                             "description": "a reproduction job"},
+                "model": model, "task": dict(job["task"]), "input": {"batch": 1},
+                "engine": {"name": "compiled"},
+                "output": {"trace": "aggregate", "keep": "outputs" if job.get("keep_output") else "none"}}
+    if "train" in job:
+        scenario["train"] = dict(job["train"], learning_rate=job["learning_rate"], seed=job["seed"],
+                                 freeze=["h0", "c0"] if job["model"] == "lstm" else ["h0"])
+    return scenario
 
 
 def run_job(job: dict) -> dict:
-    """Train and score one job; the record adds ``value`` (NaN when diverged), ``diverged``, sizes and timings."""
-    task = _task(tuple(sorted(job["task"].items())))
-    model = build_model(job, task)
-    freeze = ("h0", "c0") if job["model"] == "lstm" else ("h0",)
-    config = TrainConfig(loss=task.loss, learning_rate=job["learning_rate"], seed=job["seed"], freeze=freeze,
-                         **job["train"])
-    record = dict(job, n_hidden=int(model.n), n_params=int(model.n_params), diverged=False)
+    """Train and score one job through :func:`clocksim.execute.execute`; the record adds ``value`` (NaN when
+    diverged), ``diverged``, sizes, timings and the worker's ``provenance`` (:func:`clocksim.provenance.provenance`
+    without the command)."""
+    scenario = parse_scenario(job_scenario(job))
+    record = dict(job, n_hidden=int(scenario.model.n), n_params=int(scenario.model.n_params), diverged=False)
     t0 = time.perf_counter()
     try:
-        result = fit(model, task, config)
+        run = execute(scenario)
     except DivergenceError:
         record.update(value=float("nan"), diverged=True, epochs=None, best_loss=None)
     else:
-        value = result.metrics["value"]
-        blown = not np.isfinite(value) or (task.metric == "nmse" and value > DIVERGED_NMSE)
+        value = run.fit.metrics["value"]
+        blown = not np.isfinite(value) or (scenario.task.metric == "nmse" and value > DIVERGED_NMSE)
         record.update(value=float("nan") if blown else float(value), diverged=bool(blown),
-                      epochs=result.metrics["epochs"], best_loss=result.history.best_loss)
+                      epochs=run.fit.metrics["epochs"], best_loss=run.fit.history.best_loss)
         if job.get("keep_output") and not blown:
-            record["output"] = [round(float(v), 6) for v in predict(result.model, task.x_test)[0, :, 0]]
+            record["output"] = [round(float(v), 6) for v in _outputs(run)[0, :, 0]]
     record["seconds"] = time.perf_counter() - t0
+    record["provenance"] = {k: v for k, v in provenance().items() if k != "command"}   # the worker's
     return record
+
+
+def _outputs(run) -> np.ndarray:
+    """The trained model's outputs on the run's input, (B, L, n_out): the executor's simulation, or for an
+    LSTM (which is not simulated) its forward pass."""
+    return run.result.y if run.result is not None else run.fit.model.forward(run.scenario.x)[0]
 
 
 def _pin_threads() -> None:
@@ -86,7 +88,7 @@ def run_jobs(jobs: list[dict], workers: int = 1, progress: bool = True, desc: st
     ``seconds``.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidValueError(f"--jobs: got {workers!r}, expected an integer >= 1")
+        raise InvalidValueError(f"got {workers!r}, expected an integer >= 1", key="--jobs")
     if not jobs:
         return []
     saved = {var: os.environ.get(var) for var in THREAD_VARIABLES}

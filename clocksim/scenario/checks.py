@@ -18,18 +18,17 @@ class Checks:
         self.path = path
 
     def fail(self, key: str, value, expected: str):
-        where = f"{self.path}: " if self.path else ""
-        shown = "nothing" if value is None else repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        raise ScenarioError(f"{where}{key}: got {shown}, expected {expected}")
+        raise ScenarioError(key=key, value=value, expected=expected, file=self.path)
+
+    def error(self, key: str, reason: str):
+        """A ScenarioError about ``key`` that is not of the form got/expected."""
+        raise ScenarioError(reason, key=key, file=self.path)
 
     def unknown(self, key: str, options: list[str]):
-        where = f"{self.path}: " if self.path else ""
         leaf = key.rsplit(".", 1)[-1]
         close = difflib.get_close_matches(leaf, options, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ScenarioError(f"{where}{key}: unknown key{hint}; expected one of {', '.join(options)}")
+        raise ScenarioError(f"unknown key{hint}; expected one of {', '.join(options)}", key=key, file=self.path)
 
     def _default(self, key: str):
         section, name = key.split(".")[0], key.split(".")[-1].split("[")[0]
@@ -101,15 +100,25 @@ class Checks:
         try:
             return fn(*args, **kwargs)
         except ClocksimError as exc:
-            where = f"{self.path}: " if self.path else ""
-            msg = str(exc)
-            head = msg.split(":", 1)[0]
-            joined = f"{key}.{msg}" if head.isidentifier() else f"{key}: {msg}"
-            raise ScenarioError(f"{where}{joined}") from None
+            raise self.located(exc, key) from None
+
+    def located(self, exc: ClocksimError, key: str) -> ScenarioError:
+        """``exc`` (which names an argument) as a ScenarioError about ``key`` in this file."""
+        err = exc.located(key=key, file=self.path)
+        if not isinstance(err, ScenarioError):
+            err = ScenarioError(err.reason, key=err.key, file=err.file, expected=err.expected,
+                                **({"value": err.value} if err._has_value else {}))
+        return err
 
     def construct(self, key: str, cls, args: dict):
         """Build ``cls(**args)`` after checking the argument names against its signature."""
-        params = [p for p in inspect.signature(cls).parameters if p != "self"]
+        signature = inspect.signature(cls).parameters
+        params = [p for p in signature if p != "self"]
+        missing = [p for p in params if signature[p].default is inspect.Parameter.empty
+                   and signature[p].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+                   and p not in args]
+        if missing:
+            self.fail(f"{key}.{missing[0]}", None, f"a value ({cls.__name__} needs {', '.join(missing)})")
         for name, value in args.items():
             if name not in params:
                 self.unknown(f"{key}.{name}", params)

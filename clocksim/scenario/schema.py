@@ -33,6 +33,16 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "description": Key("string", None, "What the scenario shows (default: the file's first comment lines)."),
     },
     "model": {
+        "kind": Key("string", "cwrnn", "cwrnn (a Clockwork RNN), rnn (a simple RNN: one module of period 1, "
+                                       "dense) or lstm (clocksim.LSTM: trained and scored with a [task], never "
+                                       "simulated; see \"Models sized to a budget, and models that are not "
+                                       "clocked\"). rnn and lstm take only "
+                                       "`module_sizes` (one integer: the units), `budget`, `rule`, `n_out`, "
+                                       "`output_activation`, `seed`, `params`, and rnn `activation`."),
+        "budget": Key("integer", None, "Size the model to this many parameters (clocksim.baselines."
+                                       "size_for_budget, as the paper's Table 1) instead of `module_sizes`; a "
+                                       "CW-RNN's units are split over its modules by split_units."),
+        "rule": Key("string", "paper", "With `budget`: paper, floor, ceil or nearest (size_for_budget's rules)."),
         "modules": Key("integer", None, "Number of modules g, when neither `periods` nor `clocks` fixes it "
                                         "(with `family`; default 8)."),
         "module_sizes": Key("integer or array of integers", 8, "Units per module, fastest first; one integer "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InvalidValueError
+
 __all__ = ["plot_history"]
 
 
@@ -27,7 +29,7 @@ def plot_history(rows: list[dict], metric: str, direction: str = "minimize", ax=
 
     done = [r for r in rows if r["state"] == "COMPLETE" and isinstance(r.get(metric), (int, float))]
     if not done:
-        raise ValueError(f"rows: no complete trial with a number in {metric!r}")
+        raise InvalidValueError(f"no complete trial with a number in {metric!r}", key="rows")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.0))
     number = np.array([r["number"] for r in done])                                  # (N,)

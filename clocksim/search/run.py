@@ -75,11 +75,11 @@ def search(spec, out_dir, *, trials: int | None = None, scheduler="serial", work
     spec = spec if isinstance(spec, SearchSpec) else load_search(spec)
     total = spec.trials if trials is None else trials
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
-        raise SearchError(f"--trials: got {total!r}, expected an integer >= 1")
+        raise SearchError(f"got {total!r}, expected an integer >= 1", key="--trials")
     check_scheduler(scheduler, workers)
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
-        raise SearchError(f"--out: {folder} exists and is not a folder")
+        raise SearchError(f"{folder} exists and is not a folder", key="--out")
     folder.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     ran = 0
@@ -119,8 +119,8 @@ def _study(spec: SearchSpec, storage):
         study.set_user_attr("fingerprint", spec.fingerprint())
         study.set_user_attr("search", spec.record())
     elif mark != spec.fingerprint():
-        raise SearchError(f"--out: its {JOURNAL} holds study {spec.name!r} of another search (the file, its base "
-                          "scenario or its space changed); use another --out to start afresh")
+        raise SearchError(f"its {JOURNAL} holds study {spec.name!r} of another search (the file, its base "
+                          "scenario or its space changed); use another --out to start afresh", key="--out")
     return study
 
 
@@ -190,7 +190,7 @@ def _tell(spec: SearchSpec, study, trial, row: dict) -> None:
         measured = [metric_value(summary, c.metric) for c in spec.constraints]
     except KeyError as exc:
         study.tell(trial, state=TrialState.FAIL)
-        raise SearchError(f"{spec.path}: objectives/constraints: {exc.args[0]}") from None
+        raise SearchError(exc.args[0], key="objectives/constraints", file=spec.path) from None
     bad = [m for m, v in zip([*spec.objectives, *spec.constraints], [*values, *measured])
            if not isinstance(v, (int, float)) or isinstance(v, bool) or math.isnan(v)]
     if bad:
@@ -216,8 +216,8 @@ def _lock(folder: Path):
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise ResultsError(f"--out: {folder} is in use by another search (wait for it, or use another "
-                                   "--out)") from None
+                raise ResultsError(f"{folder} is in use by another search (wait for it, or use another "
+                                   "--out)", key="--out") from None
         yield
     finally:
         handle.close()
@@ -266,8 +266,8 @@ def _flat(summary: dict, prefix: str = "") -> dict:
 
 
 def _outputs(spec: SearchSpec, folder: Path, trials, ran: int, figures: bool, wall: float) -> SearchResult:
+    from ..folders import output_folder
     from ..provenance import provenance
-    from ..runner import output_folder
     from ..sweep.results import format_cell, write_parquet
     from ..trace import atomic_write
 

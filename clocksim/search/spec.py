@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._validate import read_toml
-from ..errors import ClocksimError, InvalidValueError
+from ..errors import ClocksimError, InvalidTypeError, InvalidValueError
 from ..scenario import REQUIRED, Key, apply_override, leading_comment, parse_scenario
 from ..sweep.spec import _absolute_paths, _base_scenario, _Check, _flatten
 from .space import Space, parse_space
@@ -169,7 +169,7 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
     try:
         base_scenario = parse_scenario(copy.deepcopy(base), scenario_path)
     except ClocksimError as exc:
-        raise SearchError(f"{path}: search.scenario: the base scenario is invalid: {exc}") from None
+        raise SearchError(f"the base scenario is invalid: {exc}", key="search.scenario", file=path) from None
     objectives = _objectives(chk, raw.get("objectives"))
     constraints = []
     for i, text in enumerate(head.get("constraints", [])):
@@ -226,8 +226,9 @@ def _probe(spec: SearchSpec) -> None:
         try:
             parse_scenario(spec.scenario(overrides), spec.scenario_path)
         except ClocksimError as exc:
-            raise SearchError(f"{spec.path}: the space gives an invalid scenario at its {which} end "
-                              f"({', '.join(f'{k}={v}' for k, v in overrides.items())}): {exc}") from None
+            raise SearchError(f"the space gives an invalid scenario at its {which} end "
+                              f"({', '.join(f'{k}={v}' for k, v in overrides.items())}): {exc}",
+                              file=spec.path) from None
 
 
 def metric_value(summary: dict, path: str):
@@ -268,4 +269,4 @@ def toml_value(value) -> str:
         return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     if hasattr(value, "item"):                    # a numpy scalar
         return toml_value(value.item())
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+    raise InvalidTypeError(f"cannot write {type(value).__name__} as TOML", key="value", value=value)

@@ -89,8 +89,8 @@ class ResultsLog:
             except OSError:
                 self._file.close()
                 self._file = None
-                raise ResultsError(f"{self.path}: in use by another sweep (wait for it, or use another --out)") \
-                    from None
+                raise ResultsError("in use by another sweep (wait for it, or use another --out)",
+                                   file=self.path) from None
         try:
             self._read()
         except BaseException:
@@ -112,17 +112,36 @@ class ResultsLog:
             self._file.write(_line(self.columns).encode("utf-8"))
             self._sync()
             return
-        lines = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise ResultsError(f"line {line}: not UTF-8 text (the file was edited or damaged?); fix or remove that "
+                               "line, or --force to start over", file=self.path) from None
+        try:
+            lines = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as exc:
+            raise ResultsError(f"not a readable CSV ({exc}); fix the file, or --force to start over",
+                               file=self.path) from None
         header = lines[0]
         if header != self.columns:
-            raise ResultsError(f"{self.path}: holds the results of a different sweep (columns {', '.join(header)}; "
+            raise ResultsError(f"holds the results of a different sweep (columns {', '.join(header)}; "
                                f"this sweep records {', '.join(self.columns)}); use another --out, or --force to "
-                               "start over")
+                               "start over", file=self.path)
         for number, cells in enumerate(lines[1:], start=2):
             if len(cells) != len(header):
-                raise ResultsError(f"{self.path}: line {number}: got {len(cells)} cells, expected {len(header)} "
-                                   "(the file was edited?); fix or remove that line, or --force to start over")
-            self.rows.append({c: (parse_number(v) if c in self.numeric else v) for c, v in zip(header, cells)})
+                raise ResultsError(f"line {number}: got {len(cells)} cells, expected {len(header)} "
+                                   "(the file was edited?); fix or remove that line, or --force to start over",
+                                   file=self.path)
+            row = {}
+            for column, value in zip(header, cells):
+                try:
+                    row[column] = parse_number(value) if column in self.numeric else value
+                except ValueError:
+                    raise ResultsError(f"line {number}: column {column} holds {value[:40]!r}, expected a number "
+                                       "(the file was edited?); fix or remove that line, or --force to start over",
+                                       file=self.path) from None
+            self.rows.append(row)
 
     def append(self, row: dict) -> None:
         """Write ``row`` (column -> value; missing columns empty) as one whole line, flushed and fsync-ed."""

@@ -69,6 +69,7 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
     """
     from tqdm import tqdm
 
+    from ..folders import folder_lock
     from .results import ResultsLog
     from .schedulers import check_scheduler, execute
 
@@ -76,26 +77,27 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
     check_scheduler(scheduler, workers)
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
-        raise SweepError(f"--out: {folder} exists and is not a folder")
-    if force and folder.is_dir():
-        for name in OUTPUTS:
-            (folder / name).unlink(missing_ok=True)
-    notes: list[str] = []
-    numeric = ["wall_time", *sweep.metrics]
-    with ResultsLog(folder / "results.csv", sweep.columns, numeric) as log:
-        if log.dropped:
-            notes.append(f"dropped an incomplete last line of {log.path.name} (a run stopped while writing it)")
-        finished = {i for i, row in log.latest().items() if row["status"] == "ok" or not retry_errors}
-        todo = [p for p in sweep.points if p.id not in finished]
-        _write_json(folder / "sweep.json", sweep_record(sweep))
-        by_id = {p.id: p for p in todo}
-        total = len(sweep.points)
-        with tqdm(total=total, initial=total - len(todo), unit="point", desc=sweep.name,
-                  disable=None if progress else True) as bar:
-            for row in execute([sweep.task(p) for p in todo], scheduler, workers):
-                log.append({**sweep.params_row(by_id[row["id"]]), **row})
-                bar.update(1)
-        latest = log.latest()
+        raise SweepError(f"{folder} exists and is not a folder", key="--out")
+    with folder_lock(folder):                 # another sweep (or run) writing here is refused, --force too
+        if force and folder.is_dir():
+            for name in OUTPUTS:
+                (folder / name).unlink(missing_ok=True)
+        notes: list[str] = []
+        numeric = ["wall_time", *sweep.metrics]
+        with ResultsLog(folder / "results.csv", sweep.columns, numeric) as log:
+            if log.dropped:
+                notes.append(f"dropped an incomplete last line of {log.path.name} (a run stopped while writing it)")
+            finished = {i for i, row in log.latest().items() if row["status"] == "ok" or not retry_errors}
+            todo = [p for p in sweep.points if p.id not in finished]
+            _write_json(folder / "sweep.json", sweep_record(sweep))
+            by_id = {p.id: p for p in todo}
+            total = len(sweep.points)
+            with tqdm(total=total, initial=total - len(todo), unit="point", desc=sweep.name,
+                      disable=None if progress else True) as bar:
+                for row in execute([sweep.task(p) for p in todo], scheduler, workers):
+                    log.append({**sweep.params_row(by_id[row["id"]]), **row})
+                    bar.update(1)
+            latest = log.latest()
     table = [{**sweep.params_row(p), **{c: latest[p.id].get(c) for c in (*ROW_FIELDS, *sweep.metrics)}}
              for p in sweep.points if p.id in latest]
     files = [folder / "results.csv", folder / "sweep.json"]
@@ -114,11 +116,13 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
 def sweep_record(sweep: Sweep) -> dict:
     """The sweep as plain data (``sweep.json`` and the Parquet metadata): what was asked, and of what."""
     from .. import __version__
+    from ..provenance import provenance
 
     return {"name": sweep.name, "description": sweep.description, "file": str(sweep.path),
             "scenario": str(sweep.scenario_path), "grid_keys": sweep.grid_keys,
             "random_keys": sweep.random_keys, "seeds": sweep.seeds, "metrics": sweep.metrics, "plots": sweep.plots,
-            "columns": sweep.columns, "points": len(sweep.points), "clocksim_version": __version__}
+            "columns": sweep.columns, "points": len(sweep.points), "clocksim_version": __version__,
+            "provenance": provenance()}
 
 
 def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) -> list[Path]:

@@ -64,19 +64,19 @@ def check_scheduler(scheduler, workers: int | None = None, *, installed: bool = 
     (``clocksim sweep --dry-run`` runs nothing, so it does not need Dask).
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise SchedulerError(f"--workers: got {workers!r}, expected an integer >= 1")
+        raise SchedulerError(f"got {workers!r}, expected an integer >= 1", key="--workers")
     if not isinstance(scheduler, str):
         if type(scheduler).__name__ != "Client":
-            raise SchedulerError(f"scheduler: got {type(scheduler).__name__}, expected a scheduler name, an address "
-                                 "or a distributed.Client")
+            raise SchedulerError(f"got {type(scheduler).__name__}, expected a scheduler name, an address "
+                                 "or a distributed.Client", key="scheduler")
         return
     address = ADDRESS.match(scheduler) is not None
     if scheduler not in SCHEDULERS and not address:
-        raise SchedulerError(f"--scheduler: got {scheduler!r}, expected {', '.join(SCHEDULERS)} or the address of a "
-                             "dask scheduler like tcp://HOST:8786")
+        raise SchedulerError(f"got {scheduler!r}, expected {', '.join(SCHEDULERS)} or the address of a "
+                             "dask scheduler like tcp://HOST:8786", key="--scheduler")
     if address and workers is not None:
-        raise SchedulerError(f"--workers: got {workers} with --scheduler {scheduler}, expected no --workers (the "
-                             "cluster's workers are started with `dask worker`)")
+        raise SchedulerError(f"got {workers} with --scheduler {scheduler}, expected no --workers (the "
+                             "cluster's workers are started with `dask worker`)", key="--workers")
     if scheduler != "serial" and installed:
         try:
             import distributed  # noqa: F401

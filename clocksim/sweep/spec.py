@@ -9,7 +9,6 @@ import itertools
 import json
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from .._validate import read_toml
 from ..errors import ClocksimError, InvalidValueError
+from ..limits import POINTS_ENV, check_count
 from ..scenario import REQUIRED, SCHEMA, Key, leading_comment, parse_scenario, set_key
 from ..summary import metric_columns
 
@@ -193,8 +193,18 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                   description=chk.string(head, "sweep.description") or comment, scenario_path=scenario_path,
                   grid_keys=grid_keys, random_keys=random_keys, seeds=seeds, metrics=[], plots={}, points=[],
                   base=base)
+    n_grid = math.prod(len(v) for v in grid.values())
+    n_points = n_grid * (samples if draws else 1) * (len(seeds) if seeds is not None else 1)
+    driver = ("random.samples" if draws and samples >= n_grid else
+              f"grid.{max(grid, key=lambda k: len(grid[k]))}" if grid else "sweep.seeds")
+    try:
+        check_count(n_points, driver, "points in the sweep", POINTS_ENV)
+    except ClocksimError as exc:
+        raise exc.located(file=path) from None
     present = {"always"}                 # which summary keys the points' runs will have
     samples_list = _draw(draws, samples, chk.int(raw.get("random", {}), "random.seed", minimum=0, default=0))
+    check_all = n_points <= FULL_CHECK_POINTS
+    checked: set = set()
     seen: set[str] = set()
     for combo in itertools.product(*grid.values()):
         for sample in samples_list:
@@ -205,17 +215,27 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                 try:
                     scenario = sweep.scenario(point)
                 except ClocksimError as exc:       # a key inside a non-table (clocksim.scenario.set_key)
-                    raise SweepError(f"{path}: point {len(sweep.points) + 1} ({point.describe()}): {exc}") from None
+                    raise SweepError(f"point {len(sweep.points) + 1} ({point.describe()}): {exc}", file=path) from None
                 point = Point(point_id(scenario), params, seed, overrides)
                 if point.id in seen:
                     sweep.duplicates += 1
                     continue
                 seen.add(point.id)
-                present |= _check_point(chk, point, scenario, scenario_path, len(sweep.points))
+                values = {(k, "range" if isinstance(draws.get(k), dict) else json.dumps(v, sort_keys=True, default=str))
+                          for k, v in point.params.items()} | {("seed", point.seed)}
+                if check_all or not values <= checked:
+                    present |= _check_point(chk, point, scenario, scenario_path, len(sweep.points))
+                    checked |= values
                 sweep.points.append(point)
     sweep.metrics = _metrics(chk, head, present)
     sweep.plots = _plots(chk, raw.get("plots", {}), sweep.metrics, grid_keys)
     return sweep
+
+
+#: Up to this many points every point's scenario is validated when the sweep is loaded; beyond it, one point
+#: per distinct value of each swept key (linear, not one parse per combination): a point whose *combination*
+#: of values is invalid is then reported in its row's error column when it runs.
+FULL_CHECK_POINTS = 256
 
 
 def point_id(scenario: dict) -> str:
@@ -231,7 +251,7 @@ def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Pat
     try:
         parsed = parse_scenario(scenario, scenario_path)
     except ClocksimError as exc:
-        raise SweepError(f"{chk.path}: point {index + 1} ({point.describe()}): {exc}") from None
+        raise SweepError(f"point {index + 1} ({point.describe()}): {exc}", file=chk.path) from None
     return ({"always"} | ({"timing"} if parsed.timing_model else set()) | ({"task"} if parsed.task else set())
             | ({"trained"} if parsed.train else set()))
 
@@ -247,10 +267,7 @@ def _base_scenario(chk: "_Check", head: dict, table: str = "sweep") -> tuple[Pat
     file = Path(os.path.normpath(file.absolute()))
     if not file.is_file():
         chk.fail(f"{table}.scenario", name, f"an existing scenario file (looked for {file})")
-    try:
-        base = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        chk.fail(f"{table}.scenario", name, f"a valid TOML scenario ({file}: {exc})")
+    base, _ = read_toml(file, chk.error, "scenario")
     _absolute_paths(base, file.parent, file.parent, {})
     return file, base
 
@@ -270,7 +287,12 @@ def _seeds(chk: "_Check", head: dict) -> list[int] | None:
     if "seeds" in head and "repeats" in head:
         chk.fail("sweep.repeats", head["repeats"], "either `seeds` or `repeats`, not both")
     if "repeats" in head:
-        return list(range(chk.int(head, "sweep.repeats", minimum=1)))
+        repeats = chk.int(head, "sweep.repeats", minimum=1)
+        try:
+            check_count(repeats, "sweep.repeats", "points in the sweep", POINTS_ENV)
+        except ClocksimError as exc:
+            raise exc.located(file=chk.path) from None
+        return list(range(repeats))
     if "seeds" not in head:
         return None
     seeds = head["seeds"]
@@ -391,6 +413,7 @@ def _plots(chk: "_Check", table: dict, metrics: list[str], grid_keys: list[str])
 
 
 # ---------------------------------------------------------------------- scenario keys and paths
+
 def _absolute_paths(raw: dict, scenario_dir: Path, sweep_dir: Path, overrides: dict) -> None:
     """Make relative file paths absolute: the scenario's own against its folder, the sweep's against the sweep
     file's folder (so points find their files from any worker's working directory)."""
@@ -414,17 +437,14 @@ class _Check:
         self.path = path
 
     def fail(self, key: str, value, expected: str):
-        shown = "nothing" if value is None else repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        raise self.error(f"{self.path}: {key}: got {shown}, expected {expected}")
+        raise self.error(key=key, value=value, expected=expected, file=self.path)
 
     def unknown(self, key: str, options: list[str], leaf: str | None = None, what: str = "key"):
         leaf = key.rsplit(".", 1)[-1] if leaf is None else leaf
         close = difflib.get_close_matches(leaf, options, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         listed = ", ".join(options) if options else "none"
-        raise self.error(f"{self.path}: {key}: unknown {what}{hint}; expected one of {listed}")
+        raise self.error(f"unknown {what}{hint}; expected one of {listed}", key=key, file=self.path)
 
     def scenario_key(self, where: str, key: str) -> None:
         """``key`` must be a dotted path into the scenario schema (section.key[.sub...])."""
@@ -434,13 +454,13 @@ class _Check:
         if parts[0] not in SCHEMA:
             close = difflib.get_close_matches(parts[0], list(SCHEMA), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise self.error(f"{self.path}: {where}: unknown scenario section {parts[0]!r}{hint}; "
-                             f"expected one of {', '.join(SCHEMA)}")
+            raise self.error(f"unknown scenario section {parts[0]!r}{hint}; expected one of {', '.join(SCHEMA)}",
+                             key=where, file=self.path)
         if parts[1] not in SCHEMA[parts[0]]:
             close = difflib.get_close_matches(parts[1], list(SCHEMA[parts[0]]), n=1)
             hint = f" (did you mean {parts[0]}.{close[0]}?)" if close else ""
-            raise self.error(f"{self.path}: {where}: unknown scenario key {parts[0]}.{parts[1]}{hint}; "
-                             f"expected one of {', '.join(SCHEMA[parts[0]])}")
+            raise self.error(f"unknown scenario key {parts[0]}.{parts[1]}{hint}; "
+                             f"expected one of {', '.join(SCHEMA[parts[0]])}", key=where, file=self.path)
 
     def _default(self, key: str):
         table, name = key.split(".", 1)

@@ -53,11 +53,11 @@ def make_task(kind: str, **options) -> Task:
     known = task_options(kind)
     for name in options:
         if name not in known:
-            raise InvalidValueError(f"{name}: not an option of task kind {kind!r}; its options are "
-                                    f"{', '.join(known) or 'none'}")
+            raise InvalidValueError(f"not an option of task kind {kind!r}; its options are "
+                                    f"{', '.join(known) or 'none'}", key=name)
     return TASK_KINDS[kind](**options)
 
 
 def _check_kind(kind) -> None:
     if not isinstance(kind, str) or kind not in TASK_KINDS:
-        raise InvalidValueError(f"kind: got {kind!r}, expected one of {', '.join(map(repr, TASK_KINDS))}")
+        raise InvalidValueError(f"got {kind!r}, expected one of {', '.join(map(repr, TASK_KINDS))}", key="kind")

@@ -29,7 +29,7 @@ def generation_task(piece: int = 0) -> Task:
     """
     piece = as_int("piece", piece, minimum=0)
     if piece >= N_PIECES:
-        raise InvalidValueError(f"piece: got {piece}, expected 0 to {N_PIECES - 1} (the bundled pieces)")
+        raise InvalidValueError(f"got {piece}, expected 0 to {N_PIECES - 1} (the bundled pieces)", key="piece")
     target = load_pieces()[piece].reshape(1, LENGTH, 1)                # (1, L, 1)
     x = np.zeros((1, LENGTH, 0))                                       # (1, L, 0): no input
     return Task(kind="generation", loss="mse", n_in=0, n_out=1, x_train=x, y_train=target, x_test=x,

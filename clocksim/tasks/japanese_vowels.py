@@ -57,7 +57,7 @@ def load_japanese_vowels(split: str) -> tuple[list[np.ndarray], np.ndarray]:
     labels : ndarray, shape (N,), int64 speaker index 0 to 8
     """
     if split not in ("train", "test"):
-        raise InvalidValueError(f"split: got {split!r}, expected 'train' or 'test'")
+        raise InvalidValueError(f"got {split!r}, expected 'train' or 'test'", key="split")
     require_datasets()
     from sktime.datasets import load_japanese_vowels as _load
     frame, labels = _load(split=split, return_X_y=True)
@@ -79,10 +79,10 @@ def japanese_vowels_task(padding: str = "end", validation: float = 0.2, seed: in
         Seeds the choice of the held-out sequences.
     """
     if padding not in PADDINGS:
-        raise InvalidValueError(f"padding: got {padding!r}, expected one of {', '.join(map(repr, PADDINGS))}")
+        raise InvalidValueError(f"got {padding!r}, expected one of {', '.join(map(repr, PADDINGS))}", key="padding")
     validation = as_float("validation", validation, minimum=0.0)
     if validation >= 1.0:
-        raise InvalidValueError(f"validation: got {validation:g}, expected a fraction below 1")
+        raise InvalidValueError(f"got {validation:g}, expected a fraction below 1", key="validation")
     seed = as_int("seed", seed, minimum=0)
     train, y_train = load_japanese_vowels("train")
     test, y_test = load_japanese_vowels("test")

@@ -86,7 +86,8 @@ def load_pieces() -> np.ndarray:
     with np.load(PIECES_FILE, allow_pickle=False) as data:
         pieces = np.array(data["pieces"], dtype=np.float64)
     if pieces.shape != (N_PIECES, LENGTH):
-        raise InvalidValueError(f"{PIECES_FILE}: got pieces of shape {pieces.shape}, expected ({N_PIECES}, {LENGTH})")
+        raise InvalidValueError(f"got pieces of shape {pieces.shape}, expected ({N_PIECES}, {LENGTH})",
+                                file=PIECES_FILE)
     return pieces
 
 

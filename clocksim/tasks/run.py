@@ -35,7 +35,8 @@ class Fit:
 
 
 def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None, resume=None,
-        checkpoint_every: int = 1, progress: bool | None = False, on_epoch=None) -> Fit:
+        checkpoint_every: int = 1, progress: bool | None = False, on_epoch=None,
+        fingerprint: dict | None = None) -> Fit:
     """Train a copy of ``model`` on ``task`` (if ``config`` is given) and score it on the task's test set.
 
     Parameters
@@ -45,19 +46,19 @@ def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None
     task : Task
     config : TrainConfig, optional
         Its ``loss`` is replaced by the task's. None: score the model as it is.
-    checkpoint, resume, checkpoint_every, progress, on_epoch
+    checkpoint, resume, checkpoint_every, progress, on_epoch, fingerprint
         As for :func:`clocksim.train`.
     """
     if (model.n_in, model.n_out) != (task.n_in, task.n_out):
-        raise InvalidValueError(f"model: got n_in={model.n_in}, n_out={model.n_out}, expected n_in={task.n_in}, "
-                                f"n_out={task.n_out} for the {task.kind} task")
+        raise InvalidValueError(f"got n_in={model.n_in}, n_out={model.n_out}, expected n_in={task.n_in}, "
+                                f"n_out={task.n_out} for the {task.kind} task", key="model")
     trained = model.copy()
     history = None
     if config is not None:
         config = dataclasses.replace(config, loss=task.loss)
         history = train(trained, task.x_train, task.y_train, config, validation=task.validation,
                         checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, progress=progress,
-                        on_epoch=on_epoch)
+                        on_epoch=on_epoch, fingerprint=fingerprint)
     metrics = {"task": task.kind, **score(trained, task), "n_params": int(trained.n_params)}
     if history is not None:
         metrics.update(epochs=len(history), best_epoch=history.best_epoch, stopped_early=history.stopped_early,

@@ -113,13 +113,13 @@ def synthetic_words_task(groups: int = 5, words_per_group: int = 5, channels: in
     test_per_class = as_int("test_per_class", test_per_class, minimum=1)
     noise = as_float("noise", noise, minimum=0.0)
     if padding not in PADDINGS:
-        raise InvalidValueError(f"padding: got {padding!r}, expected one of {', '.join(map(repr, PADDINGS))}")
+        raise InvalidValueError(f"got {padding!r}, expected one of {', '.join(map(repr, PADDINGS))}", key="padding")
     validation = as_float("validation", validation, minimum=0.0)
     if validation >= 1.0:
-        raise InvalidValueError(f"validation: got {validation:g}, expected a fraction below 1")
+        raise InvalidValueError(f"got {validation:g}, expected a fraction below 1", key="validation")
     if validation > 0 and train_per_class < 2:
-        raise InvalidValueError(f"train_per_class: got {train_per_class}, expected at least 2 with a validation "
-                                "fraction (one to train on, one to hold out)")
+        raise InvalidValueError(f"got {train_per_class}, expected at least 2 with a validation "
+                                "fraction (one to train on, one to hold out)", key="train_per_class")
     seed = as_int("seed", seed, minimum=0)
     proto_rng = np.random.default_rng([seed, 0])
     prototypes = (_prototypes(proto_rng, groups * words, channels), _prototypes(proto_rng, groups, channels))

@@ -90,10 +90,10 @@ def nmse(y: np.ndarray, target: np.ndarray) -> float:
     """
     y, target = np.asarray(y, dtype=np.float64), np.asarray(target, dtype=np.float64)
     if y.shape != target.shape:
-        raise InvalidValueError(f"y: got shape {y.shape}, expected the target's {target.shape}")
+        raise InvalidValueError(f"got shape {y.shape}, expected the target's {target.shape}", key="y")
     var = float(np.var(target))
     if var == 0.0:
-        raise InvalidValueError("target: constant, so its variance is 0 and the NMSE is undefined")
+        raise InvalidValueError("constant, so its variance is 0 and the NMSE is undefined", key="target")
     return float(np.mean((y - target) ** 2) / var)
 
 
@@ -165,12 +165,12 @@ def pad_sequences(sequences: list[np.ndarray], labels: np.ndarray, padding: str 
            [2., 2.]]), array([3, 4]))
     """
     if padding not in PADDINGS:
-        raise InvalidValueError(f"padding: got {padding!r}, expected one of {', '.join(map(repr, PADDINGS))}")
+        raise InvalidValueError(f"got {padding!r}, expected one of {', '.join(map(repr, PADDINGS))}", key="padding")
     labels = np.asarray(labels, dtype=np.int64)
     longest = max(s.shape[0] for s in sequences)
     length = longest if length is None else length
     if longest > length:
-        raise InvalidValueError(f"length: got {length}, expected at least the longest sequence's {longest} steps")
+        raise InvalidValueError(f"got {length}, expected at least the longest sequence's {longest} steps", key="length")
     x = np.zeros((len(sequences), length, sequences[0].shape[1]))               # (N, L, C)
     y = np.full((len(sequences), length), UNLABELLED, dtype=np.int64)           # (N, L)
     for i, s in enumerate(sequences):

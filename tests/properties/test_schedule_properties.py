@@ -1,7 +1,8 @@
 """Property tests of schedules and the semantics every engine must keep."""
 
 import numpy as np
-from helpers import randomize
+import pytest
+from helpers import ENGINE_NAMES, randomize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,11 +49,12 @@ def test_firing_rule_is_mathematical_modulo(clock, start, n_steps):
     np.testing.assert_array_equal(clock.fires(start, n_steps), (t - clock.phase) % clock.period == 0)
 
 
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 @SETTINGS
 @given(model=models(), n_steps=st.integers(1, 40), seed=st.integers(0, 1000))
-def test_inactive_modules_hold_state_bit_for_bit(model, n_steps, seed):
+def test_inactive_modules_hold_state_bit_for_bit(engine, model, n_steps, seed):
     X = np.random.default_rng(seed).normal(size=(2, n_steps, model.n_in))
-    res = cs.simulate(model, X)
+    res = cs.simulate(model, X, engine=engine)
     act = model.activity(n_steps)
     h_prev = np.broadcast_to(model.params["h0"], (2, model.n))
     for s in range(n_steps):
@@ -62,30 +64,32 @@ def test_inactive_modules_hold_state_bit_for_bit(model, n_steps, seed):
         h_prev = res.h[:, s]
 
 
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 @SETTINGS
 @given(model=models(connectivity="slow-to-fast"), n_steps=st.integers(1, 40), seed=st.integers(0, 1000),
        which=st.integers(0, 10))
-def test_fast_modules_never_influence_slower_ones(model, n_steps, seed, which):
+def test_fast_modules_never_influence_slower_ones(engine, model, n_steps, seed, which):
     """Perturb module i's initial state and its weights: modules j > i are unchanged bit for bit."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_steps, model.n_in))
     i = which % model.g
-    base = cs.simulate(model, X)
+    base = cs.simulate(model, X, engine=engine)
     h0 = np.array(model.params["h0"])
     h0[model.rows(i)] += 1.0
     W_in = np.array(model.params["W_in"])
     W_in[model.rows(i)] += rng.normal(size=W_in[model.rows(i)].shape)
     other = model.copy()
     other.set_params(h0=h0, W_in=W_in)
-    pert = cs.simulate(other, X)
+    pert = cs.simulate(other, X, engine=engine)
     slower = slice(model.rows(i).stop, model.n)
     assert np.array_equal(base.h[:, slower], pert.h[:, slower])
 
 
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 @SETTINGS
 @given(model=models(), n_steps=st.integers(1, 30))
-def test_trace_has_one_activation_per_firing(model, n_steps):
-    res = cs.simulate(model, np.zeros((n_steps, model.n_in)))
+def test_trace_has_one_activation_per_firing(engine, model, n_steps):
+    res = cs.simulate(model, np.zeros((n_steps, model.n_in)), engine=engine)
     act = model.activity(n_steps)
     counts = np.bincount(res.trace.activations["module"], minlength=model.g)
     np.testing.assert_array_equal(counts, act.sum(axis=0))

@@ -20,7 +20,7 @@ from ._validate import as_int
 from .clocks import PERIOD_FAMILIES, Periodic, check_fastest_first
 from .errors import ClocksimError, InvalidValueError
 from .explain import schedule_table
-from .folders import Terminated, handle_signals, restore_signals
+from .folders import Terminated, check_signals, handle_signals, restore_signals
 from .model import INPUT_MODES
 from .trace import Trace
 
@@ -369,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = handle_signals() if threading.current_thread() is threading.main_thread() else {}
     try:
         args = parser.parse_args(argv)
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        check_signals()                      # a signal swallowed inside a C callback still ends the command
+        return status
     except UsageError as exc:
         return _fail(str(exc))
     except ClocksimError as exc:

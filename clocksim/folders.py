@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,13 +50,29 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+#: Signals received and not yet acted on. The handler raises :class:`Terminated` at once, but an exception
+#: raised inside a C callback (numba compiling through llvmlite, for one) is swallowed there, so the
+#: signal is also remembered here and :func:`check_signals` raises it again at the next safe point.
+_RECEIVED: list[int] = []
+
+
+def check_signals() -> None:
+    """Raise :class:`Terminated` for a signal received but swallowed before it could stop the run."""
+    if _RECEIVED:
+        signum = _RECEIVED[0]
+        _RECEIVED.clear()
+        raise Terminated(signum)
+
+
 def handle_signals() -> dict:
     """Turn SIGTERM and SIGHUP into :class:`Terminated` (cleanup then exit 128 + signal); returns the
     previous handlers (for :func:`restore_signals`). Only from the main thread."""
     def raise_terminated(signum, frame):
+        _RECEIVED.append(signum)
         raise Terminated(signum)
 
-    previous = {}
+    previous = {"unraisablehook": sys.unraisablehook}
+    sys.unraisablehook = _quiet_terminated
     for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
         if sig is not None:
             previous[sig] = signal.signal(sig, raise_terminated)
@@ -63,8 +80,18 @@ def handle_signals() -> dict:
 
 
 def restore_signals(previous: dict) -> None:
+    previous = dict(previous)
+    sys.unraisablehook = previous.pop("unraisablehook", sys.unraisablehook)
     for sig, handler in previous.items():
         signal.signal(sig, handler)
+    _RECEIVED.clear()
+
+
+def _quiet_terminated(unraisable) -> None:
+    """A :class:`Terminated` swallowed in a C callback is remembered in _RECEIVED: print no traceback for it."""
+    if isinstance(unraisable.exc_value, Terminated):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def check_folder(path, option: str = "--out") -> Path:
@@ -217,6 +244,12 @@ class output_folder:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
+            if exc_type is None:
+                try:
+                    check_signals()              # a signal swallowed on the way: the folder must not appear
+                except Terminated:
+                    shutil.rmtree(self.tmp, ignore_errors=True)
+                    raise
             if exc_type is not None:
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 return

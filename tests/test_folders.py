@@ -125,3 +125,19 @@ def test_diverged_training_leaves_no_empty_folder(tmp_path, capsys):
     code, _, err = run(capsys, "run", path, "--out", tmp_path / "o", "--quiet")
     assert code == 2 and "training diverged" in err
     assert not (tmp_path / "o").exists() and hidden(tmp_path) == []
+
+
+def test_a_signal_swallowed_inside_a_c_callback_still_stops_the_folder(tmp_path):
+    """numba compiles through llvmlite callbacks that swallow exceptions: the handler's Terminated is then lost,
+    so the signal is remembered and raised again when the folder would appear (which it then does not)."""
+    from clocksim import folders
+    previous = folders.handle_signals()
+    try:
+        with pytest.raises(folders.Terminated) as err, output_folder(tmp_path / "o") as tmp:
+            (tmp / "summary.json").write_text("{}")
+            folders._RECEIVED.append(signal.SIGTERM)        # what the handler records before its raise is lost
+        assert err.value.signum == signal.SIGTERM
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        folders.restore_signals(previous)
+    assert folders._RECEIVED == []

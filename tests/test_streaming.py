@@ -343,3 +343,16 @@ def test_trace_parts_appear_whole_or_not_at_all(model, x, tmp_path):
     with pytest.raises(cs.InvalidValueError, match="contains nan"):
         cs.simulate(model, bad, chunk=8, trace_dir=tmp_path / "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+@pytest.mark.parametrize("arrivals", [False, True])
+def test_a_clock_that_stops_firing_does_not_stall_a_chunked_event_run(arrivals):
+    """An explicit clock past its last firing has empty windows: its process waits out each one (it used to
+    spin without yielding, so a chunked run never ended). Chunked equals whole, with and without times=."""
+    model = cs.ClockworkRNN(1, 1, [4, 4], [cs.Periodic(1), cs.Explicit([0, 3, 10, 11])], seed=0)
+    x = np.random.default_rng(0).normal(size=(40, 1))
+    options = {"times": np.arange(40) * 1.0} if arrivals else {}
+    whole = cs.simulate(model, x, engine="events", **options)
+    part = cs.simulate(model, x, engine="events", chunk=7, **options)
+    assert np.array_equal(whole.y, part.y) and np.array_equal(whole.h, part.h)
+    assert part.trace.summary()["per_module"][1]["activations"] == 4

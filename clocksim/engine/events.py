@@ -467,19 +467,26 @@ class _Simulation:
         """Module i's firing times in ``[t_first, end)``, drawn from its clock a window at a time (lists).
 
         While the end of the input is unknown a window may reach past it; the processes stop at
-        the first firing at or after ``end``.
+        the first firing at or after ``end``. Yields ``(times, b)``, ``b`` the window's end: a
+        process whose window is empty (an explicit clock past its last firing, a slow period)
+        waits until ``b``, so that simulated time moves on and the end of the run becomes known.
         """
         clock, a, span = self.clocks[i], self.t_first, float(self.c)
         while a < self.end:
             b = min(a + span, self.end)
-            yield clock.firing_times(a, b).tolist()
+            yield clock.firing_times(a, b).tolist(), b
             a = b
 
     def _module_sync(self, env, i):
         """Synchronous fast path: compute at each firing; the readout tick publishes."""
         timeout, activate, S, I = env.timeout, EK.activate_sync, self.S, self.I
         prev = 0.0
-        for window in self._firings(i):
+        for window, b in self._firings(i):
+            if not window:
+                if b > prev:
+                    yield timeout(b - prev)
+                    prev = b
+                continue
             for t in window:
                 yield timeout(t - prev)
                 if t >= self.end:
@@ -526,31 +533,36 @@ class _Simulation:
         S, I = self.S, self.I
         dur = float(self.duration[i])
         arbiter = self.arbiter
-        for t in (t for window in self._firings(i) for t in window):
-            if env.now < t:
-                yield env.timeout(t - env.now)
-            if t >= self.end:
-                return
-            core = -1
-            if arbiter is not None:
-                req = yield arbiter.submit(self.prio[i], t, i)
-                yield req
-                core = heapq.heappop(arbiter.free)
-            start = env.now
-            if I[EK.H_NACT] >= CHUNK:
-                self.flush()
-            EK.activate(i, t, start, start + dur, core, S, I)
-            if dur > 0.0:
-                yield env.timeout(dur)
-            if arbiter is not None:                 # the core is free at the end of the compute ...
-                heapq.heappush(arbiter.free, core)
-                arbiter.pool.release(req)
-            yield Slot(env, 0.0, PUBLISH)           # ... and the result publishes in that instant's publish phase
-            if I[EK.H_NMSG] >= CHUNK:
-                self.flush()
-            EK.publish(i, env.now, self.zero_latency, S, I)
-            if not self.zero_latency:
-                self._send_delayed(env, i)
+        for window, b in self._firings(i):
+            if not window:
+                if env.now < b:
+                    yield env.timeout(b - env.now)
+                continue
+            for t in window:
+                if env.now < t:
+                    yield env.timeout(t - env.now)
+                if t >= self.end:
+                    return
+                core = -1
+                if arbiter is not None:
+                    req = yield arbiter.submit(self.prio[i], t, i)
+                    yield req
+                    core = heapq.heappop(arbiter.free)
+                start = env.now
+                if I[EK.H_NACT] >= CHUNK:
+                    self.flush()
+                EK.activate(i, t, start, start + dur, core, S, I)
+                if dur > 0.0:
+                    yield env.timeout(dur)
+                if arbiter is not None:                 # the core is free at the end of the compute ...
+                    heapq.heappush(arbiter.free, core)
+                    arbiter.pool.release(req)
+                yield Slot(env, 0.0, PUBLISH)           # ... and the result publishes in that instant's publish phase
+                if I[EK.H_NMSG] >= CHUNK:
+                    self.flush()
+                EK.publish(i, env.now, self.zero_latency, S, I)
+                if not self.zero_latency:
+                    self._send_delayed(env, i)
 
     def _send_delayed(self, env, j):
         """Schedule the messages of module j's new state on links with latency."""

@@ -180,3 +180,19 @@ class TestMakeTaskAndFit:
     def test_fit_refuses_a_model_of_the_wrong_shape(self):
         with pytest.raises(cs.InvalidValueError, match="expected n_in=0, n_out=1 for the generation task"):
             fit(cs.ClockworkRNN(2, 1, 2, [1, 2]), make_task("generation"))
+
+
+def test_fit_scores_the_validation_set_apart_from_the_test_set():
+    """accuracy.validation_value (what a search may select on) is the error on the validation sequences,
+    written out here by hand; the test error stays the test set's."""
+    import clocksim as cs
+    from clocksim.tasks import fit, make_task
+    task = make_task("synthetic_words", seed=0)
+    model = cs.ClockworkRNN(task.n_in, task.n_out, [4] * 3, [1, 2, 4], seed=0)
+    metrics = fit(model, task).metrics
+    def error(x, labels):                                             # over the labelled steps (label >= 0)
+        y = cs.simulate(model, x).y                                   # (B, L, classes)
+        seen = labels >= 0
+        return np.mean(np.argmax(y, axis=2)[seen] != labels[seen])
+    assert metrics["validation_value"] == pytest.approx(error(task.x_val, task.y_val), abs=1e-12)
+    assert metrics["value"] == pytest.approx(error(task.x_test, task.y_test), abs=1e-12)

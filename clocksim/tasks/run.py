@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidValueError
 from ..train import History, TrainConfig, train
-from .task import Task, score
+from .task import Task, score, validation_score
 
 __all__ = ["Fit", "fit"]
 
@@ -59,7 +59,8 @@ def fit(model, task: Task, config: TrainConfig | None = None, *, checkpoint=None
         history = train(trained, task.x_train, task.y_train, config, validation=task.validation,
                         checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, progress=progress,
                         on_epoch=on_epoch, fingerprint=fingerprint)
-    metrics = {"task": task.kind, **score(trained, task), "n_params": int(trained.n_params)}
+    metrics = {"task": task.kind, **score(trained, task), **validation_score(trained, task),
+               "n_params": int(trained.n_params)}
     if history is not None:
         metrics.update(epochs=len(history), best_epoch=history.best_epoch, stopped_early=history.stopped_early,
                        train_loss=history.train_loss[-1] if history.train_loss else None,

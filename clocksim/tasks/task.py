@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import InvalidValueError
 from ..grad import evaluate
 
-__all__ = ["Task", "score", "nmse", "METRICS", "PADDINGS", "stratified_split", "pad_sequences"]
+__all__ = ["Task", "score", "validation_score", "nmse", "METRICS", "PADDINGS", "stratified_split", "pad_sequences"]
 
 METRICS = {"mse": "nmse", "xent": "test_error"}
 PADDINGS = ("end", "front")
@@ -114,6 +114,17 @@ def score(model, task: Task) -> dict:
     error = 1.0 - metrics["accuracy"]
     return {"metric": "test_error", "value": error, "test_error": error, "test_accuracy": metrics["accuracy"],
             "test_loss": metrics["loss"]}
+
+
+def validation_score(model, task: Task) -> dict:
+    """The score of :func:`score` on the task's *validation* sequences (what a search may select on
+    without touching the test set): ``validation_value`` (lower is better: NMSE or error fraction) and
+    ``validation_loss``; empty when the task has no validation set."""
+    if task.x_val is None:
+        return {}
+    metrics = evaluate(model, task.x_val, task.y_val, task.loss)
+    value = metrics["loss"] / float(np.var(task.y_val)) if task.loss == "mse" else 1.0 - metrics["accuracy"]
+    return {"validation_value": float(value), "validation_loss": float(metrics["loss"])}
 
 
 def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

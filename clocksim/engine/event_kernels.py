@@ -25,7 +25,7 @@ activation records (see ``clocksim.engine.base.readouts_from_activations``).
 import numpy as np
 from numba import njit
 
-from ..kernels import copy_into, module_update
+from ..kernels import P_G0, P_G1, P_LO, copy_into, gather_reads, module_update
 
 _JIT = dict(cache=True, error_model="numpy", fastmath=False)
 
@@ -39,7 +39,9 @@ H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z = 21, 22, 23, 24, 25, 26
 H_XBASE, H_XN, H_ERR = 29, 30, 31   # input window: index of its first sample, samples held; error flag
 H_COUNT = 32                          # section (g, 2): updates executed and their multiply-adds, per module
 H_XW = 33                             # input columns per sample and sequence (Plan.n_x)
-HEADER = 34
+H_GIDX = 34                           # section: the plan's gather lists (modules with non-contiguous reads)
+H_ZBASE = 35                          # window index of the current chunk's first sample (row 0 of z)
+HEADER = 36
 # ---- module table columns
 M_INBOX, M_C, M_CH, M_MACS, M_X0 = 0, 1, 2, 3, 4    # M_X0: first input column the module reads
 MOD_COLUMNS = 5
@@ -98,8 +100,6 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
     bias = S[I[H_BIAS]: I[H_BIAS] + n]
     done = module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
-    I[I[H_COUNT] + 2 * i] += 1                    # observed cost, counted where the work happens
-    I[I[H_COUNT] + 2 * i + 1] += done
     # staleness: age of the oldest message read; lag: how much newer the senders' latest states are
     recv = I[H_RECV] + i * g
     stale = 0.0
@@ -109,12 +109,20 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
         rt = S[recv + j]
         stale = max(stale, start_t - rt)
         lag = max(lag, S[I[H_PUBT] + j] - rt)
+    _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I)
+
+
+@njit(**_JIT)
+def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
+    """Count module i's update (observed cost, counted where the work happens) and write its activation record."""
+    I[I[H_COUNT] + 2 * i] += 1
+    I[I[H_COUNT] + 2 * i + 1] += done
     row = I[H_ACTREC] + I[H_NACT] * 8
     S[row + A_MODULE] = i
     S[row + A_TIME] = fire_t
     S[row + A_START] = start_t
     S[row + A_END] = end_t
-    S[row + A_MACS] = I[mod + M_MACS]
+    S[row + A_MACS] = I[I[H_MOD] + i * MOD_COLUMNS + M_MACS]
     S[row + A_STALE] = stale
     S[row + A_LAG] = lag
     S[row + A_CORE] = core
@@ -123,9 +131,43 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
 
 @njit(**_JIT)
 def activate_sync(i, t, S, I):
-    """:func:`activate` for the synchronous path: fires, starts and ends at ``t``, no core; the
-    module joins the dirty list that the tick's publish phase (:func:`tick`) works through."""
-    activate(i, t, t, t, np.int64(-1), S, I)      # no core (an int64, not a literal: see kernels._JIT)
+    """Module ``i`` fires, starts and ends at ``t`` (synchronous path: no latency, no compute model).
+
+    It reads the state published up to ``t - 1`` where the readout left it, row ``s`` of the
+    readout states (``s``: the step of ``t`` in the current chunk), with the input of step
+    ``s`` in that row's input columns, as the compiled engine reads its work array: no
+    per-reader inbox copies and no message records (the trace derives the messages from the
+    activations). The module joins the dirty list that the tick's publish phase (:func:`tick`)
+    works through.
+    """
+    g = I[H_G]
+    n = I[H_N]
+    xw = I[H_XW]                                                    # input columns: latest, then buffered
+    B = I[H_B]
+    m = I[H_M]
+    sample = latest_sample(S[I[H_TS]: I[H_TS] + I[H_XN]], t)       # sample of step s (within the window)
+    z = I[H_Z] + (sample - I[H_ZBASE]) * B * m
+    if xw > 0:
+        x0 = I[H_X] + sample * B * xw
+        for q in range(B):
+            copy_into(S[z + q * m + n: z + q * m + n + xw], S[x0 + q * xw: x0 + (q + 1) * xw])
+    plan = I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))
+    wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
+    bias = S[I[H_BIAS]: I[H_BIAS] + n]
+    out = I[H_NXT] + plan[i, 0]
+    lo = plan[i, P_LO]
+    if lo >= 0:
+        done = module_update(i, S, z + lo, m, S, out, n, B, plan, wflat, bias, I[H_ACT])
+    else:                                             # non-contiguous reads: gathered into the inbox
+        ib = I[I[H_MOD] + i * MOD_COLUMNS + M_INBOX]
+        c = plan[i, P_G1] - plan[i, P_G0]
+        gather_reads(i, S, z, m, B, plan, I[I[H_GIDX]:], S[ib: ib + B * c])
+        done = module_update(i, S, ib, c, S, out, n, B, plan, wflat, bias, I[H_ACT])
+    # staleness: age of the oldest state read (every reader holds the senders' latest: no lag)
+    stale = 0.0
+    for p in range(I[I[H_SPTR] + i], I[I[H_SPTR] + i + 1]):
+        stale = max(stale, t - S[I[H_PUBT] + I[I[H_SLIST] + p]])
+    _record(i, t, t, t, np.int64(-1), stale, 0.0, done, S, I)      # no core (an int64: see kernels._JIT)
     I[I[H_DIRTY] + I[H_NDIRTY]] = i
     I[H_NDIRTY] += 1
 
@@ -160,6 +202,19 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, S, I, record):
 def publish(j, now, deliver_all, S, I):
     """Module j publishes ``nxt`` -> ``pub`` at ``now`` and delivers to itself (and, if
     ``deliver_all``, to every receiver at once: zero link latency)."""
+    _publish_state(j, now, S, I)
+    n = I[H_N]
+    r0 = I[I[H_PLAN] + j * 7]
+    pub = I[H_PUB]
+    for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
+        r = I[I[H_DLIST] + 2 * p]
+        if r == j or deliver_all:
+            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, S, I, r != j)
+
+
+@njit(**_JIT)
+def _publish_state(j, now, S, I):
+    """Module j's computed rows ``nxt`` become its published rows ``pub``, published at ``now``."""
     B = I[H_B]
     n = I[H_N]
     plan0 = I[H_PLAN]
@@ -170,10 +225,6 @@ def publish(j, now, deliver_all, S, I):
     for q in range(B):
         copy_into(S[pub + q * n + r0: pub + q * n + r1], S[nxt + q * n + r0: nxt + q * n + r1])
     S[I[H_PUBT] + j] = now
-    for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
-        r = I[I[H_DLIST] + 2 * p]
-        if r == j or deliver_all:
-            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, S, I, r != j)
 
 
 @njit(**_JIT)
@@ -197,9 +248,10 @@ def snapshot(s, S, I):
 
 @njit(**_JIT)
 def tick(s, now, S, I):
-    """The synchronous tick's second phase: modules that computed at ``now`` publish, then the readout."""
+    """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
+    sent: readers read the published state from the readout rows), then the readout."""
     d0 = I[H_DIRTY]
     for p in range(I[H_NDIRTY]):
-        publish(I[d0 + p], now, np.bool_(True), S, I)
+        _publish_state(I[d0 + p], now, S, I)
     I[H_NDIRTY] = 0
     snapshot(s, S, I)

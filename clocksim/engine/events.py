@@ -6,6 +6,11 @@ latest messages it has received from the modules it reads, plus the input —
 and then publishes its new state, which sends it as a message to every module
 that reads it (the faster ones under slow-to-fast wiring).
 
+Synchronous runs without a timing model deliver every message instantly, so they
+send none: a module reads the published state where the readout keeps it (the
+compiled engine's work-array rows), and the trace derives the messages from the
+activations. An activation then costs the same however many modules read it.
+
 Order inside one instant of model time is explicit (SimPy orders events at the
 same time by priority, then by the order they were scheduled; clocksim uses
 priority slots so that nothing depends on scheduling order)::
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from functools import partial
 
 import numpy as np
 import simpy
@@ -48,7 +54,7 @@ from ..errors import InvalidValueError, ShapeError, UnsupportedError
 from ..model import ClockworkRNN
 from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
 from . import event_kernels as EK
-from .base import Engine, Result, _latch, _readouts, check_observed, trace_meta
+from .base import Engine, Result, _latch, _readouts, check_observed, messages_from_activations, trace_meta
 from .buffer import InputBuffer
 from .plan import Plan, plan_for
 from .stream import Keeper, Source, TraceParts, chunk_steps
@@ -325,6 +331,7 @@ class _Simulation:
             pos += c
         I[EK.H_XBASE] = self.window[0][0]
         I[EK.H_XN] = pos
+        I[EK.H_ZBASE] = sum(ts.shape[0] for _, _, ts in self.window[:self.cur])
 
     def _end_chunk(self) -> None:
         """After the readout of the current chunk's last step: its outputs, its records, the next chunk."""
@@ -369,7 +376,10 @@ class _Simulation:
             self.aggregate.meta.update(meta)
             return self.aggregate
         act = _joined(self.parts["activations"], ACTIVATION_DTYPE, ("module", "time"))
-        msg = _joined(self.parts["messages"], MESSAGE_DTYPE, ("receiver", "sender", "send", "arrive"))
+        if self.fast:                       # derived when read, as the compiled engine's trace
+            msg = partial(messages_from_activations, self.model)
+        else:
+            msg = _joined(self.parts["messages"], MESSAGE_DTYPE, ("receiver", "sender", "send", "arrive"))
         return Trace(act, msg, np.concatenate(self.parts["readouts"]), meta)
 
     # ------------------------------------------------------------------ layout
@@ -390,7 +400,7 @@ class _Simulation:
         # records are folded in once CHUNK are held (checked before each activation and publish of the
         # general path, and every check_every readouts): room for check_every synchronous ticks more
         self.check_every = max(1, min(64, CHUNK // (g * g)))
-        self.cap_msg = CHUNK + self.check_every * g * g
+        self.cap_msg = 0 if self.fast else CHUNK + self.check_every * g * g   # the fast path sends none
         sections = {"inbox": n_inbox, "x": W * B * plan.n_x, "ts": W, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
                     "act": 8 * (CHUNK + self.check_every * g), "msg": 4 * self.cap_msg, "z": (c + 1) * B * m}
@@ -422,7 +432,8 @@ class _Simulation:
         mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i],
                          plan.x_offset(i)) for i in range(g)], dtype=np.int64)
         parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
-                 EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g), EK.H_COUNT: np.zeros(2 * g)}
+                 EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g), EK.H_COUNT: np.zeros(2 * g),
+                 EK.H_GIDX: plan.gidx}
         parts = {slot: np.ravel(np.asarray(arr, dtype=np.int64)) for slot, arr in parts.items()}
         I = np.zeros(EK.HEADER + sum(a.size for a in parts.values()), dtype=np.int64)
         pos = EK.HEADER
@@ -591,7 +602,11 @@ class _Simulation:
 
     def flush(self) -> None:
         """Fold the records held so far into the trace (or its parts) and start the buffers again."""
-        rows, msgs = self.activations(), self.messages()
+        rows = self.activations()
+        if not self.fast:
+            msgs = self.messages()
+        elif self.writer is not None or self.aggregate is not None:
+            msgs = messages_from_activations(self.model, rows)     # the fast path sends none: derived
         self.recorded += np.bincount(rows["module"], minlength=self.model.g)
         ts = self.view["ts"][:int(self.I[EK.H_XN])]
         _latch(self.first, rows, ts)
@@ -601,7 +616,8 @@ class _Simulation:
             self.aggregate.add(activations=rows, messages=msgs)
         else:
             self.parts["activations"].append(rows)
-            self.parts["messages"].append(msgs)
+            if not self.fast:
+                self.parts["messages"].append(msgs)
         self.I[EK.H_NACT] = 0
         self.I[EK.H_NMSG] = 0
 

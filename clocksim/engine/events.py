@@ -465,7 +465,7 @@ class _Simulation:
             self.link_rng = {}
             for i in order:
                 env.process(self._module_general(env, i))
-        env.process(self._readout(env))
+        self._drive(env, self._readout())
         env.run()
         if self.I[EK.H_ERR]:
             raise UnsupportedError(
@@ -505,8 +505,20 @@ class _Simulation:
                 prev = t
                 activate(i, t, S, I)
 
-    def _readout(self, env):
-        """The output of step s: in the synchronous tick, or at the end of the step's window.
+    @staticmethod
+    def _drive(env, instants) -> None:
+        """Run a generator that yields ``(delay, slot)`` and acts when resumed that much later in
+        that slot, as a chain of :class:`Slot` callbacks (a SimPy process without the process:
+        the readout wakes once per step, and a process resume costs about as much as the rest)."""
+        def wake(_event):
+            for delay, slot in instants:
+                Slot(env, delay, slot).callbacks.append(wake)
+                return
+        wake(None)
+
+    def _readout(self):
+        """The output of step s: in the synchronous tick, or at the end of the step's window
+        (instants for :meth:`_drive`).
 
         Drives the chunks: after the readout of a chunk's last step, :meth:`_end_chunk`.
         """
@@ -524,7 +536,7 @@ class _Simulation:
                 after = ts[-1] + 1.0 if last else self.window[self.cur + 1][2][0]
                 times, slot = np.append(ts[1:], after).tolist(), WINDOW_END
             for s, t in enumerate(times):
-                yield Slot(env, t - prev, slot)
+                yield t - prev, slot
                 if self.fast:
                     EK.tick(s, t, S, I)
                 else:

@@ -508,11 +508,17 @@ class _Simulation:
     @staticmethod
     def _drive(env, instants) -> None:
         """Run a generator that yields ``(delay, slot)`` and acts when resumed that much later in
-        that slot, as a chain of :class:`Slot` callbacks (a SimPy process without the process:
-        the readout wakes once per step, and a process resume costs about as much as the rest)."""
+        that slot, as one :class:`Slot` scheduled again each time with a callback (a SimPy process
+        without the process: the readout wakes once per step, and a process resume and a new event
+        cost more than the step's own work)."""
+        ev = simpy.events.Event(env)
+        ev._ok, ev._value = True, None          # triggered, as Slot; scheduled below
+        schedule = env.schedule
+
         def wake(_event):
             for delay, slot in instants:
-                Slot(env, delay, slot).callbacks.append(wake)
+                ev.callbacks = [wake]           # SimPy clears them when it processes the event
+                schedule(ev, slot, delay)
                 return
         wake(None)
 

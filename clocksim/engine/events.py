@@ -66,16 +66,30 @@ CHUNK = 1 << 16     # records held before they are folded into an aggregate trac
 
 
 class Slot(simpy.events.Event):
-    """A timeout in an explicit priority slot (SimPy's Timeout always uses priority 1)."""
+    """A timeout in an explicit priority slot (SimPy's Timeout always uses priority 1).
+
+    Without a delay it is not scheduled; :meth:`again` schedules it, and schedules it anew once
+    SimPy has processed it: a process or callback chain that waits on one event after another
+    reuses one object instead of making an event per wake-up.
+    """
 
     __slots__ = ()
 
-    def __init__(self, env: simpy.Environment, delay: float, priority: int):
+    def __init__(self, env: simpy.Environment, delay: float | None = None, priority: int = COMPUTE):
         self.env = env
-        self.callbacks = []
         self._value = None
         self._ok = True
-        env.schedule(self, priority, delay)
+        if delay is None:
+            self.callbacks = None               # as a processed event: nothing waits on it
+        else:
+            self.callbacks = []
+            env.schedule(self, priority, delay)
+
+    def again(self, delay: float, priority: int) -> "Slot":
+        """Schedule this (processed or never scheduled) event ``delay`` from now in ``priority``."""
+        self.callbacks = []
+        self.env.schedule(self, priority, delay)
+        return self
 
 
 class _CoreArbiter:
@@ -490,16 +504,17 @@ class _Simulation:
 
     def _module_sync(self, env, i):
         """Synchronous fast path: compute at each firing; the readout tick publishes."""
-        timeout, activate, S, I = env.timeout, EK.activate_sync, self.S, self.I
+        wake = Slot(env).again                  # one event, rescheduled at each firing (as a Timeout: COMPUTE = 1)
+        activate, S, I = EK.activate_sync, self.S, self.I
         prev = 0.0
         for window, b in self._firings(i):
             if not window:
                 if b > prev:
-                    yield timeout(b - prev)
+                    yield wake(b - prev, COMPUTE)
                     prev = b
                 continue
             for t in window:
-                yield timeout(t - prev)
+                yield wake(t - prev, COMPUTE)
                 if t >= self.end:
                     return
                 prev = t
@@ -511,14 +526,11 @@ class _Simulation:
         that slot, as one :class:`Slot` scheduled again each time with a callback (a SimPy process
         without the process: the readout wakes once per step, and a process resume and a new event
         cost more than the step's own work)."""
-        ev = simpy.events.Event(env)
-        ev._ok, ev._value = True, None          # triggered, as Slot; scheduled below
-        schedule = env.schedule
+        again = Slot(env).again
 
         def wake(_event):
             for delay, slot in instants:
-                ev.callbacks = [wake]           # SimPy clears them when it processes the event
-                schedule(ev, slot, delay)
+                again(delay, slot).callbacks.append(wake)
                 return
         wake(None)
 

@@ -147,7 +147,7 @@ def lookup(summary: dict, key: str):
     return node
 
 
-def metric_columns(when=("always", "timing", "task", "trained")) -> dict[str, str]:
+def metric_columns(when=tuple(WHEN)) -> dict[str, str]:
     """Column name -> summary key of the numeric scalar keys present ``when``: ``latency.p99`` is ``latency_p99``."""
     return {key.replace(".", "_"): key for key, spec in SUMMARY_KEYS.items()
             if spec.type.rstrip("?") in ("int", "float") and "[]" not in key and spec.when in when

@@ -219,7 +219,7 @@ def test_a_sweep_point_row_is_the_summary_of_clocksim_run_with_the_same_set(tmp_
     result = run_sweep(sweep, tmp_path / "sweep", scheduler="serial", progress=False)
     assert [r["status"] for r in result.table] == ["ok", "ok"]
     assert set(metric_columns()) - {"latency_p50", "latency_p99", "latency_max", "latency_n", "deadline_misses",
-                                    "queue_wait_mean", "queue_wait_max"} == set(sweep.metrics)
+                                    "queue_wait_mean", "queue_wait_max", "n_params", "step_macs"} == set(sweep.metrics)
     rows = {}
     for row, rate in zip(result.table, ["0.001", "0.1"]):
         code, _, err = run(capsys, "run", base, "--out", tmp_path / rate, "--set", f"train.learning_rate={rate}")
@@ -230,6 +230,22 @@ def test_a_sweep_point_row_is_the_summary_of_clocksim_run_with_the_same_set(tmp_
         rows[rate] = row
     assert rows["0.001"]["accuracy_value"] != rows["0.1"]["accuracy_value"]      # the learning rate mattered
     assert rows["0.1"]["accuracy_epochs"] == 8 and rows["0.1"]["inputs_dropped"] == 0
+
+
+def test_a_sweep_over_an_lstm_records_its_size_cost_and_score(tmp_path):
+    """An LSTM is trained, not simulated: a sweep records the keys its summary has (n_params, step_macs,
+    the score), each equal to what execute gives, and no trace columns."""
+    write(tmp_path, LSTM_GENERATION)
+    sweep = load_sweep(write(tmp_path, SWEEP_TRAIN.replace("train.learning_rate", "model.budget")
+                             .replace("[0.001, 0.1]", "[100, 200]"), "sweep.toml"))
+    assert {"n_params", "step_macs", "accuracy_value"} <= set(sweep.metrics) and "activations" not in sweep.metrics
+    result = run_sweep(sweep, tmp_path / "sweep", scheduler="serial", progress=False)
+    assert [r["status"] for r in result.table] == ["ok", "ok"]
+    for row, budget in zip(result.table, [100, 200]):
+        summary = execute(load_scenario(tmp_path / "s.toml", [f"model.budget={budget}"])).summary
+        assert (row["n_params"], row["step_macs"], row["accuracy_value"]) == \
+            (summary["n_params"], summary["step_macs"], summary["accuracy"]["value"])
+    assert result.table[0]["n_params"] < result.table[1]["n_params"]
 
 
 @pytest.mark.parametrize("name", ["paper_generation", "synthetic_words", "japanese_vowels"])

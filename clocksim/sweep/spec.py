@@ -17,6 +17,7 @@ import numpy as np
 from .._validate import read_toml
 from ..errors import ClocksimError, InvalidValueError
 from ..limits import POINTS_ENV, check_count
+from ..model import ClockworkRNN
 from ..scenario import REQUIRED, SCHEMA, Key, leading_comment, parse_scenario, set_key
 from ..summary import metric_columns
 
@@ -201,7 +202,7 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
         check_count(n_points, driver, "points in the sweep", POINTS_ENV)
     except ClocksimError as exc:
         raise exc.located(file=path) from None
-    present = {"always"}                 # which summary keys the points' runs will have
+    present: set[str] = set()            # which summary keys the points' runs will have
     samples_list = _draw(draws, samples, chk.int(raw.get("random", {}), "random.seed", minimum=0, default=0))
     check_all = n_points <= FULL_CHECK_POINTS
     checked: set = set()
@@ -227,7 +228,7 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                     present |= _check_point(chk, point, scenario, scenario_path, len(sweep.points))
                     checked |= values
                 sweep.points.append(point)
-    sweep.metrics = _metrics(chk, head, present)
+    sweep.metrics = _metrics(chk, head, present or {"always"})
     sweep.plots = _plots(chk, raw.get("plots", {}), sweep.metrics, grid_keys)
     return sweep
 
@@ -252,8 +253,9 @@ def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Pat
         parsed = parse_scenario(scenario, scenario_path)
     except ClocksimError as exc:
         raise SweepError(f"point {index + 1} ({point.describe()}): {exc}", file=chk.path) from None
-    return ({"always"} | ({"timing"} if parsed.timing_model else set()) | ({"task"} if parsed.task else set())
-            | ({"trained"} if parsed.train else set()))
+    traced = (({"always"} | ({"timing"} if parsed.timing_model else set())) if isinstance(parsed.model, ClockworkRNN)
+              else {"untraced"})                                          # an LSTM is trained, not simulated
+    return traced | ({"task"} if parsed.task else set()) | ({"trained"} if parsed.train else set())
 
 
 def _base_scenario(chk: "_Check", head: dict, table: str = "sweep") -> tuple[Path, dict]:

@@ -332,8 +332,8 @@ def _add_reproduce(sub) -> None:
                                      "the datasets extra for JapaneseVowels: pip install \".[datasets]\" (or "
                                      "\"clocksim[datasets]\").")
     rep.add_argument("--quick", action="store_true",
-                     help="under 2 minutes on 2 cores (about 20 s idle) instead of about 40 minutes (20 with "
-                          "--jobs 2); checks the machinery, the numbers mean little")
+                     help="under 2 minutes on 2 cores (about 20 s idle) instead of about an hour of training "
+                          "(20-32 minutes with --jobs 2); checks the machinery, the numbers mean little")
     rep.add_argument("--out", type=Path, default=Path("reproduction"),
                      help="output folder for results.json, tables.md and figures (default ./reproduction)")
     rep.add_argument("--jobs", type=int, default=1, help="worker processes (default 1; results do not depend on it)")

@@ -43,7 +43,7 @@ def reproduce(out, *, quick: bool = False, jobs: int = 1, progress: bool = True,
         Output folder (appears whole at the end; an existing non-empty one needs ``force``).
     quick : bool
         The short configuration (:data:`QUICK`: under two minutes on two cores, about 20 s when idle; the
-        numbers only check the machinery). The full one takes about 40 minutes with ``jobs=1``, 20 with 2.
+        numbers only check the machinery). The full one is about an hour of training: 20-32 minutes with ``jobs=2``.
     jobs : int
         Worker processes. The results do not depend on it (only the timings do).
     progress : bool

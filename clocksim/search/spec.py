@@ -13,7 +13,7 @@ from pathlib import Path
 from .._validate import read_toml
 from ..errors import ClocksimError, InvalidTypeError, InvalidValueError
 from ..scenario import REQUIRED, Key, apply_override, leading_comment, parse_scenario
-from ..sweep.spec import _absolute_paths, _base_scenario, _Check, _flatten
+from ..sweep.spec import _absolute_paths, _base_scenario, _Check, _flatten, _head_table
 from .space import Space, parse_space
 
 __all__ = ["SearchSpec", "SearchError", "Objective", "Constraint", "load_search", "parse_search", "SEARCH_SCHEMA",
@@ -154,17 +154,7 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
     """Validate a search given as parsed TOML; ``path`` is where relative paths start from."""
     path = Path(path).absolute()
     chk = _SearchCheck(path)
-    for table, value in raw.items():
-        if table not in SEARCH_SCHEMA:
-            chk.unknown(table, list(SEARCH_SCHEMA))
-        if table != "objectives" and not isinstance(value, dict):
-            chk.fail(table, value, f"a table ([{table}])")
-    head = raw.get("search")
-    if head is None:
-        chk.fail("search", None, "a [search] table with at least `scenario`")
-    for key in head:
-        if key not in SEARCH_SCHEMA["search"]:
-            chk.unknown(f"search.{key}", list(SEARCH_SCHEMA["search"]))
+    head = _head_table(chk, raw, SEARCH_SCHEMA, "search", arrays=("objectives",))
     scenario_path, base = _base_scenario(chk, head, "search")
     try:
         base_scenario = parse_scenario(copy.deepcopy(base), scenario_path)

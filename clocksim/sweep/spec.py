@@ -156,17 +156,7 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
     """Validate a sweep given as parsed TOML; ``path`` is where relative paths start from."""
     path = Path(path).absolute()
     chk = _Check(path)
-    for table, value in raw.items():
-        if table not in SWEEP_SCHEMA:
-            chk.unknown(table, list(SWEEP_SCHEMA))
-        if not isinstance(value, dict):
-            chk.fail(table, value, f"a table ([{table}])")
-    head = raw.get("sweep")
-    if head is None:
-        chk.fail("sweep", None, "a [sweep] table with at least `scenario`")
-    for key in head:
-        if key not in SWEEP_SCHEMA["sweep"]:
-            chk.unknown(f"sweep.{key}", list(SWEEP_SCHEMA["sweep"]))
+    head = _head_table(chk, raw, SWEEP_SCHEMA, "sweep")
     scenario_path, base = _base_scenario(chk, head)
     seeds = _seeds(chk, head)
     seed_keys = []
@@ -256,6 +246,23 @@ def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Pat
     traced = (({"always"} | ({"timing"} if parsed.timing_model else set())) if isinstance(parsed.model, ClockworkRNN)
               else {"untraced"})                                          # an LSTM is trained, not simulated
     return traced | ({"task"} if parsed.task else set()) | ({"trained"} if parsed.train else set())
+
+
+def _head_table(chk: "_Check", raw: dict, schema: dict, table: str, arrays=()) -> dict:
+    """Check a sweep or search file's tables against ``schema`` (``arrays``: names that are arrays of
+    tables) and return its head ``[table]``, its keys checked too."""
+    for name, value in raw.items():
+        if name not in schema:
+            chk.unknown(name, list(schema))
+        if name not in arrays and not isinstance(value, dict):
+            chk.fail(name, value, f"a table ([{name}])")
+    head = raw.get(table)
+    if head is None:
+        chk.fail(table, None, f"a [{table}] table with at least `scenario`")
+    for key in head:
+        if key not in schema[table]:
+            chk.unknown(f"{table}.{key}", list(schema[table]))
+    return head
 
 
 def _base_scenario(chk: "_Check", head: dict, table: str = "sweep") -> tuple[Path, dict]:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 optuna = pytest.importorskip("optuna")
@@ -13,6 +14,7 @@ optuna = pytest.importorskip("optuna")
 import clocksim as cs  # noqa: E402
 from clocksim.cli import main  # noqa: E402
 from clocksim.model import ClockworkRNN  # noqa: E402
+from clocksim.scenario import parse_scenario  # noqa: E402
 from clocksim.search import SearchError, load_search, pareto_indices, search  # noqa: E402
 from clocksim.search.run import INTERRUPTED, JOURNAL  # noqa: E402
 from clocksim.search.trial import journal_storage, run_trial  # noqa: E402
@@ -126,6 +128,57 @@ rules = false""")
         n = ClockworkRNN(2, 1, sizes, periods).n_params
         bigger = ClockworkRNN(2, 1, [s + 1 for s in sizes], periods).n_params
         assert min(sizes) >= 2 and n <= 300 < bigger
+
+
+REAL = SEARCH.replace("[phases]\n", "").replace("[priority]", """\
+[periods]
+modules = 3
+low = 1.0
+high = 12.5
+real = true
+
+[phases]""").replace("trials = 8", "trials = 4")
+
+
+def test_real_periods_are_continuous_time_clocks(tmp_path):
+    spec = load_search(write(tmp_path, REAL))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = []
+    for _ in range(25):
+        out = spec.space.suggest(study.ask())
+        assert set(out) == {"model.clocks"}                 # no model.periods / model.phases beside the clocks
+        clocks = out["model.clocks"]
+        periods = [c["period"] for c in clocks]
+        assert len(clocks) == 3 and periods == sorted(periods) and all(1.0 <= p <= 12.5 for p in periods)
+        assert all(c["kind"] == "jittered" and c["jitter"] == 0.0 and 0.0 <= c["phase"] < c["period"]
+                   for c in clocks)
+        drawn += [p for p in periods if p != int(p)]
+        scenario = parse_scenario(spec.scenario(out))
+        assert [c.nominal_period for c in scenario.model.clocks] == periods
+        for clock, c in zip(scenario.model.clocks, clocks):      # fires exactly on its continuous-time grid
+            t = clock.firing_times(0.0, 48.0)
+            k = np.arange(len(t))
+            assert np.array_equal(t, c["phase"] + c["period"] * k)
+    assert drawn                                            # real, not rounded
+
+
+def test_real_periods_need_the_event_engine(tmp_path):
+    path = write(tmp_path, REAL.replace("[phases]", ""), base=BASE.replace('name = "events"', 'name = "compiled"')
+                 .replace("deadline = 1.0\n", "").replace(
+                     'compute = { cores = 1, throughput = 115.0, priority = "slowest-first" }\n', ""))
+    with pytest.raises(SearchError, match=r"periods.real: got True, expected a base scenario with engine.name"):
+        load_search(path)
+    with pytest.raises(SearchError, match=r"periods.high: got 'x', expected a finite number > 0"):
+        load_search(write(tmp_path, REAL.replace("high = 12.5", 'high = "x"')))
+
+
+def test_a_real_period_search_runs_and_its_front_reproduces(tmp_path):
+    result = search(write(tmp_path, REAL), tmp_path / "out", figures=False)
+    assert result.ran == 4 and result.front
+    for row in result.front:
+        assert main(["run", str(tmp_path / "out" / row["file"]), "--out", str(tmp_path / row["file"])]) == 0
+        summary = json.loads((tmp_path / row["file"] / "summary.json").read_text())
+        assert summary["macs"] == row["macs"] and summary["latency"]["p99"] == row["latency.p99"]
 
 
 def test_pareto_indices_keeps_the_non_dominated():

@@ -7,7 +7,9 @@ the base scenario like ``clocksim run --set``. Its parts:
   (integers when both bounds are, ``log = true`` for a log scale), as in a sweep's
   ``[random]`` table (core counts: ``engine.compute.cores = {low = 1, high = 4}``);
 - ``[periods]``: ``model.periods``, a free sorted list (g fixed or a range), each
-  drawn in ``[low, high]``; integers, as periodic clocks are integer;
+  drawn in ``[low, high]``; integers, or with ``real = true`` real numbers: each module
+  then gets a ``jittered`` clock with ``jitter = 0`` (``model.clocks``), which fires at
+  exactly ``phase + k * period`` in continuous time (the event engine);
 - ``[phases]``: ``model.phases``, one per module in ``0 .. period - 1`` (drawn as
   an integer over fixed periods, as a fraction of the period when periods are searched);
 - ``[sizes]``: ``model.module_sizes``, one relative weight per module, scaled to the
@@ -32,7 +34,7 @@ RULES = ("fastest-first", "slowest-first", "fifo")
 @dataclass
 class Space:
     params: dict            # scenario key -> list of choices or {low, high[, log]}
-    periods: dict | None    # {modules: int or (lo, hi), low, high, log}
+    periods: dict | None    # {modules: int or (lo, hi), low, high, log, real}
     phases: dict | None     # {modules: list of int or None}
     sizes: dict | None      # {budget, min}
     priority: dict | None   # {rules}
@@ -48,20 +50,26 @@ class Space:
         if self.periods is not None:
             p = self.periods
             g = p["modules"] if isinstance(p["modules"], int) else trial.suggest_int("periods.modules", *p["modules"])
-            periods = sorted(trial.suggest_int(f"periods[{i}]", p["low"], p["high"], log=p["log"]) for i in range(g))
+            draw = trial.suggest_float if p["real"] else trial.suggest_int
+            periods = sorted(draw(f"periods[{i}]", p["low"], p["high"], log=p["log"]) for i in range(g))
             out["model.periods"] = periods
         g = len(periods)
+        real = self.periods is not None and self.periods["real"]
+        phases = [0.0 if real else 0] * g
         if self.phases is not None:
-            phases = [0] * g
             for i in self.phases["modules"] or range(g):
-                if i >= g or periods[i] is None or periods[i] <= 1:
+                if i >= g or periods[i] is None or (periods[i] <= 1 and not real):
                     continue
                 if self.periods is None:
                     phases[i] = trial.suggest_int(f"phases[{i}]", 0, periods[i] - 1)
                 else:
                     fraction = trial.suggest_float(f"phases.fraction[{i}]", 0.0, 1.0)
-                    phases[i] = min(periods[i] - 1, int(fraction * periods[i]))
+                    phases[i] = fraction * periods[i] if real else min(periods[i] - 1, int(fraction * periods[i]))
             out["model.phases"] = phases
+        if real:                                # continuous-time periodic clocks replace periods and phases
+            out["model.clocks"] = [{"kind": "jittered", "period": p, "jitter": 0.0,
+                                    "phase": min(ph, math.nextafter(p, 0.0))}
+                                   for p, ph in zip(out.pop("model.periods"), out.pop("model.phases", phases))]
         if self.sizes is not None:
             weights = [trial.suggest_float(f"sizes.weight[{i}]", 0.05, 1.0) for i in range(g)]
             out["model.module_sizes"] = self.fit_sizes(weights, periods)
@@ -85,7 +93,7 @@ class Space:
             return [max(smallest, int(round(scale * x))) for x in w]
 
         def n_params(scale: int) -> int:
-            return ClockworkRNN(self.n_in, self.n_out, sizes(scale), list(periods),
+            return ClockworkRNN(self.n_in, self.n_out, sizes(scale), [1] * len(periods),   # periods do not count
                                 connectivity=self.connectivity).n_params
 
         lo, hi = 1, 2
@@ -161,10 +169,20 @@ def parse_space(chk, tables: dict, base, flatten) -> Space:
     structured = {name: _table(chk, tables, name) for name in ("periods", "phases", "sizes", "priority")}
     periods = structured["periods"]
     if periods is not None:
-        low = chk.int(periods, "periods.low", minimum=1, default=1)
-        high = chk.int(periods, "periods.high", minimum=1)
+        real = periods.get("real", False)
+        if not isinstance(real, bool):
+            chk.fail("periods.real", real, "true or false")
+        if real:
+            low = chk.number(periods, "periods.low", default=1.0)
+            high = chk.number(periods, "periods.high")
+            if base.engine != "events":
+                chk.fail("periods.real", real, 'a base scenario with engine.name = "events" (real periods fire '
+                                               'between steps)')
+        else:
+            low = chk.int(periods, "periods.low", minimum=1, default=1)
+            high = chk.int(periods, "periods.high", minimum=1)
         if high < low:
-            chk.fail("periods.high", high, f"an integer >= periods.low ({low})")
+            chk.fail("periods.high", high, f"a number >= periods.low ({low})")
         log = periods.get("log", True)
         if not isinstance(log, bool):
             chk.fail("periods.log", log, "true or false")
@@ -175,7 +193,7 @@ def parse_space(chk, tables: dict, base, flatten) -> Space:
                 chk.fail("periods.modules", periods["modules"], "low <= high")
         elif isinstance(g, bool) or not isinstance(g, int) or g < 1:
             chk.fail("periods.modules", g, "an integer >= 1 or a range {low, high}")
-        periods = {"modules": g, "low": low, "high": high, "log": log}
+        periods = {"modules": g, "low": low, "high": high, "log": log, "real": real}
     phases = structured["phases"]
     if phases is not None:
         modules = phases.get("modules")

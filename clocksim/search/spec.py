@@ -52,9 +52,11 @@ SEARCH_SCHEMA: dict[str, dict[str, Key]] = {
     "periods": {
         "modules": Key("integer or table", None, "Number of modules g, or a range {low, high} (default: the base "
                                                  "scenario's)."),
-        "low": Key("integer", 1, "Smallest period."),
-        "high": Key("integer", REQUIRED, "Largest period."),
+        "low": Key("number", 1, "Smallest period."),
+        "high": Key("number", REQUIRED, "Largest period."),
         "log": Key("boolean", True, "Draw periods log-uniformly."),
+        "real": Key("boolean", False, "Draw real periods: each module then gets a `jittered` clock with "
+                                      "`jitter = 0` (exact continuous-time period; needs the event engine)."),
     },
     "phases": {"modules": Key("array of integers", None, "Modules (0-based) whose phase is searched "
                                                          "(default: every module with period > 1).")},
@@ -118,6 +120,9 @@ class SearchSpec:
     def scenario(self, overrides: dict) -> dict:
         """The base scenario with ``overrides`` (scenario key -> value) applied, as parsed TOML."""
         raw = copy.deepcopy(self.base)
+        if "model.clocks" in overrides:         # clocks (real periods) replace the base's periods and phases
+            for key in ("periods", "family", "base", "step", "phases"):
+                raw.get("model", {}).pop(key, None)
         for key, value in overrides.items():
             apply_override(raw, f"{key}={toml_value(value)}", self.path)
         _absolute_paths(raw, self.scenario_path.parent, self.path.parent, overrides)

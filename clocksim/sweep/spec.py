@@ -494,6 +494,13 @@ class _Check:
             self.fail(key, value, "an integer" + (f" >= {minimum}" if minimum is not None else ""))
         return value
 
+    def number(self, table: dict, key: str, default=None) -> float:
+        """A finite number > 0."""
+        value = table.get(key.rsplit(".", 1)[-1], default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            self.fail(key, value, "a finite number > 0")
+        return float(value)
+
     def strings(self, table: dict, key: str, default) -> list[str]:
         value = table.get(key.rsplit(".", 1)[-1], default)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):

@@ -24,13 +24,21 @@ useful multiply-adds (``summary()["macs"]``) is reported as ``gemm_fraction``.
 Targets (issue 16): compiled >= 75 % of the GEMM rate at B=32 (8 x 64 units, n_in=32, L=512),
 >= 1.3x faster than ``numpy_active_rows`` at B=32 and >= 30x at B=1.
 
+Ceiling analysis (``ceiling_*`` columns): the parts of the engine's step loop timed alone, in the
+same run, by :func:`loop_part` replaying the loop with the kernels it calls: the bare sequence of
+per-module products (same shapes, same order, no bias, no activation, no copies), the activation
+pass alone and the held-row copies alone. The products' rate on the activations' multiply-adds, as
+a fraction of the dense GEMM rate, bounds what the engine can reach with those products.
+
 Run: python benchmarks/bench_compiled.py
 """
 
 import _common  # noqa: F401  (pins threads before numpy loads)
 import numpy as np
+from numba import njit
 
 import clocksim as cs
+from clocksim import kernels as K
 from clocksim.engine.compiled import forward_arrays
 from clocksim.engine.plan import plan_for
 
@@ -93,6 +101,34 @@ def numpy_active_rows(model, X):
     return H @ p["W_out"].T + p["b_out"], H
 
 
+PRODUCTS, ACTIVATION, COPIES = 0, 1, 2
+
+
+@njit(cache=True)
+def loop_part(Z, out, L, B, m, active, plan, wflat, act, part):
+    """One part of ``kernels.run_sequence``'s work alone (contiguous reads only), reading the work
+    array ``Z`` of a run and writing into ``out`` (of its size), so that the values stay those of the run.
+
+    PRODUCTS: each active module's product, as the engine calls it; ACTIVATION: the activation
+    pass over the active modules' rows; COPIES: the copies of the held modules' rows.
+    """
+    g = active.shape[1]
+    row = B * m
+    for s in range(L):
+        prev = s * row
+        cur = prev + row
+        for i in range(g):
+            r0, r1, lo = plan[i, K.P_R0], plan[i, K.P_R1], plan[i, K.P_LO]
+            if active[s, i] and part == PRODUCTS:
+                K.gemm_rows(B, r1 - r0, plan[i, K.P_HI] - lo, Z, prev + lo, m, wflat, plan[i, K.P_W0], out, cur + r0, m)
+            elif active[s, i] and part == ACTIVATION:
+                for q in range(B):
+                    K.activate(out[cur + q * m + r0: cur + q * m + r1], act)
+            elif not active[s, i] and part == COPIES:
+                for q in range(B):
+                    K.copy_into(out[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
+
+
 def dense_gemm(B, L, n, n_in):
     """One dense GEMM of a dense RNN's whole-run step products and its multiply-add count."""
     rng = np.random.default_rng(2)
@@ -115,6 +151,15 @@ def main():
                   np.abs(res.h - h_ar).max(), np.abs(res.y - y_ar).max())
         assert err < 1e-10, err
         gemm, gemm_macs = dense_gemm(B, L, model.n, n_in)
+        assert (plan.table[:, K.P_LO] >= 0).all()                      # loop_part replays contiguous reads
+        counts = np.zeros((model.g, 2), dtype=np.int64)
+        Z = forward_arrays(plan, X, active, counts=counts)[0].reshape(-1)
+        act_macs = int(counts[:, 1].sum())                              # the activations' multiply-adds
+        out = Z.copy()
+
+        def part(p):
+            return lambda: loop_part(Z, out, L, B, plan.m, np.ascontiguousarray(active), plan.table, plan.wflat,
+                                     plan.act, p)
         times = _common.time_interleaved({
             "numpy_dense_mask": lambda: numpy_dense_mask(model, X),
             "numpy_dense_mask_per_step": lambda: numpy_dense_mask_per_step(model, X),
@@ -122,6 +167,9 @@ def main():
             "dense_gemm": gemm,
             "compiled": lambda: forward_arrays(plan, X, active),
             "compiled_simulate": lambda: cs.simulate(model, X),
+            "ceiling_products": part(PRODUCTS),
+            "ceiling_activation": part(ACTIVATION),
+            "ceiling_copies": part(COPIES),
         }, repeats=9)
         s = res.trace.summary()
         gemm_rate = gemm_macs / times["dense_gemm"]["median"]
@@ -145,6 +193,14 @@ def main():
             "meets_active_rows_target": vs_rows >= rows_target,
             "gemm_gmacs_per_s": gemm_rate / 1e9, "compiled_useful_gmacs_per_s": compiled_rate / 1e9,
             "gemm_fraction": compiled_rate / gemm_rate, "gemm_fraction_target": 0.75 if B > 1 else None,
+            "activation_macs": act_macs,
+            "ceiling_products_ms": times["ceiling_products"]["median"] * 1e3,
+            "ceiling_products_gemm_fraction": act_macs / times["ceiling_products"]["median"] / gemm_rate,
+            "ceiling_activation_ms": times["ceiling_activation"]["median"] * 1e3,
+            "ceiling_copies_ms": times["ceiling_copies"]["median"] * 1e3,
+            "ceiling_share_of_compiled": {
+                key: times[f"ceiling_{key}"]["median"] / times["compiled"]["median"]
+                for key in ("products", "activation", "copies")},
         })
     _common.report("compiled_vs_numpy_dense_mask", {"results": results})
 

@@ -1,16 +1,17 @@
 """Pure @njit kernels shared by every engine (no clocksim imports, no validation).
 
-Both engines call the *same* kernels with the same shapes, so they agree bit for
-bit: ``fastmath`` is off everywhere. Block products over a batch go to BLAS's GEMM
-(the one scipy ships, which numba also uses), called directly through its Fortran
-entry point so that strided blocks need no copies; a single sequence uses
-:func:`matvec`, a fixed-order SIMD matrix-vector product written in LLVM IR.
+Both engines call the *same* kernels, so they agree bit for bit: ``fastmath`` is
+off everywhere. The forward block products (:func:`gemm_rows`) are SIMD tiles written
+in LLVM IR that sum every element in one fixed order, whatever the batch, shape or
+strides; the backward pass's products go to BLAS's GEMM (the one scipy ships, which
+numba also uses), called directly through its Fortran entry point so that strided
+blocks need no copies.
 
 Layout (batch-major). A run keeps a work array ``Z`` of shape ``(L+1, B, m)``,
 ``m = n + n_in``: row ``(s, q)`` holds ``[h(start+s-1) | x(start+s)]`` of
 sequence ``q`` (``Z[0, :, :n] = h0``). A module's rows and the units a
 slow-to-fast (or dense) module reads are contiguous within a row, so one
-activation of module ``i`` over the whole batch is one GEMM::
+activation of module ``i`` over the whole batch is one product::
 
     Z[s+1, :, r0:r1] = f(Z[s, :, lo:hi] @ W_i.T + b[r0:r1])      # (B, k_i)
 
@@ -42,7 +43,6 @@ ACT_RELU = 3
 ACT_SOFTMAX = 4
 
 P_R0, P_R1, P_LO, P_HI, P_W0, P_G0, P_G1 = range(7)
-READOUT_MATVEC_MAX = 8   # readouts with at most this many outputs use matvec per row (measured faster)
 PLAN_COLUMNS = 7
 
 _JIT = dict(cache=True, error_model="numpy", fastmath=False)
@@ -80,93 +80,129 @@ _f64 = _by_ref(types.float64)
 _chr = _by_ref(types.uint8)
 
 
-# ---------------------------------------------------------------- SIMD matvec
-# A matrix-vector product written in LLVM IR, for the shapes where BLAS's call overhead
-# dominates. Numba with fastmath off cannot vectorise a dot product (that would reorder its
-# sum), and BLAS's GEMV costs ~60-100 ns per call before any arithmetic, more than the
-# arithmetic of a small module. `matvec` emits the loop with 8-lane vectors, four rows at a
-# time, in a fixed summation order, so it is fast, deterministic and the same in every engine:
+# ---------------------------------------------------------------- SIMD products
+# The forward products (``gemm_rows``) are written in LLVM IR rather than sent to BLAS. Numba with
+# fastmath off cannot vectorise a dot product (that would reorder its sum); BLAS's GEMV costs
+# ~60-100 ns per call before any arithmetic, more than the arithmetic of a small module; BLAS's
+# GEMM packs both operands at every call, which at a module's shape (B = 32, 64 x 544) left it at
+# about 0.7 of a large GEMM's rate; and BLAS's summation order depends on the call's shape. Every
+# output element is summed here in one fixed order, whatever the shape, strides or tiling:
 #
-#   out[a] = tree(lanes) + tail,  lanes[l] = sum over j = l (mod 8), j < c8, of W[a, j] z[j]
+#   out[q, a] = tree(lanes) + tail,  lanes[l] = sum over j = l (mod 8), j < c8, of W[a, j] z[q, j]
 #   tree(lanes) = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
-#   tail = sum over j = c8 .. c-1 of W[a, j] z[j]        (c8 = c rounded down to a multiple of 8)
+#   tail = sum over j = c8 .. c-1 of W[a, j] z[q, j]        (c8 = c rounded down to a multiple of 8)
 #
-# No multiply-add contraction: every product is rounded, as in the rest of the kernels.
+# so one sequence gives the same bits alone or in any batch, and in either engine. A *tile* computes
+# ``nq`` rows of z against ``nr`` rows of W at once (``nq * nr`` vector accumulators), loading each
+# vector of z and of W once per 8 columns. No multiply-add contraction: every product is rounded.
 
 LANES = 8
-ROWS = 4
+TILE_Q, TILE_R = 4, 4        # the main tile: 4 sequences x 4 rows of W (16 accumulators, 8 loads per 32 flops)
+TILE_R1 = 8                  # a single sequence: 8 rows of W share each load of z
+PANEL_DOUBLES = 32768        # sequences are taken in panels of about this many read values (256 kB: in L2)
+
 
 def _tree(builder, v):
-    e = [builder.extract_element(v, ir.Constant(ir.IntType(32), i)) for i in range(LANES)]
-    return builder.fadd(builder.fadd(builder.fadd(e[0], e[4]), builder.fadd(e[2], e[6])),
-                        builder.fadd(builder.fadd(e[1], e[5]), builder.fadd(e[3], e[7])))
+    """``((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`` by halving the vector."""
+    i32 = ir.IntType(32)
+
+    def take(x, idx):
+        return builder.shuffle_vector(x, x, ir.Constant(ir.VectorType(i32, len(idx)), idx))
+
+    s4 = builder.fadd(take(v, [0, 1, 2, 3]), take(v, [4, 5, 6, 7]))       # l0+l4, l1+l5, l2+l6, l3+l7
+    s2 = builder.fadd(take(s4, [0, 1]), take(s4, [2, 3]))                 # (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
+    return builder.fadd(*(builder.extract_element(s2, ir.Constant(i32, i)) for i in (0, 1)))
 
 
-def _rows(builder, intp, W, Z, O, a0, nrows, c, c8):
-    """Rows a0 .. a0 + nrows - 1, sharing each load of z."""
-    dbl = ir.DoubleType()
-    vec = ir.VectorType(dbl, LANES)
-    vptr = vec.as_pointer()
-    acc = [cgutils.alloca_once(builder, vec) for _ in range(nrows)]        # promoted to registers by LLVM
-    total = [cgutils.alloca_once(builder, dbl) for _ in range(nrows)]
-    base = [builder.mul(builder.add(a0, ir.Constant(intp, r)), c) for r in range(nrows)]
-    for r in range(nrows):
-        builder.store(ir.Constant(vec, [0.0] * LANES), acc[r])
-    with cgutils.for_range_slice(builder, ir.Constant(intp, 0), c8, ir.Constant(intp, LANES), intp=intp) as (jb, _):
-        zv = builder.load(builder.bitcast(builder.gep(Z, [jb]), vptr), align=8)
-        for r in range(nrows):
-            wv = builder.load(builder.bitcast(builder.gep(W, [builder.add(base[r], jb)]), vptr), align=8)
-            builder.store(builder.fadd(builder.load(acc[r]), builder.fmul(wv, zv)), acc[r])
-    for r in range(nrows):
-        builder.store(_tree(builder, builder.load(acc[r])), total[r])
-    with cgutils.for_range_slice(builder, c8, c, ir.Constant(intp, 1), intp=intp) as (j, _):
-        zj = builder.load(builder.gep(Z, [j]))
-        for r in range(nrows):
-            wj = builder.load(builder.gep(W, [builder.add(base[r], j)]))
-            builder.store(builder.fadd(builder.load(total[r]), builder.fmul(wj, zj)), total[r])
-    for r in range(nrows):
-        builder.store(builder.load(total[r]), builder.gep(O, [builder.add(a0, ir.Constant(intp, r))]))
+def _tile(nq, nr):
+    """An intrinsic ``tile(w, z, lda, out, ldc, c)`` (addresses and sizes, all intp) computing
+    ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq, r < nr; W row-major ``(nr, c)``."""
+
+    @intrinsic
+    def tile(typingctx, w_addr, z_addr, lda, out_addr, ldc, c):
+        sig = types.void(*([types.intp] * 6))
+
+        def codegen(context, builder, sig, args):
+            intp = context.get_value_type(types.intp)
+            dbl = ir.DoubleType()
+            vec = ir.VectorType(dbl, LANES)
+            vptr = vec.as_pointer()
+            w_addr, z_addr, lda, out_addr, ldc, c = args
+            W, Z, O = (builder.inttoptr(a, dbl.as_pointer()) for a in (w_addr, z_addr, out_addr))
+            zs = [builder.gep(Z, [builder.mul(ir.Constant(intp, t), lda)]) for t in range(nq)]
+            os_ = [builder.gep(O, [builder.mul(ir.Constant(intp, t), ldc)]) for t in range(nq)]
+            ws = [builder.gep(W, [builder.mul(ir.Constant(intp, r), c)]) for r in range(nr)]
+            c8 = builder.and_(c, ir.Constant(intp, -LANES))
+            acc = [[cgutils.alloca_once(builder, vec) for _ in range(nr)] for _ in range(nq)]  # registers, after LLVM
+            total = [[cgutils.alloca_once(builder, dbl) for _ in range(nr)] for _ in range(nq)]
+            for t in range(nq):
+                for r in range(nr):
+                    builder.store(ir.Constant(vec, [0.0] * LANES), acc[t][r])
+            zero, step = ir.Constant(intp, 0), ir.Constant(intp, LANES)
+            with cgutils.for_range_slice(builder, zero, c8, step, intp=intp) as (j, _):
+                zv = [builder.load(builder.bitcast(builder.gep(z, [j]), vptr), align=8) for z in zs]
+                for r in range(nr):
+                    wv = builder.load(builder.bitcast(builder.gep(ws[r], [j]), vptr), align=8)
+                    for t in range(nq):
+                        builder.store(builder.fadd(builder.load(acc[t][r]), builder.fmul(wv, zv[t])), acc[t][r])
+            for t in range(nq):
+                for r in range(nr):
+                    builder.store(_tree(builder, builder.load(acc[t][r])), total[t][r])
+            with cgutils.for_range_slice(builder, c8, c, ir.Constant(intp, 1), intp=intp) as (j, _):
+                zj = [builder.load(builder.gep(z, [j])) for z in zs]
+                for r in range(nr):
+                    wj = builder.load(builder.gep(ws[r], [j]))
+                    for t in range(nq):
+                        builder.store(builder.fadd(builder.load(total[t][r]), builder.fmul(wj, zj[t])), total[t][r])
+            for t in range(nq):
+                for r in range(nr):
+                    builder.store(builder.load(total[t][r]), builder.gep(os_[t], [ir.Constant(intp, r)]))
+            return context.get_dummy_value()
+
+        return sig, codegen
+    return tile
 
 
-@intrinsic
-def matvec(typingctx, w_addr, z_addr, out_addr, k, c):
-    """``out[a] = sum_j W[a, j] z[j]`` for ``W`` row-major ``(k, c)``; arguments are addresses (ints)."""
-    sig = types.void(types.intp, types.intp, types.intp, types.intp, types.intp)
-
-    def codegen(context, builder, sig, args):
-        intp = context.get_value_type(types.intp)
-        dptr = ir.DoubleType().as_pointer()
-        w_addr, z_addr, out_addr, k, c = args
-        W, Z, O = (builder.inttoptr(a, dptr) for a in (w_addr, z_addr, out_addr))
-        c8 = builder.and_(c, ir.Constant(intp, -LANES))
-        k4 = builder.and_(k, ir.Constant(intp, -ROWS))
-        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), k4, ir.Constant(intp, ROWS), intp=intp) as (a0, _):
-            _rows(builder, intp, W, Z, O, a0, ROWS, c, c8)
-        with cgutils.for_range_slice(builder, k4, k, ir.Constant(intp, 1), intp=intp) as (a0, _):
-            _rows(builder, intp, W, Z, O, a0, 1, c, c8)
-        return context.get_dummy_value()
-
-    return sig, codegen
+_tile_main = _tile(TILE_Q, TILE_R)
+_tile_main_row = _tile(TILE_Q, 1)
+_tile_single = _tile(1, TILE_R1)
+_tile_single_row = _tile(1, 1)
 
 
 @njit(**_JIT)
 def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
 
-    A single row (M == 1) is a matrix-vector product: :func:`clocksim._simd.matvec`, which
-    beats BLAS's GEMV (whose call overhead exceeds the arithmetic of a small module) and sums in
-    a fixed order. Several rows go to BLAS's GEMM. K == 0 gives zeros.
+    Every element is summed in the fixed order described above (8 lanes, a tree, the tail),
+    whatever M, N and the strides: a row of ``A`` gives the same bits alone or in any batch.
+    Rows of ``A`` are taken in panels that stay in L2 while the rows of ``W`` pass over them.
+    K == 0 gives zeros.
     """
     if K == 0:
         for r in range(M):
             row = C[c_off + r * ldc: c_off + r * ldc + N]
             row[:] = 0.0
         return
-    if M == 1:
-        matvec(W.ctypes.data + 8 * w_off, A.ctypes.data + 8 * a_off, C.ctypes.data + 8 * c_off, N, K)
-    else:
-        _dgemm(_chr(_T), _chr(_N), _i32(N), _i32(M), _i32(K), _f64(1.0), W.ctypes.data + 8 * w_off, _i32(K),
-               A.ctypes.data + 8 * a_off, _i32(lda), _f64(0.0), C.ctypes.data + 8 * c_off, _i32(ldc))
+    wp = W.ctypes.data + 8 * w_off
+    ap = A.ctypes.data + 8 * a_off
+    cp = C.ctypes.data + 8 * c_off
+    panel = max(TILE_Q, PANEL_DOUBLES // K // TILE_Q * TILE_Q)
+    nr = N - N % TILE_R
+    nr1 = N - N % TILE_R1
+    for p0 in range(0, M, panel):
+        p1 = min(p0 + panel, M)
+        pq = p1 - (p1 - p0) % TILE_Q
+        for a in range(0, nr, TILE_R):
+            for q in range(p0, pq, TILE_Q):
+                _tile_main(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+        for a in range(nr, N):
+            for q in range(p0, pq, TILE_Q):
+                _tile_main_row(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+        for q in range(pq, p1):
+            for a in range(0, nr1, TILE_R1):
+                _tile_single(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+            for a in range(nr1, N):
+                _tile_single_row(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
 
 
 # ---------------------------------------------------------------- activations
@@ -355,12 +391,7 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
     Z : flat (L+1)*B*m; W_out : flat (n_out * n), C-ordered (n_out, n); Y : flat L*B*n_out
     """
     n_out = b_out.shape[0]
-    zero, one = np.int64(0), np.int64(1)
-    if n_out <= READOUT_MATVEC_MAX:      # few outputs: one SIMD matvec per row beats a skinny GEMM
-        for r in range(L * B):
-            gemm_rows(one, n_out, n, Z, B * m + r * m, m, W_out, zero, Y, r * n_out, n_out)
-    else:
-        gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, zero, Y, zero, n_out)
+    gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, np.int64(0), Y, np.int64(0), n_out)
     for r in range(L * B):
         bias_activate(Y[r * n_out:(r + 1) * n_out], b_out, out_act)
 

@@ -26,7 +26,7 @@ Targets (issue 16): compiled >= 75 % of the GEMM rate at B=32 (8 x 64 units, n_i
 
 Ceiling analysis (``ceiling_*`` columns): the parts of the engine's step loop timed alone, in the
 same run, by :func:`loop_part` replaying the loop with the kernels it calls: the bare sequence of
-per-module products (same shapes, same order, no bias, no activation, no copies), the activation
+per-module products (same shapes, same order, no bias, no activation, no copies), the bias and activation
 pass alone and the held-row copies alone. The products' rate on the activations' multiply-adds, as
 a fraction of the dense GEMM rate, bounds what the engine can reach with those products.
 
@@ -105,12 +105,12 @@ PRODUCTS, ACTIVATION, COPIES = 0, 1, 2
 
 
 @njit(cache=True)
-def loop_part(Z, out, L, B, m, active, plan, wflat, act, part):
+def loop_part(Z, out, L, B, m, active, plan, wflat, b, act, part):
     """One part of ``kernels.run_sequence``'s work alone (contiguous reads only), reading the work
     array ``Z`` of a run and writing into ``out`` (of its size), so that the values stay those of the run.
 
-    PRODUCTS: each active module's product, as the engine calls it; ACTIVATION: the activation
-    pass over the active modules' rows; COPIES: the copies of the held modules' rows.
+    PRODUCTS: each active module's product, as the engine calls it; ACTIVATION: the bias and
+    activation pass over the active modules' rows; COPIES: the copies of the held modules' rows.
     """
     g = active.shape[1]
     row = B * m
@@ -123,7 +123,7 @@ def loop_part(Z, out, L, B, m, active, plan, wflat, act, part):
                 K.gemm_rows(B, r1 - r0, plan[i, K.P_HI] - lo, Z, prev + lo, m, wflat, plan[i, K.P_W0], out, cur + r0, m)
             elif active[s, i] and part == ACTIVATION:
                 for q in range(B):
-                    K.activate(out[cur + q * m + r0: cur + q * m + r1], act)
+                    K.bias_activate(out[cur + q * m + r0: cur + q * m + r1], b[r0:r1], act)
             elif not active[s, i] and part == COPIES:
                 for q in range(B):
                     K.copy_into(out[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
@@ -159,7 +159,7 @@ def main():
 
         def part(p):
             return lambda: loop_part(Z, out, L, B, plan.m, np.ascontiguousarray(active), plan.table, plan.wflat,
-                                     plan.act, p)
+                                     plan.b, plan.act, p)
         times = _common.time_interleaved({
             "numpy_dense_mask": lambda: numpy_dense_mask(model, X),
             "numpy_dense_mask_per_step": lambda: numpy_dense_mask_per_step(model, X),

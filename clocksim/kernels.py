@@ -41,6 +41,7 @@ ACT_TANH = 1
 ACT_SIGMOID = 2
 ACT_RELU = 3
 ACT_SOFTMAX = 4
+ACT_NONE = -1      # module_update: the product only (the caller adds the bias and applies the activation)
 
 P_R0, P_R1, P_LO, P_HI, P_W0, P_G0, P_G1 = range(7)
 PLAN_COLUMNS = 7
@@ -100,6 +101,7 @@ LANES = 8
 TILE_Q, TILE_R = 4, 4        # the main tile: 4 sequences x 4 rows of W (16 accumulators, 8 loads per 32 flops)
 TILE_R1 = 8                  # a single sequence: 8 rows of W share each load of z
 PANEL_DOUBLES = 32768        # sequences are taken in panels of about this many read values (256 kB: in L2)
+READOUT_ROWS = 64            # run_sequence reads out every max(1, READOUT_ROWS // B) steps
 
 
 def _tree(builder, v):
@@ -163,10 +165,11 @@ def _tile(nq, nr):
     return tile
 
 
-_tile_main = _tile(TILE_Q, TILE_R)
-_tile_main_row = _tile(TILE_Q, 1)
-_tile_single = _tile(1, TILE_R1)
-_tile_single_row = _tile(1, 1)
+_tile_4x4 = _tile(TILE_Q, TILE_R)
+_tile_4x1 = _tile(TILE_Q, 1)
+_tile_1x8 = _tile(1, TILE_R1)
+_tile_1x4 = _tile(1, TILE_R)
+_tile_1x1 = _tile(1, 1)
 
 
 @njit(**_JIT)
@@ -192,17 +195,21 @@ def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     for p0 in range(0, M, panel):
         p1 = min(p0 + panel, M)
         pq = p1 - (p1 - p0) % TILE_Q
-        for a in range(0, nr, TILE_R):
+        for a in range(0, nr, TILE_R):          # tiles of 4 sequences: W's rows pass over the panel
             for q in range(p0, pq, TILE_Q):
-                _tile_main(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
         for a in range(nr, N):
             for q in range(p0, pq, TILE_Q):
-                _tile_main_row(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
-        for q in range(pq, p1):
+                _tile_4x1(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+        for q in range(pq, p1):                 # the remaining sequences one at a time
+            zq = ap + 8 * q * lda
+            oq = cp + 8 * q * ldc
             for a in range(0, nr1, TILE_R1):
-                _tile_single(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
-            for a in range(nr1, N):
-                _tile_single_row(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+            for a in range(nr1, nr, TILE_R):
+                _tile_1x4(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+            for a in range(nr, N):
+                _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
 
 
 # ---------------------------------------------------------------- activations
@@ -273,26 +280,6 @@ def bias_activate(v, bias, code):
 
 
 @njit(**_JIT)
-def activate(v, code):
-    """``v[:] = f(v)`` in place for an elementwise hidden activation.
-
-    ``activate(v + b)`` gives exactly the bits of ``bias_activate(v, b)``: both round ``v + b``
-    first; it lets the compiled engine apply the activation to all rows updated in a step in
-    one pass (a vector loop has a fixed start-up cost per call).
-    """
-    n = v.shape[0]
-    if code == ACT_TANH:
-        for a in range(n):
-            v[a] = tanh_scalar(v[a])
-    elif code == ACT_SIGMOID:
-        for a in range(n):
-            v[a] = 0.5 + 0.5 * tanh_scalar(0.5 * v[a])
-    elif code == ACT_RELU:
-        for a in range(n):
-            v[a] = max(v[a], 0.0)
-
-
-@njit(**_JIT)
 def copy_into(dst, src):
     """``dst[:] = src`` for 1-D views (a plain loop: numba's slice assignment is far slower)."""
     for j in range(dst.shape[0]):
@@ -308,6 +295,9 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
           and holds the c_i values it reads (the units of the modules it reads, then x)
     dst : flat float64; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
 
+    act : the activation code, or ACT_NONE for the product alone: the caller then applies
+          :func:`bias_activate` to the rows (which gives the same bits)
+
     The count (``B * k_i * c_i``, the size of the product just run) is what the engines report
     as observed cost and check against the schedule's analytic cost.
     """
@@ -316,10 +306,11 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
     lo = plan[i, P_LO]
     c = plan[i, P_HI] - lo if lo >= 0 else plan[i, P_G1] - plan[i, P_G0]
     gemm_rows(B, k, c, src, s_off, s_ld, wflat, plan[i, P_W0], dst, d_off, d_ld)
-    bias = b[r0:r0 + k]
-    for q in range(B):
-        o = d_off + q * d_ld
-        bias_activate(dst[o:o + k], bias, act)
+    if act != ACT_NONE:
+        bias = b[r0:r0 + k]
+        for q in range(B):
+            o = d_off + q * d_ld
+            bias_activate(dst[o:o + k], bias, act)
     return B * k * c
 
 
@@ -337,41 +328,52 @@ def gather_reads(i, Zrow, z_off, m, B, plan, gidx, out):
 
 
 @njit(**_JIT)
-def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts):
-    """Whole-sequence forward pass (the compiled engine's loop).
+def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts, W_out, b_out, out_act, Y):
+    """Whole-sequence forward pass (the compiled engine's loop), with the readout of each step.
 
     Z : flat (L+1)*B*m work array (see module docstring); rows s = 1..L are written
     active : (L, g) bool, active[s, i] = module i runs at step start+s
     scratch : flat buffer of at least B * c_max, for modules with non-contiguous reads
     counts : (g, 2) int64, accumulates per module the updates executed and their multiply-adds
+    W_out, b_out, out_act, Y : as for :func:`readout`, which runs every few steps over the
+        states just computed (at least READOUT_ROWS rows), while they are in cache; every
+        output element is summed in the same order as in one readout of all steps
+
+    At each step the active modules are taken in runs of consecutive modules (whose rows are
+    contiguous): the products of a run, then one pass adding the bias and applying the
+    activation over all its rows, which gives the bits of :func:`module_update` (a vector loop
+    has a fixed start-up cost per call); the rows of a run of held modules are copied at once.
     """
     g = active.shape[1]
     row = B * m
-    linear = np.int64(ACT_LINEAR)          # typed int64, not a literal (see _JIT)
+    n = b.shape[0]
+    n_out = b_out.shape[0]
+    none = np.int64(ACT_NONE)              # typed int64, not a literal (see _JIT)
+    every = max(1, READOUT_ROWS // B)      # steps per readout
     for s in range(L):
         prev = s * row
         cur = prev + row
         i = np.int64(0)
         while i < g:
-            if active[s, i]:               # a run of active modules: products and biases, then one
-                j = i                      # activation pass over all their rows
+            if active[s, i]:               # a run of active modules: products, then bias and activation
+                j = i
                 while j < g and active[s, j]:
                     lo = plan[j, P_LO]
                     if lo >= 0:
-                        done = module_update(j, Z, prev + lo, m, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
-                                             linear)
+                        done = module_update(j, Z, prev + lo, m, Z, cur + plan[j, P_R0], m, B, plan, wflat, b, none)
                     else:
                         gather_reads(j, Z, prev, m, B, plan, gidx, scratch)
                         c = plan[j, P_G1] - plan[j, P_G0]
                         done = module_update(j, scratch, np.int64(0), c, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
-                                             linear)
+                                             none)
                     counts[j, 0] += 1
                     counts[j, 1] += done
                     j += 1
                 r0 = plan[i, P_R0]
                 r1 = plan[j - 1, P_R1]
+                bias = b[r0:r1]
                 for q in range(B):
-                    activate(Z[cur + q * m + r0: cur + q * m + r1], act)
+                    bias_activate(Z[cur + q * m + r0: cur + q * m + r1], bias, act)
                 i = j
             else:                          # a run of held modules: copy their rows at once
                 j = i + 1
@@ -382,6 +384,9 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts)
                 for q in range(B):
                     copy_into(Z[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
                 i = j
+        if (s + 1) % every == 0 or s == L - 1:
+            s0 = s - s % every             # steps s0 .. s
+            readout(Z[s0 * row:], s + 1 - s0, B, m, n, W_out, b_out, out_act, Y[s0 * B * n_out: (s + 1) * B * n_out])
 
 
 @njit(**_JIT)

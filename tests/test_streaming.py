@@ -248,7 +248,7 @@ def test_a_compute_then_mask_kernel_is_caught(model, x, monkeypatch):
     from clocksim.engine import CostMismatchError
 
     @njit
-    def compute_then_mask(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts):
+    def compute_then_mask(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts, W_out, b_out, out_act, Y):
         g = active.shape[1]
         row = B * m
         for s in range(L):
@@ -269,6 +269,7 @@ def test_a_compute_then_mask_kernel_is_caught(model, x, monkeypatch):
                     for q in range(B):
                         for u in range(r0, r1):
                             Z[cur + q * m + u] = Z[prev + q * m + u]
+        K.readout(Z, L, B, m, b.shape[0], W_out, b_out, out_act, Y)
 
     honest = cs.simulate(model, x)
     monkeypatch.setattr(K, "run_sequence", compute_then_mask)

@@ -99,7 +99,9 @@ _chr = _by_ref(types.uint8)
 
 LANES = 8
 TILE_Q, TILE_R = 4, 4        # the main tile: 4 sequences x 4 rows of W (16 accumulators, 8 loads per 32 flops)
-TILE_R1 = 8                  # a single sequence: 8 rows of W share each load of z
+TILE_R1 = 8                  # a single sequence: 8 rows of W share each load of z (then single rows)
+# Three tile shapes only: each is unrolled IR that LLVM optimises again in every kernel that calls
+# gemm_rows, so every extra shape costs compile time (a 4 x 1 and a 1 x 4 tile cost ~0.3 s of a cold start).
 PANEL_DOUBLES = 32768        # sequences are taken in panels of about this many read values (256 kB: in L2)
 READOUT_ROWS = 64            # run_sequence reads out every max(1, READOUT_ROWS // B) steps
 
@@ -166,9 +168,7 @@ def _tile(nq, nr):
 
 
 _tile_4x4 = _tile(TILE_Q, TILE_R)
-_tile_4x1 = _tile(TILE_Q, 1)
 _tile_1x8 = _tile(1, TILE_R1)
-_tile_1x4 = _tile(1, TILE_R)
 _tile_1x1 = _tile(1, 1)
 
 
@@ -191,24 +191,19 @@ def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     cp = C.ctypes.data + 8 * c_off
     panel = max(TILE_Q, PANEL_DOUBLES // K // TILE_Q * TILE_Q)
     nr = N - N % TILE_R
-    nr1 = N - N % TILE_R1
     for p0 in range(0, M, panel):
         p1 = min(p0 + panel, M)
         pq = p1 - (p1 - p0) % TILE_Q
         for a in range(0, nr, TILE_R):          # tiles of 4 sequences: W's rows pass over the panel
             for q in range(p0, pq, TILE_Q):
                 _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
-        for a in range(nr, N):
-            for q in range(p0, pq, TILE_Q):
-                _tile_4x1(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
-        for q in range(pq, p1):                 # the remaining sequences one at a time
+        for q in range(p0, p1):                 # what is left, a sequence at a time
             zq = ap + 8 * q * lda
             oq = cp + 8 * q * ldc
-            for a in range(0, nr1, TILE_R1):
+            a0 = nr if q < pq else 0
+            for a in range(a0, a0 + (N - a0) // TILE_R1 * TILE_R1, TILE_R1):
                 _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
-            for a in range(nr1, nr, TILE_R):
-                _tile_1x4(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
-            for a in range(nr, N):
+            for a in range(a0 + (N - a0) // TILE_R1 * TILE_R1, N):
                 _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
 
 

@@ -28,7 +28,9 @@ Ceiling analysis (``ceiling_*`` columns): the parts of the engine's step loop ti
 same run, by :func:`loop_part` replaying the loop with the kernels it calls: the bare sequence of
 per-module products (same shapes, same order, no bias, no activation, no copies), the bias and activation
 pass alone and the held-row copies alone. The products' rate on the activations' multiply-adds, as
-a fraction of the dense GEMM rate, bounds what the engine can reach with those products.
+a fraction of the dense GEMM rate, bounds what the engine can reach with those products. Also
+timed alone: allocating the work array a run returns and filling its input columns
+(``ceiling_work_array``), which first-touches its memory.
 
 Run: python benchmarks/bench_compiled.py
 """
@@ -129,6 +131,14 @@ def loop_part(Z, out, L, B, m, active, plan, wflat, b, act, part):
                     K.copy_into(out[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
 
 
+def work_array(X, m, n):
+    """The work array of a run, as ``forward_arrays`` allocates it and fills its input columns."""
+    B, L, _ = X.shape
+    Z = np.empty((L + 1, B, m))
+    Z[:L, :, n:] = X.transpose(1, 0, 2)
+    return Z
+
+
 def dense_gemm(B, L, n, n_in):
     """One dense GEMM of a dense RNN's whole-run step products and its multiply-add count."""
     rng = np.random.default_rng(2)
@@ -170,6 +180,7 @@ def main():
             "ceiling_products": part(PRODUCTS),
             "ceiling_activation": part(ACTIVATION),
             "ceiling_copies": part(COPIES),
+            "ceiling_work_array": lambda: work_array(X, plan.m, model.n),
         }, repeats=9)
         s = res.trace.summary()
         gemm_rate = gemm_macs / times["dense_gemm"]["median"]
@@ -198,9 +209,10 @@ def main():
             "ceiling_products_gemm_fraction": act_macs / times["ceiling_products"]["median"] / gemm_rate,
             "ceiling_activation_ms": times["ceiling_activation"]["median"] * 1e3,
             "ceiling_copies_ms": times["ceiling_copies"]["median"] * 1e3,
+            "ceiling_work_array_ms": times["ceiling_work_array"]["median"] * 1e3,
             "ceiling_share_of_compiled": {
                 key: times[f"ceiling_{key}"]["median"] / times["compiled"]["median"]
-                for key in ("products", "activation", "copies")},
+                for key in ("products", "activation", "copies", "work_array")},
         })
     _common.report("compiled_vs_numpy_dense_mask", {"results": results})
 

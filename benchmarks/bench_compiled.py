@@ -111,24 +111,33 @@ def loop_part(Z, out, L, B, m, active, plan, wflat, b, act, part):
     """One part of ``kernels.run_sequence``'s work alone (contiguous reads only), reading the work
     array ``Z`` of a run and writing into ``out`` (of its size), so that the values stay those of the run.
 
+    The modules are taken in runs of consecutive active or held modules, as the engine takes them.
     PRODUCTS: each active module's product, as the engine calls it; ACTIVATION: the bias and
-    activation pass over the active modules' rows; COPIES: the copies of the held modules' rows.
+    activation pass over a run's rows; COPIES: the copies of a run of held modules' rows.
     """
     g = active.shape[1]
     row = B * m
     for s in range(L):
         prev = s * row
         cur = prev + row
-        for i in range(g):
-            r0, r1, lo = plan[i, K.P_R0], plan[i, K.P_R1], plan[i, K.P_LO]
+        i = 0
+        while i < g:
+            j = i + 1
+            while j < g and active[s, j] == active[s, i]:
+                j += 1
+            r0, r1 = plan[i, K.P_R0], plan[j - 1, K.P_R1]
             if active[s, i] and part == PRODUCTS:
-                K.gemm_rows(B, r1 - r0, plan[i, K.P_HI] - lo, Z, prev + lo, m, wflat, plan[i, K.P_W0], out, cur + r0, m)
+                for u in range(i, j):
+                    lo = plan[u, K.P_LO]
+                    K.gemm_rows(B, plan[u, K.P_R1] - plan[u, K.P_R0], plan[u, K.P_HI] - lo, Z, prev + lo, m, wflat,
+                                plan[u, K.P_W0], out, cur + plan[u, K.P_R0], m)
             elif active[s, i] and part == ACTIVATION:
                 for q in range(B):
                     K.bias_activate(out[cur + q * m + r0: cur + q * m + r1], b[r0:r1], act)
             elif not active[s, i] and part == COPIES:
                 for q in range(B):
                     K.copy_into(out[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
+            i = j
 
 
 def work_array(X, m, n):

@@ -213,6 +213,18 @@ _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e+00
 
 
+@intrinsic
+def _exp2_neg(typingctx, k):
+    """``2.0 ** -k``, exactly, for an integer 0 <= k <= 1022: the float64 whose exponent field is 1023 - k."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        bits = builder.shl(builder.sub(ir.Constant(i64, 1023), args[0]), ir.Constant(i64, 52))
+        return builder.bitcast(bits, ir.DoubleType())
+    return sig, codegen
+
+
 @njit(**_JIT)
 def tanh_scalar(x):
     """tanh(x) from exp(-2|x|) = 2^-k * exp(r), |r| <= ln2/2; branch-free so loops vectorise."""
@@ -233,15 +245,7 @@ def tanh_scalar(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    k = int(kf)                                  # 2^-k, exactly, from k's bits
-    s = 1.0
-    s *= 0.5 if k & 1 else 1.0
-    s *= 0.25 if k & 2 else 1.0
-    s *= 0.0625 if k & 4 else 1.0
-    s *= 0.00390625 if k & 8 else 1.0
-    s *= 1.52587890625e-05 if k & 16 else 1.0
-    s *= 2.3283064365386963e-10 if k & 32 else 1.0
-    e = p * s                                    # exp(-2a)
+    e = p * _exp2_neg(int(kf))                   # exp(-2a)
     return math.copysign((1.0 - e) / (1.0 + e), x)
 
 

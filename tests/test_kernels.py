@@ -59,3 +59,19 @@ def test_a_sequence_gives_the_same_bits_alone_or_in_a_batch(seed, B, L, engine):
         alone = cs.simulate(model, X[q], engine=engine)
         np.testing.assert_array_equal(batch.y[q], alone.y)
         np.testing.assert_array_equal(batch.h[q], alone.h)
+
+
+def test_tanh_is_accurate_odd_and_saturates():
+    """The activation's exp-based tanh (``kernels.tanh_scalar``) against numpy's, over a wide range."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=20000) * s for s in (1e-12, 1e-3, 0.1, 1.0, 3.0, 10.0, 30.0)]
+                       + [np.array([0.0, 20.0, 25.0, 1e300, np.inf, 5e-324])])
+    x = np.concatenate([x, -x])
+    y = x.copy()
+    K.bias_activate(y, np.zeros_like(x), np.int64(K.ACT_TANH))
+    assert np.abs(y - np.tanh(x)).max() <= 3e-16
+    np.testing.assert_array_equal(y[: x.size // 2], -y[x.size // 2:])                 # odd, bit for bit
+    assert (np.abs(y[np.abs(x) >= 20.0]) == 1.0).all()
+    nan = np.array([np.nan])
+    K.bias_activate(nan, np.zeros(1), np.int64(K.ACT_TANH))
+    assert np.isnan(nan[0])

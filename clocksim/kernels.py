@@ -327,16 +327,20 @@ def gather_reads(i, Zrow, z_off, m, B, plan, gidx, out):
 
 
 @njit(**_JIT)
-def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts, W_out, b_out, out_act, Y):
+def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts, W_out, b_out, out_act, Y, X):
     """Whole-sequence forward pass (the compiled engine's loop), with the readout of each step.
 
-    Z : flat (L+1)*B*m work array (see module docstring); rows s = 1..L are written
+    Z : flat (L+1)*B*m work array (see module docstring): row 0 holds h0, row L's input columns
+        zeros; the loop writes the input columns of rows 0..L-1 (from X) and the states of rows 1..L
     active : (L, g) bool, active[s, i] = module i runs at step start+s
     scratch : flat buffer of at least B * c_max, for modules with non-contiguous reads
     counts : (g, 2) int64, accumulates per module the updates executed and their multiply-adds
     W_out, b_out, out_act, Y : as for :func:`readout`, which runs every few steps over the
         states just computed (at least READOUT_ROWS rows), while they are in cache; every
         output element is summed in the same order as in one readout of all steps
+    X : flat B*L*(m - n) float64, the inputs (B, L, m - n), C-ordered: the input columns of row s
+        are written at step s, while the row is in cache (written up front, the 71 MB work array
+        of a B = 32 run was first touched far from its use, and read back from memory: 8 % slower)
 
     At each step the active modules are taken in runs of consecutive modules (whose rows are
     contiguous): the products of a run, then one pass adding the bias and applying the
@@ -349,9 +353,12 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts,
     n_out = b_out.shape[0]
     none = np.int64(ACT_NONE)              # typed int64, not a literal (see _JIT)
     every = max(1, READOUT_ROWS // B)      # steps per readout
+    nx = m - n
     for s in range(L):
         prev = s * row
         cur = prev + row
+        for q in range(B):                 # the inputs of step s
+            copy_into(Z[prev + q * m + n: prev + (q + 1) * m], X[(q * L + s) * nx: (q * L + s + 1) * nx])
         i = np.int64(0)
         while i < g:
             if active[s, i]:               # a run of active modules: products, then bias and activation

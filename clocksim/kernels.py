@@ -293,7 +293,6 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
     src : flat float64; row q of the module's read block starts at ``s_off + q*s_ld``
           and holds the c_i values it reads (the units of the modules it reads, then x)
     dst : flat float64; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
-
     act : the activation code, or ACT_NONE for the product alone: the caller then applies
           :func:`bias_activate` to the rows (which gives the same bits)
 
@@ -328,7 +327,7 @@ def gather_reads(i, Zrow, z_off, m, B, plan, gidx, out):
 
 @njit(**_JIT)
 def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts, W_out, b_out, out_act, Y, X):
-    """Whole-sequence forward pass (the compiled engine's loop), with the readout of each step.
+    """Whole-sequence forward pass (the compiled engine's loop), with the readout of every step.
 
     Z : flat (L+1)*B*m work array (see module docstring): row 0 holds h0, row L's input columns
         zeros; the loop writes the input columns of rows 0..L-1 (from X) and the states of rows 1..L

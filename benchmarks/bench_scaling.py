@@ -4,13 +4,14 @@ For each size the compiled forward (``forward_arrays``, the engine's kernels wit
 timed interleaved with one dense GEMM ``(B*L, n + n_in) @ (n + n_in, n)`` of the same model size,
 and reported as seconds per step and as the fraction of the GEMM's multiply-add rate it reaches on
 useful multiply-adds (``summary()["macs"]``). Model: 8 modules, periods 1..128, n_in = 32, L = 512.
+Times are CPU times of this process, as in ``bench_compiled.py``.
 
 Run: python benchmarks/bench_scaling.py
 """
 
 import _common
 import numpy as np
-from bench_compiled import dense_gemm
+from bench_compiled import CLOCK, dense_gemm
 
 import clocksim as cs
 from clocksim.engine.compiled import forward_arrays
@@ -26,7 +27,7 @@ def measure(k: int, B: int) -> dict:
     macs = cs.simulate(model, X, trace="aggregate").trace.summary()["macs"]
     gemm, gemm_macs = dense_gemm(B, L, model.n, N_IN)
     times = _common.time_interleaved({"compiled": lambda: forward_arrays(plan, X, active), "dense_gemm": gemm},
-                                     repeats=5)
+                                     repeats=5, clock=CLOCK)
     rate = macs / times["compiled"]["median"]
     gemm_rate = gemm_macs / times["dense_gemm"]["median"]
     return {"units": k, "batch": B, "useful_macs": macs, "us_per_step": times["compiled"]["median"] / L * 1e6,
@@ -36,7 +37,8 @@ def measure(k: int, B: int) -> dict:
 def main():
     units = [measure(k, 32) for k in (8, 16, 32, 64, 128)]
     batch = [measure(64, B) for B in (1, 4, 16, 32, 64)]
-    _common.report("compiled_scaling", {"modules": G, "n_in": N_IN, "steps": L, "units": units, "batch": batch})
+    _common.report("compiled_scaling", {"modules": G, "n_in": N_IN, "steps": L, "units": units, "batch": batch,
+                                        "clock": "process_time"})
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
 """Pure @njit kernels shared by every engine (no clocksim imports, no validation).
 
-Both engines call the *same* kernels with the same shapes, so they agree bit for
-bit: ``fastmath`` is off everywhere. Block products over a batch go to BLAS's GEMM
-(the one scipy ships, which numba also uses), called directly through its Fortran
-entry point so that strided blocks need no copies; a single sequence uses
-:func:`matvec`, a fixed-order SIMD matrix-vector product written in LLVM IR.
+Both engines call the *same* kernels, so they agree bit for bit: ``fastmath`` is
+off everywhere. The forward block products (:func:`gemm_rows`) are SIMD tiles written
+in LLVM IR that sum every element in one fixed order, whatever the batch, shape or
+strides; the backward pass's products go to BLAS's GEMM (the one scipy ships, which
+numba also uses), called directly through its Fortran entry point so that strided
+blocks need no copies.
 
 Layout (batch-major). A run keeps a work array ``Z`` of shape ``(L+1, B, m)``,
 ``m = n + n_in``: row ``(s, q)`` holds ``[h(start+s-1) | x(start+s)]`` of
 sequence ``q`` (``Z[0, :, :n] = h0``). A module's rows and the units a
 slow-to-fast (or dense) module reads are contiguous within a row, so one
-activation of module ``i`` over the whole batch is one GEMM::
+activation of module ``i`` over the whole batch is one product::
 
     Z[s+1, :, r0:r1] = f(Z[s, :, lo:hi] @ W_i.T + b[r0:r1])      # (B, k_i)
 
@@ -40,9 +41,9 @@ ACT_TANH = 1
 ACT_SIGMOID = 2
 ACT_RELU = 3
 ACT_SOFTMAX = 4
+ACT_NONE = -1      # module_update: the product only (the caller adds the bias and applies the activation)
 
 P_R0, P_R1, P_LO, P_HI, P_W0, P_G0, P_G1 = range(7)
-READOUT_MATVEC_MAX = 8   # readouts with at most this many outputs use matvec per row (measured faster)
 PLAN_COLUMNS = 7
 
 _JIT = dict(cache=True, error_model="numpy", fastmath=False)
@@ -80,99 +81,148 @@ _f64 = _by_ref(types.float64)
 _chr = _by_ref(types.uint8)
 
 
-# ---------------------------------------------------------------- SIMD matvec
-# A matrix-vector product written in LLVM IR, for the shapes where BLAS's call overhead
-# dominates. Numba with fastmath off cannot vectorise a dot product (that would reorder its
-# sum), and BLAS's GEMV costs ~60-100 ns per call before any arithmetic, more than the
-# arithmetic of a small module. `matvec` emits the loop with 8-lane vectors, four rows at a
-# time, in a fixed summation order, so it is fast, deterministic and the same in every engine:
+# ---------------------------------------------------------------- SIMD products
+# The forward products (``gemm_rows``) are written in LLVM IR rather than sent to BLAS. Numba with
+# fastmath off cannot vectorise a dot product (that would reorder its sum); BLAS's GEMV costs
+# ~60-100 ns per call before any arithmetic, more than the arithmetic of a small module; BLAS's
+# GEMM packs both operands at every call, which at a module's shape (B = 32, 64 x 544) left it at
+# about 0.7 of a large GEMM's rate; and BLAS's summation order depends on the call's shape. Every
+# output element is summed here in one fixed order, whatever the shape, strides or tiling:
 #
-#   out[a] = tree(lanes) + tail,  lanes[l] = sum over j = l (mod 8), j < c8, of W[a, j] z[j]
+#   out[q, a] = tree(lanes) + tail,  lanes[l] = sum over j = l (mod 8), j < c8, of W[a, j] z[q, j]
 #   tree(lanes) = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
-#   tail = sum over j = c8 .. c-1 of W[a, j] z[j]        (c8 = c rounded down to a multiple of 8)
+#   tail = sum over j = c8 .. c-1 of W[a, j] z[q, j]        (c8 = c rounded down to a multiple of 8)
 #
-# No multiply-add contraction: every product is rounded, as in the rest of the kernels.
+# so one sequence gives the same bits alone or in any batch, and in either engine. A *tile* computes
+# ``nq`` rows of z against ``nr`` rows of W at once (``nq * nr`` vector accumulators), loading each
+# vector of z and of W once per 8 columns. No multiply-add contraction: every product is rounded.
 
 LANES = 8
-ROWS = 4
+TILE_Q, TILE_R = 4, 4        # the main tile: 4 sequences x 4 rows of W (16 accumulators, 8 loads per 32 flops)
+TILE_R1 = 8                  # a single sequence: 8 rows of W share each load of z (then single rows)
+# Three tile shapes only: each is unrolled IR that LLVM optimises again in every kernel that calls
+# gemm_rows, so every extra shape costs compile time (a 4 x 1 and a 1 x 4 tile cost ~0.3 s of a cold start).
+PANEL_DOUBLES = 32768        # sequences are taken in panels of about this many read values (256 kB: in L2)
+READOUT_ROWS = 64            # run_sequence reads out every max(1, READOUT_ROWS // B) steps
+
 
 def _tree(builder, v):
-    e = [builder.extract_element(v, ir.Constant(ir.IntType(32), i)) for i in range(LANES)]
-    return builder.fadd(builder.fadd(builder.fadd(e[0], e[4]), builder.fadd(e[2], e[6])),
-                        builder.fadd(builder.fadd(e[1], e[5]), builder.fadd(e[3], e[7])))
+    """``((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`` by halving the vector."""
+    i32 = ir.IntType(32)
+
+    def take(x, idx):
+        return builder.shuffle_vector(x, x, ir.Constant(ir.VectorType(i32, len(idx)), idx))
+
+    s4 = builder.fadd(take(v, [0, 1, 2, 3]), take(v, [4, 5, 6, 7]))       # l0+l4, l1+l5, l2+l6, l3+l7
+    s2 = builder.fadd(take(s4, [0, 1]), take(s4, [2, 3]))                 # (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
+    return builder.fadd(*(builder.extract_element(s2, ir.Constant(i32, i)) for i in (0, 1)))
 
 
-def _rows(builder, intp, W, Z, O, a0, nrows, c, c8):
-    """Rows a0 .. a0 + nrows - 1, sharing each load of z."""
-    dbl = ir.DoubleType()
-    vec = ir.VectorType(dbl, LANES)
-    vptr = vec.as_pointer()
-    acc = [cgutils.alloca_once(builder, vec) for _ in range(nrows)]        # promoted to registers by LLVM
-    total = [cgutils.alloca_once(builder, dbl) for _ in range(nrows)]
-    base = [builder.mul(builder.add(a0, ir.Constant(intp, r)), c) for r in range(nrows)]
-    for r in range(nrows):
-        builder.store(ir.Constant(vec, [0.0] * LANES), acc[r])
-    with cgutils.for_range_slice(builder, ir.Constant(intp, 0), c8, ir.Constant(intp, LANES), intp=intp) as (jb, _):
-        zv = builder.load(builder.bitcast(builder.gep(Z, [jb]), vptr), align=8)
-        for r in range(nrows):
-            wv = builder.load(builder.bitcast(builder.gep(W, [builder.add(base[r], jb)]), vptr), align=8)
-            builder.store(builder.fadd(builder.load(acc[r]), builder.fmul(wv, zv)), acc[r])
-    for r in range(nrows):
-        builder.store(_tree(builder, builder.load(acc[r])), total[r])
-    with cgutils.for_range_slice(builder, c8, c, ir.Constant(intp, 1), intp=intp) as (j, _):
-        zj = builder.load(builder.gep(Z, [j]))
-        for r in range(nrows):
-            wj = builder.load(builder.gep(W, [builder.add(base[r], j)]))
-            builder.store(builder.fadd(builder.load(total[r]), builder.fmul(wj, zj)), total[r])
-    for r in range(nrows):
-        builder.store(builder.load(total[r]), builder.gep(O, [builder.add(a0, ir.Constant(intp, r))]))
+def _tile(nq, nr):
+    """An intrinsic ``tile(w, z, lda, out, ldc, c)`` (addresses and sizes, all intp) computing
+    ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq, r < nr; W row-major ``(nr, c)``."""
+
+    @intrinsic
+    def tile(typingctx, w_addr, z_addr, lda, out_addr, ldc, c):
+        sig = types.void(*([types.intp] * 6))
+
+        def codegen(context, builder, sig, args):
+            intp = context.get_value_type(types.intp)
+            dbl = ir.DoubleType()
+            vec = ir.VectorType(dbl, LANES)
+            vptr = vec.as_pointer()
+            w_addr, z_addr, lda, out_addr, ldc, c = args
+            W, Z, O = (builder.inttoptr(a, dbl.as_pointer()) for a in (w_addr, z_addr, out_addr))
+            zs = [builder.gep(Z, [builder.mul(ir.Constant(intp, t), lda)]) for t in range(nq)]
+            os_ = [builder.gep(O, [builder.mul(ir.Constant(intp, t), ldc)]) for t in range(nq)]
+            ws = [builder.gep(W, [builder.mul(ir.Constant(intp, r), c)]) for r in range(nr)]
+            c8 = builder.and_(c, ir.Constant(intp, -LANES))
+            acc = [[cgutils.alloca_once(builder, vec) for _ in range(nr)] for _ in range(nq)]  # registers, after LLVM
+            total = [[cgutils.alloca_once(builder, dbl) for _ in range(nr)] for _ in range(nq)]
+            for t in range(nq):
+                for r in range(nr):
+                    builder.store(ir.Constant(vec, [0.0] * LANES), acc[t][r])
+            zero, step = ir.Constant(intp, 0), ir.Constant(intp, LANES)
+            with cgutils.for_range_slice(builder, zero, c8, step, intp=intp) as (j, _):
+                zv = [builder.load(builder.bitcast(builder.gep(z, [j]), vptr), align=8) for z in zs]
+                for r in range(nr):
+                    wv = builder.load(builder.bitcast(builder.gep(ws[r], [j]), vptr), align=8)
+                    for t in range(nq):
+                        builder.store(builder.fadd(builder.load(acc[t][r]), builder.fmul(wv, zv[t])), acc[t][r])
+            for t in range(nq):
+                for r in range(nr):
+                    builder.store(_tree(builder, builder.load(acc[t][r])), total[t][r])
+            with cgutils.for_range_slice(builder, c8, c, ir.Constant(intp, 1), intp=intp) as (j, _):
+                zj = [builder.load(builder.gep(z, [j])) for z in zs]
+                for r in range(nr):
+                    wj = builder.load(builder.gep(ws[r], [j]))
+                    for t in range(nq):
+                        builder.store(builder.fadd(builder.load(total[t][r]), builder.fmul(wj, zj[t])), total[t][r])
+            for t in range(nq):
+                for r in range(nr):
+                    builder.store(builder.load(total[t][r]), builder.gep(os_[t], [ir.Constant(intp, r)]))
+            return context.get_dummy_value()
+
+        return sig, codegen
+    return tile
 
 
-@intrinsic
-def matvec(typingctx, w_addr, z_addr, out_addr, k, c):
-    """``out[a] = sum_j W[a, j] z[j]`` for ``W`` row-major ``(k, c)``; arguments are addresses (ints)."""
-    sig = types.void(types.intp, types.intp, types.intp, types.intp, types.intp)
-
-    def codegen(context, builder, sig, args):
-        intp = context.get_value_type(types.intp)
-        dptr = ir.DoubleType().as_pointer()
-        w_addr, z_addr, out_addr, k, c = args
-        W, Z, O = (builder.inttoptr(a, dptr) for a in (w_addr, z_addr, out_addr))
-        c8 = builder.and_(c, ir.Constant(intp, -LANES))
-        k4 = builder.and_(k, ir.Constant(intp, -ROWS))
-        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), k4, ir.Constant(intp, ROWS), intp=intp) as (a0, _):
-            _rows(builder, intp, W, Z, O, a0, ROWS, c, c8)
-        with cgutils.for_range_slice(builder, k4, k, ir.Constant(intp, 1), intp=intp) as (a0, _):
-            _rows(builder, intp, W, Z, O, a0, 1, c, c8)
-        return context.get_dummy_value()
-
-    return sig, codegen
+_tile_4x4 = _tile(TILE_Q, TILE_R)
+_tile_1x8 = _tile(1, TILE_R1)
+_tile_1x1 = _tile(1, 1)
 
 
 @njit(**_JIT)
 def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
 
-    A single row (M == 1) is a matrix-vector product: :func:`clocksim._simd.matvec`, which
-    beats BLAS's GEMV (whose call overhead exceeds the arithmetic of a small module) and sums in
-    a fixed order. Several rows go to BLAS's GEMM. K == 0 gives zeros.
+    Every element is summed in the fixed order described above (8 lanes, a tree, the tail),
+    whatever M, N and the strides: a row of ``A`` gives the same bits alone or in any batch.
+    Rows of ``A`` are taken in panels that stay in L2 while the rows of ``W`` pass over them.
+    K == 0 gives zeros.
     """
     if K == 0:
         for r in range(M):
             row = C[c_off + r * ldc: c_off + r * ldc + N]
             row[:] = 0.0
         return
-    if M == 1:
-        matvec(W.ctypes.data + 8 * w_off, A.ctypes.data + 8 * a_off, C.ctypes.data + 8 * c_off, N, K)
-    else:
-        _dgemm(_chr(_T), _chr(_N), _i32(N), _i32(M), _i32(K), _f64(1.0), W.ctypes.data + 8 * w_off, _i32(K),
-               A.ctypes.data + 8 * a_off, _i32(lda), _f64(0.0), C.ctypes.data + 8 * c_off, _i32(ldc))
+    wp = W.ctypes.data + 8 * w_off
+    ap = A.ctypes.data + 8 * a_off
+    cp = C.ctypes.data + 8 * c_off
+    panel = max(TILE_Q, PANEL_DOUBLES // K // TILE_Q * TILE_Q)
+    nr = N - N % TILE_R
+    for p0 in range(0, M, panel):
+        p1 = min(p0 + panel, M)
+        pq = p1 - (p1 - p0) % TILE_Q
+        for a in range(0, nr, TILE_R):          # tiles of 4 sequences: W's rows pass over the panel
+            for q in range(p0, pq, TILE_Q):
+                _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+        for q in range(p0, p1):                 # what is left, a sequence at a time
+            zq = ap + 8 * q * lda
+            oq = cp + 8 * q * ldc
+            a0 = nr if q < pq else 0
+            for a in range(a0, a0 + (N - a0) // TILE_R1 * TILE_R1, TILE_R1):
+                _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+            for a in range(a0 + (N - a0) // TILE_R1 * TILE_R1, N):
+                _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
 
 
 # ---------------------------------------------------------------- activations
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e+00
+
+
+@intrinsic
+def _exp2_neg(typingctx, k):
+    """``2.0 ** -k``, exactly, for an integer 0 <= k <= 1022: the float64 whose exponent field is 1023 - k."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        bits = builder.shl(builder.sub(ir.Constant(i64, 1023), args[0]), ir.Constant(i64, 52))
+        return builder.bitcast(bits, ir.DoubleType())
+    return sig, codegen
 
 
 @njit(**_JIT)
@@ -195,15 +245,7 @@ def tanh_scalar(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    k = int(kf)                                  # 2^-k, exactly, from k's bits
-    s = 1.0
-    s *= 0.5 if k & 1 else 1.0
-    s *= 0.25 if k & 2 else 1.0
-    s *= 0.0625 if k & 4 else 1.0
-    s *= 0.00390625 if k & 8 else 1.0
-    s *= 1.52587890625e-05 if k & 16 else 1.0
-    s *= 2.3283064365386963e-10 if k & 32 else 1.0
-    e = p * s                                    # exp(-2a)
+    e = p * _exp2_neg(int(kf))                   # exp(-2a)
     return math.copysign((1.0 - e) / (1.0 + e), x)
 
 
@@ -237,26 +279,6 @@ def bias_activate(v, bias, code):
 
 
 @njit(**_JIT)
-def activate(v, code):
-    """``v[:] = f(v)`` in place for an elementwise hidden activation.
-
-    ``activate(v + b)`` gives exactly the bits of ``bias_activate(v, b)``: both round ``v + b``
-    first; it lets the compiled engine apply the activation to all rows updated in a step in
-    one pass (a vector loop has a fixed start-up cost per call).
-    """
-    n = v.shape[0]
-    if code == ACT_TANH:
-        for a in range(n):
-            v[a] = tanh_scalar(v[a])
-    elif code == ACT_SIGMOID:
-        for a in range(n):
-            v[a] = 0.5 + 0.5 * tanh_scalar(0.5 * v[a])
-    elif code == ACT_RELU:
-        for a in range(n):
-            v[a] = max(v[a], 0.0)
-
-
-@njit(**_JIT)
 def copy_into(dst, src):
     """``dst[:] = src`` for 1-D views (a plain loop: numba's slice assignment is far slower)."""
     for j in range(dst.shape[0]):
@@ -271,6 +293,8 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
     src : flat float64; row q of the module's read block starts at ``s_off + q*s_ld``
           and holds the c_i values it reads (the units of the modules it reads, then x)
     dst : flat float64; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
+    act : the activation code, or ACT_NONE for the product alone: the caller then applies
+          :func:`bias_activate` to the rows (which gives the same bits)
 
     The count (``B * k_i * c_i``, the size of the product just run) is what the engines report
     as observed cost and check against the schedule's analytic cost.
@@ -280,10 +304,11 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
     lo = plan[i, P_LO]
     c = plan[i, P_HI] - lo if lo >= 0 else plan[i, P_G1] - plan[i, P_G0]
     gemm_rows(B, k, c, src, s_off, s_ld, wflat, plan[i, P_W0], dst, d_off, d_ld)
-    bias = b[r0:r0 + k]
-    for q in range(B):
-        o = d_off + q * d_ld
-        bias_activate(dst[o:o + k], bias, act)
+    if act != ACT_NONE:
+        bias = b[r0:r0 + k]
+        for q in range(B):
+            o = d_off + q * d_ld
+            bias_activate(dst[o:o + k], bias, act)
     return B * k * c
 
 
@@ -301,41 +326,59 @@ def gather_reads(i, Zrow, z_off, m, B, plan, gidx, out):
 
 
 @njit(**_JIT)
-def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts):
-    """Whole-sequence forward pass (the compiled engine's loop).
+def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts, W_out, b_out, out_act, Y, X):
+    """Whole-sequence forward pass (the compiled engine's loop), with the readout of every step.
 
-    Z : flat (L+1)*B*m work array (see module docstring); rows s = 1..L are written
+    Z : flat (L+1)*B*m work array (see module docstring): row 0 holds h0, row L's input columns
+        zeros; the loop writes the input columns of rows 0..L-1 (from X) and the states of rows 1..L
     active : (L, g) bool, active[s, i] = module i runs at step start+s
     scratch : flat buffer of at least B * c_max, for modules with non-contiguous reads
     counts : (g, 2) int64, accumulates per module the updates executed and their multiply-adds
+    W_out, b_out, out_act, Y : as for :func:`readout`, which runs every few steps over the
+        states just computed (at least READOUT_ROWS rows), while they are in cache; every
+        output element is summed in the same order as in one readout of all steps
+    X : flat B*L*(m - n) float64, the inputs (B, L, m - n), C-ordered: the input columns of row s
+        are written at step s, while the row is in cache (written up front, the 71 MB work array
+        of a B = 32 run was first touched far from its use, and read back from memory: 8 % slower)
+
+    At each step the active modules are taken in runs of consecutive modules (whose rows are
+    contiguous): the products of a run, then one pass adding the bias and applying the
+    activation over all its rows, which gives the bits of :func:`module_update` (a vector loop
+    has a fixed start-up cost per call); the rows of a run of held modules are copied at once.
     """
     g = active.shape[1]
     row = B * m
-    linear = np.int64(ACT_LINEAR)          # typed int64, not a literal (see _JIT)
+    n = b.shape[0]
+    n_out = b_out.shape[0]
+    none = np.int64(ACT_NONE)              # typed int64, not a literal (see _JIT)
+    every = max(1, READOUT_ROWS // B)      # steps per readout
+    nx = m - n
     for s in range(L):
         prev = s * row
         cur = prev + row
+        for q in range(B):                 # the inputs of step s
+            copy_into(Z[prev + q * m + n: prev + (q + 1) * m], X[(q * L + s) * nx: (q * L + s + 1) * nx])
         i = np.int64(0)
         while i < g:
-            if active[s, i]:               # a run of active modules: products and biases, then one
-                j = i                      # activation pass over all their rows
+            if active[s, i]:               # a run of active modules: products, then bias and activation
+                j = i
                 while j < g and active[s, j]:
                     lo = plan[j, P_LO]
                     if lo >= 0:
-                        done = module_update(j, Z, prev + lo, m, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
-                                             linear)
+                        done = module_update(j, Z, prev + lo, m, Z, cur + plan[j, P_R0], m, B, plan, wflat, b, none)
                     else:
                         gather_reads(j, Z, prev, m, B, plan, gidx, scratch)
                         c = plan[j, P_G1] - plan[j, P_G0]
                         done = module_update(j, scratch, np.int64(0), c, Z, cur + plan[j, P_R0], m, B, plan, wflat, b,
-                                             linear)
+                                             none)
                     counts[j, 0] += 1
                     counts[j, 1] += done
                     j += 1
                 r0 = plan[i, P_R0]
                 r1 = plan[j - 1, P_R1]
+                bias = b[r0:r1]
                 for q in range(B):
-                    activate(Z[cur + q * m + r0: cur + q * m + r1], act)
+                    bias_activate(Z[cur + q * m + r0: cur + q * m + r1], bias, act)
                 i = j
             else:                          # a run of held modules: copy their rows at once
                 j = i + 1
@@ -346,6 +389,9 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts)
                 for q in range(B):
                     copy_into(Z[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
                 i = j
+        if (s + 1) % every == 0 or s == L - 1:
+            s0 = s - s % every             # steps s0 .. s
+            readout(Z[s0 * row:], s + 1 - s0, B, m, n, W_out, b_out, out_act, Y[s0 * B * n_out: (s + 1) * B * n_out])
 
 
 @njit(**_JIT)
@@ -355,12 +401,7 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
     Z : flat (L+1)*B*m; W_out : flat (n_out * n), C-ordered (n_out, n); Y : flat L*B*n_out
     """
     n_out = b_out.shape[0]
-    zero, one = np.int64(0), np.int64(1)
-    if n_out <= READOUT_MATVEC_MAX:      # few outputs: one SIMD matvec per row beats a skinny GEMM
-        for r in range(L * B):
-            gemm_rows(one, n_out, n, Z, B * m + r * m, m, W_out, zero, Y, r * n_out, n_out)
-    else:
-        gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, zero, Y, zero, n_out)
+    gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, np.int64(0), Y, np.int64(0), n_out)
     for r in range(L * B):
         bias_activate(Y[r * n_out:(r + 1) * n_out], b_out, out_act)
 

@@ -165,3 +165,19 @@ def reference_counts(model, n_steps, batch=1):
     return {"activations": fired, "activation_macs": activation_macs * batch,
             "readout_macs": readout_macs * batch, "macs": (activation_macs + readout_macs) * batch,
             "dense_macs": dense * batch}
+
+
+def fixed_order_dot(w, z):
+    """``w @ z`` summed in the order clocksim.kernels documents for its forward products:
+    8 lanes (lane l sums the products of columns j = l mod 8, up to the last multiple of 8, in
+    column order), the tree ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), then the
+    remaining columns one by one. Every product rounded, no fused multiply-add."""
+    c = len(w)
+    c8 = c - c % 8
+    lanes = [0.0] * 8
+    for j in range(c8):
+        lanes[j % 8] = lanes[j % 8] + float(w[j]) * float(z[j])
+    total = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+    for j in range(c8, c):
+        total = total + float(w[j]) * float(z[j])
+    return total

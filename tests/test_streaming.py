@@ -248,12 +248,17 @@ def test_a_compute_then_mask_kernel_is_caught(model, x, monkeypatch):
     from clocksim.engine import CostMismatchError
 
     @njit
-    def compute_then_mask(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts):
+    def compute_then_mask(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts, W_out, b_out, out_act, Y,
+                          X):
         g = active.shape[1]
         row = B * m
+        n = b.shape[0]
         for s in range(L):
             prev = s * row
             cur = prev + row
+            for q in range(B):
+                for u in range(n, m):
+                    Z[prev + q * m + u] = X[(q * L + s) * (m - n) + u - n]
             for j in range(g):
                 r0, r1 = plan[j, K.P_R0], plan[j, K.P_R1]
                 lo = plan[j, K.P_LO]
@@ -269,6 +274,7 @@ def test_a_compute_then_mask_kernel_is_caught(model, x, monkeypatch):
                     for q in range(B):
                         for u in range(r0, r1):
                             Z[cur + q * m + u] = Z[prev + q * m + u]
+        K.readout(Z, L, B, m, b.shape[0], W_out, b_out, out_act, Y)
 
     honest = cs.simulate(model, x)
     monkeypatch.setattr(K, "run_sequence", compute_then_mask)

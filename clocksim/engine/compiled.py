@@ -3,7 +3,7 @@
 The activity mask ``(c, g)`` of a chunk is computed from the clocks; the loop in
 :func:`clocksim.kernels.run_sequence` then runs, step by step, the update of each
 active module (only its rows: no compute-then-mask) and copies the rows of held
-modules. The readout runs afterwards over all steps. The trace is derived from
+modules; the readout of each step follows it. The trace is derived from
 the activity mask, since every activation is instantaneous.
 
 Works only for synchronous clocks (every firing on an integer step); use the
@@ -138,15 +138,14 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     n, m = plan.n, plan.m
     if plan.buffered:
         X = (InputBuffer(plan, B) if buffer is None else buffer).inputs(X, active)    # (B, L, n_x)
-    Z = np.empty((L + 1, B, m))
+    Z = np.empty((L + 1, B, m))                 # the kernel writes the inputs of each step as it goes
     Z[0, :, :n] = plan.h0 if h0 is None else h0
-    Z[:L, :, n:] = X.transpose(1, 0, 2)
     Z[L, :, n:] = 0.0
     scratch = np.empty(max(plan.c_max, 1) * B)
     counts = np.zeros((plan.g, 2), dtype=np.int64) if counts is None else counts
-    K.run_sequence(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
-                   plan.b, plan.act, scratch, counts)
     Y = np.empty((L, B, plan.W_out.shape[0]))
     W_out = plan.W_out.ravel().copy()       # (n_out * n,) writable, as wflat: the product compiles once, not twice
-    K.readout(Z.reshape(-1), L, B, m, n, W_out, plan.b_out, plan.out_act, Y.reshape(-1))
+    K.run_sequence(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
+                   plan.b, plan.act, scratch, counts, W_out, plan.b_out, plan.out_act, Y.reshape(-1),
+                   np.ascontiguousarray(X, dtype=np.float64).reshape(-1))
     return Z, Y

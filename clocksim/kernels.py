@@ -33,6 +33,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
+from numba.core.registry import CPUDispatcher
 from numba.extending import get_cython_function_address, intrinsic
 
 ACT_LINEAR = 0
@@ -45,13 +46,32 @@ P_R0, P_R1, P_LO, P_HI, P_W0, P_G0, P_G1 = range(7)
 READOUT_MATVEC_MAX = 8   # readouts with at most this many outputs use matvec per row (measured faster)
 PLAN_COLUMNS = 7
 
-_JIT = dict(cache=True, error_model="numpy", fastmath=False)
+_JIT = dict(cache=True, error_model="numpy", fastmath=False, no_cfunc_wrapper=True)
 # Compile time (issue 16: the first run compiles what it needs, nothing else). Kernels call each
 # other as ordinary jitted functions, never ``inline="always"``: numba's IR inlining copies and
 # re-types the callee at every call site (it was most of a cold start), while LLVM inlines the
 # small callees anyway, with the same code. A jitted callee is compiled once per argument-type
 # signature, and a constant argument is typed as a literal (``Literal[int](0)``), which makes a
 # signature of its own: callers pass constants as ``np.int64(...)``, typed plain int64.
+# No kernel gets numba's C-callable wrapper (``no_cfunc_wrapper``: nothing takes its address),
+# and a kernel that only other kernels call gets no Python entry point either (:func:`inner`):
+# building and compiling those wrappers was a third of a small kernel's compile time.
+
+
+class _InnerKernel(CPUDispatcher):
+    """A dispatcher compiled without a Python entry point: callable from jitted code only."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"kernel {self.py_func.__name__} is called from other kernels only "
+                        "(it is compiled without a Python entry point)")
+
+
+def inner(fn):
+    """``@njit(**_JIT)`` for a kernel that only other kernels call (compiled without a Python entry
+    point, so it compiles faster; a call from Python raises TypeError instead of crashing)."""
+    kernel = njit(no_cpython_wrapper=True, **_JIT)(fn)
+    kernel.__class__ = _InnerKernel
+    return kernel
 
 # ---------------------------------------------------------------------- BLAS
 # scipy's BLAS through its Fortran ABI (every argument by reference). The
@@ -149,7 +169,7 @@ def matvec(typingctx, w_addr, z_addr, out_addr, k, c):
     return sig, codegen
 
 
-@njit(**_JIT)
+@inner
 def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
 
@@ -175,7 +195,7 @@ _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e+00
 
 
-@njit(**_JIT)
+@inner
 def tanh_scalar(x):
     """tanh(x) from exp(-2|x|) = 2^-k * exp(r), |r| <= ln2/2; branch-free so loops vectorise."""
     a = min(abs(x), 20.0)                        # tanh(20) == 1 in float64
@@ -207,7 +227,7 @@ def tanh_scalar(x):
     return math.copysign((1.0 - e) / (1.0 + e), x)
 
 
-@njit(**_JIT)
+@inner
 def bias_activate(v, bias, code):
     """``v[:] = f(v + bias)`` in place; v and bias are 1-D of the same length."""
     n = v.shape[0]
@@ -236,7 +256,7 @@ def bias_activate(v, bias, code):
             v[a] += bias[a]
 
 
-@njit(**_JIT)
+@inner
 def activate(v, code):
     """``v[:] = f(v)`` in place for an elementwise hidden activation.
 
@@ -256,7 +276,7 @@ def activate(v, code):
             v[a] = max(v[a], 0.0)
 
 
-@njit(**_JIT)
+@inner
 def copy_into(dst, src):
     """``dst[:] = src`` for 1-D views (a plain loop: numba's slice assignment is far slower)."""
     for j in range(dst.shape[0]):
@@ -264,7 +284,7 @@ def copy_into(dst, src):
 
 
 # ------------------------------------------------------------------- modules
-@njit(**_JIT)
+@inner
 def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act):
     """One activation of module ``i`` over a batch of ``B`` rows; returns the multiply-adds it executed.
 
@@ -287,7 +307,7 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
     return B * k * c
 
 
-@njit(**_JIT)
+@inner
 def gather_reads(i, Zrow, z_off, m, B, plan, gidx, out):
     """Copy what module ``i`` reads (non-contiguous columns) from B rows of width m into ``out`` (B, c)."""
     g0 = plan[i, P_G0]
@@ -376,7 +396,7 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
 # step and added.
 
 
-@njit(**_JIT)
+@inner
 def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, c_off, ldc):
     """Row-major ``C[M x N] = op(A) @ op(B) + beta * C`` on flat arrays with leading dimensions.
 
@@ -398,7 +418,7 @@ def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, 
            C.ctypes.data + 8 * c_off, _i32(ldc))
 
 
-@njit(**_JIT)
+@inner
 def act_derivative(y, code):
     """f'(a) written in terms of the activation's output ``y = f(a)`` (not for softmax)."""
     if code == ACT_TANH:
@@ -427,7 +447,7 @@ def readout_backward(Z, L, B, m, n, dA, gW_out, gb_out):
             gb_out[o] += dA[r * n_out + o]
 
 
-@njit(**_JIT)
+@inner
 def readout_error(s, B, ld, n, W_out, dA, E):
     """``E[q, :n] = dA[s, q] @ W_out`` for the B rows of ``E`` (row width ``ld``): the error of h from its output.
 

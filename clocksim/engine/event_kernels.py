@@ -25,9 +25,7 @@ activation records (see ``clocksim.engine.base.readouts_from_activations``).
 import numpy as np
 from numba import njit
 
-from ..kernels import P_G0, P_G1, P_LO, copy_into, gather_reads, module_update
-
-_JIT = dict(cache=True, error_model="numpy", fastmath=False)
+from ..kernels import _JIT, P_G0, P_G1, P_LO, copy_into, gather_reads, inner, module_update
 
 # ---- header slots of I
 H_G, H_N, H_NIN, H_B, H_M, H_L = 0, 1, 2, 3, 4, 5
@@ -51,7 +49,7 @@ A_MODULE, A_TIME, A_START, A_END, A_MACS, A_STALE, A_LAG, A_CORE = range(8)
 MSG_SENDER, MSG_RECEIVER, MSG_SEND, MSG_ARRIVE = range(4)
 
 
-@njit(**_JIT)
+@inner
 def latest_sample(ts, t):
     """Index of the newest input sample with timestamp <= t (-1 if none); ``ts`` ascending.
 
@@ -112,7 +110,7 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I)
 
 
-@njit(**_JIT)
+@inner
 def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
     """Count module i's update (observed cost, counted where the work happens) and write its activation record."""
     I[I[H_COUNT] + 2 * i] += 1
@@ -172,7 +170,7 @@ def activate_sync(i, t, S, I):
     I[H_NDIRTY] += 1
 
 
-@njit(**_JIT)
+@inner
 def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, S, I, record):
     """Copy sender j's state (B rows of k_j, leading dimension s_ld from s_off) into receiver r's
     inbox at column col, unless r already holds a newer version; record the message."""
@@ -212,7 +210,7 @@ def publish(j, now, deliver_all, S, I):
             _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, S, I, r != j)
 
 
-@njit(**_JIT)
+@inner
 def _publish_state(j, now, S, I):
     """Module j's computed rows ``nxt`` become its published rows ``pub``, published at ``now``."""
     B = I[H_B]

@@ -26,7 +26,11 @@ in ``wflat``), ``g0, g1``. A weight block is the module's rows of
 costs ~18 ns an element and does not).
 """
 
+import importlib.machinery
+import importlib.util
 import math
+import sys
+from pathlib import Path
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -76,7 +80,32 @@ def inner(fn):
 # ---------------------------------------------------------------------- BLAS
 # scipy's BLAS through its Fortran ABI (every argument by reference). The
 # functions are registered as named symbols, so code that calls them can be cached.
-llvm.add_symbol("clocksim_dgemm", get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
+_CYTHON_BLAS = "scipy.linalg.cython_blas"
+
+
+def _load_cython_blas() -> None:
+    """Import scipy's ``cython_blas`` extension without the ``scipy.linalg`` package around it.
+
+    Importing the package runs its ``__init__`` (all of scipy.linalg: 0.1 s, a tenth of a warm
+    run) for one function address. The module is registered under its own name, so a later
+    ``import scipy.linalg.cython_blas`` (numba's, scipy's) finds it and does not load it twice;
+    when the file is not where scipy keeps it, the ordinary import runs.
+    """
+    if _CYTHON_BLAS in sys.modules:
+        return
+    folder = Path(importlib.util.find_spec("scipy").submodule_search_locations[0], "linalg")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = folder / f"cython_blas{suffix}"
+        if path.is_file():
+            loader = importlib.machinery.ExtensionFileLoader(_CYTHON_BLAS, str(path))
+            module = importlib.util.module_from_spec(importlib.util.spec_from_loader(_CYTHON_BLAS, loader))
+            sys.modules[_CYTHON_BLAS] = module
+            loader.exec_module(module)
+            return
+
+
+_load_cython_blas()
+llvm.add_symbol("clocksim_dgemm", get_cython_function_address(_CYTHON_BLAS, "dgemm"))
 _vp = types.voidptr
 _dgemm = types.ExternalFunction("clocksim_dgemm", types.void(*([_vp] * 13)))
 _N, _T = ord("N"), ord("T")

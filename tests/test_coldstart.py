@@ -57,12 +57,14 @@ def test_a_kernel_only_kernels_call_has_no_python_entry_point():
         K.copy_into(np.zeros(2), np.ones(2))
 
 
-def test_importing_the_command_line_does_not_import_pyplot_or_the_engines():
-    code = ("import sys, clocksim.cli; print([m for m in ('matplotlib.pyplot', 'clocksim.engine.compiled', "
-            "'clocksim.engine.events') if m in sys.modules])")
+def test_importing_the_command_line_and_the_engines_loads_only_what_a_run_needs():
+    code = ("import sys, clocksim.cli; cli = [m for m in ('matplotlib.pyplot', 'clocksim.engine.compiled', "
+            "'clocksim.engine.events') if m in sys.modules]; "
+            "import clocksim.runner, clocksim.engine.compiled, clocksim.engine.events; "
+            "print(cli, [m for m in ('matplotlib.pyplot', 'scipy.linalg', 'asyncio') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
                          env=dict(os.environ, PYTHONPATH=str(ROOT))).stdout
-    assert out.strip() == "[]"
+    assert out.strip() == "[] []"          # scipy's BLAS without the scipy.linalg package, tqdm without asyncio
 
 
 def test_the_console_script_exits_without_collecting_garbage(monkeypatch):

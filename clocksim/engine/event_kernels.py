@@ -257,7 +257,7 @@ def deliver(j, r, col, payload, send_t, now, S, I):
     _deliver_block(j, r, col, payload, np.int64(0), k, send_t, now, S, I, np.bool_(True))
 
 
-@njit(**_JIT)
+@inner
 def snapshot(s, S, I):
     """Readout at step s: the published state becomes row s+1 of the readout states."""
     n = I[H_N]
@@ -272,7 +272,10 @@ def snapshot(s, S, I):
 @njit(**_JIT)
 def tick(s, now, S, I):
     """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
-    sent: readers read the published state from the readout rows), then the readout."""
+    sent: readers read the published state from the readout rows), then the readout.
+
+    Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
+    the tick is the readout alone (one entry point for both, so each run compiles one)."""
     d0 = I[H_DIRTY]
     for p in range(I[H_NDIRTY]):
         _publish_state(I[d0 + p], now, S, I)

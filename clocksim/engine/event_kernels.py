@@ -257,9 +257,18 @@ def deliver(j, r, col, payload, send_t, now, S, I):
     _deliver_block(j, r, col, payload, np.int64(0), k, send_t, now, S, I, np.bool_(True))
 
 
-@inner
-def snapshot(s, S, I):
-    """Readout at step s: the published state becomes row s+1 of the readout states."""
+@njit(**_JIT)
+def tick(s, now, S, I):
+    """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
+    sent: readers read the published state from the readout rows), then the readout at step s: the
+    published state becomes row s+1 of the readout states.
+
+    Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
+    the tick is the readout alone (one kernel for both, so each run compiles one)."""
+    d0 = I[H_DIRTY]
+    for p in range(I[H_NDIRTY]):
+        _publish_state(I[d0 + p], now, S, I)
+    I[H_NDIRTY] = 0
     n = I[H_N]
     B = I[H_B]
     m = I[H_M]
@@ -267,17 +276,3 @@ def snapshot(s, S, I):
     base = I[H_Z] + (s + 1) * B * m
     for q in range(B):
         copy_into(S[base + q * m: base + q * m + n], S[pub + q * n: pub + (q + 1) * n])
-
-
-@njit(**_JIT)
-def tick(s, now, S, I):
-    """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
-    sent: readers read the published state from the readout rows), then the readout.
-
-    Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
-    the tick is the readout alone (one entry point for both, so each run compiles one)."""
-    d0 = I[H_DIRTY]
-    for p in range(I[H_NDIRTY]):
-        _publish_state(I[d0 + p], now, S, I)
-    I[H_NDIRTY] = 0
-    snapshot(s, S, I)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import os
 import signal
 import sys
@@ -413,4 +414,9 @@ def console() -> None:  # pragma: no cover - thin wrapper for the console script
     except BrokenPipeError:            # e.g. `clocksim explain ... | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
+    # The ending process need not garbage-collect what it made (issue 16): the interpreter's teardown
+    # traverses every object numba and matplotlib created, 0.3-0.7 s after a `clocksim run` (a fifth
+    # of a warm one). Frozen objects are never traversed, and their memory goes with the process;
+    # the rest of an orderly exit (atexit handlers, thread joins, flushing) still happens.
+    gc.freeze()
     sys.exit(code)

@@ -27,13 +27,18 @@ in ``wflat``), ``g0, g1``. A weight block is the module's rows of
 costs ~18 ns an element and does not).
 """
 
+import importlib.machinery
+import importlib.util
 import math
+import sys
+from pathlib import Path
 
 import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
+from numba.core.registry import CPUDispatcher
 from numba.extending import get_cython_function_address, intrinsic
 
 ACT_LINEAR = 0
@@ -46,18 +51,68 @@ ACT_NONE = -1      # module_update: the product only (the caller adds the bias a
 P_R0, P_R1, P_LO, P_HI, P_W0, P_G0, P_G1 = range(7)
 PLAN_COLUMNS = 7
 
-_JIT = dict(cache=True, error_model="numpy", fastmath=False)
+_JIT = dict(cache=True, error_model="numpy", fastmath=False, no_cfunc_wrapper=True)
 # Compile time (issue 16: the first run compiles what it needs, nothing else). Kernels call each
 # other as ordinary jitted functions, never ``inline="always"``: numba's IR inlining copies and
 # re-types the callee at every call site (it was most of a cold start), while LLVM inlines the
 # small callees anyway, with the same code. A jitted callee is compiled once per argument-type
 # signature, and a constant argument is typed as a literal (``Literal[int](0)``), which makes a
 # signature of its own: callers pass constants as ``np.int64(...)``, typed plain int64.
+# No kernel gets numba's C-callable wrapper (``no_cfunc_wrapper``: nothing takes its address),
+# and a kernel that only other kernels call gets no Python entry point either (:func:`inner`):
+# building and compiling those wrappers was a third of a small kernel's compile time.
+
+
+class _InnerKernel(CPUDispatcher):
+    """A dispatcher compiled without a Python entry point, for calls from other kernels.
+
+    A call from Python (a test, a user exploring) runs the same function compiled once more with
+    an entry point, uncached: numba's cache does not tell the two compilations apart.
+    """
+
+    def __call__(self, *args, **kwargs):
+        if self.from_python is None:
+            self.from_python = njit(**dict(_JIT, cache=False))(self.py_func)
+        return self.from_python(*args, **kwargs)
+
+
+def inner(fn):
+    """``@njit(**_JIT)`` for a kernel that only other kernels call: compiled without a Python entry
+    point, which saves a third of a small kernel's compile time (see :class:`_InnerKernel`)."""
+    kernel = njit(no_cpython_wrapper=True, **_JIT)(fn)
+    kernel.__class__ = _InnerKernel
+    kernel.from_python = None
+    return kernel
 
 # ---------------------------------------------------------------------- BLAS
 # scipy's BLAS through its Fortran ABI (every argument by reference). The
 # functions are registered as named symbols, so code that calls them can be cached.
-llvm.add_symbol("clocksim_dgemm", get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
+_CYTHON_BLAS = "scipy.linalg.cython_blas"
+
+
+def _load_cython_blas() -> None:
+    """Import scipy's ``cython_blas`` extension without the ``scipy.linalg`` package around it.
+
+    Importing the package runs its ``__init__`` (all of scipy.linalg: 0.1 s, a tenth of a warm
+    run) for one function address. The module is registered under its own name, so a later
+    ``import scipy.linalg.cython_blas`` (numba's, scipy's) finds it and does not load it twice;
+    when the file is not where scipy keeps it, the ordinary import runs.
+    """
+    if _CYTHON_BLAS in sys.modules:
+        return
+    folder = Path(importlib.util.find_spec("scipy").submodule_search_locations[0], "linalg")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = folder / f"cython_blas{suffix}"
+        if path.is_file():
+            loader = importlib.machinery.ExtensionFileLoader(_CYTHON_BLAS, str(path))
+            module = importlib.util.module_from_spec(importlib.util.spec_from_loader(_CYTHON_BLAS, loader))
+            sys.modules[_CYTHON_BLAS] = module
+            loader.exec_module(module)
+            return
+
+
+_load_cython_blas()
+llvm.add_symbol("clocksim_dgemm", get_cython_function_address(_CYTHON_BLAS, "dgemm"))
 _vp = types.voidptr
 _dgemm = types.ExternalFunction("clocksim_dgemm", types.void(*([_vp] * 13)))
 _N, _T = ord("N"), ord("T")
@@ -172,7 +227,7 @@ _tile_1x8 = _tile(1, TILE_R1)
 _tile_1x1 = _tile(1, 1)
 
 
-@njit(**_JIT)
+@inner
 def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
 
@@ -225,7 +280,7 @@ def _exp2_neg(typingctx, k):
     return sig, codegen
 
 
-@njit(**_JIT)
+@inner
 def tanh_scalar(x):
     """tanh(x) from exp(-2|x|) = 2^-k * exp(r), |r| <= ln2/2; branch-free so loops vectorise."""
     a = min(abs(x), 20.0)                        # tanh(20) == 1 in float64
@@ -249,7 +304,7 @@ def tanh_scalar(x):
     return math.copysign((1.0 - e) / (1.0 + e), x)
 
 
-@njit(**_JIT)
+@inner
 def bias_activate(v, bias, code):
     """``v[:] = f(v + bias)`` in place; v and bias are 1-D of the same length."""
     n = v.shape[0]
@@ -278,7 +333,7 @@ def bias_activate(v, bias, code):
             v[a] += bias[a]
 
 
-@njit(**_JIT)
+@inner
 def copy_into(dst, src):
     """``dst[:] = src`` for 1-D views (a plain loop: numba's slice assignment is far slower)."""
     for j in range(dst.shape[0]):
@@ -286,7 +341,7 @@ def copy_into(dst, src):
 
 
 # ------------------------------------------------------------------- modules
-@njit(**_JIT)
+@inner
 def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act):
     """One activation of module ``i`` over a batch of ``B`` rows; returns the multiply-adds it executed.
 
@@ -312,7 +367,7 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
     return B * k * c
 
 
-@njit(**_JIT)
+@inner
 def gather_reads(i, Zrow, z_off, m, B, plan, gidx, out):
     """Copy what module ``i`` reads (non-contiguous columns) from B rows of width m into ``out`` (B, c)."""
     g0 = plan[i, P_G0]
@@ -417,7 +472,7 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
 # step and added.
 
 
-@njit(**_JIT)
+@inner
 def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, c_off, ldc):
     """Row-major ``C[M x N] = op(A) @ op(B) + beta * C`` on flat arrays with leading dimensions.
 
@@ -439,7 +494,7 @@ def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, 
            C.ctypes.data + 8 * c_off, _i32(ldc))
 
 
-@njit(**_JIT)
+@inner
 def act_derivative(y, code):
     """f'(a) written in terms of the activation's output ``y = f(a)`` (not for softmax)."""
     if code == ACT_TANH:
@@ -468,7 +523,7 @@ def readout_backward(Z, L, B, m, n, dA, gW_out, gb_out):
             gb_out[o] += dA[r * n_out + o]
 
 
-@njit(**_JIT)
+@inner
 def readout_error(s, B, ld, n, W_out, dA, E):
     """``E[q, :n] = dA[s, q] @ W_out`` for the B rows of ``E`` (row width ``ld``): the error of h from its output.
 

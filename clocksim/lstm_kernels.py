@@ -20,9 +20,7 @@ The forward pass keeps what the backward pass needs: the gate values ``A``
 import numpy as np
 from numba import njit
 
-from .kernels import gemm_acc, gemm_rows, readout_error, tanh_scalar
-
-_JIT = dict(cache=True, error_model="numpy", fastmath=False)
+from .kernels import _JIT, gemm_acc, gemm_rows, readout_error, tanh_scalar
 
 
 @njit(inline="always", **_JIT)

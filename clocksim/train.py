@@ -34,7 +34,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import grad
 from ._validate import as_float, as_int
@@ -301,6 +300,8 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
         run.restore(load_checkpoint(resume), config)
     show = sys.stdout.isatty() if progress is None else bool(progress)
     start = len(run.history)
+    from tqdm.auto import tqdm  # on first use: tqdm.auto loads asyncio, which a run without training does not need
+
     with tqdm(total=config.epochs, initial=min(start, config.epochs), disable=not show, unit="epoch",
               desc=type(model).__name__, leave=False) as bar:
         for epoch in range(start + 1, config.epochs + 1):

@@ -23,11 +23,12 @@ activation records (see ``clocksim.engine.base.readouts_from_activations``).
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
-from ..kernels import P_G0, P_G1, P_LO, copy_into, gather_reads, module_update
-
-_JIT = dict(cache=True, error_model="numpy", fastmath=False)
+from ..kernels import _JIT, P_G0, P_G1, P_LO, PLAN_COLUMNS, copy_into, gather_reads, inner, module_update
 
 # ---- header slots of I
 H_G, H_N, H_NIN, H_B, H_M, H_L = 0, 1, 2, 3, 4, 5
@@ -51,7 +52,31 @@ A_MODULE, A_TIME, A_START, A_END, A_MACS, A_STALE, A_LAG, A_CORE = range(8)
 MSG_SENDER, MSG_RECEIVER, MSG_SEND, MSG_ARRIVE = range(4)
 
 
-@njit(**_JIT)
+@intrinsic
+def _plan(typingctx, I, g):
+    """The kernel plan held in ``I``: a ``(g, 7)`` view of ``I`` from ``I[H_PLAN]``.
+
+    What ``I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))`` gives, without numba's reshape,
+    which compiles a helper function of its own into each kernel using it (0.2 s of a cold start).
+    """
+    if I != types.Array(types.int64, 1, "C") or not isinstance(g, types.Integer):
+        return None                                   # not the integer arena: a typing error
+    table = types.Array(types.int64, 2, "C")
+
+    def codegen(context, builder, sig, args):
+        src = context.make_array(sig.args[0])(context, builder, args[0])
+        intp = context.get_value_type(types.intp)
+        start = builder.load(builder.gep(src.data, [intp(H_PLAN)]))          # I[H_PLAN]
+        out = context.make_array(table)(context, builder)
+        populate_array(out, data=builder.gep(src.data, [start]), shape=[args[1], intp(PLAN_COLUMNS)],
+                       strides=[intp(8 * PLAN_COLUMNS), intp(8)], itemsize=intp(8),
+                       meminfo=src.meminfo, parent=src.parent)
+        return impl_ret_borrowed(context, builder, table, out._getvalue())
+
+    return table(I, g), codegen
+
+
+@inner
 def latest_sample(ts, t):
     """Index of the newest input sample with timestamp <= t (-1 if none); ``ts`` ascending.
 
@@ -96,7 +121,7 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
                 copy_into(dst, S[x0 + q * xw: x0 + q * xw + n_in])
             else:
                 dst[:] = 0.0
-    plan = I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))
+    plan = _plan(I, g)
     wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
     bias = S[I[H_BIAS]: I[H_BIAS] + n]
     done = module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
@@ -112,7 +137,7 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I)
 
 
-@njit(**_JIT)
+@inner
 def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
     """Count module i's update (observed cost, counted where the work happens) and write its activation record."""
     I[I[H_COUNT] + 2 * i] += 1
@@ -151,7 +176,7 @@ def activate_sync(i, t, S, I):
         x0 = I[H_X] + sample * B * xw
         for q in range(B):
             copy_into(S[z + q * m + n: z + q * m + n + xw], S[x0 + q * xw: x0 + (q + 1) * xw])
-    plan = I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))
+    plan = _plan(I, g)
     wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
     bias = S[I[H_BIAS]: I[H_BIAS] + n]
     out = I[H_NXT] + plan[i, 0]
@@ -172,7 +197,7 @@ def activate_sync(i, t, S, I):
     I[H_NDIRTY] += 1
 
 
-@njit(**_JIT)
+@inner
 def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, S, I, record):
     """Copy sender j's state (B rows of k_j, leading dimension s_ld from s_off) into receiver r's
     inbox at column col, unless r already holds a newer version; record the message."""
@@ -212,7 +237,7 @@ def publish(j, now, deliver_all, S, I):
             _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, S, I, r != j)
 
 
-@njit(**_JIT)
+@inner
 def _publish_state(j, now, S, I):
     """Module j's computed rows ``nxt`` become its published rows ``pub``, published at ``now``."""
     B = I[H_B]
@@ -235,8 +260,17 @@ def deliver(j, r, col, payload, send_t, now, S, I):
 
 
 @njit(**_JIT)
-def snapshot(s, S, I):
-    """Readout at step s: the published state becomes row s+1 of the readout states."""
+def tick(s, now, S, I):
+    """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
+    sent: readers read the published state from the readout rows), then the readout at step s: the
+    published state becomes row s+1 of the readout states.
+
+    Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
+    the tick is the readout alone (one kernel for both, so each run compiles one)."""
+    d0 = I[H_DIRTY]
+    for p in range(I[H_NDIRTY]):
+        _publish_state(I[d0 + p], now, S, I)
+    I[H_NDIRTY] = 0
     n = I[H_N]
     B = I[H_B]
     m = I[H_M]
@@ -244,14 +278,3 @@ def snapshot(s, S, I):
     base = I[H_Z] + (s + 1) * B * m
     for q in range(B):
         copy_into(S[base + q * m: base + q * m + n], S[pub + q * n: pub + (q + 1) * n])
-
-
-@njit(**_JIT)
-def tick(s, now, S, I):
-    """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
-    sent: readers read the published state from the readout rows), then the readout."""
-    d0 = I[H_DIRTY]
-    for p in range(I[H_NDIRTY]):
-        _publish_state(I[d0 + p], now, S, I)
-    I[H_NDIRTY] = 0
-    snapshot(s, S, I)

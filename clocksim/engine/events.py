@@ -555,10 +555,7 @@ class _Simulation:
                 times, slot = np.append(ts[1:], after).tolist(), WINDOW_END
             for s, t in enumerate(times):
                 yield t - prev, slot
-                if self.fast:
-                    EK.tick(s, t, S, I)
-                else:
-                    EK.snapshot(s, S, I)
+                EK.tick(s, t, S, I)             # asynchronous runs have no dirty list: the readout alone
                 prev = t
                 if s % self.check_every == 0 and (I[EK.H_NACT] >= CHUNK or I[EK.H_NMSG] >= CHUNK):
                     self.flush()

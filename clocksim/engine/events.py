@@ -52,9 +52,19 @@ from ..clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
 from ..errors import InvalidValueError, ShapeError, UnsupportedError
 from ..model import ClockworkRNN
-from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
+from ..trace import ACTIVATION_DTYPE, INSTANT_DTYPE, MESSAGE_DTYPE, TIMED_DTYPE, Trace, expand_instant, expand_timed
 from . import event_kernels as EK
-from .base import Engine, Result, _latch, _readouts, check_observed, messages_from_activations, trace_meta
+from .base import (
+    DerivedMessages,
+    DerivedReadouts,
+    Engine,
+    Result,
+    _latch,
+    _readouts,
+    check_observed,
+    messages_from_activations,
+    trace_meta,
+)
 from .buffer import InputBuffer
 from .plan import Plan, plan_for
 from .stream import Keeper, Source, TraceParts, chunk_steps
@@ -267,6 +277,18 @@ class _Simulation:
         self.aggregate = AggregateTrace(trace_meta(model, B, 0, EventEngine.name, latency_model=engine.timing_model)) \
             if engine.trace == "aggregate" or self.writer is not None else None
         self.parts: dict[str, list[np.ndarray]] = {"activations": [], "messages": [], "readouts": []}
+        # a full trace held in memory keeps compact rows (the rest is derived when read, see trace()):
+        # INSTANT_DTYPE rows on the fast path, else TIMED_DTYPE rows and, with link latency, the
+        # arrival time of each message, by sender, sending activation and receiver
+        self.compact = self.aggregate is None
+        self.rows = _Growing(INSTANT_DTYPE if self.fast else TIMED_DTYPE) if self.compact else None
+        self.arrive = None
+        if self.compact and not self.zero_latency:
+            fan_out = [[r for r in model.receivers_of(j) if r != j] for j in range(model.g)]
+            self.arrive = [_Growing(np.float64, (len(f),)) for f in fan_out]
+            self.arrive_slot = np.zeros((model.g, model.g), dtype=np.int64)    # [sender, receiver] -> column
+            for j, f in enumerate(fan_out):
+                self.arrive_slot[j, f] = np.arange(len(f))
         self.recorded = np.zeros(model.g, dtype=np.int64)             # activations in the trace, per module
         self.window: list[tuple[int, np.ndarray, np.ndarray]] = []   # (first sample, X (B, c, n_in), ts (c,))
         self.cur = 0                                                    # the current chunk in the window
@@ -372,6 +394,8 @@ class _Simulation:
 
     def _finish_readouts(self, k: int) -> None:
         """The readouts of the window's first k chunks are final: record them and drop them from ``first``."""
+        if self.compact:
+            return                          # derived from the activations when read (see trace())
         m = sum(ts.shape[0] for _, _, ts in self.window[:k])
         ts = np.concatenate([ts for _, _, ts in self.window[:k]])
         ro = _readouts(self.first[:m], ts, self.deadline)
@@ -389,12 +413,23 @@ class _Simulation:
         if self.aggregate is not None:
             self.aggregate.meta.update(meta)
             return self.aggregate
-        act = _joined(self.parts["activations"], ACTIVATION_DTYPE, ("module", "time"))
-        if self.fast:                       # derived when read, as the compiled engine's trace
+        rows = self.rows.array()
+        if rows.size > 1 and not _ordered(rows):       # activations that queued for a core were recorded late
+            rows = rows[np.lexsort((rows["module"], rows["time"]))]
+        macs = cost.activation_macs(self.model.module_sizes, self.model.block_mask, self.model.n_in) * self.B
+        if self.fast:
+            expand = partial(expand_instant, macs=macs)
+        else:
+            expand = partial(expand_timed, macs=macs, durations=np.asarray(self.duration, dtype=np.float64))
+        if self.fast:                       # as the compiled engine's trace (already in arrival order)
             msg = partial(messages_from_activations, self.model)
         else:
-            msg = _joined(self.parts["messages"], MESSAGE_DTYPE, ("receiver", "sender", "send", "arrive"))
-        return Trace(act, msg, np.concatenate(self.parts["readouts"]), meta)
+            msg = DerivedMessages(self.model, None if self.arrive is None else
+                                  [a.array(int(self.recorded[j])) for j, a in enumerate(self.arrive)])
+        times = self.engine.times
+        start = self.model.start if times is None else 0
+        readouts = DerivedReadouts(rows, expand, start, self.n_steps, times, self.deadline)
+        return Trace(rows, msg, readouts, meta, expand=expand)
 
     # ------------------------------------------------------------------ layout
     def _build_arenas(self, macs: np.ndarray) -> None:
@@ -417,7 +452,8 @@ class _Simulation:
         self.cap_msg = 0 if self.fast else CHUNK + self.check_every * g * g   # the fast path sends none
         sections = {"inbox": n_inbox, "x": W * B * plan.n_x, "ts": W, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
-                    "act": 8 * (CHUNK + self.check_every * g), "msg": 4 * self.cap_msg, "z": (c + 1) * B * m}
+                    "act": 8 * (CHUNK + self.check_every * g), "msg": EK.MSG_COLUMNS * self.cap_msg,
+                    "z": (c + 1) * B * m}
         off, total = {}, 0
         for name, size in sections.items():
             off[name], total = total, total + size
@@ -609,6 +645,7 @@ class _Simulation:
         """Schedule the messages of module j's new state on links with latency."""
         S, I, B, n = self.S, self.I, self.B, self.model.n
         payload = self.view["pub"].reshape(B, n)[:, self.model.rows(j)].copy().ravel()
+        seq = int(I[I[EK.H_COUNT] + 2 * j]) - 1         # the activation that computed this state
         now = env.now
         latency = self.engine.latency
         for r in self.model.receivers_of(j):
@@ -620,18 +657,21 @@ class _Simulation:
             delay = float(latency.delay(j, r).sample(rng, 1)[0])
             col = self.cols[r][j]
             if delay == 0.0:
-                EK.deliver(j, r, col, payload, now, now, S, I)
+                EK.deliver(j, r, col, seq, payload, now, now, S, I)
                 continue
             ev = Slot(env, delay, DELIVER)
-            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: self._deliver_later(j, r, col, payload, now))
+            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: self._deliver_later(j, r, col, seq, payload, now))
 
-    def _deliver_later(self, j, r, col, payload, send_t) -> None:
+    def _deliver_later(self, j, r, col, seq, payload, send_t) -> None:
         if self.I[EK.H_NMSG] >= self.cap_msg:
             self.flush()
-        EK.deliver(j, r, col, payload, send_t, self.env.now, self.S, self.I)
+        EK.deliver(j, r, col, seq, payload, send_t, self.env.now, self.S, self.I)
 
     def flush(self) -> None:
         """Fold the records held so far into the trace (or its parts) and start the buffers again."""
+        if self.compact:
+            self._flush_compact()
+            return
         rows = self.activations()
         if not self.fast:
             msgs = self.messages()
@@ -651,18 +691,38 @@ class _Simulation:
         self.I[EK.H_NACT] = 0
         self.I[EK.H_NMSG] = 0
 
+    def _flush_compact(self) -> None:
+        """Append the records held so far to the compact rows of a full in-memory trace."""
+        rows = self.activations(self.rows.dtype)
+        self.recorded += np.bincount(rows["module"], minlength=self.model.g)
+        self.rows.append(rows)
+        if self.arrive is not None:
+            Mq = self.view["msg"].reshape(-1, EK.MSG_COLUMNS)[:int(self.I[EK.H_NMSG])]
+            sender = Mq[:, EK.MSG_SENDER].astype(np.int64)
+            receiver = Mq[:, EK.MSG_RECEIVER].astype(np.int64)
+            seq = Mq[:, EK.MSG_SEQ].astype(np.int64)
+            for j in np.unique(sender).tolist():
+                mine = sender == j
+                dst = self.arrive[j].reserve(int(self.I[self.I[EK.H_COUNT] + 2 * j]))
+                dst[seq[mine], self.arrive_slot[j, receiver[mine]]] = Mq[mine, EK.MSG_ARRIVE]
+        self.I[EK.H_NACT] = 0
+        self.I[EK.H_NMSG] = 0
+
     # ------------------------------------------------------------------ results
-    def activations(self) -> np.ndarray:
+    def activations(self, dtype: np.dtype = ACTIVATION_DTYPE) -> np.ndarray:
+        """The activation records held, ordered by firing time then module, as records of ``dtype``
+        (ACTIVATION_DTYPE or one of the compact dtypes, whose fields are a subset)."""
         A = self.view["act"].reshape(-1, 8)[:int(self.I[EK.H_NACT])]
         A = A[np.lexsort((A[:, EK.A_MODULE], A[:, EK.A_TIME]))]
-        rec = np.zeros(A.shape[0], dtype=ACTIVATION_DTYPE)
+        rec = np.zeros(A.shape[0], dtype=dtype)
         for name, col in (("module", EK.A_MODULE), ("time", EK.A_TIME), ("start", EK.A_START), ("end", EK.A_END),
                           ("macs", EK.A_MACS), ("staleness", EK.A_STALE), ("lag", EK.A_LAG), ("core", EK.A_CORE)):
-            rec[name] = A[:, col]
+            if name in dtype.names:
+                rec[name] = A[:, col]
         return rec
 
     def messages(self) -> np.ndarray:
-        Mq = self.view["msg"].reshape(-1, 4)[:int(self.I[EK.H_NMSG])]
+        Mq = self.view["msg"].reshape(-1, EK.MSG_COLUMNS)[:int(self.I[EK.H_NMSG])]
         Mq = Mq[np.lexsort((Mq[:, EK.MSG_RECEIVER], Mq[:, EK.MSG_SENDER], Mq[:, EK.MSG_SEND],
                             Mq[:, EK.MSG_ARRIVE]))]
         rec = np.zeros(Mq.shape[0], dtype=MESSAGE_DTYPE)
@@ -670,6 +730,40 @@ class _Simulation:
         rec["send"], rec["arrive"] = Mq[:, EK.MSG_SEND], Mq[:, EK.MSG_ARRIVE]
         return rec
 
+
+
+class _Growing:
+    """Records appended chunk by chunk into one array that grows in place (``ndarray.resize``: realloc,
+    which moves a large block's pages rather than copying them), so that the whole never exists twice."""
+
+    def __init__(self, dtype, tail: tuple = ()):
+        self.buf = np.zeros((1024,) + tail, dtype=dtype)
+        self.n = 0
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.buf.dtype
+
+    def reserve(self, n: int) -> np.ndarray:
+        """Room for ``n`` records; returns the buffer (rows past those appended are zero)."""
+        if n > self.buf.shape[0]:
+            self.buf.resize((max(n, self.buf.shape[0] * 5 // 4 + CHUNK),) + self.buf.shape[1:], refcheck=False)
+        return self.buf
+
+    def append(self, rows: np.ndarray) -> None:
+        self.reserve(self.n + rows.shape[0])[self.n:self.n + rows.shape[0]] = rows
+        self.n += rows.shape[0]
+
+    def array(self, n: int | None = None) -> np.ndarray:
+        """The first ``n`` records (default: those appended), trimmed in place; no further appends."""
+        self.buf.resize((self.n if n is None else n,) + self.buf.shape[1:], refcheck=False)
+        return self.buf
+
+
+def _ordered(rows: np.ndarray) -> bool:
+    """Whether records are ordered by time, then module."""
+    t, m = rows["time"], rows["module"]
+    return bool(np.all((t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (m[1:] > m[:-1]))))
 
 
 def _joined(parts: list[np.ndarray], dtype: np.dtype, order: tuple[str, ...]) -> np.ndarray:

@@ -437,15 +437,14 @@ class _Simulation:
         model, plan, B, c = self.model, self.plan, self.B, self.c
         g, n, m = model.g, model.n, plan.m
         W = self.first.shape[0]
-        inbox_off, cols, n_inbox = [], [], 0                 # inbox i: plan.reads[i] = senders' units, then x
-        for i in range(g):
-            inbox_off.append(n_inbox)
-            n_inbox += B * len(plan.reads[i])
-            col, place = 0, {}
-            for j in model.inputs_of(i):
-                place[j] = col
-                col += model.module_sizes[j]
-            cols.append(place)
+        # inbox i: plan.reads[i] = senders' units, then x; cols[i, j]: where sender j's units start in it
+        # (numpy over the (g, g) mask, not loops: setting up a run of many modules must not cost O(g^2) in Python)
+        mask = model.block_mask                                                          # (g, g) [receiver, sender]
+        sizes = np.asarray(model.module_sizes, dtype=np.int64)
+        cols = np.cumsum(mask * sizes, axis=1) - mask * sizes                            # (g, g)
+        width = np.array([len(r) for r in plan.reads], dtype=np.int64)                   # (g,)
+        inbox_off = (np.cumsum(B * width) - B * width).tolist()
+        n_inbox = int(B * width.sum())
         # records are folded in once CHUNK are held (checked before each activation and publish of the
         # general path, and every check_every readouts): room for check_every synchronous ticks more
         self.check_every = max(1, min(64, CHUNK // (g * g)))
@@ -471,14 +470,13 @@ class _Simulation:
         view["recv"][:] = view["pubt"][:] = self.t_init
         view["z"].reshape(c + 1, B, m)[0, :, :n] = h0
 
-        dptr, dlist, sptr, slist = [0], [], [0], []   # deliveries (receiver, column); senders other than self
-        for j in range(g):
-            for r in model.receivers_of(j):
-                dlist += [r, cols[r][j]]
-            dptr.append(len(dlist) // 2)
-        for i in range(g):
-            slist += [j for j in model.inputs_of(i) if j != i]
-            sptr.append(len(slist))
+        # deliveries: per sender j, (receiver, column) pairs; per receiver, its senders other than itself
+        send, recv = np.nonzero(mask.T)                                                  # sender-major
+        dlist = np.stack([recv, cols[recv, send]], axis=1)
+        dptr = np.concatenate([[0], np.cumsum(mask.sum(axis=0))])
+        others = mask & ~np.eye(g, dtype=bool)
+        slist = np.nonzero(others)[1]                                                    # receiver-major
+        sptr = np.concatenate([[0], np.cumsum(others.sum(axis=1))])
         mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i],
                          plan.x_offset(i)) for i in range(g)], dtype=np.int64)
         parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
@@ -655,7 +653,7 @@ class _Simulation:
             if rng is None:
                 rng = self.link_rng[(j, r)] = latency.generator(j, r)
             delay = float(latency.delay(j, r).sample(rng, 1)[0])
-            col = self.cols[r][j]
+            col = int(self.cols[r, j])
             if delay == 0.0:
                 EK.deliver(j, r, col, seq, payload, now, now, S, I)
                 continue

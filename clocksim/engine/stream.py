@@ -52,7 +52,7 @@ def run_size(model: ClockworkRNN, B: int, L: int, trace: str, keep: str) -> tupl
         ``firings`` per module, for naming the clock that drives the count.
     """
     firings = [L / c.nominal_period if c.nominal_period > 0 else math.inf for c in model.clocks]
-    readers = [sum(1 for i in range(model.g) if model.block_mask[i, j] and i != j) for j in range(model.g)]
+    readers = (model.block_mask & ~np.eye(model.g, dtype=bool)).sum(axis=0).tolist()     # (g,) per sender
     events = math.fsum(firings)
     trace_bytes = 0.0
     if trace == "full":

@@ -106,14 +106,15 @@ def test_event_trace_with_a_timing_model_stores_compact_rows(rng, tmp_path, timi
     per_message = 8 if timing in ("latency", "both") else 0
     times = 8 * 50 if timing == "deadline" else 0                           # given arrival times are held
     assert held.nbytes == 28 * len(held) + per_message * len(held.messages) + times
-    for chunk in (None, 7):
+    for chunk in (None, 7, 3):
+        chunked = cs.simulate(model, x, engine="events", chunk=chunk, **opts).trace
         cs.simulate(model, x, engine="events", chunk=chunk, trace_dir=tmp_path / f"{chunk}", **opts)
         recorded = read_trace_parts(tmp_path / f"{chunk}")
         for name in ("activations", "messages", "readouts"):
-            a, b = getattr(held, name), getattr(recorded, name)
+            a, b, c = getattr(held, name), getattr(recorded, name), getattr(chunked, name)
             assert a.dtype == b.dtype and a.shape == b.shape and a.shape[0] > 0, name
-            assert a.tobytes() == b.tobytes(), name
-        assert held.summary() == recorded.summary()
+            assert a.tobytes() == b.tobytes() == c.tobytes(), name
+        assert held.summary() == recorded.summary() == chunked.summary()
     assert pickle.loads(pickle.dumps(held)).messages.tobytes() == held.messages.tobytes()
 
 

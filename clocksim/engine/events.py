@@ -416,8 +416,6 @@ class _Simulation:
             self.aggregate.meta.update(meta)
             return self.aggregate
         rows = self.rows.array()
-        if rows.size > 1 and not _ordered(rows):       # activations that queued for a core were recorded late
-            rows = rows[np.lexsort((rows["module"], rows["time"]))]
         macs = cost.activation_macs(self.model.module_sizes, self.model.block_mask, self.model.n_in) * self.B
         if self.fast:
             expand = partial(expand_instant, macs=macs)
@@ -697,7 +695,7 @@ class _Simulation:
         """Append the records held so far to the compact rows of a full in-memory trace."""
         rows = self.activations(self.rows.dtype)
         self.recorded += np.bincount(rows["module"], minlength=self.model.g)
-        self.rows.append(rows)
+        self.rows.merge(rows)
         if self.arrive is not None:
             Mq = self.view["msg"].reshape(-1, EK.MSG_COLUMNS)[:int(self.I[EK.H_NMSG])]
             sender = Mq[:, EK.MSG_SENDER].astype(np.int64)
@@ -761,20 +759,25 @@ class _Growing:
             self.buf.resize((max(n, self.buf.shape[0] * 5 // 4 + CHUNK),) + self.buf.shape[1:], refcheck=False)
         return self.buf
 
-    def append(self, rows: np.ndarray) -> None:
-        self.reserve(self.n + rows.shape[0])[self.n:self.n + rows.shape[0]] = rows
-        self.n += rows.shape[0]
+    def merge(self, rows: np.ndarray) -> None:
+        """Add activation records ordered by (time, module), keeping the whole so ordered: an activation
+        that queued for a core is recorded after later firings, so the rows from its firing time on
+        (a short tail) are merged with the new ones, and the whole is never sorted (copied) at the end."""
+        if not rows.shape[0]:
+            return
+        buf, n = self.reserve(self.n + rows.shape[0]), self.n
+        lo = n
+        if n and (buf["time"][n - 1], buf["module"][n - 1]) > (rows["time"][0], rows["module"][0]):
+            lo = int(np.searchsorted(buf["time"][:n], rows["time"][0], side="left"))
+            rows = np.concatenate([buf[lo:n], rows])
+            rows = rows[np.lexsort((rows["module"], rows["time"]))]
+        buf[lo:lo + rows.shape[0]] = rows
+        self.n = lo + rows.shape[0]
 
     def array(self, n: int | None = None) -> np.ndarray:
         """The first ``n`` records (default: those appended), trimmed in place; no further appends."""
         self.buf.resize((self.n if n is None else n,) + self.buf.shape[1:], refcheck=False)
         return self.buf
-
-
-def _ordered(rows: np.ndarray) -> bool:
-    """Whether records are ordered by time, then module."""
-    t, m = rows["time"], rows["module"]
-    return bool(np.all((t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (m[1:] > m[:-1]))))
 
 
 def _joined(parts: list[np.ndarray], dtype: np.dtype, order: tuple[str, ...]) -> np.ndarray:

@@ -101,7 +101,8 @@ class Trace:
         activations in the rows before them: a table that follows from the activations, derived
         when read and not stored (an attribute ``nbytes`` counts what the function holds)
     readouts : structured ndarray of READOUT_DTYPE, shape (R,), optional
-        or a function of no argument that returns them, likewise
+        or a function of no argument that returns them, likewise (if it has a method ``parts()``
+        that yields them in chunks, summaries fold those)
     expand : callable, optional
         Turns a slice of the stored activation rows into ACTIVATION_DTYPE rows (row by row).
     meta : dict
@@ -186,8 +187,9 @@ class Trace:
     def aggregate(self) -> AggregateTrace:
         """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`).
 
-        Derived rows are folded in a chunk of ``AGGREGATE_CHUNK`` activations at a time, so
-        summarising a compact trace never holds its full rows or messages at once.
+        Derived rows are folded in a chunk of ``AGGREGATE_CHUNK`` activations at a time (and derived
+        readouts a chunk at a time when their function offers ``parts()``), so summarising a compact
+        trace never holds its full rows, messages or readouts at once.
         """
         agg = AggregateTrace(self.meta)
         derive = self._tables["messages"]
@@ -201,7 +203,10 @@ class Trace:
             before += np.bincount(act["module"], minlength=self.g)
         if not callable(derive):
             agg.add(messages=derive)
-        return agg.add(readouts=self.readouts)
+        readouts = self._tables["readouts"]
+        for part in readouts.parts() if hasattr(readouts, "parts") else (self.readouts,):   # derived in chunks
+            agg.add(readouts=part)
+        return agg
 
     def summary(self) -> dict:
         """Totals as plain data (the keys of ``summary.json``); see :meth:`AggregateTrace.summary`.

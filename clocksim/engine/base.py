@@ -330,11 +330,17 @@ class DerivedReadouts:
         return 0 if self.times is None else int(self.times.nbytes)
 
     def __call__(self) -> np.ndarray:
+        return np.concatenate(list(self.parts()))
+
+    def parts(self):
+        """The readouts a chunk of steps at a time (what ``Trace.aggregate`` folds in: it never holds them all)."""
         times = self.start + np.arange(self.steps, dtype=np.float64) if self.times is None else self.times  # (L,)
         first = np.full(self.steps, np.inf)
         for lo in range(0, self.rows.shape[0], MASK_CHUNK):                     # chunks bound the temporaries
             _latch(first, self.expand(self.rows[lo:lo + MASK_CHUNK]), times)
-        return _readouts(first, times, self.deadline)
+        yield _readouts(first[:0], times[:0], self.deadline)                    # the dtype, when there are none
+        for lo in range(0, self.steps, MASK_CHUNK):
+            yield _readouts(first[lo:lo + MASK_CHUNK], times[lo:lo + MASK_CHUNK], self.deadline)
 
 
 class DerivedMessages:

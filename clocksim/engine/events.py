@@ -756,7 +756,8 @@ class _Growing:
     def reserve(self, n: int) -> np.ndarray:
         """Room for ``n`` records; returns the buffer (rows past those appended are zero)."""
         if n > self.buf.shape[0]:
-            self.buf.resize((max(n, self.buf.shape[0] * 5 // 4 + CHUNK),) + self.buf.shape[1:], refcheck=False)
+            # an eighth more each time: the pages move rather than copy, and the rows past the end are zeroed
+            self.buf.resize((max(n, self.buf.shape[0] * 9 // 8 + CHUNK),) + self.buf.shape[1:], refcheck=False)
         return self.buf
 
     def merge(self, rows: np.ndarray) -> None:

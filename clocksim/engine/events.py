@@ -463,7 +463,7 @@ class _Simulation:
         h0 = np.broadcast_to(plan.h0, (B, n))
         view["nxt"][:] = h0.ravel()
         view["pub"][:] = h0.ravel()
-        for i in range(g):                                                   # everyone holds h0, sent at t_init
+        for i in range(0 if self.fast else g):      # everyone holds h0, sent at t_init (the fast path reads z)
             rows = plan.reads[i][plan.reads[i] < n]
             box = S[inbox_off[i]:inbox_off[i] + B * len(plan.reads[i])].reshape(B, -1)
             box[:, :rows.size] = h0[:, rows]
@@ -477,8 +477,10 @@ class _Simulation:
         others = mask & ~np.eye(g, dtype=bool)
         slist = np.nonzero(others)[1]                                                    # receiver-major
         sptr = np.concatenate([[0], np.cumsum(others.sum(axis=1))])
-        mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i],
-                         plan.x_offset(i)) for i in range(g)], dtype=np.int64)
+        x0 = np.zeros(g, dtype=np.int64)                                                 # first input column read
+        for j, _ in plan.buffered:
+            x0[j] = plan.x_offset(j)
+        mod = np.stack([inbox_off, width, width - model.n_in, macs, x0], axis=1)         # (g, MOD_COLUMNS)
         parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
                  EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g), EK.H_COUNT: np.zeros(2 * g),
                  EK.H_GIDX: plan.gidx}
@@ -504,6 +506,7 @@ class _Simulation:
         env = simpy.Environment()
         self.env = env
         if self.fast:
+            self.activate_sync = _direct(EK.activate_sync, 0, 0.0, self.S, self.I)     # resolved once per run
             for i in order:
                 env.process(self._module_sync(env, i))
         else:
@@ -539,8 +542,7 @@ class _Simulation:
     def _module_sync(self, env, i):
         """Synchronous fast path: compute at each firing; the readout tick publishes."""
         wake = Slot(env).again                  # one event, rescheduled at each firing (as a Timeout: COMPUTE = 1)
-        S, I = self.S, self.I
-        activate = _direct(EK.activate_sync, i, 0.0, S, I)
+        S, I, activate = self.S, self.I, self.activate_sync
         prev = 0.0
         for window, b in self._firings(i):
             if not window:

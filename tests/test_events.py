@@ -196,3 +196,20 @@ def test_compact_rows_stay_ordered_when_late_activations_arrive():
         grow.merge(now[np.lexsort((now["module"], now["time"]))])
     grow.merge(held)
     assert grow.array().tobytes() == rows.tobytes()
+
+
+@pytest.mark.parametrize("start", [0, 1, 7])
+def test_latch_without_times_equals_the_search_of_start_plus_s(start):
+    """Derived readouts latch samples arithmetically when they arrive at start + s: the same samples."""
+    from clocksim.engine.base import _latch
+    from clocksim.trace import ACTIVATION_DTYPE
+
+    rng = np.random.default_rng(start)
+    L = 50
+    act = np.zeros(400, dtype=ACTIVATION_DTYPE)
+    act["time"] = np.concatenate([rng.uniform(start - 3, start + L + 3, 380), start + np.arange(-2, 18)])
+    act["end"] = act["time"] + rng.uniform(0, 2, act.size)
+    searched, computed = np.full(L, np.inf), np.full(L, np.inf)
+    _latch(searched, act, start + np.arange(L, dtype=np.float64))
+    _latch(computed, act, None, start)
+    assert np.isfinite(searched).any() and np.array_equal(searched, computed)

@@ -334,13 +334,14 @@ class DerivedReadouts:
 
     def parts(self):
         """The readouts a chunk of steps at a time (what ``Trace.aggregate`` folds in: it never holds them all)."""
-        times = self.start + np.arange(self.steps, dtype=np.float64) if self.times is None else self.times  # (L,)
-        first = np.full(self.steps, np.inf)
+        first = np.full(self.steps, np.inf)                                     # (L,)
         for lo in range(0, self.rows.shape[0], MASK_CHUNK):                     # chunks bound the temporaries
-            _latch(first, self.expand(self.rows[lo:lo + MASK_CHUNK]), times)
-        yield _readouts(first[:0], times[:0], self.deadline)                    # the dtype, when there are none
+            _latch(first, self.expand(self.rows[lo:lo + MASK_CHUNK]), self.times, self.start)
+        yield _readouts(first[:0], np.zeros(0), self.deadline)                  # the dtype, when there are none
         for lo in range(0, self.steps, MASK_CHUNK):
-            yield _readouts(first[lo:lo + MASK_CHUNK], times[lo:lo + MASK_CHUNK], self.deadline)
+            hi = min(lo + MASK_CHUNK, self.steps)
+            times = self.start + np.arange(lo, hi, dtype=np.float64) if self.times is None else self.times[lo:hi]
+            yield _readouts(first[lo:hi], times, self.deadline)
 
 
 class DerivedMessages:
@@ -415,9 +416,16 @@ def readouts_from_activations(activations: np.ndarray, times: np.ndarray, deadli
     return _readouts(first, times, deadline)
 
 
-def _latch(first: np.ndarray, activations: np.ndarray, times: np.ndarray) -> None:
-    """Fold a chunk of activations into ``first`` (L,): the earliest publish that reflects each sample."""
-    sample = np.searchsorted(times, activations["time"], side="right") - 1      # (A,)
+def _latch(first: np.ndarray, activations: np.ndarray, times: np.ndarray | None, start: int = 0) -> None:
+    """Fold a chunk of activations into ``first`` (L,): the earliest publish that reflects each sample.
+
+    ``times`` (L,): the samples' arrival times, ascending; None for ``start + s`` (then the newest
+    sample at or before ``t`` is ``floor(t) - start``, exactly what a search of those times finds).
+    """
+    if times is None:
+        sample = np.clip(np.floor(activations["time"]) - start, -1, first.shape[0] - 1).astype(np.int64)  # (A,)
+    else:
+        sample = np.searchsorted(times, activations["time"], side="right") - 1  # (A,)
     ok = sample >= 0
     np.minimum.at(first, sample[ok], activations["end"][ok])
 

@@ -38,6 +38,7 @@ for bit: the same kernels run on the same values in the same order.
 from __future__ import annotations
 
 import heapq
+import mmap
 import time
 from functools import partial
 
@@ -744,23 +745,43 @@ def _direct(kernel, *example):
 
 
 class _Growing:
-    """Records appended chunk by chunk into one array that grows in place (``ndarray.resize``: realloc,
-    which moves a large block's pages rather than copying them), so that the whole never exists twice."""
+    """Records appended chunk by chunk into one array that grows in place, so the whole never exists
+    twice: the array lives in an anonymous memory map that grows (and is trimmed at the end) by
+    moving its pages (``mremap``), never by copying them, and gives every byte back when dropped (a
+    heap-allocated array reallocated while it grows leaves the old blocks resident in the heap)."""
 
     def __init__(self, dtype, tail: tuple = ()):
-        self.buf = np.zeros((1024,) + tail, dtype=dtype)
-        self.n = 0
+        self._dtype, self.tail = np.dtype(dtype), tuple(tail)
+        self.row_bytes = self._dtype.itemsize * int(np.prod(self.tail, dtype=np.int64))
+        self.map, self.cap, self.n = None, 0, 0
+        self.buf = np.zeros((0,) + self.tail, dtype=self._dtype)
 
     @property
     def dtype(self) -> np.dtype:
-        return self.buf.dtype
+        return self._dtype
 
     def reserve(self, n: int) -> np.ndarray:
-        """Room for ``n`` records; returns the buffer (rows past those appended are zero)."""
-        if n > self.buf.shape[0]:
-            # an eighth more each time: the pages move rather than copy, and the rows past the end are zeroed
-            self.buf.resize((max(n, self.buf.shape[0] * 9 // 8 + CHUNK),) + self.buf.shape[1:], refcheck=False)
+        """Room for ``n`` records; returns the buffer (rows past those appended are zero). Hold no view of
+        the buffer across a call: the map moves."""
+        if n > self.cap:
+            cap = max(n, self.cap * 9 // 8 + CHUNK)         # an eighth more each time: the pages move, not copy
+            self._remap(cap)
         return self.buf
+
+    def _remap(self, cap: int) -> None:
+        if not cap * self.row_bytes or not hasattr(mmap, "MAP_PRIVATE"):   # nothing to hold, or no private maps
+            buf, self.buf = self.buf, None
+            buf.resize((cap,) + self.tail, refcheck=False)                  # realloc (zero-filled)
+            self.buf = buf
+        else:
+            self.buf = None                                                 # release the view before the map moves
+            if self.map is None:
+                # private and anonymous (a shared anonymous map cannot grow): zero pages, resident once written
+                self.map = mmap.mmap(-1, cap * self.row_bytes, flags=mmap.MAP_PRIVATE)
+            else:
+                self.map.resize(cap * self.row_bytes)
+            self.buf = np.frombuffer(self.map, dtype=self._dtype).reshape((cap,) + self.tail)
+        self.cap = cap
 
     def merge(self, rows: np.ndarray) -> None:
         """Add activation records ordered by (time, module), keeping the whole so ordered: an activation
@@ -779,7 +800,13 @@ class _Growing:
 
     def array(self, n: int | None = None) -> np.ndarray:
         """The first ``n`` records (default: those appended), trimmed in place; no further appends."""
-        self.buf.resize((self.n if n is None else n,) + self.buf.shape[1:], refcheck=False)
+        n = self.n if n is None else n
+        if n > self.cap:
+            self._remap(n)
+        elif n == 0:
+            return np.zeros((0,) + self.tail, dtype=self._dtype)
+        elif n < self.cap:
+            self._remap(n)
         return self.buf
 
 

@@ -279,7 +279,6 @@ class _Simulation:
         self.writer = writer                                            # a TraceParts: rows go to disk
         self.aggregate = AggregateTrace(trace_meta(model, B, 0, EventEngine.name, latency_model=engine.timing_model)) \
             if engine.trace == "aggregate" or self.writer is not None else None
-        self.parts: dict[str, list[np.ndarray]] = {"activations": [], "messages": [], "readouts": []}
         # a full trace held in memory keeps compact rows (the rest is derived when read, see trace()):
         # INSTANT_DTYPE rows on the fast path, else TIMED_DTYPE rows and, with link latency, the
         # arrival time of each message, by sender, sending activation and receiver
@@ -406,10 +405,7 @@ class _Simulation:
         self.first[-m:] = np.inf
         if self.writer is not None:
             self.writer.write(readouts=ro)
-        if self.aggregate is not None:
-            self.aggregate.add(readouts=ro)
-        else:
-            self.parts["readouts"].append(ro)
+        self.aggregate.add(readouts=ro)
 
     def trace(self, meta: dict) -> Trace | AggregateTrace:
         """The run's trace once it has ended."""
@@ -671,26 +667,22 @@ class _Simulation:
         EK.deliver(j, r, col, seq, payload, send_t, self.env.now, self.S, self.I)
 
     def flush(self) -> None:
-        """Fold the records held so far into the trace (or its parts) and start the buffers again."""
+        """Fold the records held so far into the trace (the compact rows of a full trace held in memory, or
+        the aggregate and the parts written to disk) and start the buffers again."""
         if self.compact:
             self._flush_compact()
             return
         rows = self.activations()
         if not self.fast:
             msgs = self.messages()
-        elif self.writer is not None or self.aggregate is not None:
+        else:
             msgs = messages_from_activations(self.model, rows)     # the fast path sends none: derived
         self.recorded += np.bincount(rows["module"], minlength=self.model.g)
         ts = self.view["ts"][:int(self.I[EK.H_XN])]
         _latch(self.first, rows, ts)
         if self.writer is not None:
             self.writer.write(activations=rows, messages=msgs)
-        if self.aggregate is not None:
-            self.aggregate.add(activations=rows, messages=msgs)
-        else:
-            self.parts["activations"].append(rows)
-            if not self.fast:
-                self.parts["messages"].append(msgs)
+        self.aggregate.add(activations=rows, messages=msgs)
         self.I[EK.H_NACT] = 0
         self.I[EK.H_NMSG] = 0
 
@@ -809,12 +801,3 @@ class _Growing:
             self._remap(n)
         return self.buf
 
-
-def _joined(parts: list[np.ndarray], dtype: np.dtype, order: tuple[str, ...]) -> np.ndarray:
-    """Record chunks as one table, sorted by the fields ``order`` (last is primary), as a whole run's."""
-    if not parts:
-        return np.zeros(0, dtype=dtype)
-    rec = np.concatenate(parts)
-    if len(parts) > 1:
-        rec = rec[np.lexsort(tuple(rec[f] for f in order))]
-    return rec

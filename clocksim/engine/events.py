@@ -284,7 +284,7 @@ class _Simulation:
         # arrival time of each message, by sender, sending activation and receiver
         self.compact = self.aggregate is None
         self.rows = _Growing(INSTANT_DTYPE if self.fast else TIMED_DTYPE) if self.compact else None
-        self.arrive = None
+        self.arrive, self.arrived = None, 0
         if self.compact and not self.zero_latency:
             fan_out = [[r for r in model.receivers_of(j) if r != j] for j in range(model.g)]
             self.arrive = [_Growing(np.float64, (len(f),)) for f in fan_out]
@@ -414,15 +414,18 @@ class _Simulation:
             return self.aggregate
         rows = self.rows.array()
         macs = cost.activation_macs(self.model.module_sizes, self.model.block_mask, self.model.n_in) * self.B
-        if self.fast:
+        if self.fast:                       # as the compiled engine's trace (messages already in arrival order)
             expand = partial(expand_instant, macs=macs)
-        else:
-            expand = partial(expand_timed, macs=macs, durations=np.asarray(self.duration, dtype=np.float64))
-        if self.fast:                       # as the compiled engine's trace (already in arrival order)
             msg = partial(messages_from_activations, self.model)
         else:
-            msg = DerivedMessages(self.model, None if self.arrive is None else
-                                  [a.array(int(self.recorded[j])) for j, a in enumerate(self.arrive)])
+            expand = partial(expand_timed, macs=macs, durations=np.asarray(self.duration, dtype=np.float64))
+            arrive = None
+            if self.arrive is not None:
+                arrive = [a.array(int(self.recorded[j])) for j, a in enumerate(self.arrive)]
+                if self.arrived != sum(a.size for a in arrive):
+                    raise RuntimeError(f"engine 'events': {self.arrived} messages arrived, but the activations "
+                                       f"sent {sum(a.size for a in arrive)}")
+            msg = DerivedMessages(self.model, arrive)
         times = self.engine.times
         start = self.model.start if times is None else 0
         readouts = DerivedReadouts(rows, expand, start, self.n_steps, times, self.deadline)
@@ -700,6 +703,7 @@ class _Simulation:
                 mine = sender == j
                 dst = self.arrive[j].reserve(int(self.I[self.I[EK.H_COUNT] + 2 * j]))
                 dst[seq[mine], self.arrive_slot[j, receiver[mine]]] = Mq[mine, EK.MSG_ARRIVE]
+            self.arrived += Mq.shape[0]
         self.I[EK.H_NACT] = 0
         self.I[EK.H_NMSG] = 0
 

@@ -178,7 +178,7 @@ def same(u, v):
 
 def test_compact_rows_stay_ordered_when_late_activations_arrive():
     """Records of an activation that queued for a core arrive after later firings: merged into place."""
-    from clocksim.engine.events import _Growing
+    from clocksim.engine.stream import GrowingRecords
     from clocksim.trace import TIMED_DTYPE
 
     rng = np.random.default_rng(5)
@@ -187,7 +187,7 @@ def test_compact_rows_stay_ordered_when_late_activations_arrive():
     rows["module"] = rng.integers(0, 50, size=3000)
     rows = np.unique(rows)                                   # (time, module) pairs are unique in a trace
     rows = rows[np.lexsort((rows["module"], rows["time"]))]
-    grow = _Growing(TIMED_DTYPE)
+    grow = GrowingRecords(TIMED_DTYPE)
     late = rng.random(rows.size) < 0.05                      # each flush misses some rows, given in the next
     held = np.zeros(0, dtype=TIMED_DTYPE)
     for part in np.array_split(np.arange(rows.size), 40):

@@ -19,7 +19,7 @@ from ..aggregate import AggregateTrace
 from ..errors import ClocksimError, InvalidValueError
 from ..model import ClockworkRNN
 from ..trace import INSTANT_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace, expand_instant
-from .stream import KEEP_KINDS, Source
+from .stream import KEEP_KINDS, GrowingRecords, Source
 
 __all__ = ["Engine", "Result", "trace_meta", "check_observed", "CostMismatchError", "MaskTracer",
            "trace_from_mask", "aggregate_from_mask", "TRACE_KINDS", "DerivedReadouts", "DerivedMessages"]
@@ -246,7 +246,7 @@ class MaskTracer:
         self.per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
         self.senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
         self.last = np.full(g, model.start - 1, dtype=np.int64)                 # (g,) last firing so far
-        self.parts: list[np.ndarray] = []
+        self.rows = GrowingRecords(INSTANT_DTYPE)                               # the full trace's rows
         self.writer = writer                                                    # a TraceParts, or None
         self.aggregate = AggregateTrace(trace_meta(model, batch, 0, "", latency_model=latency_model)) \
             if kind == "aggregate" or writer is not None else None
@@ -258,7 +258,7 @@ class MaskTracer:
             first_step = self.model.start + self.steps
             rows = self._records(part)                                          # (A,) INSTANT_DTYPE
             if self.aggregate is None:
-                self.parts.append(rows)
+                self.rows.merge(rows)
                 continue
             rec = expand_instant(rows, self.per_module)
             msg = messages_from_activations(self.model, rec)
@@ -292,8 +292,7 @@ class MaskTracer:
         if self.aggregate is not None:
             self.aggregate.meta.update(meta)
             return self.aggregate
-        rows = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=INSTANT_DTYPE)
-        self.parts = [rows]
+        rows = self.rows.array()
         # compact rows (14 bytes each); messages and readouts follow from them, derived when read
         # (partials of module-level functions, so the trace still pickles)
         return Trace(rows, partial(messages_from_activations, self.model),

@@ -25,11 +25,15 @@ period or latency — stored as float32 (relative error 6e-8: integer ages are
 exact up to 2**24 steps). A message row takes 20 bytes and a readout row 17:
 on the paper's schedule (8 modules, periods 1..128, slow-to-fast) a trace that
 stores all three takes 72 bytes per activation (``benchmarks/bench_trace.py``).
-In a synchronous run with instantaneous delivery (the compiled engine) the
+In a synchronous run with instantaneous delivery (either engine) the
 start, end, macs, lag and core of an activation follow from its module and
 firing time, and the messages and readouts from the activations: such a trace
 stores 14 bytes per activation (``INSTANT_DTYPE``) and derives the full rows and
-the other two tables when they are read (the caller holds what it reads).
+the other two tables when they are read (the caller holds what it reads). The
+event engine's runs with a timing model store 28 bytes per activation
+(``TIMED_DTYPE``: the end is the start plus the module's compute time, the macs
+follow from the module) and, with link latency, 8 bytes per message (its arrival
+time; everything else about a message follows from the activation that sent it).
 Long runs that need only totals keep an :class:`~clocksim.aggregate.AggregateTrace`
 instead (``trace.aggregate()``, or ``simulate(..., trace="aggregate")`` with the
 compiled engine), whose size does not grow with the run.
@@ -48,6 +52,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +62,8 @@ from .aggregate import AggregateTrace
 from .errors import FileFormatError, InvalidValueError
 from .npzfile import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 
-__all__ = ["Trace", "ACTIVATION_DTYPE", "INSTANT_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES", "atomic_write",
-           "expand_instant"]
+__all__ = ["Trace", "ACTIVATION_DTYPE", "INSTANT_DTYPE", "TIMED_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES",
+           "atomic_write", "expand_instant", "expand_timed"]
 
 ACTIVATION_DTYPE = np.dtype([
     ("module", "<i2"), ("time", "<f8"), ("start", "<f8"), ("end", "<f8"),
@@ -67,6 +72,10 @@ ACTIVATION_DTYPE = np.dtype([
 #: Activation rows as a synchronous run with instantaneous delivery stores them (14 bytes): the other
 #: fields follow (start = end = time, macs from the module, lag 0, core -1); see :func:`expand_instant`.
 INSTANT_DTYPE = np.dtype([("module", "<i2"), ("time", "<f8"), ("staleness", "<f4")])
+#: Activation rows as the event engine stores them when a timing model runs (28 bytes): the end is the
+#: start plus the module's compute time, the macs follow from the module; see :func:`expand_timed`.
+TIMED_DTYPE = np.dtype([("module", "<i2"), ("time", "<f8"), ("start", "<f8"), ("staleness", "<f4"),
+                        ("lag", "<f4"), ("core", "<i2")])
 MESSAGE_DTYPE = np.dtype([("sender", "<i2"), ("receiver", "<i2"), ("send", "<f8"), ("arrive", "<f8")])
 READOUT_DTYPE = np.dtype([("time", "<f8"), ("latency", "<f8"), ("missed", "?")])
 
@@ -83,13 +92,19 @@ class Trace:
     Parameters
     ----------
     activations : structured ndarray of ACTIVATION_DTYPE, shape (A,)
-        or of INSTANT_DTYPE (a synchronous run with instantaneous delivery), stored as given and
-        read as ACTIVATION_DTYPE rows (the macs from ``meta["activation_macs"]`` and ``batch``)
+        or compact rows that ``expand`` turns into ACTIVATION_DTYPE rows, stored as given and
+        expanded when read (by default INSTANT_DTYPE rows of a synchronous run with instantaneous
+        delivery, their macs from ``meta["activation_macs"]`` and ``batch``)
     messages : structured ndarray of MESSAGE_DTYPE, shape (M,), optional
-        or a function of activation rows (ACTIVATION_DTYPE) that returns their messages: a table
-        that follows from the activations, derived when read and not stored
+        or a function ``messages(rows, before)`` that returns the messages sent by the activation rows
+        ``rows`` (ACTIVATION_DTYPE, in the table's order), ``before`` (g,) counting each module's
+        activations in the rows before them: a table that follows from the activations, derived
+        when read and not stored (an attribute ``nbytes`` counts what the function holds)
     readouts : structured ndarray of READOUT_DTYPE, shape (R,), optional
-        or a function of no argument that returns them, likewise
+        or a function of no argument that returns them, likewise (if it has a method ``parts()``
+        that yields them in chunks, summaries fold those)
+    expand : callable, optional
+        Turns a slice of the stored activation rows into ACTIVATION_DTYPE rows (row by row).
     meta : dict
         Plain data about the run: ``engine``, ``n``, ``n_in``, ``n_out``,
         ``module_sizes``, ``labels``, ``periods``, ``block_mask``, ``batch``,
@@ -99,9 +114,14 @@ class Trace:
     """
 
     def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
-                 readouts: np.ndarray | Callable | None = None, meta: dict | None = None):
+                 readouts: np.ndarray | Callable | None = None, meta: dict | None = None,
+                 expand: Callable | None = None):
         self.meta = dict(meta or {})
-        if isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
+        if expand is None and isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
+            expand = partial(expand_instant, macs=np.asarray(self.meta["activation_macs"], dtype=np.int64)
+                             * self.batch)
+        self._expand = expand               # compact rows -> ACTIVATION_DTYPE rows, or None: stored whole
+        if expand is not None:
             self._activations = activations                                   # (A,) compact rows
         else:
             self._activations = _as_records("activations", activations, ACTIVATION_DTYPE)
@@ -111,11 +131,10 @@ class Trace:
 
     @property
     def activations(self) -> np.ndarray:
-        """Records of ACTIVATION_DTYPE, shape (A,); expanded on each read from compact rows when the
-        run's activations were instantaneous (see :attr:`nbytes`)."""
-        if self._activations.dtype == INSTANT_DTYPE:
-            return expand_instant(self._activations, np.asarray(self.meta["activation_macs"], dtype=np.int64)
-                                  * self.batch)
+        """Records of ACTIVATION_DTYPE, shape (A,); expanded on each read when the trace stores
+        compact rows (see :attr:`nbytes`)."""
+        if self._expand is not None:
+            return self._expand(self._activations)
         return self._activations
 
     @property
@@ -133,7 +152,9 @@ class Trace:
         value = self._tables[name]
         if not callable(value):
             return value
-        return _as_records(name, value(self.activations) if name == "messages" else value(), TABLES[name])
+        if name == "messages":
+            return _as_records(name, value(self.activations, np.zeros(self.g, dtype=np.int64)), TABLES[name])
+        return _as_records(name, value(), TABLES[name])
 
     def __len__(self) -> int:
         return int(self._activations.shape[0])
@@ -155,31 +176,37 @@ class Trace:
     def nbytes(self) -> int:
         """Bytes the trace holds: its activation rows and the tables it stores.
 
-        A synchronous run with instantaneous delivery (the compiled engine) stores 14 bytes per
-        activation (INSTANT_DTYPE) and no messages or readouts: they follow from the activations
-        and are derived when read, so their bytes count only while the caller holds them.
+        A synchronous run with instantaneous delivery stores 14 bytes per activation (INSTANT_DTYPE)
+        and no messages or readouts: they follow from the activations and are derived when read, so
+        their bytes count only while the caller holds them. What a deriving function holds (the
+        arrival times of messages on links with latency, given input times) counts.
         """
-        return self._activations.nbytes + sum(t.nbytes for t in self._tables.values() if not callable(t))
+        return self._activations.nbytes + sum(getattr(t, "nbytes", 0) for t in self._tables.values())
 
     # ------------------------------------------------------------------ summaries
     def aggregate(self) -> AggregateTrace:
         """Per-module totals of this trace (an :class:`~clocksim.aggregate.AggregateTrace`).
 
-        Derived rows are folded in a chunk of ``AGGREGATE_CHUNK`` activations at a time, so
-        summarising a compact trace never holds its full rows or messages at once.
+        Derived rows are folded in a chunk of ``AGGREGATE_CHUNK`` activations at a time (and derived
+        readouts a chunk at a time when their function offers ``parts()``), so summarising a compact
+        trace never holds its full rows, messages or readouts at once.
         """
         agg = AggregateTrace(self.meta)
         derive = self._tables["messages"]
-        if self._activations.dtype != INSTANT_DTYPE and not callable(derive):
+        if self._expand is None and not callable(derive):
             return agg.add(self.activations, self.messages, self.readouts)
-        macs = np.asarray(self.meta.get("activation_macs", []), dtype=np.int64) * self.batch
+        before = np.zeros(self.g, dtype=np.int64)                  # activations of each module so far
         for lo in range(0, len(self), AGGREGATE_CHUNK):
             rows = self._activations[lo:lo + AGGREGATE_CHUNK]
-            act = expand_instant(rows, macs) if rows.dtype == INSTANT_DTYPE else rows
-            agg.add(activations=act, messages=derive(act) if callable(derive) else None)
+            act = self._expand(rows) if self._expand is not None else rows
+            agg.add(activations=act, messages=derive(act, before) if callable(derive) else None)
+            before += np.bincount(act["module"], minlength=self.g)
         if not callable(derive):
             agg.add(messages=derive)
-        return agg.add(readouts=self.readouts)
+        readouts = self._tables["readouts"]
+        for part in readouts.parts() if hasattr(readouts, "parts") else (self.readouts,):   # derived in chunks
+            agg.add(readouts=part)
+        return agg
 
     def summary(self) -> dict:
         """Totals as plain data (the keys of ``summary.json``); see :meth:`AggregateTrace.summary`.
@@ -359,6 +386,21 @@ def expand_instant(rows: np.ndarray, macs: np.ndarray) -> np.ndarray:
     out["staleness"] = rows["staleness"]
     out["lag"] = 0.0
     out["core"] = -1
+    return out
+
+
+def expand_timed(rows: np.ndarray, macs: np.ndarray, durations: np.ndarray) -> np.ndarray:
+    """ACTIVATION_DTYPE records of activations stored as TIMED_DTYPE ``rows`` (A,).
+
+    ``macs`` (g,) int64: multiply-adds of one activation of each module, whole batch; ``durations``
+    (g,) float64: its compute time, so that ``end = start + durations[module]`` (the sum the engine
+    forms, so the end is exact).
+    """
+    out = np.empty(rows.shape[0], dtype=ACTIVATION_DTYPE)
+    for name in ("module", "time", "start", "staleness", "lag", "core"):
+        out[name] = rows[name]
+    out["end"] = rows["start"] + durations[rows["module"]]
+    out["macs"] = macs[rows["module"]]
     return out
 
 

@@ -67,11 +67,17 @@ def test_activation_rows_are_compact():
 
 def test_compiled_trace_stores_only_activations_and_derives_the_rest(rng, tmp_path):
     """Instantaneous activations: 14 bytes per activation held; the full rows, messages and readouts
-    follow from them and read equal to the event engine's recorded tables."""
+    follow from them and read equal to the event engine's recorded tables (written to disk as the
+    run records them)."""
+    from clocksim.engine.stream import read_trace_parts
+
     model = cs.ClockworkRNN(2, 1, [3, 2, 4], [1, 2, 5], start=1)
     x = rng.normal(size=(2, 40, 2))
-    derived, recorded = (cs.simulate(model, x, engine=e).trace for e in ("compiled", "events"))
+    derived, events = (cs.simulate(model, x, engine=e).trace for e in ("compiled", "events"))
     assert derived.nbytes == cs.trace.INSTANT_DTYPE.itemsize * len(derived) == 14 * len(derived)
+    assert events.nbytes == derived.nbytes
+    cs.simulate(model, x, engine="events", chunk=7, trace_dir=tmp_path / "parts")
+    recorded = read_trace_parts(tmp_path / "parts")
     assert recorded.nbytes > recorded.activations.nbytes
     saved = cs.Trace.load(derived.save(tmp_path / "derived"))        # written whole, read back as stored rows
     for name in ("activations", "messages", "readouts"):
@@ -81,6 +87,35 @@ def test_compiled_trace_stores_only_activations_and_derives_the_rest(rng, tmp_pa
             for field in a.dtype.names:
                 np.testing.assert_array_equal(a[field], b[field], err_msg=f"{name}.{field}")
     assert derived.summary() == {**recorded.summary(), "engine": "compiled"}
+
+
+@pytest.mark.parametrize("timing", ["latency", "compute", "both", "deadline"])
+def test_event_trace_with_a_timing_model_stores_compact_rows(rng, tmp_path, timing):
+    """A timing model: 28 bytes per activation (the end is start + compute time, the macs follow from
+    the module) and, with link latency, 8 per message (its arrival); every table reads equal to the
+    rows the run records (written to disk chunk by chunk), in any chunking."""
+    from clocksim.engine.stream import read_trace_parts
+
+    model = cs.ClockworkRNN(2, 1, [3, 2, 4], [cs.Jittered(1.0, 0.3, seed=2), 2, cs.Poisson(0.3, seed=3)], seed=1)
+    opts = {"latency": {"latency": cs.LinkLatency(cs.Uniform(0.2, 1.7), seed=4)},
+            "compute": {"compute": cs.ComputeModel(cores=1, throughput=300.0)},
+            "both": {"latency": 0.3, "compute": cs.ComputeModel(cores=2, throughput=300.0), "deadline": 1.0},
+            "deadline": {"deadline": 0.5, "times": np.cumsum(rng.uniform(0.5, 1.5, size=50))}}[timing]
+    x = rng.normal(size=(2, 50, 2))
+    held = cs.simulate(model, x, engine="events", **opts).trace
+    per_message = 8 if timing in ("latency", "both") else 0
+    times = 8 * 50 if timing == "deadline" else 0                           # given arrival times are held
+    assert held.nbytes == 28 * len(held) + per_message * len(held.messages) + times
+    for chunk in (None, 7, 3):
+        chunked = cs.simulate(model, x, engine="events", chunk=chunk, **opts).trace
+        cs.simulate(model, x, engine="events", chunk=chunk, trace_dir=tmp_path / f"{chunk}", **opts)
+        recorded = read_trace_parts(tmp_path / f"{chunk}")
+        for name in ("activations", "messages", "readouts"):
+            a, b, c = getattr(held, name), getattr(recorded, name), getattr(chunked, name)
+            assert a.dtype == b.dtype and a.shape == b.shape and a.shape[0] > 0, name
+            assert a.tobytes() == b.tobytes() == c.tobytes(), name
+        assert held.summary() == recorded.summary() == chunked.summary()
+    assert pickle.loads(pickle.dumps(held)).messages.tobytes() == held.messages.tobytes()
 
 
 def test_old_float64_records_still_load(trace, tmp_path):

@@ -19,10 +19,10 @@ from ..aggregate import AggregateTrace
 from ..errors import ClocksimError, InvalidValueError
 from ..model import ClockworkRNN
 from ..trace import INSTANT_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace, expand_instant
-from .stream import KEEP_KINDS, Source
+from .stream import KEEP_KINDS, GrowingRecords, Source
 
 __all__ = ["Engine", "Result", "trace_meta", "check_observed", "CostMismatchError", "MaskTracer",
-           "trace_from_mask", "aggregate_from_mask", "TRACE_KINDS"]
+           "trace_from_mask", "aggregate_from_mask", "TRACE_KINDS", "DerivedReadouts", "DerivedMessages"]
 
 #: What a run records: ``"full"`` (a :class:`Trace`, one row per activation and message) or
 #: ``"aggregate"`` (an :class:`AggregateTrace` of per-module totals, for long runs).
@@ -246,7 +246,7 @@ class MaskTracer:
         self.per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
         self.senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
         self.last = np.full(g, model.start - 1, dtype=np.int64)                 # (g,) last firing so far
-        self.parts: list[np.ndarray] = []
+        self.rows = GrowingRecords(INSTANT_DTYPE)                               # the full trace's rows
         self.writer = writer                                                    # a TraceParts, or None
         self.aggregate = AggregateTrace(trace_meta(model, batch, 0, "", latency_model=latency_model)) \
             if kind == "aggregate" or writer is not None else None
@@ -258,7 +258,7 @@ class MaskTracer:
             first_step = self.model.start + self.steps
             rows = self._records(part)                                          # (A,) INSTANT_DTYPE
             if self.aggregate is None:
-                self.parts.append(rows)
+                self.rows.merge(rows)
                 continue
             rec = expand_instant(rows, self.per_module)
             msg = messages_from_activations(self.model, rec)
@@ -292,25 +292,95 @@ class MaskTracer:
         if self.aggregate is not None:
             self.aggregate.meta.update(meta)
             return self.aggregate
-        rows = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=INSTANT_DTYPE)
-        self.parts = [rows]
+        rows = self.rows.array()
         # compact rows (14 bytes each); messages and readouts follow from them, derived when read
         # (partials of module-level functions, so the trace still pickles)
         return Trace(rows, partial(messages_from_activations, self.model),
-                     partial(_instant_readouts, rows, self.per_module, self.model.start, self.steps), meta)
+                     DerivedReadouts(rows, partial(expand_instant, macs=self.per_module), self.model.start,
+                                     self.steps), meta)
 
 
-def _instant_readouts(rows: np.ndarray, per_module: np.ndarray, start: int, steps: int) -> np.ndarray:
-    """Readouts of ``steps`` steps from ``start`` whose activations are the compact ``rows`` (INSTANT_DTYPE)."""
-    times = start + np.arange(steps, dtype=np.float64)                          # (L,)
-    first = np.full(steps, np.inf)
-    for lo in range(0, rows.shape[0], MASK_CHUNK):                              # chunks bound the temporaries
-        _latch(first, expand_instant(rows[lo:lo + MASK_CHUNK], per_module), times)
-    return _readouts(first, times, np.inf)
+class DerivedReadouts:
+    """The readouts of a run, derived from its stored activation rows when read (a callable for :class:`Trace`).
+
+    Parameters
+    ----------
+    rows : structured ndarray, shape (A,)
+        The trace's activation rows as stored (compact).
+    expand : callable
+        Turns a slice of ``rows`` into ACTIVATION_DTYPE rows.
+    start : int
+        Arrival time of the first input sample when ``times`` is None (then sample s arrives at ``start + s``).
+    steps : int
+        Input samples.
+    times : ndarray, shape (steps,), optional
+        Arrival times of the samples, when given (held: :attr:`nbytes` counts them).
+    deadline : float
+        As in :func:`readouts_from_activations`.
+    """
+
+    def __init__(self, rows: np.ndarray, expand, start: int, steps: int, times: np.ndarray | None = None,
+                 deadline: float = np.inf):
+        self.rows, self.expand, self.start, self.steps = rows, expand, start, steps
+        self.times, self.deadline = times, deadline
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.times is None else int(self.times.nbytes)
+
+    def __call__(self) -> np.ndarray:
+        return np.concatenate(list(self.parts()))
+
+    def parts(self):
+        """The readouts a chunk of steps at a time (what ``Trace.aggregate`` folds in: it never holds them all)."""
+        first = np.full(self.steps, np.inf)                                     # (L,)
+        for lo in range(0, self.rows.shape[0], MASK_CHUNK):                     # chunks bound the temporaries
+            _latch(first, self.expand(self.rows[lo:lo + MASK_CHUNK]), self.times, self.start)
+        yield _readouts(first[:0], np.zeros(0), self.deadline)                  # the dtype, when there are none
+        for lo in range(0, self.steps, MASK_CHUNK):
+            hi = min(lo + MASK_CHUNK, self.steps)
+            times = self.start + np.arange(lo, hi, dtype=np.float64) if self.times is None else self.times[lo:hi]
+            yield _readouts(first[lo:hi], times, self.deadline)
 
 
-def messages_from_activations(model: ClockworkRNN, rec: np.ndarray) -> np.ndarray:
-    """Messages of instantaneous delivery: each activation sends its state to every other module it feeds."""
+class DerivedMessages:
+    """The messages of a run with a timing model, derived from its activations and, with link latency,
+    the arrival times it stored (a callable for :class:`Trace`: see its ``messages``).
+
+    Every activation of module j sends one message to each other module that reads j, at its end;
+    only when each arrived is not implied. ``arrive[j]`` (K_j, f_j) holds the arrival times of
+    the messages of j's k-th activation (in firing order) at its f_j receivers, in the order of
+    :func:`messages_from_activations`; ``arrive=None``: every message arrives as it is sent. The
+    rows come out sorted by arrival, send time, sender and receiver, as a recorded message table.
+    """
+
+    def __init__(self, model: ClockworkRNN, arrive: list[np.ndarray] | None = None):
+        self.model, self.arrive = model, arrive
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.arrive is None else int(sum(a.nbytes for a in self.arrive))
+
+    def __call__(self, rec: np.ndarray, before: np.ndarray) -> np.ndarray:
+        out = messages_from_activations(self.model, rec)
+        if self.arrive is not None:
+            fan_out = np.array([a.shape[1] for a in self.arrive], dtype=np.int64)       # (g,)
+            pos = np.cumsum(fan_out[rec["module"]]) - fan_out[rec["module"]]            # (A,) first message of each
+            for j in np.unique(rec["module"]).tolist():
+                if not fan_out[j]:
+                    continue
+                rows = np.flatnonzero(rec["module"] == j)                                # j's activations, in order
+                k = before[j] + np.arange(rows.size)
+                out["arrive"][pos[rows][:, None] + np.arange(fan_out[j])] = self.arrive[j][k]
+        return out[np.lexsort((out["receiver"], out["sender"], out["send"], out["arrive"]))]
+
+
+def messages_from_activations(model: ClockworkRNN, rec: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
+    """Messages of instantaneous delivery: each activation sends its state to every other module it feeds.
+
+    ``before`` (the activations of each module in the rows before ``rec``, see :class:`Trace`) does not
+    matter here: each activation's messages follow from it alone.
+    """
     receivers = [np.array([i for i in model.receivers_of(j) if i != j], dtype=np.int16) for j in range(model.g)]
     fan_out = np.array([r.size for r in receivers], dtype=np.int64)
     table = np.concatenate(receivers)                                         # receivers, module by module
@@ -345,9 +415,16 @@ def readouts_from_activations(activations: np.ndarray, times: np.ndarray, deadli
     return _readouts(first, times, deadline)
 
 
-def _latch(first: np.ndarray, activations: np.ndarray, times: np.ndarray) -> None:
-    """Fold a chunk of activations into ``first`` (L,): the earliest publish that reflects each sample."""
-    sample = np.searchsorted(times, activations["time"], side="right") - 1      # (A,)
+def _latch(first: np.ndarray, activations: np.ndarray, times: np.ndarray | None, start: int = 0) -> None:
+    """Fold a chunk of activations into ``first`` (L,): the earliest publish that reflects each sample.
+
+    ``times`` (L,): the samples' arrival times, ascending; None for ``start + s`` (then the newest
+    sample at or before ``t`` is ``floor(t) - start``, exactly what a search of those times finds).
+    """
+    if times is None:
+        sample = np.clip(np.floor(activations["time"]) - start, -1, first.shape[0] - 1).astype(np.int64)  # (A,)
+    else:
+        sample = np.searchsorted(times, activations["time"], side="right") - 1  # (A,)
     ok = sample >= 0
     np.minimum.at(first, sample[ok], activations["end"][ok])
 

@@ -13,7 +13,7 @@ holding, in the order the module reads them, the last received state of every
 module it reads, then the input; ``nxt`` and ``pub`` ``(B, n)``: computed and
 published states; when each module last published and when each inbox slot's
 content was sent; and the records the trace is built from (activations ``(cap, 8)``,
-messages ``(cap, 4)`` and the readout states of the current chunk ``(c+1, B, m)``).
+messages ``(cap, 5)`` and the readout states of the current chunk ``(c+1, B, m)``).
 
 ``I`` (int64) — a header of section offsets and counters, the kernel plan, a
 module table, and per sender the list of (receiver, column in the receiver's inbox).
@@ -48,8 +48,9 @@ M_INBOX, M_C, M_CH, M_MACS, M_X0 = 0, 1, 2, 3, 4    # M_X0: first input column t
 MOD_COLUMNS = 5
 # ---- activation record columns (float64 rows)
 A_MODULE, A_TIME, A_START, A_END, A_MACS, A_STALE, A_LAG, A_CORE = range(8)
-# ---- message record columns
-MSG_SENDER, MSG_RECEIVER, MSG_SEND, MSG_ARRIVE = range(4)
+# ---- message record columns (MSG_SEQ: which of the sender's activations sent it, counted from 0)
+MSG_SENDER, MSG_RECEIVER, MSG_SEND, MSG_ARRIVE, MSG_SEQ = range(5)
+MSG_COLUMNS = 5
 
 
 @intrinsic
@@ -198,9 +199,10 @@ def activate_sync(i, t, S, I):
 
 
 @inner
-def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, S, I, record):
+def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, I, record):
     """Copy sender j's state (B rows of k_j, leading dimension s_ld from s_off) into receiver r's
-    inbox at column col, unless r already holds a newer version; record the message."""
+    inbox at column col, unless r already holds a newer version; record the message (sent by j's
+    activation number ``seq``)."""
     g = I[H_G]
     if send_t < S[I[H_RECV] + r * g + j]:
         pass                                   # an older message overtaken by a newer one: keep the newer
@@ -215,11 +217,12 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, S, I, record):
             copy_into(S[ib + q * c + col: ib + q * c + col + k], src[s_off + q * s_ld: s_off + q * s_ld + k])
         S[I[H_RECV] + r * g + j] = send_t
     if record:
-        row = I[H_MSGREC] + I[H_NMSG] * 4
+        row = I[H_MSGREC] + I[H_NMSG] * MSG_COLUMNS
         S[row + MSG_SENDER] = j
         S[row + MSG_RECEIVER] = r
         S[row + MSG_SEND] = send_t
         S[row + MSG_ARRIVE] = arrive_t
+        S[row + MSG_SEQ] = seq
         I[H_NMSG] += 1
 
 
@@ -231,10 +234,11 @@ def publish(j, now, deliver_all, S, I):
     n = I[H_N]
     r0 = I[I[H_PLAN] + j * 7]
     pub = I[H_PUB]
+    seq = I[I[H_COUNT] + 2 * j] - 1                  # the activation that computed this state
     for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
         r = I[I[H_DLIST] + 2 * p]
         if r == j or deliver_all:
-            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, S, I, r != j)
+            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, seq, S, I, r != j)
 
 
 @inner
@@ -253,10 +257,11 @@ def _publish_state(j, now, S, I):
 
 
 @njit(**_JIT)
-def deliver(j, r, col, payload, send_t, now, S, I):
-    """A delayed message from j arrives at r; payload is j's state as sent, flat (B, k_j)."""
+def deliver(j, r, col, seq, payload, send_t, now, S, I):
+    """A delayed message from j (its activation number ``seq``) arrives at r; payload is j's state as
+    sent, flat (B, k_j)."""
     k = I[I[H_PLAN] + j * 7 + 1] - I[I[H_PLAN] + j * 7]
-    _deliver_block(j, r, col, payload, np.int64(0), k, send_t, now, S, I, np.bool_(True))
+    _deliver_block(j, r, col, payload, np.int64(0), k, send_t, now, seq, S, I, np.bool_(True))
 
 
 @njit(**_JIT)

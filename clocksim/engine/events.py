@@ -41,8 +41,10 @@ import heapq
 import time
 from functools import partial
 
+import numba
 import numpy as np
 import simpy
+from numba.core.dispatcher import Dispatcher
 
 from .. import cost
 from .. import kernels as K
@@ -52,12 +54,22 @@ from ..clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
 from ..errors import InvalidValueError, ShapeError, UnsupportedError
 from ..model import ClockworkRNN
-from ..trace import ACTIVATION_DTYPE, MESSAGE_DTYPE, Trace
+from ..trace import ACTIVATION_DTYPE, INSTANT_DTYPE, MESSAGE_DTYPE, TIMED_DTYPE, Trace, expand_instant, expand_timed
 from . import event_kernels as EK
-from .base import Engine, Result, _latch, _readouts, check_observed, messages_from_activations, trace_meta
+from .base import (
+    DerivedMessages,
+    DerivedReadouts,
+    Engine,
+    Result,
+    _latch,
+    _readouts,
+    check_observed,
+    messages_from_activations,
+    trace_meta,
+)
 from .buffer import InputBuffer
 from .plan import Plan, plan_for
-from .stream import Keeper, Source, TraceParts, chunk_steps
+from .stream import GrowingRecords, Keeper, Source, TraceParts, chunk_steps
 
 __all__ = ["EventEngine", "WINDOW_END", "DELIVER", "COMPUTE", "ARBITRATE", "PUBLISH"]
 
@@ -266,7 +278,18 @@ class _Simulation:
         self.writer = writer                                            # a TraceParts: rows go to disk
         self.aggregate = AggregateTrace(trace_meta(model, B, 0, EventEngine.name, latency_model=engine.timing_model)) \
             if engine.trace == "aggregate" or self.writer is not None else None
-        self.parts: dict[str, list[np.ndarray]] = {"activations": [], "messages": [], "readouts": []}
+        # a full trace held in memory keeps compact rows (the rest is derived when read, see trace()):
+        # INSTANT_DTYPE rows on the fast path, else TIMED_DTYPE rows and, with link latency, the
+        # arrival time of each message, by sender, sending activation and receiver
+        self.compact = self.aggregate is None
+        self.rows = GrowingRecords(INSTANT_DTYPE if self.fast else TIMED_DTYPE) if self.compact else None
+        self.arrive, self.arrived = None, 0
+        if self.compact and not self.zero_latency:
+            fan_out = [[r for r in model.receivers_of(j) if r != j] for j in range(model.g)]
+            self.arrive = [GrowingRecords(np.float64, (len(f),)) for f in fan_out]
+            self.arrive_slot = np.zeros((model.g, model.g), dtype=np.int64)    # [sender, receiver] -> column
+            for j, f in enumerate(fan_out):
+                self.arrive_slot[j, f] = np.arange(len(f))
         self.recorded = np.zeros(model.g, dtype=np.int64)             # activations in the trace, per module
         self.window: list[tuple[int, np.ndarray, np.ndarray]] = []   # (first sample, X (B, c, n_in), ts (c,))
         self.cur = 0                                                    # the current chunk in the window
@@ -372,6 +395,8 @@ class _Simulation:
 
     def _finish_readouts(self, k: int) -> None:
         """The readouts of the window's first k chunks are final: record them and drop them from ``first``."""
+        if self.compact:
+            return                          # derived from the activations when read (see trace())
         m = sum(ts.shape[0] for _, _, ts in self.window[:k])
         ts = np.concatenate([ts for _, _, ts in self.window[:k]])
         ro = _readouts(self.first[:m], ts, self.deadline)
@@ -379,22 +404,31 @@ class _Simulation:
         self.first[-m:] = np.inf
         if self.writer is not None:
             self.writer.write(readouts=ro)
-        if self.aggregate is not None:
-            self.aggregate.add(readouts=ro)
-        else:
-            self.parts["readouts"].append(ro)
+        self.aggregate.add(readouts=ro)
 
     def trace(self, meta: dict) -> Trace | AggregateTrace:
         """The run's trace once it has ended."""
         if self.aggregate is not None:
             self.aggregate.meta.update(meta)
             return self.aggregate
-        act = _joined(self.parts["activations"], ACTIVATION_DTYPE, ("module", "time"))
-        if self.fast:                       # derived when read, as the compiled engine's trace
+        rows = self.rows.array()
+        macs = cost.activation_macs(self.model.module_sizes, self.model.block_mask, self.model.n_in) * self.B
+        if self.fast:                       # as the compiled engine's trace (messages already in arrival order)
+            expand = partial(expand_instant, macs=macs)
             msg = partial(messages_from_activations, self.model)
         else:
-            msg = _joined(self.parts["messages"], MESSAGE_DTYPE, ("receiver", "sender", "send", "arrive"))
-        return Trace(act, msg, np.concatenate(self.parts["readouts"]), meta)
+            expand = partial(expand_timed, macs=macs, durations=np.asarray(self.duration, dtype=np.float64))
+            arrive = None
+            if self.arrive is not None:
+                arrive = [a.array(int(self.recorded[j])) for j, a in enumerate(self.arrive)]
+                if self.arrived != sum(a.size for a in arrive):
+                    raise RuntimeError(f"engine 'events': {self.arrived} messages arrived, but the activations "
+                                       f"sent {sum(a.size for a in arrive)}")
+            msg = DerivedMessages(self.model, arrive)
+        times = self.engine.times
+        start = self.model.start if times is None else 0
+        readouts = DerivedReadouts(rows, expand, start, self.n_steps, times, self.deadline)
+        return Trace(rows, msg, readouts, meta, expand=expand)
 
     # ------------------------------------------------------------------ layout
     def _build_arenas(self, macs: np.ndarray) -> None:
@@ -402,22 +436,22 @@ class _Simulation:
         model, plan, B, c = self.model, self.plan, self.B, self.c
         g, n, m = model.g, model.n, plan.m
         W = self.first.shape[0]
-        inbox_off, cols, n_inbox = [], [], 0                 # inbox i: plan.reads[i] = senders' units, then x
-        for i in range(g):
-            inbox_off.append(n_inbox)
-            n_inbox += B * len(plan.reads[i])
-            col, place = 0, {}
-            for j in model.inputs_of(i):
-                place[j] = col
-                col += model.module_sizes[j]
-            cols.append(place)
+        # inbox i: plan.reads[i] = senders' units, then x; cols[i, j]: where sender j's units start in it
+        # (numpy over the (g, g) mask, not loops: setting up a run of many modules must not cost O(g^2) in Python)
+        mask = model.block_mask                                                          # (g, g) [receiver, sender]
+        sizes = np.asarray(model.module_sizes, dtype=np.int64)
+        cols = np.cumsum(mask * sizes, axis=1) - mask * sizes                            # (g, g)
+        width = np.array([len(r) for r in plan.reads], dtype=np.int64)                   # (g,)
+        inbox_off = (np.cumsum(B * width) - B * width).tolist()
+        n_inbox = int(B * width.sum())
         # records are folded in once CHUNK are held (checked before each activation and publish of the
         # general path, and every check_every readouts): room for check_every synchronous ticks more
         self.check_every = max(1, min(64, CHUNK // (g * g)))
         self.cap_msg = 0 if self.fast else CHUNK + self.check_every * g * g   # the fast path sends none
         sections = {"inbox": n_inbox, "x": W * B * plan.n_x, "ts": W, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
-                    "act": 8 * (CHUNK + self.check_every * g), "msg": 4 * self.cap_msg, "z": (c + 1) * B * m}
+                    "act": 8 * (CHUNK + self.check_every * g), "msg": EK.MSG_COLUMNS * self.cap_msg,
+                    "z": (c + 1) * B * m}
         off, total = {}, 0
         for name, size in sections.items():
             off[name], total = total, total + size
@@ -428,23 +462,24 @@ class _Simulation:
         h0 = np.broadcast_to(plan.h0, (B, n))
         view["nxt"][:] = h0.ravel()
         view["pub"][:] = h0.ravel()
-        for i in range(g):                                                   # everyone holds h0, sent at t_init
+        for i in range(0 if self.fast else g):      # everyone holds h0, sent at t_init (the fast path reads z)
             rows = plan.reads[i][plan.reads[i] < n]
             box = S[inbox_off[i]:inbox_off[i] + B * len(plan.reads[i])].reshape(B, -1)
             box[:, :rows.size] = h0[:, rows]
         view["recv"][:] = view["pubt"][:] = self.t_init
         view["z"].reshape(c + 1, B, m)[0, :, :n] = h0
 
-        dptr, dlist, sptr, slist = [0], [], [0], []   # deliveries (receiver, column); senders other than self
-        for j in range(g):
-            for r in model.receivers_of(j):
-                dlist += [r, cols[r][j]]
-            dptr.append(len(dlist) // 2)
-        for i in range(g):
-            slist += [j for j in model.inputs_of(i) if j != i]
-            sptr.append(len(slist))
-        mod = np.array([(inbox_off[i], len(plan.reads[i]), len(plan.reads[i]) - model.n_in, macs[i],
-                         plan.x_offset(i)) for i in range(g)], dtype=np.int64)
+        # deliveries: per sender j, (receiver, column) pairs; per receiver, its senders other than itself
+        send, recv = np.nonzero(mask.T)                                                  # sender-major
+        dlist = np.stack([recv, cols[recv, send]], axis=1)
+        dptr = np.concatenate([[0], np.cumsum(mask.sum(axis=0))])
+        others = mask & ~np.eye(g, dtype=bool)
+        slist = np.nonzero(others)[1]                                                    # receiver-major
+        sptr = np.concatenate([[0], np.cumsum(others.sum(axis=1))])
+        x0 = np.zeros(g, dtype=np.int64)                                                 # first input column read
+        for j, _ in plan.buffered:
+            x0[j] = plan.x_offset(j)
+        mod = np.stack([inbox_off, width, width - model.n_in, macs, x0], axis=1)         # (g, MOD_COLUMNS)
         parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
                  EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g), EK.H_COUNT: np.zeros(2 * g),
                  EK.H_GIDX: plan.gidx}
@@ -470,6 +505,7 @@ class _Simulation:
         env = simpy.Environment()
         self.env = env
         if self.fast:
+            self.activate_sync = _direct(EK.activate_sync, 0, 0.0, self.S, self.I)     # resolved once per run
             for i in order:
                 env.process(self._module_sync(env, i))
         else:
@@ -505,7 +541,7 @@ class _Simulation:
     def _module_sync(self, env, i):
         """Synchronous fast path: compute at each firing; the readout tick publishes."""
         wake = Slot(env).again                  # one event, rescheduled at each firing (as a Timeout: COMPUTE = 1)
-        activate, S, I = EK.activate_sync, self.S, self.I
+        S, I, activate = self.S, self.I, self.activate_sync
         prev = 0.0
         for window, b in self._firings(i):
             if not window:
@@ -541,6 +577,7 @@ class _Simulation:
         Drives the chunks: after the readout of a chunk's last step, :meth:`_end_chunk`.
         """
         S, I = self.S, self.I
+        tick = _direct(EK.tick, 0, 0.0, S, I) if self.fast else None
         report = self.engine.progress
         every = max(1, (self.source.L or self.c) // 100)
         prev = 0.0
@@ -555,7 +592,10 @@ class _Simulation:
                 times, slot = np.append(ts[1:], after).tolist(), WINDOW_END
             for s, t in enumerate(times):
                 yield t - prev, slot
-                EK.tick(s, t, S, I)             # asynchronous runs have no dirty list: the readout alone
+                if self.fast:
+                    tick(s, t, S, I)
+                else:
+                    EK.tick(s, t, S, I)         # asynchronous runs have no dirty list: the readout alone
                 prev = t
                 if s % self.check_every == 0 and (I[EK.H_NACT] >= CHUNK or I[EK.H_NMSG] >= CHUNK):
                     self.flush()
@@ -606,6 +646,7 @@ class _Simulation:
         """Schedule the messages of module j's new state on links with latency."""
         S, I, B, n = self.S, self.I, self.B, self.model.n
         payload = self.view["pub"].reshape(B, n)[:, self.model.rows(j)].copy().ravel()
+        seq = int(I[I[EK.H_COUNT] + 2 * j]) - 1         # the activation that computed this state
         now = env.now
         latency = self.engine.latency
         for r in self.model.receivers_of(j):
@@ -615,51 +656,71 @@ class _Simulation:
             if rng is None:
                 rng = self.link_rng[(j, r)] = latency.generator(j, r)
             delay = float(latency.delay(j, r).sample(rng, 1)[0])
-            col = self.cols[r][j]
+            col = int(self.cols[r, j])
             if delay == 0.0:
-                EK.deliver(j, r, col, payload, now, now, S, I)
+                EK.deliver(j, r, col, seq, payload, now, now, S, I)
                 continue
             ev = Slot(env, delay, DELIVER)
-            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: self._deliver_later(j, r, col, payload, now))
+            ev.callbacks.append(lambda _ev, j=j, r=r, col=col: self._deliver_later(j, r, col, seq, payload, now))
 
-    def _deliver_later(self, j, r, col, payload, send_t) -> None:
+    def _deliver_later(self, j, r, col, seq, payload, send_t) -> None:
         if self.I[EK.H_NMSG] >= self.cap_msg:
             self.flush()
-        EK.deliver(j, r, col, payload, send_t, self.env.now, self.S, self.I)
+        EK.deliver(j, r, col, seq, payload, send_t, self.env.now, self.S, self.I)
 
     def flush(self) -> None:
-        """Fold the records held so far into the trace (or its parts) and start the buffers again."""
+        """Fold the records held so far into the trace (the compact rows of a full trace held in memory, or
+        the aggregate and the parts written to disk) and start the buffers again."""
+        if self.compact:
+            self._flush_compact()
+            return
         rows = self.activations()
         if not self.fast:
             msgs = self.messages()
-        elif self.writer is not None or self.aggregate is not None:
+        else:
             msgs = messages_from_activations(self.model, rows)     # the fast path sends none: derived
         self.recorded += np.bincount(rows["module"], minlength=self.model.g)
         ts = self.view["ts"][:int(self.I[EK.H_XN])]
         _latch(self.first, rows, ts)
         if self.writer is not None:
             self.writer.write(activations=rows, messages=msgs)
-        if self.aggregate is not None:
-            self.aggregate.add(activations=rows, messages=msgs)
-        else:
-            self.parts["activations"].append(rows)
-            if not self.fast:
-                self.parts["messages"].append(msgs)
+        self.aggregate.add(activations=rows, messages=msgs)
+        self.I[EK.H_NACT] = 0
+        self.I[EK.H_NMSG] = 0
+
+    def _flush_compact(self) -> None:
+        """Append the records held so far to the compact rows of a full in-memory trace."""
+        rows = self.activations(self.rows.dtype)
+        self.recorded += np.bincount(rows["module"], minlength=self.model.g)
+        self.rows.merge(rows)
+        if self.arrive is not None:
+            Mq = self.view["msg"].reshape(-1, EK.MSG_COLUMNS)[:int(self.I[EK.H_NMSG])]
+            sender = Mq[:, EK.MSG_SENDER].astype(np.int64)
+            receiver = Mq[:, EK.MSG_RECEIVER].astype(np.int64)
+            seq = Mq[:, EK.MSG_SEQ].astype(np.int64)
+            for j in np.unique(sender).tolist():
+                mine = sender == j
+                dst = self.arrive[j].reserve(int(self.I[self.I[EK.H_COUNT] + 2 * j]))
+                dst[seq[mine], self.arrive_slot[j, receiver[mine]]] = Mq[mine, EK.MSG_ARRIVE]
+            self.arrived += Mq.shape[0]
         self.I[EK.H_NACT] = 0
         self.I[EK.H_NMSG] = 0
 
     # ------------------------------------------------------------------ results
-    def activations(self) -> np.ndarray:
+    def activations(self, dtype: np.dtype = ACTIVATION_DTYPE) -> np.ndarray:
+        """The activation records held, ordered by firing time then module, as records of ``dtype``
+        (ACTIVATION_DTYPE or one of the compact dtypes, whose fields are a subset)."""
         A = self.view["act"].reshape(-1, 8)[:int(self.I[EK.H_NACT])]
         A = A[np.lexsort((A[:, EK.A_MODULE], A[:, EK.A_TIME]))]
-        rec = np.zeros(A.shape[0], dtype=ACTIVATION_DTYPE)
+        rec = np.zeros(A.shape[0], dtype=dtype)
         for name, col in (("module", EK.A_MODULE), ("time", EK.A_TIME), ("start", EK.A_START), ("end", EK.A_END),
                           ("macs", EK.A_MACS), ("staleness", EK.A_STALE), ("lag", EK.A_LAG), ("core", EK.A_CORE)):
-            rec[name] = A[:, col]
+            if name in dtype.names:
+                rec[name] = A[:, col]
         return rec
 
     def messages(self) -> np.ndarray:
-        Mq = self.view["msg"].reshape(-1, 4)[:int(self.I[EK.H_NMSG])]
+        Mq = self.view["msg"].reshape(-1, EK.MSG_COLUMNS)[:int(self.I[EK.H_NMSG])]
         Mq = Mq[np.lexsort((Mq[:, EK.MSG_RECEIVER], Mq[:, EK.MSG_SENDER], Mq[:, EK.MSG_SEND],
                             Mq[:, EK.MSG_ARRIVE]))]
         rec = np.zeros(Mq.shape[0], dtype=MESSAGE_DTYPE)
@@ -669,11 +730,11 @@ class _Simulation:
 
 
 
-def _joined(parts: list[np.ndarray], dtype: np.dtype, order: tuple[str, ...]) -> np.ndarray:
-    """Record chunks as one table, sorted by the fields ``order`` (last is primary), as a whole run's."""
-    if not parts:
-        return np.zeros(0, dtype=dtype)
-    rec = np.concatenate(parts)
-    if len(parts) > 1:
-        rec = rec[np.lexsort(tuple(rec[f] for f in order))]
-    return rec
+def _direct(kernel, *example):
+    """``kernel`` compiled (or loaded from the cache) for the types of the ``example`` arguments, as its
+    compiled entry point: a call skips numba's per-call type dispatch (about 0.1 us of the 2 us an
+    activation costs). Call it with arguments of exactly those types (a Python int, a float, the arenas)."""
+    if not isinstance(kernel, Dispatcher):              # NUMBA_DISABLE_JIT=1: a plain function
+        return kernel
+    return kernel.compile(tuple(numba.typeof(a) for a in example))
+

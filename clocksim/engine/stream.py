@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 import shutil
 import tempfile
@@ -25,7 +26,8 @@ from .._validate import as_array, as_int
 from ..errors import InvalidValueError, ShapeError
 from ..model import ClockworkRNN
 
-__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts", "run_size"]
+__all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts", "run_size",
+           "GrowingRecords"]
 
 #: What a run keeps of its states ``h`` and outputs ``y`` (see :func:`clocksim.simulate`).
 KEEP_KINDS = ("all", "outputs", "last", "none")
@@ -52,7 +54,7 @@ def run_size(model: ClockworkRNN, B: int, L: int, trace: str, keep: str) -> tupl
         ``firings`` per module, for naming the clock that drives the count.
     """
     firings = [L / c.nominal_period if c.nominal_period > 0 else math.inf for c in model.clocks]
-    readers = [sum(1 for i in range(model.g) if model.block_mask[i, j] and i != j) for j in range(model.g)]
+    readers = (model.block_mask & ~np.eye(model.g, dtype=bool)).sum(axis=0).tolist()     # (g,) per sender
     events = math.fsum(firings)
     trace_bytes = 0.0
     if trace == "full":
@@ -322,3 +324,73 @@ def read_trace_parts(path):
         joined[name] = rec
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     return Trace(joined["activations"], joined["messages"], joined["readouts"], meta)
+
+
+#: Records a GrowingRecords adds at least when it grows.
+GROW_MIN = 1 << 16
+
+
+class GrowingRecords:
+    """Records appended chunk by chunk into one array that grows in place, so the whole never exists
+    twice: the array lives in an anonymous memory map that grows (and is trimmed at the end) by
+    moving its pages (``mremap``), never by copying them, and gives every byte back when dropped (a
+    heap-allocated array reallocated while it grows leaves the old blocks resident in the heap)."""
+
+    def __init__(self, dtype, tail: tuple = ()):
+        self._dtype, self.tail = np.dtype(dtype), tuple(tail)
+        self.row_bytes = self._dtype.itemsize * int(np.prod(self.tail, dtype=np.int64))
+        self.map, self.cap, self.n = None, 0, 0
+        self.buf = np.zeros((0,) + self.tail, dtype=self._dtype)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    def reserve(self, n: int) -> np.ndarray:
+        """Room for ``n`` records; returns the buffer (rows past those appended are zero). Hold no view of
+        the buffer across a call: the map moves."""
+        if n > self.cap:
+            cap = max(n, self.cap * 9 // 8 + GROW_MIN)         # an eighth more each time: the pages move, not copy
+            self._remap(cap)
+        return self.buf
+
+    def _remap(self, cap: int) -> None:
+        if not cap * self.row_bytes or not hasattr(mmap, "MAP_PRIVATE"):   # nothing to hold, or no private maps
+            buf, self.buf = self.buf, None
+            buf.resize((cap,) + self.tail, refcheck=False)                  # realloc (zero-filled)
+            self.buf = buf
+        else:
+            self.buf = None                                                 # release the view before the map moves
+            if self.map is None:
+                # private and anonymous (a shared anonymous map cannot grow): zero pages, resident once written
+                self.map = mmap.mmap(-1, cap * self.row_bytes, flags=mmap.MAP_PRIVATE)
+            else:
+                self.map.resize(cap * self.row_bytes)
+            self.buf = np.frombuffer(self.map, dtype=self._dtype).reshape((cap,) + self.tail)
+        self.cap = cap
+
+    def merge(self, rows: np.ndarray) -> None:
+        """Add activation records ordered by (time, module), keeping the whole so ordered: an activation
+        that queued for a core is recorded after later firings, so the rows from its firing time on
+        (a short tail) are merged with the new ones, and the whole is never sorted (copied) at the end."""
+        if not rows.shape[0]:
+            return
+        buf, n = self.reserve(self.n + rows.shape[0]), self.n
+        lo = n
+        if n and (buf["time"][n - 1], buf["module"][n - 1]) > (rows["time"][0], rows["module"][0]):
+            lo = int(np.searchsorted(buf["time"][:n], rows["time"][0], side="left"))
+            rows = np.concatenate([buf[lo:n], rows])
+            rows = rows[np.lexsort((rows["module"], rows["time"]))]
+        buf[lo:lo + rows.shape[0]] = rows
+        self.n = lo + rows.shape[0]
+
+    def array(self, n: int | None = None) -> np.ndarray:
+        """The first ``n`` records (default: those appended), trimmed in place; no further appends."""
+        n = self.n if n is None else n
+        if n > self.cap:
+            self._remap(n)
+        elif n == 0:
+            return np.zeros((0,) + self.tail, dtype=self._dtype)
+        elif n < self.cap:
+            self._remap(n)
+        return self.buf

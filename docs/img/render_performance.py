@@ -61,7 +61,7 @@ def size(scaling: dict) -> plt.Figure:
 
 
 def modules(events: dict) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, (ax, ax_r) = plt.subplots(1, 2, figsize=(10, 3.8))
     rows = events["scaling"]
     g = [r["modules"] for r in rows]
     ax.semilogx(g, [r["events_us_per_activation"] for r in rows], "o-", base=2, label="event engine")
@@ -69,6 +69,13 @@ def modules(events: dict) -> plt.Figure:
     ax.semilogx(g, [r["compiled_us_per_activation"] for r in rows], "^-", base=2, label="compiled engine")
     ax.set(xlabel="modules", ylabel="µs per activation", title="per activation against modules", ylim=(0, None))
     ax.legend()
+    ax_r.semilogx(g, [r["ratio_events_vs_bare"] for r in rows], "o-", base=2, label="median of repeats")
+    if all("ratio_events_vs_bare_min" in r for r in rows):
+        ax_r.semilogx(g, [r["ratio_events_vs_bare_min"] for r in rows], "o:", base=2, label="minimum of repeats")
+    ax_r.axhline(events.get("required", 2.5), color="grey", lw=0.8, ls="--", label="target at 8 modules")
+    ax_r.set(xlabel="modules", ylabel="event engine / bare SimPy", title="per activation, ratio to a bare wake-up",
+             ylim=(0, None))
+    ax_r.legend()
     fig.tight_layout()
     return fig
 

@@ -77,6 +77,12 @@ def write(tmp_path, search=SEARCH, base=BASE, name="s.toml") -> Path:
     (('metric = "latency.p50"', 'metric = "latency.p99"'), r"objectives: got .*, expected distinct metrics"),
     (("trials = 8", "trials = 0"), r"search.trials: got 0, expected an integer >= 1"),
     (("seed = 1", "seed = 1\nprune = true"), r"search.prune: got True, expected false with several objectives"),
+    (("seed = 1", "seed = 1\npopulation = 10"),
+     r"search.population: got 10, expected no population with sampler = 'tpe' \(it is an option of 'nsga2'\)"),
+    (('sampler = "tpe"', 'sampler = "nsga2"\nstartup_trials = 5'), r"search.startup_trials: got 5, expected no"),
+    (('sampler = "tpe"', 'sampler = "nsga2"\npopulation = 1'), r"search.population: got 1, expected an integer >= 2"),
+    (("[phases]", '[phases]\nencoding = "binary"'), r"phases.encoding: got 'binary', expected \"direct\" or"),
+    (("[phases]", '[phases]\nencoding = "ranked"\nmodules = [1]'), r"phases.modules: got \[1\], expected no modules"),
     (("[priority]", "[params]\nengine.compute.cors = [1, 2]"),
      r"engine.compute.cors: unknown key \(did you mean 'cores'\?\)"),
     (("[priority]", "[params]\nengine.deadlin = [1.0, 2.0]"), r"unknown scenario key engine.deadlin \(did you mean"),
@@ -126,6 +132,47 @@ rules = false""")
         n = ClockworkRNN(2, 1, sizes, periods).n_params
         bigger = ClockworkRNN(2, 1, [s + 1 for s in sizes], periods).n_params
         assert min(sizes) >= 2 and n <= 300 < bigger
+
+
+def test_sampler_options_reach_the_sampler_and_the_fingerprint(tmp_path):
+    from clocksim.search.run import _sampler
+
+    tpe = load_search(write(tmp_path, SEARCH.replace("seed = 1", "seed = 1\nstartup_trials = 3")))
+    assert _sampler(tpe)._n_startup_trials == 3 and tpe.record()["sampler_options"] == {"startup_trials": 3}
+    assert load_search(write(tmp_path)).fingerprint() != tpe.fingerprint()
+    nsga = load_search(write(tmp_path, SEARCH.replace('sampler = "tpe"', 'sampler = "nsga2"\npopulation = 6')))
+    assert _sampler(nsga)._population_size == 6 and nsga.sampler_options() == {"population": 6}
+    assert _sampler(load_search(write(tmp_path, SEARCH.replace('"tpe"', '"nsga2"'))))._population_size == 20
+
+
+def test_stagger_ranks_are_coordinates_of_the_whole_phase_space():
+    import itertools
+
+    periods, weights = [1, 2, 3, 4, 6], [5.0, 4.0, 3.0, 2.0, 1.0]
+    seen = {tuple(cs.stagger_phases(periods, weights, ranks=r)) for r in itertools.product(*map(range, periods))}
+    assert seen == set(itertools.product(*map(range, periods)))          # a bijection onto every assignment
+    assert cs.stagger_phases(periods, weights, ranks=[0] * 5) == cs.stagger_phases(periods, weights)
+    with pytest.raises(ValueError, match=r"ranks\[1\]: got 2, expected a rank below the period 2"):
+        cs.stagger_phases(periods, ranks=[0, 2, 0, 0, 0])
+    with pytest.raises(ValueError, match="ranks: got 2 ranks for 5 modules"):
+        cs.stagger_phases(periods, ranks=[0, 0])
+
+
+def test_ranked_phases_start_at_the_staggered_placement(tmp_path):
+    from clocksim.scenario import load_scenario
+
+    spec = load_search(write(tmp_path, SEARCH.replace("[phases]", '[phases]\nencoding = "ranked"')))
+    staggered = load_scenario(write(tmp_path, base=BASE.replace('"exponential"', '"exponential"\nphases = "staggered"'),
+                                    name="x.toml").parent / "base.toml")
+    assert spec.space.extreme("low")["model.phases"] == [c.phase for c in staggered.model.clocks]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = {tuple(spec.space.suggest(study.ask())["model.phases"]) for _ in range(40)}
+    assert all(0 <= ph < p for phases in drawn for ph, p in zip(phases, [1, 2, 4, 8])) and len(drawn) > 5
+    joint = SEARCH.replace("[phases]", '[periods]\nhigh = 20\n\n[phases]\nencoding = "ranked"')
+    spec = load_search(write(tmp_path, joint))
+    for _ in range(10):
+        out = spec.space.suggest(study.ask())
+        assert all(0 <= ph < p for ph, p in zip(out["model.phases"], out["model.periods"]))
 
 
 def test_pareto_indices_keeps_the_non_dominated():

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 optuna = pytest.importorskip("optuna")
 
@@ -358,3 +360,65 @@ def test_importing_clocksim_does_not_import_optuna():
     code = "import sys, clocksim as cs; assert callable(cs.search); assert 'optuna' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
                    env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+# ---------------------------------------------------------------------- the evidence (benchmarks/exp_search.py)
+def _exp_search():
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("exp_search", ROOT / "benchmarks" / "exp_search.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
+
+
+def test_stagger_phases_meets_the_placement_bound():
+    from clocksim.execute import execute
+    from clocksim.scenario import load_scenario
+
+    bound = _exp_search().placement_bound(load_scenario(ROOT / "scenarios" / "phase_aligned.toml"))
+    stagger = execute(load_scenario(ROOT / "scenarios" / "phase_staggering.toml")).summary["latency"]
+    assert stagger["p50"] == pytest.approx(bound["p50"], abs=1e-9) and stagger["p99"] == pytest.approx(bound["p99"],
+                                                                                                        abs=1e-9)
+
+
+@settings(deadline=None, max_examples=25)
+@given(data=st.data())
+def test_no_phases_priorities_or_cores_go_below_the_placement_bound(data):
+    """The bound of docs/search.md holds for any phases, priority and core count (not only those searched)."""
+    import tomllib
+
+    from clocksim.execute import execute
+    from clocksim.scenario import apply_override, load_scenario, parse_scenario
+    from clocksim.search.spec import toml_value
+
+    path = ROOT / "scenarios" / "phase_aligned.toml"
+    bound = _exp_search().placement_bound(load_scenario(path))
+    raw = tomllib.loads(path.read_text())
+    phases = [data.draw(st.integers(0, p - 1)) for p in (1, 2, 4, 8, 16, 32, 64, 128)]
+    priority = data.draw(st.one_of(st.sampled_from(["fastest-first", "slowest-first", "fifo"]),
+                                   st.permutations(range(8)).map(list)))
+    for key, value in (("model.phases", phases), ("engine.compute.priority", priority),
+                       ("engine.compute.cores", data.draw(st.integers(1, 4)))):
+        apply_override(raw, f"{key}={toml_value(value)}", path)
+    latency = execute(parse_scenario(raw, path)).summary["latency"]
+    assert latency["p50"] >= bound["p50"] - 1e-9 and latency["p99"] >= bound["p99"] - 1e-9
+
+
+def test_the_search_page_shows_the_committed_results():
+    """docs/search.md shows exactly the tables benchmarks/exp_search.py makes of results/search/*.json."""
+    exp = _exp_search()
+    page = (ROOT / "docs" / "search.md").read_text()
+    results = {name: json.loads((ROOT / "results" / "search" / f"{name}.json").read_text())
+               for name in ("phase_placement", "hypervolume", "word_periods")}
+    for name, data in results.items():
+        assert "provenance" in data, name
+    assert exp.markdown("phase_placement", results["phase_placement"]) in page
+    for problem in results["hypervolume"]["problems"]:
+        assert exp.markdown(f"hypervolume:{problem}", results["hypervolume"]) in page, problem
+        assert len(results["hypervolume"]["problems"][problem]["seeds"]) >= 5
+    assert exp.markdown("word_periods", results["word_periods"]) in page

@@ -15,7 +15,7 @@
 
 Writes results/search/phase_placement.json, hypervolume.json and word_periods.json (with provenance);
 ``markdown(name, data)`` renders the tables docs/search.md shows (tests/test_search.py checks them).
-Run: PYTHONPATH=. python benchmarks/exp_search.py [--trials 100] [--seeds 5] [--only ...]
+Run: PYTHONPATH=. python benchmarks/exp_search.py [--trials 100] [--seeds 10] [--only ...]
 """
 
 import argparse
@@ -162,6 +162,14 @@ def grid_rows(spec, runs: int, cores: tuple):
     return rows
 
 
+def wilcoxon_p(differences) -> float | None:
+    """Two-sided p-value of Wilcoxon's signed-rank test that paired differences centre on 0 (zeros dropped)."""
+    from scipy.stats import wilcoxon
+
+    d = [x for x in differences if x != 0]
+    return float(wilcoxon(d).pvalue) if len(d) >= 2 else None
+
+
 def hypervolume_problem(name: str, trials: int, seeds: int) -> dict:
     path = SEARCHES / f"{name}.toml"
     base = load_search(path)
@@ -199,7 +207,8 @@ def hypervolume_problem(name: str, trials: int, seeds: int) -> dict:
             if s not in ("random", "grid"):
                 d = [values[(s, seed, n)] - values[("random", seed, n)] for seed in range(seeds)]
                 entry["minus_random"] = {"mean": float(np.mean(d)), "min": float(np.min(d)), "max": float(np.max(d)),
-                                         "wins": int(sum(x > 0 for x in d)), "seeds": seeds}
+                                         "wins": int(sum(x > 0 for x in d)), "losses": int(sum(x < 0 for x in d)),
+                                         "seeds": seeds, "wilcoxon_p": wilcoxon_p(d)}
             summary[s][str(n)] = entry
     fronts = {}
     for (s, seed, n), pts in points.items():
@@ -278,7 +287,8 @@ def markdown(name: str, data: dict) -> str:
                         else f"{_f(e['mean'])} ({p['grid_runs'][str(b)]} runs)")
                 if "minus_random" in e:
                     d = e["minus_random"]
-                    cell += f"; vs random {d['mean']:+.3f}, {d['wins']}/{n} seeds"
+                    p_value = "-" if d["wilcoxon_p"] is None else f"{d['wilcoxon_p']:.2f}"
+                    cell += f"; vs random {d['mean']:+.3f}, ahead {d['wins']}/{n}, p = {p_value}"
                 cells.append(cell)
             lines.append(f"| {LABELS[s]} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
@@ -304,10 +314,10 @@ def markdown(name: str, data: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=100)
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--only", choices=["placement", "hypervolume", "words"])
     ap.add_argument("--word-trials", type=int, default=30)
-    ap.add_argument("--word-seeds", type=int, default=3)
+    ap.add_argument("--word-seeds", type=int, default=5)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     jobs = {"placement": ("phase_placement.json", "phase placement", lambda: placement(args.trials, args.seeds)),

@@ -287,7 +287,7 @@ def markdown(name: str, data: dict) -> str:
                         else f"{_f(e['mean'])} ({p['grid_runs'][str(b)]} runs)")
                 if "minus_random" in e:
                     d = e["minus_random"]
-                    p_value = "-" if d["wilcoxon_p"] is None else f"{d['wilcoxon_p']:.2f}"
+                    p_value = "-" if d["wilcoxon_p"] is None else f"{d['wilcoxon_p']:.3f}"
                     cell += f"; vs random {d['mean']:+.3f}, ahead {d['wins']}/{n}, p = {p_value}"
                 cells.append(cell)
             lines.append(f"| {LABELS[s]} | " + " | ".join(cells) + " |")

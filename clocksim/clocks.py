@@ -554,7 +554,7 @@ def prime_periods(g: int) -> list[int]:
 
 
 def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = None,
-                   horizon: int | None = None) -> list[int]:
+                   horizon: int | None = None, ranks: Sequence[int] | None = None) -> list[int]:
     """Phases that spread the modules' firings over time (the paper's interleaved offsets).
 
     Aligned phases make every module fire together at multiples of the slowest
@@ -571,6 +571,12 @@ def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = Non
     horizon : int, optional
         Steps over which load is balanced; default the least common multiple of
         the periods, capped at 100 000.
+    ranks : sequence of int, shape (g,), optional
+        Module ``i`` takes the phase of rank ``ranks[i]`` (``0 <= ranks[i] < periods[i]``)
+        in its order of phases, best first, instead of the best (rank 0, the default).
+        Every assignment of phases has exactly one ranks vector, so the ranks are
+        coordinates of the whole phase space ordered by this placement (the schedule
+        search's ``[phases] encoding = "ranked"``).
 
     Returns
     -------
@@ -590,17 +596,23 @@ def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = Non
     if horizon is None:
         horizon = min(math.lcm(*periods), 100_000)
     horizon = as_int("horizon", horizon, minimum=1)
+    if ranks is None:
+        ranks = [0] * g
+    if len(ranks) != g:
+        raise InvalidValueError(f"got {len(ranks)} ranks for {g} modules", key="ranks")
+    ranks = [as_int(f"ranks[{i}]", r, minimum=0) for i, r in enumerate(ranks)]
+    for i, (r, p) in enumerate(zip(ranks, periods)):
+        if r >= p:
+            raise InvalidValueError(f"got {r}, expected a rank below the period {p}", key=f"ranks[{i}]")
     load = np.zeros(horizon)
     phases = [0] * g
     for i in sorted(range(g), key=lambda i: (-w[i] / periods[i], -periods[i], i)):
-        best = None
+        ranked = []
         for phase in range(periods[i]):
             trial = load.copy()
             trial[phase::periods[i]] += w[i]
-            key = (trial.max(), float(np.square(trial).sum()), phase)
-            if best is None or key < best[0]:
-                best = (key, phase, trial)
-        phases[i], load = best[1], best[2]
+            ranked.append(((trial.max(), float(np.square(trial).sum()), phase), phase, trial))
+        _, phases[i], load = sorted(ranked, key=lambda c: c[0])[ranks[i]]
     return phases
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 optuna = pytest.importorskip("optuna")
 
@@ -79,6 +81,12 @@ def write(tmp_path, search=SEARCH, base=BASE, name="s.toml") -> Path:
     (('metric = "latency.p50"', 'metric = "latency.p99"'), r"objectives: got .*, expected distinct metrics"),
     (("trials = 8", "trials = 0"), r"search.trials: got 0, expected an integer >= 1"),
     (("seed = 1", "seed = 1\nprune = true"), r"search.prune: got True, expected false with several objectives"),
+    (("seed = 1", "seed = 1\npopulation = 10"),
+     r"search.population: got 10, expected no population with sampler = 'tpe' \(it is an option of 'nsga2'\)"),
+    (('sampler = "tpe"', 'sampler = "nsga2"\nstartup_trials = 5'), r"search.startup_trials: got 5, expected no"),
+    (('sampler = "tpe"', 'sampler = "nsga2"\npopulation = 1'), r"search.population: got 1, expected an integer >= 2"),
+    (("[phases]", '[phases]\nencoding = "binary"'), r"phases.encoding: got 'binary', expected \"direct\" or"),
+    (("[phases]", '[phases]\nencoding = "ranked"\nmodules = [1]'), r"phases.modules: got \[1\], expected no modules"),
     (("[priority]", "[params]\nengine.compute.cors = [1, 2]"),
      r"engine.compute.cors: unknown key \(did you mean 'cores'\?\)"),
     (("[priority]", "[params]\nengine.deadlin = [1.0, 2.0]"), r"unknown scenario key engine.deadlin \(did you mean"),
@@ -170,6 +178,8 @@ def test_real_periods_need_the_event_engine(tmp_path):
         load_search(path)
     with pytest.raises(SearchError, match=r"periods.high: got 'x', expected a finite number > 0"):
         load_search(write(tmp_path, REAL.replace("high = 12.5", 'high = "x"')))
+    with pytest.raises(SearchError, match=r"phases.encoding: got 'ranked', expected \"direct\" with real periods"):
+        load_search(write(tmp_path, REAL.replace("[phases]", '[phases]\nencoding = "ranked"')))
 
 
 def test_a_real_period_search_runs_and_its_front_reproduces(tmp_path):
@@ -179,6 +189,45 @@ def test_a_real_period_search_runs_and_its_front_reproduces(tmp_path):
         assert main(["run", str(tmp_path / "out" / row["file"]), "--out", str(tmp_path / row["file"])]) == 0
         summary = json.loads((tmp_path / row["file"] / "summary.json").read_text())
         assert summary["macs"] == row["macs"] and summary["latency"]["p99"] == row["latency.p99"]
+def test_sampler_options_reach_the_sampler_and_the_fingerprint(tmp_path):
+    from clocksim.search.run import _sampler
+
+    tpe = load_search(write(tmp_path, SEARCH.replace("seed = 1", "seed = 1\nstartup_trials = 3")))
+    assert _sampler(tpe)._n_startup_trials == 3 and tpe.record()["sampler_options"] == {"startup_trials": 3}
+    assert load_search(write(tmp_path)).fingerprint() != tpe.fingerprint()
+    nsga = load_search(write(tmp_path, SEARCH.replace('sampler = "tpe"', 'sampler = "nsga2"\npopulation = 6')))
+    assert _sampler(nsga)._population_size == 6 and nsga.sampler_options() == {"population": 6}
+    assert _sampler(load_search(write(tmp_path, SEARCH.replace('"tpe"', '"nsga2"'))))._population_size == 20
+
+
+def test_stagger_ranks_are_coordinates_of_the_whole_phase_space():
+    import itertools
+
+    periods, weights = [1, 2, 3, 4, 6], [5.0, 4.0, 3.0, 2.0, 1.0]
+    seen = {tuple(cs.stagger_phases(periods, weights, ranks=r)) for r in itertools.product(*map(range, periods))}
+    assert seen == set(itertools.product(*map(range, periods)))          # a bijection onto every assignment
+    assert cs.stagger_phases(periods, weights, ranks=[0] * 5) == cs.stagger_phases(periods, weights)
+    with pytest.raises(ValueError, match=r"ranks\[1\]: got 2, expected a rank below the period 2"):
+        cs.stagger_phases(periods, ranks=[0, 2, 0, 0, 0])
+    with pytest.raises(ValueError, match="ranks: got 2 ranks for 5 modules"):
+        cs.stagger_phases(periods, ranks=[0, 0])
+
+
+def test_ranked_phases_start_at_the_staggered_placement(tmp_path):
+    from clocksim.scenario import load_scenario
+
+    spec = load_search(write(tmp_path, SEARCH.replace("[phases]", '[phases]\nencoding = "ranked"')))
+    staggered = load_scenario(write(tmp_path, base=BASE.replace('"exponential"', '"exponential"\nphases = "staggered"'),
+                                    name="x.toml").parent / "base.toml")
+    assert spec.space.extreme("low")["model.phases"] == [c.phase for c in staggered.model.clocks]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = {tuple(spec.space.suggest(study.ask())["model.phases"]) for _ in range(40)}
+    assert all(0 <= ph < p for phases in drawn for ph, p in zip(phases, [1, 2, 4, 8])) and len(drawn) > 5
+    joint = SEARCH.replace("[phases]", '[periods]\nhigh = 20\n\n[phases]\nencoding = "ranked"')
+    spec = load_search(write(tmp_path, joint))
+    for _ in range(10):
+        out = spec.space.suggest(study.ask())
+        assert all(0 <= ph < p for ph, p in zip(out["model.phases"], out["model.periods"]))
 
 
 def test_pareto_indices_keeps_the_non_dominated():
@@ -364,3 +413,65 @@ def test_importing_clocksim_does_not_import_optuna():
     code = "import sys, clocksim as cs; assert callable(cs.search); assert 'optuna' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
                    env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+# ---------------------------------------------------------------------- the evidence (benchmarks/exp_search.py)
+def _exp_search():
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("exp_search", ROOT / "benchmarks" / "exp_search.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
+
+
+def test_stagger_phases_meets_the_placement_bound():
+    from clocksim.execute import execute
+    from clocksim.scenario import load_scenario
+
+    bound = _exp_search().placement_bound(load_scenario(ROOT / "scenarios" / "phase_aligned.toml"))
+    stagger = execute(load_scenario(ROOT / "scenarios" / "phase_staggering.toml")).summary["latency"]
+    assert stagger["p50"] == pytest.approx(bound["p50"], abs=1e-9) and stagger["p99"] == pytest.approx(bound["p99"],
+                                                                                                        abs=1e-9)
+
+
+@settings(deadline=None, max_examples=25)
+@given(data=st.data())
+def test_no_phases_priorities_or_cores_go_below_the_placement_bound(data):
+    """The bound of docs/search.md holds for any phases, priority and core count (not only those searched)."""
+    import tomllib
+
+    from clocksim.execute import execute
+    from clocksim.scenario import apply_override, load_scenario, parse_scenario
+    from clocksim.search.spec import toml_value
+
+    path = ROOT / "scenarios" / "phase_aligned.toml"
+    bound = _exp_search().placement_bound(load_scenario(path))
+    raw = tomllib.loads(path.read_text())
+    phases = [data.draw(st.integers(0, p - 1)) for p in (1, 2, 4, 8, 16, 32, 64, 128)]
+    priority = data.draw(st.one_of(st.sampled_from(["fastest-first", "slowest-first", "fifo"]),
+                                   st.permutations(range(8)).map(list)))
+    for key, value in (("model.phases", phases), ("engine.compute.priority", priority),
+                       ("engine.compute.cores", data.draw(st.integers(1, 4)))):
+        apply_override(raw, f"{key}={toml_value(value)}", path)
+    latency = execute(parse_scenario(raw, path)).summary["latency"]
+    assert latency["p50"] >= bound["p50"] - 1e-9 and latency["p99"] >= bound["p99"] - 1e-9
+
+
+def test_the_search_page_shows_the_committed_results():
+    """docs/search.md shows exactly the tables benchmarks/exp_search.py makes of results/search/*.json."""
+    exp = _exp_search()
+    page = (ROOT / "docs" / "search.md").read_text()
+    results = {name: json.loads((ROOT / "results" / "search" / f"{name}.json").read_text())
+               for name in ("phase_placement", "hypervolume", "word_periods")}
+    for name, data in results.items():
+        assert "provenance" in data, name
+    assert exp.markdown("phase_placement", results["phase_placement"]) in page
+    for problem in results["hypervolume"]["problems"]:
+        assert exp.markdown(f"hypervolume:{problem}", results["hypervolume"]) in page, problem
+        assert len(results["hypervolume"]["problems"][problem]["seeds"]) >= 5
+    assert exp.markdown("word_periods", results["word_periods"]) in page

@@ -132,9 +132,11 @@ def _sampler(spec: SearchSpec):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if spec.sampler == "tpe":
-            return optuna.samplers.TPESampler(seed=spec.seed, constraints_func=constraints, multivariate=True)
+            return optuna.samplers.TPESampler(seed=spec.seed, constraints_func=constraints, multivariate=True,
+                                              group=True, n_startup_trials=spec.startup_trials)
         if spec.sampler == "nsga2":
-            return optuna.samplers.NSGAIISampler(seed=spec.seed, constraints_func=constraints, population_size=20)
+            return optuna.samplers.NSGAIISampler(seed=spec.seed, constraints_func=constraints,
+                                                 population_size=spec.population)
         return optuna.samplers.RandomSampler(seed=spec.seed)
 
 

@@ -11,7 +11,8 @@ the base scenario like ``clocksim run --set``. Its parts:
   then gets a ``jittered`` clock with ``jitter = 0`` (``model.clocks``), which fires at
   exactly ``phase + k * period`` in continuous time (the event engine);
 - ``[phases]``: ``model.phases``, one per module in ``0 .. period - 1`` (drawn as
-  an integer over fixed periods, as a fraction of the period when periods are searched);
+  an integer over fixed periods, as a fraction of the period when periods are searched;
+  ``encoding = "ranked"``: as a rank in :func:`clocksim.stagger_phases`'s order of phases);
 - ``[sizes]``: ``model.module_sizes``, one relative weight per module, scaled to the
   largest sizes whose model has at most ``budget`` trainable parameters;
 - ``[priority]``: ``engine.compute.priority``, a named rule or an order of the
@@ -39,6 +40,7 @@ class Space:
     sizes: dict | None      # {budget, min}
     priority: dict | None   # {rules}
     base_periods: list      # the base scenario's periods (None for a non-periodic clock)
+    base_sizes: tuple       # the base scenario's module sizes
     n_in: int
     n_out: int
     connectivity: object    # the base model's connectivity (a name or a mask)
@@ -55,8 +57,13 @@ class Space:
             out["model.periods"] = periods
         g = len(periods)
         real = self.periods is not None and self.periods["real"]
+        if self.sizes is not None:
+            weights = [trial.suggest_float(f"sizes.weight[{i}]", 0.05, 1.0) for i in range(g)]
+            out["model.module_sizes"] = self.fit_sizes(weights, periods)
         phases = [0.0 if real else 0] * g
-        if self.phases is not None:
+        if self.phases is not None and self.phases["encoding"] == "ranked":
+            out["model.phases"] = self.ranked_phases(trial, periods, out.get("model.module_sizes"))
+        elif self.phases is not None:
             for i in self.phases["modules"] or range(g):
                 if i >= g or periods[i] is None or (periods[i] <= 1 and not real):
                     continue
@@ -70,9 +77,6 @@ class Space:
             out["model.clocks"] = [{"kind": "jittered", "period": p, "jitter": 0.0,
                                     "phase": min(ph, math.nextafter(p, 0.0))}
                                    for p, ph in zip(out.pop("model.periods"), out.pop("model.phases", phases))]
-        if self.sizes is not None:
-            weights = [trial.suggest_float(f"sizes.weight[{i}]", 0.05, 1.0) for i in range(g)]
-            out["model.module_sizes"] = self.fit_sizes(weights, periods)
         if self.priority is not None:
             rule = trial.suggest_categorical("priority.rule", ["order", *RULES]) if self.priority["rules"] else "order"
             if rule == "order":
@@ -81,6 +85,24 @@ class Space:
             else:
                 out["engine.compute.priority"] = rule
         return out
+
+    def ranked_phases(self, trial, periods: list[int], sizes: list[int] | None) -> list[int]:
+        """Phases as ranks in :func:`clocksim.stagger_phases`'s order (rank 0: its greedy choice).
+
+        Each module draws ``f`` in [0, 1] and takes rank ``floor(period ** f) - 1``: log-uniform, so
+        ranks near the greedy placement are likelier, yet every assignment of phases is reachable.
+        """
+        from ..clocks import stagger_phases
+        from ..cost import activation_macs
+        from ..model import ClockworkRNN
+
+        g = len(periods)
+        if sizes is None:
+            sizes = list(self.base_sizes) if len(self.base_sizes) == g else [self.base_sizes[0]] * g
+        mask = ClockworkRNN(self.n_in, self.n_out, sizes, list(periods), connectivity=self.connectivity).block_mask
+        ranks = [min(p - 1, int(p ** trial.suggest_float(f"phases.rank[{i}]", 0.0, 1.0)) - 1)
+                 for i, p in enumerate(periods)]
+        return stagger_phases(periods, weights=activation_macs(sizes, mask, self.n_in), ranks=ranks)
 
     def fit_sizes(self, weights: list[float], periods: list[int]) -> list[int]:
         """Module sizes proportional to ``weights``, the largest whose model has at most ``budget`` parameters."""
@@ -202,7 +224,14 @@ def parse_space(chk, tables: dict, base, flatten) -> Space:
             chk.fail("phases.modules", modules, "an array of module indices >= 0")
         if periods is None and any(p is None for p in base_periods):
             chk.fail("phases", phases, "periodic clocks in the base scenario (model.periods or model.family)")
-        phases = {"modules": modules}
+        encoding = phases.get("encoding", "direct")
+        if encoding not in ("direct", "ranked"):
+            chk.fail("phases.encoding", encoding, '"direct" or "ranked"')
+        if encoding == "ranked" and periods is not None and periods["real"]:
+            chk.fail("phases.encoding", encoding, '"direct" with real periods (ranks place integer phases)')
+        if encoding == "ranked" and modules is not None:
+            chk.fail("phases.modules", modules, 'no modules with encoding = "ranked" (it places every module)')
+        phases = {"modules": modules, "encoding": encoding}
     sizes = structured["sizes"]
     if sizes is not None:
         sizes = {"budget": chk.int(sizes, "sizes.budget", minimum=1),
@@ -231,7 +260,7 @@ def parse_space(chk, tables: dict, base, flatten) -> Space:
             chk.fail(f"params.{key}", params.get(key), f"no {key} in [params] beside a [{name}] table")
     if not params and all(v is None for v in structured.values()):
         chk.fail("params", None, "something to search: [params], [periods], [phases], [sizes] or [priority]")
-    return Space(params, periods, phases, sizes, priority, base_periods, model.n_in, model.n_out,
+    return Space(params, periods, phases, sizes, priority, base_periods, model.module_sizes, model.n_in, model.n_out,
                  _connectivity(model))
 
 

@@ -36,6 +36,10 @@ SEARCH_SCHEMA: dict[str, dict[str, Key]] = {
                                      "only the missing ones."),
         "sampler": Key("string", "tpe", "tpe (Optuna's TPE), nsga2 (NSGA-II) or random (the baseline)."),
         "seed": Key("integer", 0, "Seed of the sampler: the same seed proposes the same trials (serially)."),
+        "startup_trials": Key("integer", 10, "TPE: trials drawn at random before its model proposes (Optuna's "
+                                             "n_startup_trials)."),
+        "population": Key("integer", 20, "NSGA-II: trials a generation (population size); generations = "
+                                         "trials / population."),
         "constraints": Key("array of strings", [], "Conditions a trial must meet to be on the front, each "
                                                    "`metric <= number`, `metric >= number` or `metric == number`."),
         "prune": Key("boolean", False, "Stop training trials whose validation loss is worse than the median of "
@@ -59,7 +63,9 @@ SEARCH_SCHEMA: dict[str, dict[str, Key]] = {
                                       "`jitter = 0` (exact continuous-time period; needs the event engine)."),
     },
     "phases": {"modules": Key("array of integers", None, "Modules (0-based) whose phase is searched "
-                                                         "(default: every module with period > 1).")},
+                                                         "(default: every module with period > 1)."),
+               "encoding": Key("string", "direct", "direct (a phase per module) or ranked (a rank per module in "
+                                                   "clocksim.stagger_phases's order: 0 is its placement)")},
     "sizes": {
         "budget": Key("integer", REQUIRED, "Trainable parameters the model may have: module sizes are scaled to "
                                            "the largest that fit."),
@@ -111,6 +117,8 @@ class SearchSpec:
     space: Space
     prune: bool
     prune_warmup: int
+    startup_trials: int = 10
+    population: int = 20
     base: dict = field(default_factory=dict, repr=False)    # the base scenario as parsed TOML, paths absolute
 
     @property
@@ -131,15 +139,22 @@ class SearchSpec:
     def fingerprint(self) -> str:
         """Hash of what the trials of this search mean (base scenario, space, objectives, constraints)."""
         data = {"base": self.base, "space": self.space.record(), "objectives": [o.__dict__ for o in self.objectives],
-                "constraints": [str(c) for c in self.constraints], "sampler": self.sampler, "seed": self.seed}
+                "constraints": [str(c) for c in self.constraints], "sampler": self.sampler, "seed": self.seed,
+                "sampler_options": self.sampler_options()}
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def sampler_options(self) -> dict:
+        """The options of the chosen sampler (none for random sampling)."""
+        return {"tpe": {"startup_trials": self.startup_trials}, "nsga2": {"population": self.population}}.get(
+            self.sampler, {})
 
     def record(self) -> dict:
         """The search as plain data (``search.json``)."""
         return {"name": self.name, "description": self.description, "file": str(self.path),
                 "scenario": str(self.scenario_path), "trials": self.trials, "sampler": self.sampler,
-                "seed": self.seed, "objectives": [o.__dict__ for o in self.objectives],
+                "seed": self.seed, "sampler_options": self.sampler_options(),
+                "objectives": [o.__dict__ for o in self.objectives],
                 "constraints": [str(c) for c in self.constraints], "space": self.space.record(),
                 "prune": self.prune, "prune_warmup": self.prune_warmup, "fingerprint": self.fingerprint()}
 
@@ -179,15 +194,21 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
         chk.fail("search.prune", prune, "false with several objectives (Optuna prunes single-objective studies only)")
     if prune and base_scenario.train is None:
         chk.fail("search.prune", prune, "false: the base scenario trains nothing (no [task] and [train])")
+    sampler = chk.choice(head, "search.sampler", SAMPLERS)
+    for key, owner in (("startup_trials", "tpe"), ("population", "nsga2")):
+        if key in head and sampler != owner:
+            chk.fail(f"search.{key}", head[key], f"no {key} with sampler = {sampler!r} (it is an option of {owner!r})")
     space = parse_space(chk, {k: v for k, v in raw.items() if k not in ("search", "objectives")},
                         base_scenario, _flatten)
     spec = SearchSpec(path=path, name=chk.string(head, "search.name") or path.stem,
                       description=chk.string(head, "search.description") or comment, scenario_path=scenario_path,
                       trials=chk.int(head, "search.trials", minimum=1, default=50),
-                      sampler=chk.choice(head, "search.sampler", SAMPLERS),
+                      sampler=sampler,
                       seed=chk.int(head, "search.seed", minimum=0, default=0), objectives=objectives,
                       constraints=constraints, space=space, prune=prune,
-                      prune_warmup=chk.int(head, "search.prune_warmup", minimum=0, default=5), base=base)
+                      prune_warmup=chk.int(head, "search.prune_warmup", minimum=0, default=5),
+                      startup_trials=chk.int(head, "search.startup_trials", minimum=0, default=10),
+                      population=chk.int(head, "search.population", minimum=2, default=20), base=base)
     _probe(spec)
     return spec
 

@@ -8,6 +8,12 @@ publish, readout snapshots and the trace's records. The ratio is (engine seconds
 activations) / (bare seconds / wake-ups); ``ratio_vs_bare_max_over_min`` is how far the
 engine's per-activation cost moves over the sizes beyond what SimPy's own does.
 
+The update itself grows with the modules: under slow-to-fast wiring the fastest module reads every
+slower one, so an activation's multiply-adds grow with g (the compiled engine, which runs the same
+kernels with no simulation, slows per activation too). ``added_us_per_activation`` is the event
+engine's time less the compiled engine's on the same run, what the simulation adds to the same
+kernels, and ``added_max_over_min`` how far that moves from 8 to 256 modules.
+
 Run: python benchmarks/bench_events.py
 """
 
@@ -56,6 +62,7 @@ def measure(G: int, L: int, periods) -> dict:
         "ratio_events_vs_bare_min": (times["events"]["min"] / n_act) / (times["bare_simpy"]["min"] / wakeups),
         "events_us_per_activation_min": times["events"]["min"] / n_act * 1e6,
         "compiled_us_per_activation": times["compiled"]["median"] / n_act * 1e6,
+        "added_us_per_activation": (times["events"]["median"] - times["compiled"]["median"]) / n_act * 1e6,
     }
 
 
@@ -72,6 +79,8 @@ def main():
         "per_activation_min_max_over_min": max(per_min) / min(per_min),
         # the bare SimPy wake-up slows too as its event queue grows with the processes: the engine's own share
         "ratio_vs_bare_max_over_min": max(ratio) / min(ratio),
+        "added_max_over_min": max(r["added_us_per_activation"] for r in scaling)
+        / min(r["added_us_per_activation"] for r in scaling),
     })
 
 

@@ -295,6 +295,8 @@ class Jittered(Clock):
 
     @property
     def label(self) -> str:
+        if self.jitter == 0:                     # an exact continuous-time period (a search's real periods)
+            return f"T={self.period:g}" if self.phase == 0 else f"T={self.period:g}+{self.phase:g}"
         return f"T={self.period:g}\u00b1{self.jitter / 2:g}"
 
     def _offsets(self, k0: int, k1: int) -> np.ndarray:

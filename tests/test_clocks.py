@@ -39,6 +39,10 @@ class TestPeriodic:
         assert cs.Periodic(4, 1).label == "T=4+1"
         assert repr(cs.Periodic(4, 1)) == "Periodic(4, phase=1)"
 
+    def test_an_exact_continuous_period_is_labelled_as_one(self):
+        assert cs.Jittered(2.5, 0.0).label == "T=2.5" and cs.Jittered(2.5, 0.0, phase=1.25).label == "T=2.5+1.25"
+        assert cs.Jittered(2.5, 0.5).label == "T=2.5\u00b10.25"
+
     @pytest.mark.parametrize("period", [0, -3])
     def test_non_positive_period_rejected(self, period):
         with pytest.raises(cs.InvalidValueError, match=rf"period: got {period}, expected an integer >= 1"):

@@ -77,6 +77,14 @@ compute = { cores = 2, throughput = 100.0, priority = "fifo" }
         assert s.model.start == 1 and s.x.shape[1] == 10 and s.engine == "compiled"
         assert [c.period for c in s.model.clocks] == [1, 3, 9]
 
+    def test_an_override_of_the_clocks_replaces_the_periods(self, tmp_path):
+        path = write(tmp_path, MINIMAL)
+        clocks = '[{kind = "periodic", period = 1}, {kind = "jittered", period = 2.5, jitter = 0.0}]'
+        s = load_scenario(path, [f"model.clocks={clocks}", "model.module_sizes=[2, 2]"])
+        assert [c.label for c in s.model.clocks] == ["T=1", "T=2.5"]
+        s = load_scenario(path, [f"model.clocks={clocks}", "model.module_sizes=[2, 2]", "model.periods=[1, 4]"])
+        assert [c.period for c in s.model.clocks] == [1, 4]                 # the later override wins
+
     @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
     def test_bundled_scenarios_parse_and_say_what_they_show(self, path):
         s = load_scenario(path)

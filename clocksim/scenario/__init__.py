@@ -88,12 +88,18 @@ def apply_override(raw: dict, item: str, path=None) -> None:
     set_key(raw, key, value, option="--set ", file=path)
 
 
+#: Keys an override replaces: a model's clocks are given by ``clocks`` or by ``periods`` / ``family`` and
+#: their phases, never both, so setting one removes the other's keys from the table it is set in.
+REPLACES = {"model.clocks": ("periods", "family", "base", "step", "phases"), "model.periods": ("clocks",)}
+
+
 def set_key(raw: dict, key: str, value, *, option: str = "", file=None) -> None:
     """Set the dotted ``key`` (``engine.compute.cores``) of the parsed scenario ``raw`` to a copy of ``value``.
 
     The one implementation of a dotted-key override: ``--set``, sweep points and searches use it.
     Tables on the way are created; a non-table on the way is a :class:`ScenarioError` whose key is
-    ``option + key`` (e.g. ``--set model.x.y``) and whose file is ``file``.
+    ``option + key`` (e.g. ``--set model.x.y``) and whose file is ``file``. Setting a key of
+    :data:`REPLACES` removes the keys it replaces (``model.clocks`` replaces ``model.periods``).
     """
     parts = key.split(".")
     node = raw
@@ -101,6 +107,8 @@ def set_key(raw: dict, key: str, value, *, option: str = "", file=None) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ScenarioError(f"{part} is not a table, cannot set a key inside it", key=f"{option}{key}", file=file)
+    for replaced in REPLACES.get(key, ()):
+        node.pop(replaced, None)
     node[parts[-1]] = copy.deepcopy(value)
 
 

@@ -128,9 +128,6 @@ class SearchSpec:
     def scenario(self, overrides: dict) -> dict:
         """The base scenario with ``overrides`` (scenario key -> value) applied, as parsed TOML."""
         raw = copy.deepcopy(self.base)
-        if "model.clocks" in overrides:         # clocks (real periods) replace the base's periods and phases
-            for key in ("periods", "family", "base", "step", "phases"):
-                raw.get("model", {}).pop(key, None)
         for key, value in overrides.items():
             apply_override(raw, f"{key}={toml_value(value)}", self.path)
         _absolute_paths(raw, self.scenario_path.parent, self.path.parent, overrides)

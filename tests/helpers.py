@@ -2,7 +2,9 @@
 
 import os
 
+import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 import clocksim as cs
 
@@ -57,3 +59,20 @@ def random_model(rng, *, g=None, sizes=None, periods=None, phases=True, start=No
         output_activation=output_activation, input_mode=input_mode,
         start=start if start is not None else int(rng.integers(0, 2)), seed=int(rng.integers(0, 1000)))
     return randomize(model, rng)
+
+
+@st.composite
+def model_strategy(draw, clock, max_modules: int, connectivity=None):
+    """A random model (hypothesis): 1..max_modules modules with clocks drawn from ``clock``, fastest
+    first, sizes 1..4, the given connectivity or one drawn (slow-to-fast, dense or a custom mask),
+    0..3 inputs, 1..3 outputs, start 0..3, perturbed parameters."""
+    g = draw(st.integers(1, max_modules))
+    clocks = sorted(draw(st.lists(clock, min_size=g, max_size=g)), key=lambda c: c.nominal_period)
+    sizes = draw(st.lists(st.integers(1, 4), min_size=g, max_size=g))
+    if connectivity is None:
+        connectivity = draw(st.sampled_from(["slow-to-fast", "dense", "custom"]))
+    if connectivity == "custom":
+        connectivity = np.array(draw(st.lists(st.booleans(), min_size=g * g, max_size=g * g))).reshape(g, g)
+    model = cs.ClockworkRNN(draw(st.integers(0, 3)), draw(st.integers(1, 3)), sizes, clocks,
+                            connectivity=connectivity, start=draw(st.integers(0, 3)))
+    return randomize(model, np.random.default_rng(draw(st.integers(0, 2**32 - 1))))

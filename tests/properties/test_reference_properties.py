@@ -3,7 +3,7 @@ clocks: outputs, states, and the activations and multiply-adds the trace counts.
 
 import numpy as np
 import pytest
-from helpers import ENGINE_NAMES, randomize
+from helpers import ENGINE_NAMES, model_strategy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_counts, reference_model
@@ -22,17 +22,8 @@ def clocks(draw):
     return cs.Explicit(sorted(times))
 
 
-@st.composite
-def models(draw):
-    g = draw(st.integers(1, 4))
-    chosen = sorted(draw(st.lists(clocks(), min_size=g, max_size=g)), key=lambda c: c.nominal_period)
-    sizes = draw(st.lists(st.integers(1, 4), min_size=g, max_size=g))
-    connectivity = draw(st.sampled_from(["slow-to-fast", "dense", "custom"]))
-    if connectivity == "custom":
-        connectivity = np.array(draw(st.lists(st.booleans(), min_size=g * g, max_size=g * g))).reshape(g, g)
-    model = cs.ClockworkRNN(draw(st.integers(0, 3)), draw(st.integers(1, 3)), sizes, chosen,
-                            connectivity=connectivity, start=draw(st.integers(0, 3)))
-    return randomize(model, np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
+def models():
+    return model_strategy(clocks(), 4)
 
 
 @pytest.mark.parametrize("engine", ENGINE_NAMES)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import ENGINE_NAMES, randomize
+from helpers import ENGINE_NAMES, model_strategy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,18 +17,8 @@ def periodic(draw, max_period=40):
     return cs.Periodic(period, draw(st.integers(0, period - 1)))
 
 
-@st.composite
-def models(draw, connectivity=None):
-    g = draw(st.integers(1, 5))
-    clocks = sorted(draw(st.lists(periodic(12), min_size=g, max_size=g)), key=lambda c: c.period)
-    sizes = draw(st.lists(st.integers(1, 4), min_size=g, max_size=g))
-    if connectivity is None:
-        connectivity = draw(st.sampled_from(["slow-to-fast", "dense", "custom"]))
-    if connectivity == "custom":
-        connectivity = np.array(draw(st.lists(st.booleans(), min_size=g * g, max_size=g * g))).reshape(g, g)
-    model = cs.ClockworkRNN(draw(st.integers(0, 3)), draw(st.integers(1, 3)), sizes, clocks,
-                            connectivity=connectivity, start=draw(st.integers(0, 3)))
-    return randomize(model, np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
+def models(connectivity=None):
+    return model_strategy(periodic(12), 5, connectivity)
 
 
 @SETTINGS

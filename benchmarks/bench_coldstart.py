@@ -69,7 +69,8 @@ def main() -> None:
                         "cold_s": cold, "warm_s": warm, "cold_min_s": min(cold), "warm_min_s": min(warm),
                         "cold_cpu_s": cold_cpu, "warm_cpu_s": warm_cpu,
                         "cache_files": cached[0], "files_added_by_warm_run": max(recompiled),
-                        "target_cold_s": TARGET_S, "meets_target": min(cold) <= TARGET_S})
+                        "target_cold_s": TARGET_S, "runs_under_target": sum(t <= TARGET_S for t in cold),
+                        "runs": len(cold), "meets_target": max(cold) <= TARGET_S})     # every run, not the best
     _common.report("coldstart", {"results": results})
 
 

@@ -18,7 +18,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from clocksim.provenance import provenance  # noqa: E402
+from clocksim.app.provenance import provenance  # noqa: E402
 
 
 def time_interleaved(funcs: dict, repeats: int = 7, warmup: int = 1, clock=time.perf_counter) -> dict:
@@ -51,7 +51,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
 
 def report(name: str, payload: dict) -> Path:
     """Print the results as JSON; write them, with provenance (one thread), to results/benchmarks/NAME.json."""
-    from clocksim.trace import atomic_write
+    from clocksim.trace.core import atomic_write
 
     doc = {"benchmark": name, **payload, "threads": 1, "provenance": provenance(sys.argv)}
     text = json.dumps(doc, indent=2, default=float)

@@ -42,7 +42,7 @@ import numpy as np
 from numba import njit
 
 import clocksim as cs
-from clocksim import kernels as K
+from clocksim.kernels import core as K
 from clocksim.engine.compiled import forward_arrays
 from clocksim.engine.plan import plan_for
 

@@ -17,8 +17,8 @@ from pathlib import Path  # noqa: E402
 
 import _common  # noqa: F401  (pins BLAS and numba to one thread per process)
 
-from clocksim.sweep import parse_sweep, run_sweep  # noqa: E402
-from clocksim.sweep.schedulers import default_workers  # noqa: E402
+from clocksim.app.sweep import parse_sweep, run_sweep  # noqa: E402
+from clocksim.app.sweep.schedulers import default_workers  # noqa: E402
 
 SWEEP = Path(__file__).resolve().parent.parent / "scenarios" / "sweeps" / "phase_schedules.toml"
 

@@ -22,11 +22,11 @@ from pathlib import Path
 import _common  # noqa: F401  (pins threads before numpy loads)
 import numpy as np
 
-from clocksim.baselines import PAPER_PERIODS, model_for_budget
-from clocksim.provenance import provenance
-from clocksim.reproduce.worker import DIVERGED_NMSE
-from clocksim.tasks import fit, make_task
-from clocksim.train import DivergenceError, TrainConfig
+from clocksim.model.baselines import PAPER_PERIODS, model_for_budget
+from clocksim.app.provenance import provenance
+from clocksim.app.reproduce.worker import DIVERGED_NMSE
+from clocksim.train.tasks import fit, make_task
+from clocksim.train.loop import DivergenceError, TrainConfig
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "reproduction" / "ablations"
 BUDGET = 1000

@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 import clocksim as cs
-from clocksim.baselines import model_for_budget
-from clocksim.provenance import provenance
-from clocksim.tasks import Task, fit
+from clocksim.model.baselines import model_for_budget
+from clocksim.app.provenance import provenance
+from clocksim.train.tasks import Task, fit
 
 L, MAX_PULSES, PERIODS = 128, 3, [1, 2, 4, 8, 16, 32]
 N_TRAIN, N_VAL, N_TEST = 400, 200, 400

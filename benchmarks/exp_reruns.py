@@ -41,8 +41,8 @@ def committed_records() -> list[dict]:
 
 def rerun_here() -> None:
     """In the child process: re-run every pick, print one JSON document."""
-    from clocksim.provenance import provenance
-    from clocksim.reproduce.worker import run_job
+    from clocksim.app.provenance import provenance
+    from clocksim.app.reproduce.worker import run_job
 
     rows = [run_job({k: rec[k] for k in JOB_KEYS}) for rec in committed_records()]
     print(json.dumps({"provenance": provenance(), "runs": [{"value": r["value"], "epochs": r["epochs"]}

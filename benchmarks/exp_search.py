@@ -26,11 +26,11 @@ from pathlib import Path
 import _common  # noqa: F401  (pins BLAS and numba to one thread; before numpy)
 import numpy as np
 
-from clocksim.execute import execute
-from clocksim.provenance import provenance
-from clocksim.scenario import load_scenario, parse_scenario
-from clocksim.search import load_search, pareto_indices, search
-from clocksim.search.spec import Objective
+from clocksim.app.execute import execute
+from clocksim.app.provenance import provenance
+from clocksim.app.scenario import load_scenario, parse_scenario
+from clocksim.app.search import load_search, pareto_indices, search
+from clocksim.app.search.spec import Objective
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "search"

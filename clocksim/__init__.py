@@ -7,6 +7,8 @@ first use (PEP 562), so ``import clocksim`` stays fast and numba, SimPy, matplot
 Dask and tqdm are loaded only by the runs, plots and sweeps that need them.
 """
 
+import importlib.abc
+import importlib.util
 import sys
 import types
 from importlib import import_module
@@ -24,13 +26,11 @@ from .errors import (
 )
 
 if TYPE_CHECKING:                      # what the names below resolve to, for type checkers and the API docs
-    from . import (
-        cost,  # noqa: F401  (the module: cs.cost.activation_macs, ...)
-        search,  # noqa: F401  (a callable package: cs.search(...))
-    )
-    from .aggregate import AggregateTrace
-    from .baselines import budget_params, model_for_budget, simple_rnn, size_for_budget
-    from .clocks import (
+    from . import cost  # noqa: F401  (the module: cs.cost.activation_macs, ...)
+    from .app import search  # noqa: F401  (a callable package: cs.search(...))
+    from .trace.aggregate import AggregateTrace
+    from .model.baselines import budget_params, model_for_budget, simple_rnn, size_for_budget
+    from .model.clocks import (
         Clock,
         Explicit,
         Jittered,
@@ -46,10 +46,10 @@ if TYPE_CHECKING:                      # what the names below resolve to, for ty
     )
     from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
     from .engine import ENGINES, Result, simulate
-    from .grad import evaluate, loss_and_grad
-    from .lstm import LSTM
-    from .model import ClockworkRNN
-    from .optim import SGD, Adam, Momentum, Nesterov
+    from .train.grad import evaluate, loss_and_grad
+    from .model.lstm import LSTM
+    from .model.cwrnn import ClockworkRNN
+    from .train.optim import SGD, Adam, Momentum, Nesterov
     from .plot import (
         plot_activity,
         plot_compare,
@@ -62,32 +62,47 @@ if TYPE_CHECKING:                      # what the names below resolve to, for ty
         plot_staleness,
         plot_state,
     )
-    from .sweep import Sweep, load_sweep, run_sweep
-    from .trace import Trace
-    from .train import DivergenceError, History, TrainConfig, train
+    from .app.sweep import Sweep, load_sweep, run_sweep
+    from .trace.core import Trace
+    from .train.loop import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.1.0"
 
 #: Where each public name lives (module relative to this package).
 _WHERE = {
-    ".clocks": ["Clock", "Periodic", "Explicit", "Jittered", "Poisson", "OnInput", "activity_mask",
-                "exponential_periods", "fibonacci_periods", "linear_periods", "prime_periods", "stagger_phases"],
-    ".model": ["ClockworkRNN"],
+    ".model.clocks": ["Clock", "Periodic", "Explicit", "Jittered", "Poisson", "OnInput", "activity_mask",
+                      "exponential_periods", "fibonacci_periods", "linear_periods", "prime_periods",
+                      "stagger_phases"],
+    ".model.cwrnn": ["ClockworkRNN"],
     ".engine": ["simulate", "Result", "ENGINES"],
     ".cost": ["ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential"],
-    ".trace": ["Trace"],
-    ".aggregate": ["AggregateTrace"],
+    ".trace.core": ["Trace"],
+    ".trace.aggregate": ["AggregateTrace"],
     ".plot": ["plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state",
               "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap"],
-    ".sweep": ["Sweep", "load_sweep", "run_sweep"],
-    ".grad": ["loss_and_grad", "evaluate"],
-    ".train": ["train", "TrainConfig", "History", "DivergenceError"],
-    ".optim": ["SGD", "Momentum", "Nesterov", "Adam"],
-    ".lstm": ["LSTM"],
-    ".baselines": ["simple_rnn", "budget_params", "count_params", "size_for_budget", "model_for_budget"],
+    ".app.sweep": ["Sweep", "load_sweep", "run_sweep"],
+    ".train.grad": ["loss_and_grad", "evaluate"],
+    ".train.loop": ["train", "TrainConfig", "History", "DivergenceError"],
+    ".train.optim": ["SGD", "Momentum", "Nesterov", "Adam"],
+    ".model.lstm": ["LSTM"],
+    ".model.baselines": ["simple_rnn", "budget_params", "count_params", "size_for_budget", "model_for_budget"],
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 _SUBMODULES = {"cost", "search"}          # listed by dir(); any submodule loads on access (cs.cost.activation_macs)
+
+#: Where the modules of the flat layout before DESIGN section 4 went: ``import clocksim.execute``,
+#: ``from clocksim.scenario import load_scenario`` and every other old path (submodules included:
+#: ``clocksim.sweep.points``) give the module at its new place, the same object, so there is one
+#: module per file whichever name imports it. No file is left at an old path.
+_MOVED = {
+    "clocks": "model.clocks", "lstm": "model.lstm", "params": "model.params", "baselines": "model.baselines",
+    "lstm_kernels": "kernels.lstm", "engine.event_kernels": "kernels.events",
+    "aggregate": "trace.aggregate", "summary": "trace.summary", "npzfile": "trace.files", "export": "trace.export",
+    "grad": "train.grad", "optim": "train.optim", "checkpoint": "train.checkpoint", "tasks": "train.tasks",
+    "scenario": "app.scenario", "execute": "app.execute", "runner": "app.outputs", "cli": "app.cli",
+    "explain": "app.explain", "sweep": "app.sweep", "search": "app.search", "reproduce": "app.reproduce",
+    "folders": "app.folders", "provenance": "app.provenance", "_format": "plot._format",
+}
 
 __all__ = [
     "Clock", "Periodic", "Explicit", "Jittered", "Poisson", "OnInput", "activity_mask",
@@ -135,3 +150,27 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves an old module path of ``_MOVED`` (or a submodule of one) to the module at its new path."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        head, _, rest = fullname.partition(".")
+        if head != __name__:
+            return None
+        for old, new in _MOVED.items():
+            if rest == old or rest.startswith(old + "."):
+                return importlib.util.spec_from_loader(fullname, self, origin=f"{__name__}.{new}{rest[len(old):]}")
+        return None
+
+    def create_module(self, spec):
+        module = import_module(spec.origin)
+        spec.loader_state = module.__spec__          # the import system sets __spec__ to this alias's spec ...
+        return module
+
+    def exec_module(self, module):
+        module.__spec__ = module.__spec__.loader_state    # ... and here the module gets its own back
+
+
+sys.meta_path.insert(0, _MovedModules())

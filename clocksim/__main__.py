@@ -1,5 +1,5 @@
 """``python -m clocksim`` runs the command line."""
 
-from .cli import console
+from .app.cli import console
 
 console()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.baselines import PAPER_PERIODS, PAPER_TABLE1, split_units
+from clocksim.model.baselines import PAPER_PERIODS, PAPER_TABLE1, split_units
 
 # The paper's Table 1 (Koutník et al. 2014), sequence generation: hidden units per parameter budget.
 # Written here from the paper, not imported from the library, so that the library's copy is tested too.

@@ -226,7 +226,7 @@ class TestScenario:
 def test_input_windows_follow_the_reference_rule():
     model = cs.ClockworkRNN(1, 1, [1, 1, 1], [1, 3, 4], start=1)
     active = model.activity(12)
-    from clocksim.explain import input_windows
+    from clocksim.app.explain import input_windows
 
     first = input_windows(active, start=1)
     for i in range(3):
@@ -240,7 +240,7 @@ def test_input_windows_follow_the_reference_rule():
 
 
 def test_explain_shows_each_buffered_window(capsys):
-    from clocksim.cli import main
+    from clocksim.app.cli import main
 
     assert main(["explain", "--periods", "1,2,4", "--start", "1", "--input-mode", "latest,mean,max",
                  "--at", "16"]) == 0

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from test_training_scenarios import GENERATION, run, write
 
-from clocksim.checkpoint import load_checkpoint, save_checkpoint
-from clocksim.cli import main
+from clocksim.train.checkpoint import load_checkpoint, save_checkpoint
+from clocksim.app.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from clocksim.cli import main
+from clocksim.app.cli import main
 
 
 def run(capsys, *argv):

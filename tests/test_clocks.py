@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.clocks import as_clock
+from clocksim.model.clocks import as_clock
 
 
 class TestPeriodic:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from numba.core.caching import NullCache
 
-from clocksim import cli
-from clocksim import kernels as K
+from clocksim.app import cli
+from clocksim.kernels import core as K
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPILED = """
 import json, sys
 from numba.core.registry import CPUDispatcher
-from clocksim.cli import main
-from clocksim import kernels, lstm_kernels
-from clocksim.engine import event_kernels
+from clocksim.app.cli import main
+from clocksim.kernels import core as kernels, lstm as lstm_kernels
+from clocksim.kernels import events as event_kernels
 assert main(["run", "scenarios/quickstart.toml", "--out", sys.argv[1]]) == 0
 print(json.dumps({f"{mod.__name__}.{name}": [str(s) for s in d.signatures]
                   for mod in (kernels, event_kernels, lstm_kernels) for name, d in vars(mod).items()
@@ -32,22 +32,23 @@ print(json.dumps({f"{mod.__name__}.{name}": [str(s) for s in d.signatures]
 
 #: Kernels of the compiled engine, of training and of the event engine's timed (asynchronous) path.
 NOT_FOR_A_SYNCHRONOUS_EVENT_RUN = {
-    "clocksim.kernels.run_sequence", "clocksim.kernels.activate", "clocksim.kernels.backward_sequence",
-    "clocksim.kernels.readout_backward", "clocksim.kernels.readout_error", "clocksim.kernels.gemm_acc",
-    "clocksim.kernels.act_derivative", "clocksim.kernels.buffer_window",
-    "clocksim.engine.event_kernels.activate", "clocksim.engine.event_kernels.publish",
-    "clocksim.engine.event_kernels.deliver", "clocksim.engine.event_kernels._deliver_block",
-    "clocksim.lstm_kernels.lstm_forward", "clocksim.lstm_kernels.lstm_backward",
+    "clocksim.kernels.core.run_sequence", "clocksim.kernels.core.activate", "clocksim.kernels.core.backward_sequence",
+    "clocksim.kernels.core.readout_backward", "clocksim.kernels.core.readout_error", "clocksim.kernels.core.gemm_acc",
+    "clocksim.kernels.core.act_derivative", "clocksim.kernels.core.buffer_window",
+    "clocksim.kernels.events.activate", "clocksim.kernels.events.publish",
+    "clocksim.kernels.events.deliver", "clocksim.kernels.events._deliver_block",
+    "clocksim.kernels.lstm.lstm_forward", "clocksim.kernels.lstm.lstm_backward",
 }
 
 
+@pytest.mark.slow
 def test_a_cold_event_run_compiles_each_kernel_it_needs_once_and_nothing_else(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(ROOT))   # empty: all compiled
     proc = subprocess.run([sys.executable, "-c", COMPILED, str(tmp_path / "out")], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=True)
     compiled = json.loads(proc.stdout.splitlines()[-1])
-    assert "clocksim.engine.event_kernels.activate_sync" in compiled and "clocksim.kernels.readout" in compiled
-    assert "clocksim.kernels.module_update" in compiled                       # compiled as a callee
+    assert "clocksim.kernels.events.activate_sync" in compiled and "clocksim.kernels.core.readout" in compiled
+    assert "clocksim.kernels.core.module_update" in compiled                       # compiled as a callee
     assert not set(compiled) & NOT_FOR_A_SYNCHRONOUS_EVENT_RUN
     assert {name: len(sigs) for name, sigs in compiled.items() if len(sigs) != 1} == {}   # no literal/layout twins
 

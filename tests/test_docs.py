@@ -12,10 +12,10 @@ import matplotlib.pyplot as plt
 import pytest
 
 import clocksim as cs
-from clocksim.cli import main
-from clocksim.scenario import parse_scenario, schema_markdown
-from clocksim.search import parse_search
-from clocksim.sweep import parse_sweep
+from clocksim.app.cli import main
+from clocksim.app.scenario import parse_scenario, schema_markdown
+from clocksim.app.search import parse_search
+from clocksim.app.sweep import parse_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -44,7 +44,8 @@ def sample_sweep(tmp_path_factory):
     return root / "out"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.slow) if p.name == "sweeps.md" else p
+                                  for p in PAGES], ids=lambda p: p.name)   # sweeps.md runs the sample sweep
 def test_code_blocks_run(page, tmp_path, monkeypatch, capsys, request):
     """Python blocks run in order in one namespace per page; `clocksim ...` lines in bash blocks
     run through the CLI (exit 0) in the same folder, which has a copy of scenarios/. `pip install`

@@ -179,7 +179,7 @@ def same(u, v):
 def test_compact_rows_stay_ordered_when_late_activations_arrive():
     """Records of an activation that queued for a core arrive after later firings: merged into place."""
     from clocksim.engine.stream import GrowingRecords
-    from clocksim.trace import TIMED_DTYPE
+    from clocksim.trace.core import TIMED_DTYPE
 
     rng = np.random.default_rng(5)
     rows = np.zeros(3000, dtype=TIMED_DTYPE)
@@ -202,7 +202,7 @@ def test_compact_rows_stay_ordered_when_late_activations_arrive():
 def test_latch_without_times_equals_the_search_of_start_plus_s(start):
     """Derived readouts latch samples arithmetically when they arrive at start + s: the same samples."""
     from clocksim.engine.base import _latch
-    from clocksim.trace import ACTIVATION_DTYPE
+    from clocksim.trace.core import ACTIVATION_DTYPE
 
     rng = np.random.default_rng(start)
     L = 50

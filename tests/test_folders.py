@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import without_notice
 
-from clocksim.cli import main
-from clocksim.folders import output_folder
+from clocksim.app.cli import main
+from clocksim.app.folders import output_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ROOT / "scenarios" / "quickstart.toml"
@@ -101,6 +101,7 @@ def test_failure_inside_the_block_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_removes_the_temporary_folder(tmp_path, sig):
     scenario = tmp_path / "long.toml"
@@ -130,7 +131,7 @@ def test_diverged_training_leaves_no_empty_folder(tmp_path, capsys):
 def test_a_signal_swallowed_inside_a_c_callback_still_stops_the_folder(tmp_path):
     """numba compiles through llvmlite callbacks that swallow exceptions: the handler's Terminated is then lost,
     so the signal is remembered and raised again when the folder would appear (which it then does not)."""
-    from clocksim import folders
+    from clocksim.app import folders
     previous = folders.handle_signals()
     try:
         with pytest.raises(folders.Terminated) as err, output_folder(tmp_path / "o") as tmp:

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from clocksim import _format as fmt
+from clocksim.plot import _format as fmt
 
 
 @pytest.mark.parametrize("x,text", [
@@ -25,7 +25,7 @@ def test_comparison_table_uses_it():
     import numpy as np
 
     import clocksim as cs
-    from clocksim.runner import format_comparison
+    from clocksim.app.outputs import format_comparison
     model = cs.ClockworkRNN(1, 1, [8] * 4, [1, 2, 4, 8], seed=0)
     summary = cs.simulate(model, np.zeros((510, 1))).trace.summary()
     summary.update(activations=2040, macs=28096, dense_macs=123456, speedup_vs_dense=4.394)

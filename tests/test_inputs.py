@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.cli import main
-from clocksim.execute import execute
-from clocksim.scenario import load_scenario
+from clocksim.app.cli import main
+from clocksim.app.execute import execute
+from clocksim.app.scenario import load_scenario
 
 matplotlib.use("Agg")
 
@@ -107,7 +107,7 @@ def test_the_latency_figure_shows_the_dropped_inputs():
 
 
 def test_the_run_summary_line_of_the_compare_table_names_what_latency_is_over():
-    from clocksim.runner import COMPARE_ROWS
+    from clocksim.app.outputs import COMPARE_ROWS
     labels = [label for label, _ in COMPARE_ROWS]
     assert "inputs dropped" in labels and "latency p99 (inputs read)" in labels
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from reference import fixed_order_dot
 
 import clocksim as cs
-from clocksim import kernels as K
+from clocksim.kernels import core as K
 
 
 @settings(deadline=None, max_examples=60)

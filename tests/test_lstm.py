@@ -12,7 +12,7 @@ def sigmoid(v):
 
 
 def naive_lstm(params, x, output_activation="linear"):
-    """One sequence x (L, n_in), written from the equations in clocksim/lstm.py's docstring."""
+    """One sequence x (L, n_in), written from the equations in clocksim/model/lstm.py's docstring."""
     n = params["h0"].shape[0]
     h, c = params["h0"].copy(), params["c0"].copy()
     ys, hs = [], []

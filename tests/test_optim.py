@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.optim import make_optimizer
+from clocksim.train.optim import make_optimizer
 
 
 def quadratic_grad(theta):

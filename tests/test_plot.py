@@ -8,8 +8,8 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import StepPatch
 
 import clocksim as cs
-from clocksim import _format as fmt
-from clocksim.cli import main
+from clocksim.plot import _format as fmt
+from clocksim.app.cli import main
 
 
 @pytest.fixture(autouse=True)

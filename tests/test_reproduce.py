@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clocksim.cli import main
-from clocksim.provenance import provenance
-from clocksim.reproduce import doc_tables, render_tables, tables
-from clocksim.reproduce.plan import EXPERIMENTS, MODELS, QUICK, main_jobs, scan_jobs, schedule_jobs
-from clocksim.reproduce.tables import ablation_table, load_ablations, rerun_table
+from clocksim.app.cli import main
+from clocksim.app.provenance import provenance
+from clocksim.app.reproduce import doc_tables, render_tables, tables
+from clocksim.app.reproduce.plan import EXPERIMENTS, MODELS, QUICK, main_jobs, scan_jobs, schedule_jobs
+from clocksim.app.reproduce.tables import ablation_table, load_ablations, rerun_table
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "results" / "reproduction"
@@ -61,6 +61,7 @@ def _rows(markdown: str, title: str) -> list[list[str]]:
     return _table_lines(markdown, title)[2:]
 
 
+@pytest.mark.slow
 def test_quick_run_writes_every_table_and_figure(quick):
     out, results = quick
     text = (out / "tables.md").read_text()
@@ -95,6 +96,7 @@ def test_quick_run_writes_every_table_and_figure(quick):
         assert marked == [f"{chosen['generation'][model]:g}"]
 
 
+@pytest.mark.slow
 def test_quick_tables_agree_with_the_records(quick):
     _, results = quick
     rows = tables(results)["generation"].splitlines()[2:]
@@ -115,10 +117,11 @@ JOB_KEYS = ("experiment", "stage", "model", "budget", "rule", "periods", "schedu
             "learning_rate", "seed")
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_number_of_jobs(quick):
     """The smallest run of every experiment and stage of the quick run (which used 2 worker processes),
     rerun in a single worker, gives the same record (the time aside)."""
-    from clocksim.reproduce.worker import run_jobs
+    from clocksim.app.reproduce.worker import run_jobs
 
     _, results = quick
     sample = {}
@@ -168,7 +171,7 @@ class TestCommittedRun:
     def test_committed_records_rerun_within_the_stated_tolerance(self, which):
         from threadpoolctl import threadpool_limits
 
-        from clocksim.reproduce.worker import run_job
+        from clocksim.app.reproduce.worker import run_job
 
         results = json.loads((COMMITTED / "results.json").read_text())
         [record] = [r for r in results["records"] if r["stage"] == "main" and r["schedule"] is None
@@ -192,6 +195,7 @@ class TestCommittedRun:
         shown = doc_tables((ROOT / "docs" / "reproduction.md").read_text())
         assert shown == {**tables(results), **extra_tables()}
 
+    @pytest.mark.slow
     def test_the_quick_run_has_the_same_format(self, quick):
         committed = tables(json.loads((COMMITTED / "results.json").read_text()))
         fresh = tables(quick[1])
@@ -223,7 +227,7 @@ def test_without_the_datasets_extra_it_stops_at_once_naming_it(tmp_path, monkeyp
 def test_figures_mark_a_run_that_is_not_the_full_one():
     import matplotlib.pyplot as plt
 
-    from clocksim.reproduce.figures import plot_generated, plot_nmse
+    from clocksim.app.reproduce.figures import plot_generated, plot_nmse
     full = json.loads((COMMITTED / "results.json").read_text())
     quick = dict(full, settings=dict(full["settings"], name="quick"))
     for draw in (plot_generated, plot_nmse):

@@ -6,13 +6,13 @@ import time
 import numpy as np
 import pytest
 
-from clocksim.baselines import model_for_budget, size_for_budget, split_units
+from clocksim.model.baselines import model_for_budget, size_for_budget, split_units
 from clocksim.engine import simulate
-from clocksim.model import ClockworkRNN
-from clocksim.reproduce.plan import EXPERIMENTS, QUICK, _job
-from clocksim.reproduce.worker import DIVERGED_NMSE, run_job
-from clocksim.tasks import fit, make_task
-from clocksim.train import DivergenceError, TrainConfig
+from clocksim.model.cwrnn import ClockworkRNN
+from clocksim.app.reproduce.plan import EXPERIMENTS, QUICK, _job
+from clocksim.app.reproduce.worker import DIVERGED_NMSE, run_job
+from clocksim.train.tasks import fit, make_task
+from clocksim.train.loop import DivergenceError, TrainConfig
 
 VOLATILE = ("seconds", "provenance")
 

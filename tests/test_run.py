@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim import _format as fmt
-from clocksim.cli import main
+from clocksim.plot import _format as fmt
+from clocksim.app.cli import main
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 #: Shorten the bundled scenarios in CI (they must all run); None keeps a scenario's own length.
@@ -124,7 +124,7 @@ class TestMistakes:
         check_outputs_agree(out)
 
     def test_failure_midway_leaves_nothing(self, tmp_path, monkeypatch):
-        from clocksim import runner
+        from clocksim.app import outputs as runner
 
         def boom(*args, **kwargs):
             raise RuntimeError("disk on fire")

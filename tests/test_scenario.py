@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
+from clocksim.app.scenario import SCHEMA, ScenarioError, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

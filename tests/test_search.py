@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 optuna = pytest.importorskip("optuna")
 
 import clocksim as cs  # noqa: E402
-from clocksim.cli import main  # noqa: E402
-from clocksim.model import ClockworkRNN  # noqa: E402
-from clocksim.scenario import parse_scenario  # noqa: E402
-from clocksim.search import SearchError, load_search, pareto_indices, search  # noqa: E402
-from clocksim.search.run import INTERRUPTED, JOURNAL  # noqa: E402
-from clocksim.search.trial import journal_storage, run_trial  # noqa: E402
+from clocksim.app.cli import main  # noqa: E402
+from clocksim.model.cwrnn import ClockworkRNN  # noqa: E402
+from clocksim.app.scenario import parse_scenario  # noqa: E402
+from clocksim.app.search import SearchError, load_search, pareto_indices, search  # noqa: E402
+from clocksim.app.search.run import INTERRUPTED, JOURNAL  # noqa: E402
+from clocksim.app.search.trial import journal_storage, run_trial  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,7 +190,7 @@ def test_a_real_period_search_runs_and_its_front_reproduces(tmp_path):
         summary = json.loads((tmp_path / row["file"] / "summary.json").read_text())
         assert summary["macs"] == row["macs"] and summary["latency"]["p99"] == row["latency.p99"]
 def test_sampler_options_reach_the_sampler_and_the_fingerprint(tmp_path):
-    from clocksim.search.run import _sampler
+    from clocksim.app.search.run import _sampler
 
     tpe = load_search(write(tmp_path, SEARCH.replace("seed = 1", "seed = 1\nstartup_trials = 3")))
     assert _sampler(tpe)._n_startup_trials == 3 and tpe.record()["sampler_options"] == {"startup_trials": 3}
@@ -214,7 +214,7 @@ def test_stagger_ranks_are_coordinates_of_the_whole_phase_space():
 
 
 def test_ranked_phases_start_at_the_staggered_placement(tmp_path):
-    from clocksim.scenario import load_scenario
+    from clocksim.app.scenario import load_scenario
 
     spec = load_search(write(tmp_path, SEARCH.replace("[phases]", '[phases]\nencoding = "ranked"')))
     staggered = load_scenario(write(tmp_path, base=BASE.replace('"exponential"', '"exponential"\nphases = "staggered"'),
@@ -430,8 +430,8 @@ def _exp_search():
 
 
 def test_stagger_phases_meets_the_placement_bound():
-    from clocksim.execute import execute
-    from clocksim.scenario import load_scenario
+    from clocksim.app.execute import execute
+    from clocksim.app.scenario import load_scenario
 
     bound = _exp_search().placement_bound(load_scenario(ROOT / "scenarios" / "phase_aligned.toml"))
     stagger = execute(load_scenario(ROOT / "scenarios" / "phase_staggering.toml")).summary["latency"]
@@ -445,9 +445,9 @@ def test_no_phases_priorities_or_cores_go_below_the_placement_bound(data):
     """The bound of docs/search.md holds for any phases, priority and core count (not only those searched)."""
     import tomllib
 
-    from clocksim.execute import execute
-    from clocksim.scenario import apply_override, load_scenario, parse_scenario
-    from clocksim.search.spec import toml_value
+    from clocksim.app.execute import execute
+    from clocksim.app.scenario import apply_override, load_scenario, parse_scenario
+    from clocksim.app.search.spec import toml_value
 
     path = ROOT / "scenarios" / "phase_aligned.toml"
     bound = _exp_search().placement_bound(load_scenario(path))

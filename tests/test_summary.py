@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.execute import execute
-from clocksim.scenario import load_scenario
-from clocksim.summary import SUMMARY_KEYS, metric_columns, metric_row, summary_markdown
+from clocksim.app.execute import execute
+from clocksim.app.scenario import load_scenario
+from clocksim.trace.summary import SUMMARY_KEYS, metric_columns, metric_row, summary_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = {"int": (int,), "float": (float,), "str": (str,), "dict": (dict,), "list": (list,), "bool": (bool,)}

@@ -13,14 +13,14 @@ import pytest
 from helpers import require
 
 import clocksim as cs
-import clocksim.sweep.points as points
-from clocksim.cli import main
-from clocksim.execute import execute
+import clocksim.app.sweep.points as points
+from clocksim.app.cli import main
+from clocksim.app.execute import execute
 from clocksim.plot.sweeps import pareto_front, plot_heatmap, plot_pareto
-from clocksim.scenario import load_scenario
-from clocksim.sweep import SWEEP_SCHEMA, SweepError, load_sweep, run_sweep
-from clocksim.sweep.results import ResultsError, ResultsLog
-from clocksim.sweep.schedulers import SchedulerError, check_scheduler
+from clocksim.app.scenario import load_scenario
+from clocksim.app.sweep import SWEEP_SCHEMA, SweepError, load_sweep, run_sweep
+from clocksim.app.sweep.results import ResultsError, ResultsLog
+from clocksim.app.sweep.schedulers import SchedulerError, check_scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "scenarios" / "sweeps"
@@ -112,7 +112,7 @@ def fails_on_two_cores(monkeypatch):
 def unchecked_points(monkeypatch):
     """Points are not validated when the sweep loads (as beyond spec.FULL_CHECK_POINTS): an invalid one fails
     when it runs, wherever that is."""
-    import clocksim.sweep.spec as spec
+    import clocksim.app.sweep.spec as spec
     check = spec._check_point
 
     def lenient(*args):                  # an invalid point passes the load (its summary keys: the others')
@@ -485,6 +485,7 @@ class TestCluster:
         with pytest.raises(SchedulerError, match=r"worker tcp://\S+ runs clocksim \S+, expected 0.0.0-here"):
             run_sweep(sweep, tmp_path / "out", scheduler=local.scheduler_address, progress=False)
 
+    @pytest.mark.slow
     def test_cli_on_local_processes_then_resume(self, tmp_path, base, capsys):
         require("distributed", "the sweep extra (dask[distributed]) is not installed")
         path = write_sweep(tmp_path, SWEEP)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.tasks import TASK_KINDS, fit, make_task, nmse, score, task_options
-from clocksim.tasks.pieces import LENGTH, N_PIECES, load_pieces, synthesise_pieces
-from clocksim.tasks.task import pad_sequences, stratified_split
+from clocksim.train.tasks import TASK_KINDS, fit, make_task, nmse, score, task_options
+from clocksim.train.tasks.pieces import LENGTH, N_PIECES, load_pieces, synthesise_pieces
+from clocksim.train.tasks.task import pad_sequences, stratified_split
 
 
 class TestPieces:
@@ -151,7 +151,7 @@ class TestJapaneseVowels:
         assert task.y_train.shape == (270,) and (task.x_train[:, -1] != 0).any(axis=1).all()
 
     def test_without_sktime_the_error_says_what_to_install(self, monkeypatch):
-        from clocksim.tasks import japanese_vowels
+        from clocksim.train.tasks import japanese_vowels
         monkeypatch.setitem(sys.modules, "sktime.datasets", None)
         with pytest.raises(cs.UnsupportedError, match=r'pip install "clocksim\[datasets\]"'):
             japanese_vowels.load_japanese_vowels("train")
@@ -186,7 +186,7 @@ def test_fit_scores_the_validation_set_apart_from_the_test_set():
     """accuracy.validation_value (what a search may select on) is the error on the validation sequences,
     written out here by hand; the test error stays the test set's."""
     import clocksim as cs
-    from clocksim.tasks import fit, make_task
+    from clocksim.train.tasks import fit, make_task
     task = make_task("synthetic_words", seed=0)
     model = cs.ClockworkRNN(task.n_in, task.n_out, [4] * 3, [1, 2, 4], seed=0)
     metrics = fit(model, task).metrics

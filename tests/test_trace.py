@@ -536,7 +536,7 @@ def test_load_rejects_npy_and_garbage(tmp_path):
 def test_saved_files_get_normal_permissions(tmp_path):
     import os
 
-    from clocksim.trace import atomic_write
+    from clocksim.trace.core import atomic_write
     atomic_write(tmp_path / "f.bin", lambda f: f.write(b"x"))
     mask = os.umask(0)
     os.umask(mask)
@@ -547,7 +547,7 @@ def test_run_folders_hold_byte_identical_traces_with_the_scenario_fingerprint(tm
     import zipfile
     from pathlib import Path
 
-    from clocksim.cli import main
+    from clocksim.app.cli import main
     scenario = Path(__file__).resolve().parent.parent / "scenarios" / "jittered_clocks.toml"
     for name in ("a", "b"):
         assert main(["run", str(scenario), "--out", str(tmp_path / name), "--quiet"]) == 0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import clocksim as cs
-from clocksim.checkpoint import load_checkpoint
+from clocksim.train.checkpoint import load_checkpoint
 
 
 def generation_task(L=48):

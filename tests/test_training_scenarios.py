@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clocksim import _format as fmt
-from clocksim.cli import main
+from clocksim.plot import _format as fmt
+from clocksim.app.cli import main
 from clocksim.engine import simulate
-from clocksim.execute import execute
-from clocksim.scenario import SCHEMA, ScenarioError, load_scenario
-from clocksim.summary import lookup, metric_columns
-from clocksim.sweep import load_sweep, run_sweep
-from clocksim.tasks import fit, task_options
-from clocksim.train import TrainConfig, train
+from clocksim.app.execute import execute
+from clocksim.app.scenario import SCHEMA, ScenarioError, load_scenario
+from clocksim.trace.summary import lookup, metric_columns
+from clocksim.app.sweep import load_sweep, run_sweep
+from clocksim.train.tasks import fit, task_options
+from clocksim.train.loop import TrainConfig, train
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -152,7 +152,7 @@ class TestRun:
         assert code == 2 and "no [train] table" in err
 
     def test_interrupted_training_leaves_only_the_checkpoint(self, tmp_path, capsys, monkeypatch):
-        from clocksim import runner
+        from clocksim.app import outputs as runner
 
         def boom(*args, **kwargs):
             raise KeyboardInterrupt
@@ -287,7 +287,7 @@ class TestModelKinds:
     @pytest.mark.parametrize("kind, budget, rule", [("rnn", 250, "paper"), ("lstm", 500, "floor"),
                                                     ("cwrnn", 1000, "paper"), ("cwrnn", 300, "nearest")])
     def test_a_budget_builds_the_baselines_model_exactly(self, tmp_path, kind, budget, rule):
-        from clocksim.baselines import PAPER_PERIODS, model_for_budget
+        from clocksim.model.baselines import PAPER_PERIODS, model_for_budget
 
         periods = "periods = [1, 2, 4, 8, 16, 32, 64, 128, 256]\n" if kind == "cwrnn" else ""
         s = load_scenario(write(tmp_path, f'[model]\nkind = "{kind}"\nbudget = {budget}\nrule = "{rule}"\nseed = 4\n'
@@ -331,7 +331,7 @@ class TestModelKinds:
             load_scenario(write(tmp_path, f"[model]\nkind = \"lstm\"\nmodule_sizes = 3\n{extra}"))
 
     def test_an_lstm_run_is_trained_and_scored_without_a_trace(self, tmp_path):
-        from clocksim.summary import SUMMARY_KEYS
+        from clocksim.trace.summary import SUMMARY_KEYS
 
         s = load_scenario(write(tmp_path, LSTM_GENERATION))
         run = execute(s)

@@ -8,7 +8,7 @@ is tested against ``tests/reference.py`` and against the others.
 from __future__ import annotations
 
 from ..errors import InvalidValueError
-from ..model import ClockworkRNN
+from ..model.cwrnn import ClockworkRNN
 from .base import CostMismatchError, Engine, Result, compile_notice
 from .compiled import CompiledEngine
 from .events import EventEngine

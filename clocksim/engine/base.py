@@ -15,10 +15,10 @@ from numba.core import event as numba_event
 
 from .. import cost
 from .._validate import as_int
-from ..aggregate import AggregateTrace
+from ..trace.aggregate import AggregateTrace
 from ..errors import ClocksimError, InvalidValueError
-from ..model import ClockworkRNN
-from ..trace import INSTANT_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace, expand_instant
+from ..model.cwrnn import ClockworkRNN
+from ..trace.core import INSTANT_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace, expand_instant
 from .stream import KEEP_KINDS, GrowingRecords, Source
 
 __all__ = ["Engine", "Result", "trace_meta", "check_observed", "CostMismatchError", "MaskTracer",

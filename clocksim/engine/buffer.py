@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels as K
+from ..kernels import core as K
 from .plan import Plan
 
 __all__ = ["InputBuffer"]

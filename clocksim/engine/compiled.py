@@ -16,11 +16,11 @@ import time
 
 import numpy as np
 
-from .. import kernels as K
-from ..aggregate import AggregateTrace
+from ..kernels import core as K
+from ..trace.aggregate import AggregateTrace
 from ..errors import UnsupportedError
-from ..model import ClockworkRNN
-from ..trace import Trace
+from ..model.cwrnn import ClockworkRNN
+from ..trace.core import Trace
 from .base import Engine, MaskTracer, Result, check_observed, trace_meta
 from .buffer import InputBuffer
 from .plan import Plan, plan_for

@@ -47,15 +47,15 @@ import simpy
 from numba.core.dispatcher import Dispatcher
 
 from .. import cost
-from .. import kernels as K
+from ..kernels import core as K
 from .._validate import as_float, as_real_array
-from ..aggregate import AggregateTrace
-from ..clocks import resolve_clocks
+from ..trace.aggregate import AggregateTrace
+from ..model.clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
 from ..errors import InvalidValueError, ShapeError, UnsupportedError
-from ..model import ClockworkRNN
-from ..trace import ACTIVATION_DTYPE, INSTANT_DTYPE, MESSAGE_DTYPE, TIMED_DTYPE, Trace, expand_instant, expand_timed
-from . import event_kernels as EK
+from ..model.cwrnn import ClockworkRNN
+from ..trace.core import ACTIVATION_DTYPE, INSTANT_DTYPE, MESSAGE_DTYPE, TIMED_DTYPE, Trace, expand_instant, expand_timed
+from ..kernels import events as EK
 from .base import (
     DerivedMessages,
     DerivedReadouts,

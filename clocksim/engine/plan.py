@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kernels as K
-from ..model import ClockworkRNN
+from ..kernels import core as K
+from ..model.cwrnn import ClockworkRNN
 
 __all__ = ["Plan", "plan_for", "ACTIVATION_CODES", "BUFFER_CODES"]
 

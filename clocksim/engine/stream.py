@@ -24,7 +24,7 @@ import numpy as np
 
 from .._validate import as_array, as_int
 from ..errors import InvalidValueError, ShapeError
-from ..model import ClockworkRNN
+from ..model.cwrnn import ClockworkRNN
 
 __all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts", "run_size",
            "GrowingRecords"]
@@ -276,7 +276,7 @@ class TraceParts:
 
     def write(self, activations=None, messages=None, readouts=None) -> None:
         """One part: the rows produced since the previous one."""
-        from ..trace import TABLES
+        from ..trace.core import TABLES
 
         given = {"activations": activations, "messages": messages, "readouts": readouts}
         arrays = {name: given[name] if given[name] is not None else np.zeros(0, dtype=dtype)
@@ -286,7 +286,7 @@ class TraceParts:
 
     def close(self, meta: dict) -> Path:
         """Write ``meta.json`` and move the folder into place."""
-        from ..trace import _json_default
+        from ..trace.core import _json_default
 
         (self.tmp / "meta.json").write_text(json.dumps(meta, default=_json_default), encoding="utf-8")
         if self.path.exists():
@@ -305,7 +305,7 @@ PART_ORDER = {"activations": ("module", "time"), "messages": ("receiver", "sende
 
 def read_trace_parts(path):
     """The :class:`~clocksim.Trace` whose rows a run wrote to ``path`` (``trace_dir=``); data only, no pickle."""
-    from ..trace import TABLES, Trace
+    from ..trace.core import TABLES, Trace
 
     path = Path(path)
     if not (path / "meta.json").is_file():

@@ -7,9 +7,9 @@ import math
 import matplotlib
 import numpy as np
 
-from .. import _format as fmt
+from . import _format as fmt
 from ..errors import InvalidTypeError, InvalidValueError
-from ..trace import Trace
+from ..trace.core import Trace
 
 MISS_COLOR = "#d62728"
 DENSE_COLOR = "0.35"

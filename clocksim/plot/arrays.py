@@ -7,9 +7,9 @@ import math
 import matplotlib.colors as mcolors
 import numpy as np
 
-from .. import _format as fmt
+from . import _format as fmt
 from ..errors import InvalidValueError
-from ..trace import Trace
+from ..trace.core import Trace
 from ._style import _label_size, _meta, _new_axes, _new_figure, _thin_labels, _width_px
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _format as fmt
-from ..trace import Trace
+from . import _format as fmt
+from ..trace.core import Trace
 from ._style import _check_trace, _new_figure, _rows_height, _time_range, _time_unit, _width_px
 from .costs import _cost_cumulative, _latencies, _latency_cdf, _latency_xlim
 from .timeline import _wants_bins, plot_activity

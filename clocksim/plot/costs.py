@@ -7,10 +7,10 @@ import math
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .. import _format as fmt
+from . import _format as fmt
 from ..cost import binned_macs
 from ..errors import InvalidValueError
-from ..trace import Trace
+from ..trace.core import Trace
 from ._style import (
     DENSE_COLOR,
     MISS_COLOR,

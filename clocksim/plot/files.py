@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InvalidValueError
-from ..trace import Trace, atomic_write
+from ..trace.core import Trace, atomic_write
 from ._style import _check_trace
 from .costs import plot_cost, plot_latency, plot_staleness
 from .timeline import plot_activity, plot_gantt

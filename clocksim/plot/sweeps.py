@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-from .. import _format as fmt
+from . import _format as fmt
 from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]

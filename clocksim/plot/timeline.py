@@ -9,9 +9,9 @@ from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
-from .. import _format as fmt
+from . import _format as fmt
 from ..errors import InvalidValueError
-from ..trace import Trace
+from ..trace.core import Trace
 from ._style import (
     MISS_COLOR,
     _amount,

@@ -11,7 +11,7 @@ from helpers import without_notice
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from clocksim.cli import main
+from clocksim.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 import clocksim as cs
 from clocksim.errors import ClocksimError
-from clocksim.npzfile import write_npz
-from clocksim.scenario import load_scenario
-from clocksim.sweep.results import ResultsLog
+from clocksim.trace.files import write_npz
+from clocksim.app.scenario import load_scenario
+from clocksim.app.sweep.results import ResultsLog
 
 
 @pytest.fixture(scope="module")

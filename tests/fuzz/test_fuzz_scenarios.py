@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clocksim.errors import ClocksimError
-from clocksim.scenario import SCHEMA, load_scenario
+from clocksim.app.scenario import SCHEMA, load_scenario
 
 SLOW = {"japanese_vowels.toml"}                      # loading its dataset takes a second or more
 FAST = [p for p in SCENARIOS if p.name not in SLOW]

@@ -4,12 +4,14 @@ huge grids and sample counts are refused before any point is drawn; damaged enco
 import time
 import tomllib
 
+import pytest
+
 from fuzzlib import FUZZ, HUGE, ODD_VALUES, REFUSAL_SECONDS, SWEEPS, check_cli, drop, dumps, leaves, put
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clocksim.errors import ClocksimError
-from clocksim.sweep import load_sweep
+from clocksim.app.sweep import load_sweep
 
 
 def base(source) -> dict:
@@ -33,6 +35,7 @@ def expect_clean(capsys, path, folder):
     return err
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=40)
 @given(source=st.sampled_from(SWEEPS), data=st.data())
 def test_mutated_sweeps_load_or_fail_cleanly(tmp_path_factory, capsys, source, data):

@@ -1,0 +1,41 @@
+"""Numba kernels (DESIGN section 4): pure functions of arrays that both engines and training call.
+
+:mod:`~clocksim.kernels.core` holds the block products, the forward and backward sequences, the
+readout and the input-buffer window (with the numba and BLAS set-up they share),
+:mod:`~clocksim.kernels.events` the event engine's per-activation kernels and
+:mod:`~clocksim.kernels.lstm` the LSTM baseline's. Kernels import nothing from clocksim above
+this package and never validate: the public wrappers do, once. The library imports the
+submodule it needs (``from clocksim.kernels import core as K``); the names below keep
+``clocksim.kernels.run_sequence`` and the other documented paths working (importing them
+compiles nothing: numba compiles, or loads from its cache, on the first call).
+"""
+
+from .core import (
+    ACT_LINEAR,
+    ACT_NONE,
+    ACT_RELU,
+    ACT_SIGMOID,
+    ACT_SOFTMAX,
+    ACT_TANH,
+    PLAN_COLUMNS,
+    act_derivative,
+    backward_sequence,
+    bias_activate,
+    buffer_window,
+    copy_into,
+    gather_reads,
+    gemm_acc,
+    gemm_rows,
+    inner,
+    module_update,
+    readout,
+    readout_backward,
+    readout_error,
+    run_sequence,
+    tanh_scalar,
+)
+
+__all__ = ["ACT_LINEAR", "ACT_TANH", "ACT_SIGMOID", "ACT_RELU", "ACT_SOFTMAX", "ACT_NONE", "PLAN_COLUMNS",
+           "inner", "gemm_rows", "gemm_acc", "tanh_scalar", "bias_activate", "copy_into", "module_update",
+           "gather_reads", "run_sequence", "readout", "act_derivative", "readout_backward", "readout_error",
+           "backward_sequence", "buffer_window"]

@@ -1,0 +1,285 @@
+"""Jitted bookkeeping of the event engine: activations, publishing, message delivery, readout.
+
+Pure functions of arrays (no clocksim imports beyond the shared kernels). The
+event engine keeps its whole numeric state in two flat arenas, so that one
+activation is one jitted call with few arguments (a call from Python costs about
+40 ns per array argument):
+
+``S`` (float64) — a window of the inputs ``x`` ``(W, B, n_x)`` (the samples, then the
+window reductions of buffered modules: ``Plan.n_x``) and their arrival
+times ``ts`` (samples ``I[H_XBASE] ...``, ``I[H_XN]`` of them); the packed weights
+and biases; per module an *inbox* ``(B, c_i)``
+holding, in the order the module reads them, the last received state of every
+module it reads, then the input; ``nxt`` and ``pub`` ``(B, n)``: computed and
+published states; when each module last published and when each inbox slot's
+content was sent; and the records the trace is built from (activations ``(cap, 8)``,
+messages ``(cap, 5)`` and the readout states of the current chunk ``(c+1, B, m)``).
+
+``I`` (int64) — a header of section offsets and counters, the kernel plan, a
+module table, and per sender the list of (receiver, column in the receiver's inbox).
+
+Times are model time. End-to-end latency is derived after the run from the
+activation records (see ``clocksim.engine.base.readouts_from_activations``).
+"""
+
+import numpy as np
+from numba import njit, types
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
+
+from .core import _JIT, P_G0, P_G1, P_LO, PLAN_COLUMNS, copy_into, gather_reads, inner, module_update
+
+# ---- header slots of I
+H_G, H_N, H_NIN, H_B, H_M, H_L = 0, 1, 2, 3, 4, 5
+H_ACT = 6                     # hidden activation code
+H_NACT, H_NMSG, H_NDIRTY = 7, 8, 9
+H_PLAN, H_MOD, H_DPTR, H_DLIST, H_SPTR, H_SLIST, H_DIRTY = 10, 11, 12, 13, 14, 15, 16
+H_NXT, H_PUB, H_RECV, H_PUBT = 17, 18, 19, 20
+H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z = 21, 22, 23, 24, 25, 26, 27, 28
+H_XBASE, H_XN, H_ERR = 29, 30, 31   # input window: index of its first sample, samples held; error flag
+H_COUNT = 32                          # section (g, 2): updates executed and their multiply-adds, per module
+H_XW = 33                             # input columns per sample and sequence (Plan.n_x)
+H_GIDX = 34                           # section: the plan's gather lists (modules with non-contiguous reads)
+H_ZBASE = 35                          # window index of the current chunk's first sample (row 0 of z)
+HEADER = 36
+# ---- module table columns
+M_INBOX, M_C, M_CH, M_MACS, M_X0 = 0, 1, 2, 3, 4    # M_X0: first input column the module reads
+MOD_COLUMNS = 5
+# ---- activation record columns (float64 rows)
+A_MODULE, A_TIME, A_START, A_END, A_MACS, A_STALE, A_LAG, A_CORE = range(8)
+# ---- message record columns (MSG_SEQ: which of the sender's activations sent it, counted from 0)
+MSG_SENDER, MSG_RECEIVER, MSG_SEND, MSG_ARRIVE, MSG_SEQ = range(5)
+MSG_COLUMNS = 5
+
+
+@intrinsic
+def _plan(typingctx, I, g):
+    """The kernel plan held in ``I``: a ``(g, 7)`` view of ``I`` from ``I[H_PLAN]``.
+
+    What ``I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))`` gives, without numba's reshape,
+    which compiles a helper function of its own into each kernel using it (0.2 s of a cold start).
+    """
+    if I != types.Array(types.int64, 1, "C") or not isinstance(g, types.Integer):
+        return None                                   # not the integer arena: a typing error
+    table = types.Array(types.int64, 2, "C")
+
+    def codegen(context, builder, sig, args):
+        src = context.make_array(sig.args[0])(context, builder, args[0])
+        intp = context.get_value_type(types.intp)
+        start = builder.load(builder.gep(src.data, [intp(H_PLAN)]))          # I[H_PLAN]
+        out = context.make_array(table)(context, builder)
+        populate_array(out, data=builder.gep(src.data, [start]), shape=[args[1], intp(PLAN_COLUMNS)],
+                       strides=[intp(8 * PLAN_COLUMNS), intp(8)], itemsize=intp(8),
+                       meminfo=src.meminfo, parent=src.parent)
+        return impl_ret_borrowed(context, builder, table, out._getvalue())
+
+    return table(I, g), codegen
+
+
+@inner
+def latest_sample(ts, t):
+    """Index of the newest input sample with timestamp <= t (-1 if none); ``ts`` ascending.
+
+    A plain bisection: the same answer as ``np.searchsorted(ts, t, side="right") - 1`` at a
+    fraction of its compile time (numpy's generic version types a comparison tree per dtype).
+    """
+    lo, hi = 0, ts.shape[0]
+    while lo < hi:                     # invariant: ts[:lo] <= t < ts[hi:]
+        mid = (lo + hi) // 2
+        if ts[mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+@njit(**_JIT)
+def activate(i, fire_t, start_t, end_t, core, S, I):
+    """Module ``i`` computes its next state into ``nxt``.
+
+    The firing at ``fire_t`` latches the newest input sample at or before it; the inbox is read
+    when the computation starts (``start_t``, later if the module queued for a core). The module
+    records the activation; :func:`publish` makes the state visible.
+    """
+    g = I[H_G]
+    n = I[H_N]
+    n_in = I[H_NIN]
+    B = I[H_B]
+    mod = I[H_MOD] + i * MOD_COLUMNS
+    ib = I[mod + M_INBOX]
+    c = I[mod + M_C]
+    ch = I[mod + M_CH]
+    sample = latest_sample(S[I[H_TS]: I[H_TS] + I[H_XN]], fire_t)   # within the input window
+    if sample < 0 and I[H_XBASE] > 0:
+        I[H_ERR] = 1                                  # the sample has left the window (see the engine)
+    if n_in > 0:
+        xw = I[H_XW]
+        x0 = I[H_X] + sample * B * xw + I[mod + M_X0]
+        for q in range(B):
+            dst = S[ib + q * c + ch: ib + q * c + c]
+            if sample >= 0:
+                copy_into(dst, S[x0 + q * xw: x0 + q * xw + n_in])
+            else:
+                dst[:] = 0.0
+    plan = _plan(I, g)
+    wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
+    bias = S[I[H_BIAS]: I[H_BIAS] + n]
+    done = module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
+    # staleness: age of the oldest message read; lag: how much newer the senders' latest states are
+    recv = I[H_RECV] + i * g
+    stale = 0.0
+    lag = 0.0
+    for p in range(I[I[H_SPTR] + i], I[I[H_SPTR] + i + 1]):
+        j = I[I[H_SLIST] + p]
+        rt = S[recv + j]
+        stale = max(stale, start_t - rt)
+        lag = max(lag, S[I[H_PUBT] + j] - rt)
+    _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I)
+
+
+@inner
+def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
+    """Count module i's update (observed cost, counted where the work happens) and write its activation record."""
+    I[I[H_COUNT] + 2 * i] += 1
+    I[I[H_COUNT] + 2 * i + 1] += done
+    row = I[H_ACTREC] + I[H_NACT] * 8
+    S[row + A_MODULE] = i
+    S[row + A_TIME] = fire_t
+    S[row + A_START] = start_t
+    S[row + A_END] = end_t
+    S[row + A_MACS] = I[I[H_MOD] + i * MOD_COLUMNS + M_MACS]
+    S[row + A_STALE] = stale
+    S[row + A_LAG] = lag
+    S[row + A_CORE] = core
+    I[H_NACT] += 1
+
+
+@njit(**_JIT)
+def activate_sync(i, t, S, I):
+    """Module ``i`` fires, starts and ends at ``t`` (synchronous path: no latency, no compute model).
+
+    It reads the state published up to ``t - 1`` where the readout left it, row ``s`` of the
+    readout states (``s``: the step of ``t`` in the current chunk), with the input of step
+    ``s`` in that row's input columns, as the compiled engine reads its work array: no
+    per-reader inbox copies and no message records (the trace derives the messages from the
+    activations). The module joins the dirty list that the tick's publish phase (:func:`tick`)
+    works through.
+    """
+    g = I[H_G]
+    n = I[H_N]
+    xw = I[H_XW]                                                    # input columns: latest, then buffered
+    B = I[H_B]
+    m = I[H_M]
+    sample = latest_sample(S[I[H_TS]: I[H_TS] + I[H_XN]], t)       # sample of step s (within the window)
+    z = I[H_Z] + (sample - I[H_ZBASE]) * B * m
+    if xw > 0:
+        x0 = I[H_X] + sample * B * xw
+        for q in range(B):
+            copy_into(S[z + q * m + n: z + q * m + n + xw], S[x0 + q * xw: x0 + (q + 1) * xw])
+    plan = _plan(I, g)
+    wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
+    bias = S[I[H_BIAS]: I[H_BIAS] + n]
+    out = I[H_NXT] + plan[i, 0]
+    lo = plan[i, P_LO]
+    if lo >= 0:
+        done = module_update(i, S, z + lo, m, S, out, n, B, plan, wflat, bias, I[H_ACT])
+    else:                                             # non-contiguous reads: gathered into the inbox
+        ib = I[I[H_MOD] + i * MOD_COLUMNS + M_INBOX]
+        c = plan[i, P_G1] - plan[i, P_G0]
+        gather_reads(i, S, z, m, B, plan, I[I[H_GIDX]:], S[ib: ib + B * c])
+        done = module_update(i, S, ib, c, S, out, n, B, plan, wflat, bias, I[H_ACT])
+    # staleness: age of the oldest state read (every reader holds the senders' latest: no lag)
+    stale = 0.0
+    for p in range(I[I[H_SPTR] + i], I[I[H_SPTR] + i + 1]):
+        stale = max(stale, t - S[I[H_PUBT] + I[I[H_SLIST] + p]])
+    _record(i, t, t, t, np.int64(-1), stale, 0.0, done, S, I)      # no core (an int64: see kernels._JIT)
+    I[I[H_DIRTY] + I[H_NDIRTY]] = i
+    I[H_NDIRTY] += 1
+
+
+@inner
+def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, I, record):
+    """Copy sender j's state (B rows of k_j, leading dimension s_ld from s_off) into receiver r's
+    inbox at column col, unless r already holds a newer version; record the message (sent by j's
+    activation number ``seq``)."""
+    g = I[H_G]
+    if send_t < S[I[H_RECV] + r * g + j]:
+        pass                                   # an older message overtaken by a newer one: keep the newer
+    else:
+        B = I[H_B]
+        plan0 = I[H_PLAN]
+        k = I[plan0 + j * 7 + 1] - I[plan0 + j * 7]
+        mod = I[H_MOD] + r * MOD_COLUMNS
+        ib = I[mod + M_INBOX]
+        c = I[mod + M_C]
+        for q in range(B):
+            copy_into(S[ib + q * c + col: ib + q * c + col + k], src[s_off + q * s_ld: s_off + q * s_ld + k])
+        S[I[H_RECV] + r * g + j] = send_t
+    if record:
+        row = I[H_MSGREC] + I[H_NMSG] * MSG_COLUMNS
+        S[row + MSG_SENDER] = j
+        S[row + MSG_RECEIVER] = r
+        S[row + MSG_SEND] = send_t
+        S[row + MSG_ARRIVE] = arrive_t
+        S[row + MSG_SEQ] = seq
+        I[H_NMSG] += 1
+
+
+@njit(**_JIT)
+def publish(j, now, deliver_all, S, I):
+    """Module j publishes ``nxt`` -> ``pub`` at ``now`` and delivers to itself (and, if
+    ``deliver_all``, to every receiver at once: zero link latency)."""
+    _publish_state(j, now, S, I)
+    n = I[H_N]
+    r0 = I[I[H_PLAN] + j * 7]
+    pub = I[H_PUB]
+    seq = I[I[H_COUNT] + 2 * j] - 1                  # the activation that computed this state
+    for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
+        r = I[I[H_DLIST] + 2 * p]
+        if r == j or deliver_all:
+            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, seq, S, I, r != j)
+
+
+@inner
+def _publish_state(j, now, S, I):
+    """Module j's computed rows ``nxt`` become its published rows ``pub``, published at ``now``."""
+    B = I[H_B]
+    n = I[H_N]
+    plan0 = I[H_PLAN]
+    r0 = I[plan0 + j * 7]
+    r1 = I[plan0 + j * 7 + 1]
+    nxt = I[H_NXT]
+    pub = I[H_PUB]
+    for q in range(B):
+        copy_into(S[pub + q * n + r0: pub + q * n + r1], S[nxt + q * n + r0: nxt + q * n + r1])
+    S[I[H_PUBT] + j] = now
+
+
+@njit(**_JIT)
+def deliver(j, r, col, seq, payload, send_t, now, S, I):
+    """A delayed message from j (its activation number ``seq``) arrives at r; payload is j's state as
+    sent, flat (B, k_j)."""
+    k = I[I[H_PLAN] + j * 7 + 1] - I[I[H_PLAN] + j * 7]
+    _deliver_block(j, r, col, payload, np.int64(0), k, send_t, now, seq, S, I, np.bool_(True))
+
+
+@njit(**_JIT)
+def tick(s, now, S, I):
+    """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
+    sent: readers read the published state from the readout rows), then the readout at step s: the
+    published state becomes row s+1 of the readout states.
+
+    Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
+    the tick is the readout alone (one kernel for both, so each run compiles one)."""
+    d0 = I[H_DIRTY]
+    for p in range(I[H_NDIRTY]):
+        _publish_state(I[d0 + p], now, S, I)
+    I[H_NDIRTY] = 0
+    n = I[H_N]
+    B = I[H_B]
+    m = I[H_M]
+    pub = I[H_PUB]
+    base = I[H_Z] + (s + 1) * B * m
+    for q in range(B):
+        copy_into(S[base + q * m: base + q * m + n], S[pub + q * n: pub + (q + 1) * n])

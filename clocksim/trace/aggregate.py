@@ -1,0 +1,278 @@
+"""Per-module totals of a run, and the summary computed from them. A leaf module (numpy and cost).
+
+An :class:`AggregateTrace` keeps, for each module, how often it ran and what that
+cost, instead of one row per activation: memory ``O(g^2)`` however long the run
+(plus the readouts' latencies when a latency model ran, since percentiles need them).
+It folds records in chunk by chunk (:meth:`AggregateTrace.add`), so an engine can
+feed it as it goes and never hold a full trace; ``Trace.aggregate()`` folds a whole
+trace at once. ``Trace.summary()`` *is* ``Trace.aggregate().summary()``, so the two
+give the same dictionary: integer totals are identical whatever the chunking, and the
+floating-point totals (``busy``, ``staleness_mean``) agree to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import cost
+from ..errors import InvalidValueError
+
+__all__ = ["AggregateTrace", "REQUIRED_META"]
+
+#: Keys of ``Trace.meta`` that summaries need.
+REQUIRED_META = ("module_sizes", "labels", "periods", "n_in", "n_out", "n_steps", "block_mask",
+                 "readout_macs", "dense_step_macs")
+
+
+class AggregateTrace:
+    """Per-module totals of a run (see the module docstring).
+
+    Parameters
+    ----------
+    meta : dict
+        The run's plain-data description, as in :class:`clocksim.Trace` (needs
+        :data:`REQUIRED_META`; ``batch`` and ``latency_model`` default to 1 and False).
+
+    Attributes
+    ----------
+    activations : ndarray, shape (g,)
+        Activations of each module (int64; not multiplied by the batch).
+    macs : ndarray, shape (g,)
+        Multiply-adds of each module's activations, whole batch (int64).
+    busy : ndarray, shape (g,)
+        Total compute time (sum of ``end - start``), model time.
+    wait_sum, wait_max : ndarray, shape (g,)
+        Sum and maximum of the queue wait (``start - time``) of each module's activations.
+    lag_max : ndarray, shape (g,)
+        Largest lag of each module's reads.
+    staleness_sum, staleness_max : ndarray, shape (g,)
+        Sum and maximum of the staleness of each module's activations (max is -inf before any).
+    links : ndarray, shape (g, g)
+        ``links[sender, receiver]``: messages sent on that link (int64).
+    readouts, inputs_read, deadline_misses : int
+        Readouts (one per input sample), those that reflect an input some module read, and the misses.
+    latencies : ndarray, shape (R,)
+        Readout latencies, kept only when ``meta["latency_model"]`` is true (else empty).
+    staleness_counts : list of (values, counts)
+        Per module, the distinct staleness values of its activations (float64, ascending) and how
+        often each occurred: exact percentiles in memory that grows with the number of distinct
+        ages (a handful on a periodic schedule), not with the run.
+    """
+
+    def __init__(self, meta: dict):
+        missing = [k for k in REQUIRED_META if k not in meta]
+        if missing:
+            raise InvalidValueError(
+                f"missing {', '.join(missing)}; a summary needs the run's description "
+                "(pass meta= when reading a single table from CSV/Parquet, or use Trace.load)", key="meta")
+        self.meta = dict(meta)
+        g = len(meta["module_sizes"])
+        self.activations = np.zeros(g, dtype=np.int64)
+        self.macs = np.zeros(g, dtype=np.int64)
+        self.busy = np.zeros(g)
+        self.staleness_sum = np.zeros(g)
+        self.staleness_max = np.full(g, -np.inf)
+        self.wait_sum = np.zeros(g)
+        self.wait_max = np.full(g, -np.inf)
+        self.lag_max = np.full(g, -np.inf)
+        self.links = np.zeros((g, g), dtype=np.int64)
+        self.readouts = 0
+        self.inputs_read = 0
+        self.deadline_misses = 0
+        self._latencies: list[np.ndarray] = []
+        self.staleness_counts = [(np.zeros(0), np.zeros(0, dtype=np.int64)) for _ in range(g)]
+
+    @property
+    def g(self) -> int:
+        return len(self.meta["module_sizes"])
+
+    @property
+    def batch(self) -> int:
+        return int(self.meta.get("batch", 1))
+
+    @property
+    def latencies(self) -> np.ndarray:
+        return np.concatenate(self._latencies) if self._latencies else np.zeros(0)
+
+    def __repr__(self) -> str:
+        return (f"AggregateTrace({int(self.activations.sum())} activations of {self.g} modules, "
+                f"{int(self.links.sum())} messages, {self.readouts} readouts, engine={self.meta.get('engine')!r})")
+
+    # ------------------------------------------------------------------ folding records in
+    def add(self, activations: np.ndarray | None = None, messages: np.ndarray | None = None,
+            readouts: np.ndarray | None = None) -> "AggregateTrace":
+        """Fold in a chunk of records (structured arrays with the Trace fields); returns ``self``."""
+        g = self.g
+        if activations is not None and activations.shape[0]:
+            mod = activations["module"].astype(np.intp)
+            if mod.min() < 0 or mod.max() >= g:
+                raise InvalidValueError(f"module indices must lie in 0..{g - 1}", key="activations")
+            self.activations += np.bincount(mod, minlength=g)
+            np.add.at(self.macs, mod, activations["macs"].astype(np.int64))       # exact integer sums
+            self.busy += np.bincount(mod, weights=activations["end"] - activations["start"], minlength=g)
+            stale = activations["staleness"].astype(np.float64)
+            self.staleness_sum += np.bincount(mod, weights=stale, minlength=g)
+            np.maximum.at(self.staleness_max, mod, stale)
+            wait = activations["start"] - activations["time"]
+            self.wait_sum += np.bincount(mod, weights=wait, minlength=g)
+            np.maximum.at(self.wait_max, mod, wait)
+            np.maximum.at(self.lag_max, mod, activations["lag"].astype(np.float64))
+            for i in np.unique(mod).tolist():
+                self.staleness_counts[i] = _merge_counts(self.staleness_counts[i],
+                                                         np.unique(stale[mod == i], return_counts=True))
+        if messages is not None and messages.shape[0]:
+            pair = messages["sender"].astype(np.intp) * g + messages["receiver"].astype(np.intp)
+            self.links += np.bincount(pair, minlength=g * g).reshape(g, g)
+        if readouts is not None and readouts.shape[0]:
+            self.readouts += int(readouts.shape[0])
+            self.inputs_read += int(np.count_nonzero(np.isfinite(readouts["latency"])))
+            self.deadline_misses += int(np.count_nonzero(readouts["missed"]))
+            if self.meta.get("latency_model"):
+                self._latencies.append(np.array(readouts["latency"], dtype=np.float64))
+        return self
+
+    # ------------------------------------------------------------------ summary
+    def summary(self) -> dict:
+        """Totals as plain data: the keys of ``summary.json`` (DESIGN section 3), and more.
+
+        ``activations`` counts firings (one per module firing, whatever the batch);
+        every operation count (``macs``, ``bias_adds``, ``fn_evals``) and ``bytes_read``
+        covers all ``batch`` sequences: ``count_basis`` says ``"per sequence"`` or ``"per batch"``.
+        ``macs`` = activations' multiply-adds + one readout (``n_out * n``) per readout row.
+        """
+        meta, B, g = self.meta, self.batch, self.g
+        update = cost.update_cost(meta["module_sizes"], np.asarray(meta["block_mask"], dtype=bool), meta["n_in"])
+        counts = self.activations
+        bias_adds = counts * update.bias_adds * B
+        fn_evals = counts * update.fn_evals * B
+        bytes_read = counts * update.bytes_read(B)
+        readout_macs = int(meta["readout_macs"]) * B * self.readouts
+        buffer_ops, buffer_floats = cost.buffer_cost(meta.get("input_mode", ["latest"] * g), meta["n_in"],
+                                                     int(meta["n_steps"]), counts, B)
+        activation_macs = int(self.macs.sum())
+        macs = activation_macs + readout_macs
+        dense = int(meta["dense_step_macs"]) * B * int(meta["n_steps"])
+        mask = np.asarray(meta["block_mask"], dtype=bool)
+        per_module = []
+        for i in range(g):
+            n_i = int(counts[i])
+            reads = n_i if mask[i].sum() - mask[i, i] else 0     # staleness is of state read from other modules
+            per_module.append({
+                "module": i, "label": meta["labels"][i], "period": _period(meta["periods"][i]),
+                "size": int(meta["module_sizes"][i]), "activations": n_i, "macs": int(self.macs[i]),
+                "bias_adds": int(bias_adds[i]), "fn_evals": int(fn_evals[i]), "bytes_read": int(bytes_read[i]),
+                "buffer_ops": int(buffer_ops[i]), "busy": float(self.busy[i]),
+                "staleness_mean": float(self.staleness_sum[i] / n_i) if reads else None,
+                "staleness_p50": _percentile(*self.staleness_counts[i], 50) if reads else None,
+                "staleness_p99": _percentile(*self.staleness_counts[i], 99) if reads else None,
+                "staleness_max": float(self.staleness_max[i]) if reads else None,
+                "lag_max": float(self.lag_max[i]) if n_i else None,
+                "queue_wait_mean": float(self.wait_sum[i] / n_i) if n_i else None,
+                "queue_wait_max": float(self.wait_max[i]) if n_i else None,
+            })
+        out = {
+            "engine": meta.get("engine"),
+            "n_steps": int(meta["n_steps"]),
+            "batch": B,
+            "count_basis": "per batch" if B > 1 else "per sequence",
+            "activations": int(counts.sum()),
+            "macs": macs,
+            "activation_macs": activation_macs,
+            "readout_macs": readout_macs,
+            "readouts": self.readouts,
+            "inputs": int(meta["n_steps"]),
+            "inputs_read": self.inputs_read,
+            "inputs_dropped": int(meta["n_steps"]) - self.inputs_read,
+            "bias_adds": int(bias_adds.sum()),
+            "fn_evals": int(fn_evals.sum()),
+            "bytes_read": int(bytes_read.sum()),
+            "buffer_ops": int(buffer_ops.sum()),
+            "buffer_floats": buffer_floats,
+            "dense_macs": dense,
+            "speedup_vs_dense": (dense / macs) if macs else math.inf,
+            "messages": int(self.links.sum()),
+            "staleness": self._staleness(),
+            "per_module": per_module,
+        }
+        if meta.get("latency_model"):
+            lat = self.latencies
+            lat = lat[np.isfinite(lat)]                    # a dropped input has no latency: counted apart
+            out["latency"] = ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+                               "max": float(lat.max())} if lat.size else {"p50": None, "p99": None, "max": None})
+            out["latency"].update(over="inputs read", n=int(lat.size))
+            out["deadline_misses"] = self.deadline_misses
+            n = int(counts.sum())
+            out["queue_wait"] = ({"mean": float(self.wait_sum.sum() / n), "max": float(self.wait_max.max())}
+                                 if n else {"mean": None, "max": None})
+        return out
+
+    def _staleness(self) -> dict:
+        """Staleness percentiles over the activations of the modules that read another module."""
+        mask = np.asarray(self.meta["block_mask"], dtype=bool)
+        readers = [i for i in range(self.g) if mask[i].sum() - mask[i, i] > 0]
+        values, counts = np.zeros(0), np.zeros(0, dtype=np.int64)
+        for i in readers:
+            values, counts = _merge_counts((values, counts), self.staleness_counts[i])
+        return {"p50": _percentile(values, counts, 50), "p99": _percentile(values, counts, 99),
+                "max": float(values[-1]) if values.size else None,
+                "over": "activations that read another module", "n": int(counts.sum())}
+
+    def merge(self, other: "AggregateTrace") -> "AggregateTrace":
+        """Add another aggregate of the same model (e.g. of the next stretch of a long run); returns ``self``."""
+        if other.g != self.g:
+            raise InvalidValueError(f"got an aggregate of {other.g} modules, expected {self.g}", key="other")
+        self.activations += other.activations
+        self.macs += other.macs
+        self.busy += other.busy
+        self.staleness_sum += other.staleness_sum
+        np.maximum(self.staleness_max, other.staleness_max, out=self.staleness_max)
+        self.wait_sum += other.wait_sum
+        np.maximum(self.wait_max, other.wait_max, out=self.wait_max)
+        np.maximum(self.lag_max, other.lag_max, out=self.lag_max)
+        self.links += other.links
+        self.readouts += other.readouts
+        self.inputs_read += other.inputs_read
+        self.deadline_misses += other.deadline_misses
+        self.staleness_counts = [_merge_counts(a, b) for a, b in zip(self.staleness_counts, other.staleness_counts)]
+        self._latencies.extend(other._latencies)
+        return self
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (constant in the run length, except kept latencies)."""
+        arrays = (self.activations, self.macs, self.busy, self.staleness_sum, self.staleness_max, self.wait_sum,
+                  self.wait_max, self.lag_max, self.links)
+        return (sum(a.nbytes for a in arrays) + sum(a.nbytes for a in self._latencies)
+                + sum(v.nbytes + c.nbytes for v, c in self.staleness_counts))
+
+
+def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two (distinct values ascending, counts) tallies as one."""
+    if not a[0].size:
+        return np.asarray(b[0], dtype=np.float64), np.asarray(b[1], dtype=np.int64)
+    values, where = np.unique(np.concatenate([a[0], b[0]]), return_inverse=True)
+    counts = np.bincount(where, weights=np.concatenate([a[1], b[1]]), minlength=values.size)
+    return values, counts.astype(np.int64)
+
+
+def _percentile(values: np.ndarray, counts: np.ndarray, q: float) -> float | None:
+    """``np.percentile(expanded, q)`` (linear interpolation) of the sample given as distinct values and counts."""
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    pos = q / 100.0 * (n - 1)
+    ends = np.cumsum(counts)                                  # element k is values[searchsorted(ends, k, "right")]
+    lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+    a = float(values[np.searchsorted(ends, lo, side="right")])
+    b = float(values[np.searchsorted(ends, hi, side="right")])
+    return a + (b - a) * (pos - lo)
+
+
+def _period(value):
+    """A period as plain JSON data: an int when integral, None when infinite."""
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return int(value) if value.is_integer() else value

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write, json_default
 from ..errors import FileFormatError
 from ..limits import check_memory
 
@@ -57,8 +58,6 @@ class Entry:
 def write_npz(path, arrays: dict) -> Path:
     """Write ``arrays`` (name -> array) to ``path`` as an uncompressed ``.npz``, atomically and
     byte-reproducibly (fixed member order and timestamps; no pickles)."""
-    from .core import atomic_write
-
     path = Path(path)
 
     def write(f):
@@ -200,12 +199,3 @@ def _kinds(kinds: str) -> str:
     names = {"f": "floats", "i": "integers", "u": "unsigned integers", "b": "booleans", "U": "text",
              "V": "records"}
     return " or ".join(names.get(k, k) for k in kinds)
-
-
-def json_default(value):
-    """``json.dumps`` default for numpy scalars and arrays."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -311,10 +311,10 @@ def _search(args) -> int:
     try:
         result = search(spec, args.out, trials=args.trials, scheduler=args.scheduler, workers=args.workers,
                         progress=not args.quiet)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"clocksim: interrupted; the finished trials are in {args.out / 'study.journal'}: run the same "
               "command again to resume", file=sys.stderr)
-        return 130
+        return 128 + int(exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
     if not args.quiet:
         names = [o.metric for o in spec.objectives]
         print(f"{spec.name}: {len(result.table)} trials ({result.ran} run now), {len(result.front)} on the front; "

@@ -114,6 +114,7 @@ def _run_trials(spec: SearchSpec, folder: Path, study, total: int, done: int, sc
     """Ask, run and tell trials until ``total`` are finished; returns how many this call finished."""
     from tqdm import tqdm
 
+    from ..folders import check_signals
     from ..sweep.schedulers import _client, default_workers, execute
 
     ran = 0
@@ -133,12 +134,20 @@ def _run_trials(spec: SearchSpec, folder: Path, study, total: int, done: int, sc
                 _tell(spec, study, asked[row["id"]], row)
                 done, ran = done + 1, ran + 1
                 bar.update(1)
+                check_signals()          # a SIGTERM swallowed while a trial compiled still ends the search
     return ran
 
 
 def check_journal(path: Path) -> list[str]:
     """Recover a journal whose last record was cut short (a kill, a full disk): drop that partial line,
-    and note it. A damaged record before the last is refused with one line naming the file and line."""
+    and note it. A damaged record before the last is refused with one line naming the file and line.
+
+    Called with the folder locked, before any worker runs: a journal lock of Optuna found now was
+    left by a search that was killed while it wrote, and is removed (Optuna would wait 30 s for it).
+    """
+    stale = path.with_name(path.name + ".lock")
+    if stale.is_symlink() or stale.exists():
+        stale.unlink()
     if not path.exists():
         return []
     with open(path, "r+b") as f:

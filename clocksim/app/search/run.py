@@ -14,6 +14,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .spec import SearchError, SearchSpec, load_search, metric_value, toml_key, toml_value
 from .trial import journal_storage, make_pruner, run_trial
 
@@ -288,11 +290,10 @@ def _tell(spec: SearchSpec, study, trial, row: dict) -> None:
 
 # ---------------------------------------------------------------------- outputs
 def pareto_indices(values: list[list[float]], directions: list[str]) -> list[int]:
-    """Indices of the points no other point dominates (every objective no worse, one better)."""
-    sign = [1.0 if d == "minimize" else -1.0 for d in directions]
-    pts = [[s * v for s, v in zip(sign, row)] for row in values]
-    return [i for i, p in enumerate(pts)
-            if not any(all(a <= b for a, b in zip(q, p)) and any(a < b for a, b in zip(q, p)) for q in pts)]
+    """Indices of the points no other point dominates (:func:`clocksim.trace.summary.non_dominated`)."""
+    from ...trace.summary import non_dominated
+
+    return [int(i) for i in np.flatnonzero(non_dominated(values, directions))] if values else []
 
 
 def _rows(spec: SearchSpec, trials) -> tuple[list[dict], list[str]]:

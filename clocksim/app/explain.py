@@ -94,6 +94,21 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
         lines.append(f"{ASKED} marks the step{'s' if len(asked) > 1 else ''} asked about "
                      f"({', '.join(map(str, sorted(asked)))}).")
     lines.append("")
+    lines += _notes(clocks, act, start, n_steps, names)
+    if input_mode is not None and len(input_mode) != g:
+        raise InvalidValueError(f"got {len(input_mode)} modes for {g} modules, expected one per module",
+                                key="input_mode")
+    buffered = [i for i, mode in enumerate(input_mode or ()) if mode != "latest"]
+    if buffered:
+        lines += _window_table(act, start, list(range(start, start + n_steps)), extra, asked, names, input_mode,
+                               buffered)
+    return "\n".join(lines)
+
+
+def _notes(clocks: Sequence[Clock], act: np.ndarray, start: int, n_steps: int, names: list[str]) -> list[str]:
+    """The lines under the table: how often each module ran, when idle ones first run, the other ``start``
+    convention, and the wiring."""
+    lines, g = [], len(clocks)
     counts = act[:n_steps].sum(axis=0)
     lines.append(f"In steps {start}..{start + n_steps - 1}: " + ", ".join(
         f"{names[i]} runs {int(counts[i])}x" for i in range(g)) + ".")
@@ -113,14 +128,7 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
         lines.append(f"With start={other} instead, the first input is step {other}, where {who}.")
     lines.append("Wiring (slow-to-fast): each module reads itself and every slower module; "
                  f"{names[0]} reads all, {names[-1]} reads only itself.")
-    if input_mode is not None and len(input_mode) != g:
-        raise InvalidValueError(f"got {len(input_mode)} modes for {g} modules, expected one per module",
-                                key="input_mode")
-    buffered = [i for i, mode in enumerate(input_mode or ()) if mode != "latest"]
-    if buffered:
-        lines += _window_table(act, start, list(range(start, start + n_steps)), extra, asked, names, input_mode,
-                               buffered)
-    return "\n".join(lines)
+    return lines
 
 
 def _window_table(act, start, block, extra, asked, names, input_mode, buffered) -> list[str]:

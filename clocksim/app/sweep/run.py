@@ -67,22 +67,44 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
     figures : bool
         Draw ``pareto.png`` and ``heatmap.png``.
     """
-    from tqdm import tqdm
-
-    from ..folders import folder_lock
-    from .results import ResultsLog
-    from .schedulers import check_scheduler, execute
+    from .schedulers import check_scheduler
 
     t0 = time.perf_counter()
     check_scheduler(scheduler, workers)
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise SweepError(f"{folder} exists and is not a folder", key="--out")
+    notes: list[str] = []
+    latest, ran = _run_points(sweep, folder, scheduler, workers, force, retry_errors, progress, notes)
+    total = len(sweep.points)
+    table = [{**sweep.params_row(p), **{c: latest[p.id].get(c) for c in (*ROW_FIELDS, *sweep.metrics)}}
+             for p in sweep.points if p.id in latest]
+    files = [folder / "results.csv", folder / "sweep.json"]
+    try:
+        from .results import write_parquet
+        files.append(write_parquet(folder / "results.parquet", table, sweep.columns, sweep_record(sweep)))
+    except ImportError:
+        notes.append("results.parquet not written: it needs pyarrow (pip install 'clocksim[parquet]')")
+    if figures:
+        files += _figures(sweep, table, folder, notes)
+    failed = sum(row["status"] == "error" for row in table)
+    return SweepResult(sweep, folder, table, ran, total - ran, failed, files, notes, time.perf_counter() - t0)
+
+
+def _run_points(sweep: Sweep, folder: Path, scheduler, workers, force: bool, retry_errors: bool, progress: bool,
+                notes: list[str]) -> tuple[dict, int]:
+    """With the folder locked, run the points not yet in ``results.csv`` and append each as it finishes;
+    returns the last row recorded for every point id, and how many points ran now."""
+    from tqdm import tqdm
+
+    from ..folders import folder_lock
+    from .results import ResultsLog
+    from .schedulers import execute
+
     with folder_lock(folder):                 # another sweep (or run) writing here is refused, --force too
         if force and folder.is_dir():
             for name in OUTPUTS:
                 (folder / name).unlink(missing_ok=True)
-        notes: list[str] = []
         numeric = ["wall_time", *sweep.metrics]
         with ResultsLog(folder / "results.csv", sweep.columns, numeric) as log:
             if log.dropped:
@@ -97,20 +119,7 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
                 for row in execute([sweep.task(p) for p in todo], scheduler, workers):
                     log.append({**sweep.params_row(by_id[row["id"]]), **row})
                     bar.update(1)
-            latest = log.latest()
-    table = [{**sweep.params_row(p), **{c: latest[p.id].get(c) for c in (*ROW_FIELDS, *sweep.metrics)}}
-             for p in sweep.points if p.id in latest]
-    files = [folder / "results.csv", folder / "sweep.json"]
-    try:
-        from .results import write_parquet
-        files.append(write_parquet(folder / "results.parquet", table, sweep.columns, sweep_record(sweep)))
-    except ImportError:
-        notes.append("results.parquet not written: it needs pyarrow (pip install 'clocksim[parquet]')")
-    if figures:
-        files += _figures(sweep, table, folder, notes)
-    failed = sum(row["status"] == "error" for row in table)
-    return SweepResult(sweep, folder, table, len(todo), total - len(todo), failed, files, notes,
-                       time.perf_counter() - t0)
+            return log.latest(), len(todo)
 
 
 def sweep_record(sweep: Sweep) -> dict:

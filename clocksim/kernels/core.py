@@ -1,4 +1,4 @@
-"""Pure @njit kernels shared by every engine (no clocksim imports, no validation).
+"""Pure @njit kernels shared by every engine (no clocksim imports but the errors; sizes checked once per call).
 
 Both engines call the *same* kernels, so they agree bit for bit: ``fastmath`` is
 off everywhere. The forward block products (:func:`gemm_rows`) are SIMD tiles written

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import grad
-from .._validate import as_float, as_int
+from .._validate import as_float, as_int, as_mapping, check_options, keyword_names
 from .checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -168,11 +168,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidValueError(
-                f"unknown key(s) {', '.join(unknown)}, expected some of {', '.join(sorted(known))}", key="config")
+        check_options(as_mapping("config", data), [f.name for f in dataclasses.fields(cls)], what="key", key="config")
         data = dict(data)
         if "freeze" in data:
             data["freeze"] = tuple(data["freeze"])
@@ -280,10 +276,9 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
     if not isinstance(config, TrainConfig):
         raise InvalidValueError(f"got {type(config).__name__}, expected a TrainConfig", key="config")
     if overrides:
-        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
-        if unknown:
-            raise InvalidValueError(f"unknown option(s) {', '.join(unknown)}; see TrainConfig for the options",
-                                    key="train")
+        fields = [f.name for f in dataclasses.fields(TrainConfig)]
+        check_options(overrides, fields, key="train", what="option (a TrainConfig field)",
+                      suggest=keyword_names(train))
         config = dataclasses.replace(config, **overrides)
     checkpoint_every = as_int("checkpoint_every", checkpoint_every, minimum=1)
     if on_epoch is not None and not callable(on_epoch):

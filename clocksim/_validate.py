@@ -262,15 +262,3 @@ def as_rng(name: str, value) -> np.random.Generator | None:
         raise InvalidTypeError(f"got {_kind(value)}, expected a numpy.random.Generator "
                                "(numpy.random.default_rng(seed)) or None", key=name)
     return value
-
-
-def as_drawing(name: str, value, kind: str = "axes"):
-    """``value`` if it is None or a matplotlib Axes (``kind="axes"``) / Figure (``kind="figure"``).
-
-    Checked by what the object can do, so that this module does not import matplotlib.
-    """
-    needed = {"axes": ("plot", "get_figure"), "figure": ("add_subplot", "savefig")}[kind]
-    if value is not None and not all(hasattr(value, attr) for attr in needed):
-        what = "a matplotlib Axes" if kind == "axes" else "a matplotlib Figure"
-        raise InvalidTypeError(f"got {_kind(value)}, expected {what} or None", key=name)
-    return value

@@ -117,7 +117,7 @@ class TestMistakes:
         ("[model]\nclocks = [{ kind = \"explicit\", times = [3, 1] }]\n", "strictly increasing"),
         ("[model]\nperiods = [4, 2]\n", "model.clocks: module 1 (T=2) is faster than module 0 (T=4)"),
         ("[model]\nperiods = [1, 2]\nconnectivity = [[true]]\n", "model.connectivity: got [[True]], expected a 2 x 2"),
-        (MINIMAL + "[engine]\nlatency = -1.0\n", "engine.latency.delay: got -1"),
+        (MINIMAL + "[engine]\nlatency = -1.0\n", "engine.latency: got -1.0, expected a delay >= 0"),
         (MINIMAL + "[output]\nplots = [\"activity\", \"pie\"]\n", "output.plots[1]: got 'pie', expected one of"),
     ])
     def test_one_line_error(self, tmp_path, text, msg):

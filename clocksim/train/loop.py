@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import grad
-from .._validate import as_float, as_int, as_mapping, check_options, keyword_names
+from .._validate import as_float, as_int, as_mapping, as_path, as_rng, check_options, keyword_names
 from .checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -148,7 +148,8 @@ class TrainConfig:
         for flag in ("shuffle", "restore_best"):
             if not isinstance(getattr(self, flag), bool):
                 raise InvalidValueError(f"got {getattr(self, flag)!r}, expected True or False", key=flag)
-        if isinstance(self.freeze, str) or not all(isinstance(k, str) for k in self.freeze):
+        if isinstance(self.freeze, str) or not isinstance(self.freeze, (tuple, list)) or \
+                not all(isinstance(k, str) for k in self.freeze):
             raise InvalidValueError(f"got {self.freeze!r}, expected a tuple of parameter names", key="freeze")
         clean["freeze"] = tuple(self.freeze)
         for name, value in clean.items():
@@ -281,6 +282,9 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
                       suggest=keyword_names(train))
         config = dataclasses.replace(config, **overrides)
     checkpoint_every = as_int("checkpoint_every", checkpoint_every, minimum=1)
+    rng = as_rng("rng", rng)
+    checkpoint = None if checkpoint is None else as_path("checkpoint", checkpoint)
+    resume = None if resume is None else as_path("resume", resume)
     if on_epoch is not None and not callable(on_epoch):
         raise InvalidValueError(f"got {on_epoch!r}, expected a callable on_epoch(epoch, history)", key="on_epoch")
     names = _trainable_names(model, config.freeze)

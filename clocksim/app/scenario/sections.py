@@ -336,8 +336,8 @@ def _delay(ctx, where: str, value) -> cost.Delay:
         if kind not in cost.DELAY_KINDS:
             ctx.fail(f"{where}.kind", kind, "one of " + ", ".join(cost.DELAY_KINDS))
         return ctx.construct(where, cost.DELAY_KINDS[kind], {k: v for k, v in value.items() if k != "kind"})
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        ctx.fail(where, value, "a delay >= 0 or a table with a `kind`")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        ctx.fail(where, value, "a delay >= 0 or a table with a `kind`")     # the number is the key's own value
     return ctx.call(where, cost.Fixed, value)
 
 

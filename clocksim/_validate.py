@@ -250,6 +250,16 @@ def as_str(name: str, value, options: Sequence[str] | None = None) -> str:
     return value
 
 
+def as_bool(name: str, value, *, optional: bool = False) -> bool | None:
+    """``value`` if it is True or False (or None when ``optional``); 1, "yes" and the like are refused."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidTypeError(f"got {_kind(value)}, expected True or False{' or None' if optional else ''}",
+                               key=name)
+    return bool(value)
+
+
 def as_callable(name: str, value, what: str = "a callable"):
     if not callable(value):
         raise InvalidTypeError(f"got {_kind(value)}, expected {what}", key=name)

@@ -35,8 +35,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import as_float, as_int, as_int_list, as_sequence
-from ..errors import InvalidValueError, UnsupportedError
+from .._validate import as_float, as_int, as_int_list, as_real_array, as_sequence
+from ..errors import InvalidValueError, ShapeError, UnsupportedError
 from ..limits import check_memory
 
 __all__ = [
@@ -482,6 +482,11 @@ def activity_mask(clocks: Sequence[Clock], n_steps: int, start: int = 0, x: np.n
     check_memory(float(n_steps) * max(len(clocks), 1), "n_steps",
                  f"an activity mask of {n_steps:,} steps x {len(clocks)} modules (1 byte each)")
     if x is not None:
+        x = as_real_array("x", x, ndim=(2, 3))
+        x = x[None] if x.ndim == 2 else x                                   # (B, n_steps, n_in)
+        if x.shape[1] != n_steps:
+            raise ShapeError(f"got {x.shape[1]} steps, expected n_steps={n_steps} ((B, n_steps, n_in) inputs)",
+                             key="x")
         clocks = resolve_clocks(clocks, x, start + np.arange(n_steps, dtype=np.float64))
     out = np.empty((n_steps, len(clocks)), dtype=bool)
     for i, clock in enumerate(clocks):

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from . import _format as fmt
-from .._validate import as_sequence, did_you_mean
+from .._validate import as_bool, as_sequence, did_you_mean
 from ..errors import InvalidTypeError, InvalidValueError
 from ._style import _check_axes
 
@@ -106,6 +106,7 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
                                     key="x" if name == x else "y")
     by = [] if by is None else as_sequence("by", by, "a list of column names")
     _check_axes(ax)
+    maximize_y = as_bool("maximize_y", maximize_y, optional=True)
     for name in by:
         if name not in cols:
             raise InvalidValueError(f"got {name!r}, expected columns of the table ({', '.join(cols)})", key="by")

@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from . import _format as fmt
+from .._validate import as_bool
 from ..errors import InvalidValueError
 from ..trace.core import Trace
 from ._style import (
@@ -62,6 +63,7 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
     """
     _check_trace(trace)
     _check_axes(ax)
+    aggregate, windows = as_bool("aggregate", aggregate, optional=True), as_bool("windows", windows)
     ax = ax if ax is not None else _new_axes(figsize=(10, _rows_height(trace.g)))
     lo, hi, pad = _window(trace, steps)
     order, rank = _fastest_first(trace)

@@ -59,8 +59,8 @@ import numpy as np
 
 from .. import cost
 from .aggregate import AggregateTrace
-from .._validate import as_mapping, as_path
-from ..errors import FileFormatError, InvalidValueError
+from .._validate import as_callable, as_mapping, as_path
+from ..errors import FileFormatError, InvalidTypeError, InvalidValueError
 from .files import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 
 __all__ = ["Trace", "ACTIVATION_DTYPE", "INSTANT_DTYPE", "TIMED_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES",
@@ -118,6 +118,8 @@ class Trace:
                  readouts: np.ndarray | Callable | None = None, meta: dict | None = None,
                  expand: Callable | None = None):
         self.meta = {} if meta is None else dict(as_mapping("meta", meta, "a dict describing the run"))
+        if expand is not None:
+            as_callable("expand", expand, "a callable making the rows of a lazily built table")
         if expand is None and isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
             expand = partial(expand_instant, macs=np.asarray(self.meta["activation_macs"], dtype=np.int64)
                              * self.batch)
@@ -286,6 +288,9 @@ class Trace:
         values (``meta["wall_time"]``) are left out, so identical runs give byte-identical files.
         """
         path = as_path("path", path)
+        if fingerprint is not None and not isinstance(fingerprint, str):
+            raise InvalidTypeError(f"got {fingerprint!r}, expected a string (the scenario's fingerprint) or None",
+                                   key="fingerprint")
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
         meta = {k: v for k, v in self.meta.items() if k not in VOLATILE_META}

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import grad
-from .._validate import as_float, as_int, as_mapping, as_path, as_rng, check_options, keyword_names
+from .._validate import as_bool, as_float, as_int, as_mapping, as_path, as_rng, check_options, keyword_names
 from .checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -283,6 +283,9 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
         config = dataclasses.replace(config, **overrides)
     checkpoint_every = as_int("checkpoint_every", checkpoint_every, minimum=1)
     rng = as_rng("rng", rng)
+    progress = as_bool("progress", progress, optional=True)
+    if fingerprint is not None:
+        as_mapping("fingerprint", fingerprint, "a dict (what is being trained) or None")
     checkpoint = None if checkpoint is None else as_path("checkpoint", checkpoint)
     resume = None if resume is None else as_path("resume", resume)
     if on_epoch is not None and not callable(on_epoch):

@@ -361,3 +361,148 @@ def test_bad_argument_is_refused_naming_it_or_works(world, name, param, kind):
     except Exception as err:          # noqa: BLE001 - the point: anything else is a failure
         pytest.fail(f"{name}({param}={value!r}) raised {type(err).__name__}: {err}")
     assert time.perf_counter() - t0 < 30
+
+
+# --- absurd sizes: refused by an estimate, before anything is allocated ------------------------------------
+
+@pytest.mark.parametrize("call,key,error", [
+    (lambda: cs.exponential_periods(10**9), "g", cs.InvalidValueError),
+    (lambda: cs.fibonacci_periods(10**9), "g", cs.InvalidValueError),
+    (lambda: cs.linear_periods(10**9), "g", cs.ResourceLimitError),
+    (lambda: cs.prime_periods(10**9), "g", cs.ResourceLimitError),
+    (lambda: cs.model_for_budget("cwrnn", 10**15), "budget", cs.ResourceLimitError),
+    (lambda: cs.model_for_budget("lstm", 10**15), "budget", cs.ResourceLimitError),
+    (lambda: cs.model_for_budget("cwrnn", 1e15), "budget", cs.InvalidValueError),       # not an integer
+    (lambda: cs.activity_mask([cs.Periodic(1), cs.Periodic(2)], 10**12), "n_steps", cs.ResourceLimitError),
+    (lambda: cs.ClockworkRNN(1, 1, [2, 2], [1, 2]).activity(10**12), "n_steps", cs.ResourceLimitError),
+])
+def test_absurd_sizes_are_refused_within_a_second(call, key, error, monkeypatch):
+    monkeypatch.setenv("CLOCKSIM_MAX_MEMORY", "8G")           # the same verdict on any machine
+    t0 = time.perf_counter()
+    with pytest.raises(error) as info:
+        call()
+    assert info.value.key == key and time.perf_counter() - t0 < 1.0
+
+
+def test_families_accept_every_length_whose_periods_a_clock_takes():
+    assert cs.exponential_periods(54)[-1] == 2**53 and cs.fibonacci_periods(77)[-1] <= 2**53
+    for family, g in ((cs.exponential_periods, 55), (cs.fibonacci_periods, 78)):
+        with pytest.raises(cs.InvalidValueError, match=r"g: got \d+: the slowest period"):
+            family(g)
+    cs.Periodic(cs.fibonacci_periods(77)[-1])                # the longest accepted family still makes clocks
+
+
+def _primes_by_trial_division(g):
+    out, candidate = [1], 2
+    while len(out) < g:
+        if all(candidate % p for p in out[1:] if p * p <= candidate):
+            out.append(candidate)
+        candidate += 1
+    return out
+
+
+def test_prime_periods_sieve_equals_trial_division():
+    for g in list(range(1, 40)) + [100, 777]:
+        assert cs.prime_periods(g) == _primes_by_trial_division(g)
+
+
+def test_size_for_budget_bisection_equals_the_linear_search():
+    from clocksim.model.baselines import budget_params
+
+    def linear(kind, budget, rule, **kw):
+        smallest = len(kw.get("periods", (1,))) if kind == "cwrnn" else 1
+        n = smallest
+        while budget_params(kind, n, **kw) < budget:
+            n += 1
+        if rule == "ceil":
+            return n
+        below = n if budget_params(kind, n, **kw) == budget else n - 1
+        if rule == "floor" or below == n or below < smallest:
+            return below if below >= smallest else n
+        return below if budget - budget_params(kind, below, **kw) <= budget_params(kind, n, **kw) - budget else n
+
+    rng = np.random.default_rng(0)
+    for budget in [100, 250, 500, 1000, *rng.integers(50, 20000, 30).tolist()]:
+        for kind in ("rnn", "lstm", "cwrnn"):
+            for rule in ("ceil", "nearest"):
+                kw = {"n_in": 2, "n_out": 1, "periods": (1, 2, 4)}
+                assert cs.size_for_budget(kind, budget, rule=rule, **kw) == linear(kind, budget, rule, **kw)
+    t0 = time.perf_counter()
+    n = cs.size_for_budget("cwrnn", 10**15)
+    assert budget_params("cwrnn", n) >= 10**15 * 0.999 and time.perf_counter() - t0 < 1.0
+
+
+# --- finite inputs that overflow ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda m, x, t: cs.loss_and_grad(m, x, t),
+    lambda m, x, t: cs.evaluate(m, x, t),
+    lambda m, x, t: cs.train(m, x, t, epochs=1, progress=False),
+    lambda m, x, t: cs.LSTM(1, 1, 2).loss_and_grad(x, t),
+], ids=["loss_and_grad", "evaluate", "train", "LSTM.loss_and_grad"])
+def test_targets_whose_squares_overflow_are_refused_naming_target(call):
+    model = cs.ClockworkRNN(1, 1, [2, 2], [1, 2], seed=0)
+    x = np.zeros((4, 1))
+    target = np.zeros((4, 1))
+    target[2, 0] = 1e308
+    with pytest.raises(cs.InvalidValueError, match=r"target: holds 1e\+308 at index \(2, 0\).*overflows") as info:
+        call(model, x, target)
+    assert info.value.key == "target"
+
+
+def test_large_targets_that_fit_give_finite_losses_and_gradients():
+    model = cs.ClockworkRNN(1, 1, [2, 2], [1, 2], seed=0)
+    value, grads = cs.loss_and_grad(model, np.zeros((4, 1)), np.full((4, 1), 1e150))
+    assert np.isfinite(value) and all(np.isfinite(g).all() for g in grads.values())
+    value, grads = cs.loss_and_grad(model, np.full((4, 1), 1e308), np.zeros((4, 1)))     # inputs saturate tanh
+    assert np.isfinite(value) and all(np.isfinite(g).all() for g in grads.values())
+
+
+# --- did you mean: one helper for the API's keywords and the files' keys ------------------------------------
+
+@pytest.mark.parametrize("call,message", [
+    (lambda m: cs.simulate(m, np.zeros((3, 1)), engnie="events"), r"engnie: unknown option of simulate .*"
+                                                                   r"\(did you mean 'engine'\?\)"),
+    (lambda m: cs.simulate(m, np.zeros((3, 1)), engine="event"), r"engine: got 'event' \(did you mean 'events'\?\)"),
+    (lambda m: cs.simulate(m, np.zeros((3, 1)), engine="events", deadlin=1.0), r"deadlin: .*did you mean 'deadline'"),
+    (lambda m: cs.simulate(m, np.zeros((3, 1)), kepe="last"), r"kepe: .*did you mean 'keep'"),
+    (lambda m: cs.train(m, np.zeros((3, 1)), np.zeros((3, 1)), lerning_rate=0.1), r"train: unknown option .*"
+                                                                                  r"'lerning_rate' \(did you mean 'learning_rate'"),
+    (lambda m: cs.train(m, np.zeros((3, 1)), np.zeros((3, 1)), validaton=None), r"did you mean 'validation'"),
+    (lambda m: m.set_params(W_recc=np.zeros((4, 4))), r"set_params: unknown parameter 'W_recc' \(did you mean 'W_rec'"),
+    (lambda m: cs.model_for_budget("rnn", 100, activaton="relu"), r"activaton: .*did you mean 'activation'"),
+    (lambda m: cs.TrainConfig.from_dict({"epoch": 3}), r"config: unknown key 'epoch' \(did you mean 'epochs'"),
+    (lambda m: cs.plot_heatmap({"a": [1], "b": [2], "v": [3.0]}, "a", "b", "v", cmap="virdis"),
+     r"cmap: got 'virdis' \(did you mean 'viridis'"),
+])
+def test_misspelt_options_get_a_did_you_mean(call, message):
+    model = cs.ClockworkRNN(1, 1, [2, 2], [1, 2], seed=0)
+    with pytest.raises(cs.InvalidValueError, match=message):
+        call(model)
+
+
+def test_check_options_is_the_helper_a_keyword_class_uses():
+    """How a class taking ``**options`` (ComputeModel in clocksim/sched/, say) gives a did-you-mean."""
+    from clocksim._validate import check_options, did_you_mean, keyword_names
+
+    known = keyword_names(cs.ComputeModel)
+    assert known[:3] == ["cores", "throughput", "overhead"]
+    with pytest.raises(cs.InvalidValueError, match=r"^core: unknown option of ComputeModel \(did you mean "
+                                                   r"'cores'\?\); expected one of cores, throughput") as info:
+        check_options({"core": 2}, known, where="ComputeModel")
+    assert info.value.key == "core"
+    with pytest.raises(cs.InvalidValueError, match=r"^k: unknown options 'core' \(did you mean 'cores'\?\), 'zzz';"):
+        check_options({"core": 2, "zzz": 1, "cores": 1}, known, key="k")
+    check_options({"cores": 2}, known)
+    assert did_you_mean("thruput", known) == " (did you mean 'throughput'?)" and did_you_mean("zzz", known) == ""
+
+
+def test_scenario_and_sweep_keys_share_the_helper():
+    """No second did-you-mean: the scenario and sweep checks call _validate.did_you_mean."""
+    import ast
+
+    package = Path(cs.__file__).parent
+    users = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                   if any(isinstance(n, ast.Attribute) and n.attr == "get_close_matches"
+                          for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))))
+    assert users == ["_validate.py", "app/sweep/spec.py"]          # spec.py: one dotted form, "did you mean a.b?"

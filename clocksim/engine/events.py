@@ -48,7 +48,7 @@ from numba.core.dispatcher import Dispatcher
 
 from .. import cost
 from ..kernels import core as K
-from .._validate import as_float, as_real_array
+from .._validate import as_float, as_int_list, as_real_array
 from ..trace.aggregate import AggregateTrace
 from ..model.clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
@@ -186,7 +186,7 @@ class EventEngine(Engine):
                 raise InvalidValueError("expected strictly increasing arrival times", key="times")
             if self.times[0] < 0:
                 raise InvalidValueError(f"got {self.times[0]:g} as the first time, expected times >= 0", key="times")
-        self.order = None if order is None else [int(i) for i in order]
+        self.order = None if order is None else as_int_list("order", order, what="a list of module numbers")
 
     @property
     def timing_model(self) -> bool:

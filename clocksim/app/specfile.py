@@ -19,7 +19,7 @@ import math
 import os
 from pathlib import Path
 
-from .._validate import read_toml
+from .._validate import did_you_mean, read_toml
 from ..errors import ClocksimError, InvalidValueError
 
 __all__ = ["SpecChecks", "parse_range", "is_range", "head_table", "base_scenario", "flatten", "absolute_paths",
@@ -54,8 +54,7 @@ class SpecChecks:
 
     def unknown(self, key: str, options: list[str], leaf: str | None = None, what: str = "key"):
         leaf = key.rsplit(".", 1)[-1] if leaf is None else leaf
-        close = difflib.get_close_matches(leaf, options, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(leaf, options)
         listed = ", ".join(options) if options else "none"
         raise self.error_type(f"unknown {what}{hint}; expected one of {listed}", key=key, file=self.path)
 
@@ -144,8 +143,7 @@ class SpecChecks:
         if len(parts) < 2 or not all(parts):
             self.fail(where, key, "a scenario key path section.key, e.g. model.family")
         if parts[0] not in SCHEMA:
-            close = difflib.get_close_matches(parts[0], list(SCHEMA), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(parts[0], SCHEMA)
             self.error(where, f"unknown scenario section {parts[0]!r}{hint}; expected one of {', '.join(SCHEMA)}")
         if parts[1] not in SCHEMA[parts[0]]:
             close = difflib.get_close_matches(parts[1], list(SCHEMA[parts[0]]), n=1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..._validate import read_toml
+from ..._validate import as_path, read_toml
 from ...errors import ClocksimError, InvalidValueError
 from ...limits import POINTS_ENV, check_count
 from ...model.cwrnn import ClockworkRNN
@@ -144,7 +144,7 @@ class Sweep:
 
 def load_sweep(path) -> Sweep:
     """Read a sweep file and validate it and every point's scenario (raises :class:`SweepError`)."""
-    path = Path(path)
+    path = as_path("path", path)
     raw, text = read_toml(path, SweepError, "sweep")
     return parse_sweep(raw, path, leading_comment(text))
 

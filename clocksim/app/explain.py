@@ -76,16 +76,7 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
         running = " ".join(names[i] for i in np.flatnonzero(act[t - start])) or "(none: all hold)"
         return f"{ASKED if t in asked else '':<2}{t:>4} {cells}   {running}"
 
-    lines = [
-        "Clock rate: module Mi with period T (and phase p) runs at step t when (t - p) mod T == 0;",
-        "at every other step it keeps its state. Period 4 means \"runs at every 4th step\".",
-        f"Steps are numbered from start={start}: the first input is step {start}.",
-        "",
-        "module " + "".join(nm.rjust(width) for nm in names),
-        "T(+p)  " + "".join(c.label.removeprefix("T=").rjust(width) for c in clocks),
-        "",
-        "  step " + "".join(nm.rjust(width) for nm in names) + "   runs",
-    ]
+    lines = _header(clocks, start, names, width)
     lines += [row(t) for t in range(start, start + n_steps)]
     if extra:
         lines.append("   ...")
@@ -103,6 +94,20 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
         lines += _window_table(act, start, list(range(start, start + n_steps)), extra, asked, names, input_mode,
                                buffered)
     return "\n".join(lines)
+
+
+def _header(clocks: Sequence[Clock], start: int, names: list[str], width: int) -> list[str]:
+    """What clock rate means, the modules' periods, and the column heads of the step table."""
+    return [
+        "Clock rate: module Mi with period T (and phase p) runs at step t when (t - p) mod T == 0;",
+        "at every other step it keeps its state. Period 4 means \"runs at every 4th step\".",
+        f"Steps are numbered from start={start}: the first input is step {start}.",
+        "",
+        "module " + "".join(nm.rjust(width) for nm in names),
+        "T(+p)  " + "".join(c.label.removeprefix("T=").rjust(width) for c in clocks),
+        "",
+        "  step " + "".join(nm.rjust(width) for nm in names) + "   runs",
+    ]
 
 
 def _notes(clocks: Sequence[Clock], act: np.ndarray, start: int, n_steps: int, names: list[str]) -> list[str]:

@@ -20,8 +20,8 @@ from matplotlib.ticker import MaxNLocator, NullFormatter
 from . import _format as fmt
 from .._validate import as_bool, as_sequence, did_you_mean
 from ..errors import InvalidTypeError, InvalidValueError
-from ._style import _check_axes
 from ..trace.summary import non_dominated
+from ._style import _check_axes
 
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
 

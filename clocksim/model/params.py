@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_real_array, check_options
-from ..errors import InvalidValueError, ShapeError
+from ..errors import ShapeError
 
 __all__ = ["ParameterSet", "weight_count"]
 

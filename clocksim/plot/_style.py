@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
+import difflib
+import functools
+import inspect
 import math
 
 import matplotlib
@@ -15,8 +19,115 @@ MISS_COLOR = "#d62728"
 DENSE_COLOR = "0.35"
 
 
+#: Figure widths on request (``size=``, ``clocksim plot --size``, scenario ``[output] figure_size``), in inches:
+#: a journal column and a full page.
+SIZES = {"column": 3.5, "page": 7.0}
+
+#: Font sizes (points) at each size: legible in print at that width (at least 6 pt everywhere).
+_SIZE_RC = {
+    "column": {"font.size": 7.0, "axes.titlesize": 7.0, "axes.labelsize": 7.0, "xtick.labelsize": 6.5,
+               "ytick.labelsize": 6.5, "legend.fontsize": 6.5, "figure.titlesize": 7.5,
+               "lines.linewidth": 1.0, "lines.markersize": 4.0, "axes.linewidth": 0.6,
+               "xtick.major.width": 0.6, "ytick.major.width": 0.6, "xtick.major.size": 2.5,
+               "ytick.major.size": 2.5, "figure.constrained_layout.w_pad": 0.02,
+               "figure.constrained_layout.h_pad": 0.02},
+    "page": {"font.size": 8.5, "axes.titlesize": 9.0, "axes.labelsize": 8.5, "xtick.labelsize": 8.0,
+             "ytick.labelsize": 8.0, "legend.fontsize": 8.0, "figure.titlesize": 9.5},
+}
+
+_SIZE = contextvars.ContextVar("clocksim_figure_size", default=None)
+
+
+def check_size(size, key: str = "size"):
+    """``size`` if it is None or a key of :data:`SIZES`, else an error naming ``key`` with a did-you-mean."""
+    if size is None or (isinstance(size, str) and size in SIZES):
+        return size
+    close = difflib.get_close_matches(size, list(SIZES), n=1) if isinstance(size, str) else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise InvalidValueError(f"got {size!r}{hint}, expected one of {', '.join(map(repr, SIZES))} "
+                            f"({', '.join(f'{w:g} in' for w in SIZES.values())} wide)", key=key)
+
+
+def sized(draw):
+    """Give a plot function a keyword ``size`` (None, ``"column"`` or ``"page"``).
+
+    With a size, new figures are that wide (:func:`_new_figure`), text is drawn at the sizes of
+    :data:`_SIZE_RC`, and titles too wide for the figure are wrapped (:func:`fit_titles`).
+    """
+    signature = inspect.signature(draw)
+    params = list(signature.parameters.values())
+    params.append(inspect.Parameter("size", inspect.Parameter.KEYWORD_ONLY, default=None))
+
+    @functools.wraps(draw)
+    def wrapper(*args, size=None, **kwargs):
+        size = check_size(size)
+        if size is None:
+            return draw(*args, **kwargs)
+        token = _SIZE.set(size)
+        try:
+            with matplotlib.rc_context(_SIZE_RC[size]):
+                drawn = draw(*args, **kwargs)
+                fit_titles(figure_of(drawn))
+        finally:
+            _SIZE.reset(token)
+        return drawn
+
+    wrapper.__signature__ = signature.replace(parameters=params)
+    return wrapper
+
+
+def figure_of(drawn):
+    """The Figure of what a plot function returned (a Figure, an Axes, a sequence or dict of Axes)."""
+    if hasattr(drawn, "savefig"):
+        return drawn
+    if hasattr(drawn, "figure") and hasattr(drawn.figure, "savefig"):
+        return drawn.figure
+    if isinstance(drawn, dict) and drawn:
+        return figure_of(next(iter(drawn.values())))
+    if isinstance(drawn, (list, tuple)) and drawn:
+        return figure_of(drawn[0])
+    raise InvalidTypeError(f"got {type(drawn).__name__}, expected a matplotlib Figure or Axes (what a plot "
+                           "function returns)", key="fig")
+
+
+def fit_titles(fig) -> None:
+    """Wrap every axes title and the figure's suptitle onto more lines until it fits inside the figure
+    (a title is centred over its axes, so it must fit twice the distance to the nearer figure edge)."""
+    import textwrap
+
+    fig.canvas.draw()                                          # lays the figure out, so positions are final
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    texts = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title)]
+    texts += [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
+    for _ in range(3):
+        changed = False
+        for text in texts:
+            content = text.get_text()
+            if not content or not text.get_visible():
+                continue
+            box = text.get_window_extent(renderer)
+            centre = 0.5 * (box.x0 + box.x1)
+            room = 0.96 * (2 * min(centre, width - centre) if text.get_ha() == "center" else width - box.x0)
+            if box.width <= room:
+                continue
+            lines = content.split("\n")
+            chars = max(12, int(max(map(len, lines)) * room / box.width))
+            text.set_text("\n".join(w for line in lines for w in (textwrap.wrap(line, chars) or [""])))
+            changed = True
+        if not changed:
+            break
+        fig.canvas.draw()
+
+
 def _new_figure(figsize):
+    """A new figure of ``figsize`` inches, or at the requested size (:func:`sized`): that wide, and as
+    high as the screen layout scaled by the font size (rows of text keep their height in points)."""
     import matplotlib.pyplot as plt  # imported on first use: `import clocksim` stays light
+    size = _SIZE.get()
+    if size is not None:
+        scale = matplotlib.rcParams["font.size"] / 10.0
+        figsize = (SIZES[size], max(1.6, figsize[1] * scale + (0.4 if size == "column" else 0.0)))
     return plt.figure(figsize=figsize, layout="constrained")
 
 
@@ -188,7 +299,8 @@ def _rows_height(rows: int) -> float:
 
 
 def _label_size(rows: int) -> float:
-    return float(np.clip(12 - rows / 6, 6, 10))
+    """Tick label size for ``rows`` labelled rows: smaller for many rows, scaled with the font size."""
+    return max(6.0, float(np.clip(12 - rows / 6, 6, 10)) * matplotlib.rcParams["font.size"] / 10.0)
 
 
 def _time_unit(trace: Trace) -> str:

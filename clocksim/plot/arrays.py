@@ -10,9 +10,10 @@ import numpy as np
 from . import _format as fmt
 from ..errors import InvalidValueError
 from ..trace.core import Trace
-from ._style import _label_size, _meta, _new_axes, _new_figure, _thin_labels, _width_px
+from ._style import _label_size, _meta, _new_axes, _new_figure, _thin_labels, _width_px, sized
 
 
+@sized
 def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | None = None, start: int = 0,
                sequence: int = 0):
     """Hidden state over time as a heatmap: units on y (modules delimited), steps on x.
@@ -80,6 +81,7 @@ def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | Non
     return ax
 
 
+@sized
 def plot_connectivity(block_mask, mask=None, labels=None, module_sizes=None, fig=None):
     """Which modules feed which: ``block_mask[i, j]`` = module ``j`` feeds module ``i``; optionally
     the unit-level ``W_rec`` mask beside it.

@@ -31,9 +31,11 @@ from ._style import (
     _time_unit,
     _width_px,
     _window,
+    sized,
 )
 
 
+@sized
 def plot_cost(trace: Trace, fig=None, steps=None):
     """Multiply-adds per step (stacked by module) and cumulatively, against the dense RNN.
 
@@ -172,6 +174,7 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
 
 
 
+@sized
 def plot_latency(trace: Trace, fig=None, steps=None):
     """Readout latency distribution: histogram and CDF, p50 and p99 marked; dropped inputs shown.
 
@@ -313,6 +316,7 @@ def _latency_headline(trace: Trace, lat: np.ndarray, window=None) -> str:
     return text
 
 
+@sized
 def plot_staleness(trace: Trace, ax=None):
     """Staleness of the state each module reads from the others: p50, p99 and max per module.
 

@@ -28,9 +28,11 @@ from ._style import (
     _time_label,
     _width_px,
     _window,
+    sized,
 )
 
 
+@sized
 def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = None, windows: bool = False):
     """Module activity timeline: one mark per activation, the picture of "clock rate".
 
@@ -162,6 +164,7 @@ def _wants_bins(trace: Trace, width_px: float, steps=None) -> bool:
 
 
 
+@sized
 def plot_gantt(trace: Trace, ax=None, steps=None):
     """Compute timeline: each activation's queue wait and compute span, deadline misses highlighted.
 

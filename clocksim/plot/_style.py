@@ -100,20 +100,19 @@ def fit_titles(fig) -> None:
     width = fig.bbox.width
     texts = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title)]
     texts += [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
-    for _ in range(3):
+    texts = [t for t in texts if t.get_text() and t.get_visible()]
+    original = {t: t.get_text().split("\n") for t in texts}             # paragraphs as the plot wrote them
+    chars = {t: max(map(len, original[t])) for t in texts}
+    for _ in range(6):
         changed = False
         for text in texts:
-            content = text.get_text()
-            if not content or not text.get_visible():
-                continue
             box = text.get_window_extent(renderer)
             centre = 0.5 * (box.x0 + box.x1)
             room = 0.96 * (2 * min(centre, width - centre) if text.get_ha() == "center" else width - box.x0)
-            if box.width <= room:
+            if box.width <= room or chars[text] <= 12:
                 continue
-            lines = content.split("\n")
-            chars = max(12, int(max(map(len, lines)) * room / box.width))
-            text.set_text("\n".join(w for line in lines for w in (textwrap.wrap(line, chars) or [""])))
+            chars[text] = max(12, min(chars[text] - 1, int(chars[text] * room / box.width)))
+            text.set_text("\n".join(w for line in original[text] for w in (textwrap.wrap(line, chars[text]) or [""])))
             changed = True
         if not changed:
             break
@@ -291,6 +290,11 @@ def _nice(x: float) -> float:
 
 
 def _width_px(ax) -> float:
+    """Width of ``ax`` in pixels at the figure's dpi, after the figure's layout has placed it (a new
+    figure's axes are wider once constrained layout has run than the subplot defaults say)."""
+    engine = ax.figure.get_layout_engine()
+    if engine is not None and ax.figure.canvas.get_renderer() is not None:
+        engine.execute(ax.figure)
     return max(ax.get_window_extent().width, 50.0)
 
 

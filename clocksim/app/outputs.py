@@ -124,9 +124,18 @@ def _write_fit(folder: Path, fitted, checkpoint: Path | None) -> None:
 
 def _figures(scenario: Scenario, res, folder: Path) -> list[str]:
     """Write each figure of ``[output] plots`` in each format of ``[output] figures``; the file names."""
+    draw = figure_drawers(scenario, res)
+    written = []
+    for name in scenario.output["plots"]:
+        written += [p.name for p in plot.save_figures(draw[name], folder / name, scenario.output.get("figures"))]
+    return written
+
+
+def figure_drawers(scenario: Scenario, res, size: str | None = None) -> dict[str, Callable]:
+    """Name -> a function drawing that figure of a run's result (at ``size``, default ``[output] figure_size``)."""
     trace, model = res.trace, scenario.model
-    size = scenario.output.get("figure_size")
-    draw: dict[str, Callable] = {
+    size = size if size is not None else scenario.output.get("figure_size")
+    return {
         "activity": lambda: plot.plot_activity(trace, size=size),
         "cost": lambda: plot.plot_cost(trace, size=size),
         "latency": lambda: plot.plot_latency(trace, size=size),
@@ -137,10 +146,6 @@ def _figures(scenario: Scenario, res, folder: Path) -> list[str]:
                                                        labels=[model.module_label(i) for i in range(model.g)],
                                                        module_sizes=model.module_sizes, size=size),
     }
-    written = []
-    for name in scenario.output["plots"]:
-        written += [p.name for p in plot.save_figures(draw[name], folder / name, scenario.output.get("figures"))]
-    return written
 
 
 GANTT_STEPS = 48

@@ -25,7 +25,7 @@ SIZES = {"column": 3.5, "page": 7.0}
 
 #: Font sizes (points) at each size: legible in print at that width (at least 6 pt everywhere).
 _SIZE_RC = {
-    "column": {"font.size": 7.0, "axes.titlesize": 7.0, "axes.labelsize": 7.0, "xtick.labelsize": 6.5,
+    "column": {"font.size": 7.25, "axes.titlesize": 7.25, "axes.labelsize": 7.0, "xtick.labelsize": 6.5,
                "ytick.labelsize": 6.5, "legend.fontsize": 6.5, "figure.titlesize": 7.5,
                "lines.linewidth": 1.0, "lines.markersize": 4.0, "axes.linewidth": 0.6,
                "xtick.major.width": 0.6, "ytick.major.width": 0.6, "xtick.major.size": 2.5,
@@ -91,14 +91,14 @@ def figure_of(drawn):
 
 
 def fit_titles(fig) -> None:
-    """Wrap every axes title and the figure's suptitle onto more lines until it fits inside the figure
-    (a title is centred over its axes, so it must fit twice the distance to the nearer figure edge)."""
+    """Wrap every axes title, x-axis label and the figure's suptitle onto more lines until it fits inside
+    the figure (a title is centred over its axes, so it must fit twice the distance to the nearer edge)."""
     import textwrap
 
     fig.canvas.draw()                                          # lays the figure out, so positions are final
     renderer = fig.canvas.get_renderer()
     width = fig.bbox.width
-    texts = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title)]
+    texts = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label)]
     texts += [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
     texts = [t for t in texts if t.get_text() and t.get_visible()]
     original = {t: t.get_text().split("\n") for t in texts}             # paragraphs as the plot wrote them
@@ -117,6 +117,11 @@ def fit_titles(fig) -> None:
         if not changed:
             break
         fig.canvas.draw()
+
+
+def _narrow() -> bool:
+    """Whether figures are being drawn a journal column wide (panels then go one under the other)."""
+    return _SIZE.get() == "column"
 
 
 def _new_figure(figsize):

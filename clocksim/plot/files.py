@@ -31,8 +31,10 @@ KINDS: dict[str, Callable] = {
     "staleness": lambda trace, steps=None, size=None: plot_staleness(trace, size=size),
 }
 
-#: Fixed metadata so that the same figure gives the same PDF/SVG bytes on every run (no creation date).
+#: Fixed metadata so that the same figure gives the same PDF/SVG bytes on every run (no creation date;
+#: SVG element ids from a fixed salt instead of a random one).
 _METADATA = {"pdf": {"CreationDate": None}, "svg": {"Date": None}, "png": None}
+_RC = {"svg.hashsalt": "clocksim"}
 
 
 def check_formats(formats, key: str = "formats") -> list[str]:
@@ -108,6 +110,7 @@ def save_figures(fig, path_or_stem, formats=None, *, dpi: int | None = None, clo
         through: its target is replaced, the link kept.
     """
     paths = figure_paths(path_or_stem, formats)
+    import matplotlib
     import matplotlib.pyplot as plt  # imported on first use: `import clocksim` stays light
 
     figure = None
@@ -116,7 +119,8 @@ def save_figures(fig, path_or_stem, formats=None, *, dpi: int | None = None, clo
         for path in paths:
             fmt = path.suffix[1:]
             target = Path(os.path.realpath(path)) if path.is_symlink() else path
-            atomic_write(target, lambda f: figure.savefig(f, format=fmt, dpi=dpi, metadata=_METADATA[fmt]))
+            with matplotlib.rc_context(_RC):
+                atomic_write(target, lambda f: figure.savefig(f, format=fmt, dpi=dpi, metadata=_METADATA[fmt]))
     finally:
         if close and figure is not None:
             plt.close(figure)

@@ -345,3 +345,64 @@ def test_readme_lists_exactly_what_quickstart_writes(tmp_path):
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert sorted(readme_run_files()) == written
     assert "--force" in (ROOT / "README.md").read_text()
+
+
+# ---------------------------------------------------------------------- weights from elsewhere
+class TestStateDict:
+    """params_from_state_dict with numpy arrays standing in for torch tensors (torch is not needed)."""
+
+    @pytest.fixture
+    def model(self):
+        return cs.ClockworkRNN(2, 1, [3, 3, 3], [1, 2, 4], seed=0)
+
+    @pytest.fixture
+    def trained(self, model):
+        other = cs.ClockworkRNN(2, 1, [3, 3, 3], [1, 2, 4], seed=7)
+        return other.params
+
+    def test_pytorch_names_map_and_load(self, model, trained):
+        from clocksim.model.params import params_from_state_dict
+
+        class Tensor:                                                  # what .detach().cpu().numpy() sees
+            def __init__(self, a):
+                self.a = a
+
+            def detach(self):
+                return self
+
+            def cpu(self):
+                return self
+
+            def numpy(self):
+                return np.asarray(self.a, dtype=np.float32).astype(np.float64)
+
+        state = {"module.rnn.weight_ih": Tensor(trained["W_in"]), "module.rnn.weight_hh": trained["W_rec"],
+                 "module.rnn.bias_ih": trained["b"] - 0.25, "module.rnn.bias_hh": np.full(9, 0.25),
+                 "module.fc.weight": trained["W_out"], "module.fc.bias": trained["b_out"],
+                 "module.periods": np.array([1, 2, 4]), "module.mask": np.ones((9, 9))}
+        params = params_from_state_dict(state)
+        assert sorted(params) == ["W_in", "W_out", "W_rec", "b", "b_out"]
+        np.testing.assert_allclose(params["b"], trained["b"], rtol=0, atol=1e-15)
+        np.testing.assert_allclose(params["W_in"], trained["W_in"], rtol=1e-6)
+        model.set_params(**params)
+        np.testing.assert_array_equal(model.params["W_rec"], trained["W_rec"])
+
+    def test_clocksim_names_and_transposed_weights(self, model, trained):
+        from clocksim.model.params import params_from_state_dict
+        state = {"W_in": trained["W_in"].T, "W_rec": trained["W_rec"].T, "W_out": trained["W_out"].T,
+                 "b": trained["b"], "b_out": trained["b_out"], "h0": trained["h0"]}
+        params = params_from_state_dict(state, transpose=True)
+        model.set_params(**params)
+        for name, value in trained.items():
+            np.testing.assert_array_equal(model.params[name], value)
+
+    def test_unknown_names_are_refused_with_a_hint(self, trained):
+        from clocksim.model.params import params_from_state_dict
+        with pytest.raises(InvalidValueError, match=r"state_dict: unknown entry 'cell.weight_hhh' \(did you mean "
+                                                    r"'weight_hh'\?\).*pass ignore=\['cell.weight_hhh'\]"):
+            params_from_state_dict({"cell.weight_hhh": trained["W_rec"]})
+        assert params_from_state_dict({"cell.weight_hhh": trained["W_rec"]}, ignore=["cell.weight_hhh"]) == {}
+        with pytest.raises(InvalidValueError, match=r"both 'W_rec' and 'rnn.weight_hh' give W_rec"):
+            params_from_state_dict({"W_rec": trained["W_rec"], "rnn.weight_hh": trained["W_rec"]})
+        with pytest.raises(ClocksimError, match="state_dict: got list, expected a mapping"):
+            params_from_state_dict([1, 2])

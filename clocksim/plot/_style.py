@@ -343,5 +343,15 @@ def _eng(value: float) -> str:
 
 
 def _side_legend(ax, n: int) -> None:
+    """A legend beside the axes, or under them when figures are a column wide (the axes keep the width)."""
+    if _narrow():
+        _under_legend(ax, n)
+        return
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", frameon=False,
               ncols=1 if n <= 14 else 2)
+
+
+def _under_legend(ax, n: int) -> None:
+    """A legend under the axes and their x label, in two columns (constrained layout makes room for it)."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize="small", frameon=False,
+              ncols=2 if n > 1 else 1)

@@ -25,7 +25,9 @@ from ._style import (
     _module_colors,
     _new_figure,
     _pad,
+    _narrow,
     _side_legend,
+    _under_legend,
     _steps_per_bin,
     _time_label,
     _time_unit,
@@ -365,7 +367,10 @@ def plot_staleness(trace: Trace, ax=None):
     if delays:
         title += f"\nlink delays: {_delays(delays)}"
     ax.set_title(title, fontsize="medium")
-    ax.legend(fontsize="small", loc="lower right")
+    if _narrow():
+        _under_legend(ax, 4)
+    else:
+        ax.legend(fontsize="small", loc="lower right")
     return ax
 
 

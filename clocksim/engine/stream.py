@@ -36,6 +36,10 @@ KEEP_KINDS = ("all", "outputs", "last", "none")
 CHUNK_BYTES = 1 << 23
 
 
+#: What ``next`` returns for an exhausted iterator (an iterator may yield None: a bad chunk, refused).
+_END = object()
+
+
 #: Bytes per row of a full trace held in memory (clocksim.trace: activations 44, messages 20, readouts 17).
 ACTIVATION_BYTES, MESSAGE_BYTES, READOUT_BYTES = 44, 20, 17
 
@@ -176,9 +180,11 @@ class Source:
                 part = self._array[:, lo:lo + size] if self.batched else self._array[lo:lo + size]
                 yield self._check_chunk(part, lo, self.batched)
             return
-        parts, held, lo = [self._first], self._first.shape[1], 0
-        for raw in self._iter:
-            part = self._check_chunk(raw, lo + held, self.batched)
+        # Every chunk the iterator yields, the first included, is cut to ``size`` steps: engines size
+        # their arenas by the chunk size they ask for (the first chunk was once passed on whole).
+        parts, held, lo = [], 0, 0
+        part = self._first
+        while part is not None:
             parts.append(part)
             held += part.shape[1]
             while held >= size:
@@ -187,6 +193,8 @@ class Source:
                 lo += size
                 held -= size
                 parts = [buf[:, size:]] if held else []
+            raw = next(self._iter, _END)
+            part = None if raw is _END else self._check_chunk(raw, lo + held, self.batched)
         if held:
             yield np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
             lo += held

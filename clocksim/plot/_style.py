@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import difflib
 import functools
 import inspect
 import math
@@ -12,6 +11,7 @@ import matplotlib
 import numpy as np
 
 from . import _format as fmt
+from .._validate import did_you_mean
 from ..errors import InvalidTypeError, InvalidValueError
 from ..trace.core import Trace
 
@@ -42,8 +42,7 @@ def check_size(size, key: str = "size"):
     """``size`` if it is None or a key of :data:`SIZES`, else an error naming ``key`` with a did-you-mean."""
     if size is None or (isinstance(size, str) and size in SIZES):
         return size
-    close = difflib.get_close_matches(size, list(SIZES), n=1) if isinstance(size, str) else []
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(size, SIZES) if isinstance(size, str) else ""
     raise InvalidValueError(f"got {size!r}{hint}, expected one of {', '.join(map(repr, SIZES))} "
                             f"({', '.join(f'{w:g} in' for w in SIZES.values())} wide)", key=key)
 
@@ -137,6 +136,21 @@ def _new_figure(figsize):
 
 def _new_axes(figsize):
     return _new_figure(figsize).add_subplot()
+
+
+def _check_axes(ax, name: str = "ax") -> None:
+    """``ax`` is None (draw into a new figure) or a matplotlib Axes."""
+    from matplotlib.axes import Axes
+    if ax is not None and not isinstance(ax, Axes):
+        raise InvalidTypeError(f"got {type(ax).__name__}, expected a matplotlib Axes or None", key=name)
+
+
+def _check_figure(fig, name: str = "fig", required: bool = False) -> None:
+    """``fig`` is a matplotlib Figure (or subfigure), or None unless ``required``."""
+    from matplotlib.figure import FigureBase
+    if (fig is not None or required) and not isinstance(fig, FigureBase):
+        raise InvalidTypeError(f"got {type(fig).__name__}, expected a matplotlib Figure"
+                               f"{'' if required else ' or None'}", key=name)
 
 
 def _check_trace(trace, name: str = "trace") -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import InvalidValueError
 from ..trace.core import Trace, atomic_write
+from .._validate import as_float, as_path, as_sequence, did_you_mean
 from ._style import SIZES, _check_trace, check_size, figure_of
 from .costs import plot_cost, plot_latency, plot_staleness
 from .timeline import plot_activity, plot_gantt
@@ -43,16 +44,13 @@ def check_formats(formats, key: str = "formats") -> list[str]:
     Raises :class:`~clocksim.errors.InvalidValueError` naming ``key``, with a did-you-mean, for an
     unknown name.
     """
-    import difflib
-
     items = [f.strip() for f in formats.split(",")] if isinstance(formats, str) else formats
     if not isinstance(items, Sequence) or isinstance(items, (bytes, bytearray)) or not items:
         raise InvalidValueError(key=key, value=formats, expected=f"a non-empty list of {', '.join(FORMATS)}")
     out = []
     for i, name in enumerate(items):
         if not isinstance(name, str) or name.lower().lstrip(".") not in FORMATS:
-            close = difflib.get_close_matches(str(name).lower(), FORMATS, n=1) if isinstance(name, str) else []
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(name.lower(), FORMATS) if isinstance(name, str) else ""
             raise InvalidValueError(f"got {name!r}{hint}, expected one of {', '.join(FORMATS)}",
                                     key=key if len(items) == 1 else f"{key}[{i}]")
         out.append(name.lower().lstrip("."))
@@ -109,7 +107,8 @@ def save_figures(fig, path_or_stem, formats=None, *, dpi: int | None = None, clo
         The files written, in ``formats`` order. A path that is a symbolic link is written
         through: its target is replaced, the link kept.
     """
-    paths = figure_paths(path_or_stem, formats)
+    paths = figure_paths(as_path("path_or_stem", path_or_stem), formats)
+    dpi = None if dpi is None else as_float("dpi", dpi, minimum=0.0, strict_minimum=True)
     import matplotlib
     import matplotlib.pyplot as plt  # imported on first use: `import clocksim` stays light
 
@@ -150,6 +149,9 @@ def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120, formats=("pn
         The files written, in ``kinds`` order (each kind in ``formats`` order).
     """
     _check_trace(trace)
+    directory = as_path("directory", directory)
+    kinds = None if kinds is None else as_sequence("kinds", kinds, f"a list of figure kinds ({', '.join(KINDS)})")
+    dpi = as_float("dpi", dpi, minimum=0.0, strict_minimum=True)
     formats, size = check_formats(formats), check_size(size)
     if kinds is None:
         kinds = ["activity", "cost"] + (["gantt", "latency"] if trace.meta.get("latency_model") else []) \

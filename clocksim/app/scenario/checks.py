@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 from pathlib import Path
 
+from ..._validate import did_you_mean
 from ...errors import ClocksimError
 from .schema import SCHEMA, ScenarioError
 
@@ -26,9 +26,7 @@ class Checks:
 
     def unknown(self, key: str, options: list[str]):
         leaf = key.rsplit(".", 1)[-1]
-        close = difflib.get_close_matches(leaf, options, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ScenarioError(f"unknown key{hint}; expected one of {', '.join(options)}", key=key, file=self.path)
+        raise ScenarioError(f"unknown key{did_you_mean(leaf, options)}; expected one of {', '.join(options)}", key=key, file=self.path)
 
     def _default(self, key: str):
         section, name = key.split(".")[0], key.split(".")[-1].split("[")[0]

@@ -12,6 +12,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..._validate import as_path
 from .spec import SearchError, SearchSpec, load_search, metric_value, toml_key, toml_value
 from .trial import journal_storage, make_pruner, run_trial
 
@@ -72,12 +73,12 @@ def search(spec, out_dir, *, trials: int | None = None, scheduler="serial", work
     from ..sweep.schedulers import _client, check_scheduler, default_workers, execute
 
     t0 = time.perf_counter()
-    spec = spec if isinstance(spec, SearchSpec) else load_search(spec)
+    spec = spec if isinstance(spec, SearchSpec) else load_search(as_path("spec", spec))
     total = spec.trials if trials is None else trials
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
         raise SearchError(f"got {total!r}, expected an integer >= 1", key="--trials")
     check_scheduler(scheduler, workers)
-    folder = Path(out_dir)
+    folder = as_path("out_dir", out_dir)
     if folder.exists() and not folder.is_dir():
         raise SearchError(f"{folder} exists and is not a folder", key="--out")
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..._validate import read_toml
+from ..._validate import as_path, read_toml
 from ...errors import ClocksimError, InvalidTypeError, InvalidValueError
 from ..scenario import REQUIRED, Key, apply_override, leading_comment, parse_scenario
 from ..sweep.spec import _absolute_paths, _base_scenario, _Check, _flatten, _head_table
@@ -162,7 +162,7 @@ class _SearchCheck(_Check):
 
 def load_search(path) -> SearchSpec:
     """Read a search file and validate it (raises :class:`SearchError` naming the key)."""
-    path = Path(path)
+    path = as_path("path", path)
     raw, text = read_toml(path, SearchError, "search")
     return parse_search(raw, path, leading_comment(text))
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..._validate import as_bool, as_instance, as_path
 from .spec import ROW_FIELDS, Sweep, SweepError
 
 #: Files a sweep writes into its output folder (``force`` removes exactly these).
@@ -74,8 +75,11 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
     from .schedulers import check_scheduler, execute
 
     t0 = time.perf_counter()
+    as_instance("sweep", sweep, Sweep, "a Sweep (clocksim.load_sweep(path))")
+    for flag, value in (("force", force), ("retry_errors", retry_errors), ("progress", progress), ("figures", figures)):
+        as_bool(flag, value)
     check_scheduler(scheduler, workers)
-    folder = Path(out_dir)
+    folder = as_path("out_dir", out_dir)
     if folder.exists() and not folder.is_dir():
         raise SweepError(f"{folder} exists and is not a folder", key="--out")
     with folder_lock(folder):                 # another sweep (or run) writing here is refused, --force too

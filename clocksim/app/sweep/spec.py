@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..._validate import read_toml
+from ..._validate import as_path, did_you_mean, read_toml
 from ...errors import ClocksimError, InvalidValueError
 from ...limits import POINTS_ENV, check_count
 from ...model.cwrnn import ClockworkRNN
@@ -147,7 +147,7 @@ class Sweep:
 
 def load_sweep(path) -> Sweep:
     """Read a sweep file and validate it and every point's scenario (raises :class:`SweepError`)."""
-    path = Path(path)
+    path = as_path("path", path)
     raw, text = read_toml(path, SweepError, "sweep")
     return parse_sweep(raw, path, leading_comment(text))
 
@@ -450,8 +450,7 @@ class _Check:
 
     def unknown(self, key: str, options: list[str], leaf: str | None = None, what: str = "key"):
         leaf = key.rsplit(".", 1)[-1] if leaf is None else leaf
-        close = difflib.get_close_matches(leaf, options, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(leaf, options)
         listed = ", ".join(options) if options else "none"
         raise self.error(f"unknown {what}{hint}; expected one of {listed}", key=key, file=self.path)
 
@@ -461,8 +460,7 @@ class _Check:
         if len(parts) < 2 or not all(parts):
             self.fail(where, key, "a scenario key path section.key, e.g. model.family")
         if parts[0] not in SCHEMA:
-            close = difflib.get_close_matches(parts[0], list(SCHEMA), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(parts[0], SCHEMA)
             raise self.error(f"unknown scenario section {parts[0]!r}{hint}; expected one of {', '.join(SCHEMA)}",
                              key=where, file=self.path)
         if parts[1] not in SCHEMA[parts[0]]:

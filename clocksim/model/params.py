@@ -8,12 +8,11 @@ engines use to know when their packed copies are stale.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 
 import numpy as np
 
-from .._validate import as_real_array, check_options
+from .._validate import as_real_array, check_options, did_you_mean
 from ..errors import InvalidValueError, ShapeError
 
 __all__ = ["ParameterSet", "weight_count", "params_from_state_dict", "STATE_DICT_NAMES"]
@@ -147,8 +146,7 @@ def params_from_state_dict(state_dict: Mapping, *, transpose: bool = False, igno
         if name is None:
             if _leaf_path(str(key)) & set(SKIPPED_NAMES):
                 continue
-            close = difflib.get_close_matches(str(key).rsplit(".", 1)[-1], list(_ALIASES), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(str(key).rsplit(".", 1)[-1], _ALIASES)
             raise InvalidValueError(
                 f"unknown entry {key!r}{hint}; expected names like {', '.join(a[0] for a in STATE_DICT_NAMES.values())}"
                 " or the PyTorch ones (weight_ih, weight_hh, bias_ih, bias_hh, fc.weight, ...); pass "

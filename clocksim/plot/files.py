@@ -9,12 +9,12 @@ points to is replaced, the link stays.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import InvalidValueError
-from ..trace.core import Trace, atomic_write
+from .._files import atomic_write
+from ..trace.core import Trace
 from .._validate import as_float, as_path, as_sequence, did_you_mean
 from ._style import SIZES, _check_trace, check_size, figure_of
 from .costs import plot_cost, plot_latency, plot_staleness
@@ -117,9 +117,8 @@ def save_figures(fig, path_or_stem, formats=None, *, dpi: int | None = None, clo
         figure = figure_of(fig() if callable(fig) else fig)
         for path in paths:
             fmt = path.suffix[1:]
-            target = Path(os.path.realpath(path)) if path.is_symlink() else path
-            with matplotlib.rc_context(_RC):
-                atomic_write(target, lambda f: figure.savefig(f, format=fmt, dpi=dpi, metadata=_METADATA[fmt]))
+            with matplotlib.rc_context(_RC):                   # the one atomic writer: writes through links
+                atomic_write(path, lambda f: figure.savefig(f, format=fmt, dpi=dpi, metadata=_METADATA[fmt]))
     finally:
         if close and figure is not None:
             plt.close(figure)

@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator, NullFormatter
 from . import _format as fmt
 from .._validate import as_bool, as_sequence, did_you_mean
 from ..errors import InvalidTypeError, InvalidValueError
+from ..trace.summary import non_dominated
 from ._style import _check_axes, _new_axes, _new_figure, sized
 
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
@@ -48,7 +49,8 @@ def pareto_front(x, y) -> np.ndarray:
     """Which points are non-dominated when both ``x`` and ``y`` are minimised.
 
     A point is dominated when another is no worse in both and better in one;
-    equal points are all on the front.
+    equal points are all on the front (:func:`clocksim.trace.summary.non_dominated`, the one
+    definition, which the search's front uses too).
 
     Parameters
     ----------
@@ -63,14 +65,7 @@ def pareto_front(x, y) -> np.ndarray:
     if x.shape != y.shape or x.ndim != 1:
         raise InvalidValueError(f"got shapes {x.shape} and {y.shape}, expected two 1-D arrays of one length",
                                 key="x, y")
-    front = np.zeros(x.shape, dtype=bool)
-    best, last = math.inf, None
-    for i in np.lexsort((y, x)):              # by x, then y
-        if y[i] < best:
-            front[i], best, last = True, y[i], (x[i], y[i])
-        elif last is not None and (x[i], y[i]) == last:
-            front[i] = True
-    return front
+    return non_dominated(np.column_stack((x, y)))
 
 
 @sized

@@ -49,8 +49,6 @@ CSV (:meth:`Trace.to_csv`), Parquet (:meth:`Trace.to_parquet`, optional extra
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -61,6 +59,7 @@ from .. import cost
 from .aggregate import AggregateTrace
 from .._validate import as_callable, as_mapping, as_path
 from ..errors import FileFormatError, InvalidTypeError, InvalidValueError
+from .._files import atomic_write  # noqa: F401 - the one atomic writer, re-exported (clocksim.trace.atomic_write)
 from .files import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 
 __all__ = ["Trace", "ACTIVATION_DTYPE", "INSTANT_DTYPE", "TIMED_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES",
@@ -411,33 +410,6 @@ def expand_timed(rows: np.ndarray, macs: np.ndarray, durations: np.ndarray) -> n
     return out
 
 
-def atomic_write(path, write) -> None:
-    """Call ``write(file)`` on a temporary sibling of ``path`` and rename it into place.
-
-    A crash or Ctrl-C leaves either the old file or the new one, never a truncated file.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o666 & ~_UMASK)          # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()   # read once at import: os.umask is process-wide and not thread-safe to probe later
 
 
 _json_default = json_default          # kept for the modules that import it from here

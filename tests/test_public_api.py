@@ -162,8 +162,9 @@ VALID = {
                                                "maximize_y": None, "ax": None}),
     "plot_heatmap": lambda w: (cs.plot_heatmap, {"table": w.table, "x": "model.family", "y": "seed",
                                                  "value": "macs", "by": None, "ax": None, "cmap": "viridis"}),
-    "save_figure": lambda w: (csplot.save_figure, {"fig": cs.plot_state(w.result.h).figure,
-                                                   "path": w.out("fig.png"), "dpi": 40}),
+    "save_figures": lambda w: (csplot.save_figures, {"fig": cs.plot_state(w.result.h).figure,
+                                                     "path_or_stem": w.out("fig.png"), "formats": None, "dpi": 40,
+                                                     "close": True}),
     "save_plots": lambda w: (csplot.save_plots, {"trace": w.trace, "directory": w.out(""),
                                                  "kinds": ["activity"], "dpi": 40}),
     "Sweep": lambda w: (cs.Sweep, {name: getattr(w.sweep, name) for name in

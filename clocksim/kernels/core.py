@@ -20,7 +20,9 @@ A *plan* describes the modules: an int64 table of shape ``(g, 7)`` with columns
 reads, or ``lo = -1`` when the set is not contiguous; it is then listed in
 ``gidx[g0:g1]`` and gathered first), ``w0`` (offset of the module's weight block
 in ``wflat``), ``g0, g1``. A weight block is the module's rows of
-``[W_rec | W_in]`` restricted to the columns it reads, C-ordered ``(k_i, c_i)``.
+``[W_rec | W_in]`` restricted to the columns it reads, C-ordered ``(k_i, c_i)``; for a module
+whose reads start with its own rows (``lo == r0``) it is stored split, its diagonal block
+``(k_i, k_i)`` then the rest ``(k_i, c_i - k_i)`` (see :func:`diagonal_split`).
 
 ``tanh`` is :func:`tanh_scalar`, an exp-based formula accurate to about 2e-16
 (absolute) written without libm calls, so loops over it vectorise (libm's tanh
@@ -174,19 +176,20 @@ def _tree(builder, v):
 
 
 def _tile(nq, nr):
-    """An intrinsic ``tile(w, z, lda, out, ldc, c)`` (addresses and sizes, all intp) computing
-    ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq, r < nr; W row-major ``(nr, c)``."""
+    """An intrinsic ``tile(w, z, lda, out, ldc, c, add_to)`` (addresses and sizes, all intp) computing
+    ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq, r < nr; W row-major ``(nr, c)``.
+    With ``add_to != 0`` the sum is added to what ``out`` holds: ``out = out + sum`` (one rounding)."""
 
     @intrinsic
-    def tile(typingctx, w_addr, z_addr, lda, out_addr, ldc, c):
-        sig = types.void(*([types.intp] * 6))
+    def tile(typingctx, w_addr, z_addr, lda, out_addr, ldc, c, add_to):
+        sig = types.void(*([types.intp] * 7))
 
         def codegen(context, builder, sig, args):
             intp = context.get_value_type(types.intp)
             dbl = ir.DoubleType()
             vec = ir.VectorType(dbl, LANES)
             vptr = vec.as_pointer()
-            w_addr, z_addr, lda, out_addr, ldc, c = args
+            w_addr, z_addr, lda, out_addr, ldc, c, add_to = args
             W, Z, O = (builder.inttoptr(a, dbl.as_pointer()) for a in (w_addr, z_addr, out_addr))
             zs = [builder.gep(Z, [builder.mul(ir.Constant(intp, t), lda)]) for t in range(nq)]
             os_ = [builder.gep(O, [builder.mul(ir.Constant(intp, t), ldc)]) for t in range(nq)]
@@ -213,9 +216,13 @@ def _tile(nq, nr):
                     wj = builder.load(builder.gep(ws[r], [j]))
                     for t in range(nq):
                         builder.store(builder.fadd(builder.load(total[t][r]), builder.fmul(wj, zj[t])), total[t][r])
+            adding = builder.icmp_signed("!=", add_to, ir.Constant(intp, 0))
             for t in range(nq):
                 for r in range(nr):
-                    builder.store(builder.load(total[t][r]), builder.gep(os_[t], [ir.Constant(intp, r)]))
+                    where = builder.gep(os_[t], [ir.Constant(intp, r)])
+                    value = builder.load(total[t][r])
+                    summed = builder.fadd(builder.load(where), value)
+                    builder.store(builder.select(adding, summed, value), where)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -236,10 +243,23 @@ def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     Rows of ``A`` are taken in panels that stay in L2 while the rows of ``W`` pass over them.
     K == 0 gives zeros.
     """
+    _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, np.int64(0))
+
+
+@inner
+def gemm_rows_acc(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
+    """``C[M x N] = C + A[M x K] @ W[N x K].T``: :func:`gemm_rows`'s sum (same order), then one addition
+    to what ``C`` holds. K == 0 leaves ``C`` as it is."""
+    _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, np.int64(1))
+
+
+@inner
+def _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc):
     if K == 0:
-        for r in range(M):
-            row = C[c_off + r * ldc: c_off + r * ldc + N]
-            row[:] = 0.0
+        if acc == 0:
+            for r in range(M):
+                row = C[c_off + r * ldc: c_off + r * ldc + N]
+                row[:] = 0.0
         return
     wp = W.ctypes.data + 8 * w_off
     ap = A.ctypes.data + 8 * a_off
@@ -251,15 +271,15 @@ def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
         pq = p1 - (p1 - p0) % TILE_Q
         for a in range(0, nr, TILE_R):          # tiles of 4 sequences: W's rows pass over the panel
             for q in range(p0, pq, TILE_Q):
-                _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K, acc)
         for q in range(p0, p1):                 # what is left, a sequence at a time
             zq = ap + 8 * q * lda
             oq = cp + 8 * q * ldc
             a0 = nr if q < pq else 0
             for a in range(a0, a0 + (N - a0) // TILE_R1 * TILE_R1, TILE_R1):
-                _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K, acc)
             for a in range(a0 + (N - a0) // TILE_R1 * TILE_R1, N):
-                _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K, acc)
 
 
 # ---------------------------------------------------------------- activations
@@ -353,18 +373,40 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
 
     The count (``B * k_i * c_i``, the size of the product just run) is what the engines report
     as observed cost and check against the schedule's analytic cost.
+
+    A module whose reads start with its own rows (``lo == r0``: it reads itself and only slower
+    modules, as with slow-to-fast wiring) sums in two parts, the same in every engine (see
+    :func:`diagonal_split`): the rest of what it reads, then its own block added.
     """
     r0 = plan[i, P_R0]
     k = plan[i, P_R1] - r0
     lo = plan[i, P_LO]
     c = plan[i, P_HI] - lo if lo >= 0 else plan[i, P_G1] - plan[i, P_G0]
-    gemm_rows(B, k, c, src, s_off, s_ld, wflat, plan[i, P_W0], dst, d_off, d_ld)
+    w0 = plan[i, P_W0]
+    d = diagonal_split(plan, i)
+    gemm_rows(B, k, c - d, src, s_off + d, s_ld, wflat, w0 + k * d, dst, d_off, d_ld)
+    gemm_rows_acc(B, k, d, src, s_off, s_ld, wflat, w0, dst, d_off, d_ld)
     if act != ACT_NONE:
         bias = b[r0:r0 + k]
         for q in range(B):
             o = d_off + q * d_ld
             bias_activate(dst[o:o + k], bias, act)
     return B * k * c
+
+
+@inner
+def diagonal_split(plan, i):
+    """Columns of module ``i``'s own block at the start of what it reads: ``k_i`` when ``lo == r0 < hi``, else 0.
+
+    Such a module's sum is split the same way in every engine and schedule order: ``u = P + D``,
+    ``P`` the product over the rest of what it reads (slower modules, then the input) and ``D`` the
+    product over its own previous state, each summed in :func:`gemm_rows`'s order. Its weight block
+    is stored split to match: the ``(k_i, k_i)`` diagonal block first, then the ``(k_i, c_i - k_i)`` rest.
+    The split lets the module-major order (:mod:`clocksim.kernels.modmajor`) compute ``P`` for all the
+    module's firings at once and keep only ``D`` sequential, with the bits of the step-major loop.
+    """
+    r0 = plan[i, P_R0]
+    return plan[i, P_R1] - r0 if plan[i, P_LO] == r0 and plan[i, P_HI] > r0 else np.int64(0)
 
 
 @inner

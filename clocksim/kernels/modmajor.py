@@ -1,0 +1,166 @@
+"""Module-major evaluation of a triangular (slow-to-fast) model: slowest module first (issue 30).
+
+With slow-to-fast wiring module ``i`` reads only itself and slower modules, so the slower modules'
+states of a whole stretch of steps can be computed before module ``i`` runs at all. The kernels here
+take the modules slowest first over a block of steps (the work array ``Z`` and plan of
+:mod:`clocksim.kernels.core`). For module ``i`` they compute
+
+1. ``P``: the product over the slower modules' states and the input (everything it reads except its own
+   block) for *all* its firings in the block, written into its rows of ``Z`` (with a single sequence and
+   equally spaced firings, one product of as many rows as firings: matrix-matrix, not matrix-vector);
+2. then, firing after firing, ``P + D`` with ``D`` the product over its own previous state
+   (:func:`~clocksim.kernels.core.gemm_rows_acc`), the bias and the activation; held steps copy the row.
+
+That is exactly the split every engine uses for such a module (:func:`~clocksim.kernels.core.diagonal_split`),
+each part summed in :func:`~clocksim.kernels.core.gemm_rows`'s fixed order, so the module-major order gives
+the bits of the step-major loop (:func:`~clocksim.kernels.core.run_sequence`) and of the event engine.
+After the fastest module the block's outputs are read out (the same order as one readout of all steps).
+"""
+
+import numpy as np
+from numba import njit
+
+from ..errors import InternalError, KernelBoundsError
+from .core import (
+    _JIT,
+    P_HI,
+    P_LO,
+    P_R0,
+    P_R1,
+    P_W0,
+    PLAN_COLUMNS,
+    bias_activate,
+    copy_into,
+    diagonal_split,
+    gemm_rows,
+    gemm_rows_acc,
+    inner,
+    readout,
+)
+
+#: Steps per block: the block's rows of the work array are about this many values (2 MB), so the slower
+#: modules' states a module reads are still in cache (L2/L3) when it runs; at least MIN_BLOCK steps.
+BLOCK_DOUBLES = 1 << 18
+MIN_BLOCK = 4
+
+
+def block_steps(B: int, m: int) -> int:
+    """Steps per block of the module-major loop for ``B`` sequences of row width ``m``."""
+    return max(MIN_BLOCK, BLOCK_DOUBLES // max(1, B * m))
+
+
+@inner
+def _check_plan(kernel, plan, g, n, m, wlen):
+    """Raise unless every module's rows, reads and weight block fit, and it reads nothing faster than itself."""
+    if plan.shape[0] < g or plan.shape[1] < PLAN_COLUMNS:
+        raise KernelBoundsError(kernel, "plan", g * PLAN_COLUMNS, plan.shape[0] * plan.shape[1])
+    for i in range(g):
+        r0 = plan[i, P_R0]
+        r1 = plan[i, P_R1]
+        if r0 < 0 or r1 < r0 or r1 > n:
+            raise KernelBoundsError(kernel, "b", r1, n)
+        lo = plan[i, P_LO]
+        hi = plan[i, P_HI]
+        if lo < 0 or (lo != r0 and lo < r1 and hi > lo):
+            raise InternalError("module-major kernel: a module reads a faster module or non-contiguous "
+                                "columns; the plan is not triangular")
+        if hi < lo or hi > m:
+            raise KernelBoundsError(kernel, "plan", hi, m)
+        w0 = plan[i, P_W0]
+        if w0 < 0 or w0 + (r1 - r0) * (hi - lo) > wlen:
+            raise KernelBoundsError(kernel, "wflat", w0 + (r1 - r0) * (hi - lo), wlen)
+
+
+@inner
+def _module_rest(i, t0, t1, Z, B, m, active, plan, wflat, fires):
+    """``P`` (see the module docstring) of module ``i`` for its firings in steps ``t0 .. t1-1``, into its rows.
+
+    With several sequences, one product of ``B`` rows per firing. With one sequence the firings are taken
+    in runs of equal spacing, one product per run: its rows of ``Z`` are equally spaced too.
+    ``fires`` : int64 scratch of at least ``t1 - t0`` entries.
+    """
+    row = B * m
+    r0 = plan[i, P_R0]
+    k = plan[i, P_R1] - r0
+    lo = plan[i, P_LO]
+    d = diagonal_split(plan, i)
+    c = plan[i, P_HI] - lo - d
+    w = plan[i, P_W0] + k * d
+    nf = 0
+    for s in range(t0, t1):
+        if active[s, i]:
+            fires[nf] = s
+            nf += 1
+    if B > 1:
+        for p in range(nf):
+            s = fires[p]
+            gemm_rows(B, k, c, Z, s * row + lo + d, m, wflat, w, Z, (s + 1) * row + r0, m)
+        return
+    p = 0
+    while p < nf:
+        gap = fires[p + 1] - fires[p] if p + 1 < nf else 1
+        e = p + 1                            # firings p .. e-1 are equally spaced
+        while e < nf and fires[e] - fires[e - 1] == gap:
+            e += 1
+        s = fires[p]
+        gemm_rows(e - p, k, c, Z, s * m + lo + d, gap * m, wflat, w, Z, (s + 1) * m + r0, gap * m)
+        p = e
+
+
+@njit(**_JIT)
+def run_module_major(Z, L, B, m, active, plan, wflat, b, act, counts, W_out, b_out, out_act, Y, X, block):
+    """Whole-sequence forward pass in module-major order; the arguments and results of
+    :func:`~clocksim.kernels.core.run_sequence` (no gather scratch: a triangular plan reads contiguous
+    columns), plus ``block``, the steps per block (:func:`block_steps`). Same bits as ``run_sequence``.
+    """
+    g = active.shape[1]
+    n = b.shape[0]
+    n_out = b_out.shape[0]
+    row = B * m
+    nx = m - n
+    kernel = "run_module_major"
+    if L < 0 or B < 0 or m < n:
+        raise KernelBoundsError(kernel, "m", n, m)
+    if Z.shape[0] < (L + 1) * row:
+        raise KernelBoundsError(kernel, "Z", (L + 1) * row, Z.shape[0])
+    if active.shape[0] < L:
+        raise KernelBoundsError(kernel, "active", L, active.shape[0])
+    if counts.shape[0] < g or counts.shape[1] < 2:
+        raise KernelBoundsError(kernel, "counts", 2 * g, counts.shape[0] * counts.shape[1])
+    if W_out.shape[0] < n_out * n:
+        raise KernelBoundsError(kernel, "W_out", n_out * n, W_out.shape[0])
+    if Y.shape[0] < L * B * n_out:
+        raise KernelBoundsError(kernel, "Y", L * B * n_out, Y.shape[0])
+    if X.shape[0] < B * L * nx:
+        raise KernelBoundsError(kernel, "X", B * L * nx, X.shape[0])
+    if block < 1:
+        raise KernelBoundsError(kernel, "block", 1, block)
+    _check_plan(kernel, plan, g, n, m, wflat.shape[0])
+    fires = np.empty(min(block, L), dtype=np.int64)
+    for s in range(L):                                   # the inputs of every step
+        for q in range(B):
+            copy_into(Z[s * row + q * m + n: s * row + (q + 1) * m], X[(q * L + s) * nx: (q * L + s + 1) * nx])
+    for t0 in range(0, L, block):
+        t1 = min(L, t0 + block)
+        for i in range(g - 1, -1, -1):                   # slowest first
+            r0 = plan[i, P_R0]
+            r1 = plan[i, P_R1]
+            k = r1 - r0
+            d = diagonal_split(plan, i)
+            w0 = plan[i, P_W0]
+            macs = B * k * (plan[i, P_HI] - plan[i, P_LO])
+            bias = b[r0:r1]
+            _module_rest(i, t0, t1, Z, B, m, active, plan, wflat, fires)
+            for s in range(t0, t1):                      # the sequential part: its own block, bias, activation
+                prev = s * row
+                cur = prev + row
+                if active[s, i]:
+                    gemm_rows_acc(B, k, d, Z, prev + r0, m, wflat, w0, Z, cur + r0, m)
+                    for q in range(B):
+                        bias_activate(Z[cur + q * m + r0: cur + q * m + r1], bias, act)
+                    counts[i, 0] += 1
+                    counts[i, 1] += macs
+                else:
+                    for q in range(B):
+                        copy_into(Z[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
+        readout(Z[t0 * row:], t1 - t0, B, m, n, W_out, b_out, out_act, Y[t0 * B * n_out: t1 * B * n_out])

@@ -21,7 +21,7 @@ import numpy as np
 from ..kernels import core as K
 from ..kernels import modmajor as MM
 from ..trace.aggregate import AggregateTrace
-from ..errors import UnsupportedError
+from ..errors import InvalidValueError, UnsupportedError
 from ..model.cwrnn import ClockworkRNN
 from ..trace.core import Trace
 from .base import Engine, MaskTracer, Result, check_observed, trace_meta
@@ -129,8 +129,8 @@ def schedule_order(plan: Plan) -> str:
 
 
 def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray | None = None,
-                   counts: np.ndarray | None = None, buffer: InputBuffer | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   counts: np.ndarray | None = None, buffer: InputBuffer | None = None,
+                   order: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernels over a validated batch.
 
     Parameters
@@ -146,6 +146,9 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     buffer : InputBuffer, optional
         The open input windows of buffered modules (a chunked run passes the same one for
         every chunk); default: windows that open at the first step.
+    order : {"module-major", "step-major"}, optional
+        The kernel to run (default :func:`schedule_order`; both give the same bits, benchmarks compare
+        them). ``"module-major"`` needs a triangular plan.
 
     Returns
     -------
@@ -165,7 +168,13 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     Y = np.empty((L, B, plan.W_out.shape[0]))
     W_out = plan.W_out.ravel().copy()       # (n_out * n,) writable, as wflat: the product compiles once, not twice
     X = np.ascontiguousarray(X, dtype=np.float64).reshape(-1)
-    if schedule_order(plan) == MODULE_MAJOR:
+    chosen = schedule_order(plan)
+    if order not in (None, MODULE_MAJOR, STEP_MAJOR):
+        raise InvalidValueError(key="order", value=order, expected=f"{MODULE_MAJOR!r} or {STEP_MAJOR!r}")
+    if order == MODULE_MAJOR and chosen != MODULE_MAJOR:
+        raise UnsupportedError("module-major evaluation needs a triangular model (every module reads itself and "
+                               "slower modules only, contiguous reads)", key="order")
+    if (order or chosen) == MODULE_MAJOR:
         MM.run_module_major(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.wflat, plan.b,
                             plan.act, counts, W_out, plan.b_out, plan.out_act, Y.reshape(-1), X,
                             MM.block_steps(B, m))

@@ -175,21 +175,21 @@ def _tree(builder, v):
     return builder.fadd(*(builder.extract_element(s2, ir.Constant(i32, i)) for i in (0, 1)))
 
 
-def _tile(nq, nr):
-    """An intrinsic ``tile(w, z, lda, out, ldc, c, add_to)`` (addresses and sizes, all intp) computing
+def _tile(nq, nr, add_to=False):
+    """An intrinsic ``tile(w, z, lda, out, ldc, c)`` (addresses and sizes, all intp) computing
     ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq, r < nr; W row-major ``(nr, c)``.
-    With ``add_to != 0`` the sum is added to what ``out`` holds: ``out = out + sum`` (one rounding)."""
+    With ``add_to`` the sum is added to what ``out`` holds: ``out = out + sum`` (one rounding)."""
 
     @intrinsic
-    def tile(typingctx, w_addr, z_addr, lda, out_addr, ldc, c, add_to):
-        sig = types.void(*([types.intp] * 7))
+    def tile(typingctx, w_addr, z_addr, lda, out_addr, ldc, c):
+        sig = types.void(*([types.intp] * 6))
 
         def codegen(context, builder, sig, args):
             intp = context.get_value_type(types.intp)
             dbl = ir.DoubleType()
             vec = ir.VectorType(dbl, LANES)
             vptr = vec.as_pointer()
-            w_addr, z_addr, lda, out_addr, ldc, c, add_to = args
+            w_addr, z_addr, lda, out_addr, ldc, c = args
             W, Z, O = (builder.inttoptr(a, dbl.as_pointer()) for a in (w_addr, z_addr, out_addr))
             zs = [builder.gep(Z, [builder.mul(ir.Constant(intp, t), lda)]) for t in range(nq)]
             os_ = [builder.gep(O, [builder.mul(ir.Constant(intp, t), ldc)]) for t in range(nq)]
@@ -216,13 +216,11 @@ def _tile(nq, nr):
                     wj = builder.load(builder.gep(ws[r], [j]))
                     for t in range(nq):
                         builder.store(builder.fadd(builder.load(total[t][r]), builder.fmul(wj, zj[t])), total[t][r])
-            adding = builder.icmp_signed("!=", add_to, ir.Constant(intp, 0))
             for t in range(nq):
                 for r in range(nr):
                     where = builder.gep(os_[t], [ir.Constant(intp, r)])
                     value = builder.load(total[t][r])
-                    summed = builder.fadd(builder.load(where), value)
-                    builder.store(builder.select(adding, summed, value), where)
+                    builder.store(builder.fadd(builder.load(where), value) if add_to else value, where)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -232,6 +230,9 @@ def _tile(nq, nr):
 _tile_4x4 = _tile(TILE_Q, TILE_R)
 _tile_1x8 = _tile(1, TILE_R1)
 _tile_1x1 = _tile(1, 1)
+_tile_4x4_add = _tile(TILE_Q, TILE_R, add_to=True)     # gemm_rows_acc's (a flag tested in the tile slowed
+_tile_1x8_add = _tile(1, TILE_R1, add_to=True)         # the plain tiles by up to 1.5x)
+_tile_1x1_add = _tile(1, 1, add_to=True)
 
 
 @inner
@@ -271,15 +272,24 @@ def _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc):
         pq = p1 - (p1 - p0) % TILE_Q
         for a in range(0, nr, TILE_R):          # tiles of 4 sequences: W's rows pass over the panel
             for q in range(p0, pq, TILE_Q):
-                _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K, acc)
+                if acc:
+                    _tile_4x4_add(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                else:
+                    _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
         for q in range(p0, p1):                 # what is left, a sequence at a time
             zq = ap + 8 * q * lda
             oq = cp + 8 * q * ldc
             a0 = nr if q < pq else 0
             for a in range(a0, a0 + (N - a0) // TILE_R1 * TILE_R1, TILE_R1):
-                _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K, acc)
+                if acc:
+                    _tile_1x8_add(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                else:
+                    _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
             for a in range(a0 + (N - a0) // TILE_R1 * TILE_R1, N):
-                _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K, acc)
+                if acc:
+                    _tile_1x1_add(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                else:
+                    _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
 
 
 # ---------------------------------------------------------------- activations

@@ -6,8 +6,8 @@ take the modules slowest first over a block of steps (the work array ``Z`` and p
 :mod:`clocksim.kernels.core`). For module ``i`` they compute
 
 1. ``P``: the product over the slower modules' states and the input (everything it reads except its own
-   block) for *all* its firings in the block, written into its rows of ``Z`` (with a single sequence and
-   equally spaced firings, one product of as many rows as firings: matrix-matrix, not matrix-vector);
+   block) for *all* its firings in the block, written into its rows of ``Z``: no firing of the block waits
+   for another, and the module's weights stay in cache across them;
 2. then, firing after firing, ``P + D`` with ``D`` the product over its own previous state
    (:func:`~clocksim.kernels.core.gemm_rows_acc`), the bias and the activation; held steps copy the row.
 
@@ -23,6 +23,7 @@ from numba import njit
 from ..errors import InternalError, KernelBoundsError
 from .core import (
     _JIT,
+    _tile,
     P_HI,
     P_LO,
     P_R0,
@@ -71,13 +72,60 @@ def _check_plan(kernel, plan, g, n, m, wlen):
             raise KernelBoundsError(kernel, "wflat", w0 + (r1 - r0) * (hi - lo), wlen)
 
 
+# ------------------------------------------------------------------ products
+# The module-major loop's products use tiles of 2 rows of Z x 2 rows of W (``_tile(2, 2)``). Every element
+# is still summed in gemm_rows's one fixed order (the order does not depend on the tile), so the bits are
+# gemm_rows's; but on this machine's AVX2 core (16 vector registers of 4 doubles) the 4 x 4 and 1 x 8 tiles
+# of 8-lane accumulators spill registers, and a 2 x 2 tile ran 1.4-1.8x faster than gemm_rows at the
+# engine's shapes (docs/performance.md, benchmarks/bench_modmajor.py).
+_tile_2x2 = _tile(2, 2)
+_tile_2x2_add = _tile(2, 2, add_to=True)
+
+
 @inner
-def _module_rest(i, t0, t1, Z, B, m, active, plan, wflat, fires):
+def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
+    """``C[M x N] = A[M x K] @ W[N x K].T`` (``add``: ``C + ...``), row-major on flat arrays with leading
+    dimensions: the bits of :func:`~clocksim.kernels.core.gemm_rows` (``gemm_rows_acc``) in 2 x 2 tiles.
+
+    Pairs of rows of ``A`` in turn, each against every pair of rows of ``W`` (which stay in cache for
+    the next pair); an odd row or column is left to ``gemm_rows``.
+    """
+    if K == 0 or M == 0 or N == 0:
+        if add:
+            gemm_rows_acc(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc)
+        else:
+            gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc)
+        return
+    wp = W.ctypes.data + 8 * w_off
+    ap = A.ctypes.data + 8 * a_off
+    cp = C.ctypes.data + 8 * c_off
+    m2 = M - M % 2
+    n2 = N - N % 2
+    for q in range(0, m2, 2):
+        for a in range(0, n2, 2):
+            if add:
+                _tile_2x2_add(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+            else:
+                _tile_2x2(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+    if n2 < N:                                   # the last column of W's rows, for the paired rows
+        if add:
+            gemm_rows_acc(m2, 1, K, A, a_off, lda, W, w_off + n2 * K, C, c_off + n2, ldc)
+        else:
+            gemm_rows(m2, 1, K, A, a_off, lda, W, w_off + n2 * K, C, c_off + n2, ldc)
+    if m2 < M:                                   # the last row of A
+        if add:
+            gemm_rows_acc(1, N, K, A, a_off + m2 * lda, lda, W, w_off, C, c_off + m2 * ldc, ldc)
+        else:
+            gemm_rows(1, N, K, A, a_off + m2 * lda, lda, W, w_off, C, c_off + m2 * ldc, ldc)
+
+
+@inner
+def _module_rest(i, t0, t1, Z, B, m, active, plan, wflat):
     """``P`` (see the module docstring) of module ``i`` for its firings in steps ``t0 .. t1-1``, into its rows.
 
-    With several sequences, one product of ``B`` rows per firing. With one sequence the firings are taken
-    in runs of equal spacing, one product per run: its rows of ``Z`` are equally spaced too.
-    ``fires`` : int64 scratch of at least ``t1 - t0`` entries.
+    One product of ``B`` rows per firing, one firing after another while the module's weights stay in
+    cache. (With one sequence, one product over all equally spaced firings, rows ``gap * m`` apart, was
+    measured no faster: with 2 x 2 tiles a single row already reuses each load of W twice.)
     """
     row = B * m
     r0 = plan[i, P_R0]
@@ -86,25 +134,9 @@ def _module_rest(i, t0, t1, Z, B, m, active, plan, wflat, fires):
     d = diagonal_split(plan, i)
     c = plan[i, P_HI] - lo - d
     w = plan[i, P_W0] + k * d
-    nf = 0
     for s in range(t0, t1):
         if active[s, i]:
-            fires[nf] = s
-            nf += 1
-    if B > 1:
-        for p in range(nf):
-            s = fires[p]
-            gemm_rows(B, k, c, Z, s * row + lo + d, m, wflat, w, Z, (s + 1) * row + r0, m)
-        return
-    p = 0
-    while p < nf:
-        gap = fires[p + 1] - fires[p] if p + 1 < nf else 1
-        e = p + 1                            # firings p .. e-1 are equally spaced
-        while e < nf and fires[e] - fires[e - 1] == gap:
-            e += 1
-        s = fires[p]
-        gemm_rows(e - p, k, c, Z, s * m + lo + d, gap * m, wflat, w, Z, (s + 1) * m + r0, gap * m)
-        p = e
+            products(B, k, c, Z, s * row + lo + d, m, wflat, w, Z, (s + 1) * row + r0, m, False)
 
 
 @njit(**_JIT)
@@ -136,7 +168,6 @@ def run_module_major(Z, L, B, m, active, plan, wflat, b, act, counts, W_out, b_o
     if block < 1:
         raise KernelBoundsError(kernel, "block", 1, block)
     _check_plan(kernel, plan, g, n, m, wflat.shape[0])
-    fires = np.empty(min(block, L), dtype=np.int64)
     for s in range(L):                                   # the inputs of every step
         for q in range(B):
             copy_into(Z[s * row + q * m + n: s * row + (q + 1) * m], X[(q * L + s) * nx: (q * L + s + 1) * nx])
@@ -150,12 +181,12 @@ def run_module_major(Z, L, B, m, active, plan, wflat, b, act, counts, W_out, b_o
             w0 = plan[i, P_W0]
             macs = B * k * (plan[i, P_HI] - plan[i, P_LO])
             bias = b[r0:r1]
-            _module_rest(i, t0, t1, Z, B, m, active, plan, wflat, fires)
+            _module_rest(i, t0, t1, Z, B, m, active, plan, wflat)
             for s in range(t0, t1):                      # the sequential part: its own block, bias, activation
                 prev = s * row
                 cur = prev + row
                 if active[s, i]:
-                    gemm_rows_acc(B, k, d, Z, prev + r0, m, wflat, w0, Z, cur + r0, m)
+                    products(B, k, d, Z, prev + r0, m, wflat, w0, Z, cur + r0, m, True)
                     for q in range(B):
                         bias_activate(Z[cur + q * m + r0: cur + q * m + r1], bias, act)
                     counts[i, 0] += 1

@@ -63,7 +63,11 @@ def test_slow_to_fast_runs_module_major_and_matches_reference_and_events(model, 
     X = rng.normal(size=(B, L, model.n_in) if B else (L, model.n_in))
     assert schedule_order(plan_for(model)) == MODULE_MAJOR
     res = cs.simulate(model, X, engine="compiled")
-    assert res.trace.summary()["schedule_order"] == MODULE_MAJOR
+    expected = MODULE_MAJOR if B >= MM.MIN_BATCH else STEP_MAJOR        # one sequence runs step by step
+    assert res.trace.summary()["schedule_order"] == expected
+    if expected == STEP_MAJOR:                                          # the module-major kernel: the same bits
+        Xb = X.reshape((max(B, 1),) + X.shape[-2:])
+        np.testing.assert_array_equal(raw_run(model, Xb, 7)[1], raw_run(model, Xb, "step")[1])
     y_ref, h_ref = reference_model(model, X)
     np.testing.assert_allclose(res.h, h_ref, rtol=0, atol=TOL)
     np.testing.assert_allclose(res.y, y_ref, rtol=0, atol=TOL)
@@ -170,6 +174,24 @@ def test_kernel_refuses_short_arrays_and_non_triangular_plans(rng):
     dense = plan_for(randomize(cs.ClockworkRNN(2, 1, [3, 3, 2], [1, 2, 4], connectivity="dense"), rng))
     with pytest.raises(InternalError, match="not triangular"):
         call(np.zeros((L + 1) * B * m), dense.table)
+
+
+def test_forward_arrays_order_option(rng):
+    from clocksim.engine.compiled import forward_arrays
+
+    model = random_model(rng, g=3, connectivity="slow-to-fast", n_in=2)
+    X = rng.normal(size=(1, 20, 2))
+    plan, active = plan_for(model), model.activity(20)
+    assert schedule_order(plan, 1) == STEP_MAJOR and schedule_order(plan, 2) == MODULE_MAJOR
+    a = forward_arrays(plan, X, active, order=MODULE_MAJOR)
+    b = forward_arrays(plan, X, active)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    with pytest.raises(cs.ClocksimError, match="order"):
+        forward_arrays(plan, X, active, order="diagonal")
+    dense = randomize(cs.ClockworkRNN(2, 1, [2, 2], [1, 2], connectivity="dense"), rng)
+    with pytest.raises(cs.UnsupportedError, match="triangular"):
+        forward_arrays(plan_for(dense), X, dense.activity(20), order=MODULE_MAJOR)
 
 
 def test_block_steps_is_at_least_the_minimum():

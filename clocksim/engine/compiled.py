@@ -79,7 +79,7 @@ class CompiledEngine(Engine):
                 L += X.shape[1]
             wall = time.perf_counter() - t0
             y, h = keeper.result(source.batched)
-            meta = trace_meta(model, B, L, self.name, wall_time=wall, schedule_order=schedule_order(plan),
+            meta = trace_meta(model, B, L, self.name, wall_time=wall, schedule_order=schedule_order(plan, B),
                               **check_observed(self.name, model, B, observed, scheduled))
             if writer is not None:                  # the folder appears whole when the run returns
                 tracer.add(pending)
@@ -113,19 +113,24 @@ def _activity(model: ClockworkRNN, lo: int, X: np.ndarray, watched: list) -> np.
     return out
 
 
-def schedule_order(plan: Plan) -> str:
-    """The order the compiled engine evaluates a plan in: ``"module-major"`` when it is triangular, else ``"step-major"``.
+def schedule_order(plan: Plan, B: int | None = None) -> str:
+    """The order the compiled engine evaluates a plan in (for ``B`` sequences): ``"module-major"`` when it is
+    triangular and ``B >= MM.MIN_BATCH`` (or ``B`` is None: the order the plan admits), else ``"step-major"``.
 
     Triangular: every module reads contiguous columns that start at its own rows or after them (itself and
     slower modules, then the input), as with slow-to-fast wiring (and any custom mask whose blocks are all
     on or above the diagonal without gaps). Then the slowest module's whole stretch can run first
     (:mod:`clocksim.kernels.modmajor`), with the same bits. Dense and other custom masks, and buffered
-    inputs (a module's input block is then apart from its state columns), run step by step.
+    inputs (a module's input block is then apart from its state columns), run step by step. So does a
+    single sequence: there the module-major loop was measured slower than the step-major one (its
+    per-module, per-step bookkeeping outweighs what it saves; docs/performance.md).
     """
     t = plan.table
     lo, hi, r0, r1 = t[:, K.P_LO], t[:, K.P_HI], t[:, K.P_R0], t[:, K.P_R1]
     ok = (lo >= 0) & ((lo == r0) | (lo >= r1) | (hi == lo))          # hi == lo: reads nothing
-    return MODULE_MAJOR if plan.g and bool(ok.all()) else STEP_MAJOR
+    if not (plan.g and bool(ok.all())) or (B is not None and B < MM.MIN_BATCH):
+        return STEP_MAJOR
+    return MODULE_MAJOR
 
 
 def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray | None = None,
@@ -147,8 +152,8 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
         The open input windows of buffered modules (a chunked run passes the same one for
         every chunk); default: windows that open at the first step.
     order : {"module-major", "step-major"}, optional
-        The kernel to run (default :func:`schedule_order`; both give the same bits, benchmarks compare
-        them). ``"module-major"`` needs a triangular plan.
+        The kernel to run (default :func:`schedule_order` for this batch; both give the same bits,
+        benchmarks compare them). ``"module-major"`` needs a triangular plan.
 
     Returns
     -------
@@ -168,10 +173,10 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     Y = np.empty((L, B, plan.W_out.shape[0]))
     W_out = plan.W_out.ravel().copy()       # (n_out * n,) writable, as wflat: the product compiles once, not twice
     X = np.ascontiguousarray(X, dtype=np.float64).reshape(-1)
-    chosen = schedule_order(plan)
     if order not in (None, MODULE_MAJOR, STEP_MAJOR):
         raise InvalidValueError(key="order", value=order, expected=f"{MODULE_MAJOR!r} or {STEP_MAJOR!r}")
-    if order == MODULE_MAJOR and chosen != MODULE_MAJOR:
+    chosen = schedule_order(plan, B)
+    if order == MODULE_MAJOR and schedule_order(plan) != MODULE_MAJOR:
         raise UnsupportedError("module-major evaluation needs a triangular model (every module reads itself and "
                                "slower modules only, contiguous reads)", key="order")
     if (order or chosen) == MODULE_MAJOR:

@@ -197,3 +197,15 @@ def test_forward_arrays_order_option(rng):
 def test_block_steps_is_at_least_the_minimum():
     assert MM.block_steps(32, 544) >= MM.MIN_BLOCK
     assert MM.block_steps(1, 132) == MM.BLOCK_DOUBLES // 132
+
+
+@pytest.mark.parametrize("loss", ["mse", "xent"])
+def test_gradients_through_the_module_major_forward_match_finite_differences(loss, rng):
+    """Training runs the forward pass through forward_arrays: with B >= 2 on slow-to-fast wiring that is the
+    module-major kernel, whose work array BPTT (kernels.core.backward_sequence) reads."""
+    from gradcheck import assert_grads_match, data
+
+    model = randomize(cs.ClockworkRNN(2, 3, [2, 3, 2], [1, 2, 3], start=1), rng, scale=0.4)
+    assert schedule_order(plan_for(model), 2) == MODULE_MAJOR
+    x, target = data(rng, model, 2, 7, loss)
+    assert_grads_match(model, x, target, loss)

@@ -87,7 +87,7 @@ def test_no_bare_value_or_type_errors_are_raised_on_purpose():
 
 
 def _json_default_line() -> int:
-    source = (PACKAGE / "_files.py").read_text(encoding="utf-8").splitlines()     # the one JSON writer's default
+    source = (PACKAGE / "_files.py").read_text(encoding="utf-8").splitlines()
     return next(i for i, line in enumerate(source, 1) if "not JSON serialisable" in line)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..._validate import as_path, read_toml
 from ...errors import ClocksimError, InvalidTypeError, InvalidValueError
 from ..scenario import REQUIRED, Key, apply_override, leading_comment, parse_scenario
-from ..specfile import SpecChecks, absolute_paths, base_scenario, flatten, head_table
+from ..specfile import SpecChecks, absolute_paths, base_scenario, head_table
 from .space import Space, parse_space
 
 __all__ = ["SearchSpec", "SearchError", "Objective", "Constraint", "load_search", "parse_search", "SEARCH_SCHEMA",
@@ -213,7 +213,7 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
     return spec
 
 
-def _objectives(chk: _SearchCheck, tables) -> list[Objective]:
+def _objectives(chk: SearchChecks, tables) -> list[Objective]:
     if tables is None:
         chk.fail("objectives", None, "at least one [[objectives]] table with a `metric`")
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):

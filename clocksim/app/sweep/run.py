@@ -139,9 +139,7 @@ def sweep_record(sweep: Sweep) -> dict:
 
 
 def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from ...plot import plot_heatmap, plot_pareto, save_figure
+    from ...plot import plot_heatmap, plot_pareto, save_figures
 
     plots = sweep.plots
     draw = {}
@@ -153,15 +151,9 @@ def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) ->
     written = []
     for name, fn in draw.items():
         try:
-            ax = fn()
+            written += save_figures(fn, folder / name, dpi=120)
         except ValueError as exc:          # nothing to draw (every point failed, or no such metric here)
             notes.append(f"{name} not drawn: {exc}")
-            continue
-        try:
-            save_figure(ax.figure, folder / name, dpi=120)
-        finally:
-            plt.close(ax.figure)
-        written.append(folder / name)
     return written
 
 

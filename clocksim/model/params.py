@@ -142,15 +142,9 @@ def params_from_state_dict(state_dict: Mapping, *, transpose: bool = False, igno
     for key, value in state_dict.items():
         if key in ignore:
             continue
-        name = _match(str(key))
+        name = _name_of(key)
         if name is None:
-            if _leaf_path(str(key)) & set(SKIPPED_NAMES):
-                continue
-            hint = did_you_mean(str(key).rsplit(".", 1)[-1], _ALIASES)
-            raise InvalidValueError(
-                f"unknown entry {key!r}{hint}; expected names like {', '.join(a[0] for a in STATE_DICT_NAMES.values())}"
-                " or the PyTorch ones (weight_ih, weight_hh, bias_ih, bias_hh, fc.weight, ...); pass "
-                f"ignore=[{key!r}] to skip it", key="state_dict")
+            continue
         arr = _array(key, value)
         if transpose and name != "b" and name != "b_out" and name != "h0":
             arr = arr.T
@@ -166,6 +160,20 @@ def params_from_state_dict(state_dict: Mapping, *, transpose: bool = False, igno
                                     "ignore=[...] to skip the other)", key="state_dict")
         out[name], source[name] = arr, str(key)
     return out
+
+
+def _name_of(key) -> str | None:
+    """clocksim's parameter name for the state-dict entry ``key``; None for an entry to skip (periods, masks);
+    an unknown name is refused, naming the nearest known one."""
+    name = _match(str(key))
+    if name is None and not _leaf_path(str(key)) & set(SKIPPED_NAMES):
+        hint = did_you_mean(str(key).rsplit(".", 1)[-1], _ALIASES)
+        raise InvalidValueError(
+            f"unknown entry {key!r}{hint}; expected names like {', '.join(a[0] for a in STATE_DICT_NAMES.values())}"
+            " or the PyTorch ones (weight_ih, weight_hh, bias_ih, bias_hh, fc.weight, ...); pass "
+            f"ignore=[{key!r}] to skip it", key="state_dict")
+    return name
+
 
 
 def _leaf_path(key: str) -> set[str]:

@@ -190,6 +190,27 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     for key, text in (("compute", "compute model"), ("latency", "link latency"), ("deadline", "deadline")):
         if key in meta:
             lines.append(f"- {text}: {_describe(meta[key])}")
+    lines += _cost_lines(model, meta, summary, L)
+    lines += ["", "## Inputs", "", _inputs_line(summary)]
+    lines += _timing_lines(meta, summary)
+    if "accuracy" in summary:
+        lines += ["", "## Accuracy", "", *_accuracy_lines(scenario, summary)]
+    lines += ["", "## Files", "",
+              ("- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
+               "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
+               if isinstance(trace, Trace) else
+               "- `summary.json`: the totals above (an aggregate trace: per-module totals, no per-activation files).")
+              + (" `params.npz`: the trained weights; `history.json`: loss per epoch; `checkpoint.npz`: "
+                 "the training state (`clocksim run --resume`)." if "accuracy" in summary else ""), ""]
+    for name in figures:                             # PNGs shown, other formats linked
+        stem, _, suffix = name.rpartition(".")
+        lines += [f"![{stem}]({name})" if suffix == "png" else f"- [{name}]({name})", ""]
+    return "\n".join(lines)
+
+
+def _cost_lines(model, meta: dict, summary: dict, L: int) -> list[str]:
+    """The report's cost section: totals against a dense RNN, and a row per module and the readout."""
+    lines = []
     lines += ["", "## Cost", "",
               f"{fmt.count(summary['activations'])} activations and {fmt.count(summary['macs'])} multiply-adds "
               f"({summary['count_basis']}); a dense RNN of the same size would need "
@@ -204,7 +225,12 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
                      f"{fmt.value(100 * row['macs'] / total)}% |")
     lines.append(f"| readout | every step | | {fmt.count(L)} | {fmt.count(summary.get('readout_macs', 0))} | "
                  f"{fmt.value(100 * summary.get('readout_macs', 0) / total)}% |")
-    lines += ["", "## Inputs", "", _inputs_line(summary)]
+    return lines
+
+
+def _timing_lines(meta: dict, summary: dict) -> list[str]:
+    """The report's latency (when timed) and staleness sections."""
+    lines = []
     if "latency" in summary:
         lat = summary["latency"]
         lines += ["", "## Latency", "",
@@ -225,19 +251,7 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     for row in summary["per_module"]:
         lines.append(f"| M{row['module'] + 1} | {_num(row['staleness_p50'])} | {_num(row['staleness_p99'])} | "
                      f"{_num(row['staleness_max'])} | {_num(row['lag_max'])} |")
-    if "accuracy" in summary:
-        lines += ["", "## Accuracy", "", *_accuracy_lines(scenario, summary)]
-    lines += ["", "## Files", "",
-              ("- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
-               "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
-               if isinstance(trace, Trace) else
-               "- `summary.json`: the totals above (an aggregate trace: per-module totals, no per-activation files).")
-              + (" `params.npz`: the trained weights; `history.json`: loss per epoch; `checkpoint.npz`: "
-                 "the training state (`clocksim run --resume`)." if "accuracy" in summary else ""), ""]
-    for name in figures:                             # PNGs shown, other formats linked
-        stem, _, suffix = name.rpartition(".")
-        lines += [f"![{stem}]({name})" if suffix == "png" else f"- [{name}]({name})", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def untraced_report(scenario: Scenario, summary: dict) -> str:

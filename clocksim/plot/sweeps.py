@@ -250,8 +250,9 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
     by = [] if by is None else as_sequence("by", by, "a list of column names")
     _check_axes(ax)
     if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
-        raise InvalidValueError(f"got {cmap!r}{did_you_mean(cmap, matplotlib.colormaps) if isinstance(cmap, str) else ''}"
-                                ", expected the name of a matplotlib colormap such as 'viridis'", key="cmap")
+        hint = did_you_mean(cmap, matplotlib.colormaps) if isinstance(cmap, str) else ""
+        raise InvalidValueError(f"got {cmap!r}{hint}, expected the name of a matplotlib colormap such as "
+                                "'viridis'", key="cmap")
     rows = list(_rows(cols))
     others = [k for k in by if k not in (x, y) and k in cols
               and len({_hashable(r[k]) for r in rows if _finite(r[value])}) > 1]

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from ..._validate import as_path
-
 from .spec import SearchError, SearchSpec, load_search, metric_value, toml_key, toml_value
 from .trial import journal_storage, make_pruner, run_trial
 

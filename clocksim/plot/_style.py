@@ -101,17 +101,20 @@ def fit_titles(fig) -> None:
     texts += [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
     texts = [t for t in texts if t.get_text() and t.get_visible()]
     original = {t: t.get_text().split("\n") for t in texts}             # paragraphs as the plot wrote them
-    chars = {t: max(map(len, original[t])) for t in texts}
+    longest = {t: max(map(len, original[t])) for t in texts}
+    lines = {t: 1 for t in texts}                                       # lines the longest paragraph takes
     for _ in range(6):
         changed = False
         for text in texts:
             box = text.get_window_extent(renderer)
             centre = 0.5 * (box.x0 + box.x1)
             room = 0.96 * (2 * min(centre, width - centre) if text.get_ha() == "center" else width - box.x0)
-            if box.width <= room or chars[text] <= 12:
+            if box.width <= room or longest[text] // lines[text] <= 12:
                 continue
-            chars[text] = max(12, min(chars[text] - 1, int(chars[text] * room / box.width)))
-            text.set_text("\n".join(w for line in original[text] for w in (textwrap.wrap(line, chars[text]) or [""])))
+            # balanced lines: as many as the overflow needs, each about as long as the others
+            lines[text] = max(lines[text] + 1, math.ceil(lines[text] * box.width / room))
+            chars = max(12, math.ceil(longest[text] / lines[text]) + 2)
+            text.set_text("\n".join(w for line in original[text] for w in (textwrap.wrap(line, chars) or [""])))
             changed = True
         if not changed:
             break

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_int
+from .._validate import as_int, check_options, did_you_mean, keyword_names
 from ..errors import InvalidValueError
 from .execution import ExecutionModel, Nominal, as_execution_model
-from .policies import POLICIES, PRIORITY_ALIASES, PRIORITY_RULES, Policy, did_you_mean, priority_ranks
+from .policies import POLICIES, PRIORITY_RULES, Policy, priority_ranks
 from .units import PerSecond, Seconds, in_steps, parse_rate, parse_time
 
 __all__ = ["ComputeModel", "TaskSet", "COMPUTE_KEYS"]
@@ -117,7 +117,8 @@ class ComputeModel:
     def __init__(self, cores: int = 1, throughput=math.inf, overhead=0.0, priority="fastest-first",
                  policy: str = "fixed-priority", preemptive: bool = False, partition=None, speeds=None,
                  execution=None, variation=None, context_switch=0.0, migration=0.0, readout: bool = True,
-                 module_deadlines=None, device=None):
+                 module_deadlines=None, device=None, **options):
+        check_options(options, keyword_names(type(self)), where=type(self).__name__)   # ComputeModel(core=2)
         self.cores = as_int("cores", cores, minimum=1)
         self.throughput = math.inf if (isinstance(throughput, (int, float)) and not isinstance(throughput, bool)
                                        and throughput == math.inf) else parse_rate("throughput", throughput)

@@ -9,12 +9,11 @@ job of that module takes; the nominal time itself is the compute model's (``exec
 from __future__ import annotations
 
 import abc
-import difflib
 from collections.abc import Mapping
 
 import numpy as np
 
-from .._validate import as_float, as_int
+from .._validate import as_float, as_int, did_you_mean
 from ..errors import InvalidValueError
 
 __all__ = ["ExecutionModel", "Nominal", "UniformFraction", "NormalFraction", "EmpiricalFraction",
@@ -125,9 +124,8 @@ def as_execution_model(value) -> ExecutionModel:
     params = dict(value)
     kind = params.pop("kind", None)
     if kind not in EXECUTION_MODELS:
-        close = difflib.get_close_matches(str(kind), list(EXECUTION_MODELS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise InvalidValueError(f"got {kind!r}, expected one of {', '.join(map(repr, EXECUTION_MODELS))}{hint}",
+        raise InvalidValueError(f"got {kind!r}, expected one of {', '.join(map(repr, EXECUTION_MODELS))}"
+                                f"{did_you_mean(kind, EXECUTION_MODELS)}",
                                 key="variation.kind")
     cls = EXECUTION_MODELS[kind]
     try:

@@ -17,26 +17,21 @@ priority under every policy).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import numpy as np
 
+from .._validate import did_you_mean
 from ..errors import InvalidValueError
 
 __all__ = ["Policy", "FixedPriority", "EarliestDeadlineFirst", "FirstInFirstOut", "POLICIES", "PRIORITY_RULES",
-           "PRIORITY_ALIASES", "priority_ranks", "did_you_mean"]
+           "PRIORITY_ALIASES", "priority_ranks"]
 
 #: Named priority rules of the fixed-priority policy (``"fifo"`` is kept from round two: every module the
 #: same priority, i.e. the ``"fifo"`` policy).
 PRIORITY_RULES = ("fastest-first", "rate-monotonic", "slowest-first", "deadline-monotonic", "fifo")
 #: Rule names that mean another rule.
 PRIORITY_ALIASES = {"rate-monotonic": "fastest-first"}
-
-
-def did_you_mean(value, options) -> str:
-    close = difflib.get_close_matches(str(value), list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def priority_ranks(rule, periods: Sequence[float], deadlines: Sequence[float] | None = None) -> list[int]:

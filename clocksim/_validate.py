@@ -151,10 +151,16 @@ def read_toml(path, error: type[ClocksimError], what: str) -> tuple[dict, str]:
 
 # --- names: unknown options get a did-you-mean, the one way (API keywords, scenario and sweep keys) --
 
-def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """``" (did you mean 'x'?)"`` for the option closest to ``word`` (difflib), or ``""`` if none is close."""
+def did_you_mean(word: str, options: Iterable[str], *, prefix: str | None = None) -> str:
+    """``" (did you mean 'x'?)"`` for the option closest to ``word`` (difflib), or ``""`` if none is close.
+
+    With ``prefix`` the suggestion is written as a dotted key, unquoted: ``prefix="model."`` gives
+    ``" (did you mean model.family?)"``.
+    """
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    if not close:
+        return ""
+    return f" (did you mean {close[0]!r}?)" if prefix is None else f" (did you mean {prefix}{close[0]}?)"
 
 
 def check_options(given: Iterable[str], known: Iterable[str], *, what: str = "option", where: str = "",

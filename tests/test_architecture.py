@@ -53,16 +53,11 @@ KNOWN = {
     # Round two imported the compute model from cost/; cost.timing re-exports it from sched/ so those
     # imports keep working (issue 27). Removed once callers import clocksim.sched.
     ("cost/timing.py", "sched"): "re-exports ComputeModel for old imports",
-    # matplotlib outside plot/: the application's own draw-save-close copies (closing figures,
-    # choosing the Agg backend) and two figure modules that belong in plot/; one save_figures
-    # path in plot/ replaces them (issue 26, stage 2).
-    ("app/cli.py", "matplotlib"): "closes figures itself",
-    ("app/outputs.py", "matplotlib"): "saves and closes figures itself",
-    ("app/reproduce/__init__.py", "matplotlib"): "closes figures itself",
+    # matplotlib outside plot/: two figure modules that belong in plot/ (issue 26, stage 2). The
+    # application's own draw-save-close copies are gone: every figure is written by
+    # plot.save_figures (issue 31).
     ("app/reproduce/figures.py", "matplotlib"): "a figure module outside plot/",
     ("app/search/figures.py", "matplotlib"): "a figure module outside plot/",
-    ("app/search/run.py", "matplotlib"): "saves and closes figures itself",
-    ("app/sweep/run.py", "matplotlib"): "saves and closes figures itself",
 }
 
 

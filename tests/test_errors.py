@@ -83,11 +83,11 @@ def test_no_bare_value_or_type_errors_are_raised_on_purpose():
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and \
                     isinstance(node.exc.func, ast.Name) and node.exc.func.id in ("ValueError", "TypeError"):
                 bare.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-    assert bare == ["trace/files.py:" + str(_json_default_line())]
+    assert bare == ["_files.py:" + str(_json_default_line())]
 
 
 def _json_default_line() -> int:
-    source = (PACKAGE / "trace" / "files.py").read_text(encoding="utf-8").splitlines()
+    source = (PACKAGE / "_files.py").read_text(encoding="utf-8").splitlines()
     return next(i for i, line in enumerate(source, 1) if "not JSON serialisable" in line)
 
 

@@ -276,7 +276,10 @@ def test_a_compute_then_mask_kernel_is_caught(model, x, monkeypatch):
                             Z[cur + q * m + u] = Z[prev + q * m + u]
         K.readout(Z, L, B, m, b.shape[0], W_out, b_out, out_act, Y)
 
+    from clocksim.engine import compiled
+
     honest = cs.simulate(model, x)
+    monkeypatch.setattr(compiled, "schedule_order", lambda plan: compiled.STEP_MAJOR)   # the step-major kernel
     monkeypatch.setattr(K, "run_sequence", compute_then_mask)
     with pytest.raises(CostMismatchError, match=r"module 1 \(M2 T=2\) executed 50 updates"):
         cs.simulate(model, x)

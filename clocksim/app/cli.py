@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import __version__, plot
 from ..plot import _format as fmt
+from ..plot.files import figure_paths
 from .._validate import as_int
 from ..model.clocks import PERIOD_FAMILIES, Periodic, check_fastest_first
 from ..errors import ClocksimError, InvalidValueError
@@ -136,13 +137,20 @@ def _window_arg(text: str) -> tuple[float, float]:
 
 
 def _add_plot(sub) -> None:
-    pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as a PNG",
+    pl = sub.add_parser("plot", help="draw a saved trace (.npz from Trace.save) as PNG, PDF or SVG",
                         description="Draw a saved trace (.npz from Trace.save, e.g. trace.npz of `clocksim run`). "
                                     "--kind latency needs a run with a timing model (compute, link latency or "
                                     "deadline); a synchronous run has no latency and is refused.")
     pl.add_argument("trace", metavar="TRACE", help="trace file written by Trace.save (.npz)")
     pl.add_argument("--kind", choices=list(plot.KINDS), default="activity", help="which figure (default activity)")
-    pl.add_argument("--out", required=True, metavar="FILE.png", help="where to write the PNG")
+    pl.add_argument("--out", required=True, metavar="FILE",
+                    help="where to write the figure: FILE.png, FILE.pdf or FILE.svg (the suffix decides), or FILE "
+                         "without a suffix with --format")
+    pl.add_argument("--format", dest="formats", metavar="FORMATS",
+                    help=f"comma-separated formats to write, e.g. pdf,svg (of {', '.join(plot.FORMATS)}; "
+                         "default: the suffix of --out, else png)")
+    pl.add_argument("--size", choices=list(plot.SIZES), default=None,
+                    help="width for print: column (3.5 in) or page (7 in), fonts to match (default: screen layout)")
     pl.add_argument("--window", type=_window_arg, metavar="T0,T1",
                     help="only the time window [T0, T1) (latency: the readouts in it); default the whole run")
     pl.add_argument("--dpi", type=int, default=120, help="resolution (default 120)")
@@ -150,32 +158,25 @@ def _add_plot(sub) -> None:
 
 
 def _plot(args) -> int:
-    import matplotlib.pyplot as plt  # on first use: other commands do not need a backend
-
     if not 10 <= as_int("--dpi", args.dpi, minimum=10) <= 600:
         raise InvalidValueError(f"got {args.dpi}, expected 10 to 600", key="--dpi")
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise InvalidValueError(f"got {args.out!r}, expected a file name ending in .png", key="--out")
-    if out.is_dir():
-        raise InvalidValueError(key="--out", value=args.out, expected="a file name ending in .png, not a directory")
-    if not out.parent.is_dir():
-        raise InvalidValueError(f"directory {str(out.parent)!r} does not exist", key="--out")
+    for out in figure_paths(args.out, args.formats, key="--out", formats_key="--format"):
+        if out.is_dir():
+            raise InvalidValueError(key="--out", value=str(out), expected="a file name, not a directory")
+        if not out.parent.is_dir():
+            raise InvalidValueError(f"directory {str(out.parent)!r} does not exist", key="--out")
     trace = Trace.load(args.trace)
     try:
-        fig = plot.KINDS[args.kind](trace, args.window)
+        paths = plot.save_figures(lambda: plot.KINDS[args.kind](trace, args.window, size=args.size), args.out,
+                                  args.formats, dpi=args.dpi)
     except InvalidValueError as exc:
         if exc.key == "steps":                     # the window given on the command line
             exc = copy.copy(exc)
             exc.key = "--window"
         raise exc.located(file=args.trace) if exc.key != "--window" else exc from None
-    try:
-        plot.save_figure(fig, out, dpi=args.dpi)
     except OSError as exc:
         raise InvalidValueError(f"cannot write {args.out} ({exc.strerror or exc})", key="--out") from None
-    finally:
-        plt.close(fig)
-    print(f"wrote {out}")
+    print("wrote " + ", ".join(map(str, paths)))
     return 0
 
 

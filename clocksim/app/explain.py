@@ -76,7 +76,29 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
         running = " ".join(names[i] for i in np.flatnonzero(act[t - start])) or "(none: all hold)"
         return f"{ASKED if t in asked else '':<2}{t:>4} {cells}   {running}"
 
-    lines = [
+    lines = _header(clocks, start, names, width)
+    lines += [row(t) for t in range(start, start + n_steps)]
+    if extra:
+        lines.append("   ...")
+        lines += [row(t) for t in extra]
+    if asked:
+        lines.append(f"{ASKED} marks the step{'s' if len(asked) > 1 else ''} asked about "
+                     f"({', '.join(map(str, sorted(asked)))}).")
+    lines.append("")
+    lines += _notes(clocks, act, start, n_steps, names)
+    if input_mode is not None and len(input_mode) != g:
+        raise InvalidValueError(f"got {len(input_mode)} modes for {g} modules, expected one per module",
+                                key="input_mode")
+    buffered = [i for i, mode in enumerate(input_mode or ()) if mode != "latest"]
+    if buffered:
+        lines += _window_table(act, start, list(range(start, start + n_steps)), extra, asked, names, input_mode,
+                               buffered)
+    return "\n".join(lines)
+
+
+def _header(clocks: Sequence[Clock], start: int, names: list[str], width: int) -> list[str]:
+    """What clock rate means, the modules' periods, and the column heads of the step table."""
+    return [
         "Clock rate: module Mi with period T (and phase p) runs at step t when (t - p) mod T == 0;",
         "at every other step it keeps its state. Period 4 means \"runs at every 4th step\".",
         f"Steps are numbered from start={start}: the first input is step {start}.",
@@ -86,14 +108,12 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
         "",
         "  step " + "".join(nm.rjust(width) for nm in names) + "   runs",
     ]
-    lines += [row(t) for t in range(start, start + n_steps)]
-    if extra:
-        lines.append("   ...")
-        lines += [row(t) for t in extra]
-    if asked:
-        lines.append(f"{ASKED} marks the step{'s' if len(asked) > 1 else ''} asked about "
-                     f"({', '.join(map(str, sorted(asked)))}).")
-    lines.append("")
+
+
+def _notes(clocks: Sequence[Clock], act: np.ndarray, start: int, n_steps: int, names: list[str]) -> list[str]:
+    """The lines under the table: how often each module ran, when idle ones first run, the other ``start``
+    convention, and the wiring."""
+    lines, g = [], len(clocks)
     counts = act[:n_steps].sum(axis=0)
     lines.append(f"In steps {start}..{start + n_steps - 1}: " + ", ".join(
         f"{names[i]} runs {int(counts[i])}x" for i in range(g)) + ".")
@@ -113,14 +133,7 @@ def schedule_table(clocks: Sequence[Clock], start: int = 0, n_steps: int = 8,
         lines.append(f"With start={other} instead, the first input is step {other}, where {who}.")
     lines.append("Wiring (slow-to-fast): each module reads itself and every slower module; "
                  f"{names[0]} reads all, {names[-1]} reads only itself.")
-    if input_mode is not None and len(input_mode) != g:
-        raise InvalidValueError(f"got {len(input_mode)} modes for {g} modules, expected one per module",
-                                key="input_mode")
-    buffered = [i for i, mode in enumerate(input_mode or ()) if mode != "latest"]
-    if buffered:
-        lines += _window_table(act, start, list(range(start, start + n_steps)), extra, asked, names, input_mode,
-                               buffered)
-    return "\n".join(lines)
+    return lines
 
 
 def _window_table(act, start, block, extra, asked, names, input_mode, buffered) -> list[str]:

@@ -131,29 +131,29 @@ def _write_fit(folder: Path, fitted, checkpoint: Path | None) -> None:
 
 
 def _figures(scenario: Scenario, res, folder: Path) -> list[str]:
-    import matplotlib.pyplot as plt
-
-    trace, model = res.trace, scenario.model
-    draw: dict[str, Callable] = {
-        "activity": lambda: plot.plot_activity(trace),
-        "cost": lambda: plot.plot_cost(trace),
-        "latency": lambda: plot.plot_latency(trace),
-        "staleness": lambda: plot.plot_staleness(trace),
-        "gantt": lambda: plot.plot_gantt(trace, steps=_gantt_window(trace)),
-        "state": lambda: plot.plot_state(res.h if res.h.ndim == 2 else res.h[0], trace=trace),
-        "connectivity": lambda: plot.plot_connectivity(model.block_mask, model.mask,
-                                                       labels=[model.module_label(i) for i in range(model.g)],
-                                                       module_sizes=model.module_sizes),
-    }
+    """Write each figure of ``[output] plots`` in each format of ``[output] figures``; the file names."""
+    draw = figure_drawers(scenario, res)
     written = []
     for name in scenario.output["plots"]:
-        fig = _figure_of(draw[name]())
-        try:
-            plot.save_figure(fig, folder / f"{name}.png")
-        finally:
-            plt.close(fig)
-        written.append(f"{name}.png")
+        written += [p.name for p in plot.save_figures(draw[name], folder / name, scenario.output.get("figures"))]
     return written
+
+
+def figure_drawers(scenario: Scenario, res, size: str | None = None) -> dict[str, Callable]:
+    """Name -> a function drawing that figure of a run's result (at ``size``, default ``[output] figure_size``)."""
+    trace, model = res.trace, scenario.model
+    size = size if size is not None else scenario.output.get("figure_size")
+    return {
+        "activity": lambda: plot.plot_activity(trace, size=size),
+        "cost": lambda: plot.plot_cost(trace, size=size),
+        "latency": lambda: plot.plot_latency(trace, size=size),
+        "staleness": lambda: plot.plot_staleness(trace, size=size),
+        "gantt": lambda: plot.plot_gantt(trace, steps=_gantt_window(trace), size=size),
+        "state": lambda: plot.plot_state(res.h if res.h.ndim == 2 else res.h[0], trace=trace, size=size),
+        "connectivity": lambda: plot.plot_connectivity(model.block_mask, model.mask,
+                                                       labels=[model.module_label(i) for i in range(model.g)],
+                                                       module_sizes=model.module_sizes, size=size),
+    }
 
 
 GANTT_STEPS = 48
@@ -171,15 +171,6 @@ def _gantt_window(trace: Trace):
     return (t0, t0 + GANTT_STEPS)
 
 
-def _figure_of(drawn):
-    """The figure of what a plot function returned (an Axes, a sequence of Axes or a Figure)."""
-    if hasattr(drawn, "savefig"):
-        return drawn
-    if hasattr(drawn, "figure"):
-        return drawn.figure
-    if isinstance(drawn, dict):
-        return _figure_of(next(iter(drawn.values())))
-    return _figure_of(drawn[0])
 
 
 # ---------------------------------------------------------------------- report
@@ -207,6 +198,27 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
             lines.append(f"- {text}: {_describe(value)}")
     if meta.get("step"):
         lines.append(f"- step: {_num(meta['step'])} s per input step; times below are in seconds")
+    lines += _cost_lines(model, meta, summary, L)
+    lines += ["", "## Inputs", "", _inputs_line(summary)]
+    lines += _timing_lines(meta, summary)
+    if "accuracy" in summary:
+        lines += ["", "## Accuracy", "", *_accuracy_lines(scenario, summary)]
+    lines += ["", "## Files", "",
+              ("- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
+               "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
+               if isinstance(trace, Trace) else
+               "- `summary.json`: the totals above (an aggregate trace: per-module totals, no per-activation files).")
+              + (" `params.npz`: the trained weights; `history.json`: loss per epoch; `checkpoint.npz`: "
+                 "the training state (`clocksim run --resume`)." if "accuracy" in summary else ""), ""]
+    for name in figures:                             # PNGs shown, other formats linked
+        stem, _, suffix = name.rpartition(".")
+        lines += [f"![{stem}]({name})" if suffix == "png" else f"- [{name}]({name})", ""]
+    return "\n".join(lines)
+
+
+def _cost_lines(model, meta: dict, summary: dict, L: int) -> list[str]:
+    """The report's cost section: totals against a dense RNN, and a row per module and the readout."""
+    lines = []
     lines += ["", "## Cost", "",
               f"{fmt.count(summary['activations'])} activations and {fmt.count(summary['macs'])} multiply-adds "
               f"({summary['count_basis']}); a dense RNN of the same size would need "
@@ -221,7 +233,12 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
                      f"{fmt.value(100 * row['macs'] / total)}% |")
     lines.append(f"| readout | every step | | {fmt.count(L)} | {fmt.count(summary.get('readout_macs', 0))} | "
                  f"{fmt.value(100 * summary.get('readout_macs', 0) / total)}% |")
-    lines += ["", "## Inputs", "", _inputs_line(summary)]
+    return lines
+
+
+def _timing_lines(meta: dict, summary: dict) -> list[str]:
+    """The report's latency (when timed) and staleness sections."""
+    lines = []
     if "latency" in summary:
         lat, rea = summary["latency"], summary["reaction"]
         unit = "seconds" if summary.get("time_unit") == "s" else "steps"
@@ -276,18 +293,7 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     for row in summary["per_module"]:
         lines.append(f"| M{row['module'] + 1} | {_num(row['staleness_p50'])} | {_num(row['staleness_p99'])} | "
                      f"{_num(row['staleness_max'])} | {_num(row['lag_max'])} |")
-    if "accuracy" in summary:
-        lines += ["", "## Accuracy", "", *_accuracy_lines(scenario, summary)]
-    lines += ["", "## Files", "",
-              ("- `summary.json`: the totals above; `trace.csv`: one row per activation; `trace.json`: Chrome "
-               "trace events (open in https://ui.perfetto.dev); `trace.npz`: the trace for `clocksim plot`."
-               if isinstance(trace, Trace) else
-               "- `summary.json`: the totals above (an aggregate trace: per-module totals, no per-activation files).")
-              + (" `params.npz`: the trained weights; `history.json`: loss per epoch; `checkpoint.npz`: "
-                 "the training state (`clocksim run --resume`)." if "accuracy" in summary else ""), ""]
-    for name in figures:
-        lines += [f"![{name[:-4]}]({name})", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def untraced_report(scenario: Scenario, summary: dict) -> str:
@@ -411,8 +417,6 @@ def format_comparison(names: list[str], summaries: list[dict]) -> str:
 
 def compare_scenarios(a: Scenario, b: Scenario, out_dir, *, force: bool = False, progress: bool = True) -> str:
     """Run two scenarios; write ``compare.png`` and ``compare.json`` into ``out_dir``; return the table."""
-    import matplotlib.pyplot as plt
-
     names = [a.name, b.name] if a.name != b.name else [f"{a.name} (A)", f"{b.name} (B)"]
     for scenario in (a, b):
         if not isinstance(scenario.model, ClockworkRNN):
@@ -422,11 +426,8 @@ def compare_scenarios(a: Scenario, b: Scenario, out_dir, *, force: bool = False,
         runs = [execute(s, progress=progress) for s in (a, b)]
         summaries = [r.summary for r in runs]
         table = format_comparison(names, summaries)
-        fig = _figure_of(plot.plot_compare(runs[0].result.trace, runs[1].result.trace, names=tuple(names)))
-        try:
-            plot.save_figure(fig, tmp / "compare.png")
-        finally:
-            plt.close(fig)
+        plot.save_figures(lambda: plot.plot_compare(runs[0].result.trace, runs[1].result.trace, names=tuple(names)),
+                          tmp / "compare.png")
         write_json(tmp / "compare.json", dict(zip(names, summaries)))
         (tmp / "compare.txt").write_text(table + "\n", encoding="utf-8")
     return table

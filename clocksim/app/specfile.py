@@ -13,7 +13,6 @@ tables of a file against its schema), :func:`base_scenario` (the scenario the fi
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import os
@@ -146,8 +145,7 @@ class SpecChecks:
             hint = did_you_mean(parts[0], SCHEMA)
             self.error(where, f"unknown scenario section {parts[0]!r}{hint}; expected one of {', '.join(SCHEMA)}")
         if parts[1] not in SCHEMA[parts[0]]:
-            close = difflib.get_close_matches(parts[1], list(SCHEMA[parts[0]]), n=1)
-            hint = f" (did you mean {parts[0]}.{close[0]}?)" if close else ""
+            hint = did_you_mean(parts[1], SCHEMA[parts[0]], prefix=f"{parts[0]}.")
             self.error(where, f"unknown scenario key {parts[0]}.{parts[1]}{hint}; "
                               f"expected one of {', '.join(SCHEMA[parts[0]])}")
 

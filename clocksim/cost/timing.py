@@ -130,7 +130,8 @@ class LinkLatency:
     def __init__(self, default=0.0, links: Mapping | None = None, seed: int = 0):
         self.default = as_delay(default, "default")
         self.links = {}
-        for key, value in ({} if links is None else as_mapping("links", links, "a dict (sender, receiver) -> delay")).items():
+        links = {} if links is None else as_mapping("links", links, "a dict (sender, receiver) -> delay")
+        for key, value in links.items():
             if not (isinstance(key, tuple) and len(key) == 2):
                 raise InvalidValueError(f"latency links: got key {key!r}, expected a (sender, receiver) pair")
             sender, receiver = (as_int("latency link sender", key[0], minimum=0),

@@ -63,8 +63,9 @@ def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, 
         runner = engine
     else:
         if not isinstance(engine, str) or engine not in ENGINES:
-            raise InvalidValueError(f"got {engine!r}{did_you_mean(engine, ENGINES) if isinstance(engine, str) else ''}, "
-                                    f"expected one of {', '.join(map(repr, ENGINES))}", key="engine")
+            hint = did_you_mean(engine, ENGINES) if isinstance(engine, str) else ""
+            raise InvalidValueError(f"got {engine!r}{hint}, expected one of {', '.join(map(repr, ENGINES))}",
+                                    key="engine")
         check_options(options, ENGINES[engine].option_names(), where=f"simulate (engine {engine!r})",
                       suggest=keyword_names(simulate))
         runner = ENGINES[engine](**options)

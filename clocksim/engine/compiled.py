@@ -3,7 +3,9 @@
 The activity mask ``(c, g)`` of a chunk is computed from the clocks; the loop in
 :func:`clocksim.kernels.run_sequence` then runs, step by step, the update of each
 active module (only its rows: no compute-then-mask) and copies the rows of held
-modules; the readout of each step follows it. The trace is derived from
+modules; the readout of each step follows it. A triangular (slow-to-fast) model runs
+module-major instead, slowest module first (:mod:`clocksim.kernels.modmajor`, same bits;
+:func:`schedule_order`, reported as ``summary()["schedule_order"]``). The trace is derived from
 the activity mask, since every activation is instantaneous.
 
 Works only for synchronous clocks (every firing on an integer step); use the
@@ -17,8 +19,9 @@ import time
 import numpy as np
 
 from ..kernels import core as K
+from ..kernels import modmajor as MM
 from ..trace.aggregate import AggregateTrace
-from ..errors import UnsupportedError
+from ..errors import InvalidValueError, UnsupportedError
 from ..model.cwrnn import ClockworkRNN
 from ..trace.core import Trace
 from .base import Engine, MaskTracer, Result, check_observed, trace_meta
@@ -26,7 +29,9 @@ from .buffer import InputBuffer
 from .plan import Plan, plan_for
 from .stream import Keeper, Source, TraceParts, chunk_steps
 
-__all__ = ["CompiledEngine", "forward_arrays"]
+__all__ = ["CompiledEngine", "forward_arrays", "schedule_order", "MODULE_MAJOR", "STEP_MAJOR"]
+
+MODULE_MAJOR, STEP_MAJOR = "module-major", "step-major"
 
 
 class CompiledEngine(Engine):
@@ -74,7 +79,8 @@ class CompiledEngine(Engine):
                 L += X.shape[1]
             wall = time.perf_counter() - t0
             y, h = keeper.result(source.batched)
-            meta = trace_meta(model, B, L, self.name, wall_time=wall, **({"step": self.step} if self.step else {}),
+            meta = trace_meta(model, B, L, self.name, wall_time=wall, schedule_order=schedule_order(plan, B),
+                              **({"step": self.step} if self.step else {}),
                               **check_observed(self.name, model, B, observed, scheduled))
             if writer is not None:                  # the folder appears whole when the run returns
                 tracer.add(pending)
@@ -108,9 +114,29 @@ def _activity(model: ClockworkRNN, lo: int, X: np.ndarray, watched: list) -> np.
     return out
 
 
+def schedule_order(plan: Plan, B: int | None = None) -> str:
+    """The order the compiled engine evaluates a plan in (for ``B`` sequences): ``"module-major"`` when it is
+    triangular and ``B >= MM.MIN_BATCH`` (or ``B`` is None: the order the plan admits), else ``"step-major"``.
+
+    Triangular: every module reads contiguous columns that start at its own rows or after them (itself and
+    slower modules, then the input), as with slow-to-fast wiring (and any custom mask whose blocks are all
+    on or above the diagonal without gaps). Then the slowest module's whole stretch can run first
+    (:mod:`clocksim.kernels.modmajor`), with the same bits. Dense and other custom masks, and buffered
+    inputs (a module's input block is then apart from its state columns), run step by step. So does a
+    single sequence: there the module-major loop was measured slower than the step-major one (its
+    per-module, per-step bookkeeping outweighs what it saves; docs/performance.md).
+    """
+    t = plan.table
+    lo, hi, r0, r1 = t[:, K.P_LO], t[:, K.P_HI], t[:, K.P_R0], t[:, K.P_R1]
+    ok = (lo >= 0) & ((lo == r0) | (lo >= r1) | (hi == lo))          # hi == lo: reads nothing
+    if not (plan.g and bool(ok.all())) or (B is not None and B < MM.MIN_BATCH):
+        return STEP_MAJOR
+    return MODULE_MAJOR
+
+
 def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray | None = None,
-                   counts: np.ndarray | None = None, buffer: InputBuffer | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   counts: np.ndarray | None = None, buffer: InputBuffer | None = None,
+                   order: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernels over a validated batch.
 
     Parameters
@@ -126,6 +152,9 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     buffer : InputBuffer, optional
         The open input windows of buffered modules (a chunked run passes the same one for
         every chunk); default: windows that open at the first step.
+    order : {"module-major", "step-major"}, optional
+        The kernel to run (default :func:`schedule_order` for this batch; both give the same bits,
+        benchmarks compare them). ``"module-major"`` needs a triangular plan.
 
     Returns
     -------
@@ -141,11 +170,22 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     Z = np.empty((L + 1, B, m))                 # the kernel writes the inputs of each step as it goes
     Z[0, :, :n] = plan.h0 if h0 is None else h0
     Z[L, :, n:] = 0.0
-    scratch = np.empty(max(plan.c_max, 1) * B)
     counts = np.zeros((plan.g, 2), dtype=np.int64) if counts is None else counts
     Y = np.empty((L, B, plan.W_out.shape[0]))
     W_out = plan.W_out.ravel().copy()       # (n_out * n,) writable, as wflat: the product compiles once, not twice
-    K.run_sequence(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
-                   plan.b, plan.act, scratch, counts, W_out, plan.b_out, plan.out_act, Y.reshape(-1),
-                   np.ascontiguousarray(X, dtype=np.float64).reshape(-1))
+    X = np.ascontiguousarray(X, dtype=np.float64).reshape(-1)
+    if order not in (None, MODULE_MAJOR, STEP_MAJOR):
+        raise InvalidValueError(key="order", value=order, expected=f"{MODULE_MAJOR!r} or {STEP_MAJOR!r}")
+    chosen = schedule_order(plan, B)
+    if order == MODULE_MAJOR and schedule_order(plan) != MODULE_MAJOR:
+        raise UnsupportedError("module-major evaluation needs a triangular model (every module reads itself and "
+                               "slower modules only, contiguous reads)", key="order")
+    if (order or chosen) == MODULE_MAJOR:
+        MM.run_module_major(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.wflat, plan.b,
+                            plan.act, counts, W_out, plan.b_out, plan.out_act, Y.reshape(-1), X,
+                            MM.block_steps(B, m))
+    else:
+        scratch = np.empty(max(plan.c_max, 1) * B)
+        K.run_sequence(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
+                       plan.b, plan.act, scratch, counts, W_out, plan.b_out, plan.out_act, Y.reshape(-1), X)
     return Z, Y

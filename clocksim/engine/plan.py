@@ -39,7 +39,7 @@ class Plan:
     g: int
     table: np.ndarray     # (g, 7) int64, columns kernels.P_*
     gidx: np.ndarray      # (G,) int64, gather lists of modules with non-contiguous reads
-    wflat: np.ndarray     # (W,) float64, packed [W_rec | W_in] blocks
+    wflat: np.ndarray     # (W,) float64, packed [W_rec | W_in] blocks (split ones: kernels.core.diagonal_split)
     b: np.ndarray         # (n,)
     W_out: np.ndarray     # (n_out, n)
     b_out: np.ndarray     # (n_out,)
@@ -99,7 +99,11 @@ def _build(model: ClockworkRNN) -> Plan:
         reads.append(rows)
         weight_cols = np.concatenate(h_rows + [np.arange(n, n + n_in, dtype=np.int64)])
         block = np.ascontiguousarray(combined[r0:r1][:, weight_cols])  # (k_i, c_i)
-        blocks.append(block.ravel())
+        if rows.size and rows[0] == r0 and np.array_equal(rows, np.arange(r0, r0 + rows.size)):
+            d = r1 - r0                                        # K.diagonal_split: the diagonal block, then the rest
+            blocks.append(np.concatenate([block[:, :d].ravel(), block[:, d:].ravel()]))
+        else:
+            blocks.append(block.ravel())
         table[i, K.P_R0], table[i, K.P_R1], table[i, K.P_W0] = r0, r1, w0
         w0 += block.size
         if rows.size == 0:

@@ -20,7 +20,9 @@ A *plan* describes the modules: an int64 table of shape ``(g, 7)`` with columns
 reads, or ``lo = -1`` when the set is not contiguous; it is then listed in
 ``gidx[g0:g1]`` and gathered first), ``w0`` (offset of the module's weight block
 in ``wflat``), ``g0, g1``. A weight block is the module's rows of
-``[W_rec | W_in]`` restricted to the columns it reads, C-ordered ``(k_i, c_i)``.
+``[W_rec | W_in]`` restricted to the columns it reads, C-ordered ``(k_i, c_i)``; for a module
+whose reads start with its own rows (``lo == r0``) it is stored split, its diagonal block
+``(k_i, k_i)`` then the rest ``(k_i, c_i - k_i)`` (see :func:`diagonal_split`).
 
 ``tanh`` is :func:`tanh_scalar`, an exp-based formula accurate to about 2e-16
 (absolute) written without libm calls, so loops over it vectorise (libm's tanh
@@ -238,9 +240,10 @@ def _tree(builder, v):
     return builder.fadd(*(builder.extract_element(s2, ir.Constant(i32, i)) for i in (0, 1)))
 
 
-def _tile(nq, nr):
+def _tile(nq, nr, add_to=False):
     """An intrinsic ``tile(w, z, lda, out, ldc, c)`` (addresses and sizes, all intp) computing
-    ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq, r < nr; W row-major ``(nr, c)``."""
+    ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq, r < nr; W row-major ``(nr, c)``.
+    With ``add_to`` the sum is added to what ``out`` holds: ``out = out + sum`` (one rounding)."""
 
     @intrinsic
     def tile(typingctx, w_addr, z_addr, lda, out_addr, ldc, c):
@@ -280,7 +283,9 @@ def _tile(nq, nr):
                         builder.store(builder.fadd(builder.load(total[t][r]), builder.fmul(wj, zj[t])), total[t][r])
             for t in range(nq):
                 for r in range(nr):
-                    builder.store(builder.load(total[t][r]), builder.gep(os_[t], [ir.Constant(intp, r)]))
+                    where = builder.gep(os_[t], [ir.Constant(intp, r)])
+                    value = builder.load(total[t][r])
+                    builder.store(builder.fadd(builder.load(where), value) if add_to else value, where)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -290,6 +295,9 @@ def _tile(nq, nr):
 _tile_4x4 = _tile(TILE_Q, TILE_R)
 _tile_1x8 = _tile(1, TILE_R1)
 _tile_1x1 = _tile(1, 1)
+_tile_4x4_add = _tile(TILE_Q, TILE_R, add_to=True)     # gemm_rows_acc's (a flag tested in the tile slowed
+_tile_1x8_add = _tile(1, TILE_R1, add_to=True)         # the plain tiles by up to 1.5x)
+_tile_1x1_add = _tile(1, 1, add_to=True)
 
 
 def _block(X, off, rows, cols, ld):
@@ -327,10 +335,23 @@ def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     Rows of ``A`` are taken in panels that stay in L2 while the rows of ``W`` pass over them.
     K == 0 gives zeros.
     """
+    _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, np.int64(0))
+
+
+@inner
+def gemm_rows_acc(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
+    """``C[M x N] = C + A[M x K] @ W[N x K].T``: :func:`gemm_rows`'s sum (same order), then one addition
+    to what ``C`` holds. K == 0 leaves ``C`` as it is."""
+    _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, np.int64(1))
+
+
+@inner
+def _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc):
     if K == 0:
-        for r in range(M):
-            row = C[c_off + r * ldc: c_off + r * ldc + N]
-            row[:] = 0.0
+        if acc == 0:
+            for r in range(M):
+                row = C[c_off + r * ldc: c_off + r * ldc + N]
+                row[:] = 0.0
         return
     wp = W.ctypes.data + 8 * w_off
     ap = A.ctypes.data + 8 * a_off
@@ -342,15 +363,24 @@ def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
         pq = p1 - (p1 - p0) % TILE_Q
         for a in range(0, nr, TILE_R):          # tiles of 4 sequences: W's rows pass over the panel
             for q in range(p0, pq, TILE_Q):
-                _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                if acc:
+                    _tile_4x4_add(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                else:
+                    _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
         for q in range(p0, p1):                 # what is left, a sequence at a time
             zq = ap + 8 * q * lda
             oq = cp + 8 * q * ldc
             a0 = nr if q < pq else 0
             for a in range(a0, a0 + (N - a0) // TILE_R1 * TILE_R1, TILE_R1):
-                _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                if acc:
+                    _tile_1x8_add(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                else:
+                    _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
             for a in range(a0 + (N - a0) // TILE_R1 * TILE_R1, N):
-                _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                if acc:
+                    _tile_1x1_add(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                else:
+                    _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
 
 
 # ---------------------------------------------------------------- activations
@@ -445,18 +475,40 @@ def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act)
 
     The count (``B * k_i * c_i``, the size of the product just run) is what the engines report
     as observed cost and check against the schedule's analytic cost.
+
+    A module whose reads start with its own rows (``lo == r0``: it reads itself and only slower
+    modules, as with slow-to-fast wiring) sums in two parts, the same in every engine (see
+    :func:`diagonal_split`): the rest of what it reads, then its own block added.
     """
     r0 = plan[i, P_R0]
     k = plan[i, P_R1] - r0
     lo = plan[i, P_LO]
     c = plan[i, P_HI] - lo if lo >= 0 else plan[i, P_G1] - plan[i, P_G0]
-    gemm_rows(B, k, c, src, s_off, s_ld, wflat, plan[i, P_W0], dst, d_off, d_ld)
+    w0 = plan[i, P_W0]
+    d = diagonal_split(plan, i)
+    gemm_rows(B, k, c - d, src, s_off + d, s_ld, wflat, w0 + k * d, dst, d_off, d_ld)
+    gemm_rows_acc(B, k, d, src, s_off, s_ld, wflat, w0, dst, d_off, d_ld)
     if act != ACT_NONE:
         bias = b[r0:r0 + k]
         for q in range(B):
             o = d_off + q * d_ld
             bias_activate(dst[o:o + k], bias, act)
     return B * k * c
+
+
+@inner
+def diagonal_split(plan, i):
+    """Columns of module ``i``'s own block at the start of what it reads: ``k_i`` when ``lo == r0 < hi``, else 0.
+
+    Such a module's sum is split the same way in every engine and schedule order: ``u = P + D``,
+    ``P`` the product over the rest of what it reads (slower modules, then the input) and ``D`` the
+    product over its own previous state, each summed in :func:`gemm_rows`'s order. Its weight block
+    is stored split to match: the ``(k_i, k_i)`` diagonal block first, then the ``(k_i, c_i - k_i)`` rest.
+    The split lets the module-major order (:mod:`clocksim.kernels.modmajor`) compute ``P`` for all the
+    module's firings at once and keep only ``D`` sequential, with the bits of the step-major loop.
+    """
+    r0 = plan[i, P_R0]
+    return plan[i, P_R1] - r0 if plan[i, P_LO] == r0 and plan[i, P_HI] > r0 else np.int64(0)
 
 
 @inner

@@ -531,7 +531,8 @@ def fibonacci_periods(g: int) -> list[int]:
     [1, 2, 3, 5, 8, 13]
     """
     g = as_int("g", g, minimum=1)
-    _check_slowest(g, (g + 1) * math.log2((1 + math.sqrt(5)) / 2) - math.log2(5) / 2, f"the Fibonacci number F({g + 1})")
+    phi = (1 + math.sqrt(5)) / 2                    # F(n) = round(phi**n / sqrt(5)) (Binet)
+    _check_slowest(g, (g + 1) * math.log2(phi) - math.log2(5) / 2, f"the Fibonacci number F({g + 1})")
     out = [1, 2]
     while len(out) < g:
         out.append(out[-1] + out[-2])

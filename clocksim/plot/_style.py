@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import inspect
 import math
 
 import matplotlib
 import numpy as np
 
 from . import _format as fmt
+from .._validate import did_you_mean
 from ..errors import InvalidTypeError, InvalidValueError
 from ..trace.core import Trace
 
@@ -20,8 +24,118 @@ MODULE_PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC7
 DENSE_COLOR = "0.35"
 
 
+#: Figure widths on request (``size=``, ``clocksim plot --size``, scenario ``[output] figure_size``), in inches:
+#: a journal column and a full page.
+SIZES = {"column": 3.5, "page": 7.0}
+
+#: Font sizes (points) at each size: legible in print at that width (at least 6 pt everywhere).
+_SIZE_RC = {
+    "column": {"font.size": 7.25, "axes.titlesize": 7.25, "axes.labelsize": 7.0, "xtick.labelsize": 6.5,
+               "ytick.labelsize": 6.5, "legend.fontsize": 6.5, "figure.titlesize": 7.5,
+               "lines.linewidth": 1.0, "lines.markersize": 4.0, "axes.linewidth": 0.6,
+               "xtick.major.width": 0.6, "ytick.major.width": 0.6, "xtick.major.size": 2.5,
+               "ytick.major.size": 2.5, "figure.constrained_layout.w_pad": 0.02,
+               "figure.constrained_layout.h_pad": 0.02},
+    "page": {"font.size": 8.5, "axes.titlesize": 9.0, "axes.labelsize": 8.5, "xtick.labelsize": 8.0,
+             "ytick.labelsize": 8.0, "legend.fontsize": 8.0, "figure.titlesize": 9.5},
+}
+
+_SIZE = contextvars.ContextVar("clocksim_figure_size", default=None)
+
+
+def check_size(size, key: str = "size"):
+    """``size`` if it is None or a key of :data:`SIZES`, else an error naming ``key`` with a did-you-mean."""
+    if size is None or (isinstance(size, str) and size in SIZES):
+        return size
+    hint = did_you_mean(size, SIZES) if isinstance(size, str) else ""
+    raise InvalidValueError(f"got {size!r}{hint}, expected one of {', '.join(map(repr, SIZES))} "
+                            f"({', '.join(f'{w:g} in' for w in SIZES.values())} wide)", key=key)
+
+
+def sized(draw):
+    """Give a plot function a keyword ``size`` (None, ``"column"`` or ``"page"``).
+
+    With a size, new figures are that wide (:func:`_new_figure`), text is drawn at the sizes of
+    :data:`_SIZE_RC`, and titles too wide for the figure are wrapped (:func:`fit_titles`).
+    """
+    signature = inspect.signature(draw)
+    params = list(signature.parameters.values())
+    params.append(inspect.Parameter("size", inspect.Parameter.KEYWORD_ONLY, default=None))
+
+    @functools.wraps(draw)
+    def wrapper(*args, size=None, **kwargs):
+        size = check_size(size)
+        if size is None:
+            return draw(*args, **kwargs)
+        token = _SIZE.set(size)
+        try:
+            with matplotlib.rc_context(_SIZE_RC[size]):
+                drawn = draw(*args, **kwargs)
+                fit_titles(figure_of(drawn))
+        finally:
+            _SIZE.reset(token)
+        return drawn
+
+    wrapper.__signature__ = signature.replace(parameters=params)
+    return wrapper
+
+
+def figure_of(drawn):
+    """The Figure of what a plot function returned (a Figure, an Axes, a sequence or dict of Axes)."""
+    if hasattr(drawn, "savefig"):
+        return drawn
+    if hasattr(drawn, "figure") and hasattr(drawn.figure, "savefig"):
+        return drawn.figure
+    if isinstance(drawn, dict) and drawn:
+        return figure_of(next(iter(drawn.values())))
+    if isinstance(drawn, (list, tuple)) and drawn:
+        return figure_of(drawn[0])
+    raise InvalidTypeError(f"got {type(drawn).__name__}, expected a matplotlib Figure or Axes (what a plot "
+                           "function returns)", key="fig")
+
+
+def fit_titles(fig) -> None:
+    """Wrap every axes title, x-axis label and the figure's suptitle onto more lines until it fits inside
+    the figure (a title is centred over its axes, so it must fit twice the distance to the nearer edge)."""
+    import textwrap
+
+    fig.canvas.draw()                                          # lays the figure out, so positions are final
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    texts = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label)]
+    texts += [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
+    texts = [t for t in texts if t.get_text() and t.get_visible()]
+    original = {t: t.get_text().split("\n") for t in texts}             # paragraphs as the plot wrote them
+    chars = {t: max(map(len, original[t])) for t in texts}
+    for _ in range(6):
+        changed = False
+        for text in texts:
+            box = text.get_window_extent(renderer)
+            centre = 0.5 * (box.x0 + box.x1)
+            room = 0.96 * (2 * min(centre, width - centre) if text.get_ha() == "center" else width - box.x0)
+            if box.width <= room or chars[text] <= 12:
+                continue
+            chars[text] = max(12, min(chars[text] - 1, int(chars[text] * room / box.width)))
+            text.set_text("\n".join(w for line in original[text] for w in (textwrap.wrap(line, chars[text]) or [""])))
+            changed = True
+        if not changed:
+            break
+        fig.canvas.draw()
+
+
+def _narrow() -> bool:
+    """Whether figures are being drawn a journal column wide (panels then go one under the other)."""
+    return _SIZE.get() == "column"
+
+
 def _new_figure(figsize):
+    """A new figure of ``figsize`` inches, or at the requested size (:func:`sized`): that wide, and as
+    high as the screen layout scaled by the font size (rows of text keep their height in points)."""
     import matplotlib.pyplot as plt  # imported on first use: `import clocksim` stays light
+    size = _SIZE.get()
+    if size is not None:
+        scale = matplotlib.rcParams["font.size"] / 10.0
+        figsize = (SIZES[size], max(1.6, figsize[1] * scale + (0.4 if size == "column" else 0.0)))
     return plt.figure(figsize=figsize, layout="constrained")
 
 
@@ -200,6 +314,11 @@ def _nice(x: float) -> float:
 
 
 def _width_px(ax) -> float:
+    """Width of ``ax`` in pixels at the figure's dpi, after the figure's layout has placed it (a new
+    figure's axes are wider once constrained layout has run than the subplot defaults say)."""
+    engine = ax.figure.get_layout_engine()
+    if engine is not None and ax.figure.canvas.get_renderer() is not None:
+        engine.execute(ax.figure)
     return max(ax.get_window_extent().width, 50.0)
 
 
@@ -208,7 +327,8 @@ def _rows_height(rows: int) -> float:
 
 
 def _label_size(rows: int) -> float:
-    return float(np.clip(12 - rows / 6, 6, 10))
+    """Tick label size for ``rows`` labelled rows: smaller for many rows, scaled with the font size."""
+    return max(6.0, float(np.clip(12 - rows / 6, 6, 10)) * matplotlib.rcParams["font.size"] / 10.0)
 
 
 def _time_unit(trace: Trace) -> str:
@@ -250,5 +370,15 @@ def _eng(value: float) -> str:
 
 
 def _side_legend(ax, n: int) -> None:
+    """A legend beside the axes, or under them when figures are a column wide (the axes keep the width)."""
+    if _narrow():
+        _under_legend(ax, n)
+        return
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", frameon=False,
               ncols=1 if n <= 14 else 2)
+
+
+def _under_legend(ax, n: int) -> None:
+    """A legend under the axes and their x label, in two columns (constrained layout makes room for it)."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize="small", frameon=False,
+              ncols=2 if n > 1 else 1)

@@ -17,13 +17,16 @@ from ._style import (
     _check_trace,
     _label_size,
     _meta,
+    _narrow,
     _new_axes,
     _new_figure,
     _thin_labels,
     _width_px,
+    sized,
 )
 
 
+@sized
 def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | None = None, start: int = 0,
                sequence: int = 0):
     """Hidden state over time as a heatmap: units on y (modules delimited), steps on x.
@@ -97,6 +100,7 @@ def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | Non
     return ax
 
 
+@sized
 def plot_connectivity(block_mask, mask=None, labels=None, module_sizes=None, fig=None):
     """Which modules feed which: ``block_mask[i, j]`` = module ``j`` feeds module ``i``; optionally
     the unit-level ``W_rec`` mask beside it.
@@ -126,8 +130,10 @@ def plot_connectivity(block_mask, mask=None, labels=None, module_sizes=None, fig
     labels = list(labels) if labels is not None else [f"M{i + 1}" for i in range(g)]
     if len(labels) != g:
         raise InvalidValueError(f"got {len(labels)}, expected one per module ({g})", key="labels")
-    fig = fig if fig is not None else _new_figure(figsize=(11 if mask is not None else 5.8, 5.2))
-    axes = list(np.atleast_1d(fig.subplots(1, 2 if mask is not None else 1)))
+    panels = 2 if mask is not None else 1
+    stacked = _narrow() and panels == 2                                      # a column: one panel under the other
+    fig = fig if fig is not None else _new_figure(figsize=(11 if panels == 2 else 5.8, 5.2 * (2 if stacked else 1)))
+    axes = list(np.atleast_1d(fig.subplots(2, 1) if stacked else fig.subplots(1, panels)))
     cmap = mcolors.ListedColormap(["#f2f2f2", "#1f4e79"])
     ax = axes[0]
     ax.imshow(block, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")

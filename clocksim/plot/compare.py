@@ -8,11 +8,12 @@ from . import _format as fmt
 from ..trace.core import Trace
 from .._validate import as_sequence
 from ..errors import InvalidValueError
-from ._style import _check_figure, _check_trace, _new_figure, _rows_height, _time_range, _time_unit, _width_px
+from ._style import _check_figure, _check_trace, _new_figure, _rows_height, _time_range, _time_unit, _width_px, sized
 from .costs import _cost_cumulative, _latencies, _latency_cdf, _latency_xlim
 from .timeline import _wants_bins, plot_activity
 
 
+@sized
 def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), steps=None):
     """Two schedules side by side: activity of each, cumulative cost of both, latency CDFs if present.
 

@@ -28,15 +28,19 @@ from ._style import (
     _module_colors,
     _new_figure,
     _pad,
+    _narrow,
     _side_legend,
+    _under_legend,
     _steps_per_bin,
     _time_label,
     _time_unit,
     _width_px,
     _window,
+    sized,
 )
 
 
+@sized
 def plot_cost(trace: Trace, fig=None, steps=None):
     """Multiply-adds per step (stacked by module) and cumulatively, against the dense RNN.
 
@@ -176,6 +180,7 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
 
 
 
+@sized
 def plot_latency(trace: Trace, fig=None, steps=None):
     """Latency distribution: output-complete latency and reaction, histogram and CDF; deadline and misses.
 
@@ -332,6 +337,7 @@ def _latency_headline(trace: Trace, lat: np.ndarray, window=None) -> str:
     return text
 
 
+@sized
 def plot_staleness(trace: Trace, ax=None):
     """Staleness of the state each module reads from the others: p50, p99 and max per module.
 
@@ -381,7 +387,10 @@ def plot_staleness(trace: Trace, ax=None):
     if delays:
         title += f"\nlink delays: {_delays(delays)}"
     ax.set_title(title, fontsize="medium")
-    ax.legend(fontsize="small", loc="lower right")
+    if _narrow():
+        _under_legend(ax, 4)
+    else:
+        ax.legend(fontsize="small", loc="lower right")
     return ax
 
 

@@ -20,8 +20,8 @@ from matplotlib.ticker import MaxNLocator, NullFormatter
 from . import _format as fmt
 from .._validate import as_bool, as_sequence, did_you_mean
 from ..errors import InvalidTypeError, InvalidValueError
-from ._style import _check_axes
 from ..trace.summary import non_dominated
+from ._style import _check_axes, _new_axes, _new_figure, sized
 
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
 
@@ -68,6 +68,7 @@ def pareto_front(x, y) -> np.ndarray:
     return non_dominated(np.column_stack((x, y)))
 
 
+@sized
 def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[str] | None = None,
                 maximize_y: bool | None = None, ax=None):
     """Cost against quality: every configuration, with the non-dominated ones highlighted and connected.
@@ -209,6 +210,7 @@ def _label_front(ax, rows: list[dict], fx: np.ndarray, fy: np.ndarray, keys: lis
             fontsize=8, linespacing=1.5)
 
 
+@sized
 def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None = None, ax=None,
                  cmap: str = "viridis"):
     """Mean of ``value`` for every pair of values of two swept keys (over seeds), one panel per value of a third.
@@ -248,8 +250,9 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
     by = [] if by is None else as_sequence("by", by, "a list of column names")
     _check_axes(ax)
     if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
-        raise InvalidValueError(f"got {cmap!r}{did_you_mean(cmap, matplotlib.colormaps) if isinstance(cmap, str) else ''}"
-                                ", expected the name of a matplotlib colormap such as 'viridis'", key="cmap")
+        hint = did_you_mean(cmap, matplotlib.colormaps) if isinstance(cmap, str) else ""
+        raise InvalidValueError(f"got {cmap!r}{hint}, expected the name of a matplotlib colormap such as "
+                                "'viridis'", key="cmap")
     rows = list(_rows(cols))
     others = [k for k in by if k not in (x, y) and k in cols
               and len({_hashable(r[k]) for r in rows if _finite(r[value])}) > 1]
@@ -275,10 +278,8 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
     norm = _norm(every)
     colors = matplotlib.colormaps[cmap].with_extremes(bad="0.85")
     if ax is None:
-        import matplotlib.pyplot as plt  # on first use: importing clocksim needs no backend
         width = max(4.5, 1.1 * len(xs) + 2.6)
-        fig = plt.figure(figsize=(width * len(facets) - 1.6 * (len(facets) - 1), max(3.0, 0.55 * len(ys) + 1.8)),
-                         layout="constrained")
+        fig = _new_figure((width * len(facets) - 1.6 * (len(facets) - 1), max(3.0, 0.55 * len(ys) + 1.8)))
         axes = fig.subplots(1, len(facets), sharey=True, squeeze=False)[0]
     else:
         axes = [ax]
@@ -410,6 +411,3 @@ def _short_names(columns: list[str]) -> dict[str, str]:
     return {c: (s if last.count(s) == 1 else c) for c, s in zip(columns, last)}
 
 
-def _new_axes(figsize):
-    import matplotlib.pyplot as plt  # on first use: importing clocksim needs no backend
-    return plt.figure(figsize=figsize, layout="constrained").add_subplot()

@@ -30,9 +30,11 @@ from ._style import (
     _time_label,
     _width_px,
     _window,
+    sized,
 )
 
 
+@sized
 def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = None, windows: bool = False):
     """Module activity timeline: one mark per activation, the picture of "clock rate".
 
@@ -45,8 +47,10 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
         The first ``steps`` input steps, or a half-open time window ``(t0, t1)``;
         default the whole run.
     aggregate : bool, optional
-        Draw counts per time bin instead of single marks. Default: when the
-        fastest module fires more often than every fourth pixel column.
+        Draw counts per time bin instead of single marks. Default: only when the
+        marks do not fit in the pixels, i.e. when the busiest module fires more
+        often than every :data:`MARK_PIXELS` pixel columns of the axes (a mark
+        and a gap); the title says which was drawn, and why when binned.
     windows : bool, default False
         Shade, in the row of each module with a buffered ``input_mode``, the input
         window each of its firings reads (the steps after its previous firing up to
@@ -93,9 +97,13 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
             bar.ax.yaxis.set_minor_formatter(NullFormatter())
         for r in range(trace.g - 1):                                           # row separators
             ax.axhline(r + 0.5, color="0.75", lw=0.6)
-        how = f"colour: activations per {label}" if label != "step" else "one column per step"
+        fits = not _wants_bins(trace, width_px, steps)
+        how = ("binned on request" if fits else
+               f"binned: one mark each would not fit in {fmt.count(int(width_px))} pixel columns") \
+            + ("; colour: activations per " + label if label != "step" else "; one column per step")
     else:
-        lw = float(np.clip(0.45 * width_px / max(hi - lo, 1e-9) * 72 / ax.figure.dpi, 1.0, 7.0))
+        px_per_unit = width_px / max(hi - lo, 1e-9)                          # pixels per step (time unit)
+        lw = float(np.clip(0.5 * px_per_unit * 72 / ax.figure.dpi, 0.4, 7.0))   # points: half the spacing
         ax.eventplot([act["time"][row == r] for r in range(trace.g)], lineoffsets=np.arange(trace.g),
                      linelengths=0.7, linewidths=lw, colors=[colors[i] for i in order])
         how = "one mark per activation"
@@ -155,17 +163,22 @@ def _count_colors(top: int):
     return cmap.with_extremes(under="white"), mcolors.LogNorm(0.999, top)      # 0 falls under: white
 
 
+#: Pixel columns one activation mark needs to stay a separate mark: one for the mark, one for the gap.
+MARK_PIXELS = 2
+
+
 def _wants_bins(trace: Trace, width_px: float, steps=None) -> bool:
-    """Whether the activity of ``trace`` is drawn binned on axes ``width_px`` wide: when the busiest module
-    fires more often than every fourth pixel column."""
+    """Whether the activity of ``trace`` is drawn binned on axes ``width_px`` wide: only when the marks do
+    not fit, i.e. the busiest module fires more often than every :data:`MARK_PIXELS` pixel columns."""
     lo, hi, _ = _window(trace, steps)
     act = trace.activations
     inside = act["module"][(act["time"] >= lo) & (act["time"] < hi)]
-    return bool(inside.size) and int(np.bincount(inside).max()) > width_px / 4
+    return bool(inside.size) and int(np.bincount(inside).max()) > width_px / MARK_PIXELS
 
 
 
 
+@sized
 def plot_gantt(trace: Trace, ax=None, steps=None):
     """Compute timeline: each job's wait and its stretches on the cores, deadline misses marked.
 

@@ -61,9 +61,9 @@ import numpy as np
 
 from .. import cost
 from .aggregate import AggregateTrace
+from .._files import atomic_write  # noqa: F401 - the one atomic writer, re-exported (clocksim.trace.atomic_write)
 from .._validate import as_callable, as_mapping, as_path
 from ..errors import FileFormatError, InvalidTypeError, InvalidValueError
-from .._files import atomic_write  # noqa: F401 - the one atomic writer, re-exported (clocksim.trace.atomic_write)
 from .files import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 from ..sched.records import JOB_DTYPE, SEGMENT_DTYPE
 

@@ -61,6 +61,10 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "engine": SummaryKey("str", "Engine that ran: `events` or `compiled`."),
     "time_unit": SummaryKey("str", "Unit of every time in the summary: `s` when `step` is set, else `step` (input "
                                    "steps) or `model time` (given arrival times)."),
+    "schedule_order": SummaryKey("str", "Order the updates were evaluated in: `module-major` (the compiled engine on a "
+                                        "triangular model, e.g. slow-to-fast, and a batch of 2 or more sequences: "
+                                        "slowest module first over a block of steps, the same bits) or `step-major` "
+                                        "(step by step; the event engine always)."),
     "n_steps": SummaryKey("int", "Input steps L of each sequence."),
     "batch": SummaryKey("int", "Sequences B run together."),
     "count_basis": SummaryKey("str", "`per sequence` (B = 1) or `per batch`: what the operation counts cover."),

@@ -273,14 +273,18 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
     DivergenceError
         When the loss or the gradient becomes NaN or infinite (names the epoch and minibatch).
     """
-    config = TrainConfig() if config is None else config
-    if not isinstance(config, TrainConfig):
-        raise InvalidValueError(f"got {type(config).__name__}, expected a TrainConfig", key="config")
-    if overrides:
-        fields = [f.name for f in dataclasses.fields(TrainConfig)]
-        check_options(overrides, fields, key="train", what="option (a TrainConfig field)",
-                      suggest=keyword_names(train))
-        config = dataclasses.replace(config, **overrides)
+    config = _config(config, overrides)
+    checkpoint_every, rng, progress, checkpoint, resume = _check_options(checkpoint_every, rng, progress, fingerprint,
+                                                                        checkpoint, resume, on_epoch)
+    names = _trainable_names(model, config.freeze)
+    X, T = _dataset(model, x, target, config.loss, "x", "target")
+    val = None if validation is None else _validation(model, validation, config.loss)
+    run = _Run(model, config, names, rng if rng is not None else np.random.default_rng(config.seed), fingerprint)
+    return _fit(run, X, T, val, progress, checkpoint, checkpoint_every, on_epoch, resume)
+
+
+def _check_options(checkpoint_every, rng, progress, fingerprint, checkpoint, resume, on_epoch) -> tuple:
+    """The keyword arguments of :func:`train`, checked (each error names its argument)."""
     checkpoint_every = as_int("checkpoint_every", checkpoint_every, minimum=1)
     rng = as_rng("rng", rng)
     progress = as_bool("progress", progress, optional=True)
@@ -290,22 +294,20 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
     resume = None if resume is None else as_path("resume", resume)
     if on_epoch is not None and not callable(on_epoch):
         raise InvalidValueError(f"got {on_epoch!r}, expected a callable on_epoch(epoch, history)", key="on_epoch")
-    names = _trainable_names(model, config.freeze)
-    X, T = _dataset(model, x, target, config.loss, "x", "target")
-    val = None
-    if validation is not None:
-        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise InvalidValueError("expected a pair (x_val, target_val)", key="validation")
-        val = _dataset(model, validation[0], validation[1], config.loss, "validation x", "validation target")
-    run = _Run(model, config, names, rng if rng is not None else np.random.default_rng(config.seed), fingerprint)
-    if resume is not None:
-        run.restore(load_checkpoint(resume), config)
-    show = sys.stdout.isatty() if progress is None else bool(progress)
-    start = len(run.history)
+    return checkpoint_every, rng, progress, checkpoint, resume
+
+
+def _fit(run: "_Run", X, T, val, progress, checkpoint, checkpoint_every: int, on_epoch, resume) -> History:
+    """Train the epochs still to train (after a ``resume``, those left), each checkpointed and reported;
+    then put back the best parameters when early stopping asks for them."""
     from tqdm.auto import tqdm  # on first use: tqdm.auto loads asyncio, which a run without training does not need
 
+    if resume is not None:
+        run.restore(load_checkpoint(resume), run.config)
+    show = sys.stdout.isatty() if progress is None else bool(progress)
+    config, start = run.config, len(run.history)
     with tqdm(total=config.epochs, initial=min(start, config.epochs), disable=not show, unit="epoch",
-              desc=type(model).__name__, leave=False) as bar:
+              desc=type(run.model).__name__, leave=False) as bar:
         for epoch in range(start + 1, config.epochs + 1):
             if run.history.stopped_early:
                 break
@@ -318,8 +320,29 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
             if on_epoch is not None:
                 on_epoch(epoch, run.history)
     if config.patience is not None and config.restore_best and run.best is not None:
-        model.set_params(**run.best)
+        run.model.set_params(**run.best)
     return run.history
+
+
+def _config(config: TrainConfig | None, overrides: dict) -> TrainConfig:
+    """``config`` (default ``TrainConfig()``) with the fields in ``overrides`` replaced, each name checked."""
+    config = TrainConfig() if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise InvalidValueError(f"got {type(config).__name__}, expected a TrainConfig", key="config")
+    if overrides:
+        fields = [f.name for f in dataclasses.fields(TrainConfig)]
+        check_options(overrides, fields, key="train", what="option (a TrainConfig field)",
+                      suggest=keyword_names(train))
+        config = dataclasses.replace(config, **overrides)
+    return config
+
+
+def _validation(model, validation, loss: str):
+    """The validation pair as training-ready arrays (see ``_dataset``)."""
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise InvalidValueError("expected a pair (x_val, target_val)", key="validation")
+    return _dataset(model, validation[0], validation[1], loss, "validation x", "validation target")
+
 
 
 # ------------------------------------------------------------------ the run
@@ -375,10 +398,15 @@ class _Run:
             model.set_params(**theta)
             total += value * idx.size
             norms += norm
+        self._record(epoch, total / N, norms / b, clipped, val, t0)
+
+    def _record(self, epoch: int, train_loss: float, grad_norm: float, clipped: int, val, t0: float) -> None:
+        """End of an epoch: its history entries, the validation metrics, early stopping and the best state."""
+        cfg, model = self.config, self.model
         h = self.history
         h.epoch.append(epoch)
-        h.train_loss.append(total / N)
-        h.grad_norm.append(norms / b)
+        h.train_loss.append(train_loss)
+        h.grad_norm.append(grad_norm)
         h.clipped.append(clipped)
         monitored = h.train_loss[-1]
         if val is not None:

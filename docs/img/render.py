@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import clocksim as cs
@@ -15,8 +14,7 @@ HERE = Path(__file__).parent
 
 
 def save(fig, name):
-    cs.plot.save_figure(fig, HERE / name, dpi=80)
-    plt.close(fig)
+    cs.plot.save_figures(fig, HERE / name, dpi=80)
 
 
 def main():

@@ -38,8 +38,7 @@ def windows() -> None:
     ax.set_title("Activity; shaded: the input window each buffered firing sums (alternating shades)",
                  fontsize="medium")
     fig.tight_layout()
-    fig.savefig(HERE / "buffering_windows.png", dpi=90)
-    plt.close(fig)
+    cs.plot.save_figures(fig, HERE / "buffering_windows.png", dpi=90)
 
 
 def results() -> None:
@@ -56,8 +55,7 @@ def results() -> None:
         ax.grid(color="0.9")
     axes[0].legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(HERE / "buffering_results.png", dpi=90)
-    plt.close(fig)
+    cs.plot.save_figures(fig, HERE / "buffering_results.png", dpi=90)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
+import clocksim as cs
+
 HERE = Path(__file__).parent
 RESULTS = HERE.parent.parent / "results" / "benchmarks"
 
@@ -88,8 +90,7 @@ def main():
                                ("performance_size.png", size, "compiled_scaling"),
                                ("performance_modules.png", modules, "events_overhead")):
         fig = draw(load(source))
-        fig.savefig(HERE / name, dpi=80)
-        plt.close(fig)
+        cs.plot.save_figures(fig, HERE / name, dpi=80)
 
 
 if __name__ == "__main__":

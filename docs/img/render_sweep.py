@@ -11,7 +11,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 
 import clocksim as cs
 
@@ -27,8 +26,7 @@ def main():
     for name, ax in (("sweep_pareto.png", cs.plot_pareto(table, plots["pareto_x"], plots["pareto_y"], by=sweep.keys)),
                      ("sweep_heatmap.png", cs.plot_heatmap(table, *plots["heatmap"], plots["heatmap_metric"],
                                                            by=sweep.keys))):
-        cs.plot.save_figure(ax.figure, HERE / name, dpi=80)
-        plt.close(ax.figure)
+        cs.plot.save_figures(ax, HERE / name, dpi=80)
 
 
 if __name__ == "__main__":

@@ -76,8 +76,6 @@ def reproduce(out, *, quick: bool = False, jobs: int = 1, progress: bool = True,
 
 def write_outputs(results: dict, folder: Path) -> None:
     """Write ``results.json``, ``tables.md`` and the figures of ``results`` into ``folder``."""
-    import matplotlib.pyplot as plt
-
     from ... import plot
     from .figures import plot_generated, plot_nmse
 
@@ -86,11 +84,7 @@ def write_outputs(results: dict, folder: Path) -> None:
     text = render_tables(results)
     atomic_write(folder / "tables.md", lambda f: f.write(text.encode("utf-8")))
     for name, draw in (("generation.png", plot_generated), ("nmse.png", plot_nmse)):
-        fig = draw(results)
-        try:
-            plot.save_figure(fig, folder / name, dpi=80)
-        finally:
-            plt.close(fig)
+        plot.save_figures(lambda: draw(results), folder / name, dpi=80)
 
 
 def _provenances(records: list[dict]) -> tuple[list[dict], list[dict]]:

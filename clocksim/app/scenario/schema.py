@@ -166,6 +166,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                                "state, connectivity (default: activity and cost, plus latency and "
                                                "gantt when a timing model is on, plus staleness when messages "
                                                "take time)."),
+        "figures": Key("array of strings", ["png"], "Formats every figure is written in: any of \"png\", "
+                                                  "\"pdf\", \"svg\" (e.g. [\"png\", \"pdf\"] writes activity.png "
+                                                  "and activity.pdf)."),
+        "figure_size": Key("string", None, "Figure width for print: \"column\" (3.5 in) or \"page\" (7 in), "
+                                           "fonts to match (default: the screen layout, about 10 in)."),
         "csv": Key("boolean", True, "Write trace.csv (one row per activation)."),
         "chrome": Key("boolean", True, "Write trace.json (Chrome trace events; open in ui.perfetto.dev)."),
         "trace": Key("string", "full", "\"full\" (one row per activation) or \"aggregate\" (per-module totals "

@@ -14,7 +14,9 @@ from ...engine.base import TRACE_KINDS
 from ...engine.stream import KEEP_KINDS, run_size
 from ...limits import EVENTS_ENV, check_count, check_memory
 from ...sched.units import as_step, in_steps, parse_time
+from ...errors import InvalidValueError
 from ...model.lstm import LSTM
+from ...plot.files import check_formats, check_size
 from ...model.cwrnn import CONNECTIVITIES, HIDDEN_ACTIVATIONS, INPUT_MODES, OUTPUT_ACTIVATIONS, ClockworkRNN, param_bytes
 from ...trace.files import Entry, open_npy, read_npz
 from .checks import Checks
@@ -385,13 +387,31 @@ def output_section(ctx, o: dict, options: dict) -> dict:
             ctx.fail(f"output.plots[{i}]", p, "no state figure with output.keep other than \"all\"")
     if full and "activity" not in plots:
         plots = ["activity"] + plots          # activity.png is always written with a full trace
+    figures = _figure_formats(ctx, o)
+    size = o.get("figure_size")
+    if size is not None:
+        try:
+            check_size(size, "output.figure_size")
+        except InvalidValueError as exc:
+            raise ctx.located(exc, "") from None
     files = {}
     for key in ("csv", "chrome"):
         files[key] = ctx.bool(o, f"output.{key}")
         if not full and key in o and files[key]:
             ctx.fail(f"output.{key}", True, "false or absent with output.trace = \"aggregate\" (no rows to write)")
     return {"plots": list(dict.fromkeys(plots)), "csv": files["csv"] and full, "chrome": files["chrome"] and full,
-            "trace": trace, "keep": keep}
+            "trace": trace, "keep": keep, "figures": figures, "figure_size": size}
+
+
+def _figure_formats(ctx, o: dict) -> list[str]:
+    """``output.figures``: the formats every figure is written in (did-you-mean for a misspelt one)."""
+    value = o.get("figures", ["png"])
+    if not isinstance(value, list):
+        ctx.fail("output.figures", value, "an array of formats, e.g. [\"png\", \"pdf\"]")
+    try:
+        return check_formats(value, "output.figures")
+    except InvalidValueError as exc:
+        raise ctx.located(exc, "") from None
 
 
 def check_run_size(ctx, model: ClockworkRNN, x, output: dict, from_clocks: bool) -> None:

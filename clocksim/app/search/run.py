@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from ..._validate import as_path
-
 from .spec import SearchError, SearchSpec, load_search, metric_value, toml_key, toml_value
 from .trial import journal_storage, make_pruner, run_trial
 
@@ -393,9 +392,7 @@ def _front_toml(spec: SearchSpec, row: dict, trials) -> str:
 
 
 def _figures(spec: SearchSpec, folder: Path, complete: list[dict], rows: list[dict], notes: list[str]) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from ...plot import plot_pareto, save_figure
+    from ...plot import plot_pareto, save_figures
     from .figures import plot_history
 
     objectives = spec.objectives
@@ -409,16 +406,10 @@ def _figures(spec: SearchSpec, folder: Path, complete: list[dict], rows: list[di
         notes.append("pareto.png not drawn: " + ("no feasible complete trial" if not complete
                                                  else f"its x axis ({xname}) is maximised"))
     written = []
+    title = f"{spec.name}: {len(rows)} trials ({spec.sampler})"
     for name, fn in draw.items():
         try:
-            ax = fn()
+            written += save_figures(lambda: fn().set_title(title).axes, folder / name, dpi=120)
         except ValueError as exc:
             notes.append(f"{name} not drawn: {exc}")
-            continue
-        try:
-            ax.set_title(f"{spec.name}: {len(rows)} trials ({spec.sampler})")
-            save_figure(ax.figure, folder / name, dpi=120)
-        finally:
-            plt.close(ax.figure)
-        written.append(folder / name)
     return written

@@ -174,62 +174,9 @@ def parse_space(chk, tables: dict, base) -> Space:
     model = base.model
     base_periods = [getattr(c, "period", None) for c in model.clocks]
     structured = {name: _table(chk, tables, name) for name in ("periods", "phases", "sizes", "priority")}
-    periods = structured["periods"]
-    if periods is not None:
-        real = periods.get("real", False)
-        if not isinstance(real, bool):
-            chk.fail("periods.real", real, "true or false")
-        if real:
-            low = chk.number(periods, "periods.low", default=1.0)
-            high = chk.number(periods, "periods.high")
-            if base.engine != "events":
-                chk.fail("periods.real", real, 'a base scenario with engine.name = "events" (real periods fire '
-                                               'between steps)')
-        else:
-            low = chk.int(periods, "periods.low", minimum=1, default=1)
-            high = chk.int(periods, "periods.high", minimum=1)
-        if high < low:
-            chk.fail("periods.high", high, f"a number >= periods.low ({low})")
-        log = periods.get("log", True)
-        if not isinstance(log, bool):
-            chk.fail("periods.log", log, "true or false")
-        g = periods.get("modules", model.g)
-        if isinstance(g, dict):
-            g = (chk.int(g, "periods.modules.low", minimum=1), chk.int(g, "periods.modules.high", minimum=1))
-            if g[1] < g[0]:
-                chk.fail("periods.modules", periods["modules"], "low <= high")
-        elif isinstance(g, bool) or not isinstance(g, int) or g < 1:
-            chk.fail("periods.modules", g, "an integer >= 1 or a range {low, high}")
-        periods = {"modules": g, "low": low, "high": high, "log": log, "real": real}
-    phases = structured["phases"]
-    if phases is not None:
-        modules = phases.get("modules")
-        if modules is not None and (not isinstance(modules, list) or not all(
-                isinstance(i, int) and not isinstance(i, bool) and 0 <= i for i in modules)):
-            chk.fail("phases.modules", modules, "an array of module indices >= 0")
-        if periods is None and any(p is None for p in base_periods):
-            chk.fail("phases", phases, "periodic clocks in the base scenario (model.periods or model.family)")
-        encoding = phases.get("encoding", "direct")
-        if encoding not in ("direct", "ranked"):
-            chk.fail("phases.encoding", encoding, '"direct" or "ranked"')
-        if encoding == "ranked" and periods is not None and periods["real"]:
-            chk.fail("phases.encoding", encoding, '"direct" with real periods (ranks place integer phases)')
-        if encoding == "ranked" and modules is not None:
-            chk.fail("phases.modules", modules, 'no modules with encoding = "ranked" (it places every module)')
-        phases = {"modules": modules, "encoding": encoding}
-    sizes = structured["sizes"]
-    if sizes is not None:
-        sizes = {"budget": chk.int(sizes, "sizes.budget", minimum=1),
-                 "min": chk.int(sizes, "sizes.min", minimum=1, default=1)}
-        from ...model.cwrnn import ClockworkRNN
-
-        g = model.g if periods is None else periods["modules"] if isinstance(periods["modules"], int) \
-            else periods["modules"][1]
-        least = ClockworkRNN(model.n_in, model.n_out, [sizes["min"]] * g, [1] * g,
-                             connectivity=_connectivity(model)).n_params
-        if least > sizes["budget"]:
-            chk.fail("sizes.budget", sizes["budget"], f"at least {least} (the parameters of {g} modules of "
-                                                      f"sizes.min = {sizes['min']} units)")
+    periods = None if structured["periods"] is None else _periods(chk, structured["periods"], base)
+    phases = None if structured["phases"] is None else _phases(chk, structured["phases"], periods, base_periods)
+    sizes = None if structured["sizes"] is None else _sizes(chk, structured["sizes"], periods, model)
     priority = structured["priority"]
     if priority is not None:
         rules = priority.get("rules", True)
@@ -247,6 +194,69 @@ def parse_space(chk, tables: dict, base) -> Space:
         chk.fail("params", None, "something to search: [params], [periods], [phases], [sizes] or [priority]")
     return Space(params, periods, phases, sizes, priority, base_periods, model.module_sizes, model.n_in, model.n_out,
                  _connectivity(model))
+
+
+def _periods(chk, periods: dict, base) -> dict:
+    """The ``[periods]`` table: modules (a count or a range), low, high, log, real."""
+    real = periods.get("real", False)
+    if not isinstance(real, bool):
+        chk.fail("periods.real", real, "true or false")
+    if real:
+        low = chk.number(periods, "periods.low", default=1.0)
+        high = chk.number(periods, "periods.high")
+        if base.engine != "events":
+            chk.fail("periods.real", real, 'a base scenario with engine.name = "events" (real periods fire '
+                                           'between steps)')
+    else:
+        low = chk.int(periods, "periods.low", minimum=1, default=1)
+        high = chk.int(periods, "periods.high", minimum=1)
+    if high < low:
+        chk.fail("periods.high", high, f"a number >= periods.low ({low})")
+    log = periods.get("log", True)
+    if not isinstance(log, bool):
+        chk.fail("periods.log", log, "true or false")
+    g = periods.get("modules", base.model.g)
+    if isinstance(g, dict):
+        g = (chk.int(g, "periods.modules.low", minimum=1), chk.int(g, "periods.modules.high", minimum=1))
+        if g[1] < g[0]:
+            chk.fail("periods.modules", periods["modules"], "low <= high")
+    elif isinstance(g, bool) or not isinstance(g, int) or g < 1:
+        chk.fail("periods.modules", g, "an integer >= 1 or a range {low, high}")
+    return {"modules": g, "low": low, "high": high, "log": log, "real": real}
+
+
+def _phases(chk, phases: dict, periods: dict | None, base_periods: list) -> dict:
+    """The ``[phases]`` table: which modules, and the encoding (direct or ranked)."""
+    modules = phases.get("modules")
+    if modules is not None and (not isinstance(modules, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i for i in modules)):
+        chk.fail("phases.modules", modules, "an array of module indices >= 0")
+    if periods is None and any(p is None for p in base_periods):
+        chk.fail("phases", phases, "periodic clocks in the base scenario (model.periods or model.family)")
+    encoding = phases.get("encoding", "direct")
+    if encoding not in ("direct", "ranked"):
+        chk.fail("phases.encoding", encoding, '"direct" or "ranked"')
+    if encoding == "ranked" and periods is not None and periods["real"]:
+        chk.fail("phases.encoding", encoding, '"direct" with real periods (ranks place integer phases)')
+    if encoding == "ranked" and modules is not None:
+        chk.fail("phases.modules", modules, 'no modules with encoding = "ranked" (it places every module)')
+    return {"modules": modules, "encoding": encoding}
+
+
+def _sizes(chk, sizes: dict, periods: dict | None, model) -> dict:
+    """The ``[sizes]`` table: a parameter budget that the smallest modules must fit."""
+    from ...model.cwrnn import ClockworkRNN
+
+    sizes = {"budget": chk.int(sizes, "sizes.budget", minimum=1),
+             "min": chk.int(sizes, "sizes.min", minimum=1, default=1)}
+    g = model.g if periods is None else periods["modules"] if isinstance(periods["modules"], int) \
+        else periods["modules"][1]
+    least = ClockworkRNN(model.n_in, model.n_out, [sizes["min"]] * g, [1] * g,
+                         connectivity=_connectivity(model)).n_params
+    if least > sizes["budget"]:
+        chk.fail("sizes.budget", sizes["budget"], f"at least {least} (the parameters of {g} modules of "
+                                                  f"sizes.min = {sizes['min']} units)")
+    return sizes
 
 
 def _table(chk, tables: dict, name: str):

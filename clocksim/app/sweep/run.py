@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..._validate import as_bool, as_instance, as_path
 from ..._files import write_json
+from ..._validate import as_bool, as_instance, as_path
 from .spec import ROW_FIELDS, Sweep, SweepError
 
 #: Files a sweep writes into its output folder (``force`` removes exactly these).
@@ -68,11 +68,7 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
     figures : bool
         Draw ``pareto.png`` and ``heatmap.png``.
     """
-    from tqdm import tqdm
-
-    from ..folders import folder_lock
-    from .results import ResultsLog
-    from .schedulers import check_scheduler, execute
+    from .schedulers import check_scheduler
 
     t0 = time.perf_counter()
     as_instance("sweep", sweep, Sweep, "a Sweep (clocksim.load_sweep(path))")
@@ -82,11 +78,37 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
     folder = as_path("out_dir", out_dir)
     if folder.exists() and not folder.is_dir():
         raise SweepError(f"{folder} exists and is not a folder", key="--out")
+    notes: list[str] = []
+    latest, ran = _run_points(sweep, folder, scheduler, workers, force, retry_errors, progress, notes)
+    total = len(sweep.points)
+    table = [{**sweep.params_row(p), **{c: latest[p.id].get(c) for c in (*ROW_FIELDS, *sweep.metrics)}}
+             for p in sweep.points if p.id in latest]
+    files = [folder / "results.csv", folder / "sweep.json"]
+    try:
+        from .results import write_parquet
+        files.append(write_parquet(folder / "results.parquet", table, sweep.columns, sweep_record(sweep)))
+    except ImportError:
+        notes.append("results.parquet not written: it needs pyarrow (pip install 'clocksim[parquet]')")
+    if figures:
+        files += _figures(sweep, table, folder, notes)
+    failed = sum(row["status"] == "error" for row in table)
+    return SweepResult(sweep, folder, table, ran, total - ran, failed, files, notes, time.perf_counter() - t0)
+
+
+def _run_points(sweep: Sweep, folder: Path, scheduler, workers, force: bool, retry_errors: bool, progress: bool,
+                notes: list[str]) -> tuple[dict, int]:
+    """With the folder locked, run the points not yet in ``results.csv`` and append each as it finishes;
+    returns the last row recorded for every point id, and how many points ran now."""
+    from tqdm import tqdm
+
+    from ..folders import folder_lock
+    from .results import ResultsLog
+    from .schedulers import execute
+
     with folder_lock(folder):                 # another sweep (or run) writing here is refused, --force too
         if force and folder.is_dir():
             for name in OUTPUTS:
                 (folder / name).unlink(missing_ok=True)
-        notes: list[str] = []
         numeric = ["wall_time", *sweep.metrics]
         with ResultsLog(folder / "results.csv", sweep.columns, numeric) as log:
             if log.dropped:
@@ -101,20 +123,7 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
                 for row in execute([sweep.task(p) for p in todo], scheduler, workers):
                     log.append({**sweep.params_row(by_id[row["id"]]), **row})
                     bar.update(1)
-            latest = log.latest()
-    table = [{**sweep.params_row(p), **{c: latest[p.id].get(c) for c in (*ROW_FIELDS, *sweep.metrics)}}
-             for p in sweep.points if p.id in latest]
-    files = [folder / "results.csv", folder / "sweep.json"]
-    try:
-        from .results import write_parquet
-        files.append(write_parquet(folder / "results.parquet", table, sweep.columns, sweep_record(sweep)))
-    except ImportError:
-        notes.append("results.parquet not written: it needs pyarrow (pip install 'clocksim[parquet]')")
-    if figures:
-        files += _figures(sweep, table, folder, notes)
-    failed = sum(row["status"] == "error" for row in table)
-    return SweepResult(sweep, folder, table, len(todo), total - len(todo), failed, files, notes,
-                       time.perf_counter() - t0)
+            return log.latest(), len(todo)
 
 
 def sweep_record(sweep: Sweep) -> dict:
@@ -130,9 +139,7 @@ def sweep_record(sweep: Sweep) -> dict:
 
 
 def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from ...plot import plot_heatmap, plot_pareto, save_figure
+    from ...plot import plot_heatmap, plot_pareto, save_figures
 
     plots = sweep.plots
     draw = {}
@@ -144,15 +151,9 @@ def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) ->
     written = []
     for name, fn in draw.items():
         try:
-            ax = fn()
+            written += save_figures(fn, folder / name, dpi=120)
         except ValueError as exc:          # nothing to draw (every point failed, or no such metric here)
             notes.append(f"{name} not drawn: {exc}")
-            continue
-        try:
-            save_figure(ax.figure, folder / name, dpi=120)
-        finally:
-            plt.close(ax.figure)
-        written.append(folder / name)
     return written
 
 

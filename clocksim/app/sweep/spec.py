@@ -189,8 +189,19 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
         check_count(n_points, driver, "points in the sweep", POINTS_ENV)
     except ClocksimError as exc:
         raise exc.located(file=path) from None
-    present: set[str] = set()            # which summary keys the points' runs will have
     samples_list = _draw(draws, samples, chk.int(raw.get("random", {}), "random.seed", minimum=0, default=0))
+    present = _add_points(chk, sweep, fixed, grid, draws, samples_list, seeds, seed_keys, n_points)
+    sweep.metrics = _metrics(chk, head, present or {"always"})
+    sweep.plots = _plots(chk, raw.get("plots", {}), sweep.metrics, grid_keys)
+    return sweep
+
+
+def _add_points(chk: "SweepChecks", sweep: Sweep, fixed: dict, grid: dict, draws: dict, samples_list: list[dict],
+                seeds, seed_keys: list[str], n_points: int) -> set[str]:
+    """Append the points of the grid x draws x seeds to ``sweep`` (identical scenarios merged, counted in
+    ``sweep.duplicates``), validating their scenarios; returns the summary keys their runs will have."""
+    grid_keys = list(grid)
+    present: set[str] = set()            # which summary keys the points' runs will have
     check_all = n_points <= FULL_CHECK_POINTS
     checked: set = set()
     seen: set[str] = set()
@@ -203,7 +214,8 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                 try:
                     scenario = sweep.scenario(point)
                 except ClocksimError as exc:       # a key inside a non-table (clocksim.scenario.set_key)
-                    raise SweepError(f"point {len(sweep.points) + 1} ({point.describe()}): {exc}", file=path) from None
+                    raise SweepError(f"point {len(sweep.points) + 1} ({point.describe()}): {exc}",
+                                     file=chk.path) from None
                 point = Point(point_id(scenario), params, seed, overrides)
                 if point.id in seen:
                     sweep.duplicates += 1
@@ -212,12 +224,10 @@ def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
                 values = {(k, "range" if isinstance(draws.get(k), dict) else json.dumps(v, sort_keys=True, default=str))
                           for k, v in point.params.items()} | {("seed", point.seed)}
                 if check_all or not values <= checked:
-                    present |= _check_point(chk, point, scenario, scenario_path, len(sweep.points))
+                    present |= _check_point(chk, point, scenario, sweep.scenario_path, len(sweep.points))
                     checked |= values
                 sweep.points.append(point)
-    sweep.metrics = _metrics(chk, head, present or {"always"})
-    sweep.plots = _plots(chk, raw.get("plots", {}), sweep.metrics, grid_keys)
-    return sweep
+    return present
 
 
 #: Up to this many points every point's scenario is validated when the sweep is loaded; beyond it, one point

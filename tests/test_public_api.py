@@ -255,6 +255,7 @@ MISSPELT = {
     "search": ("trails", "trials"),
     "CompiledEngine": ("kepe", "keep"),
     "EventEngine": ("deadlin", "deadline"),
+    "ComputeModel": ("core", "cores"),
     "train": ("epohcs", "epochs"),
     "model_for_budget": ("output_activaton", "output_activation"),
     "ClockworkRNN.set_params": ("W_recc", "W_rec"),

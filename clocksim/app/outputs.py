@@ -189,7 +189,15 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
              ]
     for key, text in (("compute", "compute model"), ("latency", "link latency"), ("deadline", "deadline")):
         if key in meta:
-            lines.append(f"- {text}: {_describe(meta[key])}")
+            value = meta[key]
+            if key == "deadline" and meta.get("step"):
+                value = f"{_num(value * meta['step'])} s ({_num(value)} steps)"
+            elif key == "compute":
+                value = {k: v for k, v in value.items() if v not in (None, False, 0.0, {"kind": "nominal"})
+                         or k in ("preemptive", "readout")}
+            lines.append(f"- {text}: {_describe(value)}")
+    if meta.get("step"):
+        lines.append(f"- step: {_num(meta['step'])} s per input step; times below are in seconds")
     lines += _cost_lines(model, meta, summary, L)
     lines += ["", "## Inputs", "", _inputs_line(summary)]
     lines += _timing_lines(meta, summary)
@@ -232,16 +240,50 @@ def _timing_lines(meta: dict, summary: dict) -> list[str]:
     """The report's latency (when timed) and staleness sections."""
     lines = []
     if "latency" in summary:
-        lat = summary["latency"]
+        lat, rea = summary["latency"], summary["reaction"]
+        unit = "seconds" if summary.get("time_unit") == "s" else "steps"
+        deadline = meta.get("deadline")
+        shown = (f"{_num(deadline * meta['step'])} s" if meta.get("step") else _num(deadline)) \
+            if deadline is not None else None
         lines += ["", "## Latency", "",
-                  f"End-to-end latency (input arrival to the published state that reflects it), in steps, over the "
-                  f"{fmt.count(lat['n'])} {lat['over']}: p50 {_num(lat['p50'])}, p99 {_num(lat['p99'])}, "
-                  f"max {_num(lat['max'])}.",
-                  f"Deadline misses: {fmt.count(summary['deadline_misses'])} of {fmt.count(summary['inputs'])} inputs"
-                  + (f" (deadline {_num(meta['deadline'])}; the {fmt.count(summary['inputs_dropped'])} dropped inputs "
-                     "count as misses)" if "deadline" in meta else " (no deadline set)") + ".",
+                  f"Output-complete latency (input arrival until every activation that latched the input has "
+                  f"published{' and the readout job after them has finished' if summary.get('readout_response', {}).get('n') else ''}), "
+                  f"in {unit}, over the {fmt.count(lat['n'])} {lat['over']}: p50 {_num(lat['p50'])}, "
+                  f"p99 {_num(lat['p99'])}, max {_num(lat['max'])}.",
+                  f"Reaction (input arrival to the first published state that reflects it), over the "
+                  f"{fmt.count(rea['n'])} {rea['over']}: p50 {_num(rea['p50'])}, p99 {_num(rea['p99'])}, "
+                  f"max {_num(rea['max'])}.",
+                  f"Deadline misses (on the output-complete latency): {fmt.count(summary['deadline_misses'])} of "
+                  f"{fmt.count(summary['inputs'])} inputs"
+                  + (f" (deadline {shown}; the {fmt.count(summary['inputs_dropped'])} dropped inputs "
+                     "count as misses)" if deadline is not None else " (no deadline set)") + ".",
                   f"Queue wait per activation: mean {_num(summary['queue_wait']['mean'])}, "
                   f"max {_num(summary['queue_wait']['max'])}."]
+    if "utilisation" in summary:
+        u = summary["utilisation"]
+        compute = meta.get("compute", {})
+        lines += ["", "## Scheduling", "",
+                  f"Policy {compute.get('policy')}"
+                  + (f" ({compute.get('priority')})" if compute.get("policy") == "fixed-priority"
+                     and isinstance(compute.get("priority"), str) else "")
+                  + f", {'preemptive' if compute.get('preemptive') else 'non-preemptive'}, "
+                  f"{'partitioned' if compute.get('partition') else 'global'} on {_count(compute.get('cores', 1), 'core')}: "
+                  f"{fmt.count(summary['preemptions'])} preemptions, {fmt.count(summary['migrations'])} migrations; "
+                  f"cores busy {_num(100 * u['total'])}% ({', '.join(_num(100 * c) + '%' for c in u['per_core'])}); "
+                  f"demand sum C/T = {_num(u['demand'])}.", "",
+                  f"| module | response p50 | p99 | max | jobs | preemptions | deadline misses |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for row in summary["per_module"]:
+            r = row["response"]
+            lines.append(f"| M{row['module'] + 1} | {_num(r['p50'])} | {_num(r['p99'])} | {_num(r['max'])} | "
+                         f"{fmt.count(r['n'])} | {fmt.count(row['preemptions'])} | {fmt.count(row['deadline_misses'])} |")
+        r = summary["readout_response"]
+        if r["n"]:
+            lines.append(f"| readout | {_num(r['p50'])} | {_num(r['p99'])} | {_num(r['max'])} | {fmt.count(r['n'])} "
+                         "| | |")
+        lines.append("")
+        lines.append(f"Response = finish - release ({unit}); a module's deadline is its period unless "
+                     "`module_deadlines` says otherwise.")
     st = summary["staleness"]
     lines += ["", "## Staleness", "",
               f"Age of the state read from other modules when it is read, over the {fmt.count(st['n'])} {st['over']}: "
@@ -328,7 +370,21 @@ def _num(value) -> str:
     return fmt.value(value)
 
 
+def _seconds(value: float) -> str:
+    """A time in seconds in the unit that keeps it short: ``5156 us``, ``10 ms``, ``1.28 s``."""
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if abs(value) >= scale:
+            return f"{value / scale:.6g} {unit}"
+    return f"{value * 1e9:.6g} ns" if value else "0 s"
+
+
 def _describe(value) -> str:
+    if isinstance(value, dict) and set(value) == {"s"}:          # a time given with a unit (ComputeModel.to_dict)
+        return _seconds(value["s"])
+    if isinstance(value, dict) and set(value) == {"per_s"}:
+        return f"{_num(value['per_s'])}/s"
+    if isinstance(value, list):
+        return "[" + ", ".join(_describe(v) for v in value) + "]"
     if isinstance(value, dict):
         return ", ".join(f"{k} {_describe(v)}" for k, v in value.items() if v not in (None, [], {}))
     return str(value)
@@ -345,6 +401,7 @@ COMPARE_ROWS = [
     ("latency p50 (inputs read)", lambda s: s.get("latency", {}).get("p50")),
     ("latency p99 (inputs read)", lambda s: s.get("latency", {}).get("p99")),
     ("latency max (inputs read)", lambda s: s.get("latency", {}).get("max")),
+    ("reaction p99 (inputs read)", lambda s: s.get("reaction", {}).get("p99")),
     ("deadline misses (dropped included)", lambda s: s.get("deadline_misses")),
     ("staleness p99", lambda s: s["staleness"]["p99"]),
 ]

@@ -80,6 +80,7 @@ class CompiledEngine(Engine):
             wall = time.perf_counter() - t0
             y, h = keeper.result(source.batched)
             meta = trace_meta(model, B, L, self.name, wall_time=wall, schedule_order=schedule_order(plan, B),
+                              **({"step": self.step} if self.step else {}),
                               **check_observed(self.name, model, B, observed, scheduled))
             if writer is not None:                  # the folder appears whole when the run returns
                 tracer.add(pending)

@@ -14,18 +14,19 @@ When a run has more activations than the axes has pixel columns, the activity
 timeline switches to an image of activation counts per time bin (and says so
 in its title), and per-step cost is averaged over bins of steps.
 
-The figures live in submodules by subject (``timeline``, ``costs``, ``arrays``,
+The figures live in submodules by subject (``timeline``, ``costs``, ``energy``, ``arrays``,
 ``compare``, ``sweeps``), ``files`` saves them; everything public is importable from here.
 """
 
 from .arrays import plot_connectivity, plot_state
 from .compare import plot_compare
 from .costs import plot_cost, plot_latency, plot_staleness
+from .energy import plot_energy
 from .files import KINDS, save_figure, save_plots
 from .sweeps import plot_heatmap, plot_pareto
 from .timeline import plot_activity, plot_gantt
 
 __all__ = [
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state",
-    "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap", "save_figure", "save_plots", "KINDS",
+    "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap", "plot_energy", "save_figure", "save_plots", "KINDS",
 ]

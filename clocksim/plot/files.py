@@ -8,6 +8,7 @@ from ..errors import InvalidValueError
 from ..trace.core import Trace, atomic_write
 from ._style import _check_trace
 from .costs import plot_cost, plot_latency, plot_staleness
+from .energy import plot_energy
 from .timeline import plot_activity, plot_gantt
 
 #: The figures a saved trace can be drawn as (``clocksim plot --kind``): kind -> f(trace, steps) -> Figure.
@@ -17,6 +18,7 @@ KINDS = {
     "cost": lambda trace, steps=None: plot_cost(trace, steps=steps)[0].figure,
     "latency": lambda trace, steps=None: plot_latency(trace, steps=steps)[0].figure,
     "staleness": lambda trace, steps=None: plot_staleness(trace).figure,
+    "energy": lambda trace, steps=None: plot_energy(trace)[0].figure,
 }
 
 
@@ -38,7 +40,7 @@ def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120) -> list[Path
     kinds : sequence of str, optional
         Keys of :data:`KINDS`. Default: activity and cost, plus gantt and latency
         when the run modelled timing (``meta["latency_model"]``), plus staleness
-        when messages took time to arrive.
+        when messages took time to arrive, plus energy when the run has a device.
 
     Returns
     -------
@@ -48,7 +50,8 @@ def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120) -> list[Path
     _check_trace(trace)
     if kinds is None:
         kinds = ["activity", "cost"] + (["gantt", "latency"] if trace.meta.get("latency_model") else []) \
-            + (["staleness"] if (trace.messages["arrive"] > trace.messages["send"]).any() else [])
+            + (["staleness"] if (trace.messages["arrive"] > trace.messages["send"]).any() else []) \
+            + (["energy"] if trace.meta.get("device") is not None else [])
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise InvalidValueError(f"got {unknown}, expected some of {sorted(KINDS)}", key="kinds")

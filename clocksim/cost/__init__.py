@@ -19,6 +19,7 @@ from .counts import (
     dense_macs,
     dense_step_macs,
     dtype_itemsize,
+    dtype_name,
     footprint,
     lstm_step_macs,
     paper_speedup_bounds,
@@ -44,7 +45,7 @@ from .timing import (
 __all__ = [
     "Delay", "Fixed", "Uniform", "Exponential", "as_delay", "DELAY_KINDS",
     "LinkLatency", "ComputeModel", "PRIORITY_RULES", "has_timing_model",
-    "UpdateCost", "update_cost", "DTYPE_ITEMSIZE", "dtype_itemsize", "footprint",
+    "UpdateCost", "update_cost", "DTYPE_ITEMSIZE", "dtype_itemsize", "dtype_name", "footprint",
     "ScheduleCost", "schedule_cost", "periodic_firings", "step_macs", "binned_macs",
     "paper_speedup_bounds",
     "activation_bytes",

@@ -131,12 +131,21 @@ class UpdateCost:
 DTYPE_ITEMSIZE = {"float64": 8, "float32": 4, "float16": 2, "int32": 4, "int8": 1}
 
 
-def dtype_itemsize(dtype: str, key: str = "dtype") -> int:
-    """Bytes per value of the named ``dtype`` (a key of :data:`DTYPE_ITEMSIZE`): the one place a dtype
-    name becomes a byte count."""
+def dtype_name(dtype, key: str = "dtype") -> str:
+    """The name (a key of :data:`DTYPE_ITEMSIZE`) of ``dtype``: a name, or a numpy dtype or scalar type."""
+    if not isinstance(dtype, str):
+        try:
+            dtype = np.dtype(dtype).name
+        except TypeError:
+            pass
     if not isinstance(dtype, str) or dtype not in DTYPE_ITEMSIZE:
         raise InvalidValueError(key=key, value=dtype, expected="one of " + ", ".join(map(repr, DTYPE_ITEMSIZE)))
-    return DTYPE_ITEMSIZE[dtype]
+    return dtype
+
+
+def dtype_itemsize(dtype, key: str = "dtype") -> int:
+    """Bytes per value of ``dtype`` (:func:`dtype_name`): the one place a dtype becomes a byte count."""
+    return DTYPE_ITEMSIZE[dtype_name(dtype, key)]
 
 
 def update_cost(module_sizes: Sequence[int], block_mask: np.ndarray, n_in: int, itemsize: int = 8) -> UpdateCost:

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import InvalidValueError
-from .counts import dtype_itemsize, footprint, update_cost
+from .counts import dtype_itemsize, dtype_name, footprint, update_cost
 
 __all__ = ["place", "energy_report", "PJ"]
 
@@ -102,6 +102,7 @@ def energy_report(device: Mapping, *, module_sizes: Sequence[int], block_mask, n
         {total_j, compute_j, memory_j}}, ...]}``.
     """
     name = str(device.get("name", "device"))
+    dtype = dtype_name(dtype)
     if dtype not in device:
         listed = [k for k in device if isinstance(device[k], Mapping)]
         raise InvalidValueError(f"device {name!r} lists no {dtype!r} table (it lists {', '.join(listed)})",

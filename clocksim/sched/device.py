@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validate import read_toml
-from ..cost.counts import DTYPE_ITEMSIZE, dtype_itemsize, footprint, update_cost
+from ..cost.counts import DTYPE_ITEMSIZE, dtype_itemsize, dtype_name, footprint, update_cost
 from ..cost.energy import place
 from ..errors import ClocksimError, FileFormatError, InvalidTypeError, InvalidValueError
 
@@ -230,8 +230,9 @@ class Device:
 
     # ------------------------------------------------------------------ what a model costs here
     def costs(self, dtype: str = "float64") -> DtypeCosts:
-        """The rates and energies of ``dtype``; a dtype the profile does not list is refused by name."""
-        dtype_itemsize(dtype)
+        """The rates and energies of ``dtype`` (a name or a numpy dtype); a dtype the profile does not list is
+        refused by name."""
+        dtype = dtype_name(dtype)
         if dtype not in self.dtypes:
             raise InvalidValueError(f"device {self.name!r} lists no {dtype!r} table (it lists "
                                     f"{', '.join(self.dtypes)}); add [device.{dtype}] or run in one of those",
@@ -240,6 +241,7 @@ class Device:
 
     def placement(self, model, dtype: str = "float64", batch: int = 1) -> dict[str, str]:
         """``{"weights": level, "states": level}`` of ``model`` (the rule in the module docstring)."""
+        dtype = dtype_name(dtype)
         self.costs(dtype)
         need = footprint(model.module_sizes, model.block_mask, model.n_in, model.n_out, dtype_itemsize(dtype), batch)
         try:
@@ -254,6 +256,7 @@ class Device:
         one activation over ``batch`` sequences (:meth:`clocksim.cost.UpdateCost.traffic`), the weights'
         bytes at the bandwidth of their level, the states', input's and messages' at theirs.
         """
+        dtype = dtype_name(dtype)
         c = self.costs(dtype)
         where = self.placement(model, dtype, batch)
         bw = {m.name: m.bytes_per_s for m in self.memory}

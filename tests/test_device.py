@@ -1,0 +1,207 @@
+"""Device profiles, memory traffic and energy (DESIGN section 11): every number recomputed by hand."""
+
+import math
+import tomllib
+
+import numpy as np
+import pytest
+
+import clocksim as cs
+from clocksim.cost import dtype_itemsize, footprint, update_cost
+from clocksim.cost.energy import energy_report, place
+from clocksim.sched.device import Device, bundled_devices
+
+SMALL = """
+[device]
+name = "tiny"
+source = "test"
+cores = 1
+static_power_w = 0.5
+dispatch_s = 1e-6
+[device.float64]
+macs_per_s = 1e6
+mac_pj = 10.0
+add_pj = 2.0
+activation_pj = 30.0
+source = "test"
+[device.float32]
+macs_per_s = 2e6
+mac_pj = 4.0
+add_pj = 1.0
+activation_pj = 12.0
+source = "test"
+[[device.memory]]
+name = "small"
+capacity_bytes = 1024
+bytes_per_s = 1e6
+read_pj_per_byte = 1.0
+write_pj_per_byte = 3.0
+source = "test"
+[[device.memory]]
+name = "big"
+capacity_bytes = 1048576
+bytes_per_s = 5e5
+read_pj_per_byte = 7.0
+write_pj_per_byte = 11.0
+source = "test"
+"""
+
+
+def small_device(text=SMALL, tmp_path=None, name="tiny.toml"):
+    if tmp_path is None:
+        return Device.from_dict(tomllib.loads(text))
+    path = tmp_path / name
+    path.write_text(text)
+    return Device.load(str(path))
+
+
+def model(sizes=(3, 2, 2), n_in=2, n_out=1, periods=(1, 2, 4)):
+    return cs.ClockworkRNN(n_in, n_out, list(sizes), list(periods), seed=0)
+
+
+# ---------------------------------------------------------------------- bytes per activation by hand
+def test_bytes_per_activation_follow_the_block_sizes():
+    m = model()                                  # slow-to-fast: module 0 reads 0, 1, 2; 1 reads 1, 2; 2 reads 2
+    u = update_cost(m.module_sizes, m.block_mask, m.n_in, itemsize=8)
+    reads = [3 + 2 + 2, 2 + 2, 2]
+    ks = [3, 2, 2]
+    fan_out = [0, 1, 2]                           # module j's state goes to the faster modules that read it
+    t = u.traffic(batch=1)
+    assert t["weights"].tolist() == [8 * (k * (r + 2) + k) for k, r in zip(ks, reads)]
+    assert t["state_read"].tolist() == [8 * (r + 2) for r in reads]
+    assert t["state_written"].tolist() == [8 * k for k in ks]
+    assert t["messages"].tolist() == [8 * k * f for k, f in zip(ks, fan_out)]
+    t3 = u.traffic(batch=3)                       # weights once, the rest per sequence
+    assert t3["weights"].tolist() == t["weights"].tolist()
+    assert (t3["state_read"] == 3 * t["state_read"]).all() and (t3["messages"] == 3 * t["messages"]).all()
+    assert (u.bytes_read(3) == t3["weights"] + t3["state_read"]).all()
+    assert (u.bytes_written(3) == t3["state_written"] + t3["messages"]).all()
+
+
+def test_float32_moves_exactly_half_the_bytes_of_float64():
+    m = model(sizes=(5, 4, 3, 2), periods=(1, 2, 4, 8), n_in=3, n_out=2)
+    u64 = update_cost(m.module_sizes, m.block_mask, m.n_in, dtype_itemsize("float64"))
+    u32 = update_cost(m.module_sizes, m.block_mask, m.n_in, dtype_itemsize("float32"))
+    for k, v in u64.traffic(2).items():
+        assert (2 * u32.traffic(2)[k] == v).all(), k
+    f64, f32 = (footprint(m.module_sizes, m.block_mask, 3, 2, dtype_itemsize(d)) for d in ("float64", "float32"))
+    assert f64 == {k: 2 * v for k, v in f32.items()}
+    k = m.module_sizes
+    rows = sum(k[i] * (sum(k[j] for j in m.inputs_of(i)) + 3 + 1) for i in range(m.g))   # W_rec, W_in, b
+    assert f64["weights"] == 8 * (rows + 2 * m.n + 2)                                      # + W_out, b_out
+    inbox = sum(k[j] for i in range(m.g) for j in m.inputs_of(i) if j != i)
+    assert f64["states"] == 8 * (m.n + 3 + inbox)
+    assert dtype_itemsize(np.float32) == 4 and dtype_itemsize(np.dtype("float64")) == 8
+
+
+# ---------------------------------------------------------------------- profiles
+@pytest.mark.parametrize("name", bundled_devices())
+def test_every_bundled_number_has_a_source(name):
+    d = Device.load(name)
+    raw = d.to_dict()
+    numbers = {f"device.{k}" for k, v in raw.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for dt in d.dtypes:
+        numbers |= {f"device.{dt}.{k}" for k, v in raw[dt].items() if isinstance(v, (int, float))}
+    for i, lv in enumerate(raw["memory"]):
+        numbers |= {f"device.memory[{i}].{k}" for k, v in lv.items() if isinstance(v, (int, float))}
+    sources = d.sources()
+    assert set(sources) == numbers
+    assert all(isinstance(s, str) and s.strip() for s in sources.values())
+    assert [m.capacity_bytes for m in d.memory] == sorted(m.capacity_bytes for m in d.memory)
+
+
+def test_the_bundled_set_and_the_horowitz_table():
+    assert {"horowitz-45nm", "cortex-m4-like", "cortex-m7-like", "cortex-a53-like"} <= set(bundled_devices())
+    h = Device.load("horowitz-45nm")
+    table = {"float32": (3.7, 0.9), "float16": (1.1, 0.4), "int8": (0.2, 0.03), "int32": (3.1, 0.1)}  # mult, add
+    for dtype, (mult, add) in table.items():
+        assert h.dtypes[dtype].mac_pj == pytest.approx(mult + add, rel=1e-12) and h.dtypes[dtype].add_pj == add
+    assert [m.read_pj_per_byte * 8 for m in h.memory[:3]] == [10.0, 20.0, 100.0]
+    assert 1300 <= h.memory[3].read_pj_per_byte * 8 <= 2600
+    assert "estimate" in h.sources()["device.float64.mac_pj"]
+
+
+def test_a_profile_reads_back_from_its_toml(tmp_path):
+    d = Device.load("cortex-m7-like")
+    (tmp_path / "m7.toml").write_text(d.to_toml())
+    e = Device.load(str(tmp_path / "m7.toml"))
+    assert e.to_dict() == d.to_dict() and e.dtypes == d.dtypes and e.memory == d.memory
+    assert cs.Device.load(e) is e
+
+
+# ---------------------------------------------------------------------- placement and time
+def test_placement_puts_weights_then_states_in_the_smallest_level_that_holds_them():
+    levels = [{"name": "a", "capacity_bytes": 100}, {"name": "b", "capacity_bytes": 1000}]
+    assert place(levels, {"weights": 60, "states": 40}) == {"weights": "a", "states": "a"}
+    assert place(levels, {"weights": 60, "states": 41}) == {"weights": "a", "states": "b"}
+    assert place(levels, {"weights": 101, "states": 10}) == {"weights": "b", "states": "a"}
+    with pytest.raises(cs.InvalidValueError, match=r"weights need 1,001 bytes.*largest: 'b'"):
+        place(levels, {"weights": 1001, "states": 0})
+
+
+def test_execution_times_are_the_roofline_by_hand():
+    d = small_device()
+    m = model()
+    for dtype, c in d.dtypes.items():
+        size = dtype_itemsize(dtype)
+        need = footprint(m.module_sizes, m.block_mask, m.n_in, m.n_out, size)
+        where = d.placement(m, dtype)
+        bw = {lv.name: lv.bytes_per_s for lv in d.memory}
+        assert where == place([{"name": lv.name, "capacity_bytes": lv.capacity_bytes} for lv in d.memory], need)
+        u = update_cost(m.module_sizes, m.block_mask, m.n_in, size)
+        t = u.traffic()
+        mem = t["weights"] / bw[where["weights"]] + (t["state_read"] + t["state_written"] + t["messages"]) \
+            / bw[where["states"]]
+        want = d.dispatch_s + np.maximum(u.macs / c.macs_per_s, mem)
+        assert np.array_equal(d.execution_times(m, dtype), want)
+    big = model(sizes=(12, 12), periods=(1, 2))   # float64 weights outgrow the small level
+    assert d.placement(big, "float64")["weights"] == "big"
+
+
+def test_a_model_that_fits_nowhere_is_refused_naming_the_file(tmp_path):
+    d = small_device(SMALL.replace("1048576", "2048"), tmp_path)
+    with pytest.raises(cs.InvalidValueError, match=r"tiny\.toml: device\.memory: the model's weights need"):
+        d.execution_times(model(sizes=(30, 30), periods=(1, 2)), "float64")
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("edit, key, match", [
+    (("macs_per_s = 2e6\n", ""), "device.float32.macs_per_s", "missing"),
+    (("cores = 1\n", ""), "device.cores", "missing"),
+    (("macs_per_s = 2e6", "macs_per_s = -2e6"), "device.float32.macs_per_s", "a rate > 0"),
+    (("mac_pj = 4.0", "mac_pj = -4.0"), "device.float32.mac_pj", ">= 0"),
+    (("mac_pj = 4.0", "mac_pj = nan"), "device.float32.mac_pj", "a finite number"),
+    (("bytes_per_s = 5e5", "bytes_per_s = inf"), "device.memory[1].bytes_per_s", "a finite number"),
+    (("static_power_w = 0.5", "static_power_w = -1"), "device.static_power_w", ">= 0"),
+    (("capacity_bytes = 1024", "capacity_bytes = 4"), "device.memory[0].capacity_bytes", "nothing fits"),
+    (("capacity_bytes = 1048576", "capacity_bytes = 512"), "device.memory[1].capacity_bytes", "smallest up"),
+    (("activation_pj = 12.0", "activation_pj = 12.0\nactivaton_pj = 3"), "device.float32.activaton_pj",
+     "did you mean 'activation_pj'"),
+    (('name = "tiny"\n', 'name = "tiny"\nsource_x = 1\n'), "device.source_x", "unknown key"),
+])
+def test_a_bad_profile_names_the_file_and_key(tmp_path, edit, key, match):
+    text = SMALL.replace(*edit, 1)
+    assert text != SMALL
+    with pytest.raises(cs.ClocksimError, match=match) as info:
+        small_device(text, tmp_path, "bad.toml")
+    assert info.value.key == key and info.value.file.endswith("bad.toml")
+    assert str(info.value).startswith(f"{info.value.file}: {key}: ")
+
+
+def test_an_unknown_bundled_name_suggests_the_closest():
+    with pytest.raises(cs.InvalidValueError, match=r"did you mean 'cortex-m4-like'") as info:
+        Device.load("cortex-m4-lik")
+    assert info.value.key == "device"
+    with pytest.raises(cs.FileFormatError, match="no such device file"):
+        Device.load("missing-profile.toml")
+
+
+def test_a_dtype_the_device_does_not_list_is_refused_by_name(tmp_path):
+    d = small_device(SMALL, tmp_path)
+    with pytest.raises(cs.InvalidValueError, match=r"tiny\.toml: device\.int8: device 'tiny' lists no 'int8'"):
+        d.execution_times(model(), "int8")
+    with pytest.raises(cs.InvalidValueError, match=r"dtype: got 'float128'"):
+        d.execution_times(model(), "float128")
+    with pytest.raises(cs.InvalidValueError, match="device.float16"):
+        energy_report(d.to_dict(), module_sizes=[2], block_mask=[[True]], n_in=1, n_out=1, activations=[1],
+                      macs=[6], bias_adds=[2], fn_evals=[2], total_macs=8, n_steps=1, dtype="float16")

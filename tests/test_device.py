@@ -205,3 +205,95 @@ def test_a_dtype_the_device_does_not_list_is_refused_by_name(tmp_path):
     with pytest.raises(cs.InvalidValueError, match="device.float16"):
         energy_report(d.to_dict(), module_sizes=[2], block_mask=[[True]], n_in=1, n_out=1, activations=[1],
                       macs=[6], bias_adds=[2], fn_evals=[2], total_macs=8, n_steps=1, dtype="float16")
+
+
+# ---------------------------------------------------------------------- energy from what ran
+def run_on(device, m=None, L=24, batch=None, **options):
+    m = m or model()
+    shape = (L, m.n_in) if batch is None else (batch, L, m.n_in)
+    x = np.random.default_rng(0).normal(size=shape)
+    return cs.simulate(m, x, engine="events", compute=cs.ComputeModel(device=device), **options).trace
+
+
+@pytest.mark.parametrize("batch", [None, 3])
+def test_energy_is_recomputed_by_hand_from_the_summary_counts(batch):
+    d = small_device()
+    m = model()
+    s = run_on(d, m, batch=batch).summary()
+    c = d.dtypes["float64"]
+    e = s["energy"]
+    assert e["compute_j"] == (s["macs"] * c.mac_pj + s["bias_adds"] * c.add_pj + s["fn_evals"] * c.activation_pj) * 1e-12
+    for lv in d.memory:
+        got = s["memory"][lv.name]
+        assert e["memory_j"][lv.name] == pytest.approx(
+            (got["read"] * lv.read_pj_per_byte + got["written"] * lv.write_pj_per_byte) * 1e-12, rel=1e-12)
+    assert sum(v["read"] for v in s["memory"].values()) == s["bytes_read"]
+    assert sum(v["written"] for v in s["memory"].values()) == s["bytes_written"]
+    assert e["static_j"] is None and e["run_time_s"] is None                  # no step: no static energy
+    assert e["total_j"] == pytest.approx(e["compute_j"] + sum(e["memory_j"].values()), rel=1e-12)
+    assert e["per_step_j"] == pytest.approx(e["total_j"] / s["n_steps"], rel=1e-12)
+    # per module: the same formula over its own counts; the modules and the readout make up compute_j
+    for row in s["per_module"]:
+        assert row["energy"]["compute_j"] == pytest.approx(
+            (row["macs"] * c.mac_pj + row["bias_adds"] * c.add_pj + row["fn_evals"] * c.activation_pj) * 1e-12)
+        assert sum(v["read"] for v in row["memory"].values()) == row["bytes_read"]
+    readout = e["compute_j"] - sum(r["energy"]["compute_j"] for r in s["per_module"])
+    assert readout == pytest.approx(s["readout_macs"] * c.mac_pj * 1e-12, rel=1e-9)
+
+
+def test_the_bytes_of_a_run_are_its_activations_times_the_block_sizes():
+    d = small_device()
+    m = model()
+    B = 2
+    s = run_on(d, m, batch=B).summary()
+    u = update_cost(m.module_sizes, m.block_mask, m.n_in, 8)
+    acts = np.array([r["activations"] for r in s["per_module"]])
+    assert s["bytes_read"] == int(acts @ (u.weight_bytes + B * u.state_bytes))
+    assert s["bytes_written"] == int(acts @ (B * 8 * np.array(m.module_sizes) + u.message_bytes * B))
+    fan_out = u.message_bytes // (8 * np.array(m.module_sizes))
+    assert s["messages"] == int(acts @ fan_out)               # the messages counted are the messages sent
+    assert s["energy"]["placement"] == d.placement(m, "float64", B)
+    assert s["memory"]["big"] == {"read": 0, "written": 0}    # everything fits in the small level
+
+
+def test_static_energy_needs_real_time():
+    d = small_device()
+    trace = run_on(d, L=40)
+    trace.meta["step"] = 0.01                                  # seconds per input step
+    e = trace.summary()["energy"]
+    assert e["run_time_s"] == pytest.approx(0.4) and e["static_j"] == pytest.approx(0.5 * 0.4)
+    assert e["total_j"] == pytest.approx(e["compute_j"] + sum(e["memory_j"].values()) + e["static_j"])
+
+
+def test_a_run_without_a_device_has_no_energy_keys():
+    s = cs.simulate(model(), np.zeros((8, 2)), engine="events", compute=cs.ComputeModel()).trace.summary()
+    assert "energy" not in s and "memory" not in s and s["bytes_written"] > 0
+
+
+# ---------------------------------------------------------------------- the figure
+def test_the_energy_figure_adds_up_to_the_total():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trace = run_on(small_device(), L=16)
+    trace.meta["step"] = 1e-3
+    s = trace.summary()
+    ax, ax_run = cs.plot_energy(trace)
+    try:
+        heights = sum(p.get_height() for p in ax_run.patches)
+        assert heights * unit_of(ax_run) == pytest.approx(s["energy"]["total_j"], rel=1e-9)
+        assert [t.get_text() for t in ax.get_xticklabels()] == [*trace.meta["labels"], "readout"]
+        bars = np.zeros(len(ax.get_xticks()))
+        for p in ax.patches:
+            bars[int(round(p.get_x() + p.get_width() / 2))] += p.get_height() * unit_of(ax)
+        assert bars[:-1] == pytest.approx([r["energy"]["total_j"] for r in s["per_module"]], rel=1e-9)
+    finally:
+        plt.close(ax.figure)
+    with pytest.raises(cs.InvalidValueError, match="no device"):
+        cs.plot_energy(cs.simulate(model(), np.zeros((4, 2))).trace)
+
+
+def unit_of(ax):
+    """Joules per unit of the axis (its label ends in ``(uJ)`` etc.)."""
+    return {"J": 1, "mJ": 1e-3, "uJ": 1e-6, "nJ": 1e-9, "pJ": 1e-12}[ax.get_ylabel().split("(")[1][:-1]]

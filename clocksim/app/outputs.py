@@ -131,6 +131,7 @@ def _figures(scenario: Scenario, res, folder: Path) -> list[str]:
         "cost": lambda: plot.plot_cost(trace),
         "latency": lambda: plot.plot_latency(trace),
         "staleness": lambda: plot.plot_staleness(trace),
+        "energy": lambda: plot.plot_energy(trace),
         "gantt": lambda: plot.plot_gantt(trace, steps=_gantt_window(trace)),
         "state": lambda: plot.plot_state(res.h if res.h.ndim == 2 else res.h[0], trace=trace),
         "connectivity": lambda: plot.plot_connectivity(model.block_mask, model.mask,
@@ -209,6 +210,8 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
                      f"{fmt.value(100 * row['macs'] / total)}% |")
     lines.append(f"| readout | every step | | {fmt.count(L)} | {fmt.count(summary.get('readout_macs', 0))} | "
                  f"{fmt.value(100 * summary.get('readout_macs', 0) / total)}% |")
+    if "energy" in summary:
+        lines += ["", *_energy_lines(summary)]
     lines += ["", "## Inputs", "", _inputs_line(summary)]
     if "latency" in summary:
         lat = summary["latency"]
@@ -242,6 +245,27 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     for name in figures:
         lines += [f"![{name[:-4]}]({name})", ""]
     return "\n".join(lines)
+
+
+def _energy_lines(summary: dict) -> list[str]:
+    """The report's energy section: totals, placement and bytes per memory level (``summary["energy"]``)."""
+    e = summary["energy"]
+
+    def joules(v):
+        return "n/a" if v is None else f"{fmt.value(v * 1e6)} uJ"
+
+    lines = ["## Energy", "",
+             f"On `{e['device']}` in {e['dtype']} ({summary['count_basis']}): **{joules(e['total_j'])}** in all, "
+             f"{joules(e['per_step_j'])} per step; compute {joules(e['compute_j'])}, static "
+             + (f"{joules(e['static_j'])} over {fmt.value(e['run_time_s'])} s" if e["static_j"] is not None
+                else "not counted (no `step`, so no real time)") + ".",
+             f"Weights in `{e['placement']['weights']}`, states in `{e['placement']['states']}` (each in the "
+             "smallest memory level that holds it).", "",
+             "| memory level | bytes read | bytes written | energy |", "|---|---:|---:|---:|"]
+    for level, moved in summary["memory"].items():
+        lines.append(f"| {level} | {fmt.count(moved['read'])} | {fmt.count(moved['written'])} | "
+                     f"{joules(e['memory_j'][level])} |")
+    return lines
 
 
 def untraced_report(scenario: Scenario, summary: dict) -> str:

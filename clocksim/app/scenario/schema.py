@@ -9,7 +9,7 @@ from ...errors import InvalidValueError
 
 INPUT_KINDS = ("sine", "square", "noise", "step", "silence", "file")
 ARRIVALS = ("regular", "jittered")
-PLOTS = ("activity", "cost", "latency", "gantt", "staleness", "state", "connectivity")
+PLOTS = ("activity", "cost", "latency", "gantt", "staleness", "state", "connectivity", "energy")
 
 
 class ScenarioError(InvalidValueError):
@@ -103,7 +103,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                               "module indices) and `delay` (number or table)."),
         "compute": Key("table", None, "Compute model: `cores` (1), `throughput` (multiply-adds per step per "
                                       "core), `overhead` (per activation), `priority` (fastest-first, "
-                                      "slowest-first, fifo or a list)."),
+                                      "slowest-first, fifo or a list), `device` (a bundled device profile's "
+                                      "name, e.g. \"cortex-m4-like\", or a device .toml file relative to the "
+                                      "scenario: execution times from its roofline, and the summary's memory "
+                                      "and energy; DESIGN section 11)."),
     },
     "task": {
         "kind": Key("string", None, "What to learn (required in a [task] table): generation (the paper's section "
@@ -154,9 +157,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "output": {
         "plots": Key("array of strings", None, "Figures to write: activity, cost, latency, gantt, staleness, "
-                                               "state, connectivity (default: activity and cost, plus latency and "
-                                               "gantt when a timing model is on, plus staleness when messages "
-                                               "take time)."),
+                                               "state, connectivity, energy (default: activity and cost, plus latency "
+                                               "and gantt when a timing model is on, plus staleness when messages "
+                                               "take time, plus energy when a device is set)."),
         "csv": Key("boolean", True, "Write trace.csv (one row per activation)."),
         "chrome": Key("boolean", True, "Write trace.json (Chrome trace events; open in ui.perfetto.dev)."),
         "trace": Key("string", "full", "\"full\" (one row per activation) or \"aggregate\" (per-module totals "

@@ -208,18 +208,20 @@ def test_a_dtype_the_device_does_not_list_is_refused_by_name(tmp_path):
 
 
 # ---------------------------------------------------------------------- energy from what ran
-def run_on(device, m=None, L=24, batch=None, **options):
+def run_on(device, m=None, L=24, batch=None, execution=None, **options):
+    """A run with ``device``: its execution times need ``step`` (seconds per step), unless ``execution`` is given."""
     m = m or model()
     shape = (L, m.n_in) if batch is None else (batch, L, m.n_in)
     x = np.random.default_rng(0).normal(size=shape)
-    return cs.simulate(m, x, engine="events", compute=cs.ComputeModel(device=device), **options).trace
+    compute = cs.ComputeModel(device=device, execution=execution)
+    return cs.simulate(m, x, engine="events", compute=compute, **options).trace
 
 
 @pytest.mark.parametrize("batch", [None, 3])
 def test_energy_is_recomputed_by_hand_from_the_summary_counts(batch):
     d = small_device()
     m = model()
-    s = run_on(d, m, batch=batch).summary()
+    s = run_on(d, m, batch=batch, execution=[0.25, 0.5, 0.5]).summary()     # times in steps: no step
     c = d.dtypes["float64"]
     e = s["energy"]
     assert e["compute_j"] == (s["macs"] * c.mac_pj + s["bias_adds"] * c.add_pj + s["fn_evals"] * c.activation_pj) * 1e-12
@@ -245,7 +247,7 @@ def test_the_bytes_of_a_run_are_its_activations_times_the_block_sizes():
     d = small_device()
     m = model()
     B = 2
-    s = run_on(d, m, batch=B).summary()
+    s = run_on(d, m, batch=B, step=1e-3).summary()
     u = update_cost(m.module_sizes, m.block_mask, m.n_in, 8)
     acts = np.array([r["activations"] for r in s["per_module"]])
     assert s["bytes_read"] == int(acts @ (u.weight_bytes + B * u.state_bytes))
@@ -258,11 +260,14 @@ def test_the_bytes_of_a_run_are_its_activations_times_the_block_sizes():
 
 def test_static_energy_needs_real_time():
     d = small_device()
-    trace = run_on(d, L=40)
-    trace.meta["step"] = 0.01                                  # seconds per input step
-    e = trace.summary()["energy"]
+    s = run_on(d, L=40, step="10 ms").summary()
+    e = s["energy"]
     assert e["run_time_s"] == pytest.approx(0.4) and e["static_j"] == pytest.approx(0.5 * 0.4)
     assert e["total_j"] == pytest.approx(e["compute_j"] + sum(e["memory_j"].values()) + e["static_j"])
+    busy = [r["busy"] for r in s["per_module"]]                 # seconds: the device's times drove the schedule
+    m = model()
+    assert busy == pytest.approx(list(np.array([r["activations"] for r in s["per_module"]])
+                                      * d.execution_times(m)), rel=1e-9)
 
 
 def test_a_run_without_a_device_has_no_energy_keys():
@@ -276,8 +281,7 @@ def test_the_energy_figure_adds_up_to_the_total():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    trace = run_on(small_device(), L=16)
-    trace.meta["step"] = 1e-3
+    trace = run_on(small_device(), L=16, step=1e-3)
     s = trace.summary()
     ax, ax_run = cs.plot_energy(trace)
     try:

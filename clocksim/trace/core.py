@@ -262,7 +262,7 @@ class Trace:
         from .export import read_csv
         return read_csv(path, messages=messages, readouts=readouts, meta=meta)
 
-    def to_chrome(self, path, *, us_per_step: float = 1000.0, zero_width: float = 0.5) -> Path:
+    def to_chrome(self, path, *, us_per_step: float | None = None, zero_width: float = 0.5) -> Path:
         """Write the Chrome trace event format (JSON) that the Perfetto UI opens
         (see :func:`clocksim.export.write_chrome` for the layout and conventions)."""
         from .export import write_chrome

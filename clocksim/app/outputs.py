@@ -286,7 +286,10 @@ def _energy_lines(summary: dict) -> list[str]:
     e = summary["energy"]
 
     def joules(v):
-        return "n/a" if v is None else f"{fmt.value(v * 1e6)} uJ"
+        if v is None:
+            return "n/a"
+        scale, unit = next(((f, u) for f, u in ((1.0, "J"), (1e-3, "mJ"), (1e-6, "uJ")) if abs(v) >= f), (1e-9, "nJ"))
+        return f"{fmt.value(v / scale)} {unit}"
 
     lines = ["## Energy", "",
              f"On `{e['device']}` in {e['dtype']} ({summary['count_basis']}): **{joules(e['total_j'])}** in all, "

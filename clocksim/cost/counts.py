@@ -244,6 +244,13 @@ def readout_macs(n: int, n_out: int) -> int:
     return int(n) * int(n_out)
 
 
+def readout_bytes(n: int, n_out: int, itemsize: int = 8, batch: int = 1) -> int:
+    """Bytes one readout ``y = W_out @ h + b_out`` over ``batch`` sequences moves: ``W_out`` and ``b_out``
+    read once, ``h`` read and ``y`` written per sequence."""
+    n, n_out = int(n), int(n_out)
+    return int(itemsize) * (n_out * n + n_out + int(batch) * (n + n_out))
+
+
 def dense_step_macs(n: int, n_in: int, n_out: int) -> int:
     """Multiply-adds of one step of a simple RNN with a full ``n x n`` recurrent matrix."""
     return int(n) * (int(n) + int(n_in)) + int(n_out) * int(n)

@@ -225,6 +225,8 @@ class ComputeModel:
                 raise InvalidValueError(f"execution_times gave {seconds!r}, expected {g} finite times >= 0",
                                         key="device")
             wcet = seconds / step
+            if callable(getattr(self.device, "readout_time", None)):       # the readout job on the same device
+                readout_time = float(self.device.readout_time(model, getattr(model, "dtype", np.float64))) / step
         else:
             wcet = overhead + macs / throughput
         if self.module_deadlines is None:

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validate import read_toml
-from ..cost.counts import DTYPE_ITEMSIZE, dtype_itemsize, dtype_name, footprint, update_cost
+from ..cost.counts import DTYPE_ITEMSIZE, dtype_itemsize, dtype_name, footprint, readout_bytes, readout_macs, update_cost
 from ..cost.energy import place
 from ..errors import ClocksimError, FileFormatError, InvalidTypeError, InvalidValueError
 
@@ -266,6 +266,54 @@ class Device:
                  + (traffic["state_read"] + traffic["state_written"] + traffic["messages"]) / bw[where["states"]])
         t_ops = u.macs * batch / c.macs_per_s                                                  # (g,)
         return self.dispatch_s + np.maximum(t_ops, t_mem)
+
+
+    def readout_time(self, model, dtype: str = "float64", batch: int = 1) -> float:
+        """Seconds one readout (``W_out @ h + b_out``) takes on one core: the same roofline, its multiply-adds
+        (:func:`clocksim.cost.readout_macs`) and bytes (:func:`clocksim.cost.readout_bytes`) at the bandwidth
+        of the weights' level."""
+        dtype = dtype_name(dtype)
+        c = self.costs(dtype)
+        where = self.placement(model, dtype, batch)
+        bw = {m.name: m.bytes_per_s for m in self.memory}[where["weights"]]
+        macs = readout_macs(model.n, model.n_out) * batch
+        return self.dispatch_s + max(macs / c.macs_per_s,
+                                     readout_bytes(model.n, model.n_out, dtype_itemsize(dtype), batch) / bw)
+
+    def energy(self, trace, dtype=None, step=None) -> dict:
+        """Memory traffic and energy of a run's counts on this device (:func:`clocksim.cost.energy.energy_report`,
+        the one computation ``summary["energy"]`` comes from), whatever device the run had, if any.
+
+        Parameters
+        ----------
+        trace : Trace or AggregateTrace
+            What ran (its ``summary()`` counts and ``meta`` structure).
+        dtype : str, optional
+            Default: the run's (``meta["dtype"]``, else float64). The operation counts do not depend on it; the
+            bytes and the energies do.
+        step : float, optional
+            Seconds per input step; default the run's ``meta["step"]`` (None: no static energy).
+
+        Returns
+        -------
+        dict
+            ``{"memory", "energy", "per_module"}`` as :func:`~clocksim.cost.energy.energy_report`.
+        """
+        from ..cost.energy import energy_report
+
+        meta, s = trace.meta, trace.summary()
+        rows = s["per_module"]
+        dtype = dtype_name(meta.get("dtype", "float64") if dtype is None else dtype)
+        self.costs(dtype)
+        try:
+            return energy_report(self.to_dict(), module_sizes=meta["module_sizes"], block_mask=meta["block_mask"],
+                                 n_in=meta["n_in"], n_out=meta["n_out"],
+                                 activations=[r["activations"] for r in rows], macs=[r["macs"] for r in rows],
+                                 bias_adds=[r["bias_adds"] for r in rows], fn_evals=[r["fn_evals"] for r in rows],
+                                 total_macs=s["macs"], n_steps=s["n_steps"], batch=s["batch"], dtype=dtype,
+                                 step=meta.get("step") if step is None else step)
+        except ClocksimError as exc:
+            raise exc.located(file=self.file) from None
 
 
 def bundled_devices() -> list[str]:

@@ -209,6 +209,8 @@ class ComputeModel:
         overhead = in_steps("overhead", self.overhead, step)
         macs = counts.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
         readout_time = overhead + counts.readout_macs(model.n, model.n_out) * batch / throughput
+        if callable(getattr(self.device, "placement", None)):       # the model must fit the device's memory
+            self.device.placement(model, getattr(model, "dtype", np.float64), batch)
         if self.execution is not None:
             if len(self.execution) not in (g, g + 1):
                 raise InvalidValueError(f"got {len(self.execution)} times for {g} modules, expected {g} (one per "

@@ -1,6 +1,7 @@
 """Device profiles, memory traffic and energy (DESIGN section 11): every number recomputed by hand."""
 
 import math
+import re
 import tomllib
 
 import numpy as np
@@ -301,3 +302,127 @@ def test_the_energy_figure_adds_up_to_the_total():
 def unit_of(ax):
     """Joules per unit of the axis (its label ends in ``(uJ)`` etc.)."""
     return {"J": 1, "mJ": 1e-3, "uJ": 1e-6, "nJ": 1e-9, "pJ": 1e-12}[ax.get_ylabel().split("(")[1][:-1]]
+
+
+def test_device_energy_prices_any_run_through_the_summary_computation():
+    d = small_device()
+    trace = run_on(d, step=1e-3)
+    assert d.energy(trace)["energy"] == trace.summary()["energy"]
+    e32 = d.energy(trace, "float32")
+    s = trace.summary()
+    assert sum(v["read"] for v in e32["memory"].values()) * 2 == s["bytes_read"]      # float32: half the bytes
+    c = d.dtypes["float32"]
+    assert e32["energy"]["compute_j"] == (s["macs"] * c.mac_pj + s["bias_adds"] * c.add_pj
+                                          + s["fn_evals"] * c.activation_pj) * 1e-12
+    plain = cs.simulate(model(), np.zeros((24, 2))).trace            # compiled, no device: the same work
+    assert d.energy(plain, step=1e-3)["energy"] == s["energy"]
+
+
+def test_the_readout_job_takes_the_devices_roofline():
+    d = small_device()
+    m = model()
+    c, size = d.dtypes["float64"], 8
+    macs = m.n * m.n_out
+    moved = size * (m.n_out * m.n + m.n_out + m.n + m.n_out)
+    bw = {lv.name: lv.bytes_per_s for lv in d.memory}[d.placement(m)["weights"]]
+    assert d.readout_time(m) == d.dispatch_s + max(macs / c.macs_per_s, moved / bw)
+    s = run_on(d, m, step=1e-3).summary()
+    assert s["readout_response"]["max"] >= d.readout_time(m) * (1 - 1e-9)
+
+
+def test_a_device_summary_has_exactly_the_declared_keys():
+    from clocksim.trace.summary import SUMMARY_KEYS
+    s = run_on(small_device(), step=1e-3).summary()
+    declared = {k for k, spec in SUMMARY_KEYS.items() if spec.when == "device"}
+    seen = {"memory", "energy", "per_module[].memory", "per_module[].energy"}
+    seen |= {f"energy.{k}" for k in s["energy"]} | {"memory.<level>" for _ in s["memory"]}
+    assert seen == declared
+    assert all(set(v) == {"read", "written"} for v in s["memory"].values())
+
+
+# ---------------------------------------------------------------------- scenarios
+KWS = """
+[model]
+module_sizes = 8
+periods = [1, 2, 4]
+[input]
+kind = "noise"
+steps = 32
+channels = 3
+[engine]
+name = "events"
+{step}
+[engine.compute]
+device = "{device}"
+"""
+
+
+def scenario(tmp_path, device="cortex-m7-like", step='step = "10 ms"'):
+    path = tmp_path / "s.toml"
+    path.write_text(KWS.format(device=device, step=step))
+    return path
+
+
+def test_a_scenario_names_a_bundled_device_or_a_file_beside_it(tmp_path):
+    from clocksim.app.execute import execute
+    from clocksim.app.scenario import load_scenario
+
+    s = execute(load_scenario(scenario(tmp_path))).summary
+    assert s["energy"]["device"] == "cortex-m7-like" and s["energy"]["static_j"] == pytest.approx(0.03 * 0.32)
+    (tmp_path / "chips").mkdir()
+    (tmp_path / "chips" / "tiny.toml").write_text(SMALL)
+    s = execute(load_scenario(scenario(tmp_path, "chips/tiny.toml"))).summary
+    assert s["energy"]["device"] == "tiny" and set(s["memory"]) == {"small", "big"}
+
+
+@pytest.mark.parametrize("device, step, match", [
+    ("cortex-m7-lik", 'step = "10 ms"', r"s\.toml: engine\.compute\.device: .*did you mean 'cortex-m7-like'"),
+    ("nowhere.toml", 'step = "10 ms"', r"nowhere\.toml: no such device file"),
+    ("cortex-m7-like", "", r"s\.toml: engine\.compute\.device: a device gives execution times in seconds"),
+])
+def test_a_bad_device_key_ends_with_one_line(tmp_path, capsys, device, step, match):
+    from clocksim.app.cli import main
+
+    assert main(["run", str(scenario(tmp_path, device, step)), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(match, err), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_profile_in_a_scenario_names_the_profile_and_key(tmp_path, capsys):
+    from clocksim.app.cli import main
+
+    (tmp_path / "bad.toml").write_text(SMALL.replace("bytes_per_s = 5e5", "bytes_per_s = -5e5"))
+    assert main(["run", str(scenario(tmp_path, "bad.toml")), "--out", str(tmp_path / "out")]) == 2
+    assert re.search(r"bad\.toml: device\.memory\[1\]\.bytes_per_s: got -500000\.0, expected a rate > 0",
+                     capsys.readouterr().err)
+
+
+def test_a_run_with_a_device_writes_the_energy_figure_and_report(tmp_path):
+    from clocksim.app.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", str(scenario(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    assert (out / "energy.png").is_file()
+    report = (out / "report.md").read_text()
+    assert "## Energy" in report and "Weights in `dtcm`" in report
+
+
+# ---------------------------------------------------------------------- calibrate
+@pytest.mark.slow
+def test_calibrate_writes_a_host_profile_that_predicts_its_own_kernel(tmp_path, capsys):
+    from clocksim.app.calibrate import measure_activation
+    from clocksim.app.cli import main
+
+    assert main(["calibrate", "--out", str(tmp_path / "host.toml"), "--repeats", "2"]) == 0
+    host = Device.load(str(tmp_path / "host.toml"))
+    assert host.name == "host" and list(host.dtypes) == ["float64"]
+    assert [m.name for m in host.memory] == ["cache", "ram"]
+    k = 128
+    m = cs.ClockworkRNN(1, 1, [k], [1], connectivity="dense")
+    predicted = float(host.execution_times(m)[0])
+    measured = measure_activation(k, repeats=3)
+    assert 0.5 < predicted / measured < 2.0                     # a loose bound: the machine is shared
+    with pytest.raises(cs.InvalidValueError, match="lists no 'float32'"):
+        host.execution_times(m, "float32")
+    assert main(["calibrate", "--out", str(tmp_path / "host.txt")]) == 2

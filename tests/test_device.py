@@ -419,7 +419,7 @@ def test_calibrate_writes_a_host_profile_that_predicts_its_own_kernel(tmp_path, 
     assert host.name == "host" and list(host.dtypes) == ["float64"]
     assert [m.name for m in host.memory] == ["cache", "ram"]
     k = 128
-    m = cs.ClockworkRNN(1, 1, [k], [1], connectivity="dense")
+    m = cs.ClockworkRNN(1, 1, [k, k], [1, 1], connectivity="dense")      # the calibration model
     predicted = float(host.execution_times(m)[0])
     measured = measure_activation(k, repeats=3)
     assert 0.5 < predicted / measured < 2.0                     # a loose bound: the machine is shared

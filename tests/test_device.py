@@ -426,3 +426,11 @@ def test_calibrate_writes_a_host_profile_that_predicts_its_own_kernel(tmp_path, 
     with pytest.raises(cs.InvalidValueError, match="lists no 'float32'"):
         host.execution_times(m, "float32")
     assert main(["calibrate", "--out", str(tmp_path / "host.txt")]) == 2
+
+
+def test_a_compute_model_takes_a_device_by_name_or_path(tmp_path):
+    assert cs.ComputeModel(device="cortex-m4-like").device == Device.load("cortex-m4-like")
+    (tmp_path / "tiny.toml").write_text(SMALL)
+    assert cs.ComputeModel(device=str(tmp_path / "tiny.toml")).device.name == "tiny"
+    with pytest.raises(cs.InvalidValueError, match="did you mean 'cortex-m4-like'"):
+        cs.ComputeModel(device="cortex-m4")

@@ -169,6 +169,9 @@ class ComputeModel:
         self.readout = bool(readout)
         self.module_deadlines = None if module_deadlines is None else \
             [parse_time(f"module_deadlines[{i}]", v) for i, v in enumerate(_seq("module_deadlines", module_deadlines))]
+        if isinstance(device, str):                     # a bundled profile's name or a device file
+            from .device import Device
+            device = Device.load(device)
         if device is not None and not callable(getattr(device, "execution_times", None)):
             raise InvalidValueError(f"got {device!r}, expected an object with a method execution_times(model, dtype)",
                                     key="device")

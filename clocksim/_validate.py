@@ -6,14 +6,18 @@ so that the error says which input was wrong, what it was and what was expected.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import numbers
 import operator
+import os
 import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ClocksimError, InvalidValueError, ShapeError
+from .errors import ClocksimError, InvalidTypeError, InvalidValueError, ShapeError
 
 
 def as_int(name: str, value, *, minimum: int | None = None) -> int:
@@ -143,3 +147,128 @@ def read_toml(path, error: type[ClocksimError], what: str) -> tuple[dict, str]:
         raise error(f"not valid TOML: {exc}", file=path) from None
     except RecursionError:
         raise error("not valid TOML: nested too deeply", file=path) from None
+
+
+# --- names: unknown options get a did-you-mean, the one way (API keywords, scenario and sweep keys) --
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the option closest to ``word`` (difflib), or ``""`` if none is close."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_options(given: Iterable[str], known: Iterable[str], *, what: str = "option", where: str = "",
+                  key: str | None = None, suggest: Iterable[str] = (),
+                  error: type[ClocksimError] = InvalidValueError) -> None:
+    """Refuse the names in ``given`` that are not in ``known``, each with a did-you-mean.
+
+    ``given`` is usually a ``**options`` dict; ``where`` says whose options they are (``"engine
+    'compiled'"``), ``key`` the argument the error is about (default: the first unknown name) and
+    ``suggest`` further names a misspelling may have meant without being accepted here (the
+    function's own parameters: ``simulate(..., engnie=...)`` -> ``'engine'``). This is the check
+    behind every keyword catch-all of the public API; a class that takes keywords explicitly can
+    be given one with ``**options`` and::
+
+        check_options(options, keyword_names(type(self)), where=type(self).__name__)
+    """
+    known = list(known)
+    unknown = [name for name in given if name not in known]
+    if not unknown:
+        return
+    close_to = known + [name for name in suggest if name not in known]
+    listed = ", ".join(known) if known else "none"
+    of = f" of {where}" if where else ""
+    if key is None and len(unknown) == 1:       # the key is the name itself: do not say it twice
+        raise error(f"unknown {what}{of}{did_you_mean(unknown[0], close_to)}; expected one of {listed}",
+                    key=unknown[0])
+    hints = ", ".join(f"{name!r}{did_you_mean(name, close_to)}" for name in unknown)
+    raise error(f"unknown {what}{'s' if len(unknown) > 1 else ''}{of} {hints}; expected one of {listed}",
+                key=unknown[0] if key is None else key)
+
+
+def keyword_names(func) -> list[str]:
+    """The parameters of ``func`` (a function or class) that can be passed by keyword, in order."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in inspect.signature(func).parameters.values() if p.kind in kinds and p.name != "self"]
+
+
+# --- kinds of argument -----------------------------------------------------------------------------------
+
+def _kind(value) -> str:
+    return "None" if value is None else f"{value!r} ({type(value).__name__})"
+
+
+def as_path(name: str, value) -> Path:
+    """``value`` (a str or ``os.PathLike``) as a Path; None, numbers and other objects are refused by name."""
+    if isinstance(value, (str, os.PathLike)) and not isinstance(value, bool):
+        path = Path(value)
+        if str(value) == "":
+            raise InvalidValueError("got an empty string, expected a file or folder path", key=name)
+        return path
+    raise InvalidTypeError(f"got {_kind(value)}, expected a file or folder path (str or pathlib.Path)", key=name)
+
+
+def as_mapping(name: str, value, what: str = "a dict") -> Mapping:
+    """``value`` if it is a mapping (a dict); anything else is refused by name."""
+    if not isinstance(value, Mapping):
+        raise InvalidTypeError(f"got {_kind(value)}, expected {what}", key=name)
+    return value
+
+
+def as_instance(name: str, value, cls, what: str | None = None):
+    """``value`` if it is an instance of ``cls`` (a class or tuple of classes), else an error naming ``name``."""
+    if not isinstance(value, cls):
+        if what is None:
+            classes = cls if isinstance(cls, tuple) else (cls,)
+            what = " or ".join(f"a {c.__name__}" for c in classes)
+        raise InvalidTypeError(f"got {_kind(value)}, expected {what}", key=name)
+    return value
+
+
+def as_sequence(name: str, value, what: str = "a list") -> list:
+    """``value`` (a list, tuple, range or 1-D array; not a string or a mapping) as a list."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise InvalidTypeError(f"got {_kind(value)}, expected {what}", key=name)
+    return list(value)
+
+
+def as_int_list(name: str, value, *, minimum: int | None = None, what: str = "a list of integers") -> list[int]:
+    """A sequence of ints (each checked by :func:`as_int`, named ``name[i]``)."""
+    return [as_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(as_sequence(name, value, what))]
+
+
+def as_str(name: str, value, options: Sequence[str] | None = None) -> str:
+    """``value`` if it is a string (one of ``options`` when given, with a did-you-mean)."""
+    if not isinstance(value, str):
+        expected = "a string" if options is None else "one of " + ", ".join(map(repr, options))
+        raise InvalidTypeError(f"got {_kind(value)}, expected {expected}", key=name)
+    if options is not None and value not in options:
+        raise InvalidValueError(f"got {value!r}{did_you_mean(value, options)}, expected one of "
+                                f"{', '.join(map(repr, options))}", key=name)
+    return value
+
+
+def as_bool(name: str, value, *, optional: bool = False) -> bool | None:
+    """``value`` if it is True or False (or None when ``optional``); 1, "yes" and the like are refused."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidTypeError(f"got {_kind(value)}, expected True or False{' or None' if optional else ''}",
+                               key=name)
+    return bool(value)
+
+
+def as_callable(name: str, value, what: str = "a callable"):
+    if not callable(value):
+        raise InvalidTypeError(f"got {_kind(value)}, expected {what}", key=name)
+    return value
+
+
+def as_rng(name: str, value) -> np.random.Generator | None:
+    """``value`` if it is None or a ``numpy.random.Generator``."""
+    if value is not None and not isinstance(value, np.random.Generator):
+        raise InvalidTypeError(f"got {_kind(value)}, expected a numpy.random.Generator "
+                               "(numpy.random.default_rng(seed)) or None", key=name)
+    return value

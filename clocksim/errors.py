@@ -34,6 +34,8 @@ __all__ = [
     "UnsupportedError",
     "FileFormatError",
     "ResourceLimitError",
+    "InternalError",
+    "KernelBoundsError",
     "ClocksimWarning",
 ]
 
@@ -140,6 +142,25 @@ class FileFormatError(InvalidValueError):
 class ResourceLimitError(InvalidValueError):
     """A request would need more memory (or events) than the limit; says how much, which key drives
     it, and how to raise the limit."""
+
+
+class InternalError(ClocksimError, RuntimeError):
+    """Something inside clocksim broke an invariant it relies on: a bug in clocksim, not in the input."""
+
+
+class KernelBoundsError(InternalError):
+    """A native kernel was handed sizes or offsets that do not fit the arrays it was given.
+
+    Every jitted entry point checks them once per call, before touching memory, and raises this
+    instead of reading or writing out of bounds. Positional arguments (numba raises it from compiled
+    code so): the kernel, the argument, the extent it needs and the one it got.
+    """
+
+    def __init__(self, kernel: str = "", argument: str = "", expected: int = 0, got: int = 0):
+        super().__init__(f"kernel {kernel}: argument {argument} needs an extent of at least {expected}, "
+                         f"got {got} (an internal error of clocksim; please report it)", key=argument)
+        self.kernel, self.argument, self.needed, self.got = kernel, argument, int(expected), int(got)
+        self.args = (kernel, argument, self.needed, self.got)     # ``type(err)(*err.args)`` rebuilds it (SimPy does)
 
 
 class ClocksimWarning(UserWarning):

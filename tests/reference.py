@@ -181,3 +181,89 @@ def fixed_order_dot(w, z):
     for j in range(c8, c):
         total = total + float(w[j]) * float(z[j])
     return total
+
+
+def reference_async(model, x, times=None, latency=None):
+    """A naive run of the asynchronous path, written from DESIGN.md section 2 (zero compute time).
+
+    Clocks fire at real times (a clock's documented ``firing_times``), in ``[ts[0], ts[-1] + 1)``;
+    sample s arrives at ``ts[s]`` (``start + s`` or ``times``) and is held until the next one. A
+    module that fires at ``t`` reads the latest sample that arrived at or before ``t`` and, from each
+    module that feeds it, the newest state (by sending time) it has *received*: its own state as soon
+    as it is published; another's message, sent when that module publishes, arrives ``delay`` later
+    (drawn per link, in sending order, from ``latency.generator(sender, receiver)``) and is read by a
+    firing at or after its arrival; with no delay it is there at once, but a firing at the very instant
+    of the publish reads the state before it (all the updates of one instant read what was published
+    before it, then publish together). The output of step s is read, from the latest published state,
+    just before sample s+1 arrives (``ts[-1] + 1`` for the last step).
+
+    x : (L, n_in) or (B, L, n_in); returns y, h like :func:`clocksim.simulate` (``(L, .)`` / ``(B, L, .)``).
+    """
+    X = np.asarray(x, dtype=float)
+    one = X.ndim == 2
+    X = X[None] if one else X
+    B, L, _ = X.shape
+    p = model.params
+    sizes = list(model.module_sizes)
+    g = len(sizes)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    rows = [slice(int(bounds[i]), int(bounds[i + 1])) for i in range(g)]
+    mask = connectivity_mask(_connectivity(model), g)                   # mask[i, j]: j feeds i
+    ts = np.asarray(times, dtype=float) if times is not None else model.start + np.arange(L, dtype=float)
+    end = ts[-1] + 1.0
+    h0 = np.broadcast_to(np.asarray(p["h0"], dtype=float), (B, bounds[-1]))
+    fires = [{float(t) for t in c.firing_times(ts[0], end)} for c in model.clocks]
+    firings = sorted(set().union(*fires))
+    published = [[(-np.inf, h0[:, rows[j]].copy())] for j in range(g)]   # per module: (time, state (B, k))
+    inbox = {(i, j): [] for i in range(g) for j in range(g) if mask[i][j] and i != j}  # (send, arrive, state)
+    rngs = {}
+    W = np.where(mask_units(mask, bounds), p["W_rec"], 0.0)
+    for t in firings:
+        new = {}
+        for i in range(g):
+            if t not in fires[i]:
+                continue
+            read = np.zeros((B, bounds[-1]))
+            for j in range(g):
+                if not mask[i][j]:
+                    continue
+                if j == i:
+                    state = [s for (tp, s) in published[j] if tp < t][-1]
+                else:
+                    seen = [(send, s) for (send, arrive, s) in inbox[(i, j)]
+                            if arrive < t or (arrive == t and arrive > send)]
+                    state = max(seen, key=lambda m: m[0])[1] if seen else h0[:, rows[j]]
+                read[:, rows[j]] = state
+            sample = X[:, np.flatnonzero(ts <= t)[-1]]                      # (B, n_in)
+            pre = read @ W[rows[i]].T + sample @ p["W_in"][rows[i]].T + p["b"][rows[i]]
+            new[i] = act_fn(model.activation, pre)
+        for i, state in new.items():                                       # the instant's publish phase
+            published[i].append((t, state))
+            for r in range(g):
+                if r != i and mask[r][i]:
+                    if latency is None:
+                        delay = 0.0
+                    else:
+                        rng = rngs.setdefault((i, r), latency.generator(i, r))
+                        delay = float(latency.delay(i, r).sample(rng, 1)[0])
+                    inbox[(r, i)].append((t, t + delay, state))
+    H = np.zeros((B, L, bounds[-1]))
+    for s in range(L):
+        at = ts[s + 1] if s + 1 < L else end
+        for j in range(g):
+            H[:, s, rows[j]] = [st for (tp, st) in published[j] if tp < at][-1]
+    Y = np.stack([np.stack([act_fn(model.output_activation, p["W_out"] @ H[q, s] + p["b_out"]) for s in range(L)])
+                  for q in range(B)])
+    return (Y[0], H[0]) if one else (Y, H)
+
+
+def mask_units(block_mask, bounds):
+    """The unit-level (n, n) mask of a block mask (module j feeds module i)."""
+    g = len(bounds) - 1
+    n = bounds[-1]
+    mask = np.zeros((n, n), dtype=bool)
+    for i in range(g):
+        for j in range(g):
+            if block_mask[i][j]:
+                mask[bounds[i]:bounds[i + 1], bounds[j]:bounds[j + 1]] = True
+    return mask

@@ -260,7 +260,7 @@ class TestStagger:
 
 class TestBadInput:
     def test_negative_delays(self):
-        with pytest.raises(cs.InvalidValueError, match="delay: got -1"):
+        with pytest.raises(cs.InvalidValueError, match="value: got -1"):
             cs.Fixed(-1.0)
         with pytest.raises(cs.InvalidValueError, match="latency: got -0.5"):
             cs.simulate(cs.ClockworkRNN(1, 1, [1], [1]), np.zeros((2, 1)), engine="events", latency=-0.5)

@@ -117,7 +117,7 @@ class TestMistakes:
         ("[model]\nclocks = [{ kind = \"explicit\", times = [3, 1] }]\n", "strictly increasing"),
         ("[model]\nperiods = [4, 2]\n", "model.clocks: module 1 (T=2) is faster than module 0 (T=4)"),
         ("[model]\nperiods = [1, 2]\nconnectivity = [[true]]\n", "model.connectivity: got [[True]], expected a 2 x 2"),
-        (MINIMAL + "[engine]\nlatency = -1.0\n", "engine.latency.delay: got -1"),
+        (MINIMAL + "[engine]\nlatency = -1.0\n", "engine.latency: got -1.0, expected a delay >= 0"),
         (MINIMAL + "[output]\nplots = [\"activity\", \"pie\"]\n", "output.plots[1]: got 'pie', expected one of"),
     ])
     def test_one_line_error(self, tmp_path, text, msg):
@@ -140,3 +140,78 @@ class TestMistakes:
     def test_bad_overrides(self, tmp_path, item, msg):
         with pytest.raises(ScenarioError, match=msg.replace("(", r"\(").replace(".", r"\.")):
             load_scenario(write(tmp_path, MINIMAL), [item])
+
+
+class TestScheduleKeysDoNotConflict:
+    """A family (``family``, ``base``, ``step``) beside ``periods`` or ``clocks`` is refused, never ignored."""
+
+    @pytest.mark.parametrize("extra,key,given", [
+        ('family = "fibonacci"\n', "model.family", "model.periods"),
+        ("base = 3\n", "model.base", "model.periods"),
+        ("step = 2\n", "model.step", "model.periods"),
+    ])
+    def test_a_family_beside_periods_in_the_file(self, tmp_path, extra, key, given):
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(write(tmp_path, MINIMAL + extra))
+        assert info.value.key == key and given in str(info.value) and "\n" not in str(info.value)
+
+    def test_a_family_beside_clocks(self, tmp_path):
+        text = '[model]\nmodule_sizes = 2\nfamily = "prime"\n[[model.clocks]]\nkind = "periodic"\nperiod = 1\n'
+        with pytest.raises(ScenarioError, match=r"model.family: got 'prime' beside model.clocks"):
+            load_scenario(write(tmp_path, text))
+
+    def test_set_family_on_a_scenario_with_periods_is_one_line_naming_both(self, tmp_path, capsys):
+        from clocksim.app.cli import main
+
+        path = write(tmp_path, MINIMAL)
+        code = main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet", "--set", "model.family=fibonacci"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+        assert "model.family: got 'fibonacci' beside model.periods" in err
+        assert not (tmp_path / "out").exists()
+
+    def test_set_periods_replaces_a_family(self, tmp_path):
+        text = '[model]\nfamily = "exponential"\nmodules = 4\nbase = 3\nmodule_sizes = 2\n'
+        s = load_scenario(write(tmp_path, text), ["model.periods=[1, 5, 7]"])
+        assert s.model.periods == (1, 5, 7) and "family" not in s.raw["model"] and "base" not in s.raw["model"]
+
+
+class TestResultShape:
+    """execute() shapes results as simulate() does for the same kind of input: one sequence, no batch axis."""
+
+    def test_unbatched_scenario_gives_simulates_shape_and_values(self, tmp_path):
+        from clocksim.app.execute import execute
+
+        s = load_scenario(write(tmp_path, MINIMAL + "[input]\nsteps = 24\n[engine]\nname = \"compiled\"\n"))
+        assert not s.batched
+        run = execute(s)
+        x = np.asarray(s.x[:, :24])[0]                                   # the same sequence, as (L, n_in)
+        ref = cs.simulate(s.model, x, engine="compiled")
+        assert run.result.y.shape == ref.y.shape == (24, 1) and run.result.h.shape == ref.h.shape == (24, 9)
+        assert np.array_equal(run.result.y, ref.y) and np.array_equal(run.result.h, ref.h)
+
+    @pytest.mark.parametrize("keep,y_shape,h_shape", [("last", (1,), (9,)), ("outputs", (24, 1), None)])
+    def test_unbatched_keep_modes(self, tmp_path, keep, y_shape, h_shape):
+        from clocksim.app.execute import execute
+
+        s = load_scenario(write(tmp_path, MINIMAL + f"[input]\nsteps = 24\n[output]\nkeep = \"{keep}\"\n"))
+        run = execute(s)
+        assert run.result.y.shape == y_shape and (run.result.h is None if h_shape is None
+                                                  else run.result.h.shape == h_shape)
+
+    def test_batched_scenarios_keep_the_batch_axis(self, tmp_path):
+        from clocksim.app.execute import execute
+
+        s = load_scenario(write(tmp_path, MINIMAL + "[input]\nsteps = 24\nbatch = 1\n"))
+        assert s.batched and execute(s).result.y.shape == (1, 24, 1)
+        s = load_scenario(write(tmp_path, MINIMAL + "[input]\nsteps = 24\nbatch = 3\n"))
+        assert execute(s).result.y.shape == (3, 24, 1)
+
+    @pytest.mark.parametrize("shape,batched", [((10, 1), False), ((2, 10, 1), True)])
+    def test_an_input_file_is_batched_when_it_holds_a_batch(self, tmp_path, shape, batched):
+        from clocksim.app.execute import execute
+
+        np.save(tmp_path / "x.npy", np.linspace(0.0, 1.0, int(np.prod(shape))).reshape(shape))
+        s = load_scenario(write(tmp_path, MINIMAL + "[input]\nkind = \"file\"\npath = \"x.npy\"\n"))
+        assert s.batched is batched
+        assert execute(s).result.y.shape == shape[:-1] + (1,)

@@ -337,10 +337,10 @@ def _search(args) -> int:
     try:
         result = search(spec, args.out, trials=args.trials, scheduler=args.scheduler, workers=args.workers,
                         progress=not args.quiet)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"clocksim: interrupted; the finished trials are in {args.out / 'study.journal'}: run the same "
               "command again to resume", file=sys.stderr)
-        return 130
+        return 128 + int(exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
     if not args.quiet:
         names = [o.metric for o in spec.objectives]
         print(f"{spec.name}: {len(result.table)} trials ({result.ran} run now), {len(result.front)} on the front; "
@@ -409,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"clocksim: {'stopped by ' + name if signum != signal.SIGINT else name} (nothing half-written was "
               "left behind)", file=sys.stderr)
         return 128 + int(signum)
+    except BrokenPipeError:                  # e.g. `clocksim explain ... | head -1`: the reader left, not an error
+        _stdout_gone()
+        return 0
     except MemoryError:
         return _fail("out of memory; make the run smaller (or set CLOCKSIM_MAX_MEMORY lower so that such runs are "
                      "refused before they start)", code=1)
@@ -433,12 +436,20 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _stdout_gone() -> None:
+    """Point standard output at /dev/null, so that flushing what is left (at exit too) cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):       # no real file descriptor (captured output): nothing to redirect
+        pass
+
+
 def console() -> None:  # pragma: no cover - thin wrapper for the console script
     try:
         code = main()
         sys.stdout.flush()
-    except BrokenPipeError:            # e.g. `clocksim explain ... | head`: the reader left, not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:            # the reader left while the last lines were flushed: not an error
+        _stdout_gone()
         code = 0
     # The ending process need not garbage-collect what it made (issue 16): the interpreter's teardown
     # traverses every object numba and matplotlib created, 0.3-0.7 s after a `clocksim run` (a fifth

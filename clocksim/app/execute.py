@@ -35,7 +35,10 @@ class Run:
         The scenario as run (overrides applied).
     result : Result or None
         The engine's result (``y``, ``h``, ``trace``) of the simulated model: the trained
-        one when the scenario has a ``[task]`` with a ``[train]`` table. None for an LSTM
+        one when the scenario has a ``[task]`` with a ``[train]`` table. Shaped as
+        :func:`clocksim.simulate` shapes them: ``y`` (L, n_out) and ``h`` (L, n) for one sequence,
+        (B, L, n_out) / (B, L, n) when the scenario's input is a batch (``input.batch`` set, a
+        (B, L, n_in) input file, or a task's test set; :attr:`Scenario.batched`). None for an LSTM
         (``model.kind = "lstm"``), which is not a clocked model: it is trained and scored, never
         simulated, so it has no trace.
     summary : dict
@@ -116,4 +119,7 @@ def _simulate(scenario: Scenario, model, progress: bool) -> Result:
             options["progress"] = bar.update
         res = simulate(model, scenario.x, engine=scenario.engine, **options)
         bar.update(L - bar.n)
+    if not scenario.batched:              # one sequence: y (L, n_out), h (L, n), as simulate gives for (L, n_in)
+        res.y = None if res.y is None else res.y[0]
+        res.h = None if res.h is None else res.h[0]
     return res

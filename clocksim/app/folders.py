@@ -9,7 +9,8 @@ is removed by the next run that writes next to it once that process is gone.
 
 :class:`folder_lock` keeps two clocksim processes from writing the same folder:
 the second one is refused with :class:`OutputExistsError` ("in use"). The lock is
-an advisory ``flock`` on a hidden sibling file ``.NAME.lock``, removed on release.
+the one lock (:class:`clocksim._files.FileLock`) on a hidden sibling file ``.NAME.lock``, removed on
+release.
 
 Paths are checked before anything is created: ``--out .`` or any folder that
 holds the current directory is refused, as is a path under a file
@@ -27,12 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .._files import FileLock, short_name, sibling_name
 from ..errors import ClocksimError
-
-try:                       # advisory locks (POSIX)
-    import fcntl
-except ImportError:        # pragma: no cover - Windows: no lock
-    fcntl = None
 
 __all__ = ["output_folder", "folder_lock", "OutputExistsError", "Terminated", "handle_signals", "check_folder"]
 
@@ -96,9 +93,20 @@ def _quiet_terminated(unraisable) -> None:
 
 def check_folder(path, option: str = "--out") -> Path:
     """``path`` as an absolute, normalised path where a folder can be made; refuses the current
-    directory or one of its parents, and a path under an existing file."""
+    directory or one of its parents, a path under an existing file, and a folder that is read-only
+    or in a read-only folder (its mode has no write bit, or this process may not write it).
+
+    A symbolic link is followed to its target (also when it dangles): the folder is written
+    *through* the link, which stays in place."""
     given = str(path)
     path = Path(os.path.abspath(path))
+    _check_name_lengths(path, given, option)
+    if path.is_symlink():
+        target = Path(os.path.realpath(path))
+        if target.is_symlink():
+            raise OutputExistsError(f"{given} is a loop of symbolic links; expected a folder or a link to one",
+                                    key=option)
+        path = target
     cwd = Path(os.getcwd())
     if path == cwd or path in cwd.parents:
         raise OutputExistsError(f"{given!r} is the current folder or holds it; expected a folder of its own, "
@@ -108,11 +116,49 @@ def check_folder(path, option: str = "--out") -> Path:
             if not parent.is_dir():
                 what = "exists and is not a folder" if parent == path else f"is under {str(parent)!r}, a file"
                 raise OutputExistsError(f"{given} {what}", key=option)
-            if parent != path and not os.access(parent, os.W_OK | os.X_OK):
-                raise OutputExistsError(f"cannot create {given}: no permission to write in {str(parent)!r}",
-                                        key=option)
+            for folder in {parent, path.parent} if parent == path else {parent}:
+                if _read_only(folder):
+                    where = "it is read-only" if folder == path else f"{str(folder)!r} is read-only"
+                    raise OutputExistsError(f"cannot write {given}: {where} (make it writable, or choose another "
+                                            "folder)", key=option)
             break
     return path
+
+
+#: Longest file name and path the file system takes (Linux: NAME_MAX, PATH_MAX).
+NAME_MAX, PATH_MAX = 255, 4096
+
+
+def _check_name_lengths(path: Path, given: str, option: str) -> None:
+    for part in path.parts:
+        size = len(part.encode("utf-8", "surrogateescape"))
+        if size > NAME_MAX:
+            raise OutputExistsError(f"{given[:60]}...: a name of {size} bytes ({part[:20]}...), expected at most "
+                                    f"{NAME_MAX}", key=option)
+    if len(str(path).encode("utf-8", "surrogateescape")) >= PATH_MAX:
+        raise OutputExistsError(f"{given[:60]}...: a path of {len(str(path))} characters, expected under "
+                                f"{PATH_MAX}", key=option)
+
+
+def _read_only(folder: Path) -> bool:
+    """No write bit in the folder's mode (honoured even for root, who may write anyway), or no permission."""
+    return not (folder.stat().st_mode & 0o222) or not os.access(folder, os.W_OK | os.X_OK)
+
+
+def make_parents(path: Path) -> list[Path]:
+    """Create the missing folders above ``path``; returns those created, deepest first (for :func:`remove_made`)."""
+    missing = [p for p in path.parents if not p.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def remove_made(folders: list[Path]) -> None:
+    """Remove the folders :func:`make_parents` created, deepest first, as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 _TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
@@ -127,7 +173,7 @@ def clean_stale(path: Path) -> list[Path]:
         return removed
     for sib in siblings:
         m = _TMP.match(sib.name)
-        if not m or m["name"] != path.name or not sib.is_dir():
+        if not m or m["name"] != short_name(path.name) or not sib.is_dir():
             continue
         pid = int(m["pid"])
         if pid == os.getpid() or _alive(pid):
@@ -147,64 +193,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
-#: Folders this process has locked, with how many blocks hold each (locks are per process, so nested blocks
-#: of one process share one lock).
-_HELD: dict[Path, int] = {}
+def folder_lock(path, option: str = "--out") -> FileLock:
+    """Context manager: the exclusive lock on the folder ``path`` (:class:`~clocksim._files.FileLock` on a
+    sibling ``.NAME.lock``); nested blocks of one process share it, another process is refused at once."""
+    path = Path(os.path.abspath(path))
+    return _FolderLock(path.with_name(sibling_name(path.name, ".lock")), what=str(path), key=option,
+                       error=OutputExistsError, reentrant=True)
 
 
-class folder_lock:
-    """Context manager: an exclusive advisory lock on the folder ``path`` (a sibling ``.NAME.lock``)."""
+class _FolderLock(FileLock):
+    """:class:`FileLock` whose failure to create the lock file names the folder (one line, the option)."""
 
-    def __init__(self, path, option: str = "--out"):
-        self.path = Path(os.path.abspath(path))
-        self.option = option
-        self.file = self.path.with_name(f".{self.path.name}.lock")
-        self.fd = None
-        self.nested = False
-
-    def __enter__(self) -> "folder_lock":
-        if fcntl is None:                                   # pragma: no cover
-            return self
-        if self.path in _HELD:                              # this process holds it already (an outer block)
-            _HELD[self.path] += 1
-            self.nested = True
-            return self
-        while True:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise OutputExistsError(f"cannot create {self.path} ({exc.strerror or exc})", key=self.option) \
-                    from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise OutputExistsError(f"{self.path} is in use by another clocksim process (wait for it to "
-                                        "finish, or choose another folder)", key=self.option) from None
-            try:
-                same = os.stat(self.file).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:                   # not a lock file that its holder removed while we waited for it
-                self.fd = fd
-                _HELD[self.path] = 1
-                return self
-            os.close(fd)
-
-    def __exit__(self, *exc) -> None:
-        if self.nested:
-            _HELD[self.path] -= 1
-            self.nested = False
-            return
-        if self.fd is not None:
-            _HELD.pop(self.path, None)
-            try:
-                os.unlink(self.file)
-            except FileNotFoundError:
-                pass
-            os.close(self.fd)
-            self.fd = None
+    def __enter__(self):
+        try:
+            return super().__enter__()
+        except OSError as exc:
+            raise OutputExistsError(f"cannot create {self.what} ({exc.strerror or exc})", key=self.key) from None
 
 
 class output_folder:
@@ -221,6 +225,7 @@ class output_folder:
         self.option = option
         self.lock = None
         self.tmp = None
+        self.made: list[Path] = []
 
     def __enter__(self) -> Path:
         self.path = check_folder(self.given, self.option)
@@ -228,46 +233,51 @@ class output_folder:
             raise OutputExistsError(f"{self.given} exists and is not empty; pass --force to replace it",
                                     key=self.option)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.made = make_parents(self.path)
             self.lock = folder_lock(self.path, self.option).__enter__()
             clean_stale(self.path)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp",
-                                             dir=self.path.parent))
+            self.tmp = Path(tempfile.mkdtemp(prefix=sibling_name(self.path.name, f".{os.getpid()}."),
+                                             suffix=".tmp", dir=self.path.parent))
         except OSError as exc:
-            self._release()
+            self._release(failed=True)
             raise OutputExistsError(f"cannot create {self.given} ({exc.strerror or exc})", key=self.option) \
                 from None
         except BaseException:
-            self._release()
+            self._release(failed=True)
             raise
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        failed = True
         try:
             if exc_type is None:
-                try:
-                    check_signals()              # a signal swallowed on the way: the folder must not appear
-                except Terminated:
-                    shutil.rmtree(self.tmp, ignore_errors=True)
-                    raise
-            if exc_type is not None:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-                return
-            self.tmp.chmod(0o755)
-            old = None
-            if self.path.exists():
-                old = self.path.with_name(f".{self.path.name}.{os.getpid()}.old.tmp")
-                self.path.rename(old)
-            self.tmp.rename(self.path)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            raise
+                check_signals()                  # a signal swallowed on the way: the folder must not appear
+                self._move_into_place()
+                failed = False
         finally:
-            self._release()
+            shutil.rmtree(self.tmp, ignore_errors=True)        # gone already on success
+            self._release(failed)
 
-    def _release(self) -> None:
+    def _move_into_place(self) -> None:
+        """Rename the temporary folder to ``path``, the folder it replaces aside first (and back on failure)."""
+        self.tmp.chmod(0o755)
+        old = None
+        if self.path.exists():
+            old = self.path.with_name(sibling_name(self.path.name, f".{os.getpid()}.old.tmp"))
+            self.path.rename(old)
+        try:
+            self.tmp.rename(self.path)
+        except BaseException:
+            if old is not None:
+                old.rename(self.path)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _release(self, failed: bool = False) -> None:
         if self.lock is not None:
             self.lock.__exit__(None, None, None)
             self.lock = None
+        if failed:                        # the lock file is gone: the folders made for this one can go too
+            remove_made(self.made)
+            self.made = []

@@ -8,7 +8,6 @@ only with ``force=True``.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,11 +17,12 @@ import numpy as np
 from ..plot import _format as fmt
 from .. import plot
 from .execute import execute
-from .folders import OutputExistsError, check_folder, folder_lock, output_folder
+from .folders import OutputExistsError, check_folder, folder_lock, make_parents, output_folder, remove_made
 from ..model.cwrnn import ClockworkRNN
 from ..trace.files import write_npz
 from .scenario import Scenario, ScenarioError, digest
-from ..trace.core import Trace, _json_default
+from .._files import write_json
+from ..trace.core import Trace
 
 __all__ = ["run_scenario", "compare_scenarios", "OutputExistsError", "format_comparison", "output_folder",
            "untraced_report"]
@@ -39,13 +39,21 @@ def run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: 
     """
     out = check_folder(out_dir)
     existed = out.exists()
-    with folder_lock(out):
-        try:
-            return _run_scenario(scenario, out_dir, force=force, progress=progress, resume=resume)
-        except BaseException:
-            if not existed and out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
-            raise
+    try:
+        made = make_parents(out)
+    except OSError as exc:
+        raise OutputExistsError(f"cannot create {out_dir} ({exc.strerror or exc})", key="--out") from None
+    try:
+        with folder_lock(out):
+            try:
+                return _run_scenario(scenario, out_dir, force=force, progress=progress, resume=resume)
+            except BaseException:
+                if not existed and out.is_dir() and not any(out.iterdir()):
+                    out.rmdir()
+                raise
+    except BaseException:
+        remove_made(made)                # the folders created above it, once the lock file is gone
+        raise
 
 
 def _run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress: bool = True,
@@ -73,7 +81,7 @@ def _run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress:
         summary = run.summary
         if run.fit is not None:
             _write_fit(tmp, run.fit, checkpoint)
-        _write_json(tmp / "summary.json", summary)
+        write_json(tmp / "summary.json", summary)
         if run.result is None:                   # an LSTM: trained and scored, never simulated, so no trace
             text = untraced_report(scenario, summary)
         else:
@@ -85,7 +93,7 @@ def _run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress:
             if isinstance(trace, Trace):             # an aggregate trace has no rows to save
                 trace.save(tmp / "trace.npz", fingerprint=digest(scenario))
             text = report(scenario, trace, summary, _figures(scenario, run.result, tmp))
-        _write_json(tmp / "scenario.json", scenario.raw)
+        write_json(tmp / "scenario.json", scenario.raw)
         (tmp / "report.md").write_text(text, encoding="utf-8")
     return summary
 
@@ -117,7 +125,7 @@ def _checkpoint(scenario: Scenario, out: Path, force: bool, resume: bool) -> Pat
 def _write_fit(folder: Path, fitted, checkpoint: Path | None) -> None:
     write_npz(folder / "params.npz", dict(fitted.model.params))
     if fitted.history is not None:
-        _write_json(folder / "history.json", fitted.history.to_dict())
+        write_json(folder / "history.json", fitted.history.to_dict())
     if checkpoint is not None and checkpoint.is_file():
         shutil.copy2(checkpoint, folder / CHECKPOINT)
 
@@ -173,10 +181,6 @@ def _figure_of(drawn):
     if isinstance(drawn, dict):
         return _figure_of(next(iter(drawn.values())))
     return _figure_of(drawn[0])
-
-
-def _write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
 
 
 # ---------------------------------------------------------------------- report
@@ -428,6 +432,6 @@ def compare_scenarios(a: Scenario, b: Scenario, out_dir, *, force: bool = False,
             plot.save_figure(fig, tmp / "compare.png")
         finally:
             plt.close(fig)
-        _write_json(tmp / "compare.json", dict(zip(names, summaries)))
+        write_json(tmp / "compare.json", dict(zip(names, summaries)))
         (tmp / "compare.txt").write_text(table + "\n", encoding="utf-8")
     return table

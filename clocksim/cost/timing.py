@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._validate import as_float, as_int
+from .._validate import as_float, as_int, as_mapping
 from ..errors import InvalidValueError
 
 
@@ -49,7 +49,7 @@ class Fixed(Delay):
     """Always ``value``."""
 
     def __init__(self, value: float = 0.0):
-        self.value = as_float("delay", value, minimum=0.0)
+        self.value = as_float("value", value, minimum=0.0)
 
     def sample(self, rng, size):
         return np.full(size, self.value)
@@ -128,9 +128,9 @@ class LinkLatency:
     """
 
     def __init__(self, default=0.0, links: Mapping | None = None, seed: int = 0):
-        self.default = as_delay(default, "latency")
+        self.default = as_delay(default, "default")
         self.links = {}
-        for key, value in (links or {}).items():
+        for key, value in ({} if links is None else as_mapping("links", links, "a dict (sender, receiver) -> delay")).items():
             if not (isinstance(key, tuple) and len(key) == 2):
                 raise InvalidValueError(f"latency links: got key {key!r}, expected a (sender, receiver) pair")
             sender, receiver = (as_int("latency link sender", key[0], minimum=0),

@@ -7,6 +7,7 @@ is tested against ``tests/reference.py`` and against the others.
 
 from __future__ import annotations
 
+from .._validate import check_options, did_you_mean, keyword_names
 from ..errors import InvalidValueError
 from ..model.cwrnn import ClockworkRNN
 from .base import CostMismatchError, Engine, Result, compile_notice
@@ -62,7 +63,10 @@ def simulate(model: ClockworkRNN, x=None, engine: str | Engine = "compiled", *, 
         runner = engine
     else:
         if not isinstance(engine, str) or engine not in ENGINES:
-            raise InvalidValueError(f"got {engine!r}, expected one of {', '.join(map(repr, ENGINES))}", key="engine")
+            raise InvalidValueError(f"got {engine!r}{did_you_mean(engine, ENGINES) if isinstance(engine, str) else ''}, "
+                                    f"expected one of {', '.join(map(repr, ENGINES))}", key="engine")
+        check_options(options, ENGINES[engine].option_names(), where=f"simulate (engine {engine!r})",
+                      suggest=keyword_names(simulate))
         runner = ENGINES[engine](**options)
     if source.L is not None:
         _check_size(model, source, runner)

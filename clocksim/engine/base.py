@@ -14,7 +14,7 @@ import numpy as np
 from numba.core import event as numba_event
 
 from .. import cost
-from .._validate import as_int
+from .._validate import as_int, check_options, keyword_names
 from ..sched.units import as_step
 from ..trace.aggregate import AggregateTrace
 from ..errors import ClocksimError, InvalidValueError
@@ -100,9 +100,7 @@ class Engine(abc.ABC):
 
     def __init__(self, *, trace: str = "full", keep: str = "all", chunk: int | None = None, trace_dir=None,
                  step=None, **options):
-        if options:
-            raise InvalidValueError(
-                f"engine {self.name!r}: unknown option(s) {', '.join(sorted(options))}")
+        check_options(options, type(self).option_names(), where=f"engine {self.name!r}")
         if trace not in TRACE_KINDS:
             raise InvalidValueError(f"got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}", key="trace")
         if keep not in KEEP_KINDS:
@@ -113,6 +111,15 @@ class Engine(abc.ABC):
             raise InvalidValueError(f"got {trace_dir!r}, expected a folder path", key="trace_dir")
         self.trace_dir = trace_dir
         self.step = as_step(step)           # seconds per input step (DESIGN section 10), or None
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        """Every option this engine takes: the keyword parameters of each ``__init__`` in its class tree."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass) and klass is not object:
+                names += [n for n in keyword_names(vars(klass)["__init__"]) if n not in names]
+        return names
 
     @abc.abstractmethod
     def run(self, model: ClockworkRNN, source: Source) -> Result:

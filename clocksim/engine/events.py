@@ -64,7 +64,7 @@ from numba.core.dispatcher import Dispatcher
 
 from .. import cost
 from ..kernels import core as K
-from .._validate import as_float, as_real_array
+from .._validate import as_float, as_int_list, as_real_array
 from ..trace.aggregate import AggregateTrace
 from ..model.clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
@@ -205,7 +205,7 @@ class EventEngine(Engine):
                 raise InvalidValueError("expected strictly increasing arrival times", key="times")
             if self.times[0] < 0:
                 raise InvalidValueError(f"got {self.times[0]:g} as the first time, expected times >= 0", key="times")
-        self.order = None if order is None else [int(i) for i in order]
+        self.order = None if order is None else as_int_list("order", order, what="a list of module numbers")
 
     @property
     def timing_model(self) -> bool:
@@ -515,9 +515,10 @@ class _Simulation:
         # general path, and every check_every readouts): room for check_every synchronous ticks more
         self.check_every = max(1, min(64, CHUNK // (g * g)))
         self.cap_msg = 0 if self.fast else CHUNK + self.check_every * g * g   # the fast path sends none
+        cap_act = CHUNK + self.check_every * g
         sections = {"inbox": n_inbox, "x": W * B * plan.n_x, "ts": W, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
-                    "act": 8 * (CHUNK + self.check_every * g), "msg": EK.MSG_COLUMNS * self.cap_msg,
+                    "act": EK.ACT_COLUMNS * cap_act, "msg": EK.MSG_COLUMNS * self.cap_msg,
                     "z": (c + 1) * B * m}
         off, total = {}, 0
         for name, size in sections.items():
@@ -558,7 +559,8 @@ class _Simulation:
             I[pos:pos + arr.size] = arr
             pos += arr.size
         header = {EK.H_G: g, EK.H_N: n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: m, EK.H_L: W, EK.H_ACT: plan.act,
-                  EK.H_WLEN: plan.wflat.size, EK.H_XW: plan.n_x}
+                  EK.H_WLEN: plan.wflat.size, EK.H_XW: plan.n_x,
+                  EK.H_ZROWS: c + 1, EK.H_ACTCAP: cap_act, EK.H_MSGCAP: self.cap_msg}     # extents the kernels check
         for slot, name in ((EK.H_NXT, "nxt"), (EK.H_PUB, "pub"), (EK.H_RECV, "recv"), (EK.H_PUBT, "pubt"),
                            (EK.H_X, "x"), (EK.H_TS, "ts"), (EK.H_W, "w"), (EK.H_BIAS, "bias"),
                            (EK.H_ACTREC, "act"), (EK.H_MSGREC, "msg"), (EK.H_Z, "z")):
@@ -937,7 +939,7 @@ class _Simulation:
     def activations(self, dtype: np.dtype = ACTIVATION_DTYPE) -> np.ndarray:
         """The activation records held, ordered by firing time then module, as records of ``dtype``
         (ACTIVATION_DTYPE or one of the compact dtypes, whose fields are a subset)."""
-        A = self.view["act"].reshape(-1, 8)[:int(self.I[EK.H_NACT])]
+        A = self.view["act"].reshape(-1, EK.ACT_COLUMNS)[:int(self.I[EK.H_NACT])]
         A = A[np.lexsort((A[:, EK.A_MODULE], A[:, EK.A_TIME]))]
         rec = np.zeros(A.shape[0], dtype=dtype)
         for name, col in (("module", EK.A_MODULE), ("time", EK.A_TIME), ("start", EK.A_START), ("end", EK.A_END),

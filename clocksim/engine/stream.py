@@ -11,7 +11,6 @@ ever copying it whole; :class:`Keeper` keeps of the states and outputs only what
 
 from __future__ import annotations
 
-import json
 import math
 import mmap
 import os
@@ -22,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import write_json
 from .._validate import as_array, as_int
 from ..errors import InvalidValueError, ShapeError
 from ..model.cwrnn import ClockworkRNN
+from ..trace.files import PART_ORDER, read_trace_parts  # noqa: F401 - the reader lives with the trace files
 
 __all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts", "run_size",
            "GrowingRecords"]
@@ -34,6 +35,10 @@ KEEP_KINDS = ("all", "outputs", "last", "none")
 
 #: Bytes of work array a chunk may take when the caller does not choose a chunk size.
 CHUNK_BYTES = 1 << 23
+
+
+#: What ``next`` returns for an exhausted iterator (an iterator may yield None: a bad chunk, refused).
+_END = object()
 
 
 #: Bytes per row of a full trace held in memory (clocksim.trace: activations 44, messages 20, readouts 17).
@@ -176,9 +181,11 @@ class Source:
                 part = self._array[:, lo:lo + size] if self.batched else self._array[lo:lo + size]
                 yield self._check_chunk(part, lo, self.batched)
             return
-        parts, held, lo = [self._first], self._first.shape[1], 0
-        for raw in self._iter:
-            part = self._check_chunk(raw, lo + held, self.batched)
+        # Every chunk the iterator yields, the first included, is cut to ``size`` steps: engines size
+        # their arenas by the chunk size they ask for (the first chunk was once passed on whole).
+        parts, held, lo = [], 0, 0
+        part = self._first
+        while part is not None:
             parts.append(part)
             held += part.shape[1]
             while held >= size:
@@ -187,6 +194,8 @@ class Source:
                 lo += size
                 held -= size
                 parts = [buf[:, size:]] if held else []
+            raw = next(self._iter, _END)
+            part = None if raw is _END else self._check_chunk(raw, lo + held, self.batched)
         if held:
             yield np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
             lo += held
@@ -286,9 +295,7 @@ class TraceParts:
 
     def close(self, meta: dict) -> Path:
         """Write ``meta.json`` and move the folder into place."""
-        from ..trace.core import _json_default
-
-        (self.tmp / "meta.json").write_text(json.dumps(meta, default=_json_default), encoding="utf-8")
+        write_json(self.tmp / "meta.json", meta, indent=None)
         if self.path.exists():
             self.path.rmdir()                      # an empty folder (checked at the start)
         os.replace(self.tmp, self.path)
@@ -296,34 +303,6 @@ class TraceParts:
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-#: Sort keys of each table (last is primary), so joined parts are ordered as a whole run's trace.
-PART_ORDER = {"activations": ("module", "time"), "messages": ("receiver", "sender", "send", "arrive"),
-              "readouts": ("time",)}
-
-
-def read_trace_parts(path):
-    """The :class:`~clocksim.Trace` whose rows a run wrote to ``path`` (``trace_dir=``); data only, no pickle."""
-    from ..trace.core import TABLES, Trace
-
-    path = Path(path)
-    if not (path / "meta.json").is_file():
-        raise InvalidValueError(f"got {str(path)!r}, expected a folder of trace parts with a meta.json", key="path")
-    tables: dict[str, list[np.ndarray]] = {name: [] for name in TABLES}
-    for part in sorted(path.glob("part_*.npz")):
-        with np.load(part, allow_pickle=False) as data:
-            for name in TABLES:
-                if name in data.files:
-                    tables[name].append(data[name])
-    joined = {}
-    for name, dtype in TABLES.items():
-        rec = np.concatenate(tables[name]) if tables[name] else np.zeros(0, dtype=dtype)
-        if len(tables[name]) > 1:
-            rec = rec[np.lexsort(tuple(rec[f] for f in PART_ORDER[name]))]
-        joined[name] = rec
-    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    return Trace(joined["activations"], joined["messages"], joined["readouts"], meta)
 
 
 #: Records a GrowingRecords adds at least when it grows.

@@ -4,8 +4,13 @@
 readout and the input-buffer window (with the numba and BLAS set-up they share),
 :mod:`~clocksim.kernels.events` the event engine's per-activation kernels and
 :mod:`~clocksim.kernels.lstm` the LSTM baseline's. Kernels import nothing from clocksim above
-this package and never validate: the public wrappers do, once. The library imports the
-submodule it needs (``from clocksim.kernels import core as K``); the names below keep
+this package (but the errors) and never validate their users' input: the public wrappers do, once.
+Every jitted entry point does check, once per call, that the sizes and offsets it is handed fit
+the arrays it is given, and raises :class:`~clocksim.errors.KernelBoundsError` (a clocksim bug)
+rather than touch memory outside them. With ``NUMBA_DISABLE_JIT=1`` the kernels run as plain Python
+(the LLVM intrinsics replaced by numpy twins, :func:`~clocksim.kernels.core.python_twin`), to the
+same states within 1e-12: a bounds-checked run of either engine is one environment variable away.
+The library imports the submodule it needs (``from clocksim.kernels import core as K``); the names below keep
 ``clocksim.kernels.run_sequence`` and the other documented paths working (importing them
 compiles nothing: numba compiles, or loads from its cache, on the first call).
 """

@@ -1,4 +1,4 @@
-"""Pure @njit kernels shared by every engine (no clocksim imports, no validation).
+"""Pure @njit kernels shared by every engine (no clocksim imports but the errors; sizes checked once per call).
 
 Both engines call the *same* kernels, so they agree bit for bit: ``fastmath`` is
 off everywhere. The forward block products (:func:`gemm_rows`) are SIMD tiles written
@@ -34,12 +34,15 @@ import sys
 from pathlib import Path
 
 import llvmlite.binding as llvm
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.core.registry import CPUDispatcher
 from numba.extending import get_cython_function_address, intrinsic
+
+from ..errors import KernelBoundsError
 
 ACT_LINEAR = 0
 ACT_TANH = 1
@@ -50,6 +53,10 @@ ACT_NONE = -1      # module_update: the product only (the caller adds the bias a
 
 P_R0, P_R1, P_LO, P_HI, P_W0, P_G0, P_G1 = range(7)
 PLAN_COLUMNS = 7
+
+#: NUMBA_DISABLE_JIT=1: every kernel runs as plain Python (numpy bounds-checks each index), the
+#: intrinsics (LLVM IR, which exists only compiled) replaced by their :func:`python_twin`.
+JIT_OFF = bool(numba.config.DISABLE_JIT)
 
 _JIT = dict(cache=True, error_model="numpy", fastmath=False, no_cfunc_wrapper=True)
 # Compile time (issue 16: the first run compiles what it needs, nothing else). Kernels call each
@@ -79,10 +86,68 @@ class _InnerKernel(CPUDispatcher):
 def inner(fn):
     """``@njit(**_JIT)`` for a kernel that only other kernels call: compiled without a Python entry
     point, which saves a third of a small kernel's compile time (see :class:`_InnerKernel`)."""
+    if JIT_OFF:
+        return fn
     kernel = njit(no_cpython_wrapper=True, **_JIT)(fn)
     kernel.__class__ = _InnerKernel
     kernel.from_python = None
     return kernel
+
+
+def python_twin(twin):
+    """Decorator: with the JIT off (:data:`JIT_OFF`) the kernel or intrinsic below is replaced by ``twin``, a
+    plain Python/numpy function computing the same values (an intrinsic is LLVM IR: it cannot run as Python)."""
+    def use(kernel):
+        return twin if JIT_OFF else kernel
+    return use
+
+
+# ---------------------------------------------------------------- bounds checks
+# Every jitted entry point checks, once per call and before touching memory, that the sizes and
+# offsets it is given fit the arrays' real extents, and raises KernelBoundsError (the kernel, the
+# argument, the extent needed and the one it has) instead. Checks are a few integer comparisons
+# outside the loops (O(g) for a whole-sequence kernel, O(1) plus a module's gather list for an activation).
+#: What :func:`plan_row_fault` names, by its code.
+PLAN_FAULTS = ("", "plan", "b", "wflat", "gidx", "scratch")
+
+
+@inner
+def plan_row_fault(plan, i, n, m, wlen, gidx, scratch_len, B):
+    """Whether row ``i`` of a plan fits: its rows within the ``n`` states, its reads within a row of width
+    ``m``, its weight block within ``wflat`` (``wlen``), its gather list within ``gidx`` (entries < m) and
+    its gathered reads within ``scratch_len`` values (``B`` sequences; ``scratch_len < 0``: not checked).
+
+    Returns ``(code, needed, got)``: code 0 when it fits, else the index into PLAN_FAULTS of the
+    argument found too small.
+    """
+    if i < 0 or i >= plan.shape[0] or plan.shape[1] < PLAN_COLUMNS:
+        return 1, max(i, PLAN_COLUMNS - 1) + 1, min(plan.shape[0], plan.shape[1])
+    r0 = plan[i, P_R0]
+    r1 = plan[i, P_R1]
+    if r0 < 0 or r1 < r0 or r1 > n:
+        return 2, r1, n
+    lo = plan[i, P_LO]
+    if lo >= 0:
+        hi = plan[i, P_HI]
+        if hi < lo or hi > m:
+            return 1, hi, m
+        c = hi - lo
+    else:
+        g0 = plan[i, P_G0]
+        g1 = plan[i, P_G1]
+        if g0 < 0 or g1 < g0 or g1 > gidx.shape[0]:
+            return 4, g1, gidx.shape[0]
+        for p in range(g0, g1):
+            if gidx[p] < 0 or gidx[p] >= m:
+                return 1, gidx[p] + 1, m
+        c = g1 - g0
+        if scratch_len >= 0 and B * c > scratch_len:
+            return 5, B * c, scratch_len
+    w0 = plan[i, P_W0]
+    if w0 < 0 or w0 + (r1 - r0) * c > wlen:
+        return 3, w0 + (r1 - r0) * c, wlen
+    return 0, 0, 0
+
 
 # ---------------------------------------------------------------------- BLAS
 # scipy's BLAS through its Fortran ABI (every argument by reference). The
@@ -227,6 +292,32 @@ _tile_1x8 = _tile(1, TILE_R1)
 _tile_1x1 = _tile(1, 1)
 
 
+def _block(X, off, rows, cols, ld):
+    """The ``(rows, cols)`` block of flat ``X`` from ``off`` with leading dimension ``ld``, indexed (a copy;
+    numpy refuses an index past the end)."""
+    return X[off + np.arange(rows)[:, None] * ld + np.arange(cols)[None, :]]
+
+
+def _gemm_rows_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
+    """:func:`gemm_rows` in numpy with the JIT off, summing each element in the same order (lanes, tree, tail)."""
+    out = c_off + np.arange(M)[:, None] * ldc + np.arange(N)[None, :]           # (M, N) indices into C
+    if K == 0:
+        C[out] = 0.0
+        return
+    a = _block(A, a_off, M, K, lda)                                              # (M, K)
+    w = _block(W, w_off, N, K, K)                                                # (N, K)
+    c8 = K - K % LANES
+    lanes = np.zeros((M, N, LANES))
+    for j in range(0, c8, LANES):
+        lanes = lanes + w[None, :, j:j + LANES] * a[:, None, j:j + LANES]
+    v = lanes
+    total = ((v[..., 0] + v[..., 4]) + (v[..., 2] + v[..., 6])) + ((v[..., 1] + v[..., 5]) + (v[..., 3] + v[..., 7]))
+    for j in range(c8, K):
+        total = total + w[None, :, j] * a[:, j, None]
+    C[out] = total
+
+
+@python_twin(_gemm_rows_py)
 @inner
 def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
@@ -268,6 +359,7 @@ _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e+00
 
 
+@python_twin(lambda k: math.ldexp(1.0, -int(k)))
 @intrinsic
 def _exp2_neg(typingctx, k):
     """``2.0 ** -k``, exactly, for an integer 0 <= k <= 1022: the float64 whose exponent field is 1023 - k."""
@@ -408,6 +500,26 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts,
     none = np.int64(ACT_NONE)              # typed int64, not a literal (see _JIT)
     every = max(1, READOUT_ROWS // B)      # steps per readout
     nx = m - n
+    if L < 0 or B < 1 or nx < 0:
+        raise KernelBoundsError("run_sequence", "m", n, m)
+    if Z.shape[0] < (L + 1) * row:
+        raise KernelBoundsError("run_sequence", "Z", (L + 1) * row, Z.shape[0])
+    if active.shape[0] < L:
+        raise KernelBoundsError("run_sequence", "active", L, active.shape[0])
+    if plan.shape[0] < g:
+        raise KernelBoundsError("run_sequence", "plan", g, plan.shape[0])
+    if counts.shape[0] < g or counts.shape[1] < 2:
+        raise KernelBoundsError("run_sequence", "counts", 2 * g, counts.shape[0] * counts.shape[1])
+    if W_out.shape[0] < n_out * n:
+        raise KernelBoundsError("run_sequence", "W_out", n_out * n, W_out.shape[0])
+    if Y.shape[0] < L * B * n_out:
+        raise KernelBoundsError("run_sequence", "Y", L * B * n_out, Y.shape[0])
+    if X.shape[0] < B * L * nx:
+        raise KernelBoundsError("run_sequence", "X", B * L * nx, X.shape[0])
+    for i in range(g):
+        code, needed, got = plan_row_fault(plan, i, n, m, wflat.shape[0], gidx, scratch.shape[0], B)
+        if code != 0:
+            raise KernelBoundsError("run_sequence", PLAN_FAULTS[code], needed, got)
     for s in range(L):
         prev = s * row
         cur = prev + row
@@ -456,6 +568,14 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
     Z : flat (L+1)*B*m; W_out : flat (n_out * n), C-ordered (n_out, n); Y : flat L*B*n_out
     """
     n_out = b_out.shape[0]
+    if L < 0 or B < 1 or n > m:
+        raise KernelBoundsError("readout", "m", n, m)
+    if Z.shape[0] < (L + 1) * B * m:
+        raise KernelBoundsError("readout", "Z", (L + 1) * B * m, Z.shape[0])
+    if W_out.shape[0] < n_out * n:
+        raise KernelBoundsError("readout", "W_out", n_out * n, W_out.shape[0])
+    if Y.shape[0] < L * B * n_out:
+        raise KernelBoundsError("readout", "Y", L * B * n_out, Y.shape[0])
     gemm_rows(L * B, n_out, n, Z, B * m, m, W_out, np.int64(0), Y, np.int64(0), n_out)
     for r in range(L * B):
         bias_activate(Y[r * n_out:(r + 1) * n_out], b_out, out_act)
@@ -472,6 +592,21 @@ def readout(Z, L, B, m, n, W_out, b_out, out_act, Y):
 # step and added.
 
 
+def _gemm_acc_py(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, c_off, ldc):
+    """:func:`gemm_acc` in numpy with the JIT off (numpy's BLAS: equal to scipy's within rounding)."""
+    if M == 0 or N == 0:
+        return
+    out = c_off + np.arange(M)[:, None] * ldc + np.arange(N)[None, :]
+    prev = C[out] * beta if beta != 0.0 else np.zeros((M, N))
+    if K == 0:
+        C[out] = prev
+        return
+    a = _block(A, a_off, K, M, lda).T if trans_a else _block(A, a_off, M, K, lda)
+    b = _block(Bm, b_off, N, K, ldb).T if trans_b else _block(Bm, b_off, K, N, ldb)
+    C[out] = a @ b + prev if beta != 0.0 else a @ b
+
+
+@python_twin(_gemm_acc_py)
 @inner
 def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, c_off, ldc):
     """Row-major ``C[M x N] = op(A) @ op(B) + beta * C`` on flat arrays with leading dimensions.
@@ -515,6 +650,14 @@ def readout_backward(Z, L, B, m, n, dA, gW_out, gb_out):
     gW_out : flat (n_out * n), overwritten with dA.T @ H; gb_out : (n_out,), overwritten with sum(dA)
     """
     n_out = gb_out.shape[0]
+    if L < 0 or B < 1 or n > m:
+        raise KernelBoundsError("readout_backward", "m", n, m)
+    if Z.shape[0] < (L + 1) * B * m:
+        raise KernelBoundsError("readout_backward", "Z", (L + 1) * B * m, Z.shape[0])
+    if dA.shape[0] < L * B * n_out:
+        raise KernelBoundsError("readout_backward", "dA", L * B * n_out, dA.shape[0])
+    if gW_out.shape[0] < n_out * n:
+        raise KernelBoundsError("readout_backward", "gW_out", n_out * n, gW_out.shape[0])
     gemm_acc(True, False, n_out, n, L * B, dA, 0, n_out, Z, B * m, m, 0.0, gW_out, 0, n)
     for o in range(n_out):
         gb_out[o] = 0.0
@@ -563,6 +706,28 @@ def backward_sequence(Z, L, B, m, n, active, plan, W, act, W_out, dA, gW, gb, gh
     """
     g = active.shape[1]
     row = B * m
+    n_out = W_out.shape[0] // max(n, 1)
+    if L < 1 or B < 1 or n > m:
+        raise KernelBoundsError("backward_sequence", "m", n, m)
+    if Z.shape[0] < (L + 1) * row:
+        raise KernelBoundsError("backward_sequence", "Z", (L + 1) * row, Z.shape[0])
+    if active.shape[0] < L:
+        raise KernelBoundsError("backward_sequence", "active", L, active.shape[0])
+    if plan.shape[0] < g:
+        raise KernelBoundsError("backward_sequence", "plan", g, plan.shape[0])
+    if W.shape[0] < n * m:
+        raise KernelBoundsError("backward_sequence", "W", n * m, W.shape[0])
+    if gW.shape[0] < n * m:
+        raise KernelBoundsError("backward_sequence", "gW", n * m, gW.shape[0])
+    if gb.shape[0] < n:
+        raise KernelBoundsError("backward_sequence", "gb", n, gb.shape[0])
+    if gh0.shape[0] < n:
+        raise KernelBoundsError("backward_sequence", "gh0", n, gh0.shape[0])
+    if dA.shape[0] < L * B * n_out:
+        raise KernelBoundsError("backward_sequence", "dA", L * B * n_out, dA.shape[0])
+    for i in range(g):
+        if plan[i, P_R0] < 0 or plan[i, P_R1] < plan[i, P_R0] or plan[i, P_R1] > n:
+            raise KernelBoundsError("backward_sequence", "plan", plan[i, P_R1], n)
     G = np.zeros(B * m)                 # (B, m) error of the state after step s (columns :n)
     Gp = np.empty(B * m)                # (B, m) error of [h | x] before step s
     D = np.empty(B * n)                 # (B, k) error of a run's pre-activations
@@ -632,6 +797,14 @@ def buffer_window(X, closes, mode, acc, count, out):
     out : (B, c, n_in) float64, written
     """
     B, c, n_in = X.shape
+    if closes.shape[0] < c:
+        raise KernelBoundsError("buffer_window", "closes", c, closes.shape[0])
+    if acc.shape[0] < B or acc.shape[1] < n_in:
+        raise KernelBoundsError("buffer_window", "acc", B * n_in, acc.shape[0] * acc.shape[1])
+    if count.shape[0] < 1:
+        raise KernelBoundsError("buffer_window", "count", 1, count.shape[0])
+    if out.shape[0] < B or out.shape[1] < c or out.shape[2] < n_in:
+        raise KernelBoundsError("buffer_window", "out", B * c * n_in, out.shape[0] * out.shape[1] * out.shape[2])
     k0 = count[0]
     k = k0
     for q in range(B):                                       # sequence by sequence: contiguous rows

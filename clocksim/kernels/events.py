@@ -28,7 +28,24 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
-from .core import _JIT, P_G0, P_G1, P_LO, PLAN_COLUMNS, copy_into, gather_reads, inner, module_update
+from ..errors import KernelBoundsError
+from .core import (
+    _JIT,
+    P_G0,
+    P_G1,
+    P_HI,
+    P_LO,
+    P_R0,
+    P_R1,
+    PLAN_COLUMNS,
+    PLAN_FAULTS,
+    copy_into,
+    gather_reads,
+    inner,
+    module_update,
+    plan_row_fault,
+    python_twin,
+)
 
 # ---- header slots of I
 H_G, H_N, H_NIN, H_B, H_M, H_L = 0, 1, 2, 3, 4, 5
@@ -42,22 +59,31 @@ H_COUNT = 32                          # section (g, 2): updates executed and the
 H_XW = 33                             # input columns per sample and sequence (Plan.n_x)
 H_GIDX = 34                           # section: the plan's gather lists (modules with non-contiguous reads)
 H_ZBASE = 35                          # window index of the current chunk's first sample (row 0 of z)
-HEADER = 36
+H_ZROWS, H_ACTCAP, H_MSGCAP = 36, 37, 38  # extents: rows of z (c + 1); activation and message records held
+HEADER = 39
+# H_L holds the input window's capacity in samples (the x and ts sections)
 # ---- module table columns
 M_INBOX, M_C, M_CH, M_MACS, M_X0 = 0, 1, 2, 3, 4    # M_X0: first input column the module reads
 MOD_COLUMNS = 5
 # ---- activation record columns (float64 rows)
 A_MODULE, A_TIME, A_START, A_END, A_MACS, A_STALE, A_LAG, A_CORE = range(8)
+ACT_COLUMNS = 8
 # ---- message record columns (MSG_SEQ: which of the sender's activations sent it, counted from 0)
 MSG_SENDER, MSG_RECEIVER, MSG_SEND, MSG_ARRIVE, MSG_SEQ = range(5)
 MSG_COLUMNS = 5
 
 
+def _plan_py(I, g):
+    """:func:`_plan` with the JIT off."""
+    return I[I[H_PLAN]: I[H_PLAN] + g * PLAN_COLUMNS].reshape((g, PLAN_COLUMNS))
+
+
+@python_twin(_plan_py)
 @intrinsic
 def _plan(typingctx, I, g):
-    """The kernel plan held in ``I``: a ``(g, 7)`` view of ``I`` from ``I[H_PLAN]``.
+    """The kernel plan held in ``I``: a ``(g, PLAN_COLUMNS)`` view of ``I`` from ``I[H_PLAN]``.
 
-    What ``I[I[H_PLAN]: I[H_PLAN] + g * 7].reshape((g, 7))`` gives, without numba's reshape,
+    What ``I[I[H_PLAN]: I[H_PLAN] + g * PLAN_COLUMNS].reshape((g, PLAN_COLUMNS))`` gives, without numba's reshape,
     which compiles a helper function of its own into each kernel using it (0.2 s of a cold start).
     """
     if I != types.Array(types.int64, 1, "C") or not isinstance(g, types.Integer):
@@ -75,6 +101,96 @@ def _plan(typingctx, I, g):
         return impl_ret_borrowed(context, builder, table, out._getvalue())
 
     return table(I, g), codegen
+
+
+# ---- bounds checks (see clocksim.kernels.core): every entry point below checks the arenas' layout
+# against their real extents once per call (arena_fault), then what the call itself indexes.
+#: What :func:`arena_fault` names, by its code.
+ARENA_FAULTS = ("", "I", "module", "S", "x window", "records")
+
+
+@inner
+def arena_fault(i, S, I):
+    """Whether the arenas' layout fits them and ``i`` is a module: every section of ``I`` and ``S`` the
+    header names ends within the arena, the input window holds no more samples than it has room for,
+    and the record counts are within their capacities.
+
+    Returns ``(code, needed, got)``: code 0 when it fits, else the index into ARENA_FAULTS.
+    """
+    if I.shape[0] < HEADER:
+        return 1, HEADER, I.shape[0]
+    g = I[H_G]
+    if i < 0 or i >= g:
+        return 2, i + 1, g
+    ni = I.shape[0]
+    end = 0
+    end = max(end, I[H_PLAN] + g * PLAN_COLUMNS)
+    end = max(end, I[H_MOD] + g * MOD_COLUMNS)
+    end = max(end, I[H_DPTR] + g + 1)
+    end = max(end, I[H_SPTR] + g + 1)
+    end = max(end, I[H_DIRTY] + g)
+    end = max(end, I[H_COUNT] + 2 * g)
+    if end > ni:
+        return 1, end, ni
+    end = max(I[H_DLIST] + 2 * I[I[H_DPTR] + g], I[H_SLIST] + I[I[H_SPTR] + g])
+    if end > ni or I[H_GIDX] > ni:
+        return 1, max(end, I[H_GIDX]), ni
+    n = I[H_N]
+    B = I[H_B]
+    ns = S.shape[0]
+    end = max(I[H_X] + I[H_L] * B * I[H_XW], I[H_TS] + I[H_L])
+    end = max(end, I[H_W] + I[H_WLEN])
+    end = max(end, I[H_BIAS] + n)
+    end = max(end, max(I[H_NXT], I[H_PUB]) + B * n)
+    end = max(end, I[H_RECV] + g * g)
+    end = max(end, I[H_PUBT] + g)
+    end = max(end, I[H_ACTREC] + ACT_COLUMNS * I[H_ACTCAP])
+    end = max(end, I[H_MSGREC] + MSG_COLUMNS * I[H_MSGCAP])
+    end = max(end, I[H_Z] + I[H_ZROWS] * B * I[H_M])
+    if end > ns:
+        return 3, end, ns
+    if I[H_XN] > I[H_L] or I[H_XN] < 0 or I[H_NIN] + I[I[H_MOD] + i * MOD_COLUMNS + M_X0] > I[H_XW]:
+        return 4, max(I[H_XN], I[H_NIN] + I[I[H_MOD] + i * MOD_COLUMNS + M_X0]), min(I[H_L], I[H_XW])
+    if I[H_NACT] > I[H_ACTCAP] or I[H_NMSG] > I[H_MSGCAP] or I[H_NDIRTY] > g:
+        return 5, max(I[H_NACT], I[H_NMSG]), min(I[H_ACTCAP], I[H_MSGCAP])
+    return 0, 0, 0
+
+
+@inner
+def inbox_fault(r, c_read, I):
+    """Whether module ``r``'s inbox holds ``c_read`` values a sequence and ends before the input window
+    (the next section of S); ``(needed, got)`` extents of the inbox, equal when it fits."""
+    mod = I[H_MOD] + r * MOD_COLUMNS
+    c = I[mod + M_C]
+    need = I[mod + M_INBOX] + I[H_B] * max(c, c_read)
+    if c_read > c or I[mod + M_CH] > c or I[mod + M_INBOX] < 0:
+        return need, I[mod + M_INBOX] + I[H_B] * c
+    if need > I[H_X]:
+        return need, I[H_X]
+    return 0, 0
+
+
+@inner
+def _delivery_fault(j, ns, I):
+    """Whether sender ``j``'s rows are within the states and each (receiver, column) it delivers to
+    holds its ``k_j`` values within the receiver's inbox; ``(needed, got)``, equal when it fits."""
+    g = I[H_G]
+    r0 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]
+    r1 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R1]
+    if r0 < 0 or r1 < r0 or r1 > I[H_N]:
+        return r1, I[H_N]
+    for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
+        r = I[I[H_DLIST] + 2 * p]
+        col = I[I[H_DLIST] + 2 * p + 1]
+        if r < 0 or r >= g:
+            return r + 1, g
+        c = I[I[H_MOD] + r * MOD_COLUMNS + M_C]
+        if col < 0 or col + r1 - r0 > c:
+            return col + r1 - r0, c
+        needed, got = inbox_fault(r, c, I)
+        if needed > got:
+            return needed, got
+    return 0, 0
 
 
 @inner
@@ -106,6 +222,19 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     n = I[H_N]
     n_in = I[H_NIN]
     B = I[H_B]
+    code, needed, got = arena_fault(i, S, I)
+    if code != 0:
+        raise KernelBoundsError("activate", ARENA_FAULTS[code], needed, got)
+    code, needed, got = plan_row_fault(_plan(I, g), i, n, I[H_M], I[H_WLEN], I[I[H_GIDX]:], np.int64(-1), B)
+    if code != 0:
+        raise KernelBoundsError("activate", PLAN_FAULTS[code], needed, got)
+    plan = _plan(I, g)
+    c_read = plan[i, P_G1] - plan[i, P_G0] if plan[i, P_LO] < 0 else plan[i, P_HI] - plan[i, P_LO]
+    needed, got = inbox_fault(i, c_read, I)
+    if needed > got:
+        raise KernelBoundsError("activate", "inbox", needed, got)
+    if I[H_NACT] + 1 > I[H_ACTCAP]:
+        raise KernelBoundsError("activate", "records", I[H_NACT] + 1, I[H_ACTCAP])
     mod = I[H_MOD] + i * MOD_COLUMNS
     ib = I[mod + M_INBOX]
     c = I[mod + M_C]
@@ -122,7 +251,6 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
                 copy_into(dst, S[x0 + q * xw: x0 + q * xw + n_in])
             else:
                 dst[:] = 0.0
-    plan = _plan(I, g)
     wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
     bias = S[I[H_BIAS]: I[H_BIAS] + n]
     done = module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
@@ -143,7 +271,7 @@ def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
     """Count module i's update (observed cost, counted where the work happens) and write its activation record."""
     I[I[H_COUNT] + 2 * i] += 1
     I[I[H_COUNT] + 2 * i + 1] += done
-    row = I[H_ACTREC] + I[H_NACT] * 8
+    row = I[H_ACTREC] + I[H_NACT] * ACT_COLUMNS
     S[row + A_MODULE] = i
     S[row + A_TIME] = fire_t
     S[row + A_START] = start_t
@@ -166,21 +294,39 @@ def activate_sync(i, t, S, I):
     activations). The module joins the dirty list that the tick's publish phase (:func:`tick`)
     works through.
     """
+    code, needed, got = arena_fault(i, S, I)
+    if code != 0:
+        raise KernelBoundsError("activate_sync", ARENA_FAULTS[code], needed, got)
     g = I[H_G]
     n = I[H_N]
     xw = I[H_XW]                                                    # input columns: latest, then buffered
     B = I[H_B]
     m = I[H_M]
+    plan = _plan(I, g)
+    code, needed, got = plan_row_fault(plan, i, n, m, I[H_WLEN], I[I[H_GIDX]:], np.int64(-1), B)
+    if code != 0:
+        raise KernelBoundsError("activate_sync", PLAN_FAULTS[code], needed, got)
+    if n + xw > m:
+        raise KernelBoundsError("activate_sync", "z", n + xw, m)
+    if I[H_NACT] + 1 > I[H_ACTCAP] or I[H_NDIRTY] + 1 > g:
+        raise KernelBoundsError("activate_sync", "records", max(I[H_NACT] + 1, I[H_NDIRTY] + 1),
+                                min(I[H_ACTCAP], g))
+    if plan[i, P_LO] < 0:
+        needed, got = inbox_fault(i, plan[i, P_G1] - plan[i, P_G0], I)
+        if needed > got:
+            raise KernelBoundsError("activate_sync", "inbox", needed, got)
     sample = latest_sample(S[I[H_TS]: I[H_TS] + I[H_XN]], t)       # sample of step s (within the window)
-    z = I[H_Z] + (sample - I[H_ZBASE]) * B * m
+    row = sample - I[H_ZBASE]                                       # the step's row of z
+    if row < 0 or row + 1 > I[H_ZROWS] - 1:                          # row s is read, row s + 1 written by the tick
+        raise KernelBoundsError("activate_sync", "z", row + 2, I[H_ZROWS])
+    z = I[H_Z] + row * B * m
     if xw > 0:
         x0 = I[H_X] + sample * B * xw
         for q in range(B):
             copy_into(S[z + q * m + n: z + q * m + n + xw], S[x0 + q * xw: x0 + (q + 1) * xw])
-    plan = _plan(I, g)
     wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
     bias = S[I[H_BIAS]: I[H_BIAS] + n]
-    out = I[H_NXT] + plan[i, 0]
+    out = I[H_NXT] + plan[i, P_R0]
     lo = plan[i, P_LO]
     if lo >= 0:
         done = module_update(i, S, z + lo, m, S, out, n, B, plan, wflat, bias, I[H_ACT])
@@ -209,7 +355,7 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, I, rec
     else:
         B = I[H_B]
         plan0 = I[H_PLAN]
-        k = I[plan0 + j * 7 + 1] - I[plan0 + j * 7]
+        k = I[plan0 + j * PLAN_COLUMNS + P_R1] - I[plan0 + j * PLAN_COLUMNS + P_R0]
         mod = I[H_MOD] + r * MOD_COLUMNS
         ib = I[mod + M_INBOX]
         c = I[mod + M_C]
@@ -230,9 +376,18 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, I, rec
 def publish(j, now, deliver_all, S, I):
     """Module j publishes ``nxt`` -> ``pub`` at ``now`` and delivers to itself (and, if
     ``deliver_all``, to every receiver at once: zero link latency)."""
+    code, needed, got = arena_fault(j, S, I)
+    if code != 0:
+        raise KernelBoundsError("publish", ARENA_FAULTS[code], needed, got)
+    needed, got = _delivery_fault(j, S.shape[0], I)
+    if needed > got:
+        raise KernelBoundsError("publish", "inbox", needed, got)
+    if I[H_NMSG] + I[I[H_DPTR] + j + 1] - I[I[H_DPTR] + j] > I[H_MSGCAP]:
+        raise KernelBoundsError("publish", "records", I[H_NMSG] + I[I[H_DPTR] + j + 1] - I[I[H_DPTR] + j],
+                                I[H_MSGCAP])
     _publish_state(j, now, S, I)
     n = I[H_N]
-    r0 = I[I[H_PLAN] + j * 7]
+    r0 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]
     pub = I[H_PUB]
     seq = I[I[H_COUNT] + 2 * j] - 1                  # the activation that computed this state
     for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
@@ -247,8 +402,8 @@ def _publish_state(j, now, S, I):
     B = I[H_B]
     n = I[H_N]
     plan0 = I[H_PLAN]
-    r0 = I[plan0 + j * 7]
-    r1 = I[plan0 + j * 7 + 1]
+    r0 = I[plan0 + j * PLAN_COLUMNS + P_R0]
+    r1 = I[plan0 + j * PLAN_COLUMNS + P_R1]
     nxt = I[H_NXT]
     pub = I[H_PUB]
     for q in range(B):
@@ -260,7 +415,20 @@ def _publish_state(j, now, S, I):
 def deliver(j, r, col, seq, payload, send_t, now, S, I):
     """A delayed message from j (its activation number ``seq``) arrives at r; payload is j's state as
     sent, flat (B, k_j)."""
-    k = I[I[H_PLAN] + j * 7 + 1] - I[I[H_PLAN] + j * 7]
+    code, needed, got = arena_fault(j, S, I)
+    if code != 0:
+        raise KernelBoundsError("deliver", ARENA_FAULTS[code], needed, got)
+    code, needed, got = arena_fault(r, S, I)
+    if code != 0:
+        raise KernelBoundsError("deliver", ARENA_FAULTS[code], needed, got)
+    k = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R1] - I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]
+    c = I[I[H_MOD] + r * MOD_COLUMNS + M_C]
+    if k < 0 or col < 0 or col + k > c:
+        raise KernelBoundsError("deliver", "inbox", col + k, c)
+    if payload.shape[0] < I[H_B] * k:
+        raise KernelBoundsError("deliver", "payload", I[H_B] * k, payload.shape[0])
+    if I[H_NMSG] + 1 > I[H_MSGCAP]:
+        raise KernelBoundsError("deliver", "records", I[H_NMSG] + 1, I[H_MSGCAP])
     _deliver_block(j, r, col, payload, np.int64(0), k, send_t, now, seq, S, I, np.bool_(True))
 
 
@@ -272,7 +440,15 @@ def tick(s, now, S, I):
 
     Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
     the tick is the readout alone (one kernel for both, so each run compiles one)."""
+    code, needed, got = arena_fault(np.int64(0), S, I)
+    if code != 0:
+        raise KernelBoundsError("tick", ARENA_FAULTS[code], needed, got)
+    if s < 0 or s + 2 > I[H_ZROWS]:
+        raise KernelBoundsError("tick", "z", s + 2, I[H_ZROWS])
     d0 = I[H_DIRTY]
+    for p in range(I[H_NDIRTY]):
+        if I[d0 + p] < 0 or I[d0 + p] >= I[H_G]:
+            raise KernelBoundsError("tick", "dirty", I[d0 + p] + 1, I[H_G])
     for p in range(I[H_NDIRTY]):
         _publish_state(I[d0 + p], now, S, I)
     I[H_NDIRTY] = 0

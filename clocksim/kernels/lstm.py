@@ -20,12 +20,30 @@ The forward pass keeps what the backward pass needs: the gate values ``A``
 import numpy as np
 from numba import njit
 
+from ..errors import KernelBoundsError
 from .core import _JIT, gemm_acc, gemm_rows, readout_error, tanh_scalar
 
 
 @njit(inline="always", **_JIT)
 def _sigmoid(v):
     return 0.5 + 0.5 * tanh_scalar(0.5 * v)
+
+
+@njit(inline="always", **_JIT)
+def _check_lstm(kernel, Z, L, B, m, n, W, A, C, TC):
+    """The checks both LSTM kernels make of the arrays they share (inlined: ``kernel`` is a constant)."""
+    if L < 0 or B < 1 or n > m:
+        raise KernelBoundsError(kernel, "m", n, m)
+    if Z.shape[0] < (L + 1) * B * m:
+        raise KernelBoundsError(kernel, "Z", (L + 1) * B * m, Z.shape[0])
+    if W.shape[0] < 4 * n * m:
+        raise KernelBoundsError(kernel, "W", 4 * n * m, W.shape[0])
+    if A.shape[0] < L * B * 4 * n:
+        raise KernelBoundsError(kernel, "A", L * B * 4 * n, A.shape[0])
+    if C.shape[0] < (L + 1) * B * n:
+        raise KernelBoundsError(kernel, "C", (L + 1) * B * n, C.shape[0])
+    if TC.shape[0] < L * B * n:
+        raise KernelBoundsError(kernel, "TC", L * B * n, TC.shape[0])
 
 
 @njit(**_JIT)
@@ -37,6 +55,9 @@ def lstm_forward(Z, L, B, m, n, W, b, A, C, TC):
     A : flat L*B*4n, gate values; C : flat (L+1)*B*n, cells (C[0] = c0 given); TC : flat L*B*n, tanh(c)
     """
     n4 = 4 * n
+    _check_lstm("lstm_forward", Z, L, B, m, n, W, A, C, TC)
+    if b.shape[0] < n4:
+        raise KernelBoundsError("lstm_forward", "b", n4, b.shape[0])
     for s in range(L):
         a_off = s * B * n4
         gemm_rows(B, n4, m, Z, s * B * m, m, W, 0, A, a_off, n4)       # (B, 4n) pre-activations
@@ -70,6 +91,20 @@ def lstm_backward(Z, L, B, m, n, W, A, C, TC, W_out, dA_out, gW, gb, gh0, gc0):
     gW : flat (4n * m) overwritten with dL/dW; gb : (4n,); gh0, gc0 : (n,) summed over the batch
     """
     n4 = 4 * n
+    _check_lstm("lstm_backward", Z, L, B, m, n, W, A, C, TC)
+    n_out = W_out.shape[0] // max(n, 1)
+    if L < 1:
+        raise KernelBoundsError("lstm_backward", "L", 1, L)
+    if dA_out.shape[0] < L * B * n_out:
+        raise KernelBoundsError("lstm_backward", "dA_out", L * B * n_out, dA_out.shape[0])
+    if gW.shape[0] < n4 * m:
+        raise KernelBoundsError("lstm_backward", "gW", n4 * m, gW.shape[0])
+    if gb.shape[0] < n4:
+        raise KernelBoundsError("lstm_backward", "gb", n4, gb.shape[0])
+    if gh0.shape[0] < n:
+        raise KernelBoundsError("lstm_backward", "gh0", n, gh0.shape[0])
+    if gc0.shape[0] < n:
+        raise KernelBoundsError("lstm_backward", "gc0", n, gc0.shape[0])
     dh = np.zeros(B * n)            # (B, n) error of h(s)
     dc = np.zeros(B * n)            # (B, n) error of c(s) through c(s+1)
     dA = np.empty(B * n4)           # (B, 4n) error of the pre-activations

@@ -46,7 +46,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_int
+from .._validate import as_int, as_int_list, check_options, keyword_names
+from ..limits import check_memory
 from .clocks import exponential_periods
 from ..errors import InvalidValueError
 from .lstm import LSTM
@@ -109,6 +110,7 @@ def budget_params(kind: str, n_hidden: int, *, n_in: int = 0, n_out: int = 1, pe
     kind = _kind(kind)
     n = as_int("n_hidden", n_hidden, minimum=1)
     n_in, n_out = as_int("n_in", n_in, minimum=0), as_int("n_out", n_out, minimum=1)
+    periods = as_int_list("periods", periods, minimum=1, what="a list of integer periods")
     if kind == "rnn":
         return weight_count(n, n_in, n_out, n * n)
     if kind == "lstm":
@@ -155,14 +157,19 @@ def size_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, pe
     if not isinstance(rule, str) or rule not in BUDGET_RULES:
         raise InvalidValueError(f"got {rule!r}, expected one of {', '.join(repr(r) for r in BUDGET_RULES)}", key="rule")
     rule = PAPER_RULES[kind] if rule == "paper" else rule
+    periods = as_int_list("periods", periods, minimum=1, what="a list of integer periods")
     smallest = len(periods) if kind == "cwrnn" else 1
 
     def count(n):
         return budget_params(kind, n, n_in=n_in, n_out=n_out, periods=periods, connectivity=connectivity)
 
-    n = smallest                                   # counts grow with n: the smallest size reaching the budget
-    while count(n) < budget:
-        n += 1
+    low, high = smallest, smallest                 # counts grow with n: the smallest size reaching the budget,
+    while count(high) < budget:                    # by doubling then bisection (a budget of 1e15 takes
+        low, high = high + 1, 2 * high             # microseconds, not a loop of 3e7 sizes)
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (mid + 1, high) if count(mid) < budget else (low, mid)
+    n = low
     if rule == "ceil":
         return n
     below = n if count(n) == budget else n - 1     # the largest size within the budget
@@ -188,12 +195,21 @@ def model_for_budget(kind: str, budget: int, *, n_in: int = 0, n_out: int = 1, p
     """
     n = size_for_budget(kind, budget, n_in=n_in, n_out=n_out, periods=periods, connectivity=connectivity, rule=rule)
     kind = _kind(kind)
+    params = budget_params(kind, n, n_in=n_in, n_out=n_out, periods=periods, connectivity=connectivity)
+    check_memory(8.0 * params, "budget", f"a {kind} of {n:,} units ({params:,} parameters, float64)")
+    takes = {"rnn": simple_rnn, "lstm": LSTM, "cwrnn": ClockworkRNN}[kind]
+    check_options(options, [name for name in keyword_names(takes) if name not in _SIZED_BY_BUDGET],
+                  where=f"model_for_budget (kind {kind!r})", suggest=keyword_names(model_for_budget))
     if kind == "rnn":
         return simple_rnn(n_in, n_out, n, seed=seed, **options)
     if kind == "lstm":
         return LSTM(n_in, n_out, n, seed=seed, **options)
     return ClockworkRNN(n_in, n_out, split_units(n, len(periods)), list(periods), connectivity=connectivity,
                         seed=seed, **options)
+
+
+#: The constructor arguments model_for_budget sets itself (the others may be passed as ``options``).
+_SIZED_BY_BUDGET = ("n_in", "n_out", "n_hidden", "module_sizes", "clocks", "connectivity", "seed")
 
 
 def _kind(kind) -> str:

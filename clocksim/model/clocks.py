@@ -35,8 +35,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import as_float, as_int
-from ..errors import InvalidValueError, UnsupportedError
+from .._validate import as_float, as_int, as_int_list, as_real_array, as_sequence
+from ..errors import InvalidValueError, ShapeError, UnsupportedError
+from ..limits import check_memory
 
 __all__ = [
     "Clock",
@@ -393,8 +394,8 @@ class OnInput(Clock):
 
     def __init__(self, threshold: float = 0.0, channels: Sequence[int] | None = None, period: float = 1.0):
         self.threshold = as_float("threshold", threshold, minimum=0.0)
-        self.channels = None if channels is None else [as_int(f"channels[{i}]", c, minimum=0)
-                                                        for i, c in enumerate(channels)]
+        self.channels = None if channels is None else as_int_list("channels", channels, minimum=0,
+                                                                  what="a list of input channel numbers")
         self._period = as_float("period", period, minimum=0.0, strict_minimum=True)
 
     @property
@@ -470,9 +471,22 @@ def activity_mask(clocks: Sequence[Clock], n_steps: int, start: int = 0, x: np.n
 
     ``x`` (B, n_steps, n_in) is needed when a clock depends on the input (:class:`OnInput`).
     """
+    clocks = as_sequence("clocks", clocks, "a list of Clock objects (clocksim.Periodic, ...)")
+    for i, clock in enumerate(clocks):
+        if not isinstance(clock, Clock):
+            raise InvalidValueError(f"got {clock!r} ({type(clock).__name__}), expected a Clock (e.g. "
+                                    "clocksim.Periodic(4)); ClockworkRNN(..., clocks=[1, 2, 4]) turns periods "
+                                    "into clocks", key=f"clocks[{i}]")
     n_steps = as_int("n_steps", n_steps, minimum=0)
     start = as_int("start", start)
+    check_memory(float(n_steps) * max(len(clocks), 1), "n_steps",
+                 f"an activity mask of {n_steps:,} steps x {len(clocks)} modules (1 byte each)")
     if x is not None:
+        x = as_real_array("x", x, ndim=(2, 3))
+        x = x[None] if x.ndim == 2 else x                                   # (B, n_steps, n_in)
+        if x.shape[1] != n_steps:
+            raise ShapeError(f"got {x.shape[1]} steps, expected n_steps={n_steps} ((B, n_steps, n_in) inputs)",
+                             key="x")
         clocks = resolve_clocks(clocks, x, start + np.arange(n_steps, dtype=np.float64))
     out = np.empty((n_steps, len(clocks)), dtype=bool)
     for i, clock in enumerate(clocks):
@@ -506,6 +520,7 @@ def exponential_periods(g: int, base: int = 2) -> list[int]:
     """
     g = as_int("g", g, minimum=1)
     base = as_int("base", base, minimum=2)
+    _check_slowest(g, (g - 1) * math.log2(base), f"base**(g - 1) = {base}**{g - 1}")
     return [base**i for i in range(g)]
 
 
@@ -516,6 +531,7 @@ def fibonacci_periods(g: int) -> list[int]:
     [1, 2, 3, 5, 8, 13]
     """
     g = as_int("g", g, minimum=1)
+    _check_slowest(g, (g + 1) * math.log2((1 + math.sqrt(5)) / 2) - math.log2(5) / 2, f"the Fibonacci number F({g + 1})")
     out = [1, 2]
     while len(out) < g:
         out.append(out[-1] + out[-2])
@@ -531,6 +547,7 @@ def linear_periods(g: int, step: int = 1, first: int = 1) -> list[int]:
     g = as_int("g", g, minimum=1)
     step = as_int("step", step, minimum=1)
     first = as_int("first", first, minimum=1)
+    _check_slowest(g, math.log2(first + (g - 1) * step), f"first + (g - 1) * step = {first + (g - 1) * step}")
     return [first + i * step for i in range(g)]
 
 
@@ -543,13 +560,28 @@ def prime_periods(g: int) -> list[int]:
     [1, 2, 3, 5, 7]
     """
     g = as_int("g", g, minimum=1)
-    out = [1]
-    candidate = 2
-    while len(out) < g:
-        if all(candidate % p for p in out[1:] if p * p <= candidate):
-            out.append(candidate)
-        candidate += 1
-    return out
+    _check_slowest(g, 0.0, "")
+    if g == 1:
+        return [1]
+    n = g - 1                                       # primes wanted; the n-th prime is below this bound (Rosser)
+    bound = 16 if n < 6 else int(n * (math.log(n) + math.log(math.log(n)))) + 2
+    check_memory(bound, "g", f"the sieve for the first {n:,} primes")
+    sieve = np.ones(bound, dtype=bool)              # sieve of Eratosthenes: sieve[k] says k is prime
+    sieve[:2] = False
+    for p in range(2, math.isqrt(bound - 1) + 1):
+        if sieve[p]:
+            sieve[p * p::p] = False
+    return [1] + np.flatnonzero(sieve)[:n].tolist()
+
+
+def _check_slowest(g: int, log2_slowest: float, slowest: str) -> None:
+    """Refuse, before building it, a period family whose list would not fit in memory or whose slowest
+    period would exceed :data:`MAX_STEP` (no clock takes it): ``exponential_periods(10**9)`` is refused
+    at once instead of computing a billion ever larger integers."""
+    if log2_slowest > math.log2(MAX_STEP):
+        raise InvalidValueError(f"got {g:,}: the slowest period, {slowest}, would exceed 2**53, the longest "
+                                "period a clock takes; use fewer modules", key="g")
+    check_memory(40.0 * g, "g", f"a list of {g:,} periods")     # a Python int and its list slot
 
 
 # ---------------------------------------------------------------- phase staggering
@@ -590,7 +622,7 @@ def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = Non
     >>> stagger_phases([1, 2, 4, 8])        # every step runs M1 and exactly one other module
     [0, 0, 1, 3]
     """
-    periods = [as_int(f"periods[{i}]", p, minimum=1) for i, p in enumerate(periods)]
+    periods = as_int_list("periods", periods, minimum=1, what="a list of integer periods")
     g = len(periods)
     w = np.ones(g) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (g,) or not np.isfinite(w).all() or (w < 0).any():
@@ -598,8 +630,7 @@ def stagger_phases(periods: Sequence[int], weights: Sequence[float] | None = Non
     if horizon is None:
         horizon = min(math.lcm(*periods), 100_000)
     horizon = as_int("horizon", horizon, minimum=1)
-    if ranks is None:
-        ranks = [0] * g
+    ranks = [0] * g if ranks is None else as_sequence("ranks", ranks, "a list of integer ranks")
     if len(ranks) != g:
         raise InvalidValueError(f"got {len(ranks)} ranks for {g} modules", key="ranks")
     ranks = [as_int(f"ranks[{i}]", r, minimum=0) for i, r in enumerate(ranks)]

@@ -150,14 +150,17 @@ class ClockworkRNN(ParameterSet):
 
     def rows(self, i: int) -> slice:
         """Rows of ``h`` that module ``i`` owns."""
+        i = self._module("i", i)
         return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
 
     def inputs_of(self, i: int) -> list[int]:
         """Modules that feed module ``i`` (its block-row of ``W_rec``)."""
+        i = self._module("i", i)
         return [int(j) for j in np.flatnonzero(self.block_mask[i])]
 
     def receivers_of(self, j: int) -> list[int]:
         """Modules that read module ``j`` (the messages it sends)."""
+        j = self._module("j", j)
         return [int(i) for i in np.flatnonzero(self.block_mask[:, j])]
 
     def activity(self, n_steps: int, x: np.ndarray | None = None) -> np.ndarray:
@@ -186,7 +189,17 @@ class ClockworkRNN(ParameterSet):
 
     def module_label(self, i: int) -> str:
         """``"M3 T=4"``: 1-based module name as in the paper, with its clock."""
+        i = self._module("i", i)
         return f"M{i + 1} {self.clocks[i].label}"
+
+    def _module(self, name: str, i) -> int:
+        """``i`` as a module number ``0 <= i < g`` (a plain int in range passes at once: engines call this)."""
+        if type(i) is int and 0 <= i < self.g:
+            return i
+        i = as_int(name, i)
+        if not 0 <= i < self.g:
+            raise InvalidValueError(f"got {i}, expected a module number 0 <= {name} < {self.g}", key=name)
+        return i
 
     def _build_block_mask(self, connectivity) -> tuple[str, np.ndarray]:
         g = self.g

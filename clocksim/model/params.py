@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_real_array
-from ..errors import InvalidValueError, ShapeError
+from .._validate import as_real_array, check_options
+from ..errors import ShapeError
 
 __all__ = ["ParameterSet", "weight_count"]
 
@@ -46,10 +46,8 @@ class ParameterSet:
         model's own constraints such as zeros outside a connectivity mask)."""
         shapes = self.param_shapes()
         new = {}
+        check_options(arrays, shapes, what="parameter", key="set_params")
         for name, value in arrays.items():
-            if name not in shapes:
-                raise InvalidValueError(
-                    f"unknown parameter {name!r}, expected one of {', '.join(shapes)}", key="set_params")
             arr = as_real_array(name, value)
             if arr.shape != shapes[name]:
                 raise ShapeError(f"got shape {arr.shape}, expected {shapes[name]}", key=name)

@@ -24,6 +24,21 @@ def _new_axes(figsize):
     return _new_figure(figsize).add_subplot()
 
 
+def _check_axes(ax, name: str = "ax") -> None:
+    """``ax`` is None (draw into a new figure) or a matplotlib Axes."""
+    from matplotlib.axes import Axes
+    if ax is not None and not isinstance(ax, Axes):
+        raise InvalidTypeError(f"got {type(ax).__name__}, expected a matplotlib Axes or None", key=name)
+
+
+def _check_figure(fig, name: str = "fig", required: bool = False) -> None:
+    """``fig`` is a matplotlib Figure (or subfigure), or None unless ``required``."""
+    from matplotlib.figure import FigureBase
+    if (fig is not None or required) and not isinstance(fig, FigureBase):
+        raise InvalidTypeError(f"got {type(fig).__name__}, expected a matplotlib Figure"
+                               f"{'' if required else ' or None'}", key=name)
+
+
 def _check_trace(trace, name: str = "trace") -> None:
     if not isinstance(trace, Trace):
         raise InvalidTypeError(f"got {type(trace).__name__}, expected a clocksim Trace (res.trace or Trace.load)",

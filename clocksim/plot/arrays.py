@@ -10,7 +10,18 @@ import numpy as np
 from . import _format as fmt
 from ..errors import InvalidValueError
 from ..trace.core import Trace
-from ._style import _label_size, _meta, _new_axes, _new_figure, _thin_labels, _width_px
+from .._validate import as_array, as_int, as_int_list, as_sequence
+from ._style import (
+    _check_axes,
+    _check_figure,
+    _check_trace,
+    _label_size,
+    _meta,
+    _new_axes,
+    _new_figure,
+    _thin_labels,
+    _width_px,
+)
 
 
 def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | None = None, start: int = 0,
@@ -40,7 +51,13 @@ def plot_state(h, module_sizes=None, labels=None, ax=None, *, trace: Trace | Non
         Its image holds ``h`` transposed, shape (n, L); for runs longer than the axes has
         pixel columns, every k-th step (said in the title).
     """
-    h = np.asarray(h, dtype=float)
+    h = as_array("h", h, dtype=float)
+    _check_axes(ax)
+    module_sizes = None if module_sizes is None else as_int_list("module_sizes", module_sizes, minimum=1)
+    labels = None if labels is None else as_sequence("labels", labels, "a list of module labels")
+    if trace is not None:
+        _check_trace(trace)
+    start, sequence = as_int("start", start), as_int("sequence", sequence)
     if h.ndim == 3:
         if not 0 <= sequence < h.shape[0]:
             raise InvalidValueError(f"got {sequence}, expected 0 <= sequence < {h.shape[0]} (the batch size)",
@@ -103,6 +120,9 @@ def plot_connectivity(block_mask, mask=None, labels=None, module_sizes=None, fig
     if block.ndim != 2 or block.shape[0] != block.shape[1] or block.size == 0:
         raise InvalidValueError(f"got shape {np.shape(block_mask)}, expected a square (g, g) array", key="block_mask")
     g = block.shape[0]
+    _check_figure(fig)
+    module_sizes = None if module_sizes is None else as_int_list("module_sizes", module_sizes, minimum=1)
+    labels = None if labels is None else as_sequence("labels", labels, "a list of module labels")
     labels = list(labels) if labels is not None else [f"M{i + 1}" for i in range(g)]
     if len(labels) != g:
         raise InvalidValueError(f"got {len(labels)}, expected one per module ({g})", key="labels")

@@ -6,7 +6,9 @@ import numpy as np
 
 from . import _format as fmt
 from ..trace.core import Trace
-from ._style import _check_trace, _new_figure, _rows_height, _time_range, _time_unit, _width_px
+from .._validate import as_sequence
+from ..errors import InvalidValueError
+from ._style import _check_figure, _check_trace, _new_figure, _rows_height, _time_range, _time_unit, _width_px
 from .costs import _cost_cumulative, _latencies, _latency_cdf, _latency_xlim
 from .timeline import _wants_bins, plot_activity
 
@@ -31,6 +33,10 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
     """
     _check_trace(trace_a, "trace_a")
     _check_trace(trace_b, "trace_b")
+    _check_figure(fig)
+    names = as_sequence("names", names, "two names (str, str)")
+    if len(names) != 2:
+        raise InvalidValueError(f"got {len(names)} names, expected two (one per trace)", key="names")
     name_a, name_b = names
     has_latency = any(t.meta.get("latency_model") and _latencies(t).size for t in (trace_a, trace_b))
     rows = 3 if has_latency else 2

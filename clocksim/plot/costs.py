@@ -16,6 +16,8 @@ from ._style import (
     MISS_COLOR,
     _amount,
     _basis,
+    _check_axes,
+    _check_figure,
     _check_trace,
     _dt,
     _eng,
@@ -57,6 +59,7 @@ def plot_cost(trace: Trace, fig=None, steps=None):
         ``summary()["macs"]`` and the dense one at ``summary()["dense_macs"]``.
     """
     _check_trace(trace)
+    _check_figure(fig)
     fig = fig if fig is not None else _new_figure(figsize=(10, 6.5))
     ax_step, ax_cum = fig.subplots(2, 1)
     _cost_per_step(trace, ax_step, steps)
@@ -199,6 +202,7 @@ def plot_latency(trace: Trace, fig=None, steps=None):
         misses it shaded.
     """
     _check_trace(trace)
+    _check_figure(fig)
     if not trace.meta.get("latency_model"):
         raise InvalidValueError("the run had no timing model (no compute model, link latency or deadline), "
                                 "so every output reflects its input at once and there is no latency to plot; "
@@ -330,6 +334,7 @@ def plot_staleness(trace: Trace, ax=None):
     Axes
     """
     _check_trace(trace)
+    _check_axes(ax)
     ax = ax if ax is not None else _new_figure(figsize=(9, 1.2 + 0.45 * trace.g)).add_subplot()
     summary = trace.summary()
     order, _ = _fastest_first(trace)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..errors import InvalidValueError
 from ..trace.core import Trace, atomic_write
-from ._style import _check_trace
+from .._validate import as_float, as_path, as_sequence
+from ._style import _check_figure, _check_trace
 from .costs import plot_cost, plot_latency, plot_staleness
 from .energy import plot_energy
 from .timeline import plot_activity, plot_gantt
@@ -24,7 +25,9 @@ KINDS = {
 
 def save_figure(fig, path, dpi: int | None = None) -> None:
     """Save ``fig`` to ``path`` atomically (temporary sibling, then rename); the format follows the suffix."""
-    path = Path(path)
+    _check_figure(fig, required=True)
+    path = as_path("path", path)
+    dpi = None if dpi is None else as_float("dpi", dpi, minimum=0.0, strict_minimum=True)
     fmt = path.suffix.lstrip(".").lower() or "png"
     atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
 
@@ -48,6 +51,9 @@ def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120) -> list[Path
         The files written, in ``kinds`` order.
     """
     _check_trace(trace)
+    directory = as_path("directory", directory)
+    kinds = None if kinds is None else as_sequence("kinds", kinds, f"a list of figure kinds ({', '.join(KINDS)})")
+    dpi = as_float("dpi", dpi, minimum=0.0, strict_minimum=True)
     if kinds is None:
         kinds = ["activity", "cost"] + (["gantt", "latency"] if trace.meta.get("latency_model") else []) \
             + (["staleness"] if (trace.messages["arrive"] > trace.messages["send"]).any() else []) \

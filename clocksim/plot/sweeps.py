@@ -18,7 +18,10 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from . import _format as fmt
+from .._validate import as_bool, as_sequence, did_you_mean
 from ..errors import InvalidTypeError, InvalidValueError
+from ._style import _check_axes
+from ..trace.summary import non_dominated
 
 __all__ = ["plot_pareto", "plot_heatmap", "pareto_front", "METRIC_LABELS", "HIGHER_IS_BETTER"]
 
@@ -46,7 +49,8 @@ def pareto_front(x, y) -> np.ndarray:
     """Which points are non-dominated when both ``x`` and ``y`` are minimised.
 
     A point is dominated when another is no worse in both and better in one;
-    equal points are all on the front.
+    equal points are all on the front (:func:`clocksim.trace.summary.non_dominated`, the one
+    definition, which the search's front uses too).
 
     Parameters
     ----------
@@ -61,14 +65,7 @@ def pareto_front(x, y) -> np.ndarray:
     if x.shape != y.shape or x.ndim != 1:
         raise InvalidValueError(f"got shapes {x.shape} and {y.shape}, expected two 1-D arrays of one length",
                                 key="x, y")
-    front = np.zeros(x.shape, dtype=bool)
-    best, last = math.inf, None
-    for i in np.lexsort((y, x)):              # by x, then y
-        if y[i] < best:
-            front[i], best, last = True, y[i], (x[i], y[i])
-        elif last is not None and (x[i], y[i]) == last:
-            front[i] = True
-    return front
+    return non_dominated(np.column_stack((x, y)))
 
 
 def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[str] | None = None,
@@ -102,7 +99,9 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
         if name not in cols:
             raise InvalidValueError(f"got {name!r}, expected a column of the table ({', '.join(cols)})",
                                     key="x" if name == x else "y")
-    by = list(by or [])
+    by = [] if by is None else as_sequence("by", by, "a list of column names")
+    _check_axes(ax)
+    maximize_y = as_bool("maximize_y", maximize_y, optional=True)
     for name in by:
         if name not in cols:
             raise InvalidValueError(f"got {name!r}, expected columns of the table ({', '.join(cols)})", key="by")
@@ -246,8 +245,13 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
             raise InvalidValueError(f"got {name!r}, expected a column of the table ({', '.join(cols)})", key=arg)
     if x == y:
         raise InvalidValueError(f"got {x!r} twice, expected two different columns", key="x, y")
+    by = [] if by is None else as_sequence("by", by, "a list of column names")
+    _check_axes(ax)
+    if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
+        raise InvalidValueError(f"got {cmap!r}{did_you_mean(cmap, matplotlib.colormaps) if isinstance(cmap, str) else ''}"
+                                ", expected the name of a matplotlib colormap such as 'viridis'", key="cmap")
     rows = list(_rows(cols))
-    others = [k for k in (by or []) if k not in (x, y) and k in cols
+    others = [k for k in by if k not in (x, y) and k in cols
               and len({_hashable(r[k]) for r in rows if _finite(r[value])}) > 1]
     facets: list = [None]
     if others:

@@ -10,12 +10,14 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from . import _format as fmt
+from .._validate import as_bool
 from ..errors import InvalidValueError
 from ..trace.core import Trace
 from ._style import (
     MISS_COLOR,
     _amount,
     _bins,
+    _check_axes,
     _check_trace,
     _fastest_first,
     _label_size,
@@ -60,6 +62,8 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
         a ``PolyCollection`` with the label ``"input windows"``, one polygon per window.
     """
     _check_trace(trace)
+    _check_axes(ax)
+    aggregate, windows = as_bool("aggregate", aggregate, optional=True), as_bool("windows", windows)
     ax = ax if ax is not None else _new_axes(figsize=(10, _rows_height(trace.g)))
     lo, hi, pad = _window(trace, steps)
     order, rank = _fastest_first(trace)
@@ -188,6 +192,7 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
         ``gid`` ``"deadline misses"`` marks the missed readouts.
     """
     _check_trace(trace)
+    _check_axes(ax)
     act_all = trace.activations
     lo, hi, pad = _window(trace, steps)
     act = act_all[(act_all["time"] >= lo) & (act_all["time"] < hi)]

@@ -18,7 +18,8 @@ import numpy as np
 
 from .. import cost
 from ..cost.energy import energy_report
-from ..errors import InvalidValueError
+from .._validate import as_instance, as_mapping
+from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["AggregateTrace", "REQUIRED_META"]
 
@@ -63,6 +64,7 @@ class AggregateTrace:
     """
 
     def __init__(self, meta: dict):
+        as_mapping("meta", meta, "a dict describing the run (a Trace's meta)")
         missing = [k for k in REQUIRED_META if k not in meta]
         if missing:
             raise InvalidValueError(
@@ -107,6 +109,9 @@ class AggregateTrace:
             readouts: np.ndarray | None = None) -> "AggregateTrace":
         """Fold in a chunk of records (structured arrays with the Trace fields); returns ``self``."""
         g = self.g
+        _records("activations", activations, ("module", "macs", "time", "start", "end", "staleness", "lag"))
+        _records("messages", messages, ("sender", "receiver"))
+        _records("readouts", readouts, ("latency", "missed"))
         if activations is not None and activations.shape[0]:
             mod = activations["module"].astype(np.intp)
             if mod.min() < 0 or mod.max() >= g:
@@ -251,6 +256,7 @@ class AggregateTrace:
 
     def merge(self, other: "AggregateTrace") -> "AggregateTrace":
         """Add another aggregate of the same model (e.g. of the next stretch of a long run); returns ``self``."""
+        as_instance("other", other, AggregateTrace)
         if other.g != self.g:
             raise InvalidValueError(f"got an aggregate of {other.g} modules, expected {self.g}", key="other")
         self.activations += other.activations
@@ -343,3 +349,15 @@ def _period(value):
     if not math.isfinite(value):
         return None
     return int(value) if value.is_integer() else value
+
+
+def _records(name: str, value, fields: tuple[str, ...]) -> None:
+    """``value`` is None or a 1-D structured array holding ``fields`` (a chunk of one Trace table)."""
+    if value is None:
+        return
+    names = value.dtype.names if isinstance(value, np.ndarray) else None
+    if names is None or value.ndim != 1 or not set(fields) <= set(names):
+        got = f"a {value.ndim}-D array of dtype {value.dtype}" if isinstance(value, np.ndarray) else \
+            f"{value!r} ({type(value).__name__})"
+        raise InvalidTypeError(f"got {got}, expected a 1-D structured array with the fields {', '.join(fields)}",
+                               key=name)

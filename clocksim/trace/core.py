@@ -53,8 +53,6 @@ CSV (:meth:`Trace.to_csv`), Parquet (:meth:`Trace.to_parquet`, optional extra
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -63,7 +61,9 @@ import numpy as np
 
 from .. import cost
 from .aggregate import AggregateTrace
-from ..errors import FileFormatError, InvalidValueError
+from .._validate import as_callable, as_mapping, as_path
+from ..errors import FileFormatError, InvalidTypeError, InvalidValueError
+from .._files import atomic_write  # noqa: F401 - the one atomic writer, re-exported (clocksim.trace.atomic_write)
 from .files import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 from ..sched.records import JOB_DTYPE, SEGMENT_DTYPE
 
@@ -123,7 +123,9 @@ class Trace:
     def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
                  readouts: np.ndarray | Callable | None = None, meta: dict | None = None,
                  expand: Callable | None = None, jobs: np.ndarray | None = None, segments: np.ndarray | None = None):
-        self.meta = dict(meta or {})
+        self.meta = {} if meta is None else dict(as_mapping("meta", meta, "a dict describing the run"))
+        if expand is not None:
+            as_callable("expand", expand, "a callable making the rows of a lazily built table")
         self.jobs = None if jobs is None else _as_records("jobs", jobs, JOB_DTYPE)              # (J,) or None
         self.segments = None if segments is None else _as_records("segments", segments, SEGMENT_DTYPE)
         if expand is None and isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
@@ -253,20 +255,20 @@ class Trace:
     def to_csv(self, path, table: str = "activations") -> Path:
         """Write one table as CSV: a header row, then one row per record (see :func:`clocksim.export.write_csv`)."""
         from .export import write_csv
-        return write_csv(self, path, table)
+        return write_csv(self, as_path("path", path), table)
 
     @classmethod
     def read_csv(cls, path, *, messages=None, readouts=None, meta=None) -> "Trace":
         """A trace from an activations CSV and, optionally, the other tables' CSVs and the meta
         (see :func:`clocksim.export.read_csv`)."""
         from .export import read_csv
-        return read_csv(path, messages=messages, readouts=readouts, meta=meta)
+        return read_csv(as_path("path", path), **_optional_paths(messages=messages, readouts=readouts), meta=meta)
 
     def to_chrome(self, path, *, us_per_step: float | None = None, zero_width: float = 0.5) -> Path:
         """Write the Chrome trace event format (JSON) that the Perfetto UI opens
         (see :func:`clocksim.export.write_chrome` for the layout and conventions)."""
         from .export import write_chrome
-        return write_chrome(self, path, us_per_step=us_per_step, zero_width=zero_width)
+        return write_chrome(self, as_path("path", path), us_per_step=us_per_step, zero_width=zero_width)
 
     def to_pandas(self, table: str = "activations"):
         """One table as a ``pandas.DataFrame`` (needs the optional extra ``pandas``)."""
@@ -276,13 +278,14 @@ class Trace:
     def to_parquet(self, path, table: str = "activations") -> Path:
         """Write one table as Parquet, meta included (needs the optional extra ``parquet``)."""
         from .export import write_parquet
-        return write_parquet(self, path, table)
+        return write_parquet(self, as_path("path", path), table)
 
     @classmethod
     def read_parquet(cls, path, *, messages=None, readouts=None, meta=None) -> "Trace":
         """A trace from an activations Parquet file and, optionally, the other tables' files."""
         from .export import read_parquet
-        return read_parquet(path, messages=messages, readouts=readouts, meta=meta)
+        return read_parquet(as_path("path", path), **_optional_paths(messages=messages, readouts=readouts),
+                            meta=meta)
 
     # ------------------------------------------------------------------ files
     def save(self, path, *, fingerprint: str | None = None) -> Path:
@@ -292,7 +295,10 @@ class Trace:
         version and, if given, the ``fingerprint`` of the scenario the trace belongs to). Wall-clock
         values (``meta["wall_time"]``) are left out, so identical runs give byte-identical files.
         """
-        path = Path(path)
+        path = as_path("path", path)
+        if fingerprint is not None and not isinstance(fingerprint, str):
+            raise InvalidTypeError(f"got {fingerprint!r}, expected a string (the scenario's fingerprint) or None",
+                                   key="fingerprint")
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
         meta = {k: v for k, v in self.meta.items() if k not in VOLATILE_META}
@@ -309,7 +315,7 @@ class Trace:
         """Read a trace written by :meth:`save`, as untrusted data: every entry is checked against the
         trace schema (dtypes, shapes, module numbers, finite times) before it is used; anything else
         raises :class:`~clocksim.errors.FileFormatError` naming the file and the entry."""
-        path = Path(path)
+        path = as_path("path", path)
         data = read_npz(path, _TRACE_SCHEMA.get, what="trace", required=("activations", "meta"))
         if "format" in data:                            # files written before the format entry have none
             header = parse_json_entry(data["format"], path, "format")
@@ -433,33 +439,6 @@ def expand_timed(rows: np.ndarray, macs: np.ndarray, durations: np.ndarray) -> n
     return out
 
 
-def atomic_write(path, write) -> None:
-    """Call ``write(file)`` on a temporary sibling of ``path`` and rename it into place.
-
-    A crash or Ctrl-C leaves either the old file or the new one, never a truncated file.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o666 & ~_UMASK)          # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()   # read once at import: os.umask is process-wide and not thread-safe to probe later
 
 
 _json_default = json_default          # kept for the modules that import it from here
@@ -477,3 +456,8 @@ def _as_records(name: str, value, dtype: np.dtype) -> np.ndarray:
             out[f] = arr[f]
         arr = out
     return arr
+
+
+def _optional_paths(**paths) -> dict:
+    """Each optional path argument checked by name (None stays None)."""
+    return {name: None if value is None else as_path(name, value) for name, value in paths.items()}

@@ -56,11 +56,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from .._validate import as_float
+from .._validate import as_float, as_path
 from ..errors import FileFormatError, InvalidValueError, UnsupportedError
 from .core import TABLES, Trace, _json_default, atomic_write
 
@@ -184,8 +185,9 @@ def _reorder(rec: np.ndarray, dtype: np.dtype) -> np.ndarray:
 def _read_meta(meta) -> dict:
     if meta is None:
         return {}
-    if isinstance(meta, dict):
+    if isinstance(meta, Mapping):
         return dict(meta)
+    meta = as_path("meta", meta)          # never open(3): an int would be read (and closed) as a file descriptor
     try:
         with open(meta, encoding="utf-8") as f:
             data = json.load(f)

@@ -31,11 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError
+from .._files import atomic_write, json_default, read_json
+from ..errors import FileFormatError, InvalidValueError
 from ..limits import check_memory
 
 __all__ = ["Entry", "write_npz", "read_npz", "open_npy", "read_header", "json_entry", "json_default",
-           "parse_json_entry"]
+           "parse_json_entry", "read_trace_parts", "PART_ORDER"]
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -57,8 +58,6 @@ class Entry:
 def write_npz(path, arrays: dict) -> Path:
     """Write ``arrays`` (name -> array) to ``path`` as an uncompressed ``.npz``, atomically and
     byte-reproducibly (fixed member order and timestamps; no pickles)."""
-    from .core import atomic_write
-
     path = Path(path)
 
     def write(f):
@@ -202,10 +201,39 @@ def _kinds(kinds: str) -> str:
     return " or ".join(names.get(k, k) for k in kinds)
 
 
-def json_default(value):
-    """``json.dumps`` default for numpy scalars and arrays."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+#: Sort keys of each table (last is primary), so joined parts are ordered as a whole run's trace.
+PART_ORDER = {"activations": ("module", "time"), "messages": ("receiver", "sender", "send", "arrive"),
+              "readouts": ("time",)}
+
+
+def read_trace_parts(path):
+    """The :class:`~clocksim.Trace` whose rows a run wrote to the folder ``path`` (``trace_dir=``, see
+    :class:`~clocksim.engine.stream.TraceParts`): ``meta.json`` and ``part_*.npz``, read as untrusted
+    data (no pickle). A damaged ``meta.json`` or part (truncated, not an ``.npz``, another dtype or
+    shape, module numbers out of range, NaN times) is refused with one
+    :class:`~clocksim.errors.FileFormatError` naming that file."""
+    from .core import TABLES, Trace, _check_contents
+
+    path = Path(path)
+    meta_file = path / "meta.json"
+    if not meta_file.is_file():
+        raise InvalidValueError(f"got {str(path)!r}, expected a folder of trace parts with a meta.json", key="path")
+    meta = read_json(meta_file, "trace meta file")
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"holds a JSON {type(meta).__name__}, expected an object", file=meta_file)
+    empty = {name: np.zeros(0, dtype=dtype) for name, dtype in TABLES.items()}
+    _check_contents(meta_file, meta, empty)
+    schema = {name: Entry("V", 1, dtype) for name, dtype in TABLES.items()}
+    tables: dict[str, list[np.ndarray]] = {name: [] for name in TABLES}
+    for part in sorted(path.glob("part_*.npz")):
+        data = read_npz(part, schema.get, what="trace part")
+        _check_contents(part, meta, {**empty, **data})
+        for name, value in data.items():
+            tables[name].append(value)
+    joined = {}
+    for name, dtype in TABLES.items():
+        rec = np.concatenate(tables[name]) if tables[name] else np.zeros(0, dtype=dtype)
+        if len(tables[name]) > 1:
+            rec = rec[np.lexsort(tuple(rec[f] for f in PART_ORDER[name]))]
+        joined[name] = rec
+    return Trace(joined["activations"], joined["messages"], joined["readouts"], meta)

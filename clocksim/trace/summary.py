@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = ["SummaryKey", "SUMMARY_KEYS", "WHEN", "WHEN_MEANING", "summary_markdown", "metric_columns", "metric_row",
-           "lookup"]
+           "lookup", "non_dominated"]
 
 #: When a key is present.
 WHEN = {
@@ -228,3 +230,34 @@ def summary_markdown() -> str:
     out += ["", "Present: " + "; ".join(f"*{WHEN[k]}*: {v}" for k, v in WHEN_MEANING.items()) + ". "
             "A type ending in `?` may be null."]
     return "\n".join(out) + "\n"
+
+
+def non_dominated(points, directions=None) -> np.ndarray:
+    """The Pareto front: which rows of ``points`` no other row dominates. The one definition, used by
+    sweeps (``plot_pareto``) and searches (``front/``).
+
+    A row dominates another when it is no worse in every objective and better in one; equal rows are
+    all on the front; a row holding NaN is never on it and dominates nothing.
+
+    Parameters
+    ----------
+    points : array_like of float, shape (N, M)
+        One row per configuration, one column per objective.
+    directions : sequence of str, optional
+        ``"minimize"`` or ``"maximize"`` per column (default: minimise all).
+
+    Returns
+    -------
+    bool ndarray, shape (N,)
+    """
+    pts = np.array(points, dtype=float)                                  # (N, M)
+    if pts.ndim != 2:
+        pts = pts.reshape(-1, 1)                                         # one objective (or none given)
+    if directions is not None:
+        pts *= np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    valid = ~np.isnan(pts).any(axis=1)                                   # (N,)
+    front = valid.copy()
+    for i in np.flatnonzero(valid):
+        others = pts[valid]
+        front[i] = not (np.all(others <= pts[i], axis=1) & np.any(others < pts[i], axis=1)).any()
+    return front

@@ -245,8 +245,22 @@ def _mse_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray
     if T.shape != want:
         raise ShapeError(f"got shape {T.shape}, expected {want} (shaped like the output y) for loss='mse'",
                          key="target")
+    _check_squares_fit(T)
     T = T if batched else T[None]
     return np.ascontiguousarray(T.transpose(1, 0, 2))              # (L, B, n_out)
+
+
+def _check_squares_fit(T: np.ndarray) -> None:
+    """Refuse finite targets so large that the mean squared error overflows float64 (1e308 squared is
+    inf, and every gradient NaN): the sum of ``T.size`` squares of twice the largest target must fit."""
+    limit = np.sqrt(np.finfo(np.float64).max / max(T.size, 1)) / 2.0
+    peak = float(np.max(np.abs(T))) if T.size else 0.0
+    if peak > limit:
+        where = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(T))), T.shape))
+        raise InvalidValueError(
+            f"holds {T[where]:g} at index {where}: the squared error of targets this large overflows float64 "
+            f"(loss inf, gradients NaN); expected |target| below {limit:.3g} for {T.size:,} values; scale "
+            "the targets (e.g. to unit variance)", key="target")
 
 
 def _xent_target(target, B: int, L: int, n_out: int, batched: bool) -> np.ndarray:

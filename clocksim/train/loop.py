@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import grad
-from .._validate import as_float, as_int
+from .._validate import as_bool, as_float, as_int, as_mapping, as_path, as_rng, check_options, keyword_names
 from .checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -148,7 +148,8 @@ class TrainConfig:
         for flag in ("shuffle", "restore_best"):
             if not isinstance(getattr(self, flag), bool):
                 raise InvalidValueError(f"got {getattr(self, flag)!r}, expected True or False", key=flag)
-        if isinstance(self.freeze, str) or not all(isinstance(k, str) for k in self.freeze):
+        if isinstance(self.freeze, str) or not isinstance(self.freeze, (tuple, list)) or \
+                not all(isinstance(k, str) for k in self.freeze):
             raise InvalidValueError(f"got {self.freeze!r}, expected a tuple of parameter names", key="freeze")
         clean["freeze"] = tuple(self.freeze)
         for name, value in clean.items():
@@ -168,11 +169,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidValueError(
-                f"unknown key(s) {', '.join(unknown)}, expected some of {', '.join(sorted(known))}", key="config")
+        check_options(as_mapping("config", data), [f.name for f in dataclasses.fields(cls)], what="key", key="config")
         data = dict(data)
         if "freeze" in data:
             data["freeze"] = tuple(data["freeze"])
@@ -280,12 +277,17 @@ def train(model, x, target, config: TrainConfig | None = None, *, validation=Non
     if not isinstance(config, TrainConfig):
         raise InvalidValueError(f"got {type(config).__name__}, expected a TrainConfig", key="config")
     if overrides:
-        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
-        if unknown:
-            raise InvalidValueError(f"unknown option(s) {', '.join(unknown)}; see TrainConfig for the options",
-                                    key="train")
+        fields = [f.name for f in dataclasses.fields(TrainConfig)]
+        check_options(overrides, fields, key="train", what="option (a TrainConfig field)",
+                      suggest=keyword_names(train))
         config = dataclasses.replace(config, **overrides)
     checkpoint_every = as_int("checkpoint_every", checkpoint_every, minimum=1)
+    rng = as_rng("rng", rng)
+    progress = as_bool("progress", progress, optional=True)
+    if fingerprint is not None:
+        as_mapping("fingerprint", fingerprint, "a dict (what is being trained) or None")
+    checkpoint = None if checkpoint is None else as_path("checkpoint", checkpoint)
+    resume = None if resume is None else as_path("resume", resume)
     if on_epoch is not None and not callable(on_epoch):
         raise InvalidValueError(f"got {on_epoch!r}, expected a callable on_epoch(epoch, history)", key="on_epoch")
     names = _trainable_names(model, config.freeze)

@@ -22,12 +22,29 @@ import abc
 
 import numpy as np
 
-from .._validate import as_float
-from ..errors import InvalidValueError
+from .._validate import as_float, as_mapping
+from ..errors import InvalidValueError, ShapeError
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "Adam", "OPTIMIZERS", "make_optimizer"]
 
 Params = dict[str, np.ndarray]
+
+
+def check_step(params, *grads) -> None:
+    """The arguments of :meth:`Optimizer.step` (and ``evaluation_point``): dicts of arrays, a gradient
+    of the same shape for every parameter. Cheap: names and shapes only, once per update."""
+    as_mapping("params", params, "a dict of parameter arrays (name -> array)")
+    if not grads:
+        return
+    grads = grads[0]
+    as_mapping("grads", grads, "a dict of gradient arrays with the keys of params")
+    for k, p in params.items():
+        if k not in grads:
+            raise InvalidValueError(f"has no entry {k!r}, expected a gradient for every parameter "
+                                    f"({', '.join(params)})", key="grads")
+        if np.shape(grads[k]) != np.shape(p):
+            raise ShapeError(f"got shape {np.shape(grads[k])}, expected {np.shape(p)} like params[{k!r}]",
+                             key=f"grads[{k!r}]")
 
 
 class Optimizer(abc.ABC):
@@ -40,6 +57,7 @@ class Optimizer(abc.ABC):
 
     def evaluation_point(self, params: Params) -> Params:
         """Where the next gradient is to be evaluated (``params`` for all but Nesterov)."""
+        check_step(params)
         return params
 
     @abc.abstractmethod
@@ -52,7 +70,7 @@ class Optimizer(abc.ABC):
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Restore a state produced by :meth:`state_dict`."""
-        if state:
+        if as_mapping("state", state, "a dict of arrays from state_dict()"):
             raise InvalidValueError(f"optimizer {self.name!r}: got state {sorted(state)}, expected none")
 
     def hyperparameters(self) -> dict:
@@ -69,6 +87,7 @@ class SGD(Optimizer):
     name = "sgd"
 
     def step(self, params: Params, grads: Params) -> Params:
+        check_step(params, grads)
         lr = self.learning_rate
         return {k: params[k] - lr * grads[k] for k in params}
 
@@ -89,6 +108,7 @@ class _Velocity(Optimizer):
         return np.zeros_like(like) if v is None else v
 
     def step(self, params: Params, grads: Params) -> Params:
+        check_step(params, grads)
         mu, lr = self.momentum, self.learning_rate
         self.velocity = {k: mu * self._v(k, params[k]) - lr * grads[k] for k in params}
         return {k: params[k] + self.velocity[k] for k in params}
@@ -98,7 +118,7 @@ class _Velocity(Optimizer):
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         velocity = {}
-        for key, value in state.items():
+        for key, value in as_mapping("state", state, "a dict of arrays from state_dict()").items():
             kind, _, name = key.partition("/")
             if kind != "velocity" or not name:
                 raise InvalidValueError(f"optimizer {self.name!r}: unexpected state entry {key!r}")
@@ -125,6 +145,7 @@ class Nesterov(_Velocity):
     name = "nesterov"
 
     def evaluation_point(self, params: Params) -> Params:
+        check_step(params)
         if not self.velocity:
             return params
         mu = self.momentum
@@ -151,6 +172,7 @@ class Adam(Optimizer):
         return {"learning_rate": self.learning_rate, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
     def step(self, params: Params, grads: Params) -> Params:
+        check_step(params, grads)
         b1, b2 = self.beta1, self.beta2
         self.t += 1
         new = {}
@@ -172,7 +194,7 @@ class Adam(Optimizer):
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         m, v, t = {}, {}, None
-        for key, value in state.items():
+        for key, value in as_mapping("state", state, "a dict of arrays from state_dict()").items():
             kind, _, name = key.partition("/")
             if key == "t":
                 t = int(value)

@@ -20,10 +20,10 @@ output folder (whole or not at all) with
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
+from ..._files import atomic_write, write_json
 from ..provenance import provenance
 from .plan import EXPERIMENTS, FULL, QUICK, SCHEDULES, Settings, is_generation, main_jobs, scan_jobs, schedule_jobs
 from .tables import doc_tables, fill_doc, render_tables, select_learning_rates, tables
@@ -82,8 +82,9 @@ def write_outputs(results: dict, folder: Path) -> None:
     from .figures import plot_generated, plot_nmse
 
     folder = Path(folder)
-    (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    (folder / "tables.md").write_text(render_tables(results), encoding="utf-8")
+    write_json(folder / "results.json", results, indent=1)
+    text = render_tables(results)
+    atomic_write(folder / "tables.md", lambda f: f.write(text.encode("utf-8")))
     for name, draw in (("generation.png", plot_generated), ("nmse.png", plot_nmse)):
         fig = draw(results)
         try:

@@ -72,7 +72,10 @@ def run_job(job: dict) -> dict:
 def _outputs(run) -> np.ndarray:
     """The trained model's outputs on the run's input, (B, L, n_out): the executor's simulation, or for an
     LSTM (which is not simulated) its forward pass."""
-    return run.result.y if run.result is not None else run.fit.model.forward(run.scenario.x)[0]
+    if run.result is None:
+        return run.fit.model.forward(run.scenario.x)[0]
+    y = run.result.y
+    return y if run.scenario.batched else y[None]
 
 
 def _pin_threads() -> None:

@@ -51,6 +51,8 @@ class Scenario:
     train: TrainConfig | None = None        # from a [train] table
     checkpoint_every: int = 10
     overrides: tuple[str, ...] = ()         # the "key.path=value" strings applied to the file (``--set``)
+    batched: bool = True                    # x is a batch (input.batch, a (B, L, n_in) file, a task), else one
+                                            # sequence: results then have no batch axis, as simulate's for (L, n_in)
 
     @property
     def timing_model(self) -> bool:
@@ -90,7 +92,8 @@ def apply_override(raw: dict, item: str, path=None) -> None:
 
 #: Keys an override replaces: a model's clocks are given by ``clocks`` or by ``periods`` / ``family`` and
 #: their phases, never both, so setting one removes the other's keys from the table it is set in.
-REPLACES = {"model.clocks": ("periods", "family", "base", "step", "phases"), "model.periods": ("clocks",)}
+REPLACES = {"model.clocks": ("periods", "family", "base", "step", "phases"),
+            "model.periods": ("clocks", "family", "base", "step")}
 
 
 def set_key(raw: dict, key: str, value, *, option: str = "", file=None) -> None:
@@ -132,9 +135,9 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
     if "train" in raw and task is None:
         ctx.fail("train", raw["train"], "a [task] table too (what to train on)")
     if task is None:
-        x, times = input_section(ctx, raw.get("input", {}), raw["model"])
+        x, times, batched = input_section(ctx, raw.get("input", {}), raw["model"])
     else:
-        x, times = task_input(ctx, raw.get("input", {}), task), None
+        x, times, batched = task_input(ctx, raw.get("input", {}), task), None, True     # a task's test set
     model = model_section(ctx, raw["model"], n_in=x.shape[2], n_out=None if task is None else task.n_out)
     if not isinstance(model, ClockworkRNN):
         _untraced(ctx, raw, task)
@@ -153,7 +156,7 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
     else:
         config, every = None, SCHEMA["train"]["checkpoint_every"].default
     return Scenario(path, name, description, model, x, options.get("times"), engine_name, options, output, raw,
-                    task=task, train=config, checkpoint_every=every)
+                    task=task, train=config, checkpoint_every=every, batched=batched)
 
 
 def _untraced(ctx: Checks, raw: dict, task) -> None:

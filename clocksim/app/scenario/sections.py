@@ -44,6 +44,11 @@ def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -
         return _baseline(ctx, kind, m, n_in, outputs)
     if "periods" in m and "clocks" in m:
         ctx.error("model", "got both `periods` and `clocks`, expected one of them")
+    schedule = "clocks" if "clocks" in m else "periods" if "periods" in m else None
+    for key in FAMILY_KEYS:                  # never run with the file's periods while a family was asked for
+        if schedule and key in m:
+            ctx.error(f"model.{key}", f"got {m[key]!r} beside model.{schedule}, which gives the schedule itself; "
+                      f"expected one of them (remove model.{schedule} to use model.{key}, or leave model.{key} out)")
     sizes = ctx.get(m, "model.module_sizes")
     if "clocks" in m:
         g_key, g = "model.clocks", len(m["clocks"]) if isinstance(m["clocks"], list) else 1
@@ -213,8 +218,11 @@ def _clocks(ctx, items) -> list[C.Clock]:
     return out
 
 
-def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray | Signal, np.ndarray | None]:
-    """The input (an array read from a file, or a :class:`Signal` computed as it is read) and arrival times."""
+def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray | Signal, np.ndarray | None, bool]:
+    """The input (B, L, n_in) (an array read from a file, or a :class:`Signal` computed as it is read), the
+    arrival times, and whether the input is a batch: ``input.batch`` given, or a file of (B, L, n_in)
+    numbers. An unbatched scenario's results are shaped like :func:`clocksim.simulate`'s for (L, n_in)."""
+    batched = "batch" in inp
     kind = ctx.choice(inp, "input.kind", INPUT_KINDS)
     seed = ctx.int(inp, "input.seed", minimum=0)
     rng = np.random.default_rng(seed)
@@ -235,6 +243,7 @@ def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray | Signal,
             ctx.fail("input.path", str(file), f"numbers shaped (L, n_in) or (B, L, n_in), got {data.dtype} "
                                               f"{data.shape}")
         ctx.call("input.path", check_memory, 2 * 8 * data.size, None, f"the input file's {data.shape} numbers")
+        batched = batched or data.ndim == 3
         x = data.astype(np.float64).reshape((1,) * (3 - data.ndim) + data.shape)
         if not np.isfinite(x).all():
             ctx.fail("input.path", str(file), "finite numbers (found NaN or inf)")
@@ -277,7 +286,7 @@ def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray | Signal,
         ctx.call("input.steps", check_memory, 3 * 8 * L, None, f"the {L} jittered arrival times")
         times = np.arange(L) + jitter * (np.random.default_rng([seed, 1]).random(L) - 0.5)
         times = np.maximum(times, 0.0)
-    return x, times
+    return x, times, batched
 
 
 def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
@@ -353,6 +362,8 @@ def _device(ctx, value) -> Device:
             raise
         raise ctx.located(exc, "engine.compute") from None
 
+#: The keys that make the periods from a family; refused beside ``periods`` or ``clocks``.
+FAMILY_KEYS = ("family", "base", "step")
 
 #: Most compute cores a scenario may simulate.
 MAX_CORES = 65536
@@ -364,8 +375,8 @@ def _delay(ctx, where: str, value) -> cost.Delay:
         if kind not in cost.DELAY_KINDS:
             ctx.fail(f"{where}.kind", kind, "one of " + ", ".join(cost.DELAY_KINDS))
         return ctx.construct(where, cost.DELAY_KINDS[kind], {k: v for k, v in value.items() if k != "kind"})
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        ctx.fail(where, value, "a delay >= 0 or a table with a `kind`")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        ctx.fail(where, value, "a delay >= 0 or a table with a `kind`")     # the number is the key's own value
     return ctx.call(where, cost.Fixed, value)
 
 

@@ -28,6 +28,7 @@ The package is callable: ``clocksim.search(spec, out_dir, ...)`` is
 import sys
 import types
 
+from ..._validate import check_options, keyword_names
 from .run import SearchResult, pareto_indices, search
 from .spec import SEARCH_SCHEMA, SearchError, SearchSpec, load_search, parse_search
 
@@ -38,6 +39,7 @@ __all__ = ["search", "SearchResult", "SearchSpec", "SearchError", "load_search",
 class _CallablePackage(types.ModuleType):
     def __call__(self, spec, out_dir, **options) -> SearchResult:
         """``clocksim.search(...)``: :func:`clocksim.search.search`."""
+        check_options(options, keyword_names(search)[2:], where="clocksim.search", suggest=["spec", "out_dir"])
         return search(spec, out_dir, **options)
 
 

@@ -6,11 +6,17 @@ import csv
 import io
 import json
 import math
+import os
+import shutil
 import time
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+
+from ..._validate import as_path
 
 from .spec import SearchError, SearchSpec, load_search, metric_value, toml_key, toml_value
 from .trial import journal_storage, make_pruner, run_trial
@@ -67,44 +73,121 @@ def search(spec, out_dir, *, trials: int | None = None, scheduler="serial", work
         Local workers, and the batch size; default one per available core.
     """
     import optuna
-    from tqdm import tqdm
 
-    from ..sweep.schedulers import _client, check_scheduler, default_workers, execute
+    from ..folders import check_folder, folder_lock, make_parents, remove_made
+    from ..sweep.schedulers import check_scheduler
 
     t0 = time.perf_counter()
-    spec = spec if isinstance(spec, SearchSpec) else load_search(spec)
+    spec = spec if isinstance(spec, SearchSpec) else load_search(as_path("spec", spec))
     total = spec.trials if trials is None else trials
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
         raise SearchError(f"got {total!r}, expected an integer >= 1", key="--trials")
     check_scheduler(scheduler, workers)
-    folder = Path(out_dir)
+    folder = check_folder(as_path("out_dir", out_dir))
     if folder.exists() and not folder.is_dir():
         raise SearchError(f"{folder} exists and is not a folder", key="--out")
-    folder.mkdir(parents=True, exist_ok=True)
+    existed = folder.exists()
+    made = make_parents(folder)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = None
+    try:
+        with folder_lock(folder):            # a second search (or run) on this folder is refused at once
+            folder.mkdir(exist_ok=True)
+            notes = check_journal(folder / JOURNAL)
+            study, storage = _open_study(spec, folder / JOURNAL)
+            done = _recover(study, storage)
+            ran = _run_trials(spec, folder, study, total, done, scheduler, workers, progress)
+            all_trials = study.get_trials(deepcopy=False)
+    except Exception:
+        if not existed and not _any_complete(study):    # nothing worth keeping (a spec's unknown metric, say)
+            shutil.rmtree(folder, ignore_errors=True)
+            remove_made(made)
+        raise
+    result = _outputs(spec, folder, all_trials, ran, figures, time.perf_counter() - t0)
+    result.notes[:0] = notes
+    return result
+
+
+def _any_complete(study) -> bool:
+    from optuna.trial import TrialState
+
+    return study is not None and bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def _run_trials(spec: SearchSpec, folder: Path, study, total: int, done: int, scheduler, workers, progress) -> int:
+    """Ask, run and tell trials until ``total`` are finished; returns how many this call finished."""
+    from tqdm import tqdm
+
+    from ..folders import check_signals
+    from ..sweep.schedulers import _client, default_workers, execute
+
     ran = 0
-    with _lock(folder):
-        storage = journal_storage(folder / JOURNAL)
-        study = _study(spec, storage)
-        done = _recover(study, storage)
-        batch = 1 if scheduler == "serial" else (workers or default_workers())
-        with tqdm(total=total, initial=min(done, total), unit="trial", desc=spec.name,
-                  disable=None if progress else True) as bar, \
-                (nullcontext("serial") if scheduler == "serial" else _client(scheduler, workers)) as where:
-            while done < total:
-                asked = {}
-                for _ in range(min(batch, total - done)):
-                    trial = study.ask()
-                    overrides = spec.space.suggest(trial)
-                    trial.set_user_attr("overrides", overrides)
-                    asked[str(trial.number)] = trial
-                tasks = [_task(spec, folder, study, trial) for trial in asked.values()]
-                for row in execute(tasks, where, None, fn=run_trial):
-                    _tell(spec, study, asked[row["id"]], row)
-                    done, ran = done + 1, ran + 1
-                    bar.update(1)
-        all_trials = study.get_trials(deepcopy=False)
-    return _outputs(spec, folder, all_trials, ran, figures, time.perf_counter() - t0)
+    batch = 1 if scheduler == "serial" else (workers or default_workers())
+    with tqdm(total=total, initial=min(done, total), unit="trial", desc=spec.name,
+              disable=None if progress else True) as bar, \
+            (nullcontext("serial") if scheduler == "serial" else _client(scheduler, workers)) as where:
+        while done < total:
+            asked = {}
+            for _ in range(min(batch, total - done)):
+                trial = study.ask()
+                overrides = spec.space.suggest(trial)
+                trial.set_user_attr("overrides", overrides)
+                asked[str(trial.number)] = trial
+            tasks = [_task(spec, folder, study, trial) for trial in asked.values()]
+            for row in execute(tasks, where, None, fn=run_trial):
+                _tell(spec, study, asked[row["id"]], row)
+                done, ran = done + 1, ran + 1
+                bar.update(1)
+                check_signals()          # a SIGTERM swallowed while a trial compiled still ends the search
+    return ran
+
+
+def check_journal(path: Path) -> list[str]:
+    """Recover a journal whose last record was cut short (a kill, a full disk): drop that partial line,
+    and note it. A damaged record before the last is refused with one line naming the file and line.
+
+    Called with the folder locked, before any worker runs: a journal lock of Optuna found now was
+    left by a search that was killed while it wrote, and is removed (Optuna would wait 30 s for it).
+    """
+    stale = path.with_name(path.name + ".lock")
+    if stale.is_symlink() or stale.exists():
+        stale.unlink()
+    if not path.exists():
+        return []
+    with open(path, "r+b") as f:
+        data = f.read()
+        whole = data.rfind(b"\n") + 1
+        notes = []
+        if whole < len(data):
+            f.truncate(whole)
+            f.flush()
+            os.fsync(f.fileno())
+            notes.append(f"dropped an incomplete last record of {path.name} ({len(data) - whole} bytes: the search "
+                         "stopped while writing it, or the disk was full)")
+    for number, line in enumerate(data[:whole].splitlines(), start=1):
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("op_code"), int):
+            raise SearchError(f"line {number}: not an Optuna journal record (the file is damaged); move the folder "
+                              "away, or use another --out to start afresh", file=path)
+    return notes
+
+
+def _open_study(spec: SearchSpec, path: Path):
+    """The study of ``spec`` in the journal ``path`` and its storage; a journal Optuna cannot replay is
+    refused with one line naming it."""
+    from ...errors import ClocksimError
+
+    try:
+        storage = journal_storage(path)
+        return _study(spec, storage), storage
+    except ClocksimError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError) as exc:
+        raise SearchError(f"not a journal Optuna can replay ({type(exc).__name__}: {str(exc)[:80]}); move the "
+                          "folder away, or use another --out to start afresh", file=path) from None
 
 
 def _study(spec: SearchSpec, storage):
@@ -207,31 +290,12 @@ def _tell(spec: SearchSpec, study, trial, row: dict) -> None:
     study.tell(trial, values)
 
 
-@contextmanager
-def _lock(folder: Path):
-    """One search at a time in a folder (so trials found running were left by a killed search)."""
-    from ..sweep.results import ResultsError, fcntl
-
-    handle = open(folder / ".lock", "w")
-    try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise ResultsError(f"{folder} is in use by another search (wait for it, or use another "
-                                   "--out)", key="--out") from None
-        yield
-    finally:
-        handle.close()
-
-
 # ---------------------------------------------------------------------- outputs
 def pareto_indices(values: list[list[float]], directions: list[str]) -> list[int]:
-    """Indices of the points no other point dominates (every objective no worse, one better)."""
-    sign = [1.0 if d == "minimize" else -1.0 for d in directions]
-    pts = [[s * v for s, v in zip(sign, row)] for row in values]
-    return [i for i, p in enumerate(pts)
-            if not any(all(a <= b for a, b in zip(q, p)) and any(a < b for a, b in zip(q, p)) for q in pts)]
+    """Indices of the points no other point dominates (:func:`clocksim.trace.summary.non_dominated`)."""
+    from ...trace.summary import non_dominated
+
+    return [int(i) for i in np.flatnonzero(non_dominated(values, directions))] if values else []
 
 
 def _rows(spec: SearchSpec, trials) -> tuple[list[dict], list[str]]:
@@ -271,7 +335,7 @@ def _outputs(spec: SearchSpec, folder: Path, trials, ran: int, figures: bool, wa
     from ..folders import output_folder
     from ..provenance import provenance
     from ..sweep.results import format_cell, write_parquet
-    from ...trace.core import atomic_write
+    from ..._files import atomic_write, write_json
 
     rows, columns = _rows(spec, trials)
     notes: list[str] = []
@@ -308,7 +372,7 @@ def _outputs(spec: SearchSpec, folder: Path, trials, ran: int, figures: bool, wa
     record = {"search": spec.record(), "trials": len(rows), "states": counts, "ran": ran,
               "front": [{"number": r["number"], "file": r["file"], **{m: r[m] for m in objectives}} for r in front],
               "provenance": provenance()}
-    atomic_write(folder / "search.json", lambda f: f.write((json.dumps(record, indent=2, default=str) + "\n").encode()))
+    write_json(folder / "search.json", record)
     files.append(folder / "search.json")
     return SearchResult(spec, folder, rows, front, ran, files, notes, wall)
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..specfile import flatten, parse_range
+
 __all__ = ["Space", "parse_space", "RULES"]
 
 RULES = ("fastest-first", "slowest-first", "fifo")
@@ -163,29 +165,12 @@ class _Extreme:
         return choices[-1] if self.high else choices[0]
 
 
-def parse_space(chk, tables: dict, base, flatten) -> Space:
+def parse_space(chk, tables: dict, base) -> Space:
     """Validate the space tables of a search file against the base scenario ``base``."""
     params = flatten("random", tables.get("params", {}))
     for key, spec in params.items():
-        where = f"params.{key}"
-        chk.scenario_key(where, key)
-        if isinstance(spec, list):
-            if not spec:
-                chk.fail(where, spec, "a non-empty array of choices or a range {low, high}")
-            continue
-        if not isinstance(spec, dict) or "low" not in spec or "high" not in spec:
-            chk.fail(where, spec, "an array of choices or a range {low, high} or {low, high, log = true}")
-        for name in spec:
-            if name not in ("low", "high", "log"):
-                chk.unknown(f"{where}.{name}", ["low", "high", "log"])
-        for name in ("low", "high"):
-            v = spec[name]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                chk.fail(f"{where}.{name}", v, "a finite number")
-        if not spec["low"] < spec["high"]:
-            chk.fail(where, spec, "low < high")
-        if spec.get("log", False) and spec["low"] <= 0:
-            chk.fail(f"{where}.low", spec["low"], "a number > 0 with log = true")
+        chk.scenario_key(f"params.{key}", key)
+        parse_range(chk, f"params.{key}", spec)
     model = base.model
     base_periods = [getattr(c, "period", None) for c in model.clocks]
     structured = {name: _table(chk, tables, name) for name in ("periods", "phases", "sizes", "priority")}

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..._validate import read_toml
+from ..._validate import as_path, read_toml
 from ...errors import ClocksimError, InvalidTypeError, InvalidValueError
 from ..scenario import REQUIRED, Key, apply_override, leading_comment, parse_scenario
-from ..sweep.spec import _absolute_paths, _base_scenario, _Check, _flatten, _head_table
+from ..specfile import SpecChecks, absolute_paths, base_scenario, head_table
 from .space import Space, parse_space
 
 __all__ = ["SearchSpec", "SearchError", "Objective", "Constraint", "load_search", "parse_search", "SEARCH_SCHEMA",
@@ -130,7 +130,7 @@ class SearchSpec:
         raw = copy.deepcopy(self.base)
         for key, value in overrides.items():
             apply_override(raw, f"{key}={toml_value(value)}", self.path)
-        _absolute_paths(raw, self.scenario_path.parent, self.path.parent, overrides)
+        absolute_paths(raw, self.scenario_path.parent, self.path.parent, overrides)
         return raw
 
     def fingerprint(self) -> str:
@@ -156,13 +156,16 @@ class SearchSpec:
                 "prune": self.prune, "prune_warmup": self.prune_warmup, "fingerprint": self.fingerprint()}
 
 
-class _SearchCheck(_Check):
-    error = SearchError
+class SearchChecks(SpecChecks):
+    """The spec checker (:class:`clocksim.app.specfile.SpecChecks`) of a search file."""
+
+    error_type = SearchError
+    schema = SEARCH_SCHEMA
 
 
 def load_search(path) -> SearchSpec:
     """Read a search file and validate it (raises :class:`SearchError` naming the key)."""
-    path = Path(path)
+    path = as_path("path", path)
     raw, text = read_toml(path, SearchError, "search")
     return parse_search(raw, path, leading_comment(text))
 
@@ -170,11 +173,11 @@ def load_search(path) -> SearchSpec:
 def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
     """Validate a search given as parsed TOML; ``path`` is where relative paths start from."""
     path = Path(path).absolute()
-    chk = _SearchCheck(path)
-    head = _head_table(chk, raw, SEARCH_SCHEMA, "search", arrays=("objectives",))
-    scenario_path, base = _base_scenario(chk, head, "search")
+    chk = SearchChecks(path)
+    head = head_table(chk, raw, SEARCH_SCHEMA, "search", arrays=("objectives",))
+    scenario_path, base = base_scenario(chk, head, "search")
     try:
-        base_scenario = parse_scenario(copy.deepcopy(base), scenario_path)
+        base_parsed = parse_scenario(copy.deepcopy(base), scenario_path)
     except ClocksimError as exc:
         raise SearchError(f"the base scenario is invalid: {exc}", key="search.scenario", file=path) from None
     objectives = _objectives(chk, raw.get("objectives"))
@@ -189,14 +192,14 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
         chk.fail("search.prune", prune, "true or false")
     if prune and len(objectives) > 1:
         chk.fail("search.prune", prune, "false with several objectives (Optuna prunes single-objective studies only)")
-    if prune and base_scenario.train is None:
+    if prune and base_parsed.train is None:
         chk.fail("search.prune", prune, "false: the base scenario trains nothing (no [task] and [train])")
     sampler = chk.choice(head, "search.sampler", SAMPLERS)
     for key, owner in (("startup_trials", "tpe"), ("population", "nsga2")):
         if key in head and sampler != owner:
             chk.fail(f"search.{key}", head[key], f"no {key} with sampler = {sampler!r} (it is an option of {owner!r})")
     space = parse_space(chk, {k: v for k, v in raw.items() if k not in ("search", "objectives")},
-                        base_scenario, _flatten)
+                        base_parsed)
     spec = SearchSpec(path=path, name=chk.string(head, "search.name") or path.stem,
                       description=chk.string(head, "search.description") or comment, scenario_path=scenario_path,
                       trials=chk.int(head, "search.trials", minimum=1, default=50),
@@ -210,7 +213,7 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
     return spec
 
 
-def _objectives(chk: _SearchCheck, tables) -> list[Objective]:
+def _objectives(chk: SearchChecks, tables) -> list[Objective]:
     if tables is None:
         chk.fail("objectives", None, "at least one [[objectives]] table with a `metric`")
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):

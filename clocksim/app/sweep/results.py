@@ -25,13 +25,8 @@ import os
 import re
 from pathlib import Path
 
+from ..._files import FileLock, atomic_write, sibling_name
 from ...errors import ClocksimError
-from ...trace.core import atomic_write
-
-try:                       # advisory lock against two sweeps writing one log (POSIX)
-    import fcntl
-except ImportError:        # pragma: no cover - Windows: no lock
-    fcntl = None
 
 __all__ = ["ResultsLog", "ResultsError", "write_parquet", "format_cell", "parse_number"]
 
@@ -69,6 +64,9 @@ class ResultsLog:
         self.rows: list[dict] = []
         self.dropped = ""
         self._file = None
+        self._lock = FileLock(self.path.with_name(sibling_name(self.path.name, ".lock")), what=self.path.name,
+                              holder="another sweep", hint="wait for it, or use another --out", error=ResultsError,
+                              errfile=self.path)
 
     def __enter__(self) -> "ResultsLog":
         self.open()
@@ -80,18 +78,11 @@ class ResultsLog:
     def open(self) -> "ResultsLog":
         """Read the rows already recorded (dropping a partial last line), lock the file, get ready to append."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            atomic_write(self.path, lambda f: f.write(_line(self.columns).encode()))
-        self._file = open(self.path, "r+b")
-        if fcntl is not None:
-            try:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                self._file.close()
-                self._file = None
-                raise ResultsError("in use by another sweep (wait for it, or use another --out)",
-                                   file=self.path) from None
+        self._lock.__enter__()
         try:
+            if not self.path.exists():
+                atomic_write(self.path, lambda f: f.write(_line(self.columns).encode()))
+            self._file = open(self.path, "r+b")
             self._read()
         except BaseException:
             self.close()
@@ -155,8 +146,9 @@ class ResultsLog:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()           # closing releases the lock
+            self._file.close()
             self._file = None
+        self._lock.__exit__(None, None, None)
 
     def _sync(self) -> None:
         self._file.flush()

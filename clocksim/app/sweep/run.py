@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..._validate import as_bool, as_instance, as_path
+from ..._files import write_json
 from .spec import ROW_FIELDS, Sweep, SweepError
 
 #: Files a sweep writes into its output folder (``force`` removes exactly these).
@@ -74,8 +75,11 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
     from .schedulers import check_scheduler, execute
 
     t0 = time.perf_counter()
+    as_instance("sweep", sweep, Sweep, "a Sweep (clocksim.load_sweep(path))")
+    for flag, value in (("force", force), ("retry_errors", retry_errors), ("progress", progress), ("figures", figures)):
+        as_bool(flag, value)
     check_scheduler(scheduler, workers)
-    folder = Path(out_dir)
+    folder = as_path("out_dir", out_dir)
     if folder.exists() and not folder.is_dir():
         raise SweepError(f"{folder} exists and is not a folder", key="--out")
     with folder_lock(folder):                 # another sweep (or run) writing here is refused, --force too
@@ -89,7 +93,7 @@ def run_sweep(sweep: Sweep, out_dir, *, scheduler="processes", workers: int | No
                 notes.append(f"dropped an incomplete last line of {log.path.name} (a run stopped while writing it)")
             finished = {i for i, row in log.latest().items() if row["status"] == "ok" or not retry_errors}
             todo = [p for p in sweep.points if p.id not in finished]
-            _write_json(folder / "sweep.json", sweep_record(sweep))
+            write_json(folder / "sweep.json", sweep_record(sweep))
             by_id = {p.id: p for p in todo}
             total = len(sweep.points)
             with tqdm(total=total, initial=total - len(todo), unit="point", desc=sweep.name,
@@ -152,7 +156,3 @@ def _figures(sweep: Sweep, table: list[dict], folder: Path, notes: list[str]) ->
     return written
 
 
-def _write_json(path: Path, data) -> None:
-    from ...trace.core import atomic_write
-
-    atomic_write(path, lambda f: f.write((json.dumps(data, indent=2, default=str) + "\n").encode()))

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import itertools
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..._validate import read_toml
+from ..._validate import as_path, read_toml
 from ...errors import ClocksimError, InvalidValueError
 from ...limits import POINTS_ENV, check_count
 from ...model.cwrnn import ClockworkRNN
-from ..scenario import REQUIRED, SCHEMA, Key, leading_comment, parse_scenario, set_key
+from ..scenario import REQUIRED, Key, leading_comment, parse_scenario, set_key
+from ..specfile import PATH_KEYS, SpecChecks, absolute_paths, base_scenario, flatten, head_table, parse_range  # noqa: F401
 from ...trace.summary import metric_columns
 
 __all__ = ["Sweep", "Point", "SweepError", "load_sweep", "parse_sweep", "point_id", "SWEEP_SCHEMA"]
@@ -64,8 +63,6 @@ SWEEP_SCHEMA: dict[str, dict[str, Key]] = {
 PARETO_Y_DEFAULTS = ("accuracy_value", "latency_p99", "deadline_misses")
 #: Columns of a results row that are not parameters or metrics.
 ROW_FIELDS = ("status", "error", "wall_time")
-#: Scenario keys holding file paths: made absolute before points are sent to workers.
-PATH_KEYS = (("model", "params"), ("input", "path"))
 
 
 @dataclass(frozen=True)
@@ -129,7 +126,7 @@ class Sweep:
         raw = copy.deepcopy(self.base)
         for key, value in point.overrides.items():
             set_key(raw, key, value)
-        _absolute_paths(raw, self.scenario_path.parent, self.path.parent, point.overrides)
+        absolute_paths(raw, self.scenario_path.parent, self.path.parent, point.overrides)
         return raw
 
     def task(self, point: Point) -> dict:
@@ -147,7 +144,7 @@ class Sweep:
 
 def load_sweep(path) -> Sweep:
     """Read a sweep file and validate it and every point's scenario (raises :class:`SweepError`)."""
-    path = Path(path)
+    path = as_path("path", path)
     raw, text = read_toml(path, SweepError, "sweep")
     return parse_sweep(raw, path, leading_comment(text))
 
@@ -155,17 +152,17 @@ def load_sweep(path) -> Sweep:
 def parse_sweep(raw: dict, path: Path, comment: str = "") -> Sweep:
     """Validate a sweep given as parsed TOML; ``path`` is where relative paths start from."""
     path = Path(path).absolute()
-    chk = _Check(path)
-    head = _head_table(chk, raw, SWEEP_SCHEMA, "sweep")
-    scenario_path, base = _base_scenario(chk, head)
+    chk = SweepChecks(path)
+    head = head_table(chk, raw, SWEEP_SCHEMA, "sweep")
+    scenario_path, base = base_scenario(chk, head)
     seeds = _seeds(chk, head)
     seed_keys = []
     if seeds is None and "seed_keys" in head:
         chk.fail("sweep.seed_keys", head["seed_keys"], "`seeds` or `repeats` beside it (it says where they go)")
     if seeds is not None:
         seed_keys = chk.strings(head, "sweep.seed_keys", SWEEP_SCHEMA["sweep"]["seed_keys"].default)
-    fixed = _flatten("fixed", raw.get("fixed", {}))
-    grid = _flatten("grid", raw.get("grid", {}))
+    fixed = flatten("fixed", raw.get("fixed", {}))
+    grid = flatten("grid", raw.get("grid", {}))
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             chk.fail(f"grid.{key}", values, "a non-empty array of values")
@@ -237,7 +234,7 @@ def point_id(scenario: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Path, index: int) -> set[str]:
+def _check_point(chk: "SweepChecks", point: Point, scenario: dict, scenario_path: Path, index: int) -> set[str]:
     """Validate the point's scenario; return when its summary keys are present (see :data:`clocksim.summary.WHEN`)."""
     try:
         parsed = parse_scenario(scenario, scenario_path)
@@ -248,40 +245,7 @@ def _check_point(chk: "_Check", point: Point, scenario: dict, scenario_path: Pat
     return traced | ({"task"} if parsed.task else set()) | ({"trained"} if parsed.train else set())
 
 
-def _head_table(chk: "_Check", raw: dict, schema: dict, table: str, arrays=()) -> dict:
-    """Check a sweep or search file's tables against ``schema`` (``arrays``: names that are arrays of
-    tables) and return its head ``[table]``, its keys checked too."""
-    for name, value in raw.items():
-        if name not in schema:
-            chk.unknown(name, list(schema))
-        if name not in arrays and not isinstance(value, dict):
-            chk.fail(name, value, f"a table ([{name}])")
-    head = raw.get(table)
-    if head is None:
-        chk.fail(table, None, f"a [{table}] table with at least `scenario`")
-    for key in head:
-        if key not in schema[table]:
-            chk.unknown(f"{table}.{key}", list(schema[table]))
-    return head
-
-
-def _base_scenario(chk: "_Check", head: dict, table: str = "sweep") -> tuple[Path, dict]:
-    """The base scenario named by ``<table>.scenario``: its absolute path and parsed TOML (paths absolute)."""
-    name = chk.string(head, f"{table}.scenario")
-    if name is None:
-        chk.fail(f"{table}.scenario", None, "the path of the base scenario (.toml), relative to this file")
-    file = Path(name)
-    if not file.is_absolute():
-        file = chk.path.parent / file
-    file = Path(os.path.normpath(file.absolute()))
-    if not file.is_file():
-        chk.fail(f"{table}.scenario", name, f"an existing scenario file (looked for {file})")
-    base, _ = read_toml(file, chk.error, "scenario")
-    _absolute_paths(base, file.parent, file.parent, {})
-    return file, base
-
-
-def _metrics(chk: "_Check", head: dict, present: set[str]) -> list[str]:
+def _metrics(chk: "SweepChecks", head: dict, present: set[str]) -> list[str]:
     if "metrics" not in head:
         return list(metric_columns(tuple(present)))
     available = list(metric_columns())
@@ -292,7 +256,7 @@ def _metrics(chk: "_Check", head: dict, present: set[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _seeds(chk: "_Check", head: dict) -> list[int] | None:
+def _seeds(chk: "SweepChecks", head: dict) -> list[int] | None:
     if "seeds" in head and "repeats" in head:
         chk.fail("sweep.repeats", head["repeats"], "either `seeds` or `repeats`, not both")
     if "repeats" in head:
@@ -315,56 +279,16 @@ def _seeds(chk: "_Check", head: dict) -> list[int] | None:
     return seeds
 
 
-def _flatten(table: str, node: dict, prefix: str = "") -> dict:
-    """``{model: {family: [...]}}`` -> ``{"model.family": [...]}`` (TOML dotted keys make nested tables).
-
-    Tables are walked down to their leaves (so ``engine.compute.cores`` sets one key of the base's compute
-    table); in ``[random]`` a table with ``low`` and ``high`` is a range, a leaf.
-    """
-    out = {}
-    for key, value in node.items():
-        full = f"{prefix}{key}"
-        if isinstance(value, dict) and value and not (table == "random" and _is_range(value)):
-            out.update(_flatten(table, value, full + "."))
-        else:
-            out[full] = value
-    return out
-
-
-def _is_range(value: dict) -> bool:
-    return "low" in value and "high" in value
-
-
-def _random(chk: "_Check", table: dict) -> tuple[int, dict]:
+def _random(chk: "SweepChecks", table: dict) -> tuple[int, dict]:
     keys = {k: v for k, v in table.items() if k not in ("samples", "seed")}
-    draws = _flatten("random", keys)
+    draws = flatten("random", keys)
     if not draws:
         if table:
             chk.fail("random", table, "at least one key to draw, e.g. model.seed = {low = 0, high = 100}")
         return 0, {}
     samples = chk.int(table, "random.samples", minimum=1)
     for key, spec in draws.items():
-        where = f"random.{key}"
-        if isinstance(spec, list):
-            if not spec:
-                chk.fail(where, spec, "a non-empty array of choices or a table {low, high}")
-            continue
-        if not isinstance(spec, dict):
-            chk.fail(where, spec, "an array of choices or a table {low, high} or {low, high, log = true}")
-        for name in spec:
-            if name not in ("low", "high", "log"):
-                chk.unknown(f"{where}.{name}", ["low", "high", "log"])
-        lo, hi = spec["low"], spec["high"]
-        for name, v in (("low", lo), ("high", hi)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                chk.fail(f"{where}.{name}", v, "a finite number")
-        if not lo < hi:
-            chk.fail(where, spec, "low < high")
-        log = spec.get("log", False)
-        if not isinstance(log, bool):
-            chk.fail(f"{where}.log", log, "true or false")
-        if log and lo <= 0:
-            chk.fail(f"{where}.low", lo, "a number > 0 with log = true")
+        parse_range(chk, f"random.{key}", spec)
     return samples, draws
 
 
@@ -394,7 +318,7 @@ def _draw(draws: dict, samples: int, seed: int) -> list[dict]:
     return out
 
 
-def _plots(chk: "_Check", table: dict, metrics: list[str], grid_keys: list[str]) -> dict:
+def _plots(chk: "SweepChecks", table: dict, metrics: list[str], grid_keys: list[str]) -> dict:
     for key in table:
         if key not in SWEEP_SCHEMA["plots"]:
             chk.unknown(f"plots.{key}", list(SWEEP_SCHEMA["plots"]))
@@ -421,88 +345,12 @@ def _plots(chk: "_Check", table: dict, metrics: list[str], grid_keys: list[str])
     return out
 
 
-# ---------------------------------------------------------------------- scenario keys and paths
-
-def _absolute_paths(raw: dict, scenario_dir: Path, sweep_dir: Path, overrides: dict) -> None:
-    """Make relative file paths absolute: the scenario's own against its folder, the sweep's against the sweep
-    file's folder (so points find their files from any worker's working directory)."""
-    for section, key in PATH_KEYS:
-        value = raw.get(section, {}).get(key) if isinstance(raw.get(section), dict) else None
-        if isinstance(value, str) and not Path(value).is_absolute():
-            base = sweep_dir if f"{section}.{key}" in overrides else scenario_dir
-            raw[section][key] = os.path.normpath(base / value)
-
-
 def _show(value) -> str:
     return json.dumps(value, separators=(", ", "=")) if isinstance(value, (dict, list, str)) else str(value)
 
 
-class _Check:
-    """Typed getters that raise ``error`` (SweepError; a search file's SearchError) naming the file and key."""
+class SweepChecks(SpecChecks):
+    """The spec checker (:class:`clocksim.app.specfile.SpecChecks`) of a sweep file."""
 
-    error: type[InvalidValueError] = SweepError
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, key: str, value, expected: str):
-        raise self.error(key=key, value=value, expected=expected, file=self.path)
-
-    def unknown(self, key: str, options: list[str], leaf: str | None = None, what: str = "key"):
-        leaf = key.rsplit(".", 1)[-1] if leaf is None else leaf
-        close = difflib.get_close_matches(leaf, options, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        listed = ", ".join(options) if options else "none"
-        raise self.error(f"unknown {what}{hint}; expected one of {listed}", key=key, file=self.path)
-
-    def scenario_key(self, where: str, key: str) -> None:
-        """``key`` must be a dotted path into the scenario schema (section.key[.sub...])."""
-        parts = key.split(".")
-        if len(parts) < 2 or not all(parts):
-            self.fail(where, key, "a scenario key path section.key, e.g. model.family")
-        if parts[0] not in SCHEMA:
-            close = difflib.get_close_matches(parts[0], list(SCHEMA), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise self.error(f"unknown scenario section {parts[0]!r}{hint}; expected one of {', '.join(SCHEMA)}",
-                             key=where, file=self.path)
-        if parts[1] not in SCHEMA[parts[0]]:
-            close = difflib.get_close_matches(parts[1], list(SCHEMA[parts[0]]), n=1)
-            hint = f" (did you mean {parts[0]}.{close[0]}?)" if close else ""
-            raise self.error(f"unknown scenario key {parts[0]}.{parts[1]}{hint}; "
-                             f"expected one of {', '.join(SCHEMA[parts[0]])}", key=where, file=self.path)
-
-    def _default(self, key: str):
-        table, name = key.split(".", 1)
-        spec = SWEEP_SCHEMA.get(table, {}).get(name)
-        return None if spec is None or spec.default == REQUIRED else spec.default
-
-    def string(self, table: dict, key: str):
-        value = table.get(key.rsplit(".", 1)[-1], self._default(key))
-        if value is not None and not isinstance(value, str):
-            self.fail(key, value, "a string")
-        return value
-
-    def choice(self, table: dict, key: str, options) -> str:
-        value = table.get(key.rsplit(".", 1)[-1], self._default(key))
-        if value not in options:
-            self.fail(key, value, "one of " + ", ".join(f'"{o}"' for o in options))
-        return value
-
-    def int(self, table: dict, key: str, minimum: int | None = None, default=None) -> int:
-        value = table.get(key.rsplit(".", 1)[-1], default)
-        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
-            self.fail(key, value, "an integer" + (f" >= {minimum}" if minimum is not None else ""))
-        return value
-
-    def number(self, table: dict, key: str, default=None) -> float:
-        """A finite number > 0."""
-        value = table.get(key.rsplit(".", 1)[-1], default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            self.fail(key, value, "a finite number > 0")
-        return float(value)
-
-    def strings(self, table: dict, key: str, default) -> list[str]:
-        value = table.get(key.rsplit(".", 1)[-1], default)
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            self.fail(key, value, "a non-empty array of strings")
-        return value
+    error_type = SweepError
+    schema = SWEEP_SCHEMA

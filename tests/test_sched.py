@@ -230,3 +230,71 @@ def test_old_imports_still_work():
     from clocksim.cost.timing import ComputeModel as C2
     from clocksim.sched.compute import ComputeModel as C3
     assert C1 is C2 is C3 is cs.ComputeModel
+
+
+# ---------------------------------------------------------------------- scenarios
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_output_complete_latency_on_phase_aligned_as_in_issue_27():
+    from clocksim.app.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "phase_aligned.toml")
+    c = sc.engine_options["compute"]
+    compute = cs.ComputeModel(cores=c.cores, throughput=c.throughput, overhead=c.overhead, priority=c.priority,
+                              readout=False)
+    s = cs.simulate(sc.model, sc.x, engine="events", **{**sc.engine_options, "compute": compute}).trace.summary()
+    assert s["reaction"]["p99"] == pytest.approx(1.496) and s["latency"]["p99"] == pytest.approx(1.792)
+    assert s["deadline_misses"] == 384
+
+
+def _scenario(tmp_path, compute: str, engine: str = "") -> Path:
+    path = tmp_path / "s.toml"
+    path.write_text('[model]\nmodule_sizes = 2\nperiods = [1, 2, 4]\n[input]\nkind = "noise"\nsteps = 16\n'
+                    f'[engine]\nname = "events"\n{engine}\n[engine.compute]\n{compute}\n')
+    return path
+
+
+@pytest.mark.parametrize("compute, engine, key", [
+    ('policy = "edff"', "", "engine.compute.policy"),
+    ('priority = "rate-monotnic"', "", "engine.compute.priority"),
+    ("cores = 2\npartition = [0, 1, 2]", "", "engine.compute.partition[2]"),
+    ("execution = [1.0, -0.5, 1.0]", "", "engine.compute.execution[1]"),
+    ("variation = { kind = \"uniform\", low = 1.5 }", "", "engine.compute.variation.low"),
+    ("module_deadlines = [1.0, 2.0]", "", "engine.compute.module_deadlines"),
+    ('execution = ["1 ms", "2 ms", "3 ms"]', "", "engine.compute.execution[0]"),      # a unit but no step
+    ('overhead = "10 parsecs"', "", "engine.compute.overhead"),
+    ("", 'step = "10 parsecs"', "engine.step"),
+    ("", 'deadline = "10 parsecs"', "engine.deadline"),
+    ("cores = 1\nspeed = [1.0]", "", "engine.compute.speed"),
+])
+def test_bad_engine_compute_keys_name_the_key_and_write_nothing(tmp_path, capsys, compute, engine, key):
+    from clocksim.app.cli import main
+
+    path = _scenario(tmp_path, compute, engine)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{key}:" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_engine_compute_keys_and_step_run(tmp_path):
+    from clocksim.app.execute import execute
+    from clocksim.app.scenario import load_scenario
+
+    path = _scenario(tmp_path, 'cores = 2\npolicy = "edf"\npreemptive = true\nexecution = ["2 ms", "3 ms", "4 ms"]\n'
+                               'context_switch = "50 us"\nvariation = { kind = "normal", mean = 0.8, sd = 0.1 }',
+                     'step = "10 ms"\ndeadline = "8 ms"')
+    s = execute(load_scenario(path)).summary
+    assert s["time_unit"] == "s" and "utilisation" in s and s["reaction"]["n"] == 16
+
+
+def test_keyword_spotter_scenario_meets_its_deadline():
+    from clocksim.app.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "keyword_spotter.toml")
+    assert sc.engine_options["step"] == pytest.approx(0.01) and sc.engine_options["deadline"] == pytest.approx(2.0)
+    s = cs.simulate(sc.model, sc.x, engine="events", **sc.engine_options).trace.summary()
+    assert s["deadline_misses"] == 0 and s["latency"]["max"] == pytest.approx(0.01409, abs=1e-5)
+    assert s["preemptions"] == 16

@@ -199,7 +199,15 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
              ]
     for key, text in (("compute", "compute model"), ("latency", "link latency"), ("deadline", "deadline")):
         if key in meta:
-            lines.append(f"- {text}: {_describe(meta[key])}")
+            value = meta[key]
+            if key == "deadline" and meta.get("step"):
+                value = f"{_num(value * meta['step'])} s ({_num(value)} steps)"
+            elif key == "compute":
+                value = {k: v for k, v in value.items() if v not in (None, False, 0.0, {"kind": "nominal"})
+                         or k in ("preemptive", "readout")}
+            lines.append(f"- {text}: {_describe(value)}")
+    if meta.get("step"):
+        lines.append(f"- step: {_num(meta['step'])} s per input step; times below are in seconds")
     lines += ["", "## Cost", "",
               f"{fmt.count(summary['activations'])} activations and {fmt.count(summary['macs'])} multiply-adds "
               f"({summary['count_basis']}); a dense RNN of the same size would need "
@@ -383,7 +391,21 @@ def _num(value) -> str:
     return fmt.value(value)
 
 
+def _seconds(value: float) -> str:
+    """A time in seconds in the unit that keeps it short: ``5156 us``, ``10 ms``, ``1.28 s``."""
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if abs(value) >= scale:
+            return f"{value / scale:.6g} {unit}"
+    return f"{value * 1e9:.6g} ns" if value else "0 s"
+
+
 def _describe(value) -> str:
+    if isinstance(value, dict) and set(value) == {"s"}:          # a time given with a unit (ComputeModel.to_dict)
+        return _seconds(value["s"])
+    if isinstance(value, dict) and set(value) == {"per_s"}:
+        return f"{_num(value['per_s'])}/s"
+    if isinstance(value, list):
+        return "[" + ", ".join(_describe(v) for v in value) + "]"
     if isinstance(value, dict):
         return ", ".join(f"{k} {_describe(v)}" for k, v in value.items() if v not in (None, [], {}))
     return str(value)

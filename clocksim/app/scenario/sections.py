@@ -296,12 +296,12 @@ def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
     if name == "compiled" and timing:
         ctx.fail(f"engine.{timing[0]}", e[timing[0]], "no timing keys with engine.name = \"compiled\" "
                                                       "(use \"events\")")
-    step = ctx.call("engine.step", as_step, e["step"], "step") if "step" in e else None
+    step = ctx.call("engine", as_step, e["step"], "step") if "step" in e else None
     if step is not None:
         options["step"] = step
     if "deadline" in e:
         if isinstance(e["deadline"], str):             # "8 ms": converted with step
-            deadline = ctx.call("engine.deadline", lambda v: in_steps("deadline", parse_time("deadline", v), step),
+            deadline = ctx.call("engine", lambda v: in_steps("deadline", parse_time("deadline", v), step),
                                 e["deadline"])
             if not deadline > 0:
                 ctx.fail("engine.deadline", e["deadline"], "a deadline > 0")

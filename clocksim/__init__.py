@@ -45,6 +45,7 @@ if TYPE_CHECKING:                      # what the names below resolve to, for ty
         stagger_phases,
     )
     from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
+    from .sched.device import Device
     from .engine import ENGINES, Result, simulate
     from .train.grad import evaluate, loss_and_grad
     from .model.lstm import LSTM
@@ -55,6 +56,7 @@ if TYPE_CHECKING:                      # what the names below resolve to, for ty
         plot_compare,
         plot_connectivity,
         plot_cost,
+        plot_energy,
         plot_gantt,
         plot_heatmap,
         plot_latency,
@@ -76,9 +78,10 @@ _WHERE = {
     ".model.cwrnn": ["ClockworkRNN"],
     ".engine": ["simulate", "Result", "ENGINES"],
     ".cost": ["ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential"],
+    ".sched.device": ["Device"],
     ".trace.core": ["Trace"],
     ".trace.aggregate": ["AggregateTrace"],
-    ".plot": ["plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state",
+    ".plot": ["plot_activity", "plot_gantt", "plot_cost", "plot_energy", "plot_latency", "plot_staleness", "plot_state",
               "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap"],
     ".app.sweep": ["Sweep", "load_sweep", "run_sweep"],
     ".train.grad": ["loss_and_grad", "evaluate"],
@@ -109,9 +112,9 @@ __all__ = [
     "exponential_periods", "fibonacci_periods", "linear_periods", "prime_periods", "stagger_phases",
     "ClockworkRNN",
     "simulate", "Result", "ENGINES",
-    "ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential",
+    "ComputeModel", "LinkLatency", "Fixed", "Uniform", "Exponential", "Device",
     "Trace", "AggregateTrace",
-    "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state", "plot_connectivity",
+    "plot_activity", "plot_gantt", "plot_cost", "plot_energy", "plot_latency", "plot_staleness", "plot_state", "plot_connectivity",
     "plot_compare",
     "Sweep", "load_sweep", "run_sweep", "plot_pareto", "plot_heatmap", "search",
     "ClocksimError", "InvalidValueError", "InvalidTypeError", "ShapeError", "FileFormatError", "ResourceLimitError",

@@ -223,6 +223,32 @@ def _run(args) -> int:
     return 0
 
 
+def _add_calibrate(sub) -> None:
+    cal = sub.add_parser("calibrate", help="measure this machine's activation kernel and write a `host` device "
+                                           "profile (device = \"host.toml\" in [engine.compute])")
+    cal.add_argument("--out", type=Path, required=True, help="device profile to write (.toml)")
+    cal.add_argument("--repeats", type=int, default=5, help="runs per size; the fastest counts (default 5)")
+    cal.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    cal.set_defaults(func=_calibrate)
+
+
+def _calibrate(args) -> int:
+    from .calibrate import calibrate, write_profile
+
+    if args.out.suffix != ".toml":
+        raise UsageError(f"--out: got {str(args.out)!r}, expected a file name ending in .toml")
+    if args.repeats < 1:
+        raise UsageError(f"--repeats: got {args.repeats}, expected an integer >= 1")
+    device = calibrate(repeats=args.repeats, progress=None if args.quiet else print)
+    write_profile(device, args.out)
+    if not args.quiet:
+        c = device.dtypes["float64"]
+        print(f"host: dispatch {device.dispatch_s * 1e6:.3g} us, {c.macs_per_s / 1e9:.3g} G multiply-adds/s (float64), "
+              + ", ".join(f"{m.name} {m.bytes_per_s / 1e9:.3g} GB/s" for m in device.memory))
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _add_compare(sub) -> None:
     cmp_ = sub.add_parser("compare", help="run two scenarios and compare their cost and latency side by side")
     cmp_.add_argument("a", type=Path, help="first scenario (.toml)")
@@ -359,7 +385,7 @@ def _add_reproduce(sub) -> None:
     rep.set_defaults(func=_reproduce)
 
 
-COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_search, _add_reproduce]
+COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_search, _add_reproduce, _add_calibrate]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,6 +148,7 @@ def figure_drawers(scenario: Scenario, res, size: str | None = None) -> dict[str
         "cost": lambda: plot.plot_cost(trace, size=size),
         "latency": lambda: plot.plot_latency(trace, size=size),
         "staleness": lambda: plot.plot_staleness(trace, size=size),
+        "energy": lambda: plot.plot_energy(trace),
         "gantt": lambda: plot.plot_gantt(trace, steps=_gantt_window(trace), size=size),
         "state": lambda: plot.plot_state(res.h if res.h.ndim == 2 else res.h[0], trace=trace, size=size),
         "connectivity": lambda: plot.plot_connectivity(model.block_mask, model.mask,
@@ -199,6 +200,8 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
     if meta.get("step"):
         lines.append(f"- step: {_num(meta['step'])} s per input step; times below are in seconds")
     lines += _cost_lines(model, meta, summary, L)
+    if "energy" in summary:
+        lines += ["", *_energy_lines(summary)]
     lines += ["", "## Inputs", "", _inputs_line(summary)]
     lines += _timing_lines(meta, summary)
     if "accuracy" in summary:
@@ -293,6 +296,30 @@ def _timing_lines(meta: dict, summary: dict) -> list[str]:
     for row in summary["per_module"]:
         lines.append(f"| M{row['module'] + 1} | {_num(row['staleness_p50'])} | {_num(row['staleness_p99'])} | "
                      f"{_num(row['staleness_max'])} | {_num(row['lag_max'])} |")
+    return lines
+
+
+def _energy_lines(summary: dict) -> list[str]:
+    """The report's energy section: totals, placement and bytes per memory level (``summary["energy"]``)."""
+    e = summary["energy"]
+
+    def joules(v):
+        if v is None:
+            return "n/a"
+        scale, unit = next(((f, u) for f, u in ((1.0, "J"), (1e-3, "mJ"), (1e-6, "uJ")) if abs(v) >= f), (1e-9, "nJ"))
+        return f"{fmt.value(v / scale)} {unit}"
+
+    lines = ["## Energy", "",
+             f"On `{e['device']}` in {e['dtype']} ({summary['count_basis']}): **{joules(e['total_j'])}** in all, "
+             f"{joules(e['per_step_j'])} per step; compute {joules(e['compute_j'])}, static "
+             + (f"{joules(e['static_j'])} over {fmt.value(e['run_time_s'])} s" if e["static_j"] is not None
+                else "not counted (no `step`, so no real time)") + ".",
+             f"Weights in `{e['placement']['weights']}`, states in `{e['placement']['states']}` (each in the "
+             "smallest memory level that holds it).", "",
+             "| memory level | bytes read | bytes written | energy |", "|---|---:|---:|---:|"]
+    for level, moved in summary["memory"].items():
+        lines.append(f"| {level} | {fmt.count(moved['read'])} | {fmt.count(moved['written'])} | "
+                     f"{joules(e['memory_j'][level])} |")
     return lines
 
 

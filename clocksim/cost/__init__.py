@@ -9,6 +9,7 @@ and compute on a pool of cores. Everything is importable from here.
 """
 
 from .counts import (
+    DTYPE_ITEMSIZE,
     ScheduleCost,
     UpdateCost,
     activation_bytes,
@@ -17,9 +18,13 @@ from .counts import (
     buffer_cost,
     dense_macs,
     dense_step_macs,
+    dtype_itemsize,
+    dtype_name,
+    footprint,
     lstm_step_macs,
     paper_speedup_bounds,
     periodic_firings,
+    readout_bytes,
     readout_macs,
     schedule_cost,
     step_macs,
@@ -41,13 +46,13 @@ from .timing import (
 __all__ = [
     "Delay", "Fixed", "Uniform", "Exponential", "as_delay", "DELAY_KINDS",
     "LinkLatency", "ComputeModel", "PRIORITY_RULES", "has_timing_model",
-    "UpdateCost", "update_cost",
+    "UpdateCost", "update_cost", "DTYPE_ITEMSIZE", "dtype_itemsize", "dtype_name", "footprint",
     "ScheduleCost", "schedule_cost", "periodic_firings", "step_macs", "binned_macs",
     "paper_speedup_bounds",
     "activation_bytes",
     "buffer_cost",
     "activation_macs",
-    "readout_macs",
+    "readout_macs", "readout_bytes",
     "dense_step_macs",
     "lstm_step_macs",
     "dense_macs",

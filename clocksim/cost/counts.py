@@ -7,6 +7,13 @@ What one activation costs
     evaluations of the activation function ``f_H``, counted separately
     (:func:`update_cost`). It reads its weight block and bias once, whatever the
     batch size, and the state and input it reads once per sequence.
+What one activation moves (DESIGN section 11)
+    In bytes of the run's dtype (:func:`dtype_itemsize`; float32 exactly half of float64):
+    ``weights`` (its ``W_rec`` block row, ``W_in`` rows and bias, read once per activation),
+    ``state_read`` (the states of the modules it reads and the input, per sequence),
+    ``state_written`` (its own ``k_i`` units, per sequence) and ``messages`` (its ``k_i`` units
+    to each other module it feeds, per sequence): :meth:`UpdateCost.traffic`.
+    :func:`footprint` is what the whole model holds in memory (weights; states, input and inboxes).
 What a schedule costs
     :func:`schedule_cost` adds up the activations of a whole schedule, given as an
     activity mask ``(L, g)`` or as firing counts (:func:`periodic_firings` counts
@@ -82,6 +89,11 @@ class UpdateCost:
         Read once per activation, whatever the batch size.
     state_bytes : ndarray, shape (g,)
         Bytes of state and input read per sequence: the units of the modules it reads plus ``x``.
+    state_written_bytes : ndarray, shape (g,)
+        Bytes of state written per sequence: its own ``k_i`` units.
+    message_bytes : ndarray, shape (g,)
+        Bytes of the messages it sends per sequence: its ``k_i`` units to each other module it
+        feeds (``fan_out_i`` of them; a module's own state is not a message), written into their inboxes.
     """
 
     recurrent_macs: np.ndarray
@@ -90,6 +102,8 @@ class UpdateCost:
     fn_evals: np.ndarray
     weight_bytes: np.ndarray
     state_bytes: np.ndarray
+    state_written_bytes: np.ndarray
+    message_bytes: np.ndarray
 
     @property
     def macs(self) -> np.ndarray:
@@ -99,6 +113,39 @@ class UpdateCost:
     def bytes_read(self, batch: int = 1) -> np.ndarray:
         """Bytes one activation over ``batch`` sequences reads: weights once, state per sequence."""
         return self.weight_bytes + as_int("batch", batch, minimum=1) * self.state_bytes
+
+    def bytes_written(self, batch: int = 1) -> np.ndarray:
+        """Bytes one activation over ``batch`` sequences writes: its state and its messages, per sequence."""
+        return as_int("batch", batch, minimum=1) * (self.state_written_bytes + self.message_bytes)
+
+    def traffic(self, batch: int = 1) -> dict[str, np.ndarray]:
+        """Bytes one activation over ``batch`` sequences moves, by category (each int64 ``(g,)``):
+        ``weights`` (read once), ``state_read`` (states and input), ``state_written``, ``messages``
+        (written). ``weights + state_read`` is :meth:`bytes_read`, the other two :meth:`bytes_written`."""
+        B = as_int("batch", batch, minimum=1)
+        return {"weights": self.weight_bytes, "state_read": B * self.state_bytes,
+                "state_written": B * self.state_written_bytes, "messages": B * self.message_bytes}
+
+
+#: Value types a run or a device profile may name, with their bytes per value (DESIGN section 12).
+DTYPE_ITEMSIZE = {"float64": 8, "float32": 4, "float16": 2, "int32": 4, "int8": 1}
+
+
+def dtype_name(dtype, key: str = "dtype") -> str:
+    """The name (a key of :data:`DTYPE_ITEMSIZE`) of ``dtype``: a name, or a numpy dtype or scalar type."""
+    if not isinstance(dtype, str):
+        try:
+            dtype = np.dtype(dtype).name
+        except TypeError:
+            pass
+    if not isinstance(dtype, str) or dtype not in DTYPE_ITEMSIZE:
+        raise InvalidValueError(key=key, value=dtype, expected="one of " + ", ".join(map(repr, DTYPE_ITEMSIZE)))
+    return dtype
+
+
+def dtype_itemsize(dtype, key: str = "dtype") -> int:
+    """Bytes per value of ``dtype`` (:func:`dtype_name`): the one place a dtype becomes a byte count."""
+    return DTYPE_ITEMSIZE[dtype_name(dtype, key)]
 
 
 def update_cost(module_sizes: Sequence[int], block_mask: np.ndarray, n_in: int, itemsize: int = 8) -> UpdateCost:
@@ -117,6 +164,7 @@ def update_cost(module_sizes: Sequence[int], block_mask: np.ndarray, n_in: int, 
     ks, mask, n_in = _structure(module_sizes, block_mask, n_in)
     itemsize = as_int("itemsize", itemsize, minimum=1)
     read_units = mask.astype(np.int64) @ ks                                   # (g,) state units read
+    fan_out = mask.sum(axis=0).astype(np.int64) - np.diagonal(mask).astype(np.int64)   # (g,) other readers
     return UpdateCost(
         recurrent_macs=ks * read_units,
         input_macs=ks * n_in,
@@ -124,7 +172,27 @@ def update_cost(module_sizes: Sequence[int], block_mask: np.ndarray, n_in: int, 
         fn_evals=ks.copy(),
         weight_bytes=itemsize * (ks * (read_units + n_in) + ks),
         state_bytes=itemsize * (read_units + n_in),
+        state_written_bytes=itemsize * ks,
+        message_bytes=itemsize * ks * fan_out,
     )
+
+
+def footprint(module_sizes: Sequence[int], block_mask: np.ndarray, n_in: int, n_out: int,
+              itemsize: int = 8, batch: int = 1) -> dict[str, int]:
+    """Bytes the model holds in memory: ``{"weights": ..., "states": ...}``.
+
+    ``weights``: every module's weight block and bias (``W_rec`` blocks it reads, ``W_in`` rows, ``b``;
+    the masked-out blocks are not stored) plus the readout ``W_out`` and ``b_out``. ``states``: per
+    sequence of the ``batch``, the state ``h`` (``n``), the input ``x`` (``n_in``) and every module's
+    inbox of messages (the units of the other modules it reads).
+    """
+    cost = update_cost(module_sizes, block_mask, n_in, itemsize)
+    n = int(cost.bias_adds.sum())
+    n_out = as_int("n_out", n_out, minimum=0)
+    B = as_int("batch", batch, minimum=1)
+    weights = int(cost.weight_bytes.sum()) + itemsize * (n_out * n + n_out)
+    states = B * (itemsize * (n + int(n_in)) + int(cost.message_bytes.sum()))
+    return {"weights": weights, "states": states}
 
 
 def activation_macs(module_sizes: Sequence[int], block_mask: np.ndarray, n_in: int) -> np.ndarray:
@@ -174,6 +242,13 @@ def buffer_cost(input_modes: Sequence[str], n_in: int, n_steps: int, activations
 def readout_macs(n: int, n_out: int) -> int:
     """Multiply-adds of one readout ``W_out @ h`` per sequence."""
     return int(n) * int(n_out)
+
+
+def readout_bytes(n: int, n_out: int, itemsize: int = 8, batch: int = 1) -> int:
+    """Bytes one readout ``y = W_out @ h + b_out`` over ``batch`` sequences moves: ``W_out`` and ``b_out``
+    read once, ``h`` read and ``y`` written per sequence."""
+    n, n_out = int(n), int(n_out)
+    return int(itemsize) * (n_out * n + n_out + int(batch) * (n + n_out))
 
 
 def dense_step_macs(n: int, n_in: int, n_out: int) -> int:
@@ -336,6 +411,10 @@ class ScheduleCost:
     @property
     def bytes_read(self) -> int:
         return int((self.firings * self.update.bytes_read(self.batch)).sum())
+
+    @property
+    def bytes_written(self) -> int:
+        return int((self.firings * self.update.bytes_written(self.batch)).sum())
 
     @property
     def dense_macs(self) -> int:

@@ -235,6 +235,8 @@ class EventEngine(Engine):
             extra["latency"] = self.latency.to_dict()
         if self.compute is not None:
             extra["compute"] = self.compute.to_dict()
+            if callable(getattr(self.compute.device, "to_dict", None)):      # a Device: the summary's energy
+                extra["device"] = self.compute.device.to_dict()
         if self.deadline is not None:
             extra["deadline"] = self.deadline
         if self.times is not None:

@@ -18,7 +18,7 @@ Every figure function takes ``size="column"`` (3.5 in wide) or ``size="page"`` (
 with fonts for print at that width and titles wrapped to fit; the default is the
 screen layout.
 
-The figures live in submodules by subject (``timeline``, ``costs``, ``arrays``,
+The figures live in submodules by subject (``timeline``, ``costs``, ``energy``, ``arrays``,
 ``compare``, ``sweeps``); ``files`` has the one draw-save-close path,
 :func:`save_figures` (PNG, PDF, SVG, atomic writes, the figure closed afterwards).
 Everything public is importable from here.
@@ -27,12 +27,13 @@ Everything public is importable from here.
 from .arrays import plot_connectivity, plot_state
 from .compare import plot_compare
 from .costs import plot_cost, plot_latency, plot_staleness
+from .energy import plot_energy
 from .files import FORMATS, KINDS, SIZES, save_figures, save_plots
 from .sweeps import plot_heatmap, plot_pareto
 from .timeline import plot_activity, plot_gantt
 
 __all__ = [
     "plot_activity", "plot_gantt", "plot_cost", "plot_latency", "plot_staleness", "plot_state",
-    "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap", "save_figures", "save_plots", "KINDS",
+    "plot_connectivity", "plot_compare", "plot_pareto", "plot_heatmap", "plot_energy", "save_figures", "save_plots", "KINDS",
     "FORMATS", "SIZES",
 ]

@@ -18,6 +18,7 @@ from ..trace.core import Trace
 from .._validate import as_float, as_path, as_sequence, did_you_mean
 from ._style import SIZES, _check_trace, check_size, figure_of
 from .costs import plot_cost, plot_latency, plot_staleness
+from .energy import plot_energy
 from .timeline import plot_activity, plot_gantt
 
 #: The file formats a figure can be written in (the suffix of the file).
@@ -30,6 +31,7 @@ KINDS: dict[str, Callable] = {
     "cost": lambda trace, steps=None, size=None: plot_cost(trace, steps=steps, size=size),
     "latency": lambda trace, steps=None, size=None: plot_latency(trace, steps=steps, size=size),
     "staleness": lambda trace, steps=None, size=None: plot_staleness(trace, size=size),
+    "energy": lambda trace, steps=None, size=None: plot_energy(trace),
 }
 
 #: Fixed metadata so that the same figure gives the same PDF/SVG bytes on every run (no creation date;
@@ -154,7 +156,8 @@ def save_plots(trace: Trace, directory, kinds=None, dpi: int = 120, formats=("pn
     formats, size = check_formats(formats), check_size(size)
     if kinds is None:
         kinds = ["activity", "cost"] + (["gantt", "latency"] if trace.meta.get("latency_model") else []) \
-            + (["staleness"] if (trace.messages["arrive"] > trace.messages["send"]).any() else [])
+            + (["staleness"] if (trace.messages["arrive"] > trace.messages["send"]).any() else []) \
+            + (["energy"] if trace.meta.get("device") is not None else [])
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise InvalidValueError(f"got {unknown}, expected some of {sorted(KINDS)}", key="kinds")

@@ -170,6 +170,9 @@ class ComputeModel:
         self.readout = bool(readout)
         self.module_deadlines = None if module_deadlines is None else \
             [parse_time(f"module_deadlines[{i}]", v) for i, v in enumerate(_seq("module_deadlines", module_deadlines))]
+        if isinstance(device, str):                     # a bundled profile's name or a device file
+            from .device import Device
+            device = Device.load(device)
         if device is not None and not callable(getattr(device, "execution_times", None)):
             raise InvalidValueError(f"got {device!r}, expected an object with a method execution_times(model, dtype)",
                                     key="device")
@@ -210,6 +213,8 @@ class ComputeModel:
         overhead = in_steps("overhead", self.overhead, step)
         macs = counts.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
         readout_time = overhead + counts.readout_macs(model.n, model.n_out) * batch / throughput
+        if callable(getattr(self.device, "placement", None)):       # the model must fit the device's memory
+            self.device.placement(model, getattr(model, "dtype", np.float64), batch)
         if self.execution is not None:
             if len(self.execution) not in (g, g + 1):
                 raise InvalidValueError(f"got {len(self.execution)} times for {g} modules, expected {g} (one per "
@@ -226,6 +231,8 @@ class ComputeModel:
                 raise InvalidValueError(f"execution_times gave {seconds!r}, expected {g} finite times >= 0",
                                         key="device")
             wcet = seconds / step
+            if callable(getattr(self.device, "readout_time", None)):       # the readout job on the same device
+                readout_time = float(self.device.readout_time(model, getattr(model, "dtype", np.float64))) / step
         else:
             wcet = overhead + macs / throughput
         if self.module_deadlines is None:

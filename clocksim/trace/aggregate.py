@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from .. import cost
+from ..cost.energy import energy_report
 from .._validate import as_instance, as_mapping
 from ..errors import InvalidTypeError, InvalidValueError
 
@@ -151,11 +152,14 @@ class AggregateTrace:
         ``macs`` = activations' multiply-adds + one readout (``n_out * n``) per readout row.
         """
         meta, B, g = self.meta, self.batch, self.g
-        update = cost.update_cost(meta["module_sizes"], np.asarray(meta["block_mask"], dtype=bool), meta["n_in"])
+        dtype = meta.get("dtype", "float64")
+        update = cost.update_cost(meta["module_sizes"], np.asarray(meta["block_mask"], dtype=bool), meta["n_in"],
+                                  cost.dtype_itemsize(dtype))
         counts = self.activations
         bias_adds = counts * update.bias_adds * B
         fn_evals = counts * update.fn_evals * B
         bytes_read = counts * update.bytes_read(B)
+        bytes_written = counts * update.bytes_written(B)
         readout_macs = int(meta["readout_macs"]) * B * self.readouts
         buffer_ops, buffer_floats = cost.buffer_cost(meta.get("input_mode", ["latest"] * g), meta["n_in"],
                                                      int(meta["n_steps"]), counts, B)
@@ -171,7 +175,7 @@ class AggregateTrace:
                 "module": i, "label": meta["labels"][i], "period": _period(meta["periods"][i]),
                 "size": int(meta["module_sizes"][i]), "activations": n_i, "macs": int(self.macs[i]),
                 "bias_adds": int(bias_adds[i]), "fn_evals": int(fn_evals[i]), "bytes_read": int(bytes_read[i]),
-                "buffer_ops": int(buffer_ops[i]), "busy": float(self.busy[i]),
+                "bytes_written": int(bytes_written[i]), "buffer_ops": int(buffer_ops[i]), "busy": float(self.busy[i]),
                 "staleness_mean": float(self.staleness_sum[i] / n_i) if reads else None,
                 "staleness_p50": _percentile(*self.staleness_counts[i], 50) if reads else None,
                 "staleness_p99": _percentile(*self.staleness_counts[i], 99) if reads else None,
@@ -197,6 +201,7 @@ class AggregateTrace:
             "bias_adds": int(bias_adds.sum()),
             "fn_evals": int(fn_evals.sum()),
             "bytes_read": int(bytes_read.sum()),
+            "bytes_written": int(bytes_written.sum()),
             "buffer_ops": int(buffer_ops.sum()),
             "buffer_floats": buffer_floats,
             "dense_macs": dense,
@@ -205,6 +210,14 @@ class AggregateTrace:
             "staleness": self._staleness(),
             "per_module": per_module,
         }
+        if meta.get("device") is not None:                 # memory traffic and energy on the run's device
+            report = energy_report(meta["device"], module_sizes=meta["module_sizes"], block_mask=mask,
+                                   n_in=meta["n_in"], n_out=meta["n_out"], activations=counts,
+                                   macs=self.macs, bias_adds=bias_adds, fn_evals=fn_evals, total_macs=macs,
+                                   n_steps=int(meta["n_steps"]), batch=B, dtype=dtype, step=meta.get("step"))
+            out["memory"], out["energy"] = report["memory"], report["energy"]
+            for entry, extra in zip(per_module, report["per_module"]):
+                entry.update(extra)
         if meta.get("latency_model"):
             out["latency"] = _distribution(self.latencies)
             reaction = np.concatenate(self._reactions) if self._reactions else self.latencies

@@ -27,6 +27,7 @@ WHEN = {
     "task": "[task]",
     "trained": "[task] and [train]",
     "untraced": "LSTM",
+    "device": "device",
 }
 #: What each :data:`WHEN` means (the legend under the table in ``docs/traces.md``).
 WHEN_MEANING = {
@@ -41,6 +42,8 @@ WHEN_MEANING = {
     "trained": "the scenario has a `[task]` and a `[train]` table",
     "untraced": "`model.kind = \"lstm\"`: not a clocked model, trained and scored but never simulated, so the "
                 "summary has only these keys, `scenario` and `accuracy` (none of the trace's)",
+    "device": "a device profile is set (`ComputeModel(device=...)`, `[engine.compute] device`; DESIGN section 11); "
+              "`<level>` stands for each memory level of the profile",
 }
 
 
@@ -80,6 +83,8 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "bias_adds": SummaryKey("int", "Bias additions of the module updates."),
     "fn_evals": SummaryKey("int", "Activation-function evaluations of the module updates."),
     "bytes_read": SummaryKey("int", "Bytes of weights and state read by the module updates."),
+    "bytes_written": SummaryKey("int", "Bytes of state and messages written by the module updates "
+                                       "(`cost.UpdateCost.traffic`), in the run's dtype."),
     "buffer_ops": SummaryKey("int", "Work of the input buffers (`input_mode` other than `latest`), never in `macs`: "
                                     "per buffered module `n_in` additions or comparisons per input sample, plus "
                                     "`n_in` divisions per firing of a `mean` module (`cost.buffer_cost`)."),
@@ -104,6 +109,7 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "per_module[].bias_adds": SummaryKey("int", "Their bias additions."),
     "per_module[].fn_evals": SummaryKey("int", "Their activation-function evaluations."),
     "per_module[].bytes_read": SummaryKey("int", "Bytes they read."),
+    "per_module[].bytes_written": SummaryKey("int", "Bytes they wrote (state and messages)."),
     "per_module[].buffer_ops": SummaryKey("int", "Its input buffer's work (0 for `latest`)."),
     "per_module[].busy": SummaryKey("float", "Compute time (sum of `end - start`), model time."),
     "per_module[].staleness_mean": SummaryKey("float?", "Mean staleness of its reads of other modules (null before "
@@ -156,6 +162,25 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "queue_wait": SummaryKey("dict", "Wait of an activation for a core (`start - time`).", "timing"),
     "queue_wait.mean": SummaryKey("float?", "Mean over all activations.", "timing"),
     "queue_wait.max": SummaryKey("float?", "Largest.", "timing"),
+    "memory": SummaryKey("dict", "Bytes per memory level of the device, `{level: {read, written}}`; they add up to "
+                                 "`bytes_read` and `bytes_written` (placement rule: `cost.energy.place`).", "device"),
+    "memory.<level>": SummaryKey("dict", "`read` and `written` bytes of that level (ints).", "device"),
+    "energy": SummaryKey("dict", "Energy of the run on the device (`cost.energy.energy_report`), joules.", "device"),
+    "energy.total_j": SummaryKey("float", "`compute_j + sum(memory_j) + static_j` (static only with a `step`).",
+                                 "device"),
+    "energy.per_step_j": SummaryKey("float?", "`total_j / n_steps`.", "device"),
+    "energy.compute_j": SummaryKey("float", "`(macs * mac_pj + bias_adds * add_pj + fn_evals * activation_pj) "
+                                            "* 1e-12` with the run's dtype.", "device"),
+    "energy.memory_j": SummaryKey("dict", "Per level: bytes read and written times their pJ per byte.", "device"),
+    "energy.static_j": SummaryKey("float?", "`static_power_w * run_time_s`; null without a `step` (no real time, "
+                                            "so no static energy; `total_j` then excludes it).", "device"),
+    "energy.run_time_s": SummaryKey("float?", "`n_steps * step`, seconds (null without a `step`).", "device"),
+    "energy.device": SummaryKey("str", "Name of the device profile.", "device"),
+    "energy.dtype": SummaryKey("str", "The dtype whose costs were used.", "device"),
+    "energy.placement": SummaryKey("dict", "Level of the `weights` and of the `states`.", "device"),
+    "per_module[].memory": SummaryKey("dict", "Its bytes per level, `{level: {read, written}}`.", "device"),
+    "per_module[].energy": SummaryKey("dict", "Its `total_j`, `compute_j` and `memory_j` (the readout's multiply-adds "
+                                              "and the static energy belong to no module).", "device"),
     "scenario": SummaryKey("str", "Name of the scenario.", "run"),
     "n_params": SummaryKey("int", "Trainable parameters of the LSTM (`model.n_params`).", "untraced"),
     "step_macs": SummaryKey("int", "Multiply-adds of one LSTM step per sequence, gates and readout "

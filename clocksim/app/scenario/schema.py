@@ -9,7 +9,7 @@ from ...errors import InvalidValueError
 
 INPUT_KINDS = ("sine", "square", "noise", "step", "silence", "file")
 ARRIVALS = ("regular", "jittered")
-PLOTS = ("activity", "cost", "latency", "gantt", "staleness", "state", "connectivity")
+PLOTS = ("activity", "cost", "latency", "gantt", "staleness", "state", "connectivity", "energy")
 
 
 class ScenarioError(InvalidValueError):
@@ -112,7 +112,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                       "list), `preemptive`, `partition`, `speeds`, `execution` (per-module times, "
                                       "e.g. [\"250 us\", ...]), `variation` ({kind = \"uniform\", low = 0.6}, "
                                       "normal, empirical), `context_switch`, `migration`, `readout` (true: the "
-                                      "readout is a job), `module_deadlines`."),
+                                      "readout is a job), `module_deadlines`, `device` (a bundled device profile's name, e.g. "
+                                      "\"cortex-m4-like\", or a device .toml file relative to the scenario: "
+                                      "execution times from its roofline, and the summary's memory and energy; "
+                                      "DESIGN section 11; needs [engine] step)."),
     },
     "task": {
         "kind": Key("string", None, "What to learn (required in a [task] table): generation (the paper's section "
@@ -163,9 +166,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "output": {
         "plots": Key("array of strings", None, "Figures to write: activity, cost, latency, gantt, staleness, "
-                                               "state, connectivity (default: activity and cost, plus latency and "
-                                               "gantt when a timing model is on, plus staleness when messages "
-                                               "take time)."),
+                                               "state, connectivity, energy (default: activity and cost, plus latency "
+                                               "and gantt when a timing model is on, plus staleness when messages "
+                                               "take time, plus energy when a device is set)."),
         "figures": Key("array of strings", ["png"], "Formats every figure is written in: any of \"png\", "
                                                   "\"pdf\", \"svg\" (e.g. [\"png\", \"pdf\"] writes activity.png "
                                                   "and activity.pdf)."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -12,6 +13,8 @@ from ... import cost
 from ...model.baselines import BUDGET_RULES, MODEL_KINDS, simple_rnn, size_for_budget, split_units
 from ...engine.base import TRACE_KINDS
 from ...engine.stream import KEEP_KINDS, run_size
+from ...errors import ClocksimError
+from ...sched.device import Device, as_device, bundled_devices
 from ...limits import EVENTS_ENV, check_count, check_memory
 from ...sched.units import as_step, in_steps, parse_time
 from ...errors import InvalidValueError
@@ -331,6 +334,8 @@ def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
         spec = dict(spec)
         if spec.get("throughput") == "inf":
             spec["throughput"] = math.inf
+        if "device" in spec:
+            spec["device"] = _device(ctx, spec["device"])
         compute = ctx.construct("engine.compute", cost.ComputeModel, spec)
         with np.errstate(over="ignore", divide="ignore"):
             tasks = ctx.call("engine.compute", compute.task_set, model, 1, step)      # lengths, units, priorities
@@ -346,6 +351,18 @@ def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
         options["compute"] = compute
     return name, options
 
+
+def _device(ctx, value) -> Device:
+    """``[engine.compute] device``: a bundled profile's name or a device file (relative to the scenario)."""
+    if not isinstance(value, str):
+        ctx.fail("engine.compute.device", value, "a bundled device name (" + ", ".join(bundled_devices())
+                 + ") or a path to a device .toml file")
+    try:
+        return as_device(value, None if ctx.path is None else Path(ctx.path).parent)
+    except ClocksimError as exc:
+        if exc.file is not None:            # a bad profile: its own file and key say where
+            raise
+        raise ctx.located(exc, "engine.compute") from None
 
 #: The keys that make the periods from a family; refused beside ``periods`` or ``clocks``.
 FAMILY_KEYS = ("family", "base", "step")
@@ -372,8 +389,9 @@ def output_section(ctx, o: dict, options: dict) -> dict:
     timing = cost.has_timing_model(options.get("latency"), options.get("compute"), options.get("deadline"),
                                    options.get("times"))
     delayed = options.get("latency") is not None and not options["latency"].is_zero
+    device = getattr(options.get("compute"), "device", None) is not None
     default = (["activity", "cost"] + (["latency", "gantt"] if timing else []) + (["staleness"] if delayed else [])
-               if full else [])
+               + (["energy"] if device else []) if full else [])
     plots = o.get("plots", default)
     if not isinstance(plots, list) or not all(isinstance(p, str) for p in plots):
         ctx.fail("output.plots", plots, "an array of strings")
@@ -383,6 +401,8 @@ def output_section(ctx, o: dict, options: dict) -> dict:
         if not full and p != "connectivity":
             ctx.fail(f"output.plots[{i}]", p, "only \"connectivity\" with output.trace = \"aggregate\" (the "
                                               "other figures draw one row per activation)")
+        if p == "energy" and not device:
+            ctx.fail(f"output.plots[{i}]", p, "no energy figure without a device ([engine.compute] device)")
         if p == "state" and keep != "all":
             ctx.fail(f"output.plots[{i}]", p, "no state figure with output.keep other than \"all\"")
     if full and "activity" not in plots:

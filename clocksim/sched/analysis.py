@@ -410,22 +410,29 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
         lp_c = sorted((tasks[j].C for j in range(len(tasks)) if prio[j] > prio[i]), reverse=True)[:m]
         gap, _ = _sporadic(t)
 
-        def work(j: int, L: Fraction) -> tuple[Fraction, Fraction, bool]:
-            """W_j(L), and whether it grows at slope 1 just after L (with how long it keeps to)."""
+        def work(j: int, L: Fraction) -> tuple[Fraction, int, Fraction]:
+            """W_j(L), its slope just after L (0 or 1) and how far that slope holds."""
             tj, (gap_j, _) = tasks[j], _sporadic(tasks[j])
             r = bound.get(j, gap_j)               # an equal-priority task not bounded yet: its least gap
             n = _floor((L + r - tj.C) / gap_j)
             rem = max(Fraction(0), L + r - tj.C - n * gap_j)
-            return n * tj.C + min(tj.C, rem), tj.C - rem, rem < tj.C
+            if rem < tj.C:
+                return n * tj.C + rem, 1, tj.C - rem
+            return n * tj.C + tj.C, 0, gap_j - rem
+
+        def g(x: Fraction) -> tuple[Fraction, Fraction, Fraction]:
+            parts = [work(j, x) for j in hp]
+            total = sum((p[0] for p in parts), Fraction(0)) + (0 if preemptive else sum(lp_c, Fraction(0)))
+            return (t.C if preemptive else 0) + total / m, Fraction(sum(p[1] for p in parts), m), \
+                min((p[2] for p in parts), default=None)
 
         try:
             if gap <= 0:
                 raise _Capped("a least gap T - J <= 0", cap)
             if preemptive:          # finished by R once C_k + (1/m) sum_i W_i(R) <= R
-                r, its = _fixed_point(lambda R: t.C + sum((work(j, R)[0] for j in hp), Fraction(0)) / m, t.C, cap,
-                                      f"the response of task {i}", limit=gap)
-            else:
-                r, its = _nonpreemptive_start(lambda S: [work(j, S) for j in hp], sum(lp_c, Fraction(0)), m, gap, cap, i)
+                r, its = _least_crossing(g, t.C, gap, False, cap, f"the response of task {i}")
+            else:                   # started by S once (1/m) (sum_i W_i(S) + lp) < S
+                r, its = _least_crossing(g, sum(lp_c, Fraction(0)) / m, gap, True, cap, f"the start of task {i}")
                 r += t.C
         except _Capped as exc:
             failed = str(exc)
@@ -441,24 +448,28 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
     return out
 
 
-def _nonpreemptive_start(works, blocking: Fraction, m: int, limit: Fraction, cap: int, i: int
-                         ) -> tuple[Fraction, int]:
-    """Least ``S`` with ``m S > sum_j W_j(S) + blocking`` (a job that has not started by ``S`` saw every
-    core busy all along, ``m S`` of work): the fixed points of ``g(S) = (sum W + blocking) / m`` where
-    ``g`` grows at slope 1 or more (``m`` tasks executing at once) are stepped over to the end of
-    that stretch. Returns an iterate over ``limit`` as soon as one is."""
-    S, its = Fraction(blocking) / m, 0
-    while its < cap:
-        S, k = _fixed_point(lambda S: (sum((w[0] for w in works(S)), Fraction(0)) + blocking) / m, S, cap - its,
-                            f"the start of task {i}", limit=limit)
-        its += k
-        if S > limit:
-            return S, its
-        rising = [w[1] for w in works(S) if w[2]]
-        if len(rising) < m:
-            return S, its
-        S += min(rising)
-    raise _Capped(f"the start of task {i}", cap)
+def _least_crossing(g, x: Fraction, limit: Fraction, strict: bool, cap: int, what: str) -> tuple[Fraction, int]:
+    """Least ``x`` (from the given one up) where the non-decreasing, piecewise-linear, continuous
+    ``g`` comes down to ``x`` (``g(x) <= x``; with ``strict``, ``g(x') < x'`` just after ``x``).
+
+    ``g(x)`` returns its value, its slope just after ``x`` and how far that slope holds (None: for
+    ever). Solved piece by piece, exactly (a plain fixed-point iteration of a function with sloped
+    pieces converges only in the limit). Returns the first ``x`` over ``limit`` when none is below it.
+    """
+    for it in range(1, cap + 1):
+        value, slope, reach = g(x)
+        if value <= x and not (strict and value == x and slope >= 1):
+            return x, it
+        if slope < 1:
+            step = (value - x) / (1 - slope)
+            if reach is None or step <= reach:
+                return x + step, it
+        if reach is None:
+            return limit + 1, it
+        x += reach
+        if x > limit:
+            return x, it
+    raise _Capped(what, cap)
 
 
 def gfb_test(tasks: Sequence[Task], cores: int) -> list[Bound]:

@@ -1,6 +1,7 @@
 """Plots, tested on the data they draw (counts, labels, ranges), never on pixels. Agg backend (conftest)."""
 
 import matplotlib.pyplot as plt
+import matplotlib.colors as mcolors
 import numpy as np
 import pytest
 from matplotlib.collections import EventCollection
@@ -29,7 +30,18 @@ def queued():
     """Integer clocks, but updates queue for 2 cores and messages take 0.3: waits, staleness, misses."""
     model = cs.ClockworkRNN(2, 1, [8] * 4, [1, 2, 4, 8], seed=0)
     return cs.simulate(model, np.random.default_rng(1).normal(size=(40, 2)), engine="events",
-                       compute=cs.ComputeModel(cores=2, throughput=300, overhead=0.05), latency=0.3, deadline=1.0)
+                       compute=cs.ComputeModel(cores=2, throughput=300, overhead=0.05, readout=False), latency=0.3,
+                       deadline=1.0)
+
+
+@pytest.fixture(scope="module")
+def scheduled():
+    """A scheduled compute model: preemptive rate-monotonic on 2 cores, the readout a job, real step."""
+    model = cs.ClockworkRNN(2, 1, [8] * 6, [1, 2, 4, 8, 16, 32], seed=0)
+    compute = cs.ComputeModel(cores=2, preemptive=True, execution=[0.4, 0.5, 0.6, 0.7, 0.9, 1.2, 0.1],
+                              context_switch=0.01)
+    return cs.simulate(model, np.random.default_rng(1).normal(size=(96, 2)), engine="events", compute=compute,
+                       deadline=1.2, step=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +55,8 @@ def async_run():
         clocks.append(cs.Explicit(t[t < L - 1]))
     model = cs.ClockworkRNN(2, 1, [4, 4, 4], clocks, seed=0)
     return cs.simulate(model, rng.normal(size=(L, 2)), engine="events",
-                       compute=cs.ComputeModel(cores=2, throughput=200, overhead=0.05), latency=0.2, deadline=0.3)
+                       compute=cs.ComputeModel(cores=2, throughput=200, overhead=0.05, readout=False), latency=0.2,
+                       deadline=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -196,9 +209,81 @@ class TestGantt:
 
     def test_window(self, queued):
         ax = cs.plot_gantt(queued.trace, steps=(10, 20))
-        t = queued.trace.activations["time"]
-        assert len(by_gid(ax, "compute").get_paths()) == int(((t >= 10) & (t < 20)).sum())
+        act = queued.trace.activations                   # every activation overlapping the window, whole
+        assert len(by_gid(ax, "compute").get_paths()) == int(((act["time"] < 20) & (act["end"] >= 10)).sum())
         assert ax.get_xlim()[0] == 9.5
+
+
+class TestScheduledGantt:
+    def test_one_bar_per_stretch_and_one_wait_per_job(self, scheduled):
+        trace = scheduled.trace
+        ax = cs.plot_gantt(trace)
+        jobs, segs = trace.jobs, trace.segments
+        assert (jobs["preemptions"] > 0).any()
+        np.testing.assert_array_equal(rects_x(by_gid(ax, "compute")), np.stack([segs["start"], segs["end"]], 1))
+        np.testing.assert_array_equal(rects_x(by_gid(ax, "queue wait")), np.stack([jobs["release"], jobs["start"]], 1))
+        rows = np.array([np.round(p.vertices[:, 1].mean()) for p in by_gid(ax, "compute").get_paths()])
+        np.testing.assert_array_equal(rows, segs["core"])
+        assert len(by_gid(ax, "preempted").get_segments()) == int(jobs["preemptions"].sum())
+
+    def test_window_keeps_every_job_that_overlaps_it(self, scheduled):
+        trace = scheduled.trace
+        jobs = trace.jobs
+        ax = cs.plot_gantt(trace, steps=(30.25, 40.0))
+        inside = (jobs["release"] < 40.0) & (jobs["finish"] >= 30.25)
+        assert (inside & (jobs["release"] < 30.25)).any()                     # some started before the window
+        assert len(by_gid(ax, "queue wait").get_paths()) == int(inside.sum())
+        assert len(by_gid(ax, "compute").get_paths()) == int(np.isin(trace.segments["job"], np.flatnonzero(inside)).sum())
+        assert ax.get_xlim()[1] >= jobs["finish"][inside].max()
+
+    def test_misses_in_a_colour_no_module_uses_with_a_legend(self):
+        model = cs.ClockworkRNN(1, 1, [2] * 16, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], seed=0)
+        trace = cs.simulate(model, np.zeros((40, 1)), engine="events", deadline=0.3,
+                            compute=cs.ComputeModel(cores=2, execution=[0.05] * 16)).trace
+        ax = cs.plot_gantt(trace)
+        from clocksim.plot._style import MISS_COLOR, _module_colors
+        colors = [mcolors.to_hex(c) for c in _module_colors(16)]
+        assert len(set(colors)) == 16 and mcolors.to_hex(MISS_COLOR) not in colors
+        miss = by_gid(ax, "deadline misses")
+        assert mcolors.to_hex(miss.get_color()) == mcolors.to_hex(MISS_COLOR) and miss.get_xdata().size > 0
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert any(lbl.startswith("deadline miss") for lbl in labels) and "readout job" in labels
+
+    def test_ticks_read_at_any_window(self, scheduled):
+        for steps in (None, (10, 12), (0, 96)):
+            ax = cs.plot_gantt(scheduled.trace, steps=steps)
+            ax.figure.canvas.draw()
+            lo, hi = ax.get_xlim()
+            texts = [t.get_text() for t in ax.get_xticklabels() if t.get_text() and lo <= t.get_position()[0] <= hi]
+            assert len(texts) >= 3 and len(set(texts)) == len(texts), texts          # distinct labels
+            assert all(t.endswith("s") for t in texts if t != "0") and ax.get_xlabel() == "time (s)"
+
+    def test_long_run_ticks_are_distinct(self, long_trace):
+        ax = cs.plot_gantt(long_trace)
+        ax.figure.canvas.draw()
+        texts = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert len(set(texts)) == len(texts) >= 3
+
+
+class TestScheduledLatency:
+    def test_both_distributions_whole_and_the_deadline(self, scheduled):
+        trace = scheduled.trace
+        ax_hist, ax_cdf = cs.plot_latency(trace)
+        ro = trace.readouts
+        lat, rea = ro["latency"][np.isfinite(ro["latency"])], ro["reaction"][np.isfinite(ro["reaction"])]
+        assert sum(p.get_height() for p in ax_hist.containers[0]) == lat.size
+        ms = 1e3 * trace.meta["step"]                                          # shown in ms
+        assert ax_hist.get_xlim()[1] >= max(lat.max(), rea.max()) * ms          # nothing cut off
+        assert by_gid(ax_hist, "deadline").get_xdata()[0] == pytest.approx(trace.meta["deadline"] * ms)
+        assert [ln.get_label() for ln in ax_cdf.get_lines()][:2] == ["latency", "reaction"]
+        n = int(ro["missed"].sum())
+        assert n > 0 and f"{n} of {ro.size} inputs missed the deadline" in ax_hist.figure.get_suptitle()
+        assert "reaction" in ax_hist.figure.get_suptitle()
+
+    def test_png_and_pdf_are_written(self, scheduled, tmp_path):
+        ax_hist, _ = cs.plot_latency(scheduled.trace)
+        ax_hist.figure.savefig(tmp_path / "l.png")
+        assert (tmp_path / "l.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ------------------------------------------------------------------ cost

@@ -67,8 +67,17 @@ def test_an_asynchronous_summary_has_exactly_the_declared_keys(options):
     x = np.random.default_rng(0).normal(size=(20, 2))
     s = cs.simulate(model(), x, engine="events", **options).trace.summary()
     flat = flat_keys(s)
-    assert set(flat) == declared("always", "timing")
+    scheduled = "compute" in options                     # the default compute model has the readout job
+    assert set(flat) == declared("always", "timing", *(("schedule",) if scheduled else ()))
     check_types(flat)
+
+
+def test_a_summary_with_step_has_periods_in_seconds():
+    x = np.random.default_rng(0).normal(size=(20, 2))
+    s = cs.simulate(model(), x, engine="events", compute=cs.ComputeModel(), step="10 ms").trace.summary()
+    flat = flat_keys(s)
+    assert set(flat) == declared("always", "timing", "schedule", "step")
+    assert s["time_unit"] == "s" and s["per_module"][2]["period_s"] == pytest.approx(0.04)
 
 
 def test_a_scenario_run_adds_the_run_and_task_keys(tmp_path):

@@ -59,10 +59,11 @@ def test_load_rejects_other_npz(tmp_path):
 
 # ------------------------------------------------------------------ record layout
 def test_activation_rows_are_compact():
-    """44 bytes per activation: float64 times, float32 ages (staleness, lag), int16 module and core."""
+    """44 bytes per activation: float64 times, float32 ages (staleness, lag), int16 module and core; a readout
+    25 (time, output-complete latency, missed, reaction)."""
     assert cs.trace.ACTIVATION_DTYPE.itemsize == 44
     assert cs.trace.ACTIVATION_DTYPE.names == ("module", "time", "start", "end", "macs", "staleness", "lag", "core")
-    assert cs.trace.MESSAGE_DTYPE.itemsize == 20 and cs.trace.READOUT_DTYPE.itemsize == 17
+    assert cs.trace.MESSAGE_DTYPE.itemsize == 20 and cs.trace.READOUT_DTYPE.itemsize == 25
 
 
 def test_compiled_trace_stores_only_activations_and_derives_the_rest(rng, tmp_path):
@@ -98,8 +99,9 @@ def test_event_trace_with_a_timing_model_stores_compact_rows(rng, tmp_path, timi
 
     model = cs.ClockworkRNN(2, 1, [3, 2, 4], [cs.Jittered(1.0, 0.3, seed=2), 2, cs.Poisson(0.3, seed=3)], seed=1)
     opts = {"latency": {"latency": cs.LinkLatency(cs.Uniform(0.2, 1.7), seed=4)},
-            "compute": {"compute": cs.ComputeModel(cores=1, throughput=300.0)},
-            "both": {"latency": 0.3, "compute": cs.ComputeModel(cores=2, throughput=300.0), "deadline": 1.0},
+            "compute": {"compute": cs.ComputeModel(cores=1, throughput=300.0, readout=False)},   # round two's
+            "both": {"latency": 0.3, "compute": cs.ComputeModel(cores=2, throughput=300.0, readout=False),
+                     "deadline": 1.0},
             "deadline": {"deadline": 0.5, "times": np.cumsum(rng.uniform(0.5, 1.5, size=50))}}[timing]
     x = rng.normal(size=(2, 50, 2))
     held = cs.simulate(model, x, engine="events", **opts).trace
@@ -139,7 +141,7 @@ def run(engine, rng, latency=False, B=2, L=48, **model_kw):
     options = {}
     if latency:
         options = dict(latency=cs.LinkLatency(0.2, {(3, 0): 1.5}),
-                       compute=cs.ComputeModel(cores=1, throughput=150.0, overhead=0.05), deadline=0.9)
+                       compute=cs.ComputeModel(cores=1, throughput=150.0, overhead=0.05, readout=False), deadline=0.9)
     return model, cs.simulate(model, X, engine=engine, **options)
 
 
@@ -466,7 +468,7 @@ def test_to_pandas_columns_and_dtypes(trace):
     np.testing.assert_array_equal(df["time"].to_numpy(), trace.activations["time"])
     assert df.attrs["meta"] == trace.meta
     ro = trace.to_pandas("readouts")
-    assert list(ro.columns) == ["time", "latency", "missed"] and ro["missed"].dtype == bool
+    assert list(ro.columns) == ["time", "latency", "missed", "reaction"] and ro["missed"].dtype == bool
     assert list(trace.to_pandas("messages").columns) == ["sender", "receiver", "send", "arrive"]
 
 

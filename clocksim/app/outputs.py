@@ -211,16 +211,50 @@ def report(scenario: Scenario, trace: Trace, summary: dict, figures: list[str]) 
                  f"{fmt.value(100 * summary.get('readout_macs', 0) / total)}% |")
     lines += ["", "## Inputs", "", _inputs_line(summary)]
     if "latency" in summary:
-        lat = summary["latency"]
+        lat, rea = summary["latency"], summary["reaction"]
+        unit = "seconds" if summary.get("time_unit") == "s" else "steps"
+        deadline = meta.get("deadline")
+        shown = (f"{_num(deadline * meta['step'])} s" if meta.get("step") else _num(deadline)) \
+            if deadline is not None else None
         lines += ["", "## Latency", "",
-                  f"End-to-end latency (input arrival to the published state that reflects it), in steps, over the "
-                  f"{fmt.count(lat['n'])} {lat['over']}: p50 {_num(lat['p50'])}, p99 {_num(lat['p99'])}, "
-                  f"max {_num(lat['max'])}.",
-                  f"Deadline misses: {fmt.count(summary['deadline_misses'])} of {fmt.count(summary['inputs'])} inputs"
-                  + (f" (deadline {_num(meta['deadline'])}; the {fmt.count(summary['inputs_dropped'])} dropped inputs "
-                     "count as misses)" if "deadline" in meta else " (no deadline set)") + ".",
+                  f"Output-complete latency (input arrival until every activation that latched the input has "
+                  f"published{' and the readout job after them has finished' if summary.get('readout_response', {}).get('n') else ''}), "
+                  f"in {unit}, over the {fmt.count(lat['n'])} {lat['over']}: p50 {_num(lat['p50'])}, "
+                  f"p99 {_num(lat['p99'])}, max {_num(lat['max'])}.",
+                  f"Reaction (input arrival to the first published state that reflects it), over the "
+                  f"{fmt.count(rea['n'])} {rea['over']}: p50 {_num(rea['p50'])}, p99 {_num(rea['p99'])}, "
+                  f"max {_num(rea['max'])}.",
+                  f"Deadline misses (on the output-complete latency): {fmt.count(summary['deadline_misses'])} of "
+                  f"{fmt.count(summary['inputs'])} inputs"
+                  + (f" (deadline {shown}; the {fmt.count(summary['inputs_dropped'])} dropped inputs "
+                     "count as misses)" if deadline is not None else " (no deadline set)") + ".",
                   f"Queue wait per activation: mean {_num(summary['queue_wait']['mean'])}, "
                   f"max {_num(summary['queue_wait']['max'])}."]
+    if "utilisation" in summary:
+        u = summary["utilisation"]
+        compute = meta.get("compute", {})
+        lines += ["", "## Scheduling", "",
+                  f"Policy {compute.get('policy')}"
+                  + (f" ({compute.get('priority')})" if compute.get("policy") == "fixed-priority"
+                     and isinstance(compute.get("priority"), str) else "")
+                  + f", {'preemptive' if compute.get('preemptive') else 'non-preemptive'}, "
+                  f"{'partitioned' if compute.get('partition') else 'global'} on {_count(compute.get('cores', 1), 'core')}: "
+                  f"{fmt.count(summary['preemptions'])} preemptions, {fmt.count(summary['migrations'])} migrations; "
+                  f"cores busy {_num(100 * u['total'])}% ({', '.join(_num(100 * c) + '%' for c in u['per_core'])}); "
+                  f"demand sum C/T = {_num(u['demand'])}.", "",
+                  f"| module | response p50 | p99 | max | jobs | preemptions | deadline misses |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for row in summary["per_module"]:
+            r = row["response"]
+            lines.append(f"| M{row['module'] + 1} | {_num(r['p50'])} | {_num(r['p99'])} | {_num(r['max'])} | "
+                         f"{fmt.count(r['n'])} | {fmt.count(row['preemptions'])} | {fmt.count(row['deadline_misses'])} |")
+        r = summary["readout_response"]
+        if r["n"]:
+            lines.append(f"| readout | {_num(r['p50'])} | {_num(r['p99'])} | {_num(r['max'])} | {fmt.count(r['n'])} "
+                         "| | |")
+        lines.append("")
+        lines.append(f"Response = finish - release ({unit}); a module's deadline is its period unless "
+                     "`module_deadlines` says otherwise.")
     st = summary["staleness"]
     lines += ["", "## Staleness", "",
               f"Age of the state read from other modules when it is read, over the {fmt.count(st['n'])} {st['over']}: "
@@ -335,6 +369,7 @@ COMPARE_ROWS = [
     ("latency p50 (inputs read)", lambda s: s.get("latency", {}).get("p50")),
     ("latency p99 (inputs read)", lambda s: s.get("latency", {}).get("p99")),
     ("latency max (inputs read)", lambda s: s.get("latency", {}).get("max")),
+    ("reaction p99 (inputs read)", lambda s: s.get("reaction", {}).get("p99")),
     ("deadline misses (dropped included)", lambda s: s.get("deadline_misses")),
     ("staleness p99", lambda s: s["staleness"]["p99"]),
 ]

@@ -15,6 +15,7 @@ from numba.core import event as numba_event
 
 from .. import cost
 from .._validate import as_int
+from ..sched.units import as_step
 from ..trace.aggregate import AggregateTrace
 from ..errors import ClocksimError, InvalidValueError
 from ..model.cwrnn import ClockworkRNN
@@ -98,7 +99,7 @@ class Engine(abc.ABC):
     name: str = ""
 
     def __init__(self, *, trace: str = "full", keep: str = "all", chunk: int | None = None, trace_dir=None,
-                 **options):
+                 step=None, **options):
         if options:
             raise InvalidValueError(
                 f"engine {self.name!r}: unknown option(s) {', '.join(sorted(options))}")
@@ -111,6 +112,7 @@ class Engine(abc.ABC):
         if trace_dir is not None and not isinstance(trace_dir, (str, os.PathLike)):
             raise InvalidValueError(f"got {trace_dir!r}, expected a folder path", key="trace_dir")
         self.trace_dir = trace_dir
+        self.step = as_step(step)           # seconds per input step (DESIGN section 10), or None
 
     @abc.abstractmethod
     def run(self, model: ClockworkRNN, source: Source) -> Result:
@@ -265,7 +267,7 @@ class MaskTracer:
             ro = np.zeros(part.shape[0], dtype=READOUT_DTYPE)
             # instantaneous activations at step t latch sample t and publish at t: latency 0, NaN if none ran
             ro["time"] = first_step + np.arange(part.shape[0])
-            ro["latency"] = np.where(part.any(axis=1), 0.0, np.nan)
+            ro["latency"] = ro["reaction"] = np.where(part.any(axis=1), 0.0, np.nan)
             self.aggregate.add(activations=rec, messages=msg, readouts=ro)
             if self.writer is not None:
                 self.writer.write(rec, msg, ro)
@@ -320,9 +322,10 @@ class DerivedReadouts:
     """
 
     def __init__(self, rows: np.ndarray, expand, start: int, steps: int, times: np.ndarray | None = None,
-                 deadline: float = np.inf):
+                 deadline: float = np.inf, complete: np.ndarray | None = None):
         self.rows, self.expand, self.start, self.steps = rows, expand, start, steps
         self.times, self.deadline = times, deadline
+        self.complete = complete            # (steps,) the readout jobs' finishes, when the readout is a job
 
     @property
     def nbytes(self) -> int:
@@ -334,13 +337,16 @@ class DerivedReadouts:
     def parts(self):
         """The readouts a chunk of steps at a time (what ``Trace.aggregate`` folds in: it never holds them all)."""
         first = np.full(self.steps, np.inf)                                     # (L,)
+        last = np.full(self.steps, -np.inf)                                     # (L,)
         for lo in range(0, self.rows.shape[0], MASK_CHUNK):                     # chunks bound the temporaries
-            _latch(first, self.expand(self.rows[lo:lo + MASK_CHUNK]), self.times, self.start)
-        yield _readouts(first[:0], np.zeros(0), self.deadline)                  # the dtype, when there are none
+            _latch(first, self.expand(self.rows[lo:lo + MASK_CHUNK]), self.times, self.start, last)
+        if self.complete is not None:                                           # the readout job ends it
+            last = np.where(np.isfinite(first), np.fmax(last, self.complete), last)
+        yield _readouts(first[:0], np.zeros(0), self.deadline, last[:0])        # the dtype, when there are none
         for lo in range(0, self.steps, MASK_CHUNK):
             hi = min(lo + MASK_CHUNK, self.steps)
             times = self.start + np.arange(lo, hi, dtype=np.float64) if self.times is None else self.times[lo:hi]
-            yield _readouts(first[lo:hi], times, self.deadline)
+            yield _readouts(first[lo:hi], times, self.deadline, last[lo:hi])
 
 
 class DerivedMessages:
@@ -410,13 +416,17 @@ def readouts_from_activations(activations: np.ndarray, times: np.ndarray, deadli
     is a miss (no output ever reflects it).
     """
     first = np.full(times.shape[0], np.inf)
+    last = np.full(times.shape[0], -np.inf)
     for lo in range(0, activations.shape[0], MASK_CHUNK):                     # chunks bound the temporaries
-        _latch(first, activations[lo:lo + MASK_CHUNK], times)
-    return _readouts(first, times, deadline)
+        _latch(first, activations[lo:lo + MASK_CHUNK], times, 0, last)
+    return _readouts(first, times, deadline, last)
 
 
-def _latch(first: np.ndarray, activations: np.ndarray, times: np.ndarray | None, start: int = 0) -> None:
-    """Fold a chunk of activations into ``first`` (L,): the earliest publish that reflects each sample.
+def _latch(first: np.ndarray, activations: np.ndarray, times: np.ndarray | None, start: int = 0,
+           last: np.ndarray | None = None) -> None:
+    """Fold a chunk of activations into ``first`` (L,): the earliest publish that reflects each sample,
+    and into ``last`` (L,), when given, the latest publish of an activation that latched it (the output is
+    complete then: DESIGN section 10).
 
     ``times`` (L,): the samples' arrival times, ascending; None for ``start + s`` (then the newest
     sample at or before ``t`` is ``floor(t) - start``, exactly what a search of those times finds).
@@ -427,12 +437,20 @@ def _latch(first: np.ndarray, activations: np.ndarray, times: np.ndarray | None,
         sample = np.searchsorted(times, activations["time"], side="right") - 1  # (A,)
     ok = sample >= 0
     np.minimum.at(first, sample[ok], activations["end"][ok])
+    if last is not None:
+        np.maximum.at(last, sample[ok], activations["end"][ok])
 
 
-def _readouts(first: np.ndarray, times: np.ndarray, deadline: float) -> np.ndarray:
+def _readouts(first: np.ndarray, times: np.ndarray, deadline: float, last: np.ndarray | None = None) -> np.ndarray:
+    """Readout records: ``reaction`` from the first publish (``first``), ``latency`` output-complete from the last
+    (``last``; without it the first), ``missed`` on ``latency``; NaN for a sample nothing latched."""
     out = np.zeros(times.shape[0], dtype=READOUT_DTYPE)
     out["time"] = times
-    out["latency"] = np.where(np.isfinite(first), first - times, np.nan)
+    out["reaction"] = np.where(np.isfinite(first), first - times, np.nan)
+    if last is None:
+        out["latency"] = out["reaction"]
+    else:
+        out["latency"] = np.where(np.isfinite(first), last - times, np.nan)
     with np.errstate(invalid="ignore"):
         out["missed"] = np.where(np.isnan(out["latency"]), np.isfinite(deadline), out["latency"] > deadline)
     return out

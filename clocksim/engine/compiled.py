@@ -74,7 +74,7 @@ class CompiledEngine(Engine):
                 L += X.shape[1]
             wall = time.perf_counter() - t0
             y, h = keeper.result(source.batched)
-            meta = trace_meta(model, B, L, self.name, wall_time=wall,
+            meta = trace_meta(model, B, L, self.name, wall_time=wall, **({"step": self.step} if self.step else {}),
                               **check_observed(self.name, model, B, observed, scheduled))
             if writer is not None:                  # the folder appears whole when the run returns
                 tracer.add(pending)

@@ -24,6 +24,22 @@ priority slots so that nothing depends on scheduling order)::
                    queued for the cores in priority order (so who asked first never matters)
     PUBLISH   (3)  new states are published and sent (the two-phase tick); synchronous
                    runs read the output right after
+    LATE_READ (4)  with a scheduled compute model (below): a job dispatched in the instant its own
+                   module's previous job finished reads its inputs here, after that job's publish
+
+Compute models. Round two's model (``ComputeModel.legacy``: only cores, throughput, overhead and a
+priority rule, non-preemptive, ``readout=False``) runs as then, each module a process queueing on a
+``simpy.PriorityResource`` (a core freed at t goes to a job that already waited, before the jobs
+released at t): results bit for bit as in round two. Every other compute model runs its jobs through
+:class:`clocksim.sched.scheduler.Scheduler`, driven by callbacks: a firing releases a job in the
+COMPUTE slot (a module's jobs run one after the other: one released while the previous runs waits
+for it), a job finishing frees its core in the COMPUTE slot, and in the ARBITRATE slot of every
+instant where something was released or finished the scheduler decides who runs (preemptions
+included), all releases and finishes of the instant known. A job reads its inputs when it first
+starts (ARBITRATE, or LATE_READ as above) and publishes in the PUBLISH slot of the instant it
+finishes; a preempted job resumes with its remaining work. With ``readout=True`` each input step's
+readout is a job too, released when the last job that latched the step's sample finishes (at the
+sample's arrival when none latched it), ahead of every module job.
 
 So a module that fires at step ``t`` reads what was published up to ``t - 1``
 and all results of ``t`` publish together: the synchronous semantics, whatever
@@ -53,6 +69,9 @@ from ..trace.aggregate import AggregateTrace
 from ..model.clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay
 from ..errors import InvalidValueError, ShapeError, UnsupportedError
+from ..sched.records import job_records, schedule_summary
+from ..sched.scheduler import Job, Scheduler
+from ..sched.units import in_steps, parse_time
 from ..model.cwrnn import ClockworkRNN
 from ..trace.core import ACTIVATION_DTYPE, INSTANT_DTYPE, MESSAGE_DTYPE, TIMED_DTYPE, Trace, expand_instant, expand_timed
 from ..kernels import events as EK
@@ -73,7 +92,7 @@ from .stream import GrowingRecords, Keeper, Source, TraceParts, chunk_steps
 
 __all__ = ["EventEngine", "WINDOW_END", "DELIVER", "COMPUTE", "ARBITRATE", "PUBLISH"]
 
-WINDOW_END, DELIVER, COMPUTE, ARBITRATE, PUBLISH = -1, 0, 1, 2, 3
+WINDOW_END, DELIVER, COMPUTE, ARBITRATE, PUBLISH, LATE_READ = -1, 0, 1, 2, 3, 4
 CHUNK = 1 << 16     # records held before they are folded into an aggregate trace
 
 
@@ -179,7 +198,7 @@ class EventEngine(Engine):
         if compute is not None and not isinstance(compute, ComputeModel):
             raise InvalidValueError(f"got {compute!r}, expected a ComputeModel", key="compute")
         self.compute = compute
-        self.deadline = None if deadline is None else as_float("deadline", deadline, minimum=0.0)
+        self.deadline = None if deadline is None else in_steps("deadline", parse_time("deadline", deadline), self.step)
         self.times = None if times is None else as_real_array("times", times, ndim=1)
         if self.times is not None and self.times.size:
             if self.times.size > 1 and not (np.diff(self.times) > 0).all():
@@ -220,6 +239,10 @@ class EventEngine(Engine):
             extra["deadline"] = self.deadline
         if self.times is not None:
             extra["time_unit"] = "model time"
+        if self.step is not None:
+            extra["step"] = self.step
+        if sim.tasks is not None:
+            extra["schedule"] = sim.schedule
         observed = sim.I[sim.I[EK.H_COUNT]: sim.I[EK.H_COUNT] + 2 * model.g].reshape(model.g, 2)
         extra.update(check_observed(self.name, model, source.B, observed, sim.recorded))
         meta = trace_meta(model, source.B, sim.n_steps, self.name, **extra)
@@ -270,19 +293,28 @@ class _Simulation:
         self.chunks = source.chunks(c)
         self.keeper = Keeper(engine.keep, B, L)
         macs = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * B
-        self.duration = engine.compute.duration(macs) if engine.compute is not None else np.zeros(model.g)
+        compute = engine.compute
+        self.tasks = None                   # a scheduled compute model's task set (see the module docstring)
+        if compute is not None and not compute.legacy:
+            self.tasks = compute.task_set(model, B, engine.step)
+            self.duration = self.tasks.wcet.copy()
+        else:
+            self.duration = compute.duration(macs) if compute is not None else np.zeros(model.g)
         self.zero_latency = engine.latency is None or engine.latency.is_zero
         self.fast = (self.zero_latency and engine.compute is None and model.synchronous
                      and engine.times is None)
         self.deadline = np.inf if engine.deadline is None else engine.deadline
         self.writer = writer                                            # a TraceParts: rows go to disk
+        # a scheduled compute model fixes each activation's end when its job finishes, so it keeps the rows
+        # and folds them into an aggregate at the end (trace="aggregate" then costs memory per activation)
         self.aggregate = AggregateTrace(trace_meta(model, B, 0, EventEngine.name, latency_model=engine.timing_model)) \
-            if engine.trace == "aggregate" or self.writer is not None else None
+            if (engine.trace == "aggregate" or self.writer is not None) and self.tasks is None else None
         # a full trace held in memory keeps compact rows (the rest is derived when read, see trace()):
         # INSTANT_DTYPE rows on the fast path, else TIMED_DTYPE rows and, with link latency, the
         # arrival time of each message, by sender, sending activation and receiver
         self.compact = self.aggregate is None
-        self.rows = GrowingRecords(INSTANT_DTYPE if self.fast else TIMED_DTYPE) if self.compact else None
+        self.rows = GrowingRecords(INSTANT_DTYPE if self.fast else ACTIVATION_DTYPE if self.tasks is not None
+                                   else TIMED_DTYPE) if self.compact else None
         self.arrive, self.arrived = None, 0
         if self.compact and not self.zero_latency:
             fan_out = [[r for r in model.receivers_of(j) if r != j] for j in range(model.g)]
@@ -307,6 +339,7 @@ class _Simulation:
         else:
             self.clocks = list(model.clocks)
         self.first = np.full(min(3 * c, L if L is not None else 3 * c), np.inf)  # earliest publish, per sample
+        self.last = np.full(self.first.shape[0], -np.inf)                        # latest publish, per sample
         self._build_arenas(macs)
         self._write_window()
 
@@ -392,6 +425,8 @@ class _Simulation:
             self.cur = 1
             self._read_chunk()
             self._write_window()
+            if self.tasks is not None:
+                self._count_latches()
 
     def _finish_readouts(self, k: int) -> None:
         """The readouts of the window's first k chunks are final: record them and drop them from ``first``."""
@@ -399,9 +434,11 @@ class _Simulation:
             return                          # derived from the activations when read (see trace())
         m = sum(ts.shape[0] for _, _, ts in self.window[:k])
         ts = np.concatenate([ts for _, _, ts in self.window[:k]])
-        ro = _readouts(self.first[:m], ts, self.deadline)
+        ro = _readouts(self.first[:m], ts, self.deadline, self.last[:m])
         self.first[:-m] = self.first[m:].copy()
         self.first[-m:] = np.inf
+        self.last[:-m] = self.last[m:].copy()
+        self.last[-m:] = -np.inf
         if self.writer is not None:
             self.writer.write(readouts=ro)
         self.aggregate.add(readouts=ro)
@@ -413,6 +450,8 @@ class _Simulation:
             return self.aggregate
         rows = self.rows.array()
         macs = cost.activation_macs(self.model.module_sizes, self.model.block_mask, self.model.n_in) * self.B
+        if self.tasks is not None:
+            return self._scheduled_trace(rows, meta)
         if self.fast:                       # as the compiled engine's trace (messages already in arrival order)
             expand = partial(expand_instant, macs=macs)
             msg = partial(messages_from_activations, self.model)
@@ -429,6 +468,32 @@ class _Simulation:
         start = self.model.start if times is None else 0
         readouts = DerivedReadouts(rows, expand, start, self.n_steps, times, self.deadline)
         return Trace(rows, msg, readouts, meta, expand=expand)
+
+    def _scheduled_trace(self, rows: np.ndarray, meta: dict):
+        """The trace of a run with a scheduled compute model: activation ends from the jobs' finishes."""
+        jobs, segments = self.job_table, self.segment_table
+        mine = jobs[jobs["module"] < self.model.g]
+        order = np.lexsort((mine["release"], mine["module"]))
+        rorder = np.lexsort((rows["time"], rows["module"]))
+        if rorder.size != order.size:
+            raise RuntimeError(f"engine 'events': {rows.shape[0]} activations but {order.size} module jobs")
+        rows["end"][rorder] = mine["finish"][order]
+        arrive = None
+        if self.arrive is not None:
+            arrive = [a.array(int(self.recorded[j])) for j, a in enumerate(self.arrive)]
+        msg = DerivedMessages(self.model, arrive)
+        times = self.engine.times
+        start = self.model.start if times is None else 0
+        complete = np.asarray(self.complete, dtype=np.float64)[:self.n_steps] if self.tasks.readout_wcet is not None \
+            else None
+        readouts = DerivedReadouts(rows, lambda r: r, start, self.n_steps, times, self.deadline, complete=complete)
+        trace = Trace(rows, msg, readouts, meta, jobs=jobs, segments=segments)
+        if self.writer is not None:                     # the rows are final only now: written at the end
+            self.writer.write(activations=trace.activations, messages=trace.messages)
+            self.writer.write(readouts=trace.readouts)
+        if self.engine.trace == "aggregate" or self.writer is not None:
+            return trace.aggregate()
+        return trace
 
     # ------------------------------------------------------------------ layout
     def _build_arenas(self, macs: np.ndarray) -> None:
@@ -508,6 +573,8 @@ class _Simulation:
             self.activate_sync = _direct(EK.activate_sync, 0, 0.0, self.S, self.I)     # resolved once per run
             for i in order:
                 env.process(self._module_sync(env, i))
+        elif self.tasks is not None:
+            self._start_jobs(env, order)
         else:
             compute = self.engine.compute
             self.arbiter = _CoreArbiter(env, compute.cores) if compute is not None else None
@@ -517,6 +584,8 @@ class _Simulation:
                 env.process(self._module_general(env, i))
         self._drive(env, self._readout())
         env.run()
+        if self.tasks is not None:
+            self.job_table, self.segment_table, self.schedule = self._schedule_records()
         if self.I[EK.H_ERR]:
             raise UnsupportedError(
                 f"engine 'events': an activation waited for a core longer than a chunk of {self.c} steps, so its "
@@ -642,6 +711,162 @@ class _Simulation:
                 if not self.zero_latency:
                     self._send_delayed(env, i)
 
+    # ------------------------------------------------------------------ scheduled compute model
+    def _start_jobs(self, env, order: list[int]) -> None:
+        """Set up the scheduler and drive every module's firings (see the module docstring)."""
+        tasks, compute, g = self.tasks, self.engine.compute, self.model.g
+        self.policy = compute.policy_for(tasks)
+        self.sched = Scheduler(self.policy, tasks.cores, preemptive=tasks.preemptive, partition=tasks.partition,
+                               readout_core=tasks.readout_core, speeds=tasks.speeds,
+                               context_switch=tasks.context_switch, migration=tasks.migration)
+        self.variation = compute.variation
+        self.link_rng = {}
+        self.vary = None if self.variation.kind == "nominal" else [self.variation.generator(i) for i in range(g + 1)]
+        self.wcet = self.tasks.wcet.tolist()
+        self.rel_deadline = self.tasks.deadlines.tolist()
+        self.done: list[Job] = []
+        self.busy_module = [False] * g
+        self.backlog: list[list[Job]] = [[] for _ in range(g)]
+        self.published_at = [-np.inf] * g
+        self.dispatch_at = None                         # the instant a dispatch is scheduled for
+        self.outstanding: list[int] = []                # per sample: jobs that latch it, not yet finished
+        self.counted = 0                                # samples whose latching firings are counted
+        self.complete = []                              # per sample: the readout job's finish
+        self.ts_view = self.view["ts"]
+        if tasks.readout_wcet is not None:
+            self._count_latches()
+        for i in order:
+            self._drive(env, self._fire_instants(i))
+
+    def _count_latches(self) -> None:
+        """Count, for the samples of chunks new to the window, the firings that latch each (the readout
+        job of a sample is released when they have all finished); a sample no firing latches gets its
+        readout job at its arrival."""
+        if self.tasks.readout_wcet is None:
+            return
+        times = self.engine.times
+        for lo, _, ts in self.window:
+            if lo + ts.size <= self.counted:
+                continue
+            after = times[lo + ts.size] if times is not None and lo + ts.size < times.size else ts[-1] + 1.0
+            counts = np.zeros(ts.size, dtype=np.int64)
+            for i in range(self.model.g):
+                fired = self.clocks[i].firing_times(max(ts[0], self.t_first), after)      # (F,)
+                counts += np.bincount(np.searchsorted(ts, fired, side="right") - 1, minlength=ts.size)[:ts.size]
+            self.outstanding += counts.tolist()
+            self.complete += [np.nan] * ts.size
+            for s in np.flatnonzero(counts == 0).tolist():
+                ev = Slot(self.env, float(ts[s]) - self.env.now, COMPUTE)
+                ev.callbacks.append(partial(self._release_readout, lo + s))
+            self.counted = lo + ts.size
+
+    def _fire_instants(self, i):
+        """Module i's firings as instants for :meth:`_drive`: each releases a job."""
+        prev = 0.0
+        for window, b in self._firings(i):
+            if not window:
+                if b > prev:
+                    yield b - prev, COMPUTE
+                    prev = b
+                continue
+            for t in window:
+                yield t - prev, COMPUTE
+                if t >= self.end:
+                    return
+                prev = t
+                self._fire(i, t)
+
+    def _fire(self, i: int, t: float) -> None:
+        work = self.wcet[i]
+        if self.vary is not None:
+            work *= float(self.variation.fractions(self.vary[i], 1)[0])
+        deadline = t + self.rel_deadline[i]
+        sample = int(self.I[EK.H_XBASE]) + int(np.searchsorted(self.ts_view[:int(self.I[EK.H_XN])], t, "right")) - 1
+        job = Job(i, t, deadline, work, self.policy.key(i, t, deadline), sample)
+        if self.busy_module[i]:
+            self.backlog[i].append(job)
+        else:
+            self.busy_module[i] = True
+            self._release(job)
+
+    def _release(self, job: Job) -> None:
+        self.sched.release(job)
+        now = self.env.now
+        if self.dispatch_at != now:
+            self.dispatch_at = now
+            Slot(self.env, 0.0, ARBITRATE).callbacks.append(self._dispatch)
+
+    def _release_readout(self, sample: int, _event=None) -> None:
+        t = self.env.now
+        work = self.tasks.readout_wcet
+        if self.vary is not None:
+            work *= float(self.variation.fractions(self.vary[self.model.g], 1)[0])
+        self._release(Job(self.model.g, t, np.inf, work, self.policy.key(self.model.g, t, np.inf), sample))
+
+    def _dispatch(self, _event) -> None:
+        self.dispatch_at = None
+        env = self.env
+        now = env.now
+        for job in self.sched.dispatch(now):
+            if job.data is None and job.module < self.model.g:          # first start: read the inputs
+                job.data = True
+                if self.published_at[job.module] == now:              # after the previous job's publish
+                    Slot(env, 0.0, LATE_READ).callbacks.append(partial(self._read_late, job))
+                    continue
+                self._activate(job, now)
+            Slot(env, job.finish_at - now, COMPUTE).callbacks.append(partial(self._finish, job, job.token))
+
+    def _activate(self, job: Job, now: float) -> None:
+        if self.I[EK.H_NACT] >= CHUNK:
+            self.flush()
+        EK.activate(job.module, job.release, now, job.finish_at, job.core, self.S, self.I)
+
+    def _read_late(self, job: Job, _event) -> None:
+        now = self.env.now
+        self._activate(job, now)
+        if job.core >= 0:                               # still running (not preempted within the instant)
+            Slot(self.env, job.finish_at - now, COMPUTE).callbacks.append(partial(self._finish, job, job.token))
+
+    def _finish(self, job: Job, token: int, _event) -> None:
+        if token != job.token or job.core < 0:          # preempted since: a stale timer
+            return
+        env = self.env
+        now = env.now
+        self.sched.complete(job, now)
+        self.done.append(job)
+        i = job.module
+        if i == self.model.g:
+            self.complete[job.sample] = now
+        else:
+            self.published_at[i] = now
+            Slot(env, 0.0, PUBLISH).callbacks.append(partial(self._publish, i))
+            if self.tasks.readout_wcet is not None and job.sample >= 0:
+                self.outstanding[job.sample] -= 1
+                if self.outstanding[job.sample] == 0:
+                    self._release_readout(job.sample)
+            if self.backlog[i]:
+                self._release(self.backlog[i].pop(0))
+            else:
+                self.busy_module[i] = False
+        if self.dispatch_at != now:
+            self.dispatch_at = now
+            Slot(env, 0.0, ARBITRATE).callbacks.append(self._dispatch)
+
+    def _publish(self, i: int, _event) -> None:
+        if self.I[EK.H_NMSG] >= CHUNK:
+            self.flush()
+        EK.publish(i, self.env.now, self.zero_latency, self.S, self.I)
+        if not self.zero_latency:
+            self._send_delayed(self.env, i)
+
+    def _schedule_records(self):
+        """Job records, the activations' ends from them, and the schedule summary (after the run)."""
+        jobs, segments = job_records(self.done)
+        tasks = self.tasks
+        t_end = max(self.end, float(jobs["finish"].max()) if jobs.size else self.end)
+        summary = schedule_summary(jobs, segments, self.model.g, tasks.cores, t_end - self.t_first, tasks.demand)
+        return jobs, segments, summary
+
     def _send_delayed(self, env, j):
         """Schedule the messages of module j's new state on links with latency."""
         S, I, B, n = self.S, self.I, self.B, self.model.n
@@ -681,7 +906,7 @@ class _Simulation:
             msgs = messages_from_activations(self.model, rows)     # the fast path sends none: derived
         self.recorded += np.bincount(rows["module"], minlength=self.model.g)
         ts = self.view["ts"][:int(self.I[EK.H_XN])]
-        _latch(self.first, rows, ts)
+        _latch(self.first, rows, ts, 0, self.last)
         if self.writer is not None:
             self.writer.write(activations=rows, messages=msgs)
         self.aggregate.add(activations=rows, messages=msgs)

@@ -11,7 +11,12 @@ from . import _format as fmt
 from ..errors import InvalidTypeError, InvalidValueError
 from ..trace.core import Trace
 
-MISS_COLOR = "#d62728"
+#: Deadline misses: black, which no module colour uses (the module palette below has no black or red).
+MISS_COLOR = "#000000"
+#: Colour-blind-safe module colours (Paul Tol's "muted" then "light" schemes: 9 + 7 distinct hues, no black,
+#: no pure red), enough to tell 16 modules apart; more modules take a sequential map.
+MODULE_PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499",
+                  "#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#BBCC33", "#AAAA00")
 DENSE_COLOR = "0.35"
 
 
@@ -63,10 +68,10 @@ def _thin_labels(texts, most: int) -> None:
 
 
 def _module_colors(g: int) -> list:
-    if g <= 10:
-        return [f"C{i}" for i in range(g)]
-    cmap = matplotlib.colormaps["tab20" if g <= 20 else "viridis"]
-    return [cmap(i / max(g - 1, 1)) if g > 20 else cmap(i) for i in range(g)]
+    if g <= len(MODULE_PALETTE):
+        return list(MODULE_PALETTE[:g])
+    cmap = matplotlib.colormaps["viridis"]
+    return [cmap(i / max(g - 1, 1)) for i in range(g)]
 
 
 def _cmap(name: str, bad: str):
@@ -196,8 +201,16 @@ def _time_unit(trace: Trace) -> str:
 
 
 def _amount(value: float, trace: Trace) -> str:
-    """``"1 step"``, ``"1.5 steps"``, ``"2 time units"``."""
-    return f"{value:g} {_time_unit(trace)}{'' if value == 1 else 's'}"
+    """``"1 step"``, ``"1.5 steps"``, ``"2 time units"``; ``"0.02 s (2 steps)"`` when the run has a real step."""
+    text = f"{value:g} {_time_unit(trace)}{'' if value == 1 else 's'}"
+    step = trace.meta.get("step")
+    return f"{value * step:g} s ({text})" if step else text
+
+
+def _seconds_per_unit(trace: Trace) -> tuple[float, str]:
+    """Factor and unit name in which a figure shows times: seconds when the run set ``step``, else its own unit."""
+    step = trace.meta.get("step")
+    return (float(step), "s") if step else (1.0, _time_unit(trace) + "s")
 
 
 def _time_label(trace: Trace) -> str:

@@ -12,6 +12,7 @@ from ..cost import binned_macs
 from ..errors import InvalidValueError
 from ..trace.core import Trace
 from ._style import (
+    _seconds_per_unit,
     DENSE_COLOR,
     MISS_COLOR,
     _amount,
@@ -173,15 +174,17 @@ def _cost_cumulative(trace: Trace, ax, name: str | None = None, color="C0", dens
 
 
 def plot_latency(trace: Trace, fig=None, steps=None):
-    """Readout latency distribution: histogram and CDF, p50 and p99 marked; dropped inputs shown.
+    """Latency distribution: output-complete latency and reaction, histogram and CDF; deadline and misses.
 
-    Latency is the time from an input's arrival to the readout that reflects it
-    (``trace.readouts["latency"]``). An input no module ever read (*dropped*) has
-    none (NaN): the percentiles are over the inputs read, as in ``summary()``, while
-    the CDF is over all inputs, so it levels off below 1 at the fraction read, with
-    the dropped ones named in the legend and the title. A run without a timing model
-    (``meta["latency_model"]`` false: no compute model, link latency, deadline or
-    input arrival times) has no latency to show and is refused.
+    ``latency`` (``trace.readouts["latency"]``) is output-complete: from an input's arrival until
+    every activation that latched it has published (and the readout job after them has finished);
+    ``reaction`` the first published state that reflects it (DESIGN section 10). Both are drawn in
+    full (the axis covers the largest of either and the deadline, so no bar hides past it), the
+    deadline as a vertical line, p50 and p99 of the latency marked, the misses counted in the title.
+    An input no module ever read (*dropped*) has none (NaN): the percentiles are over the inputs
+    read, as in ``summary()``, while the CDF is over all inputs, so it levels off below 1 at the
+    fraction read. Times are in seconds when the run set ``step``. A run without a timing model
+    (``meta["latency_model"]`` false) has no latency to show and is refused.
 
     Parameters
     ----------
@@ -193,10 +196,9 @@ def plot_latency(trace: Trace, fig=None, steps=None):
     Returns
     -------
     (Axes, Axes)
-        Histogram, CDF. Each has vertical lines at p50 and p99 (``np.percentile``
-        of the finite latencies, as in ``summary()``; their ``gid`` is ``"p50"`` /
-        ``"p99"``) and, when the run had one, the deadline with the region that
-        misses it shaded.
+        Histogram, CDF. The histogram's first container holds the latency bars, its second the
+        reaction's; each axes has vertical lines at p50 and p99 of the latency (``gid`` ``"p50"`` /
+        ``"p99"``) and, when the run had one, the deadline (``gid`` ``"deadline"``).
     """
     _check_trace(trace)
     if not trace.meta.get("latency_model"):
@@ -205,26 +207,38 @@ def plot_latency(trace: Trace, fig=None, steps=None):
                                 "run with engine.compute, engine.latency or engine.deadline set", key="trace")
     lo, hi, _ = _window(trace, steps)
     whole = steps is None
-    lat = _latencies(trace, None if whole else (lo, hi))
-    fig = fig if fig is not None else _new_figure(figsize=(10, 4))
+    factor, unit = _seconds_per_unit(trace)
+    if unit == "s" and np.nanmax(np.append(trace.readouts["latency"], 0.0)) * factor < 1.0:
+        factor, unit = factor * 1e3, "ms"                                     # short latencies read in ms
+    lat = _latencies(trace, None if whole else (lo, hi)) * factor
+    rea = _latencies(trace, None if whole else (lo, hi), "reaction") * factor
+    fig = fig if fig is not None else _new_figure(figsize=(10, 4.2))
     ax_hist, ax_cdf = fig.subplots(1, 2)
     deadline = trace.meta.get("deadline")
+    deadline = None if deadline is None else deadline * factor
     if lat.size:
-        bins = _latency_bins(lat)
+        both = np.concatenate([lat, rea])
+        bins = _latency_bins(both) if factor == 1.0 else int(np.clip(np.sqrt(lat.size), 10, 60))
         integral = not isinstance(bins, int)
-        ax_hist.hist(lat, bins=bins, color="C0", rwidth=0.7 if integral else 0.95)
+        if not integral:
+            top = max(float(both.max()), deadline if deadline is not None else -math.inf)
+            bins = np.linspace(min(0.0, float(both.min())), top * 1.0001 + 1e-12, bins + 1)
+        ax_hist.hist(lat, bins=bins, color="C0", rwidth=0.7 if integral else 0.95, label="output-complete latency")
+        ax_hist.hist(rea, bins=bins, histtype="step", color="0.25", lw=1.5, label="reaction (first output)")
         ax_hist.set_ylabel("readouts")
-        xlim = _latency_xlim(lat, deadline, integral)
+        xlim = _latency_xlim(both, deadline, integral)
         ro = trace.readouts
         total = None if whole else int(((ro["time"] >= lo) & (ro["time"] < hi)).sum())
-        _latency_cdf(trace, ax_cdf, xlim=xlim, lat=lat, total=total)
+        _latency_cdf(trace, ax_cdf, name="latency", xlim=xlim, lat=lat, total=total)
+        _latency_cdf(trace, ax_cdf, name="reaction", color="0.25", xlim=xlim, lat=rea, total=total, dropped=False)
         for ax in (ax_hist, ax_cdf):
             ax.set_xlim(*xlim)
             _mark_percentiles(ax, lat, deadline)
         ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax_hist.yaxis.set_major_formatter(fmt.tick_formatter())
-        fig.legend(handles=ax_hist.get_legend_handles_labels()[0], loc="outside lower center",
-                   ncols=3, fontsize="small", frameon=False)
+        handles = ax_hist.get_legend_handles_labels()[0] + [h for h, lbl in zip(*ax_cdf.get_legend_handles_labels())
+                                                            if "dropped" in lbl]
+        fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
         if integral:
             ax_hist.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax_cdf.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -232,15 +246,15 @@ def plot_latency(trace: Trace, fig=None, steps=None):
         for ax in (ax_hist, ax_cdf):
             ax.text(0.5, 0.5, "no finite latency recorded", ha="center", va="center", transform=ax.transAxes)
     for ax in (ax_hist, ax_cdf):
-        ax.set_xlabel(f"latency ({_time_unit(trace)}s from input arrival to the output that reflects it)",
-                      fontsize="small")
+        ax.set_xlabel(f"{unit} from input arrival to the output (complete: bars; first: outline)", fontsize="small")
     ax_hist.set_title("Histogram")
     ax_cdf.set_title("Cumulative distribution")
     fig.suptitle(_latency_headline(trace, lat, None if whole else (lo, hi)))
     return ax_hist, ax_cdf
 
 
-def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=None, lat=None, total=None):
+def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=None, lat=None, total=None,
+                 dropped: bool = True):
     """The CDF of the latency over *all* inputs (``total``, default the run's): it ends at the fraction read."""
     lat = np.sort(_latencies(trace) if lat is None else lat)
     if not lat.size:
@@ -251,10 +265,10 @@ def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=Non
     x = np.concatenate([[min(lo, lat[0])], lat, [max(hi, lat[-1])]])
     y = np.concatenate([[0.0], frac, [frac[-1]]])
     line = ax.step(x, y, where="post", color=color, lw=2, label=name)[0]
-    dropped = total - lat.size
-    if dropped:
+    n_dropped = total - lat.size
+    if n_dropped and dropped:
         ax.axhline(1.0, color=color, ls="-.", lw=1, alpha=0.6,
-                   label=f"{fmt.count(dropped)} of {fmt.count(total)} inputs dropped (never read): "
+                   label=f"{fmt.count(n_dropped)} of {fmt.count(total)} inputs dropped (never read): "
                          "the curve never reaches 1")
     ax.set_ylim(0, 1.03)
     ax.set_ylabel("fraction of inputs")
@@ -264,18 +278,19 @@ def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=Non
 def _mark_percentiles(ax, lat, deadline) -> None:
     p50, p99 = np.percentile(lat, [50, 99])
     if deadline is not None:
-        ax.axvspan(deadline, ax.get_xlim()[1], color=MISS_COLOR, alpha=0.08, lw=0)
-        ax.axvline(deadline, color=MISS_COLOR, lw=1.5, label=f"deadline = {fmt.value(deadline)} (shaded: a miss)")
-    ax.axvline(p50, color="C2", ls="--", lw=2, label=f"p50 = {fmt.value(p50)}", gid="p50")
-    ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"p99 = {fmt.value(p99)}", gid="p99")
+        ax.axvspan(deadline, ax.get_xlim()[1], color=MISS_COLOR, alpha=0.06, lw=0)
+        ax.axvline(deadline, color=MISS_COLOR, lw=1.5, label=f"deadline = {fmt.value(deadline)} (shaded: a miss)",
+                   gid="deadline")
+    ax.axvline(p50, color="C2", ls="--", lw=2, label=f"latency p50 = {fmt.value(p50)}", gid="p50")
+    ax.axvline(p99, color="C1", ls=":", lw=2.5, label=f"latency p99 = {fmt.value(p99)}", gid="p99")
 
 
-def _latencies(trace: Trace, window=None) -> np.ndarray:
-    """Finite readout latencies, of the readouts whose time is in the half-open ``window`` when given."""
+def _latencies(trace: Trace, window=None, field: str = "latency") -> np.ndarray:
+    """Finite readout latencies (or ``field``), of the readouts whose time is in the half-open ``window`` when given."""
     ro = trace.readouts
     if window is not None:
         ro = ro[(ro["time"] >= window[0]) & (ro["time"] < window[1])]
-    lat = ro["latency"]
+    lat = ro[field]
     return lat[np.isfinite(lat)]
 
 
@@ -304,11 +319,11 @@ def _latency_headline(trace: Trace, lat: np.ndarray, window=None) -> str:
         ro = ro[(ro["time"] >= window[0]) & (ro["time"] < window[1])]
         where = f" in t = {fmt.value(window[0])} to {fmt.value(window[1])}"
     total = ro.shape[0]
-    text = f"Readout latency over the {fmt.count(lat.size)} inputs read{where}"
+    text = f"Output-complete latency and reaction over the {fmt.count(lat.size)} inputs read{where}"
     if lat.size < total:
         text += f"; {fmt.count(total - lat.size)} of {fmt.count(total)} inputs dropped (never read)"
     if trace.meta.get("deadline") is not None:
-        text += (f"; {fmt.count(ro['missed'].sum())} missed the deadline of "
+        text += (f"\n{fmt.count(ro['missed'].sum())} of {fmt.count(total)} inputs missed the deadline of "
                  f"{_amount(trace.meta['deadline'], trace)}" + (" (dropped ones included)" if lat.size < total else ""))
     return text
 

@@ -163,34 +163,41 @@ def _wants_bins(trace: Trace, width_px: float, steps=None) -> bool:
 
 
 def plot_gantt(trace: Trace, ax=None, steps=None):
-    """Compute timeline: each activation's queue wait and compute span, deadline misses highlighted.
+    """Compute timeline: each job's wait and its stretches on the cores, deadline misses marked.
 
     Rows are cores when the run had a compute model (``activations["core"] >= 0``),
     else modules (fastest at the top). Each activation draws a pale bar from its
     firing to the start of its compute (queue wait) in the lower part of its row
-    and a solid bar, coloured by module, over its compute. A bottom row marks
-    every readout; those that missed the deadline get a red cross and a red band
-    across the chart.
+    and a solid bar, coloured by module, over its compute. With a scheduled compute
+    model (a trace with job records) a preempted job draws one solid bar per stretch
+    it held a core, joined by a thin line across the time it was preempted, and the
+    readout jobs draw in grey. A bottom row marks every readout; those that missed
+    the deadline get a black cross (a colour no module uses; see the legend) and a
+    band across the chart.
 
     Parameters
     ----------
     trace : Trace
     ax : matplotlib Axes, optional
     steps : int or (float, float), optional
-        As in :func:`plot_activity`: activations *firing* in the window are drawn.
+        As in :func:`plot_activity`: the jobs that *overlap* the window (fire before its end and
+        finish after its start) are drawn, whole, so no bar is dropped at its edges.
 
     Returns
     -------
     matplotlib Axes
         Its artists with ``gid`` ``"queue wait"`` and ``"compute"`` are
-        ``PolyCollection`` s with one rectangle per drawn activation, in trace
-        order (wait ``[time, start]``, compute ``[start, end]``); the line with
+        ``PolyCollection`` s: one wait rectangle per drawn activation (job) ``[time, start]``
+        and one compute rectangle per activation ``[start, end]`` (per stretch ``[start, end]``
+        of a job on a core, in job order, when the trace has job records); the line with
         ``gid`` ``"deadline misses"`` marks the missed readouts.
     """
     _check_trace(trace)
+    if getattr(trace, "segments", None) is not None:
+        return _gantt_jobs(trace, ax, steps)
     act_all = trace.activations
     lo, hi, pad = _window(trace, steps)
-    act = act_all[(act_all["time"] >= lo) & (act_all["time"] < hi)]
+    act = act_all[(act_all["time"] < hi) & (np.maximum(act_all["end"], act_all["time"]) >= lo)]
     by_core = bool((act_all["core"] >= 0).any())
     order, rank = _fastest_first(trace)
     if by_core:
@@ -212,41 +219,129 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
     instantaneous = bool(act.shape[0]) and bool((act["end"] == act["start"]).all())
     if instantaneous:                                                        # zero-width bars: show ticks
         ax.scatter(act["start"], row, marker="|", s=120, linewidths=2, c=colors[act["module"]])
-    # readouts: input arrival -> readout, misses highlighted
-    ro = trace.readouts
-    ro = ro[(ro["time"] >= lo) & (ro["time"] < hi)]
-    y_ro = len(names)
-    hit = ro[~ro["missed"]]
-    ax.plot(hit["time"], np.full(hit.shape[0], y_ro), "|", color="0.3", ms=9)
-    missed = ro[ro["missed"]]
-    misses = ax.plot(missed["time"], np.full(missed.shape[0], y_ro), "x", color=MISS_COLOR, ms=8, mew=2,
-                     label=f"deadline miss ({missed.shape[0]})", gid="deadline misses")[0]
-    for t in missed["time"]:
-        ax.axvspan(t - 0.002 * (hi - lo), t + 0.002 * (hi - lo), color=MISS_COLOR, alpha=0.12, lw=0)
+    right = max(hi - pad, float(act["end"].max(initial=lo)))
+    missed, ro = _gantt_readouts(ax, trace, lo, hi, len(names))
     ax.set_yticks(np.arange(n_rows), names + ["readouts"])
     ax.tick_params(axis="y", labelsize=_label_size(n_rows))
-    right = max(hi - pad, float(act["end"].max(initial=lo)))
-    ax.set_xlim(lo - pad, right + 0.01 * (right - lo))
-    ax.set_ylim(n_rows - 0.5, -0.5)
-    ax.set_xlabel(_time_label(trace))
-    _gantt_legend(ax, trace, act, order, misses if missed.shape[0] else None)
-    total_missed = int(trace.readouts["missed"].sum())
-    deadline = trace.meta.get("deadline")
-    whole = ro.shape[0] == trace.readouts.shape[0]
-    miss_text = (f"{fmt.count(missed.shape[0])} of {fmt.count(ro.shape[0])} readouts "
-                 + ("" if whole else "in this window ") + f"missed the deadline of {_amount(deadline, trace)} (red)"
-                 + ("" if whole else f"; {fmt.count(total_missed)} of {fmt.count(trace.readouts.shape[0])} in the "
-                                     "whole run")
-                 if deadline is not None else "no deadline set")
+    _gantt_axis(ax, trace, lo, right, pad, n_rows)
+    _gantt_legend(ax, trace, act["module"], order, missed)
     what = "per core" if by_core else "per module"
     if instantaneous:
         head = f"Compute timeline {what}: updates are instantaneous (no compute model), one tick each"
     else:
         head = f"Compute timeline {what}: queue wait (pale, below) and compute (solid)"
+    ax.set_title(f"{head}\n{_miss_text(trace, ro)}")
+    return ax
+
+
+def _gantt_jobs(trace: Trace, ax, steps):
+    """The Gantt chart of a run with job records: rows are cores, a preempted job is several bars."""
+    jobs, segs = trace.jobs, trace.segments
+    g = trace.g
+    lo, hi, pad = _window(trace, steps)
+    keep = (jobs["release"] < hi) & (jobs["finish"] >= lo)                    # jobs overlapping the window
+    index = np.flatnonzero(keep)
+    shown = jobs[index]
+    seg = segs[np.isin(segs["job"], index)]
+    n_cores = int(trace.meta.get("compute", {}).get("cores", int(segs["core"].max(initial=0)) + 1))
+    names = [f"core {c}" for c in range(n_cores)]
+    n_rows = n_cores + 1
+    ax = ax if ax is not None else _new_axes(figsize=(11, _rows_height(n_rows)))
+    palette = np.array([mcolors.to_rgba(c) for c in _module_colors(g)] + [mcolors.to_rgba(READOUT_COLOR)])
+    first = {}
+    for k in range(segs.shape[0]):                                            # the core of each job's first stretch
+        first.setdefault(int(segs["job"][k]), int(segs["core"][k]))
+    wait_row = np.array([first.get(int(j), 0) for j in index], dtype=float)
+    wait_c = palette[shown["module"]].copy()
+    wait_c[:, 3] = 0.35
+    waits = PolyCollection(_rects(shown["release"], shown["start"], wait_row + 0.12, 0.26), facecolors=wait_c,
+                           edgecolors="none", gid="queue wait")
+    computes = PolyCollection(_rects(seg["start"], seg["end"], seg["core"] - 0.38, 0.46),
+                              facecolors=palette[seg["module"]], edgecolors="white", linewidths=0.3, gid="compute")
+    ax.add_collection(waits)
+    ax.add_collection(computes)
+    # a preempted job: a thin line from where a stretch ends to where the next one starts
+    links = []
+    for j in index[shown["preemptions"] > 0]:
+        mine = segs[segs["job"] == j]
+        for a, b in zip(mine[:-1], mine[1:]):
+            links.append([(a["end"], a["core"] + 0.05), (b["start"], b["core"] + 0.05)])
+    if links:
+        from matplotlib.collections import LineCollection
+        ax.add_collection(LineCollection(links, colors="0.35", linewidths=0.8, linestyles=":", gid="preempted"))
+    right = max(hi - pad, float(shown["finish"].max(initial=lo)))
+    missed, ro = _gantt_readouts(ax, trace, lo, hi, n_cores)
+    ax.set_yticks(np.arange(n_rows), names + ["readouts"])
+    ax.tick_params(axis="y", labelsize=_label_size(n_rows))
+    _gantt_axis(ax, trace, lo, right, pad, n_rows)
+    order, _ = _fastest_first(trace)
+    _gantt_legend(ax, trace, shown["module"], order, missed, readout=bool((shown["module"] == g).any()),
+                  preempted=bool(links))
+    compute = trace.meta.get("compute", {})
+    n_pre = int(shown["preemptions"].sum())
+    how = (f"{compute.get('policy', '?')}, {'preemptive' if compute.get('preemptive') else 'non-preemptive'}, "
+           f"{fmt.count(n_pre)} preemption{'' if n_pre == 1 else 's'} in view")
+    ax.set_title(f"Jobs per core ({how}): wait pale, running solid\n{_miss_text(trace, ro)}",
+                 fontsize="medium")
+    return ax
+
+
+#: Colour of the readout jobs in the Gantt chart (no module uses it).
+READOUT_COLOR = "0.55"
+
+
+def _gantt_readouts(ax, trace: Trace, lo: float, hi: float, y: int):
+    """The readouts row: a tick per readout, a cross and a band per miss. Returns (miss handle or None, rows)."""
+    ro = trace.readouts
+    ro = ro[(ro["time"] >= lo) & (ro["time"] < hi)]
+    hit = ro[~ro["missed"]]
+    ax.plot(hit["time"], np.full(hit.shape[0], y), "|", color="0.3", ms=9)
+    missed = ro[ro["missed"]]
+    misses = ax.plot(missed["time"], np.full(missed.shape[0], y), "x", color=MISS_COLOR, ms=8, mew=2,
+                     label=f"deadline miss ({missed.shape[0]})", gid="deadline misses")[0]
+    for t in missed["time"]:
+        ax.axvspan(t - 0.002 * (hi - lo), t + 0.002 * (hi - lo), color=MISS_COLOR, alpha=0.12, lw=0)
+    return (misses if missed.shape[0] else None), ro
+
+
+def _miss_text(trace: Trace, ro) -> str:
+    total_missed = int(trace.readouts["missed"].sum())
+    deadline = trace.meta.get("deadline")
+    whole = ro.shape[0] == trace.readouts.shape[0]
+    if deadline is None:
+        return "no deadline set"
+    return (f"{fmt.count(int(ro['missed'].sum()))} of {fmt.count(ro.shape[0])} readouts "
+            + ("" if whole else "in this window ") + f"missed the deadline of {_amount(deadline, trace)} (black x)"
+            + ("" if whole else f"; {fmt.count(total_missed)} of {fmt.count(trace.readouts.shape[0])} in the "
+                                "whole run"))
+
+
+def _gantt_axis(ax, trace: Trace, lo: float, right: float, pad: float, n_rows: int) -> None:
+    """x range from the window's start to the last drawn finish; ticks that read at any span (in seconds
+    when the run has a real ``step``)."""
+    ax.set_xlim(lo - pad, right + 0.01 * (right - lo))
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    step = trace.meta.get("step")
+    if step:
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=10))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _seconds(v * step)))
+        ax.set_xlabel("time (s)")
+        return
+    ax.set_xlabel(_time_label(trace))
     if pad:
         _step_ticks(ax.xaxis, lo - pad, right, trace.meta["periods"])
-    ax.set_title(f"{head}\n{miss_text}")
-    return ax
+
+
+def _seconds(value: float) -> str:
+    """A tick label in seconds with the unit that keeps it short (``12.5 ms``, ``1.28 s``)."""
+    a = abs(value)
+    if a == 0:
+        return "0"
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if a >= scale:
+            return f"{value / scale:.4g} {unit}"
+    return f"{value * 1e9:.4g} ns"
 
 
 def _rects(x0, x1, y0, height) -> np.ndarray:
@@ -257,10 +352,17 @@ def _rects(x0, x1, y0, height) -> np.ndarray:
                      np.stack([x1, y0 + height], -1), np.stack([x0, y0 + height], -1)], axis=1)
 
 
-def _gantt_legend(ax, trace, act, order, misses) -> None:
-    shown = [i for i in order if (act["module"] == i).any()]
-    handles = [Patch(color=_module_colors(trace.g)[i], label=trace.meta["labels"][i]) for i in shown[:12]]
-    handles.append(Patch(color="0.6", alpha=0.5, label="queue wait"))
+def _gantt_legend(ax, trace, modules, order, misses, readout: bool = False, preempted: bool = False) -> None:
+    shown = [i for i in order if (modules == i).any()]
+    colors = _module_colors(trace.g)
+    handles = [Patch(color=colors[i], label=trace.meta["labels"][i]) for i in shown[:16]]
+    if readout:
+        handles.append(Patch(color=READOUT_COLOR, label="readout job"))
+    handles.append(Patch(color="0.6", alpha=0.5, label="wait"))
+    if preempted:
+        from matplotlib.lines import Line2D
+        handles.append(Line2D([], [], color="0.35", lw=0.8, ls=":", label="preempted"))
     if misses is not None:
         handles.append(misses)
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", frameon=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", frameon=False,
+              ncols=1 if len(handles) <= 14 else 2)

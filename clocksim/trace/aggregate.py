@@ -82,6 +82,7 @@ class AggregateTrace:
         self.inputs_read = 0
         self.deadline_misses = 0
         self._latencies: list[np.ndarray] = []
+        self._reactions: list[np.ndarray] = []
         self.staleness_counts = [(np.zeros(0), np.zeros(0, dtype=np.int64)) for _ in range(g)]
 
     @property
@@ -131,6 +132,8 @@ class AggregateTrace:
             self.deadline_misses += int(np.count_nonzero(readouts["missed"]))
             if self.meta.get("latency_model"):
                 self._latencies.append(np.array(readouts["latency"], dtype=np.float64))
+                if "reaction" in readouts.dtype.names:
+                    self._reactions.append(np.array(readouts["reaction"], dtype=np.float64))
         return self
 
     # ------------------------------------------------------------------ summary
@@ -197,15 +200,29 @@ class AggregateTrace:
             "per_module": per_module,
         }
         if meta.get("latency_model"):
-            lat = self.latencies
-            lat = lat[np.isfinite(lat)]                    # a dropped input has no latency: counted apart
-            out["latency"] = ({"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-                               "max": float(lat.max())} if lat.size else {"p50": None, "p99": None, "max": None})
-            out["latency"].update(over="inputs read", n=int(lat.size))
+            out["latency"] = _distribution(self.latencies)
+            reaction = np.concatenate(self._reactions) if self._reactions else self.latencies
+            out["reaction"] = _distribution(reaction)
             out["deadline_misses"] = self.deadline_misses
             n = int(counts.sum())
             out["queue_wait"] = ({"mean": float(self.wait_sum.sum() / n), "max": float(self.wait_max.max())}
                                  if n else {"mean": None, "max": None})
+        schedule = meta.get("schedule")
+        if schedule is not None:                       # a scheduled compute model: from its job records
+            for entry, extra in zip(per_module, schedule["per_module"]):
+                entry.update(response=dict(extra["response"]), preemptions=extra["preemptions"],
+                             deadline_misses=extra["deadline_misses"])
+            out["readout_response"] = dict(schedule["readout"]["response"]) if schedule.get("readout") else \
+                {"p50": None, "p99": None, "max": None, "n": 0}
+            out["preemptions"] = schedule["preemptions"]
+            out["migrations"] = schedule["migrations"]
+            out["utilisation"] = {"total": schedule["utilisation"]["total"],
+                                  "per_core": list(schedule["utilisation"]["per_core"]),
+                                  "demand": schedule["utilisation"]["demand"]}
+        step = meta.get("step")
+        out["time_unit"] = "s" if step else meta.get("time_unit", "step")
+        if step:
+            _to_seconds(out, float(step))
         return out
 
     def _staleness(self) -> dict:
@@ -237,6 +254,7 @@ class AggregateTrace:
         self.deadline_misses += other.deadline_misses
         self.staleness_counts = [_merge_counts(a, b) for a, b in zip(self.staleness_counts, other.staleness_counts)]
         self._latencies.extend(other._latencies)
+        self._reactions.extend(other._reactions)
         return self
 
     @property
@@ -255,6 +273,42 @@ def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndar
     values, where = np.unique(np.concatenate([a[0], b[0]]), return_inverse=True)
     counts = np.bincount(where, weights=np.concatenate([a[1], b[1]]), minlength=values.size)
     return values, counts.astype(np.int64)
+
+
+def _distribution(values: np.ndarray) -> dict:
+    """``{p50, p99, max, over, n}`` over the finite values (a dropped input has none: counted apart)."""
+    values = values[np.isfinite(values)]
+    out = ({"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99)),
+            "max": float(values.max())} if values.size else {"p50": None, "p99": None, "max": None})
+    out.update(over="inputs read", n=int(values.size))
+    return out
+
+
+#: Summary keys that are times (scaled to seconds when the run's ``step`` is set): top-level dicts of times,
+#: and per-module keys.
+_TIME_DICTS = ("latency", "reaction", "staleness", "queue_wait", "readout_response")
+_TIME_MODULE_KEYS = ("busy", "staleness_mean", "staleness_p50", "staleness_p99", "staleness_max", "lag_max",
+                     "queue_wait_mean", "queue_wait_max")
+
+
+def _to_seconds(out: dict, step: float) -> None:
+    """Every time of a summary in seconds (``step`` seconds per input step), in place."""
+    def scale(d):
+        for k in ("p50", "p99", "max", "mean"):
+            if d.get(k) is not None:
+                d[k] = d[k] * step
+
+    for key in _TIME_DICTS:
+        if isinstance(out.get(key), dict):
+            scale(out[key])
+    for entry in out["per_module"]:
+        for k in _TIME_MODULE_KEYS:
+            if entry.get(k) is not None:
+                entry[k] = entry[k] * step
+        if isinstance(entry.get("response"), dict):
+            scale(entry["response"])
+        if entry.get("period") is not None:
+            entry["period_s"] = entry["period"] * step
 
 
 def _percentile(values: np.ndarray, counts: np.ndarray, q: float) -> float | None:

@@ -12,8 +12,12 @@ can be summarised and plotted without the model that produced it.
     been sent but not yet received: 0 when delivery is instantaneous), core
     (compute slot used, -1 without a compute model).
 ``messages`` — one row per message: sender, receiver, send and arrive times.
-``readouts`` — one row per output: time, latency (input arrival to the readout
-    that reflects it; 0 in synchronous runs), missed (deadline missed).
+``readouts`` — one row per output: time, latency (output-complete: input arrival until every
+    activation that latched the sample has published and, when the readout is a job, the readout
+    after them has finished; 0 in synchronous runs), missed (latency past the deadline), reaction
+    (arrival until the first published state that reflects the sample: round two's latency).
+``jobs`` and ``segments`` (runs with a scheduled compute model, else None) — one row per job and
+    one per stretch of a job on a core (:mod:`clocksim.sched.records`).
 
 Counts cover the whole batch: with ``B`` sequences every multiply-add count is
 ``B`` times the per-sequence count (``summary()["count_basis"]`` says so).
@@ -61,6 +65,7 @@ from .. import cost
 from .aggregate import AggregateTrace
 from ..errors import FileFormatError, InvalidValueError
 from .files import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
+from ..sched.records import JOB_DTYPE, SEGMENT_DTYPE
 
 __all__ = ["Trace", "ACTIVATION_DTYPE", "INSTANT_DTYPE", "TIMED_DTYPE", "MESSAGE_DTYPE", "READOUT_DTYPE", "TABLES",
            "atomic_write", "expand_instant", "expand_timed"]
@@ -77,7 +82,7 @@ INSTANT_DTYPE = np.dtype([("module", "<i2"), ("time", "<f8"), ("staleness", "<f4
 TIMED_DTYPE = np.dtype([("module", "<i2"), ("time", "<f8"), ("start", "<f8"), ("staleness", "<f4"),
                         ("lag", "<f4"), ("core", "<i2")])
 MESSAGE_DTYPE = np.dtype([("sender", "<i2"), ("receiver", "<i2"), ("send", "<f8"), ("arrive", "<f8")])
-READOUT_DTYPE = np.dtype([("time", "<f8"), ("latency", "<f8"), ("missed", "?")])
+READOUT_DTYPE = np.dtype([("time", "<f8"), ("latency", "<f8"), ("missed", "?"), ("reaction", "<f8")])
 
 #: Activation rows a compact trace expands at a time when it is summarised.
 AGGREGATE_CHUNK = 1 << 16
@@ -105,6 +110,8 @@ class Trace:
         that yields them in chunks, summaries fold those)
     expand : callable, optional
         Turns a slice of the stored activation rows into ACTIVATION_DTYPE rows (row by row).
+    jobs, segments : structured ndarray of JOB_DTYPE / SEGMENT_DTYPE, optional
+        The job records of a scheduled compute model (:mod:`clocksim.sched.records`).
     meta : dict
         Plain data about the run: ``engine``, ``n``, ``n_in``, ``n_out``,
         ``module_sizes``, ``labels``, ``periods``, ``block_mask``, ``batch``,
@@ -115,8 +122,10 @@ class Trace:
 
     def __init__(self, activations: np.ndarray, messages: np.ndarray | Callable | None = None,
                  readouts: np.ndarray | Callable | None = None, meta: dict | None = None,
-                 expand: Callable | None = None):
+                 expand: Callable | None = None, jobs: np.ndarray | None = None, segments: np.ndarray | None = None):
         self.meta = dict(meta or {})
+        self.jobs = None if jobs is None else _as_records("jobs", jobs, JOB_DTYPE)              # (J,) or None
+        self.segments = None if segments is None else _as_records("segments", segments, SEGMENT_DTYPE)
         if expand is None and isinstance(activations, np.ndarray) and activations.dtype == INSTANT_DTYPE:
             expand = partial(expand_instant, macs=np.asarray(self.meta["activation_macs"], dtype=np.int64)
                              * self.batch)
@@ -253,7 +262,7 @@ class Trace:
         from .export import read_csv
         return read_csv(path, messages=messages, readouts=readouts, meta=meta)
 
-    def to_chrome(self, path, *, us_per_step: float = 1000.0, zero_width: float = 0.5) -> Path:
+    def to_chrome(self, path, *, us_per_step: float | None = None, zero_width: float = 0.5) -> Path:
         """Write the Chrome trace event format (JSON) that the Perfetto UI opens
         (see :func:`clocksim.export.write_chrome` for the layout and conventions)."""
         from .export import write_chrome
@@ -288,8 +297,11 @@ class Trace:
             path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
         meta = {k: v for k, v in self.meta.items() if k not in VOLATILE_META}
         header = {"format": TRACE_FORMAT, "version": TRACE_VERSION, "fingerprint": fingerprint}
-        write_npz(path, {"format": json_entry(header), "activations": self.activations,
-                         "messages": self.messages, "readouts": self.readouts, "meta": json_entry(meta)})
+        entries = {"format": json_entry(header), "activations": self.activations,
+                   "messages": self.messages, "readouts": self.readouts, "meta": json_entry(meta)}
+        if self.jobs is not None:
+            entries.update(jobs=self.jobs, segments=self.segments)
+        write_npz(path, entries)
         return path
 
     @classmethod
@@ -306,6 +318,14 @@ class Trace:
                                       f"expected {TRACE_FORMAT!r} version {TRACE_VERSION}", key="format", file=path)
         meta = parse_json_entry(data["meta"], path, "meta")
         tables = {}
+        readouts = data.get("readouts")
+        if readouts is not None and readouts.dtype.names and "reaction" not in readouts.dtype.names \
+                and "latency" in readouts.dtype.names:        # written before round three: latency was the reaction
+            upgraded = np.zeros(readouts.shape, dtype=READOUT_DTYPE)
+            for f in set(READOUT_DTYPE.names) & set(readouts.dtype.names):
+                upgraded[f] = readouts[f]
+            upgraded["reaction"] = readouts["latency"]
+            data["readouts"] = upgraded
         for name, dtype in TABLES.items():
             value = data.get(name)
             if value is not None and (value.dtype.names is None or set(dtype.names) - set(value.dtype.names)):
@@ -313,7 +333,15 @@ class Trace:
                                       f"{', '.join(dtype.names)}", key=name, file=path)
             tables[name] = _as_records(name, value, dtype)
         _check_contents(path, meta, tables)
-        return cls(tables["activations"], tables["messages"], tables["readouts"], meta)
+        extra = {}
+        for name, dtype in (("jobs", JOB_DTYPE), ("segments", SEGMENT_DTYPE)):
+            value = data.get(name)
+            if value is not None:
+                if value.dtype.names is None or set(dtype.names) - set(value.dtype.names):
+                    raise FileFormatError(f"got dtype {value.dtype}, expected records with fields "
+                                          f"{', '.join(dtype.names)}", key=name, file=path)
+                extra[name] = _as_records(name, value, dtype)
+        return cls(tables["activations"], tables["messages"], tables["readouts"], meta, **extra)
 
 
 #: Format name and version written into every saved trace (``format`` entry).
@@ -322,7 +350,8 @@ TRACE_VERSION = 1
 #: Meta keys that vary between identical runs (wall-clock values): not saved.
 VOLATILE_META = ("wall_time",)
 _TRACE_SCHEMA = {"format": Entry("U", 0), "meta": Entry("U", 0), "activations": Entry("V", 1),
-                 "messages": Entry("V", 1), "readouts": Entry("V", 1)}
+                 "messages": Entry("V", 1), "readouts": Entry("V", 1), "jobs": Entry("V", 1),
+                 "segments": Entry("V", 1)}
 
 
 def _check_contents(path, meta: dict, tables: dict) -> None:

@@ -36,6 +36,12 @@ Chrome trace event format (:func:`write_chrome`)
     ``summary()["macs"]``. When a latency model ran, a counter ``"readout latency"``
     (steps) has one value per readout that reflects some input, and each missed deadline is an instant event
     (``"ph": "i"``) on a ``"readouts"`` thread (``tid = g + 1``).
+    **Scheduled runs** (a trace with job records, :mod:`clocksim.sched.records`) draw every stretch of a
+    job on a core instead of whole activations: on its module's thread (the readout jobs on thread
+    ``g + 2``) and on its core's thread in a second process (pid 2, ``"cores"``, thread ``c + 1`` is
+    core c), with ``args`` = job, release, deadline, sample, overhead charged and core; where a stretch
+    ends before its job finishes, an instant ``"preempted"`` on the core's thread. With ``step`` set the
+    default ``us_per_step`` is the real step, so ``ts`` and ``dur`` are real microseconds.
 pandas (:func:`to_pandas`, optional extra ``pandas``)
     One table as a DataFrame with the dtype's columns and dtypes; ``df.attrs["meta"]``
     holds the trace's meta.
@@ -192,7 +198,7 @@ def _read_meta(meta) -> dict:
 
 
 # ------------------------------------------------------------------ Chrome trace events
-def write_chrome(trace: Trace, path, *, us_per_step: float = 1000.0, zero_width: float = 0.5) -> Path:
+def write_chrome(trace: Trace, path, *, us_per_step: float | None = None, zero_width: float = 0.5) -> Path:
     """Write ``trace`` in the Chrome trace event format (layout and conventions in the module docstring).
 
     Parameters
@@ -200,11 +206,14 @@ def write_chrome(trace: Trace, path, *, us_per_step: float = 1000.0, zero_width:
     trace : Trace
     path : path-like
         Output file (``.json``).
-    us_per_step : float
-        Microseconds of trace time per step (unit) of model time.
+    us_per_step : float, optional
+        Microseconds of trace time per step (unit) of model time. Default: the run's real step
+        (``meta["step"]`` seconds, so ``ts`` are real microseconds) when set, else 1000.
     zero_width : float
         Width, in steps, at which zero-duration activations are drawn (0 draws them as zero-width slices).
     """
+    if us_per_step is None:
+        us_per_step = float(trace.meta["step"]) * 1e6 if trace.meta.get("step") else 1000.0
     scale = as_float("us_per_step", us_per_step, minimum=0.0, strict_minimum=True)
     zero_width = as_float("zero_width", zero_width, minimum=0.0)
     meta, g = trace.meta, trace.g
@@ -219,6 +228,7 @@ def write_chrome(trace: Trace, path, *, us_per_step: float = 1000.0, zero_width:
                 f.write(sep + text.encode())
                 sep = b",\n"
         other = {"clocksim": True, "engine": meta.get("engine"), "us_per_step": scale, "zero_width": zero_width,
+                 "real_time": bool(meta.get("step")),
                  "n_steps": meta.get("n_steps"), "batch": trace.batch, "labels": labels}
         f.write(("\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":"
                  + json.dumps(other, default=_json_default) + "}\n").encode())
@@ -261,6 +271,10 @@ def _chrome_chunks(trace: Trace, labels: list[str], scale: float, zero_width: fl
                % (g + 1, ts_spec, lat_spec))
         yield ",\n".join(map(tpl.__mod__, zip(ts, lat)))
 
+    segments = getattr(trace, "segments", None)
+    if segments is not None:
+        yield from _chrome_jobs(trace, labels, scale)
+        return
     act = trace.activations
     prefix = [f'{{"ph":"X","pid":1,"tid":{i + 1},"name":{json.dumps(label)},"cat":"activation","ts":'
               for i, label in enumerate(labels)]
@@ -274,6 +288,41 @@ def _chrome_chunks(trace: Trace, labels: list[str], scale: float, zero_width: fl
         flags = np.where(zero[lo:lo + _CHUNK], ',"zero_duration":true', "").tolist()
         heads = [prefix[m] for m in part["module"].tolist()]
         yield ",\n".join(map(tpl.__mod__, zip(heads, ts_vals, dur_vals, *cols, flags)))
+
+
+def _chrome_jobs(trace: Trace, labels: list[str], scale: float):
+    """A scheduled run: every stretch of a job on a core as a slice on its module's track (pid 1) and on its
+    core's track (pid 2, one per core), and an instant "preempted" where a stretch ends before its job does."""
+    jobs, segs, g = trace.jobs, trace.segments, trace.g
+    names = labels + ["readout"]
+    cores = int(segs["core"].max()) + 1 if segs.size else 0
+    head = [{"ph": "M", "pid": 2, "tid": 0, "name": "process_name", "args": {"name": "cores"}},
+            {"ph": "M", "pid": 1, "tid": g + 2, "name": "thread_name", "args": {"name": "readout jobs"}}]
+    for c in range(cores):
+        head.append({"ph": "M", "pid": 2, "tid": c + 1, "name": "thread_name", "args": {"name": f"core {c}"}})
+        head.append({"ph": "M", "pid": 2, "tid": c + 1, "name": "thread_sort_index", "args": {"sort_index": c}})
+    yield ",\n".join(json.dumps(e) for e in head)
+    finish = jobs["finish"][segs["job"]] if segs.size else np.zeros(0)
+    events = []
+    for k in range(segs.shape[0]):
+        seg = segs[k]
+        i, job = int(seg["module"]), jobs[int(seg["job"])]
+        ts, dur = float(seg["start"]) * scale, float(seg["end"] - seg["start"]) * scale
+        args = {"job": int(seg["job"]), "release": float(job["release"]), "deadline": float(job["deadline"]),
+                "sample": int(job["sample"]), "overhead": float(seg["overhead"]), "core": int(seg["core"])}
+        tid = i + 1 if i < g else g + 2
+        events.append({"ph": "X", "pid": 1, "tid": tid, "name": names[i], "cat": "job", "ts": ts, "dur": dur,
+                       "args": args})
+        events.append({"ph": "X", "pid": 2, "tid": int(seg["core"]) + 1, "name": names[i], "cat": "job", "ts": ts,
+                       "dur": dur, "args": args})
+        if seg["end"] < finish[k]:
+            events.append({"ph": "i", "s": "t", "pid": 2, "tid": int(seg["core"]) + 1, "name": "preempted",
+                           "ts": float(seg["end"]) * scale, "args": {"module": names[i], "job": int(seg["job"])}})
+        if len(events) >= _CHUNK:
+            yield ",\n".join(json.dumps(e) for e in events)
+            events = []
+    if events:
+        yield ",\n".join(json.dumps(e) for e in events)
 
 
 def _x_template(ts_spec: str, dur_spec: str, specs) -> str:

@@ -19,6 +19,8 @@ __all__ = ["SummaryKey", "SUMMARY_KEYS", "WHEN", "WHEN_MEANING", "summary_markdo
 WHEN = {
     "always": "always",
     "timing": "timing model",
+    "schedule": "scheduled compute model",
+    "step": "step set",
     "run": "scenario runs",
     "task": "[task]",
     "trained": "[task] and [train]",
@@ -29,6 +31,9 @@ WHEN_MEANING = {
     "always": "every summary, both engines, synchronous or not",
     "timing": "a timing model ran (`cost.has_timing_model`: link latency, a compute model, a deadline or "
               "irregular input arrivals)",
+    "schedule": "a compute model other than round two's ran (`ComputeModel.legacy` is false: a policy, preemption, "
+                "partition, speeds, execution times, variation, overheads or the readout job); from its job records",
+    "step": "`step` (seconds per input step) was set",
     "run": "added by `clocksim.execute.execute` (`clocksim run`, `compare`, sweep points), not by `Trace.summary()`",
     "task": "the scenario has a `[task]` (scored on its test set)",
     "trained": "the scenario has a `[task]` and a `[train]` table",
@@ -52,6 +57,8 @@ _STALENESS = ("age of the state read from other modules at the moment an activat
 
 SUMMARY_KEYS: dict[str, SummaryKey] = {
     "engine": SummaryKey("str", "Engine that ran: `events` or `compiled`."),
+    "time_unit": SummaryKey("str", "Unit of every time in the summary: `s` when `step` is set, else `step` (input "
+                                   "steps) or `model time` (given arrival times)."),
     "n_steps": SummaryKey("int", "Input steps L of each sequence."),
     "batch": SummaryKey("int", "Sequences B run together."),
     "count_basis": SummaryKey("str", "`per sequence` (B = 1) or `per batch`: what the operation counts cover."),
@@ -102,14 +109,42 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
                                                  "received when it read."),
     "per_module[].queue_wait_mean": SummaryKey("float?", "Mean wait for a core (`start - time`)."),
     "per_module[].queue_wait_max": SummaryKey("float?", "Largest wait for a core."),
-    "latency": SummaryKey("dict", "End-to-end latency: input arrival to the first published state that "
-                                  "reflects it, model time.", "timing"),
+    "per_module[].period_s": SummaryKey("float?", "Nominal period in seconds.", "step"),
+    "per_module[].response": SummaryKey("dict", "Response time of its jobs (finish - release): `{p50, p99, max, n}`.",
+                                        "schedule"),
+    "per_module[].preemptions": SummaryKey("int", "Times its jobs were preempted.", "schedule"),
+    "per_module[].deadline_misses": SummaryKey("int", "Its jobs finishing after release + relative deadline "
+                                                      "(`module_deadlines`, default the period).", "schedule"),
+    "latency": SummaryKey("dict", "Output-complete latency: input arrival until every activation that latched the "
+                                  "sample has published and, with the readout job, the readout after them has "
+                                  "finished (DESIGN section 10).", "timing"),
     "latency.p50": SummaryKey("float?", "Median latency (null when no input was read).", "timing"),
     "latency.p99": SummaryKey("float?", "99th percentile of the latency.", "timing"),
     "latency.max": SummaryKey("float?", "Largest latency.", "timing"),
     "latency.over": SummaryKey("str", "What the percentiles are over: `inputs read` (a dropped input has no "
                                       "latency; see `inputs_dropped`).", "timing"),
     "latency.n": SummaryKey("int", "How many inputs that is (= `inputs_read`).", "timing"),
+    "reaction": SummaryKey("dict", "Reaction: input arrival to the first published state that reflects it (round "
+                                   "two's `latency`).", "timing"),
+    "reaction.p50": SummaryKey("float?", "Median reaction.", "timing"),
+    "reaction.p99": SummaryKey("float?", "99th percentile of the reaction.", "timing"),
+    "reaction.max": SummaryKey("float?", "Largest reaction.", "timing"),
+    "reaction.over": SummaryKey("str", "What the percentiles are over: `inputs read`.", "timing"),
+    "reaction.n": SummaryKey("int", "How many inputs that is.", "timing"),
+    "preemptions": SummaryKey("int", "Preemptions of all jobs.", "schedule"),
+    "migrations": SummaryKey("int", "Resumptions of preempted jobs on another core.", "schedule"),
+    "utilisation": SummaryKey("dict", "How busy the cores were.", "schedule"),
+    "utilisation.total": SummaryKey("float", "Busy time of all cores over cores x the run's span (first firing "
+                                             "to the last finish).", "schedule"),
+    "utilisation.per_core": SummaryKey("list", "Busy fraction of each core.", "schedule"),
+    "utilisation.demand": SummaryKey("float", "Sum of C_i / T_i (nominal execution time over period; the readout "
+                                              "job counts once per step).", "schedule"),
+    "readout_response": SummaryKey("dict", "Response time of the readout jobs (`n` 0 with `readout=False`).",
+                                   "schedule"),
+    "readout_response.p50": SummaryKey("float?", "Median.", "schedule"),
+    "readout_response.p99": SummaryKey("float?", "99th percentile.", "schedule"),
+    "readout_response.max": SummaryKey("float?", "Largest.", "schedule"),
+    "readout_response.n": SummaryKey("int", "Readout jobs.", "schedule"),
     "deadline_misses": SummaryKey("int", "Inputs whose latency exceeds `engine.deadline`, plus the dropped "
                                          "inputs when a deadline is set (0 without a deadline).", "timing"),
     "queue_wait": SummaryKey("dict", "Wait of an activation for a core (`start - time`).", "timing"),

@@ -95,15 +95,24 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "engine": {
         "name": Key("string", "events", "Engine: events (SimPy processes, traces timing) or compiled."),
-        "deadline": Key("float", None, "An input whose end-to-end latency exceeds this (model time) is a miss."),
+        "step": Key("float or string", None, "Seconds per input step (a number of seconds or e.g. \"10 ms\"): "
+                                             "times written with a unit convert with it, and the summary, report, "
+                                             "figures and Perfetto trace read in seconds."),
+        "deadline": Key("float or string", None, "An input whose output-complete latency exceeds this (steps, or "
+                                                 "a time with a unit such as \"20 ms\") is a miss."),
         "latency": Key("float or table", None, "Message delay on every link: a number, or a table with `kind` "
                                                "(fixed, uniform, exponential) and its arguments."),
         "latency_seed": Key("integer", 0, "Seed of random link delays (each link has its own stream)."),
         "links": Key("array of tables", None, "Per-link delays: tables with `sender`, `receiver` (0-based "
                                               "module indices) and `delay` (number or table)."),
-        "compute": Key("table", None, "Compute model: `cores` (1), `throughput` (multiply-adds per step per "
-                                      "core), `overhead` (per activation), `priority` (fastest-first, "
-                                      "slowest-first, fifo or a list)."),
+        "compute": Key("table", None, "Compute model (DESIGN section 10, `cs.ComputeModel`): `cores` (1), "
+                                      "`throughput` (multiply-adds per step per core, or e.g. \"2e9/s\"), "
+                                      "`overhead` (per job), `policy` (fixed-priority, edf, fifo), `priority` "
+                                      "(fastest-first = rate-monotonic, slowest-first, deadline-monotonic or a "
+                                      "list), `preemptive`, `partition`, `speeds`, `execution` (per-module times, "
+                                      "e.g. [\"250 us\", ...]), `variation` ({kind = \"uniform\", low = 0.6}, "
+                                      "normal, empirical), `context_switch`, `migration`, `readout` (true: the "
+                                      "readout is a job), `module_deadlines`."),
     },
     "task": {
         "kind": Key("string", None, "What to learn (required in a [task] table): generation (the paper's section "

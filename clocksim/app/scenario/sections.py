@@ -13,6 +13,7 @@ from ...model.baselines import BUDGET_RULES, MODEL_KINDS, simple_rnn, size_for_b
 from ...engine.base import TRACE_KINDS
 from ...engine.stream import KEEP_KINDS, run_size
 from ...limits import EVENTS_ENV, check_count, check_memory
+from ...sched.units import as_step, in_steps, parse_time
 from ...model.lstm import LSTM
 from ...model.cwrnn import CONNECTIVITIES, HIDDEN_ACTIVATIONS, INPUT_MODES, OUTPUT_ACTIVATIONS, ClockworkRNN, param_bytes
 from ...trace.files import Entry, open_npy, read_npz
@@ -283,8 +284,18 @@ def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
     if name == "compiled" and timing:
         ctx.fail(f"engine.{timing[0]}", e[timing[0]], "no timing keys with engine.name = \"compiled\" "
                                                       "(use \"events\")")
+    step = ctx.call("engine.step", as_step, e["step"], "step") if "step" in e else None
+    if step is not None:
+        options["step"] = step
     if "deadline" in e:
-        options["deadline"] = ctx.float(e, "engine.deadline", minimum=0.0, strict=True)
+        if isinstance(e["deadline"], str):             # "8 ms": converted with step
+            deadline = ctx.call("engine.deadline", lambda v: in_steps("deadline", parse_time("deadline", v), step),
+                                e["deadline"])
+            if not deadline > 0:
+                ctx.fail("engine.deadline", e["deadline"], "a deadline > 0")
+            options["deadline"] = deadline
+        else:
+            options["deadline"] = ctx.float(e, "engine.deadline", minimum=0.0, strict=True)
     if "latency" in e or "links" in e:
         default = _delay(ctx, "engine.latency", e.get("latency", 0.0))
         links = {}
@@ -310,14 +321,13 @@ def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:
         if spec.get("throughput") == "inf":
             spec["throughput"] = math.inf
         compute = ctx.construct("engine.compute", cost.ComputeModel, spec)
-        ctx.call("engine.compute", compute.priorities, model.periods)
+        with np.errstate(over="ignore", divide="ignore"):
+            tasks = ctx.call("engine.compute", compute.task_set, model, 1, step)      # lengths, units, priorities
         if compute.cores > MAX_CORES:
             ctx.fail("engine.compute.cores", compute.cores, f"at most {MAX_CORES} (each core is simulated)")
-        if not compute.overhead < 2.0 ** 40:
+        if not float(compute.overhead) < 2.0 ** 40:
             ctx.fail("engine.compute.overhead", compute.overhead, "an overhead below 2**40 steps")
-        with np.errstate(over="ignore"):
-            longest = float(compute.duration(max(cost.activation_macs(model.module_sizes, model.block_mask,
-                                                                      model.n_in))))
+        longest = float(max(tasks.wcet.max(), tasks.readout_wcet or 0.0))
         if not longest < 2.0 ** 40:
             ctx.fail("engine.compute.throughput", spec.get("throughput"),
                      f"a throughput at which an activation takes a representable time (the largest would take "

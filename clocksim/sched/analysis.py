@@ -264,7 +264,7 @@ def rta_preemptive_fp(tasks: Sequence[Task], priorities: Sequence[int] | None = 
             out.append(Bound(0.0, float(t.D), "rta-fp-preemptive", True))
             continue
 
-        def finish(q, t=t, hp=hp):
+        def finish(q, t=t, hp=hp, i=i):
             own = (q + 1) * t.C
             return _fixed_point(lambda w: own + sum(_ceil((w + j.J) / j.T) * j.C for j in hp),
                                 own + sum(j.C for j in hp), cap, f"the response of job {q} of task {i}")
@@ -297,7 +297,7 @@ def rta_nonpreemptive_fp(tasks: Sequence[Task], priorities: Sequence[int] | None
         hp, lp = _split(tasks, prio, i)
         blocking = max((k.C for k in lp), default=Fraction(0))
 
-        def finish(q, t=t, hp=hp, blocking=blocking):
+        def finish(q, t=t, hp=hp, blocking=blocking, i=i):
             base = blocking + q * t.C
             w, its = _fixed_point(lambda w: base + sum((_floor((w + k.J) / k.T) + 1) * k.C for k in hp),
                                   base, cap, f"the start of job {q} of task {i}")
@@ -306,7 +306,8 @@ def rta_nonpreemptive_fp(tasks: Sequence[Task], priorities: Sequence[int] | None
     return out
 
 
-def edf_demand_test(tasks: Sequence[Task], preemptive: bool = True, cap: int = CAP) -> list[Bound]:
+def edf_demand_test(tasks: Sequence[Task], preemptive: bool = True, cap: int = CAP,
+                    interference: Sequence[Task] = ()) -> list[Bound]:
     """EDF on one core: the processor-demand test.
 
     Baruah, Rosier, Howell, "Algorithms and complexity concerning the preemptive scheduling of
@@ -322,14 +323,20 @@ def edf_demand_test(tasks: Sequence[Task], preemptive: bool = True, cap: int = C
     may also wait for one job with a later deadline already running, ``dbf(t) + max_{D_j > t} C_j <=
     t``, checked for ``t`` from the smallest deadline; sufficient. Each task's bound is its deadline
     when the set passes (EDF meets every deadline), ``inf`` otherwise.
+
+    ``interference``: tasks that run before every EDF job (the readout job); their requests in a
+    window, ``rbf(t) = sum_k ceil((t + J_k) / T_k) C_k``, are added to the demand (the EDF tasks get
+    what they leave), which keeps the test sufficient.
     """
     tasks, cap = _exact(tasks), _cap(cap)
+    extra = _exact(list(interference)) if interference else []
+    exact = preemptive and not extra
     name = "edf-demand" if preemptive else "edf-demand-nonpreemptive"
-    total = sum(t.C / t.T for t in tasks)
-    implicit = all(t.D == t.T and t.J == 0 for t in tasks)
+    total = sum(t.C / t.T for t in tasks + extra)
+    implicit = all(t.D == t.T and t.J == 0 for t in tasks) and not extra
 
     def verdict(ok: bool, reason: str = "", iterations: int = 0) -> list[Bound]:
-        return [Bound(float(t.D) if ok else math.inf, float(t.D), name, preemptive, iterations=iterations,
+        return [Bound(float(t.D) if ok else math.inf, float(t.D), name, exact, iterations=iterations,
                       reason=reason) for t in tasks]
 
     if total > 1:
@@ -337,7 +344,8 @@ def edf_demand_test(tasks: Sequence[Task], preemptive: bool = True, cap: int = C
     if preemptive and implicit:
         return verdict(True)
     try:
-        length, iterations = _busy_period(tasks, max(t.C for t in tasks) if not preemptive else Fraction(0), cap)
+        length, iterations = _busy_period(tasks + extra, max(t.C for t in tasks) if not preemptive else Fraction(0),
+                                          cap)
     except _Capped as exc:
         return verdict(False, str(exc))
     points = sorted({k * t.T + t.D - t.J for t in tasks
@@ -349,6 +357,7 @@ def edf_demand_test(tasks: Sequence[Task], preemptive: bool = True, cap: int = C
         demand = sum(max(0, _floor((d + t.J - t.D) / t.T) + 1) * t.C for t in tasks)
         if not preemptive:
             demand += max((t.C for t in tasks if t.D > d), default=Fraction(0))
+        demand += sum((_ceil((d + k.J) / k.T) * k.C for k in extra), Fraction(0))
         if demand > d:
             return verdict(False, f"demand {float(demand):.6g} exceeds {float(d):.6g} at t = {float(d):.6g}",
                            iterations + len(points))
@@ -375,7 +384,7 @@ def _sporadic(t: _Exact) -> tuple[Fraction, Fraction]:
 
 
 def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] | None = None,
-                  preemptive: bool = True, cap: int = CAP) -> list[Bound]:
+                  preemptive: bool = True, cap: int = CAP, known: dict | None = None) -> list[Bound]:
     """Global fixed priority on ``cores`` identical cores: a sufficient response-time bound.
 
     Bertogna & Cirinei, "Response-time analysis for globally scheduled symmetric multiprocessor
@@ -390,12 +399,17 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
     schedulability test conditions for non-preemptive scheduling on multiprocessor platforms", RTSS
     2008: a job waits to *start* only while every core is busy, with at most the ``m``
     longest lower-priority jobs already running; it has started by the least ``S_k`` with ``m S_k >
-    sum_{i in hp(k)} W_i(S_k) + sum_{m longest lp} C_j`` and then runs: ``R_k = S_k + C_k``. The window argument needs a job to
-    finish before its next release (``R_k <= T'_k``); a task whose bound exceeds that, and every task
+    sum_{i in hp(k)} W_i(S_k) + sum_{m longest lp} C_j`` and then runs: ``R_k = S_k + C_k``. The window
+    argument needs a job to finish before its next release (``R_k <= T'_k``); a task whose bound exceeds that, and every task
     below it, is left unbounded. Only sufficient (``exact: false``).
+
+    A task with ``J_i >= T_i`` (bursts, e.g. the readout job) has no least gap; its workload is
+    bounded by the releases a window of ``L + R_i`` can hold, ``W_i(L) = (floor((L + R_i + J_i) / T_i)
+    + 1) C_i``, with its bound ``R_i`` given in ``known`` (task index -> bound, found by another test).
     """
     tasks, cap = _exact(tasks), _cap(cap)
     m = as_int("cores", cores, minimum=1)
+    known = {int(k): Fraction(v) for k, v in (known or {}).items()}
     prio = _order(tasks, priorities)
     name = "rta-global-fp" + ("" if preemptive else "-nonpreemptive")
     out: list[Bound | None] = [None] * len(tasks)
@@ -403,6 +417,10 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
     failed = ""
     for i in sorted(range(len(tasks)), key=lambda i: (prio[i], i)):
         t = tasks[i]
+        if i in known:
+            bound[i] = known[i]
+            out[i] = Bound(float(known[i]), float(t.D), name, False)
+            continue
         if failed:
             out[i] = _unbounded(t, name, False, failed)
             continue
@@ -413,6 +431,10 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
         def work(j: int, L: Fraction) -> tuple[Fraction, int, Fraction]:
             """W_j(L), its slope just after L (0 or 1) and how far that slope holds."""
             tj, (gap_j, _) = tasks[j], _sporadic(tasks[j])
+            if tj.J >= tj.T:                      # bursts: count the releases a window L + R_j holds
+                x = L + bound[j] + tj.J
+                n = _floor(x / tj.T) + 1
+                return n * tj.C, 0, tj.T - (x - (n - 1) * tj.T)
             r = bound.get(j, gap_j)               # an equal-priority task not bounded yet: its least gap
             n = _floor((L + r - tj.C) / gap_j)
             rem = max(Fraction(0), L + r - tj.C - n * gap_j)
@@ -420,7 +442,7 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
                 return n * tj.C + rem, 1, tj.C - rem
             return n * tj.C + tj.C, 0, gap_j - rem
 
-        def g(x: Fraction) -> tuple[Fraction, Fraction, Fraction]:
+        def g(x: Fraction, t=t, hp=hp, lp_c=lp_c) -> tuple[Fraction, Fraction, Fraction]:
             parts = [work(j, x) for j in hp]
             total = sum((p[0] for p in parts), Fraction(0)) + (0 if preemptive else sum(lp_c, Fraction(0)))
             return (t.C if preemptive else 0) + total / m, Fraction(sum(p[1] for p in parts), m), \
@@ -462,7 +484,7 @@ def _least_crossing(g, x: Fraction, limit: Fraction, strict: bool, cap: int, wha
             return x, it
         if slope < 1:
             step = (value - x) / (1 - slope)
-            if reach is None or step <= reach:
+            if reach is None or step < reach:     # strict: the value may jump at the reach
                 return x + step, it
         if reach is None:
             return limit + 1, it

@@ -1,0 +1,255 @@
+"""``analyze(model, compute)``: the schedulability analysis of a model's modules under a compute model.
+
+The bridge between a :class:`~clocksim.ClockworkRNN` with a :class:`~clocksim.sched.compute.ComputeModel`
+and the task-set tests of :mod:`clocksim.sched.analysis`:
+
+- each module is a task whose ``C`` is the execution time the simulation uses (the compute model's
+  :meth:`~clocksim.sched.compute.ComputeModel.task_set`, the one definition: ``wcet`` divided by the
+  core's speed, plus the overheads charged per job), ``D`` its module deadline and ``T``, ``J`` the
+  tightest sporadic model of its clock (:func:`sporadic_model`);
+- the readout job (one per input sample, released when the sample's last job finishes, before every
+  module job) is a task of period 1 at the highest priority whose release jitter is that latest
+  finish: found by iterating module bounds and readout jitter to a fixed point (holistic analysis,
+  Tindell & Clark, "Holistic schedulability analysis for distributed hard real-time systems",
+  Microprocessing and Microprogramming 40, 1994);
+- the test is chosen by the policy, preemption and cores (per core when partitioned);
+- ``latency_bound`` bounds the output-complete latency (DESIGN section 10): the latest finish of a
+  job that latched the sample, after its arrival, plus the readout's response.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import InvalidTypeError
+from ..model.clocks import MAX_STEP, Clock, Explicit, Jittered, OnInput, Periodic, Poisson
+from . import analysis as an
+
+__all__ = ["analyze", "sporadic_model"]
+
+#: Most rounds of the readout-jitter fixed point.
+HOLISTIC_ROUNDS = 50
+
+
+def sporadic_model(clock: Clock) -> dict:
+    """The tightest sporadic model of a clock's releases that always holds: ``{"T", "J", "offset",
+    "model"}``; ``T`` None when no least gap exists (``model`` says why).
+
+    - :class:`Periodic` (any period, not only powers of two): periodic, ``T`` = period, no jitter;
+      the phase is not used (every phasing of the other modules is assumed possible, the critical
+      instant: sound, pessimistic for phases that keep modules apart forever).
+    - :class:`Jittered`: periodic with release jitter ``J`` = the width of its displacement window.
+    - :class:`Explicit`: sporadic with ``T`` = the least gap between its listed times.
+    - :class:`Poisson`: sporadic with ``T`` = its ``min_gap`` when it has one; unbounded otherwise.
+    - :class:`OnInput`: at most one firing per input sample: sporadic with ``T`` = 1.
+
+    ``offset`` bounds how long after the arrival of the sample a firing latches it fires (0 for
+    clocks firing at integer steps, which latch the sample that arrives then; below 1 otherwise).
+    """
+    if isinstance(clock, Periodic):
+        return {"T": float(clock.period), "J": 0.0, "offset": 0.0, "model": "periodic"}
+    if isinstance(clock, Jittered):
+        return {"T": clock.period, "J": clock.jitter, "offset": 0.0 if clock.jitter == 0 and clock.synchronous
+                else 1.0, "model": f"periodic with release jitter {clock.jitter:g}"}
+    if isinstance(clock, Explicit):
+        offset = 0.0 if clock.synchronous else 1.0
+        if clock.times.size < 2:
+            return {"T": float(MAX_STEP), "J": 0.0, "offset": offset, "model": "explicit: at most one firing"}
+        gap = float(np.min(np.diff(clock.times)))
+        return {"T": gap, "J": 0.0, "offset": offset, "model": f"sporadic, least gap {gap:g} (explicit times)"}
+    if isinstance(clock, Poisson):
+        gap = getattr(clock, "min_gap", 0.0)
+        if gap > 0:
+            return {"T": gap, "J": 0.0, "offset": 1.0, "model": f"sporadic, least gap {gap:g} (Poisson min_gap)"}
+        return {"T": None, "J": 0.0, "offset": 1.0,
+                "model": "Poisson without min_gap: any number of firings in any interval, no bound"}
+    if isinstance(clock, OnInput):
+        return {"T": 1.0, "J": 0.0, "offset": 0.0, "model": "sporadic, least gap 1 (at most one firing per sample)"}
+    return {"T": None, "J": 0.0, "offset": 1.0, "model": f"no sporadic model for clock {clock.label}"}
+
+
+def _overheads(tasks) -> float:
+    """Overhead time charged to each job: its start (``context_switch``) and, when preemptive, per
+    preemption it causes, the preempted job's lost overhead and its resumption (``2 (context_switch +
+    migration)``): the scheduler's rules, :mod:`clocksim.sched.scheduler`."""
+    cs, mig = tasks.context_switch, tasks.migration
+    return cs + (2 * (cs + mig) if tasks.preemptive else 0.0)
+
+
+def _test(policy: str, preemptive: bool, cores: int) -> str:
+    if cores == 1:
+        if policy == "fixed-priority":
+            return "rta-fp-preemptive" if preemptive else "rta-fp-nonpreemptive"
+        if policy == "edf":
+            return "edf-demand" if preemptive else "edf-demand-nonpreemptive"
+        return "busy-period"
+    if policy == "fixed-priority":
+        return "rta-global-fp" if preemptive else "rta-global-fp-nonpreemptive"
+    if policy == "edf" and preemptive:
+        return "gfb"
+    return ""
+
+
+def _readout_alone(readout: an.Task, tasks: list, preemptive: bool) -> an.Bound:
+    """The readout's bound when it runs before every module job: its own earlier jobs and, when not
+    preemptive, one module job already running (of the core it waits for)."""
+    if preemptive or not tasks:
+        return an.rta_preemptive_fp([readout])[0]
+    return an.rta_nonpreemptive_fp([readout] + tasks, [0] + [1] * len(tasks))[0]
+
+
+def _bounds(test: str, tasks: list, prio: list[int], cores: int, readout: an.Task | None) -> tuple[list, object]:
+    """Bounds of ``tasks`` (and of the readout, or None) on one core group."""
+    if test.startswith("rta-fp") or test.startswith("rta-global"):
+        allt = tasks + ([readout] if readout is not None else [])
+        allp = prio + ([min(prio, default=0) - 1] if readout is not None else [])
+        if test == "rta-fp-preemptive":
+            b = an.rta_preemptive_fp(allt, allp)
+        elif test == "rta-fp-nonpreemptive":
+            b = an.rta_nonpreemptive_fp(allt, allp)
+        else:
+            known = {}
+            if readout is not None:       # it needs one core and runs first: its own burst, and a blocking
+                known[len(tasks)] = _readout_alone(readout, tasks, test == "rta-global-fp").wcrt
+            b = an.rta_global_fp(allt, cores, allp, preemptive=test == "rta-global-fp", known=known)
+        return b[:len(tasks)], (b[-1] if readout is not None else None)
+    if test.startswith("edf-demand"):
+        return an.edf_demand_test(tasks, preemptive=test == "edf-demand", interference=[readout] if readout else ()), \
+            (_readout_alone(readout, tasks, test == "edf-demand") if readout is not None else None)
+    if test == "busy-period":
+        b = an.busy_period_bound(tasks + ([readout] if readout is not None else []))
+        return b[:len(tasks)], (b[-1] if readout is not None else None)
+    if test == "gfb":
+        b = an.gfb_test(tasks + ([readout] if readout is not None else []), cores)
+        return b[:len(tasks)], (b[-1] if readout is not None else None)
+    raise AssertionError(test)
+
+
+def analyze(model, compute, deadline: float | None = None, step: float | None = None, batch: int = 1) -> dict:
+    """Bounds on every module's response time and on the output-complete latency.
+
+    Parameters
+    ----------
+    model : ClockworkRNN
+    compute : ComputeModel
+        The compute model the simulation would use (``cs.ComputeModel``).
+    deadline : float, optional
+        End-to-end deadline on the output-complete latency (steps), as ``cs.simulate(deadline=)``.
+    step : float, optional
+        Seconds per input step, needed when the compute model has times with a unit. Every time in
+        the result is in steps (``time_unit``), as the analysis is of the schedule, not the device.
+    batch : int
+        Sequences per run (the execution time of a job scales with it unless measured).
+
+    Returns
+    -------
+    dict
+        ``utilisation`` (``{total, per_core, bound}``: demand, the Liu & Layland and hyperbolic bounds
+        beside), ``schedulable`` (bool), ``exact`` (whether that verdict is exact), ``reason`` (why
+        not, when not), ``modules`` (one dict per module: ``wcrt``, ``test``, ``exact``, ``deadline``,
+        ``slack``, ``T``, ``J``, ``C``, ``release_model``, ``schedulable``), ``readout`` (its bound,
+        when the readout is a job), ``latency_bound``, ``deadline``, ``cap`` and ``time_unit``.
+    """
+    from .compute import ComputeModel
+    if not isinstance(compute, ComputeModel):
+        raise InvalidTypeError(key="compute", value=compute, expected="a ComputeModel")
+    ts = compute.task_set(model, batch=batch, step=step)
+    g = ts.g
+    models = [sporadic_model(c) for c in model.clocks]
+    speeds = np.asarray(ts.speeds, dtype=float)
+    if ts.partition is not None:
+        speed = np.array([speeds[c] for c in ts.partition])
+        readout_speed = speeds[ts.readout_core]
+    else:
+        speed = np.full(g, speeds.min())
+        readout_speed = speeds.min()
+    extra = _overheads(ts)
+    C = ts.wcet / speed + extra                                     # (g,)
+    reasons = [f"module {i}: {m['model']}" for i, m in enumerate(models) if m["T"] is None]
+    test = _test(ts.policy, ts.preemptive, 1 if ts.partition is not None else ts.cores)
+    if test == "gfb" and ts.readout_wcet is not None:
+        test = ""
+        reasons.append("no test for global EDF with the readout job ahead of every module (readout = false has one)")
+    elif not test:
+        reasons.append(f"no test for global {ts.policy} {'preemptive' if ts.preemptive else 'non-preemptive'} "
+                       "scheduling (global fixed priority and preemptive EDF have one)")
+    cores = 1 if ts.partition is not None else ts.cores
+    groups = [[i for i in range(g) if ts.partition[i] == c] for c in range(ts.cores)] \
+        if ts.partition is not None else [list(range(g))]
+    demand = [sum(C[i] / models[i]["T"] for i in grp if models[i]["T"]) for grp in groups]
+    readout_c = None if ts.readout_wcet is None else ts.readout_wcet / readout_speed + extra
+    out_modules = [None] * g
+    readout_bound = None
+    if not reasons:
+        tasks = [an.Task(float(C[i]), models[i]["T"], float(ts.deadlines[i]), models[i]["J"]) for i in range(g)]
+        jitter = 0.0
+        for _ in range(HOLISTIC_ROUNDS):
+            readout_bound = None
+            for c, grp in enumerate(groups):
+                ro = None
+                if readout_c is not None and (ts.partition is None or c == ts.readout_core):
+                    ro = an.Task(float(readout_c), 1.0, 1.0, jitter)
+                b, rb = _bounds(test, [tasks[i] for i in grp], [ts.ranks[i] for i in grp], cores, ro)
+                for i, bi in zip(grp, b):
+                    out_modules[i] = bi
+                if rb is not None:
+                    readout_bound = rb
+            if readout_c is not None and ts.partition is not None and ts.readout_core not in \
+                    {ts.partition[i] for i in range(g)}:
+                readout_bound = _bounds(test, [], [], 1, an.Task(float(readout_c), 1.0, 1.0, jitter))[1]
+            last = max(models[i]["offset"] + out_modules[i].wcrt for i in range(g))
+            if readout_c is None or last == jitter or math.isinf(last):
+                break
+            jitter = last
+        else:
+            reasons.append(f"the readout's release jitter did not settle within {HOLISTIC_ROUNDS} rounds")
+    modules = []
+    for i in range(g):
+        m, b = models[i], out_modules[i]
+        row = {"module": i, "period": float(model.clocks[i].nominal_period), "C": float(C[i]), "T": m["T"],
+               "J": m["J"], "release_model": m["model"]}
+        if b is None:
+            row.update(wcrt=math.inf, test=test or "none", exact=False, deadline=float(ts.deadlines[i]),
+                       slack=-math.inf, schedulable=False)
+        else:
+            row.update(b.to_dict())
+            if readout_c is not None:          # the readout's jitter is itself a bound: no longer reached
+                row["exact"] = False
+        modules.append(row)
+    for row in modules:
+        if not row["schedulable"] and row.get("reason"):
+            reasons.append(f"module {row['module']}: {row['reason']}")
+        elif not row["schedulable"] and not reasons:
+            reasons.append(f"module {row['module']}: bound {row['wcrt']:.6g} over its deadline {row['deadline']:.6g}")
+    last = max((r["wcrt"] + m["offset"] for r, m in zip(modules, models)), default=0.0)
+    latency = last + (readout_bound.wcrt if readout_bound is not None else 0.0)
+    if readout_bound is not None and math.isinf(readout_bound.wcrt):
+        reasons.append(f"readout: {readout_bound.reason or 'unbounded'}")
+    if deadline is not None and not latency <= deadline:
+        reasons.append(f"latency bound {latency:.6g} over the deadline {deadline:g}")
+    finite = [m for m in models if m["T"]]
+    u_modules = [C[i] / models[i]["T"] for i in range(g) if models[i]["T"]]
+    result = {
+        "utilisation": {"total": float(sum(demand)) + (readout_c or 0.0),
+                        "per_core": [float(d) + (readout_c or 0.0 if (ts.partition is None or c == ts.readout_core)
+                                                 else 0.0) for c, d in enumerate(demand)],
+                        "cores": ts.cores,
+                        "liu_layland": an.liu_layland_bound(len(finite)) if finite else None,
+                        "hyperbolic": float(np.prod([1 + u for u in u_modules])) if u_modules else None},
+        "schedulable": not reasons,
+        "exact": bool(test) and all(r["exact"] for r in modules),
+        "reason": "; ".join(dict.fromkeys(reasons)),
+        "test": test or "none",
+        "policy": ts.policy, "preemptive": ts.preemptive,
+        "partitioned": ts.partition is not None,
+        "modules": modules,
+        "readout": None if readout_bound is None else readout_bound.to_dict(),
+        "latency_bound": float(latency),
+        "deadline": deadline,
+        "cap": an.CAP,
+        "time_unit": "steps",
+    }
+    return result
+

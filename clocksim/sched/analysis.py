@@ -399,9 +399,9 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
     schedulability test conditions for non-preemptive scheduling on multiprocessor platforms", RTSS
     2008: a job waits to *start* only while every core is busy, with at most the ``m``
     longest lower-priority jobs already running; it has started by the least ``S_k`` with ``m S_k >
-    sum_{i in hp(k)} W_i(S_k) + sum_{m longest lp} C_j`` and then runs: ``R_k = S_k + C_k``. The window
-    argument needs a job to finish before its next release (``R_k <= T'_k``); a task whose bound exceeds that, and every task
-    below it, is left unbounded. Only sufficient (``exact: false``).
+    sum_{i in hp(k)} W_i(S_k) + sum_{m longest lp} C_j`` and then runs: ``R_k = S_k + C_k``. The
+    window argument needs a job to finish before its next release (``R_k <= T'_k``); a task whose bound
+    exceeds that, and every task below it, is left unbounded. Only sufficient (``exact: false``).
 
     A task with ``J_i >= T_i`` (bursts, e.g. the readout job) has no least gap; its workload is
     bounded by the releases a window of ``L + R_i`` can hold, ``W_i(L) = (floor((L + R_i + J_i) / T_i)

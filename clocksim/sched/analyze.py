@@ -27,7 +27,7 @@ from ..errors import InvalidTypeError
 from ..model.clocks import MAX_STEP, Clock, Explicit, Jittered, OnInput, Periodic, Poisson
 from . import analysis as an
 
-__all__ = ["analyze", "sporadic_model"]
+__all__ = ["analyze", "sporadic_model", "analysis_table"]
 
 #: Most rounds of the readout-jitter fixed point.
 HOLISTIC_ROUNDS = 50
@@ -253,3 +253,31 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
     }
     return result
 
+
+
+def analysis_table(result: dict) -> str:
+    """The result of :func:`analyze` as text: a verdict line, one row per module, the bounds beside."""
+    def num(v):
+        return "-" if v is None else ("inf" if v == math.inf else ("-inf" if v == -math.inf else f"{v:.4g}"))
+
+    u = result["utilisation"]
+    head = (f"{'schedulable' if result['schedulable'] else 'NOT schedulable'} "
+            f"({result['test']}, {'exact' if result['exact'] else 'sufficient'}; {result['policy']}, "
+            f"{'preemptive' if result['preemptive'] else 'non-preemptive'}, {u['cores']} core"
+            f"{'s' if u['cores'] != 1 else ''}{', partitioned' if result['partitioned'] else ''})")
+    lines = [head, f"{'module':>6} {'C':>9} {'T':>9} {'J':>7} {'D':>9} {'wcrt':>9} {'slack':>9}  exact  release model"]
+    for r in result["modules"]:
+        lines.append(f"{r['module']:>6} {num(r['C']):>9} {num(r['T']):>9} {num(r['J']):>7} {num(r['deadline']):>9} "
+                     f"{num(r['wcrt']):>9} {num(r['slack']):>9}  {'yes' if r['exact'] else 'no ':5}  "
+                     f"{r['release_model']}")
+    if result["readout"] is not None:
+        lines.append(f"readout: bound {num(result['readout']['wcrt'])}")
+    lines.append(f"output-complete latency bound {num(result['latency_bound'])}"
+                 + (f" (deadline {num(result['deadline'])})" if result["deadline"] is not None else "")
+                 + f"; times in {result['time_unit']}")
+    lines.append(f"utilisation {num(u['total'])} on {u['cores']} core{'s' if u['cores'] != 1 else ''} (per core "
+                 f"{', '.join(num(x) for x in u['per_core'])}); beside: Liu & Layland bound {num(u['liu_layland'])}, "
+                 f"hyperbolic product {num(u['hyperbolic'])} (RM schedules when <= 2)")
+    if result["reason"]:
+        lines.append(f"why not: {result['reason']}")
+    return "\n".join(lines)

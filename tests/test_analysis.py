@@ -1,7 +1,11 @@
 """Schedulability analysis (DESIGN section 10, "Analysis"): published examples, the slow twin, properties."""
 
+import json
 import math
 from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
 
 import pytest
 from hypothesis import assume, given, settings
@@ -199,3 +203,113 @@ def test_synchronous_release_reaches_the_exact_bound(tasks, partitioned, data):
         bounds = an.rta_preemptive_fp([tasks[i] for i in mine], [prio[i] for i in mine])
         for i, b in zip(mine, bounds):
             assert b.exact and worst[i] == b.wcrt
+
+
+# ---------------------------------------------------------------- the model-level analysis against the event engine
+
+PERIODS = [1, 2, 3, 4, 6]
+
+
+@st.composite
+def scheduled_models(draw, readout=None, jitter=True):
+    import clocksim as cs
+    g = draw(st.integers(2, 3))
+    periods = sorted(draw(st.lists(st.sampled_from(PERIODS), min_size=g, max_size=g)))
+    clocks = []
+    for p in periods:
+        kind = draw(st.sampled_from(["periodic", "jittered"] if jitter else ["periodic"]))
+        if kind == "periodic":
+            clocks.append(cs.Periodic(p, draw(st.integers(0, p - 1))))
+        else:
+            clocks.append(cs.Jittered(float(p), draw(st.sampled_from([0.0, 0.25, 0.5])) * p,
+                                      seed=draw(st.integers(0, 9))))
+    model = cs.ClockworkRNN(1, 1, [draw(st.integers(1, 3)) for _ in range(g)], clocks, seed=0)
+    return model
+
+
+def _simulate(model, compute, n_steps, deadline=None):
+    import numpy as np
+
+    import clocksim as cs
+    x = np.random.default_rng(0).normal(size=(n_steps, model.n_in))
+    return cs.simulate(model, x, engine="events", compute=compute, deadline=deadline).trace.summary()
+
+
+def _close_below(simulated, bound):
+    """Simulated times are sums of floats; the bound is exact arithmetic on the same inputs."""
+    return simulated <= bound + 1e-9 * max(1.0, abs(bound))
+
+
+@settings(deadline=None, max_examples=25)
+@given(model=scheduled_models(), policy=st.sampled_from(["fixed-priority", "edf", "fifo"]),
+       preemptive=st.booleans(), cores=st.integers(1, 2), partitioned=st.booleans(), readout=st.booleans(),
+       load=st.sampled_from([0.2, 0.5, 0.8]), data=st.data())
+def test_simulated_response_never_exceeds_its_bound(model, policy, preemptive, cores, partitioned, readout, load,
+                                                    data):
+    """Every policy, variation on: a simulated response (and output-complete latency) never exceeds its bound."""
+    import clocksim as cs
+    g = model.g
+    execution = [load * float(c.nominal_period) / g * data.draw(st.sampled_from([0.5, 1.0])) for c in model.clocks]
+    partition = [data.draw(st.integers(0, cores - 1)) for _ in range(g)] if partitioned and cores > 1 else None
+    compute = cs.ComputeModel(cores=cores, policy=policy, preemptive=preemptive, partition=partition,
+                              execution=execution, readout=readout, variation={"kind": "uniform", "low": 0.5})
+    result = cs.analyze(model, compute)
+    summary = _simulate(model, compute, 36)
+    for row, sim in zip(result["modules"], summary["per_module"]):
+        if sim["response"]["n"]:
+            assert _close_below(sim["response"]["max"], row["wcrt"]), (row, sim["response"])
+    if summary["latency"]["max"] is not None:
+        assert _close_below(summary["latency"]["max"], result["latency_bound"])
+
+
+@settings(deadline=None, max_examples=20)
+@given(model=scheduled_models(jitter=False), partitioned=st.booleans(), load=st.sampled_from([0.3, 0.6, 0.9]),
+       data=st.data())
+def test_synchronous_release_reaches_the_exact_bound_on_the_engine(model, partitioned, load, data):
+    """Deterministic times, every module released at 0 (phases 0): the simulated worst equals the exact bound,
+    preemptive fixed priority, one core and partitioned."""
+    import clocksim as cs
+    model = cs.ClockworkRNN(1, 1, model.module_sizes, [cs.Periodic(int(c.period)) for c in model.clocks], seed=0)
+    g = model.g
+    cores = 2 if partitioned else 1
+    partition = [data.draw(st.integers(0, 1)) for _ in range(g)] if partitioned else None
+    execution = [load * float(c.period) / g for c in model.clocks]
+    compute = cs.ComputeModel(cores=cores, preemptive=True, partition=partition, execution=execution, readout=False)
+    result = cs.analyze(model, compute)
+    assert result["exact"] and result["test"] == "rta-fp-preemptive"
+    summary = _simulate(model, compute, 2 * math.lcm(*[int(c.period) for c in model.clocks]))
+    for row, sim in zip(result["modules"], summary["per_module"]):
+        assert sim["response"]["max"] == pytest.approx(row["wcrt"], rel=1e-9, abs=1e-12)
+
+
+def test_analyze_refuses_what_it_cannot_bound():
+    import clocksim as cs
+    model = cs.ClockworkRNN(1, 1, [2, 2], [cs.Periodic(1), cs.Poisson(0.5, seed=1)])
+    r = cs.analyze(model, cs.ComputeModel(execution=[0.1, 0.1]))
+    assert not r["schedulable"] and "Poisson without min_gap" in r["reason"]
+    gapped = cs.ClockworkRNN(1, 1, [2, 2], [cs.Periodic(1), cs.Poisson(0.5, seed=1, min_gap=2.0)])
+    r = cs.analyze(gapped, cs.ComputeModel(execution=[0.1, 0.1]))
+    assert r["schedulable"] and r["modules"][1]["T"] == 2.0 and "min_gap" in r["modules"][1]["release_model"]
+    assert (cs.Poisson(0.5, seed=1, min_gap=2.0).firing_times(0, 200) >= 0).all()
+    assert (np.diff(cs.Poisson(0.5, seed=1, min_gap=2.0).firing_times(0, 200)) >= 2.0).all()
+    over = cs.analyze(model.__class__(1, 1, [2, 2], [1, 2]), cs.ComputeModel(execution=[0.9, 0.5]))
+    assert not over["schedulable"] and over["utilisation"]["total"] > 1
+    with pytest.raises(cs.ClocksimError, match="compute"):
+        cs.analyze(gapped, {"cores": 1})
+
+
+def test_analyze_cli_prints_a_table_and_writes_nothing(tmp_path, capsys):
+    from clocksim.app.cli import main
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "keyword_spotter.toml"
+    before = set(Path.cwd().iterdir())
+    assert main(["analyze", str(scenario)]) == 0
+    out = capsys.readouterr().out
+    assert "wcrt" in out and "latency bound" in out and "schedulable" in out
+    assert main(["analyze", str(scenario), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["modules"]) == 8 and isinstance(data["schedulable"], bool)
+    assert set(Path.cwd().iterdir()) == before
+    plain = tmp_path / "plain.toml"
+    plain.write_text("[model]\nperiods = [1, 2]\nmodule_sizes = 2\n[input]\nsteps = 4\n")
+    assert main(["analyze", str(plain)]) == 2
+    assert "engine.compute" in capsys.readouterr().err

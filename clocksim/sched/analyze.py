@@ -188,6 +188,8 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
         for _ in range(HOLISTIC_ROUNDS):
             readout_bound = None
             for c, grp in enumerate(groups):
+                if not grp:                     # a core without modules (the readout alone is below)
+                    continue
                 ro = None
                 if readout_c is not None and (ts.partition is None or c == ts.readout_core):
                     ro = an.Task(float(readout_c), 1.0, 1.0, jitter)
@@ -198,7 +200,7 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
                     readout_bound = rb
             if readout_c is not None and ts.partition is not None and ts.readout_core not in \
                     {ts.partition[i] for i in range(g)}:
-                readout_bound = _bounds(test, [], [], 1, an.Task(float(readout_c), 1.0, 1.0, jitter))[1]
+                readout_bound = _readout_alone(an.Task(float(readout_c), 1.0, 1.0, jitter), [], True)
             last = max(models[i]["offset"] + out_modules[i].wcrt for i in range(g))
             if readout_c is None or last == jitter or math.isinf(last):
                 break

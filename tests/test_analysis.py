@@ -313,3 +313,17 @@ def test_analyze_cli_prints_a_table_and_writes_nothing(tmp_path, capsys):
     plain.write_text("[model]\nperiods = [1, 2]\nmodule_sizes = 2\n[input]\nsteps = 4\n")
     assert main(["analyze", str(plain)]) == 2
     assert "engine.compute" in capsys.readouterr().err
+
+
+def test_priority_audsley_schedules_what_rate_monotonic_does_not():
+    import clocksim as cs
+    model = cs.ClockworkRNN(1, 1, [2, 2], [4, 6])
+    kw = dict(preemptive=True, execution=[2, 2], module_deadlines=[4, 3], readout=False)
+    rm = cs.analyze(model, cs.ComputeModel(priority="rate-monotonic", **kw))
+    opa = cs.ComputeModel(priority="audsley", **kw)
+    assert not rm["schedulable"] and cs.analyze(model, opa)["schedulable"]
+    assert opa.task_set(model).ranks == (1, 0)
+    summary = _simulate(model, opa, 24)
+    assert summary["deadline_misses"] == 0 or all(p["deadline_misses"] == 0 for p in summary["per_module"])
+    with pytest.raises(cs.ClocksimError, match="priority"):
+        cs.ComputeModel(priority="audsley", cores=2, **kw).task_set(model)

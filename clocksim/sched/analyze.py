@@ -23,11 +23,11 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidTypeError
+from ..errors import InvalidTypeError, InvalidValueError
 from ..model.clocks import MAX_STEP, Clock, Explicit, Jittered, OnInput, Periodic, Poisson
 from . import analysis as an
 
-__all__ = ["analyze", "sporadic_model", "analysis_table"]
+__all__ = ["analyze", "sporadic_model", "analysis_table", "audsley_ranks"]
 
 #: Most rounds of the readout-jitter fixed point.
 HOLISTIC_ROUNDS = 50
@@ -71,11 +71,49 @@ def sporadic_model(clock: Clock) -> dict:
 
 
 def _overheads(tasks) -> float:
+    """Overhead time charged to each job (see :func:`_charged`)."""
+    return _charged(tasks.context_switch, tasks.migration, tasks.preemptive)
+
+
+def _charged(context_switch: float, migration: float, preemptive: bool) -> float:
     """Overhead time charged to each job: its start (``context_switch``) and, when preemptive, per
     preemption it causes, the preempted job's lost overhead and its resumption (``2 (context_switch +
     migration)``): the scheduler's rules, :mod:`clocksim.sched.scheduler`."""
-    cs, mig = tasks.context_switch, tasks.migration
-    return cs + (2 * (cs + mig) if tasks.preemptive else 0.0)
+    return context_switch + (2 * (context_switch + migration) if preemptive else 0.0)
+
+
+def audsley_ranks(clocks, wcet, deadlines, *, preemptive: bool, cores: int, partition, speeds,
+                  context_switch: float = 0.0, migration: float = 0.0) -> list[int]:
+    """Priorities by Audsley's optimal assignment (:func:`clocksim.sched.analysis.audsley`), per core.
+
+    The exact uniprocessor test of the compute model's preemption (both OPA-compatible) decides, on
+    the sporadic models of the clocks; the readout job is left out (it runs first whatever the
+    order). One core or partitioned only: the global test here depends on the order above a task,
+    so the assignment would not be optimal. A core on which no order is schedulable (or with a clock
+    that has no sporadic model) keeps deadline-monotonic order, which the analysis then reports.
+    """
+    from .policies import priority_ranks
+    g = len(clocks)
+    if partition is None and cores > 1:
+        raise InvalidValueError("'audsley' needs one core or a partition: the global test is not OPA-compatible",
+                                key="priority")
+    periods = [float(c.nominal_period) for c in clocks]
+    ranks = priority_ranks("deadline-monotonic", periods, deadlines)
+    models = [sporadic_model(c) for c in clocks]
+    extra = _charged(context_switch, migration, preemptive)
+    test = an.rta_preemptive_fp if preemptive else an.rta_nonpreemptive_fp
+    groups = [list(range(g))] if partition is None else [[i for i in range(g) if partition[i] == c] for c in range(cores)]
+    for c, grp in enumerate(groups):
+        if not grp or any(models[i]["T"] is None for i in grp):
+            continue
+        speed = speeds[0] if partition is None else speeds[c]
+        tasks = [an.Task(float(wcet[i]) / speed + extra, models[i]["T"], float(deadlines[i]), models[i]["J"])
+                 for i in grp]
+        found = an.audsley(tasks, test)
+        if found is not None:
+            for i, p in zip(grp, found):
+                ranks[i] = p
+    return ranks
 
 
 def _test(policy: str, preemptive: bool, cores: int) -> str:

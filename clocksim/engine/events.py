@@ -733,6 +733,7 @@ class _Simulation:
         self.counted = 0                                # samples whose latching firings are counted
         self.complete = []                              # per sample: the readout job's finish
         self.ts_view = self.view["ts"]
+        self.count_latches = tasks.readout_wcet is not None
         if tasks.readout_wcet is not None:
             self._count_latches()
         for i in order:
@@ -781,7 +782,10 @@ class _Simulation:
         if self.vary is not None:
             work *= float(self.variation.fractions(self.vary[i], 1)[0])
         deadline = t + self.rel_deadline[i]
-        sample = int(self.I[EK.H_XBASE]) + int(np.searchsorted(self.ts_view[:int(self.I[EK.H_XN])], t, "right")) - 1
+        sample = -1                                     # the sample it latches: needed for the readout job
+        if self.count_latches:
+            sample = int(self.I[EK.H_XBASE]) + int(np.searchsorted(self.ts_view[:int(self.I[EK.H_XN])], t,
+                                                                   "right")) - 1
         job = Job(i, t, deadline, work, self.policy.key(i, t, deadline), sample)
         if self.busy_module[i]:
             self.backlog[i].append(job)

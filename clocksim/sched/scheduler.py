@@ -10,10 +10,11 @@ Dispatch rules
 --------------
 - Non-preemptive: each idle core (lowest index first) takes the best ready job (of its partition when
   partitioned); a running job runs to its end.
-- Preemptive, global: the best ``m`` of the running and ready jobs run. A running job among them
-  keeps its core; the others are preempted (their remaining work is kept) and give their cores, the
-  lowest-priority one first, after the idle cores, to the jobs that start; a job resuming takes the
-  core it left when that core is free.
+- Preemptive, global: the best ``m`` of the running and ready jobs run. Ready jobs are taken best
+  first: each takes an idle core (the core it left, if it is a preempted job and that core is idle,
+  else the lowest idle index) or, when none is idle and it is better than the lowest-priority running
+  job, that job's core (the running job is preempted, keeping its remaining work). A running job
+  among the best ``m`` keeps its core.
 - Preemptive, partitioned: the same on each core with its own jobs.
 
 Overheads (what the engine charges, exactly)
@@ -38,7 +39,7 @@ __all__ = ["Job", "Scheduler", "run_task_set"]
 class Job:
     """One job: a module's activation (``module < g``) or a readout (``module == g``). Times in steps."""
 
-    __slots__ = ("module", "release", "deadline", "work", "remaining", "key", "sample", "core", "last_core",
+    __slots__ = ("module", "release", "deadline", "work", "remaining", "key", "sk", "sample", "core", "last_core",
                  "start", "finish", "seg_start", "charged", "finish_at", "preemptions", "migrations", "token",
                  "segments", "data")
 
@@ -47,6 +48,7 @@ class Job:
         self.work = self.remaining = work          # at speed 1
         self.key = key
         self.sample = sample
+        self.sk = (key, sample)                    # the total order the scheduler sorts by
         self.core = -1                             # running on, or -1
         self.last_core = -1
         self.start = math.nan                      # first dispatch
@@ -61,7 +63,7 @@ class Job:
         self.data = None                           # what the engine keeps with the job
 
     def sort_key(self):
-        return (self.key, self.sample)
+        return self.sk
 
     def __repr__(self):
         return f"Job(module={self.module}, release={self.release:g}, remaining={self.remaining:g}, core={self.core})"
@@ -93,7 +95,7 @@ class Scheduler:
 
     def release(self, job: Job) -> None:
         """``job`` is ready (its key from the policy)."""
-        heapq.heappush(self.ready[self._group(job)], (job.sort_key(), id(job), job))
+        heapq.heappush(self.ready[self._group(job)], (job.sk, id(job), job))
 
     def complete(self, job: Job, now: float) -> None:
         """``job`` finished its work at ``now`` on its core."""
@@ -111,9 +113,9 @@ class Scheduler:
         return started
 
     def _dispatch(self, now: float, cores: list[int], heap: list) -> list[Job]:
-        idle = [c for c in cores if self.running[c] is None]
         if not heap:
             return []
+        idle = [c for c in cores if self.running[c] is None]
         if not self.preemptive:
             started = []
             while idle and heap:
@@ -121,25 +123,23 @@ class Scheduler:
                 self._start(job, idle.pop(0), now)
                 started.append(job)
             return started
-        running = [self.running[c] for c in cores if self.running[c] is not None]
-        m = len(cores)
-        best = sorted([(j.sort_key(), id(j), j) for j in running] + heapq.nsmallest(m, heap))[:m]
-        chosen = {id(e[2]) for e in best}
-        evicted = sorted((j for j in running if id(j) not in chosen), key=Job.sort_key, reverse=True)
-        new = [e[2] for e in best if e[2].core < 0]
-        if not new:
-            return []
-        for _ in new:
-            heapq.heappop(heap)                 # the new ones are the best of the heap, in order
-        free = idle + [j.core for j in evicted]
-        for j in evicted:
-            self._preempt(j, now)
-            heapq.heappush(heap, (j.sort_key(), id(j), j))
-        for job in new:
-            core = job.last_core if job.last_core in free else free[0]
-            free.remove(core)
+        started = []
+        running = self.running
+        while heap:
+            if idle:
+                job = heapq.heappop(heap)[2]
+                core = job.last_core if job.last_core in idle else idle[0]
+                idle.remove(core)
+            else:
+                worst = max((running[c] for c in cores), key=Job.sort_key)    # the lowest-priority running job
+                if not heap[0][0] < worst.sk:
+                    break
+                core = worst.core
+                self._preempt(worst, now)
+                job = heapq.heappushpop(heap, (worst.sk, id(worst), worst))[2]
             self._start(job, core, now)
-        return new
+            started.append(job)
+        return started
 
     def _start(self, job: Job, core: int, now: float) -> None:
         charge = self.context_switch

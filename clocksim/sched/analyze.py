@@ -47,27 +47,42 @@ def sporadic_model(clock: Clock) -> dict:
 
     ``offset`` bounds how long after the arrival of the sample a firing latches it fires (0 for
     clocks firing at integer steps, which latch the sample that arrives then; below 1 otherwise).
+    ``tight`` says the clock can release as the model allows (every least gap, at any instant), so an
+    exact test's bound is reached by the clock itself (periodic clocks also need a common firing
+    instant: :func:`_aligned`).
     """
     if isinstance(clock, Periodic):
-        return {"T": float(clock.period), "J": 0.0, "offset": 0.0, "model": "periodic"}
+        return {"T": float(clock.period), "J": 0.0, "offset": 0.0, "model": "periodic", "tight": True}
     if isinstance(clock, Jittered):
         return {"T": clock.period, "J": clock.jitter, "offset": 0.0 if clock.jitter == 0 and clock.synchronous
-                else 1.0, "model": f"periodic with release jitter {clock.jitter:g}"}
+                else 1.0, "model": f"periodic with release jitter {clock.jitter:g}", "tight": False}
     if isinstance(clock, Explicit):
         offset = 0.0 if clock.synchronous else 1.0
         if clock.times.size < 2:
-            return {"T": float(MAX_STEP), "J": 0.0, "offset": offset, "model": "explicit: at most one firing"}
+            return {"T": float(MAX_STEP), "J": 0.0, "offset": offset, "model": "explicit: at most one firing",
+                    "tight": False}
         gap = float(np.min(np.diff(clock.times)))
-        return {"T": gap, "J": 0.0, "offset": offset, "model": f"sporadic, least gap {gap:g} (explicit times)"}
+        return {"T": gap, "J": 0.0, "offset": offset, "model": f"sporadic, least gap {gap:g} (explicit times)",
+                "tight": False}
     if isinstance(clock, Poisson):
         gap = getattr(clock, "min_gap", 0.0)
         if gap > 0:
-            return {"T": gap, "J": 0.0, "offset": 1.0, "model": f"sporadic, least gap {gap:g} (Poisson min_gap)"}
-        return {"T": None, "J": 0.0, "offset": 1.0,
+            return {"T": gap, "J": 0.0, "offset": 1.0, "model": f"sporadic, least gap {gap:g} (Poisson min_gap)",
+                    "tight": False}
+        return {"T": None, "J": 0.0, "offset": 1.0, "tight": False,
                 "model": "Poisson without min_gap: any number of firings in any interval, no bound"}
     if isinstance(clock, OnInput):
-        return {"T": 1.0, "J": 0.0, "offset": 0.0, "model": "sporadic, least gap 1 (at most one firing per sample)"}
-    return {"T": None, "J": 0.0, "offset": 1.0, "model": f"no sporadic model for clock {clock.label}"}
+        return {"T": 1.0, "J": 0.0, "offset": 0.0, "model": "sporadic, least gap 1 (at most one firing per sample)",
+                "tight": True}
+    return {"T": None, "J": 0.0, "offset": 1.0, "model": f"no sporadic model for clock {clock.label}", "tight": False}
+
+
+def _aligned(clocks) -> bool:
+    """Whether the periodic clocks fire together at some step: ``phase_i = phase_j mod gcd(T_i, T_j)`` for
+    every pair (the Chinese remainder theorem), so the critical instant of the analysis happens."""
+    periodic = [c for c in clocks if isinstance(c, Periodic)]
+    return all((a.phase - b.phase) % math.gcd(a.period, b.period) == 0
+               for k, a in enumerate(periodic) for b in periodic[k + 1:])
 
 
 def _overheads(tasks) -> float:
@@ -187,8 +202,11 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
         ``utilisation`` (``{total, per_core, bound}``: demand, the Liu & Layland and hyperbolic bounds
         beside), ``schedulable`` (bool), ``exact`` (whether that verdict is exact), ``reason`` (why
         not, when not), ``modules`` (one dict per module: ``wcrt``, ``test``, ``exact``, ``deadline``,
-        ``slack``, ``T``, ``J``, ``C``, ``release_model``, ``schedulable``), ``readout`` (its bound,
-        when the readout is a job), ``latency_bound``, ``deadline``, ``cap`` and ``time_unit``.
+        ``slack``, ``T``, ``J``, ``C``, ``release_model``, ``schedulable``; ``exact``: the bound is reached
+        by a release pattern these clocks can produce), ``readout`` (its bound, when the readout is a
+        job), ``latency_bound`` and ``latency_exact``, ``proven_unschedulable`` (why a miss is certain
+        to be possible: an exact bound over a deadline, or demand over capacity; empty otherwise),
+        ``deadline``, ``cap`` and ``time_unit``.
     """
     from .compute import ComputeModel
     if not isinstance(compute, ComputeModel):
@@ -245,6 +263,7 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
             jitter = last
         else:
             reasons.append(f"the readout's release jitter did not settle within {HOLISTIC_ROUNDS} rounds")
+    aligned = _aligned(model.clocks)
     modules = []
     for i in range(g):
         m, b = models[i], out_modules[i]
@@ -255,8 +274,9 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
                        slack=-math.inf, schedulable=False)
         else:
             row.update(b.to_dict())
-            if readout_c is not None:          # the readout's jitter is itself a bound: no longer reached
-                row["exact"] = False
+            # reached only when the clocks can release as modelled and the readout's jitter (itself a
+            # bound) is not in it
+            row["exact"] = bool(row["exact"] and m["tight"] and aligned and readout_c is None)
         modules.append(row)
     for row in modules:
         if not row["schedulable"] and row.get("reason"):
@@ -269,6 +289,15 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
         reasons.append(f"readout: {readout_bound.reason or 'unbounded'}")
     if deadline is not None and not latency <= deadline:
         reasons.append(f"latency bound {latency:.6g} over the deadline {deadline:g}")
+    latency_exact = all(r["exact"] for r in modules) and all(m["offset"] == 0 for m in models)
+    missed = [r for r in modules if not r["schedulable"] and r["exact"]]
+    per_core = demand if ts.partition is not None else [sum(demand) / ts.cores]
+    proven = [f"module {r['module']}: exact bound {r['wcrt']:.6g} over its deadline {r['deadline']:.6g}"
+              for r in missed]
+    if any(d > 1 for d in per_core):
+        proven.append("demand over the cores' capacity")
+    if deadline is not None and latency_exact and latency > deadline:
+        proven.append(f"exact latency bound {latency:.6g} over the deadline {deadline:g}")
     finite = [m for m in models if m["T"]]
     u_modules = [C[i] / models[i]["T"] for i in range(g) if models[i]["T"]]
     result = {
@@ -287,6 +316,8 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
         "modules": modules,
         "readout": None if readout_bound is None else readout_bound.to_dict(),
         "latency_bound": float(latency),
+        "latency_exact": latency_exact,
+        "proven_unschedulable": "; ".join(proven),
         "deadline": deadline,
         "cap": an.CAP,
         "time_unit": "steps",

@@ -357,3 +357,30 @@ def test_simulation_meets_every_deadline_where_the_analysis_proves_a_miss():
     odd = run(load_scenario(path, ["input.at=11"]))
     assert odd["deadline_misses"] == 1
     assert odd["latency"]["max"] == pytest.approx(result["latency_bound"], abs=1e-12)
+
+
+def test_search_prunes_what_the_analysis_proves_unschedulable(tmp_path):
+    """prune = "analysis": proven-unschedulable trials are pruned unsimulated with the reason in the journal,
+    and every one of them does miss a deadline when simulated (exact bounds, synchronous release)."""
+    import csv
+
+    import clocksim as cs
+    from clocksim.app.scenario import load_scenario
+    from clocksim.app.search.spec import load_search
+    from clocksim.app.search.trial import proven_unschedulable
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    spec = load_search(root / "searches" / "periods_pruned.toml")
+    assert spec.prune == "analysis"
+    cs.search(root / "searches" / "periods_pruned.toml", tmp_path / "out", trials=12)
+    rows = list(csv.DictReader(open(tmp_path / "out" / "trials.csv")))
+    pruned = [r for r in rows if r["state"] == "PRUNED"]
+    assert pruned and any(r["state"] == "COMPLETE" for r in rows)
+    for r in pruned:
+        assert r["error"].startswith("proven unschedulable, not simulated") and not r.get("macs")
+        periods = json.loads(r["model.periods"])
+        scenario = load_scenario(root / "one_core_deadlines.toml", [f"model.periods={periods}"])
+        assert proven_unschedulable(scenario)
+        o = scenario.engine_options
+        summary = cs.simulate(scenario.model, scenario.x, engine="events", compute=o["compute"],
+                              deadline=o["deadline"]).trace.summary()
+        assert summary["deadline_misses"] > 0 or any(p["deadline_misses"] for p in summary["per_module"])

@@ -2,7 +2,8 @@
 
 Runs scenarios/searches/periods_pruned.toml with and without the analysis filter for each seed and
 reports, in the same run: trials simulated, pruned, feasible, wall time, and the wall-time ratio (plain /
-pruned): the pruned search does the same trials in that much less time. Prints os.getloadavg(): timings on a shared machine are noisy.
+pruned): the pruned search does the same trials in that much less time. Prints os.getloadavg():
+timings on a shared machine are noisy.
     python benchmarks/bench_prune.py [TRIALS] [SEEDS]
 """
 

@@ -6,7 +6,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st

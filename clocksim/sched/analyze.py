@@ -117,7 +117,8 @@ def audsley_ranks(clocks, wcet, deadlines, *, preemptive: bool, cores: int, part
     models = [sporadic_model(c) for c in clocks]
     extra = _charged(context_switch, migration, preemptive)
     test = an.rta_preemptive_fp if preemptive else an.rta_nonpreemptive_fp
-    groups = [list(range(g))] if partition is None else [[i for i in range(g) if partition[i] == c] for c in range(cores)]
+    groups = [list(range(g))] if partition is None else \
+        [[i for i in range(g) if partition[i] == c] for c in range(cores)]
     for c, grp in enumerate(groups):
         if not grp or any(models[i]["T"] is None for i in grp):
             continue

@@ -88,6 +88,7 @@ _WHERE = {
     ".train.loop": ["train", "TrainConfig", "History", "DivergenceError"],
     ".train.optim": ["SGD", "Momentum", "Nesterov", "Adam"],
     ".model.lstm": ["LSTM"],
+    ".sched.analyze": ["analyze"],
     ".model.baselines": ["simple_rnn", "budget_params", "count_params", "size_for_budget", "model_for_budget"],
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
@@ -122,6 +123,7 @@ __all__ = [
     "loss_and_grad", "evaluate",
     "train", "TrainConfig", "History", "DivergenceError", "SGD", "Momentum", "Nesterov", "Adam",
     "LSTM", "simple_rnn", "budget_params", "size_for_budget", "model_for_budget",
+    "analyze",
 ]
 
 

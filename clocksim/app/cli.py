@@ -385,7 +385,47 @@ def _add_reproduce(sub) -> None:
     rep.set_defaults(func=_reproduce)
 
 
-COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_search, _add_reproduce, _add_calibrate]
+def _add_analyze(sub) -> None:
+    an = sub.add_parser("analyze", help="bound every module's response time and the output latency of a scenario's "
+                                        "compute model (schedulability analysis; writes nothing)")
+    an.add_argument("scenario", type=Path, help="scenario file (.toml) with an [engine] compute model")
+    an.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a scenario key, e.g. --set engine.compute.preemptive=true (repeatable)")
+    an.add_argument("--json", action="store_true", help="print the result as JSON (unbounded values as null)")
+    an.set_defaults(func=_analyze)
+
+
+def _analyze(args) -> int:
+    import json
+    import math
+
+    from ..sched.analyze import analyze, analysis_table
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    options = scenario.engine_options
+    if options.get("compute") is None:
+        raise InvalidValueError("the scenario has no compute model to analyse; add [engine] compute = {cores = ...}",
+                                key="engine.compute", file=args.scenario)
+    result = analyze(scenario.model, options["compute"], deadline=options.get("deadline"), step=options.get("step"),
+                     batch=scenario.x.shape[0])
+    if args.json:
+        def finite(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, dict):
+                return {k: finite(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [finite(x) for x in v]
+            return v
+        print(json.dumps(finite(result), indent=2))
+    else:
+        print(f"{scenario.name}: " + analysis_table(result))
+    return 0
+
+
+COMMANDS = [_add_explain, _add_run, _add_compare, _add_plot, _add_sweep, _add_search, _add_reproduce, _add_analyze,
+            _add_calibrate]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -274,7 +274,7 @@ def _timing_lines(meta: dict, summary: dict) -> list[str]:
                   f"{fmt.count(summary['preemptions'])} preemptions, {fmt.count(summary['migrations'])} migrations; "
                   f"cores busy {_num(100 * u['total'])}% ({', '.join(_num(100 * c) + '%' for c in u['per_core'])}); "
                   f"demand sum C/T = {_num(u['demand'])}.", "",
-                  f"| module | response p50 | p99 | max | jobs | preemptions | deadline misses |",
+                  "| module | response p50 | p99 | max | jobs | preemptions | deadline misses |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for row in summary["per_module"]:
             r = row["response"]

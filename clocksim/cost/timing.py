@@ -8,8 +8,7 @@ per-link message latency (:class:`LinkLatency`); the compute model
 from __future__ import annotations
 
 import abc
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -163,5 +162,3 @@ class LinkLatency:
 
 # The compute model lives in clocksim.sched (DESIGN section 10); re-exported so that round two's
 # imports (``from clocksim.cost import ComputeModel``) keep working.
-from ..sched.compute import ComputeModel  # noqa: E402
-from ..sched.policies import PRIORITY_RULES  # noqa: E402

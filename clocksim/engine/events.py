@@ -64,7 +64,7 @@ from numba.core.dispatcher import Dispatcher
 
 from .. import cost
 from ..kernels import core as K
-from .._validate import as_float, as_int_list, as_real_array
+from .._validate import as_int_list, as_real_array
 from ..trace.aggregate import AggregateTrace
 from ..model.clocks import resolve_clocks
 from ..cost import ComputeModel, Delay, LinkLatency, as_delay

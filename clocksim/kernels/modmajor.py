@@ -17,7 +17,6 @@ the bits of the step-major loop (:func:`~clocksim.kernels.core.run_sequence`) an
 After the fastest module the block's outputs are read out (the same order as one readout of all steps).
 """
 
-import numpy as np
 from numba import njit
 
 from ..errors import InternalError, KernelBoundsError

@@ -328,7 +328,11 @@ class Jittered(Clock):
 class Poisson(Clock):
     """Fires at the events of a Poisson process of ``rate`` firings per unit time, from time 0.
 
-    The process is generated once from ``seed`` (gaps ~ Exponential(1 / rate)),
+    With ``min_gap > 0`` every gap is ``min_gap`` plus an exponential one of mean ``1 / rate`` (a
+    sensor that cannot report more often than that: a sporadic source, which schedulability analysis
+    can bound; without it any number of firings can fall in any interval).
+
+    The process is generated once from ``seed`` (gaps ~ min_gap + Exponential(1 / rate)),
     in blocks of a fixed number of gaps, each block's times summed from the last
     time of the block before: so every window sees the same firings, bit for bit,
     whichever windows were asked for earlier.
@@ -337,26 +341,27 @@ class Poisson(Clock):
     synchronous = False
     _BLOCK = 4096
 
-    def __init__(self, rate: float, seed: int = 0):
+    def __init__(self, rate: float, seed: int = 0, min_gap: float = 0.0):
         self.rate = as_float("rate", rate, minimum=0.0, strict_minimum=True)
         self.seed = as_int("seed", seed, minimum=0)
+        self.min_gap = as_float("min_gap", min_gap, minimum=0.0)
         self._times = np.zeros(0)
         self._rng = np.random.default_rng(self.seed)
 
     @property
     def nominal_period(self) -> float:
-        return 1.0 / self.rate
+        return self.min_gap + 1.0 / self.rate
 
     @property
     def label(self) -> str:
-        return f"Poisson {self.rate:g}/step"
+        return f"Poisson {self.rate:g}/step" + (f", gap >= {self.min_gap:g}" if self.min_gap else "")
 
     def firing_times(self, t0: float, t1: float) -> np.ndarray:
         if self._times.size == 0 or self._times[-1] < t1:
             blocks = [self._times]
             last = self._times[-1] if self._times.size else 0.0
             while last < t1:
-                block = last + np.cumsum(self._rng.exponential(1.0 / self.rate, self._BLOCK))
+                block = last + np.cumsum(self.min_gap + self._rng.exponential(1.0 / self.rate, self._BLOCK))
                 blocks.append(block)
                 last = block[-1]
             self._times = np.concatenate(blocks)
@@ -364,10 +369,13 @@ class Poisson(Clock):
         return self._times[lo:hi].copy()
 
     def to_dict(self) -> dict:
-        return {"kind": "poisson", "rate": self.rate, "seed": self.seed}
+        out = {"kind": "poisson", "rate": self.rate, "seed": self.seed}
+        if self.min_gap:
+            out["min_gap"] = self.min_gap
+        return out
 
     def __repr__(self):
-        return f"Poisson({self.rate:g}, seed={self.seed})"
+        return f"Poisson({self.rate:g}, seed={self.seed}" + (f", min_gap={self.min_gap:g})" if self.min_gap else ")")
 
 
 class OnInput(Clock):

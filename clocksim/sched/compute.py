@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validate import as_int, check_options, did_you_mean, keyword_names
 from ..errors import InvalidValueError
-from .execution import ExecutionModel, Nominal, as_execution_model
+from .execution import Nominal, as_execution_model
 from .policies import POLICIES, PRIORITY_RULES, Policy, priority_ranks
 from .units import PerSecond, Seconds, in_steps, parse_rate, parse_time
 
@@ -80,8 +80,9 @@ class ComputeModel:
         Fixed time per job (dispatch, memory traffic).
     priority : str or sequence of int
         Fixed-priority rule: ``"fastest-first"`` (alias ``"rate-monotonic"``), ``"slowest-first"``,
-        ``"deadline-monotonic"``, or one integer per module (lower runs first). ``"fifo"`` (round two)
-        means ``policy="fifo"``.
+        ``"deadline-monotonic"``, ``"audsley"`` (Audsley's optimal assignment by the schedulability
+        analysis, one core or partitioned: :func:`clocksim.sched.analyze.audsley_ranks`), or one integer
+        per module (lower runs first). ``"fifo"`` (round two) means ``policy="fifo"``.
     policy : {"fixed-priority", "edf", "fifo"}
     preemptive : bool
         A released job of higher priority takes a core from a running one of lower priority, which
@@ -187,7 +188,7 @@ class ComputeModel:
         return (not self.preemptive and self.partition is None and self.speeds is None and self.execution is None
                 and isinstance(self.variation, Nominal) and self.context_switch == 0 and self.migration == 0
                 and not self.readout and self.module_deadlines is None and self.device is None
-                and self.priority != "deadline-monotonic" and self.policy in ("fixed-priority", "fifo")
+                and self.priority not in ("deadline-monotonic", "audsley") and self.policy in ("fixed-priority", "fifo")
                 and not isinstance(self.throughput, PerSecond) and not isinstance(self.overhead, Seconds))
 
     def duration(self, macs) -> np.ndarray:
@@ -248,8 +249,6 @@ class ComputeModel:
         if isinstance(self.priority, list) and len(self.priority) != g:
             raise InvalidValueError(f"got {len(self.priority)} values for {g} modules, expected one integer per "
                                     "module", key="priority")
-        rule = "fifo" if self.policy == "fifo" else self.priority
-        ranks = tuple(priority_ranks(rule, periods, deadlines))
         partition, readout_core = None, 0
         if self.partition is not None:
             if len(self.partition) not in (g, g + 1):
@@ -257,6 +256,17 @@ class ComputeModel:
                                         f"module) or {g + 1} (and the readout's last)", key="partition")
             partition = tuple(self.partition[:g])
             readout_core = self.partition[g] if len(self.partition) == g + 1 else 0
+        rule = "fifo" if self.policy == "fifo" else self.priority
+        if rule == "audsley":                # optimal priority assignment by the analysis (sched.analyze)
+            from .analyze import audsley_ranks
+            ranks = tuple(audsley_ranks(
+                model.clocks, np.asarray(wcet, dtype=np.float64), deadlines, preemptive=self.preemptive,
+                cores=self.cores, partition=partition,
+                speeds=self.speeds if self.speeds is not None else [1.0] * self.cores,
+                context_switch=in_steps("context_switch", self.context_switch, step),
+                migration=in_steps("migration", self.migration, step)))
+        else:
+            ranks = tuple(priority_ranks(rule, periods, deadlines))
         return TaskSet(g=g, periods=periods, wcet=np.asarray(wcet, dtype=np.float64), deadlines=deadlines,
                        ranks=ranks, policy=self.policy, preemptive=self.preemptive, cores=self.cores,
                        partition=partition, readout_core=readout_core,

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import did_you_mean
 from ..errors import InvalidValueError
 
 __all__ = ["Policy", "FixedPriority", "EarliestDeadlineFirst", "FirstInFirstOut", "POLICIES", "PRIORITY_RULES",
@@ -29,7 +28,7 @@ __all__ = ["Policy", "FixedPriority", "EarliestDeadlineFirst", "FirstInFirstOut"
 
 #: Named priority rules of the fixed-priority policy (``"fifo"`` is kept from round two: every module the
 #: same priority, i.e. the ``"fifo"`` policy).
-PRIORITY_RULES = ("fastest-first", "rate-monotonic", "slowest-first", "deadline-monotonic", "fifo")
+PRIORITY_RULES = ("fastest-first", "rate-monotonic", "slowest-first", "deadline-monotonic", "fifo", "audsley")
 #: Rule names that mean another rule.
 PRIORITY_ALIASES = {"rate-monotonic": "fastest-first"}
 
@@ -49,6 +48,9 @@ def priority_ranks(rule, periods: Sequence[float], deadlines: Sequence[float] | 
                                     key="priority")
         return ranks
     rule = PRIORITY_ALIASES.get(rule, rule)
+    if rule == "audsley":
+        raise InvalidValueError("'audsley' assigns priorities from execution times; it is resolved when the compute "
+                                "model is bound to a model (ComputeModel.task_set)", key="priority")
     if rule == "fifo":
         return [0] * g
     if rule == "deadline-monotonic":

@@ -193,7 +193,7 @@ def _study(spec: SearchSpec, storage):
     import optuna
 
     sampler = _sampler(spec)
-    pruner = make_pruner(spec.prune_warmup) if spec.prune else optuna.pruners.NopPruner()
+    pruner = make_pruner(spec.prune_warmup) if spec.prune is True else optuna.pruners.NopPruner()
     study = optuna.create_study(study_name=spec.name, storage=storage, sampler=sampler, pruner=pruner,
                                 directions=spec.directions, load_if_exists=True)
     mark = study.user_attrs.get("fingerprint")
@@ -249,11 +249,11 @@ def _recover(study, storage) -> int:
 
 def _task(spec: SearchSpec, folder: Path, study, trial) -> dict:
     prune = None
-    if spec.prune:
+    if spec.prune is True:
         prune = {"storage": str((folder / JOURNAL).absolute()), "study": spec.name, "trial_id": trial._trial_id,
                  "warmup": spec.prune_warmup}
     return {"id": str(trial.number), "scenario": spec.scenario(trial.user_attrs["overrides"]),
-            "path": str(spec.scenario_path), "prune": prune}
+            "path": str(spec.scenario_path), "prune": prune, "analysis": spec.prune == "analysis"}
 
 
 def _tell(spec: SearchSpec, study, trial, row: dict) -> None:
@@ -261,6 +261,8 @@ def _tell(spec: SearchSpec, study, trial, row: dict) -> None:
 
     trial.set_user_attr("wall_time", row.get("wall_time"))
     if row["status"] == "pruned":
+        if row.get("error"):                  # why, kept in the journal (trials.csv's error column)
+            trial.set_user_attr("error", row["error"])
         study.tell(trial, state=TrialState.PRUNED)
         return
     if row["status"] != "ok":

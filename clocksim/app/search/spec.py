@@ -42,8 +42,11 @@ SEARCH_SCHEMA: dict[str, dict[str, Key]] = {
                                          "trials / population."),
         "constraints": Key("array of strings", [], "Conditions a trial must meet to be on the front, each "
                                                    "`metric <= number`, `metric >= number` or `metric == number`."),
-        "prune": Key("boolean", False, "Stop training trials whose validation loss is worse than the median of "
-                                       "earlier trials at the same epoch (one objective, [task] scenarios)."),
+        "prune": Key("boolean or string", False, "true: stop training trials whose validation loss is worse than the "
+                                                 "median of earlier trials at the same epoch (one objective, [task] "
+                                                 "scenarios). \"analysis\": skip, before it is simulated, a trial "
+                                                 "the schedulability analysis proves unschedulable (an exact bound "
+                                                 "over a deadline, or demand over the cores; docs/analysis.md)."),
         "prune_warmup": Key("integer", 5, "Epochs a trial trains before it can be pruned."),
     },
     "objectives": {
@@ -115,7 +118,7 @@ class SearchSpec:
     objectives: list[Objective]
     constraints: list[Constraint]
     space: Space
-    prune: bool
+    prune: bool | str               # True (training losses), "analysis" or False
     prune_warmup: int
     startup_trials: int = 10
     population: int = 20
@@ -188,11 +191,15 @@ def parse_search(raw: dict, path, comment: str = "") -> SearchSpec:
             chk.fail(f"search.constraints[{i}]", text, "`metric <= number`, `metric >= number` or `metric == number`")
         constraints.append(Constraint(m.group(1), m.group(2), float(m.group(3))))
     prune = head.get("prune", False)
-    if not isinstance(prune, bool):
-        chk.fail("search.prune", prune, "true or false")
-    if prune and len(objectives) > 1:
+    if not isinstance(prune, bool) and prune != "analysis":
+        chk.fail("search.prune", prune, "true, false or \"analysis\"")
+    if prune == "analysis":
+        if base_parsed.engine_options.get("compute") is None:
+            chk.fail("search.prune", prune, "a compute model in the base scenario ([engine] compute = {cores = ...}) "
+                                            "for the analysis to bound")
+    elif prune and len(objectives) > 1:
         chk.fail("search.prune", prune, "false with several objectives (Optuna prunes single-objective studies only)")
-    if prune and base_parsed.train is None:
+    if prune is True and base_parsed.train is None:
         chk.fail("search.prune", prune, "false: the base scenario trains nothing (no [task] and [train])")
     sampler = chk.choice(head, "search.sampler", SAMPLERS)
     for key, owner in (("startup_trials", "tpe"), ("population", "nsga2")):

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-__all__ = ["run_trial", "journal_storage", "make_pruner"]
+__all__ = ["run_trial", "journal_storage", "make_pruner", "proven_unschedulable"]
 
 
 def run_trial(task: dict) -> dict:
@@ -17,7 +17,9 @@ def run_trial(task: dict) -> dict:
     task : dict
         ``id``, ``scenario`` (parsed TOML, paths absolute), ``path`` (the base scenario file)
         and ``prune`` (None, or ``storage``, ``study``, ``trial_id``, ``warmup``: report the
-        validation loss after every epoch to that trial, and stop when the pruner says so).
+        validation loss after every epoch to that trial, and stop when the pruner says so);
+        ``analysis`` (True: before running, prune the trial if :func:`clocksim.analyze` proves its
+        schedule unschedulable, see :func:`proven_unschedulable`).
 
     Returns
     -------
@@ -33,6 +35,11 @@ def run_trial(task: dict) -> dict:
     row = {"id": task["id"], "status": "ok", "error": "", "summary": None}
     try:
         scenario = parse_scenario(task["scenario"], Path(task["path"]))
+        reason = proven_unschedulable(scenario) if task.get("analysis") else ""
+        if reason:
+            row["status"], row["error"] = "pruned", f"proven unschedulable, not simulated: {reason}"
+            row["wall_time"] = time.perf_counter() - t0
+            return row
         on_epoch = _reporter(task["prune"]) if task.get("prune") else None
         run = execute(scenario, on_epoch=on_epoch)
         row["summary"] = json.loads(json.dumps(run.summary, default=_plain))
@@ -43,6 +50,20 @@ def run_trial(task: dict) -> dict:
             row["status"], row["error"] = "error", one_line_error(exc)
     row["wall_time"] = time.perf_counter() - t0
     return row
+
+
+def proven_unschedulable(scenario) -> str:
+    """Why the scenario's schedule can miss a deadline, as the analysis proves it (an exact bound over a
+    module deadline or the latency deadline, or demand over the cores), or "" when it cannot prove one
+    (schedulable, or only a sufficient test failed: such a trial is simulated)."""
+    from ...sched.analyze import analyze
+
+    options = scenario.engine_options
+    if options.get("compute") is None:
+        return ""
+    result = analyze(scenario.model, options["compute"], deadline=options.get("deadline"), step=options.get("step"),
+                     batch=scenario.x.shape[0])
+    return result["proven_unschedulable"]
 
 
 def _reporter(prune: dict):

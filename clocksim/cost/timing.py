@@ -162,3 +162,5 @@ class LinkLatency:
 
 # The compute model lives in clocksim.sched (DESIGN section 10); re-exported so that round two's
 # imports (``from clocksim.cost import ComputeModel``) keep working.
+from ..sched.compute import ComputeModel  # noqa: E402,F401
+from ..sched.policies import PRIORITY_RULES  # noqa: E402,F401

@@ -279,7 +279,7 @@ def test_a_compute_then_mask_kernel_is_caught(model, x, monkeypatch):
     from clocksim.engine import compiled
 
     honest = cs.simulate(model, x)
-    monkeypatch.setattr(compiled, "schedule_order", lambda plan: compiled.STEP_MAJOR)   # the step-major kernel
+    monkeypatch.setattr(compiled, "schedule_order", lambda plan, B=None: compiled.STEP_MAJOR)   # step-major kernel
     monkeypatch.setattr(K, "run_sequence", compute_then_mask)
     with pytest.raises(CostMismatchError, match=r"module 1 \(M2 T=2\) executed 50 updates"):
         cs.simulate(model, x)

@@ -146,11 +146,7 @@ def params_from_state_dict(state_dict: Mapping, *, transpose: bool = False, igno
         if name is None:
             if _leaf_path(str(key)) & set(SKIPPED_NAMES):
                 continue
-            hint = did_you_mean(str(key).rsplit(".", 1)[-1], _ALIASES)
-            raise InvalidValueError(
-                f"unknown entry {key!r}{hint}; expected names like {', '.join(a[0] for a in STATE_DICT_NAMES.values())}"
-                " or the PyTorch ones (weight_ih, weight_hh, bias_ih, bias_hh, fc.weight, ...); pass "
-                f"ignore=[{key!r}] to skip it", key="state_dict")
+            raise _unknown(str(key))
         arr = _array(key, value)
         if transpose and name != "b" and name != "b_out" and name != "h0":
             arr = arr.T
@@ -166,6 +162,15 @@ def params_from_state_dict(state_dict: Mapping, *, transpose: bool = False, igno
                                     "ignore=[...] to skip the other)", key="state_dict")
         out[name], source[name] = arr, str(key)
     return out
+
+
+def _unknown(key: str) -> InvalidValueError:
+    """The error for a state-dict entry no alias matches, with the nearest known name."""
+    hint = did_you_mean(key.rsplit(".", 1)[-1], _ALIASES)
+    return InvalidValueError(
+        f"unknown entry {key!r}{hint}; expected names like {', '.join(a[0] for a in STATE_DICT_NAMES.values())}"
+        " or the PyTorch ones (weight_ih, weight_hh, bias_ih, bias_hh, fc.weight, ...); pass "
+        f"ignore=[{key!r}] to skip it", key="state_dict")
 
 
 def _leaf_path(key: str) -> set[str]:

@@ -306,11 +306,13 @@ def _block(X, off, rows, cols, ld):
     return X[off + np.arange(rows)[:, None] * ld + np.arange(cols)[None, :]]
 
 
-def _gemm_rows_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
-    """:func:`gemm_rows` in numpy with the JIT off, summing each element in the same order (lanes, tree, tail)."""
+def _gemm_rows_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc=False):
+    """:func:`gemm_rows` in numpy with the JIT off, summing each element in the same order (lanes, tree, tail);
+    ``acc``: :func:`gemm_rows_acc` (the same sum, then one addition to what ``C`` holds)."""
     out = c_off + np.arange(M)[:, None] * ldc + np.arange(N)[None, :]           # (M, N) indices into C
     if K == 0:
-        C[out] = 0.0
+        if not acc:
+            C[out] = 0.0
         return
     a = _block(A, a_off, M, K, lda)                                              # (M, K)
     w = _block(W, w_off, N, K, K)                                                # (N, K)
@@ -322,7 +324,12 @@ def _gemm_rows_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     total = ((v[..., 0] + v[..., 4]) + (v[..., 2] + v[..., 6])) + ((v[..., 1] + v[..., 5]) + (v[..., 3] + v[..., 7]))
     for j in range(c8, K):
         total = total + w[None, :, j] * a[:, j, None]
-    C[out] = total
+    C[out] = C[out] + total if acc else total
+
+
+def _gemm_rows_acc_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
+    """:func:`gemm_rows_acc` with the JIT off."""
+    _gemm_rows_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc=True)
 
 
 @python_twin(_gemm_rows_py)
@@ -338,6 +345,7 @@ def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, np.int64(0))
 
 
+@python_twin(_gemm_rows_acc_py)
 @inner
 def gemm_rows_acc(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """``C[M x N] = C + A[M x K] @ W[N x K].T``: :func:`gemm_rows`'s sum (same order), then one addition

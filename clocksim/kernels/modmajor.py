@@ -33,6 +33,7 @@ from .core import (
     copy_into,
     diagonal_split,
     gemm_rows,
+    python_twin,
     gemm_rows_acc,
     inner,
     readout,
@@ -84,6 +85,12 @@ _tile_2x2 = _tile(2, 2)
 _tile_2x2_add = _tile(2, 2, add_to=True)
 
 
+def _products_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
+    """:func:`products` with the JIT off: the tiles' bits are gemm_rows's, so its twin computes them."""
+    (gemm_rows_acc if add else gemm_rows)(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc)
+
+
+@python_twin(_products_py)
 @inner
 def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
     """``C[M x N] = A[M x K] @ W[N x K].T`` (``add``: ``C + ...``), row-major on flat arrays with leading

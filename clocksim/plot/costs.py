@@ -247,7 +247,8 @@ def plot_latency(trace: Trace, fig=None, steps=None):
         ax_hist.yaxis.set_major_formatter(fmt.tick_formatter())
         handles = ax_hist.get_legend_handles_labels()[0] + [h for h, lbl in zip(*ax_cdf.get_legend_handles_labels())
                                                             if "dropped" in lbl]
-        fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
+        ncols = 3 if fig.get_figwidth() >= 9 else 1            # a print-sized figure stacks the entries
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)
         if integral:
             ax_hist.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax_cdf.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -382,5 +382,7 @@ def _gantt_legend(ax, trace, modules, order, misses, readout: bool = False, pree
         handles.append(Line2D([], [], color="0.35", lw=0.8, ls=":", label="preempted"))
     if misses is not None:
         handles.append(misses)
+    # At most six entries a column: the legend then fits beside the axes at every size, print sizes
+    # (whose figures are resized after drawing) included.
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", frameon=False,
-              ncols=1 if len(handles) <= 14 else 2)
+              ncols=-(-len(handles) // 6))

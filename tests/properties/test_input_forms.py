@@ -37,7 +37,11 @@ def make_model(periods, sizes, n_in, timing, seed, jitter=False):
 def timing_options(model, timing, seed):
     if timing == "compute":
         macs = cs.cost.activation_macs(model.module_sizes, model.block_mask, model.n_in)
-        return {"compute": cs.ComputeModel(cores=1 + seed % 2, throughput=float(macs.sum()), overhead=0.05)}
+        # A loaded but feasible pool: all modules and the readout job (on by default) of up to 3 sequences
+        # fit in a step, so waits stay shorter than the smallest chunk the forms use (an overloaded pool
+        # is refused with a clear error instead: an activation's input would leave the chunk's window).
+        work = float(macs.sum() + model.n_out * model.n)
+        return {"compute": cs.ComputeModel(cores=1 + seed % 2, throughput=4 * work, overhead=0.05)}
     if timing == "latency":
         return {"latency": cs.LinkLatency(cs.Uniform(0.0, 2.5), seed=seed)}
     return {}

@@ -45,6 +45,7 @@ if TYPE_CHECKING:                      # what the names below resolve to, for ty
         stagger_phases,
     )
     from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
+    from .sched.analyze import analyze
     from .sched.device import Device
     from .engine import ENGINES, Result, simulate
     from .train.grad import evaluate, loss_and_grad

@@ -44,6 +44,14 @@ def queued():
                        compute=cs.ComputeModel(cores=2, throughput=300, overhead=0.05), latency=0.3, deadline=1.0)
 
 
+@pytest.fixture(scope="module")
+def on_device():
+    """A timed run on a bundled device profile: what the ``energy`` kind needs (``meta["device"]``)."""
+    model = cs.ClockworkRNN(2, 1, [8] * 4, [1, 2, 4, 8], seed=0)
+    return cs.simulate(model, np.random.default_rng(1).normal(size=(40, 2)), engine="events", step=1e-3,
+                       compute=cs.ComputeModel(device="cortex-m7-like"))
+
+
 def marks(ax):
     return [c.get_positions() for c in ax.collections if isinstance(c, EventCollection)]
 
@@ -62,8 +70,9 @@ def head(path: Path) -> bytes:
 # ---------------------------------------------------------------------- the one save path
 class TestSaveFigures:
     @pytest.mark.parametrize("kind", sorted(cs.plot.KINDS))
-    def test_each_kind_in_each_format_has_its_magic_bytes(self, kind, queued, tmp_path):
-        paths = cs.plot.save_figures(lambda: cs.plot.KINDS[kind](queued.trace), tmp_path / kind, ["png", "pdf", "svg"])
+    def test_each_kind_in_each_format_has_its_magic_bytes(self, kind, queued, on_device, tmp_path):
+        trace = (on_device if kind == "energy" else queued).trace       # energy needs a run with a device
+        paths = cs.plot.save_figures(lambda: cs.plot.KINDS[kind](trace), tmp_path / kind, ["png", "pdf", "svg"])
         assert [p.name for p in paths] == [f"{kind}.png", f"{kind}.pdf", f"{kind}.svg"]
         for p in paths:
             assert head(p) == MAGIC[p.suffix[1:]], p

@@ -80,6 +80,9 @@ class World:
         self.result = res
         self.trace = res.trace
         self.agg = cs.simulate(self.model, self.x, trace="aggregate").trace
+        self.device = cs.Device.load("cortex-m7-like")
+        self.device_trace = cs.simulate(self.model, self.x, engine="events", step=1e-3,
+                                        compute=cs.ComputeModel(device=self.device)).trace
         self.lstm = cs.LSTM(1, 1, 2, seed=0)
         self.trace_npz = self.trace.save(folder / "trace.npz")
         self.trace_csv = self.trace.to_csv(folder / "trace.csv")
@@ -139,6 +142,10 @@ VALID = {
                                             "times": None, "order": None, "progress": None}),
     "ComputeModel": lambda w: (cs.ComputeModel, {"cores": 2, "throughput": 10.0, "overhead": 0.1,
                                                  "priority": "fastest-first"}),
+    "Device": lambda w: (cs.Device, {name: getattr(w.device, name) for name in
+                                     inspect.signature(cs.Device).parameters}),
+    "analyze": lambda w: (cs.analyze, {"model": w.model, "compute": cs.ComputeModel(cores=1, throughput=8.0),
+                                       "deadline": 1.5, "step": None, "batch": 1}),
     "LinkLatency": lambda w: (cs.LinkLatency, {"default": 0.5, "links": {(0, 1): 1.0}, "seed": 0}),
     "Fixed": lambda w: (cs.Fixed, {"value": 1.0}),
     "Uniform": lambda w: (cs.Uniform, {"low": 0.0, "high": 1.0}),
@@ -151,6 +158,7 @@ VALID = {
     "plot_gantt": lambda w: (cs.plot_gantt, {"trace": w.trace, "ax": None, "steps": None}),
     "plot_cost": lambda w: (cs.plot_cost, {"trace": w.trace, "fig": None, "steps": None}),
     "plot_latency": lambda w: (cs.plot_latency, {"trace": w.trace, "fig": None, "steps": None}),
+    "plot_energy": lambda w: (cs.plot_energy, {"trace": w.device_trace, "fig": None}),
     "plot_staleness": lambda w: (cs.plot_staleness, {"trace": w.trace, "ax": None}),
     "plot_state": lambda w: (cs.plot_state, {"h": w.result.h, "module_sizes": [2, 2], "labels": None, "ax": None,
                                              "trace": None, "start": 0, "sequence": 0}),

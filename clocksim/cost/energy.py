@@ -103,21 +103,13 @@ def energy_report(device: Mapping, *, module_sizes: Sequence[int], block_mask, n
     """
     name = str(device.get("name", "device"))
     dtype = dtype_name(dtype)
-    if dtype not in device:
-        listed = [k for k in device if isinstance(device[k], Mapping)]
-        raise InvalidValueError(f"device {name!r} lists no {dtype!r} table (it lists {', '.join(listed)})",
-                                key=f"device.{dtype}")
-    costs = device[dtype]
+    costs = _dtype_costs(device, name, dtype)
     itemsize = dtype_itemsize(dtype)
     levels = list(device["memory"])
     where = place(levels, footprint(module_sizes, block_mask, n_in, n_out, itemsize, batch))
     traffic = update_cost(module_sizes, block_mask, n_in, itemsize).traffic(batch)   # per activation, (g,) each
     acts = np.asarray(activations, dtype=np.int64)
-    read = {lv["name"]: np.zeros(acts.size, dtype=np.int64) for lv in levels}
-    written = {lv["name"]: np.zeros(acts.size, dtype=np.int64) for lv in levels}
-    read[where["weights"]] += acts * traffic["weights"]
-    read[where["states"]] += acts * traffic["state_read"]
-    written[where["states"]] += acts * (traffic["state_written"] + traffic["messages"])
+    read, written = _level_traffic(levels, where, traffic, acts)
     mem_j = {lv["name"]: (read[lv["name"]] * float(lv["read_pj_per_byte"])
                           + written[lv["name"]] * float(lv["write_pj_per_byte"])) * PJ for lv in levels}   # (g,)
     mac_pj, add_pj, act_pj = float(costs["mac_pj"]), float(costs["add_pj"]), float(costs["activation_pj"])
@@ -128,14 +120,7 @@ def energy_report(device: Mapping, *, module_sizes: Sequence[int], block_mask, n
     run_time = None if step is None else float(step) * int(n_steps)
     static_j = None if run_time is None else float(device["static_power_w"]) * run_time
     total = compute_j + sum(memory_j.values()) + (static_j or 0.0)
-    per_module = []
-    for i in range(acts.size):
-        m_j = {k: float(v[i]) for k, v in mem_j.items()}
-        per_module.append({
-            "memory": {k: {"read": int(read[k][i]), "written": int(written[k][i])} for k in read},
-            "energy": {"total_j": float(module_compute[i]) + sum(m_j.values()), "compute_j": float(module_compute[i]),
-                       "memory_j": m_j},
-        })
+    per_module = _per_module(acts.size, read, written, mem_j, module_compute)
     return {
         "memory": {k: {"read": int(read[k].sum()), "written": int(written[k].sum())} for k in read},
         "energy": {"total_j": total, "per_step_j": total / int(n_steps) if int(n_steps) else None,
@@ -143,3 +128,36 @@ def energy_report(device: Mapping, *, module_sizes: Sequence[int], block_mask, n
                    "device": name, "dtype": dtype, "placement": where},
         "per_module": per_module,
     }
+
+
+def _dtype_costs(device: Mapping, name: str, dtype: str) -> Mapping:
+    """The device's ``[device.<dtype>]`` table; a dtype it does not list is refused by name."""
+    if dtype not in device:
+        listed = [k for k in device if isinstance(device[k], Mapping)]
+        raise InvalidValueError(f"device {name!r} lists no {dtype!r} table (it lists {', '.join(listed)})",
+                                key=f"device.{dtype}")
+    return device[dtype]
+
+
+def _level_traffic(levels: Sequence[Mapping], where: Mapping[str, str], traffic: Mapping, acts: np.ndarray):
+    """Bytes read and written per memory level and module, ``({level: (g,)}, {level: (g,)})``: the weights
+    read from their level, the states read and the state and messages written at the states' level."""
+    read = {lv["name"]: np.zeros(acts.size, dtype=np.int64) for lv in levels}
+    written = {lv["name"]: np.zeros(acts.size, dtype=np.int64) for lv in levels}
+    read[where["weights"]] += acts * traffic["weights"]
+    read[where["states"]] += acts * traffic["state_read"]
+    written[where["states"]] += acts * (traffic["state_written"] + traffic["messages"])
+    return read, written
+
+
+def _per_module(g: int, read: Mapping, written: Mapping, mem_j: Mapping, module_compute: np.ndarray) -> list[dict]:
+    """One ``{"memory", "energy"}`` entry per module, from the per-level ``(g,)`` arrays."""
+    per_module = []
+    for i in range(g):
+        m_j = {k: float(v[i]) for k, v in mem_j.items()}
+        per_module.append({
+            "memory": {k: {"read": int(read[k][i]), "written": int(written[k][i])} for k in read},
+            "energy": {"total_j": float(module_compute[i]) + sum(m_j.values()), "compute_j": float(module_compute[i]),
+                       "memory_j": m_j},
+        })
+    return per_module

@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import InvalidTypeError, InvalidValueError
 from ..trace.aggregate import AggregateTrace
 from ..trace.core import Trace
-from ._style import _fastest_first, _new_figure
+from ._style import _check_figure, _fastest_first, _new_figure
 
 #: Prefixes of joules, largest first.
 _UNITS = ((1.0, "J"), (1e-3, "mJ"), (1e-6, "uJ"), (1e-9, "nJ"), (1e-12, "pJ"))
@@ -48,6 +48,7 @@ def plot_energy(trace: Trace | AggregateTrace, fig=None):
     """
     if not isinstance(trace, (Trace, AggregateTrace)):
         raise InvalidTypeError(f"got {type(trace).__name__}, expected a clocksim Trace", key="trace")
+    _check_figure(fig)
     summary = trace.summary()
     if "energy" not in summary:
         raise InvalidValueError("the run has no device, so no energy: set ComputeModel(device=...) or "

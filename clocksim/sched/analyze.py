@@ -23,7 +23,9 @@ import math
 
 import numpy as np
 
+from .._validate import as_float, as_instance, as_int
 from ..errors import InvalidTypeError, InvalidValueError
+from ..model.cwrnn import ClockworkRNN
 from ..model.clocks import MAX_STEP, Clock, Explicit, Jittered, OnInput, Periodic, Poisson
 from . import analysis as an
 
@@ -210,8 +212,12 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
         ``deadline``, ``cap`` and ``time_unit``.
     """
     from .compute import ComputeModel
+    as_instance("model", model, ClockworkRNN)
     if not isinstance(compute, ComputeModel):
         raise InvalidTypeError(key="compute", value=compute, expected="a ComputeModel")
+    if deadline is not None:
+        deadline = as_float("deadline", deadline, minimum=0.0, strict_minimum=True)
+    batch = as_int("batch", batch, minimum=1)
     ts = compute.task_set(model, batch=batch, step=step)
     g = ts.g
     models = [sporadic_model(c) for c in model.clocks]

@@ -33,7 +33,6 @@ writes a ``host`` profile of this machine.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import numbers
@@ -43,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import read_toml
+from .._validate import did_you_mean, read_toml
 from ..cost.counts import DTYPE_ITEMSIZE, dtype_itemsize, dtype_name, footprint, readout_bytes, readout_macs, update_cost
 from ..cost.energy import place
 from ..errors import ClocksimError, FileFormatError, InvalidTypeError, InvalidValueError
@@ -108,7 +107,31 @@ class Device:
     dtypes: dict = field(compare=True)
     memory: tuple
     file: str | None = None
-    _raw: dict = field(default=None, repr=False, compare=False)
+    _raw: dict | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        for key in ("name", "source"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidTypeError(key=key, value=value, expected="a non-empty string")
+        if isinstance(self.cores, bool) or not isinstance(self.cores, numbers.Integral) or self.cores < 1:
+            raise InvalidValueError(key="cores", value=self.cores, expected="an integer >= 1")
+        for key in ("static_power_w", "dispatch_s"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+                raise InvalidValueError(key=key, value=value, expected="a finite number >= 0")
+        if (not isinstance(self.dtypes, dict) or not self.dtypes
+                or not all(k in DTYPE_ITEMSIZE and isinstance(v, DtypeCosts) for k, v in self.dtypes.items())):
+            raise InvalidTypeError(key="dtypes", value=self.dtypes,
+                                   expected=f"a non-empty dict of dtype name ({', '.join(DTYPE_ITEMSIZE)}) "
+                                            "-> DtypeCosts")
+        if (not isinstance(self.memory, (tuple, list)) or not self.memory
+                or not all(isinstance(m, MemoryLevel) for m in self.memory)):
+            raise InvalidTypeError(key="memory", value=self.memory,
+                                   expected="a non-empty tuple of MemoryLevel, smallest first")
+        object.__setattr__(self, "memory", tuple(self.memory))
+        if self.file is not None and not isinstance(self.file, str):
+            raise InvalidTypeError(key="file", value=self.file, expected="a string (the file's path) or None")
 
     # ------------------------------------------------------------------ reading
     @classmethod
@@ -126,8 +149,7 @@ class Device:
         if isinstance(source, str) and not source.endswith(".toml") and not path.is_file():
             names = bundled_devices()
             if source not in names:
-                close = difflib.get_close_matches(source, names, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(source, names)
                 raise InvalidValueError(f"got {source!r}, expected a bundled device ({', '.join(names)}) "
                                         f"or a path to a .toml file{hint}", key="device")
             path = _bundled_dir() / f"{source}.toml"
@@ -176,9 +198,11 @@ class Device:
             if any(m.name == t["name"] for m in memory):
                 fail(f"device.memory[{i}].name", f"got {t['name']!r} twice, expected distinct level names")
             memory.append(MemoryLevel(**t))
-        return cls(name=top["name"], source=top["source"], cores=top["cores"], static_power_w=top["static_power_w"],
-                   dispatch_s=top["dispatch_s"], dtypes=dtypes, memory=tuple(memory),
-                   file=None if file is None else str(file), _raw=raw)
+        device = cls(name=top["name"], source=top["source"], cores=top["cores"],
+                     static_power_w=top["static_power_w"], dispatch_s=top["dispatch_s"], dtypes=dtypes,
+                     memory=tuple(memory), file=None if file is None else str(file))
+        object.__setattr__(device, "_raw", raw)         # the file form, kept for to_dict (not a parameter)
+        return device
 
     # ------------------------------------------------------------------ plain data
     def to_dict(self) -> dict:
@@ -348,8 +372,7 @@ def _table(t: dict, where: str, keys: dict, extra=frozenset(), file=None) -> dic
     known = set(keys) | set(extra) | {f"{k}_source" for k in keys if k not in ("source", "name")} | _OPTIONAL
     for k in t:
         if k not in known:
-            close = difflib.get_close_matches(k, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(k, sorted(known))
             raise InvalidValueError(f"unknown key{hint}; expected {', '.join(keys)}", key=f"{where}.{k}", file=file)
         if k.endswith("_source") and not isinstance(t[k], str):
             raise InvalidValueError(key=f"{where}.{k}", value=t[k], expected="a string citing the source", file=file)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .._validate import check_options, did_you_mean, keyword_names
 from ..errors import InvalidValueError
 from ..model.cwrnn import ClockworkRNN
+from ..trace.tracers import tracer_class
 from .base import CostMismatchError, Engine, Result, compile_notice
 from .compiled import CompiledEngine
 from .events import EventEngine
@@ -79,7 +80,7 @@ def _check_size(model: ClockworkRNN, source: Source, runner: Engine) -> None:
     """Refuse, before allocating, a run whose activations or held arrays exceed the limits (clocksim.limits)."""
     from ..limits import EVENTS_ENV, check_count, check_memory
 
-    trace = "aggregate" if runner.trace_dir is not None else runner.trace
+    trace = tracer_class(runner.trace, runner.trace_dir).kind       # what the run holds ("aggregate" on disk)
     events, trace_bytes, arrays, _ = run_size(model, source.B, source.L, trace, runner.keep)
     check_count(events, "x", "activations the run would simulate", EVENTS_ENV)
     check_memory(trace_bytes + arrays, "keep" if arrays > trace_bytes and runner.keep != "all" else

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import os
 import sys
 import threading
 import time
@@ -20,15 +19,11 @@ from ..trace.aggregate import AggregateTrace
 from ..errors import ClocksimError, InvalidValueError
 from ..model.cwrnn import ClockworkRNN
 from ..trace.core import INSTANT_DTYPE, MESSAGE_DTYPE, READOUT_DTYPE, Trace, expand_instant
-from .stream import KEEP_KINDS, GrowingRecords, Source
+from ..trace.tracers import TRACE_KINDS, FullTracer, Tracer, make_tracer, trace_meta, tracer_class
+from .stream import KEEP_KINDS, Source
 
 __all__ = ["Engine", "Result", "trace_meta", "check_observed", "CostMismatchError", "MaskTracer",
            "trace_from_mask", "aggregate_from_mask", "TRACE_KINDS", "DerivedReadouts", "DerivedMessages"]
-
-#: What a run records: ``"full"`` (a :class:`Trace`, one row per activation and message) or
-#: ``"aggregate"`` (an :class:`AggregateTrace` of per-module totals, for long runs).
-TRACE_KINDS = ("full", "aggregate")
-
 
 class Result:
     """Outputs of :func:`clocksim.simulate`.
@@ -86,8 +81,8 @@ class Engine(abc.ABC):
         What the run keeps of ``y`` and ``h`` (see :func:`clocksim.simulate`).
     trace_dir : str or path, optional
         Write the full trace's rows to this new folder in parts as the run produces them
-        (see :class:`~clocksim.engine.stream.TraceParts`; read it back with
-        :func:`~clocksim.engine.stream.read_trace_parts`), holding none of them: ``Result.trace``
+        (see :class:`~clocksim.trace.files.TraceParts`; read it back with
+        :func:`~clocksim.trace.files.read_trace_parts`), holding none of them: ``Result.trace``
         is then the run's :class:`~clocksim.AggregateTrace`, whose summary is the same.
     chunk : int, optional
         Steps per chunk. The run reads its input and keeps its work arrays one chunk at a
@@ -101,16 +96,19 @@ class Engine(abc.ABC):
     def __init__(self, *, trace: str = "full", keep: str = "all", chunk: int | None = None, trace_dir=None,
                  step=None, **options):
         check_options(options, type(self).option_names(), where=f"engine {self.name!r}")
-        if trace not in TRACE_KINDS:
-            raise InvalidValueError(f"got {trace!r}, expected one of {', '.join(map(repr, TRACE_KINDS))}", key="trace")
+        tracer_class(trace)                 # refuses a bad trace= (and, below, trace_dir=) naming it
         if keep not in KEEP_KINDS:
             raise InvalidValueError(f"got {keep!r}, expected one of {', '.join(map(repr, KEEP_KINDS))}", key="keep")
         self.trace, self.keep = trace, keep
         self.chunk = None if chunk is None else as_int("chunk", chunk, minimum=1)
-        if trace_dir is not None and not isinstance(trace_dir, (str, os.PathLike)):
-            raise InvalidValueError(f"got {trace_dir!r}, expected a folder path", key="trace_dir")
+        tracer_class(trace, trace_dir)
         self.trace_dir = trace_dir
         self.step = as_step(step)           # seconds per input step (DESIGN section 10), or None
+
+    def tracer(self, model: ClockworkRNN, batch: int, latency_model: bool = False) -> Tracer:
+        """The tracer of one run (:func:`~clocksim.trace.tracers.make_tracer`, as ``trace`` and ``trace_dir`` say)."""
+        return make_tracer(self.trace, model, batch, trace_dir=self.trace_dir, engine=self.name,
+                           latency_model=latency_model)
 
     @classmethod
     def option_names(cls) -> list[str]:
@@ -124,31 +122,6 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def run(self, model: ClockworkRNN, source: Source) -> Result:
         """Run ``model`` on the validated input ``source``."""
-
-
-def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **extra) -> dict:
-    """Plain-data description of a run, stored in its :class:`Trace`."""
-    meta = {
-        "engine": engine,
-        "n": model.n, "n_in": model.n_in, "n_out": model.n_out,
-        "module_sizes": list(model.module_sizes),
-        "labels": [model.module_label(i) for i in range(model.g)],
-        "periods": list(model.periods),
-        "clocks": [c.to_dict() for c in model.clocks],
-        "connectivity": model.connectivity,
-        "block_mask": model.block_mask.astype(int).tolist(),
-        "start": model.start,
-        "input_mode": list(model.input_mode),
-        "batch": int(batch),
-        "n_steps": int(n_steps),
-        "activation_macs": cost.activation_macs(model.module_sizes, model.block_mask, model.n_in).tolist(),
-        "readout_macs": cost.readout_macs(model.n, model.n_out),
-        "dense_step_macs": cost.dense_step_macs(model.n, model.n_in, model.n_out),
-        "time_unit": "step",
-        "latency_model": False,
-    }
-    meta.update(extra)
-    return meta
 
 
 class CostMismatchError(ClocksimError):
@@ -239,26 +212,27 @@ MASK_CHUNK = 1 << 16
 
 
 class MaskTracer:
-    """The trace of a synchronous, instantaneous run, built from its activity a chunk of steps at a time.
+    """The records of a synchronous, instantaneous run, made from its activity a chunk of steps at a time
+    and handed to a :class:`~clocksim.trace.tracers.Tracer`.
 
     Activation rows are ordered by time, then module. Staleness follows the Trace definition:
     the initial state counts as sent at ``start - 1``; a module's own state is not a message.
     The last firing of each module is carried from chunk to chunk, so the records do not
-    depend on how the run was chunked. ``kind="aggregate"`` folds each chunk into an
-    :class:`AggregateTrace` at once (memory ``O(g^2)``); ``"full"`` keeps the rows.
+    depend on how the run was chunked. A tracer that holds the rows gets the compact rows alone
+    (messages and readouts are derived when read); any other gets every table of each chunk.
     """
 
-    def __init__(self, model: ClockworkRNN, batch: int, kind: str = "full", latency_model: bool = False,
-                 writer=None):
+    def __init__(self, model: ClockworkRNN, batch: int, tracer: Tracer):
         g = model.g
-        self.model, self.kind, self.steps = model, kind, 0
+        self.model, self.tracer, self.steps = model, tracer, 0
         self.per_module = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
         self.senders = [[j for j in model.inputs_of(i) if j != i] for i in range(g)]
         self.last = np.full(g, model.start - 1, dtype=np.int64)                 # (g,) last firing so far
-        self.rows = GrowingRecords(INSTANT_DTYPE)                               # the full trace's rows
-        self.writer = writer                                                    # a TraceParts, or None
-        self.aggregate = AggregateTrace(trace_meta(model, batch, 0, "", latency_model=latency_model)) \
-            if kind == "aggregate" or writer is not None else None
+
+    @property
+    def lazy(self) -> bool:
+        """Whether :meth:`finish` may wait until the trace is read (see :class:`~clocksim.trace.tracers.Tracer`)."""
+        return self.tracer.lazy
 
     def add(self, active: np.ndarray) -> None:
         """Fold in the activity ``(C, g)`` of the next C steps."""
@@ -266,8 +240,8 @@ class MaskTracer:
             part = active[lo:lo + MASK_CHUNK]                                   # (C, g)
             first_step = self.model.start + self.steps
             rows = self._records(part)                                          # (A,) INSTANT_DTYPE
-            if self.aggregate is None:
-                self.rows.merge(rows)
+            if self.tracer.holds_rows:
+                self.tracer.add(activations=rows)
                 continue
             rec = expand_instant(rows, self.per_module)
             msg = messages_from_activations(self.model, rec)
@@ -275,9 +249,7 @@ class MaskTracer:
             # instantaneous activations at step t latch sample t and publish at t: latency 0, NaN if none ran
             ro["time"] = first_step + np.arange(part.shape[0])
             ro["latency"] = ro["reaction"] = np.where(part.any(axis=1), 0.0, np.nan)
-            self.aggregate.add(activations=rec, messages=msg, readouts=ro)
-            if self.writer is not None:
-                self.writer.write(rec, msg, ro)
+            self.tracer.add(activations=rec, messages=msg, readouts=ro)
 
     def _records(self, part: np.ndarray) -> np.ndarray:
         steps = self.model.start + self.steps + np.arange(part.shape[0], dtype=np.int64)   # (C,)
@@ -298,15 +270,15 @@ class MaskTracer:
 
     def finish(self, meta: dict) -> Trace | AggregateTrace:
         """The trace of the steps folded in so far, described by ``meta``."""
-        if self.aggregate is not None:
-            self.aggregate.meta.update(meta)
-            return self.aggregate
-        rows = self.rows.array()
-        # compact rows (14 bytes each); messages and readouts follow from them, derived when read
-        # (partials of module-level functions, so the trace still pickles)
-        return Trace(rows, partial(messages_from_activations, self.model),
-                     DerivedReadouts(rows, partial(expand_instant, macs=self.per_module), self.model.start,
-                                     self.steps), meta)
+        # compact rows (14 bytes each) when the tracer holds them; messages and readouts follow from them,
+        # derived when read (partials of module-level functions, so the trace still pickles)
+        self.tracer.derive(messages=partial(messages_from_activations, self.model),
+                           readouts=partial(DerivedReadouts, expand=partial(expand_instant, macs=self.per_module),
+                                            start=self.model.start, steps=self.steps))
+        return self.tracer.finish(meta)
+
+    def abort(self) -> None:
+        self.tracer.abort()
 
 
 class DerivedReadouts:
@@ -465,7 +437,7 @@ def _readouts(first: np.ndarray, times: np.ndarray, deadline: float, last: np.nd
 
 def trace_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> Trace:
     """The full :class:`Trace` of a synchronous, instantaneous run with activity mask ``active`` (L, g)."""
-    tracer = MaskTracer(model, batch, "full")
+    tracer = MaskTracer(model, batch, FullTracer())
     tracer.add(active)
     return tracer.finish(meta)
 
@@ -473,6 +445,7 @@ def trace_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: d
 def aggregate_from_mask(model: ClockworkRNN, active: np.ndarray, batch: int, meta: dict) -> AggregateTrace:
     """The per-module totals of the same run (its summary equals the full trace's), without ever
     holding more than one chunk of its records: memory ``O(g^2)``, not ``O(activations)``."""
-    tracer = MaskTracer(model, batch, "aggregate", bool(meta.get("latency_model")))
+    tracer = MaskTracer(model, batch, make_tracer("aggregate", model, batch,
+                                                  latency_model=bool(meta.get("latency_model"))))
     tracer.add(active)
     return tracer.finish(meta)

@@ -27,7 +27,7 @@ from ..trace.core import Trace
 from .base import Engine, MaskTracer, Result, check_observed, trace_meta
 from .buffer import InputBuffer
 from .plan import Plan, plan_for
-from .stream import Keeper, Source, TraceParts, chunk_steps
+from .stream import Keeper, Source, chunk_steps
 
 __all__ = ["CompiledEngine", "forward_arrays", "schedule_order", "MODULE_MAJOR", "STEP_MAJOR"]
 
@@ -56,8 +56,7 @@ class CompiledEngine(Engine):
         if chunk is None:
             chunk = source.L if self.keep == "all" and source.in_memory else chunk_steps(B, plan.m)
         keeper = Keeper(self.keep, B, source.L)
-        writer = None if self.trace_dir is None else TraceParts(self.trace_dir)
-        tracer = MaskTracer(model, B, self.trace, writer=writer)
+        tracer = MaskTracer(model, B, self.tracer(model, B))
         observed = np.zeros((model.g, 2), dtype=np.int64)   # updates and multiply-adds the kernel executed
         scheduled = np.zeros(model.g, dtype=np.int64)      # activations the clocks call for
         watched = [None] * model.g                  # input-driven clocks: watched values at the last firing
@@ -82,21 +81,17 @@ class CompiledEngine(Engine):
             meta = trace_meta(model, B, L, self.name, wall_time=wall, schedule_order=schedule_order(plan, B),
                               **({"step": self.step} if self.step else {}),
                               **check_observed(self.name, model, B, observed, scheduled))
-            if writer is not None:                  # the folder appears whole when the run returns
-                tracer.add(pending)
-                pending = None
-                writer.close(meta)
+
+            def build_trace() -> Trace | AggregateTrace:
+                if pending is not None:
+                    tracer.add(pending)
+                return tracer.finish(meta)
+
+            trace = build_trace if tracer.lazy else build_trace()   # files a run writes are whole when it returns
         except BaseException:
-            if writer is not None:
-                writer.abort()
+            tracer.abort()
             raise
-
-        def build_trace() -> Trace | AggregateTrace:
-            if pending is not None:
-                tracer.add(pending)
-            return tracer.finish(meta)
-
-        return Result(y=y, h=h, trace=build_trace, engine=self.name, wall_time=wall)
+        return Result(y=y, h=h, trace=trace, engine=self.name, wall_time=wall)
 
 
 def _activity(model: ClockworkRNN, lo: int, X: np.ndarray, watched: list) -> np.ndarray:

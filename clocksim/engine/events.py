@@ -74,6 +74,7 @@ from ..sched.scheduler import Job, Scheduler
 from ..sched.units import in_steps, parse_time
 from ..model.cwrnn import ClockworkRNN
 from ..trace.core import ACTIVATION_DTYPE, INSTANT_DTYPE, MESSAGE_DTYPE, TIMED_DTYPE, Trace, expand_instant, expand_timed
+from ..trace.tracers import FullTracer, GrowingRecords, Tracer
 from ..kernels import events as EK
 from .base import (
     DerivedMessages,
@@ -88,7 +89,7 @@ from .base import (
 )
 from .buffer import InputBuffer
 from .plan import Plan, plan_for
-from .stream import GrowingRecords, Keeper, Source, TraceParts, chunk_steps
+from .stream import Keeper, Source, chunk_steps
 
 __all__ = ["EventEngine", "WINDOW_END", "DELIVER", "COMPUTE", "ARBITRATE", "PUBLISH"]
 
@@ -220,13 +221,12 @@ class EventEngine(Engine):
         if self.latency is not None:
             self.latency.check(model.g)
         t0 = time.perf_counter()
-        writer = None if self.trace_dir is None else TraceParts(self.trace_dir)    # rows go to disk
+        tracer = self.tracer(model, source.B, latency_model=self.timing_model)
         try:
-            sim = _Simulation(model, plan_for(model), source, self, writer)
+            sim = _Simulation(model, plan_for(model), source, self, tracer)
             sim.run(order)
         except BaseException:
-            if writer is not None:
-                writer.abort()
+            tracer.abort()
             raise
         wall = time.perf_counter() - t0
         y, h = sim.keeper.result(source.batched)
@@ -249,8 +249,6 @@ class EventEngine(Engine):
         extra.update(check_observed(self.name, model, source.B, observed, sim.recorded))
         meta = trace_meta(model, source.B, sim.n_steps, self.name, **extra)
         trace = sim.trace(meta)
-        if sim.writer is not None:
-            sim.writer.close(meta)
         return Result(y=y, h=h, trace=trace, engine=self.name, wall_time=wall)
 
     def _process_order(self, g: int) -> list[int]:
@@ -274,7 +272,7 @@ class _Simulation:
     not depend on the chunk size.
     """
 
-    def __init__(self, model: ClockworkRNN, plan: Plan, source: Source, engine: EventEngine, writer=None):
+    def __init__(self, model: ClockworkRNN, plan: Plan, source: Source, engine: EventEngine, tracer: Tracer):
         self.model, self.plan, self.engine, self.source = model, plan, engine, source
         # The readout weights as writable copies: the kernels then see the same array types as in
         # the activations (arena views), so the shared products compile once per run, not twice.
@@ -306,17 +304,16 @@ class _Simulation:
         self.fast = (self.zero_latency and engine.compute is None and model.synchronous
                      and engine.times is None)
         self.deadline = np.inf if engine.deadline is None else engine.deadline
-        self.writer = writer                                            # a TraceParts: rows go to disk
-        # a scheduled compute model fixes each activation's end when its job finishes, so it keeps the rows
-        # and folds them into an aggregate at the end (trace="aggregate" then costs memory per activation)
-        self.aggregate = AggregateTrace(trace_meta(model, B, 0, EventEngine.name, latency_model=engine.timing_model)) \
-            if (engine.trace == "aggregate" or self.writer is not None) and self.tasks is None else None
-        # a full trace held in memory keeps compact rows (the rest is derived when read, see trace()):
+        self.tracer = tracer
+        # a scheduled compute model fixes each activation's end when its job finishes, so its rows are held
+        # whole: by a FullTracer when the run's tracer holds none, which then takes the finished trace
+        # (trace="aggregate" then costs memory per activation)
+        self.rows_tracer = tracer if tracer.holds_rows or self.tasks is None else FullTracer()
+        # a tracer that holds the rows gets compact rows (the rest is derived when read, see trace()):
         # INSTANT_DTYPE rows on the fast path, else TIMED_DTYPE rows and, with link latency, the
         # arrival time of each message, by sender, sending activation and receiver
-        self.compact = self.aggregate is None
-        self.rows = GrowingRecords(INSTANT_DTYPE if self.fast else ACTIVATION_DTYPE if self.tasks is not None
-                                   else TIMED_DTYPE) if self.compact else None
+        self.compact = self.rows_tracer.holds_rows
+        self.rows_dtype = INSTANT_DTYPE if self.fast else ACTIVATION_DTYPE if self.tasks is not None else TIMED_DTYPE
         self.arrive, self.arrived = None, 0
         if self.compact and not self.zero_latency:
             fan_out = [[r for r in model.receivers_of(j) if r != j] for j in range(model.g)]
@@ -441,61 +438,56 @@ class _Simulation:
         self.first[-m:] = np.inf
         self.last[:-m] = self.last[m:].copy()
         self.last[-m:] = -np.inf
-        if self.writer is not None:
-            self.writer.write(readouts=ro)
-        self.aggregate.add(readouts=ro)
+        self.tracer.add(readouts=ro)
 
     def trace(self, meta: dict) -> Trace | AggregateTrace:
         """The run's trace once it has ended."""
-        if self.aggregate is not None:
-            self.aggregate.meta.update(meta)
-            return self.aggregate
-        rows = self.rows.array()
-        macs = cost.activation_macs(self.model.module_sizes, self.model.block_mask, self.model.n_in) * self.B
         if self.tasks is not None:
-            return self._scheduled_trace(rows, meta)
+            return self._scheduled_trace(meta)
+        macs = cost.activation_macs(self.model.module_sizes, self.model.block_mask, self.model.n_in) * self.B
         if self.fast:                       # as the compiled engine's trace (messages already in arrival order)
             expand = partial(expand_instant, macs=macs)
             msg = partial(messages_from_activations, self.model)
         else:
             expand = partial(expand_timed, macs=macs, durations=np.asarray(self.duration, dtype=np.float64))
-            arrive = None
-            if self.arrive is not None:
-                arrive = [a.array(int(self.recorded[j])) for j, a in enumerate(self.arrive)]
-                if self.arrived != sum(a.size for a in arrive):
-                    raise RuntimeError(f"engine 'events': {self.arrived} messages arrived, but the activations "
-                                       f"sent {sum(a.size for a in arrive)}")
-            msg = DerivedMessages(self.model, arrive)
+            msg = DerivedMessages(self.model, self._arrivals(check=True))
         times = self.engine.times
         start = self.model.start if times is None else 0
-        readouts = DerivedReadouts(rows, expand, start, self.n_steps, times, self.deadline)
-        return Trace(rows, msg, readouts, meta, expand=expand)
+        self.tracer.derive(messages=msg, readouts=partial(DerivedReadouts, expand=expand, start=start,
+                                                          steps=self.n_steps, times=times, deadline=self.deadline),
+                           expand=expand)                      # ignored by a tracer that holds no rows
+        return self.tracer.finish(meta)
 
-    def _scheduled_trace(self, rows: np.ndarray, meta: dict):
+    def _arrivals(self, check: bool = False) -> list[np.ndarray] | None:
+        """The arrival times of each sender's messages (see DerivedMessages), when link latency was recorded."""
+        if self.arrive is None:
+            return None
+        arrive = [a.array(int(self.recorded[j])) for j, a in enumerate(self.arrive)]
+        if check and self.arrived != sum(a.size for a in arrive):
+            raise RuntimeError(f"engine 'events': {self.arrived} messages arrived, but the activations "
+                               f"sent {sum(a.size for a in arrive)}")
+        return arrive
+
+    def _scheduled_trace(self, meta: dict):
         """The trace of a run with a scheduled compute model: activation ends from the jobs' finishes."""
         jobs, segments = self.job_table, self.segment_table
+        rows = self.rows_tracer.rows()
         mine = jobs[jobs["module"] < self.model.g]
         order = np.lexsort((mine["release"], mine["module"]))
         rorder = np.lexsort((rows["time"], rows["module"]))
         if rorder.size != order.size:
             raise RuntimeError(f"engine 'events': {rows.shape[0]} activations but {order.size} module jobs")
         rows["end"][rorder] = mine["finish"][order]
-        arrive = None
-        if self.arrive is not None:
-            arrive = [a.array(int(self.recorded[j])) for j, a in enumerate(self.arrive)]
-        msg = DerivedMessages(self.model, arrive)
         times = self.engine.times
         start = self.model.start if times is None else 0
         complete = np.asarray(self.complete, dtype=np.float64)[:self.n_steps] if self.tasks.readout_wcet is not None \
             else None
-        readouts = DerivedReadouts(rows, lambda r: r, start, self.n_steps, times, self.deadline, complete=complete)
-        trace = Trace(rows, msg, readouts, meta, jobs=jobs, segments=segments)
-        if self.writer is not None:                     # the rows are final only now: written at the end
-            self.writer.write(activations=trace.activations, messages=trace.messages)
-            self.writer.write(readouts=trace.readouts)
-        if self.engine.trace == "aggregate" or self.writer is not None:
-            return trace.aggregate()
-        return trace
+        self.rows_tracer.derive(messages=DerivedMessages(self.model, self._arrivals()),
+                                readouts=partial(DerivedReadouts, expand=_as_is, start=start, steps=self.n_steps,
+                                                 times=times, deadline=self.deadline, complete=complete),
+                                jobs=jobs, segments=segments)
+        self.tracer.take(self.rows_tracer.finish(meta))     # the rows are final only now: taken whole
+        return self.tracer.finish(meta)
 
     # ------------------------------------------------------------------ layout
     def _build_arenas(self, macs: np.ndarray) -> None:
@@ -903,7 +895,7 @@ class _Simulation:
 
     def flush(self) -> None:
         """Fold the records held so far into the trace (the compact rows of a full trace held in memory, or
-        the aggregate and the parts written to disk) and start the buffers again."""
+        every table, handed to a tracer that holds no rows) and start the buffers again."""
         if self.compact:
             self._flush_compact()
             return
@@ -915,17 +907,15 @@ class _Simulation:
         self.recorded += np.bincount(rows["module"], minlength=self.model.g)
         ts = self.view["ts"][:int(self.I[EK.H_XN])]
         _latch(self.first, rows, ts, 0, self.last)
-        if self.writer is not None:
-            self.writer.write(activations=rows, messages=msgs)
-        self.aggregate.add(activations=rows, messages=msgs)
+        self.tracer.add(activations=rows, messages=msgs)
         self.I[EK.H_NACT] = 0
         self.I[EK.H_NMSG] = 0
 
     def _flush_compact(self) -> None:
         """Append the records held so far to the compact rows of a full in-memory trace."""
-        rows = self.activations(self.rows.dtype)
+        rows = self.activations(self.rows_dtype)
         self.recorded += np.bincount(rows["module"], minlength=self.model.g)
-        self.rows.merge(rows)
+        self.rows_tracer.add(activations=rows)
         if self.arrive is not None:
             Mq = self.view["msg"].reshape(-1, EK.MSG_COLUMNS)[:int(self.I[EK.H_NMSG])]
             sender = Mq[:, EK.MSG_SENDER].astype(np.int64)
@@ -971,3 +961,7 @@ def _direct(kernel, *example):
         return kernel
     return kernel.compile(tuple(numba.typeof(a) for a in example))
 
+
+def _as_is(rows: np.ndarray) -> np.ndarray:
+    """Rows that are already ACTIVATION_DTYPE records (a scheduled run's), expanded as they are."""
+    return rows

@@ -12,20 +12,15 @@ ever copying it whole; :class:`Keeper` keeps of the states and outputs only what
 from __future__ import annotations
 
 import math
-import mmap
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import numpy as np
 
-from .._files import write_json
 from .._validate import as_array, as_int
 from ..errors import InvalidValueError, ShapeError
 from ..model.cwrnn import ClockworkRNN
-from ..trace.files import PART_ORDER, read_trace_parts  # noqa: F401 - the reader lives with the trace files
+from ..trace.files import PART_ORDER, TraceParts, read_trace_parts  # noqa: F401 - the trace files' writer and reader
+from ..trace.tracers import GrowingRecords, tracer_class  # noqa: F401 - GrowingRecords re-exported (it lives with the tracers)
 
 __all__ = ["KEEP_KINDS", "Source", "Keeper", "chunk_steps", "TraceParts", "read_trace_parts", "run_size",
            "GrowingRecords"]
@@ -62,7 +57,7 @@ def run_size(model: ClockworkRNN, B: int, L: int, trace: str, keep: str) -> tupl
     readers = (model.block_mask & ~np.eye(model.g, dtype=bool)).sum(axis=0).tolist()     # (g,) per sender
     events = math.fsum(firings)
     trace_bytes = 0.0
-    if trace == "full":
+    if tracer_class(trace).holds_rows:
         trace_bytes = (events * ACTIVATION_BYTES + math.fsum(f * r for f, r in zip(firings, readers)) * MESSAGE_BYTES
                        + L * READOUT_BYTES)
     kept = {"all": model.n + model.n_out, "outputs": model.n_out}.get(keep, 0)
@@ -262,114 +257,3 @@ class Keeper:
             h = None if h is None else h[0]
             y = y[0]
         return y, h
-
-
-class TraceParts:
-    """Writes a full trace to a folder in numbered parts as a run produces its rows; none is held.
-
-    The folder holds ``part_000000.npz``, ``part_000001.npz``, ... (each with the tables
-    ``activations``, ``messages`` and ``readouts`` of the rows produced since the previous part,
-    any of them possibly empty) and ``meta.json``. It is written in a temporary sibling and renamed
-    into place when the run ends, so it appears whole or not at all. :func:`read_trace_parts`
-    joins the parts into a :class:`~clocksim.Trace` equal to the one the run would have held.
-    """
-
-    def __init__(self, path):
-        self.path = Path(path)
-        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-            raise InvalidValueError(f"got {str(self.path)!r}, which exists and is not an empty folder; "
-                                    "expected a new folder for the trace's parts", key="trace_dir")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        self.count = 0
-
-    def write(self, activations=None, messages=None, readouts=None) -> None:
-        """One part: the rows produced since the previous one."""
-        from ..trace.core import TABLES
-
-        given = {"activations": activations, "messages": messages, "readouts": readouts}
-        arrays = {name: given[name] if given[name] is not None else np.zeros(0, dtype=dtype)
-                  for name, dtype in TABLES.items()}
-        np.savez(self.tmp / f"part_{self.count:06d}.npz", **arrays)
-        self.count += 1
-
-    def close(self, meta: dict) -> Path:
-        """Write ``meta.json`` and move the folder into place."""
-        write_json(self.tmp / "meta.json", meta, indent=None)
-        if self.path.exists():
-            self.path.rmdir()                      # an empty folder (checked at the start)
-        os.replace(self.tmp, self.path)
-        return self.path
-
-    def abort(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-#: Records a GrowingRecords adds at least when it grows.
-GROW_MIN = 1 << 16
-
-
-class GrowingRecords:
-    """Records appended chunk by chunk into one array that grows in place, so the whole never exists
-    twice: the array lives in an anonymous memory map that grows (and is trimmed at the end) by
-    moving its pages (``mremap``), never by copying them, and gives every byte back when dropped (a
-    heap-allocated array reallocated while it grows leaves the old blocks resident in the heap)."""
-
-    def __init__(self, dtype, tail: tuple = ()):
-        self._dtype, self.tail = np.dtype(dtype), tuple(tail)
-        self.row_bytes = self._dtype.itemsize * int(np.prod(self.tail, dtype=np.int64))
-        self.map, self.cap, self.n = None, 0, 0
-        self.buf = np.zeros((0,) + self.tail, dtype=self._dtype)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._dtype
-
-    def reserve(self, n: int) -> np.ndarray:
-        """Room for ``n`` records; returns the buffer (rows past those appended are zero). Hold no view of
-        the buffer across a call: the map moves."""
-        if n > self.cap:
-            cap = max(n, self.cap * 9 // 8 + GROW_MIN)         # an eighth more each time: the pages move, not copy
-            self._remap(cap)
-        return self.buf
-
-    def _remap(self, cap: int) -> None:
-        if not cap * self.row_bytes or not hasattr(mmap, "MAP_PRIVATE"):   # nothing to hold, or no private maps
-            buf, self.buf = self.buf, None
-            buf.resize((cap,) + self.tail, refcheck=False)                  # realloc (zero-filled)
-            self.buf = buf
-        else:
-            self.buf = None                                                 # release the view before the map moves
-            if self.map is None:
-                # private and anonymous (a shared anonymous map cannot grow): zero pages, resident once written
-                self.map = mmap.mmap(-1, cap * self.row_bytes, flags=mmap.MAP_PRIVATE)
-            else:
-                self.map.resize(cap * self.row_bytes)
-            self.buf = np.frombuffer(self.map, dtype=self._dtype).reshape((cap,) + self.tail)
-        self.cap = cap
-
-    def merge(self, rows: np.ndarray) -> None:
-        """Add activation records ordered by (time, module), keeping the whole so ordered: an activation
-        that queued for a core is recorded after later firings, so the rows from its firing time on
-        (a short tail) are merged with the new ones, and the whole is never sorted (copied) at the end."""
-        if not rows.shape[0]:
-            return
-        buf, n = self.reserve(self.n + rows.shape[0]), self.n
-        lo = n
-        if n and (buf["time"][n - 1], buf["module"][n - 1]) > (rows["time"][0], rows["module"][0]):
-            lo = int(np.searchsorted(buf["time"][:n], rows["time"][0], side="left"))
-            rows = np.concatenate([buf[lo:n], rows])
-            rows = rows[np.lexsort((rows["module"], rows["time"]))]
-        buf[lo:lo + rows.shape[0]] = rows
-        self.n = lo + rows.shape[0]
-
-    def array(self, n: int | None = None) -> np.ndarray:
-        """The first ``n`` records (default: those appended), trimmed in place; no further appends."""
-        n = self.n if n is None else n
-        if n > self.cap:
-            self._remap(n)
-        elif n == 0:
-            return np.zeros((0,) + self.tail, dtype=self._dtype)
-        elif n < self.cap:
-            self._remap(n)
-        return self.buf

@@ -23,6 +23,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import shutil
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -31,12 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import atomic_write, json_default, read_json
+from .._files import atomic_write, json_default, read_json, write_json
 from ..errors import FileFormatError, InvalidValueError
 from ..limits import check_memory
 
 __all__ = ["Entry", "write_npz", "read_npz", "open_npy", "read_header", "json_entry", "json_default",
-           "parse_json_entry", "read_trace_parts", "PART_ORDER"]
+           "parse_json_entry", "read_trace_parts", "PART_ORDER", "TraceParts"]
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -208,7 +211,7 @@ PART_ORDER = {"activations": ("module", "time"), "messages": ("receiver", "sende
 
 def read_trace_parts(path):
     """The :class:`~clocksim.Trace` whose rows a run wrote to the folder ``path`` (``trace_dir=``, see
-    :class:`~clocksim.engine.stream.TraceParts`): ``meta.json`` and ``part_*.npz``, read as untrusted
+    :class:`TraceParts`): ``meta.json`` and ``part_*.npz``, read as untrusted
     data (no pickle). A damaged ``meta.json`` or part (truncated, not an ``.npz``, another dtype or
     shape, module numbers out of range, NaN times) is refused with one
     :class:`~clocksim.errors.FileFormatError` naming that file."""
@@ -237,3 +240,44 @@ def read_trace_parts(path):
             rec = rec[np.lexsort(tuple(rec[f] for f in PART_ORDER[name]))]
         joined[name] = rec
     return Trace(joined["activations"], joined["messages"], joined["readouts"], meta)
+
+
+class TraceParts:
+    """Writes a full trace to a folder in numbered parts as a run produces its rows; none is held.
+
+    The folder holds ``part_000000.npz``, ``part_000001.npz``, ... (each with the tables
+    ``activations``, ``messages`` and ``readouts`` of the rows produced since the previous part,
+    any of them possibly empty) and ``meta.json``. It is written in a temporary sibling and renamed
+    into place when the run ends, so it appears whole or not at all. :func:`read_trace_parts`
+    joins the parts into a :class:`~clocksim.Trace` equal to the one the run would have held.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise InvalidValueError(f"got {str(self.path)!r}, which exists and is not an empty folder; "
+                                    "expected a new folder for the trace's parts", key="trace_dir")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        self.count = 0
+
+    def write(self, activations=None, messages=None, readouts=None) -> None:
+        """One part: the rows produced since the previous one."""
+        from .core import TABLES
+
+        given = {"activations": activations, "messages": messages, "readouts": readouts}
+        arrays = {name: given[name] if given[name] is not None else np.zeros(0, dtype=dtype)
+                  for name, dtype in TABLES.items()}
+        np.savez(self.tmp / f"part_{self.count:06d}.npz", **arrays)
+        self.count += 1
+
+    def close(self, meta: dict) -> Path:
+        """Write ``meta.json`` and move the folder into place."""
+        write_json(self.tmp / "meta.json", meta, indent=None)
+        if self.path.exists():
+            self.path.rmdir()                      # an empty folder (checked at the start)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)

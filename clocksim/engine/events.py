@@ -259,6 +259,22 @@ class EventEngine(Engine):
         return self.order
 
 
+def _chunk_size(model: ClockworkRNN, plan: Plan, source: Source, engine: EventEngine) -> int:
+    """Steps per chunk of an event run: the whole input for input-driven clocks (refused when it streams)."""
+    B, L = source.B, source.L
+    c = engine.chunk
+    if any(clock.input_driven for clock in model.clocks):
+        if L is None or (c is not None and c < L):
+            bad = [clock.label for clock in model.clocks if clock.input_driven]
+            raise UnsupportedError(
+                f"engine 'events': clocks {', '.join(bad)} depend on the whole input; pass x as an array "
+                "and no chunk= (the compiled engine streams them)")
+        c = L
+    if c is None:
+        c = L if engine.keep == "all" and source.in_memory else chunk_steps(B, plan.m)
+    return c
+
+
 class _Simulation:
     """One run: the arenas, the SimPy environment and the processes.
 
@@ -277,26 +293,24 @@ class _Simulation:
         # The readout weights as writable copies: the kernels then see the same array types as in
         # the activations (arena views), so the shared products compile once per run, not twice.
         self.W_out, self.b_out = plan.W_out.ravel().copy(), plan.b_out.copy()       # (n_out * n,), (n_out,)
-        B, L = source.B, source.L
-        self.B = B
-        c = engine.chunk
-        if any(clock.input_driven for clock in model.clocks):
-            if L is None or (c is not None and c < L):
-                bad = [clock.label for clock in model.clocks if clock.input_driven]
-                raise UnsupportedError(
-                    f"engine 'events': clocks {', '.join(bad)} depend on the whole input; pass x as an array "
-                    "and no chunk= (the compiled engine streams them)")
-            c = L
-        if c is None:
-            c = L if engine.keep == "all" and source.in_memory else chunk_steps(B, plan.m)
-        self.c = c
-        self.chunks = source.chunks(c)
-        self.keeper = Keeper(engine.keep, B, L)
-        macs = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * B
+        self.B = source.B
+        self.c = _chunk_size(model, plan, source, engine)
+        self.chunks = source.chunks(self.c)
+        self.keeper = Keeper(engine.keep, source.B, source.L)
+        macs = cost.activation_macs(model.module_sizes, model.block_mask, model.n_in) * source.B
+        self._timing(macs)
+        self._recording(tracer)
+        self._open_window()
+        self._build_arenas(macs)
+        self._write_window()
+
+    def _timing(self, macs: np.ndarray) -> None:
+        """What the run models of time: the compute model (a scheduled one's task set), latency, the deadline."""
+        model, engine = self.model, self.engine
         compute = engine.compute
         self.tasks = None                   # a scheduled compute model's task set (see the module docstring)
         if compute is not None and not compute.legacy:
-            self.tasks = compute.task_set(model, B, engine.step)
+            self.tasks = compute.task_set(model, self.B, engine.step)
             self.duration = self.tasks.wcet.copy()
         else:
             self.duration = compute.duration(macs) if compute is not None else np.zeros(model.g)
@@ -304,6 +318,10 @@ class _Simulation:
         self.fast = (self.zero_latency and engine.compute is None and model.synchronous
                      and engine.times is None)
         self.deadline = np.inf if engine.deadline is None else engine.deadline
+
+    def _recording(self, tracer: Tracer) -> None:
+        """Where the records go: the run's tracer, and what is kept here for a tracer that holds the rows."""
+        model = self.model
         self.tracer = tracer
         # a scheduled compute model fixes each activation's end when its job finishes, so its rows are held
         # whole: by a FullTracer when the run's tracer holds none, which then takes the finished trace
@@ -322,11 +340,15 @@ class _Simulation:
             for j, f in enumerate(fan_out):
                 self.arrive_slot[j, f] = np.arange(len(f))
         self.recorded = np.zeros(model.g, dtype=np.int64)             # activations in the trace, per module
+
+    def _open_window(self) -> None:
+        """Read the first two chunks of input; the clocks, and the readouts' first and last publishes."""
+        c, L, model = self.c, self.source.L, self.model
         self.window: list[tuple[int, np.ndarray, np.ndarray]] = []   # (first sample, X (B, c, n_in), ts (c,))
         self.cur = 0                                                    # the current chunk in the window
         self.n_steps = 0                                                # samples read so far
         self.end = np.inf                                               # end of the run, once known
-        self.buffer = InputBuffer(plan, B)                              # buffered inputs' open windows
+        self.buffer = InputBuffer(self.plan, self.B)                    # buffered inputs' open windows
         self.buffered_upto = 0                                          # samples whose reductions are computed
         self._read_chunk()
         self._read_chunk()
@@ -339,8 +361,6 @@ class _Simulation:
             self.clocks = list(model.clocks)
         self.first = np.full(min(3 * c, L if L is not None else 3 * c), np.inf)  # earliest publish, per sample
         self.last = np.full(self.first.shape[0], -np.inf)                        # latest publish, per sample
-        self._build_arenas(macs)
-        self._write_window()
 
     # ------------------------------------------------------------------ input window
     def _read_chunk(self) -> None:
@@ -492,9 +512,7 @@ class _Simulation:
     # ------------------------------------------------------------------ layout
     def _build_arenas(self, macs: np.ndarray) -> None:
         """Lay out the float arena S and the int arena I (see event_kernels' docstring)."""
-        model, plan, B, c = self.model, self.plan, self.B, self.c
-        g, n, m = model.g, model.n, plan.m
-        W = self.first.shape[0]
+        model, plan, B = self.model, self.plan, self.B
         # inbox i: plan.reads[i] = senders' units, then x; cols[i, j]: where sender j's units start in it
         # (numpy over the (g, g) mask, not loops: setting up a run of many modules must not cost O(g^2) in Python)
         mask = model.block_mask                                                          # (g, g) [receiver, sender]
@@ -502,12 +520,30 @@ class _Simulation:
         cols = np.cumsum(mask * sizes, axis=1) - mask * sizes                            # (g, g)
         width = np.array([len(r) for r in plan.reads], dtype=np.int64)                   # (g,)
         inbox_off = (np.cumsum(B * width) - B * width).tolist()
-        n_inbox = int(B * width.sum())
         # records are folded in once CHUNK are held (checked before each activation and publish of the
         # general path, and every check_every readouts): room for check_every synchronous ticks more
+        g = model.g
         self.check_every = max(1, min(64, CHUNK // (g * g)))
         self.cap_msg = 0 if self.fast else CHUNK + self.check_every * g * g   # the fast path sends none
         cap_act = CHUNK + self.check_every * g
+        S, view, off = self._float_arena(int(B * width.sum()), inbox_off, cap_act)
+        I = self._int_arena(cols, width, inbox_off, macs)
+        header = {EK.H_G: g, EK.H_N: model.n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: plan.m,
+                  EK.H_L: self.first.shape[0], EK.H_ACT: plan.act, EK.H_WLEN: plan.wflat.size, EK.H_XW: plan.n_x,
+                  EK.H_ZROWS: self.c + 1, EK.H_ACTCAP: cap_act, EK.H_MSGCAP: self.cap_msg}  # extents the kernels check
+        for slot, name in ((EK.H_NXT, "nxt"), (EK.H_PUB, "pub"), (EK.H_RECV, "recv"), (EK.H_PUBT, "pubt"),
+                           (EK.H_X, "x"), (EK.H_TS, "ts"), (EK.H_W, "w"), (EK.H_BIAS, "bias"),
+                           (EK.H_ACTREC, "act"), (EK.H_MSGREC, "msg"), (EK.H_Z, "z")):
+            header[slot] = off[name]
+        for slot, value in header.items():
+            I[slot] = value
+        self.S, self.I, self.view, self.cols, self.off = S, I, view, cols, off
+
+    def _float_arena(self, n_inbox: int, inbox_off: list[int], cap_act: int) -> tuple[np.ndarray, dict, dict]:
+        """The float arena S, its sections as views and their offsets; every module starts holding h0."""
+        model, plan, B, c = self.model, self.plan, self.B, self.c
+        g, n, m = model.g, model.n, plan.m
+        W = self.first.shape[0]
         sections = {"inbox": n_inbox, "x": W * B * plan.n_x, "ts": W, "w": plan.wflat.size, "bias": n,
                     "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
                     "act": EK.ACT_COLUMNS * cap_act, "msg": EK.MSG_COLUMNS * self.cap_msg,
@@ -528,7 +564,12 @@ class _Simulation:
             box[:, :rows.size] = h0[:, rows]
         view["recv"][:] = view["pubt"][:] = self.t_init
         view["z"].reshape(c + 1, B, m)[0, :, :n] = h0
+        return S, view, off
 
+    def _int_arena(self, cols: np.ndarray, width: np.ndarray, inbox_off: list[int], macs: np.ndarray) -> np.ndarray:
+        """The int arena I: the header (filled in by the caller) and the tables the kernels index."""
+        model, plan = self.model, self.plan
+        g, mask = model.g, model.block_mask
         # deliveries: per sender j, (receiver, column) pairs; per receiver, its senders other than itself
         send, recv = np.nonzero(mask.T)                                                  # sender-major
         dlist = np.stack([recv, cols[recv, send]], axis=1)
@@ -550,16 +591,7 @@ class _Simulation:
             I[slot] = pos
             I[pos:pos + arr.size] = arr
             pos += arr.size
-        header = {EK.H_G: g, EK.H_N: n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: m, EK.H_L: W, EK.H_ACT: plan.act,
-                  EK.H_WLEN: plan.wflat.size, EK.H_XW: plan.n_x,
-                  EK.H_ZROWS: c + 1, EK.H_ACTCAP: cap_act, EK.H_MSGCAP: self.cap_msg}     # extents the kernels check
-        for slot, name in ((EK.H_NXT, "nxt"), (EK.H_PUB, "pub"), (EK.H_RECV, "recv"), (EK.H_PUBT, "pubt"),
-                           (EK.H_X, "x"), (EK.H_TS, "ts"), (EK.H_W, "w"), (EK.H_BIAS, "bias"),
-                           (EK.H_ACTREC, "act"), (EK.H_MSGREC, "msg"), (EK.H_Z, "z")):
-            header[slot] = off[name]
-        for slot, value in header.items():
-            I[slot] = value
-        self.S, self.I, self.view, self.cols, self.off = S, I, view, cols, off
+        return I
 
     # ------------------------------------------------------------------ processes
     def run(self, order: list[int]) -> None:

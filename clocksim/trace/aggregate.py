@@ -151,31 +151,53 @@ class AggregateTrace:
         covers all ``batch`` sequences: ``count_basis`` says ``"per sequence"`` or ``"per batch"``.
         ``macs`` = activations' multiply-adds + one readout (``n_out * n``) per readout row.
         """
+        ops = self._operation_counts()
+        per_module = self._per_module(ops)
+        out = self._totals(ops, per_module)
+        meta = self.meta
+        if meta.get("device") is not None:                 # memory traffic and energy on the run's device
+            self._add_energy(out, per_module, ops)
+        if meta.get("latency_model"):
+            self._add_latency(out)
+        if meta.get("schedule") is not None:               # a scheduled compute model: from its job records
+            _add_schedule(out, per_module, meta["schedule"])
+        step = meta.get("step")
+        out["time_unit"] = "s" if step else meta.get("time_unit", "step")
+        if step:
+            _to_seconds(out, float(step))
+        return out
+
+    def _operation_counts(self) -> dict:
+        """Per module, the operations of its activations (whole batch), and the run's readout and dense costs."""
         meta, B, g = self.meta, self.batch, self.g
         dtype = meta.get("dtype", "float64")
         update = cost.update_cost(meta["module_sizes"], np.asarray(meta["block_mask"], dtype=bool), meta["n_in"],
                                   cost.dtype_itemsize(dtype))
         counts = self.activations
-        bias_adds = counts * update.bias_adds * B
-        fn_evals = counts * update.fn_evals * B
-        bytes_read = counts * update.bytes_read(B)
-        bytes_written = counts * update.bytes_written(B)
-        readout_macs = int(meta["readout_macs"]) * B * self.readouts
         buffer_ops, buffer_floats = cost.buffer_cost(meta.get("input_mode", ["latest"] * g), meta["n_in"],
                                                      int(meta["n_steps"]), counts, B)
         activation_macs = int(self.macs.sum())
-        macs = activation_macs + readout_macs
-        dense = int(meta["dense_step_macs"]) * B * int(meta["n_steps"])
+        readout_macs = int(meta["readout_macs"]) * B * self.readouts
+        return {"dtype": dtype, "bias_adds": counts * update.bias_adds * B, "fn_evals": counts * update.fn_evals * B,
+                "bytes_read": counts * update.bytes_read(B), "bytes_written": counts * update.bytes_written(B),
+                "buffer_ops": buffer_ops, "buffer_floats": buffer_floats, "activation_macs": activation_macs,
+                "readout_macs": readout_macs, "macs": activation_macs + readout_macs,
+                "dense": int(meta["dense_step_macs"]) * B * int(meta["n_steps"])}
+
+    def _per_module(self, ops: dict) -> list[dict]:
+        """The ``per_module`` entries of the summary."""
+        meta, counts = self.meta, self.activations
         mask = np.asarray(meta["block_mask"], dtype=bool)
         per_module = []
-        for i in range(g):
+        for i in range(self.g):
             n_i = int(counts[i])
             reads = n_i if mask[i].sum() - mask[i, i] else 0     # staleness is of state read from other modules
             per_module.append({
                 "module": i, "label": meta["labels"][i], "period": _period(meta["periods"][i]),
                 "size": int(meta["module_sizes"][i]), "activations": n_i, "macs": int(self.macs[i]),
-                "bias_adds": int(bias_adds[i]), "fn_evals": int(fn_evals[i]), "bytes_read": int(bytes_read[i]),
-                "bytes_written": int(bytes_written[i]), "buffer_ops": int(buffer_ops[i]), "busy": float(self.busy[i]),
+                "bias_adds": int(ops["bias_adds"][i]), "fn_evals": int(ops["fn_evals"][i]),
+                "bytes_read": int(ops["bytes_read"][i]), "bytes_written": int(ops["bytes_written"][i]),
+                "buffer_ops": int(ops["buffer_ops"][i]), "busy": float(self.busy[i]),
                 "staleness_mean": float(self.staleness_sum[i] / n_i) if reads else None,
                 "staleness_p50": _percentile(*self.staleness_counts[i], 50) if reads else None,
                 "staleness_p99": _percentile(*self.staleness_counts[i], 99) if reads else None,
@@ -184,65 +206,58 @@ class AggregateTrace:
                 "queue_wait_mean": float(self.wait_sum[i] / n_i) if n_i else None,
                 "queue_wait_max": float(self.wait_max[i]) if n_i else None,
             })
-        out = {
+        return per_module
+
+    def _totals(self, ops: dict, per_module: list[dict]) -> dict:
+        """The summary's run-wide keys, ``per_module`` last."""
+        meta, B = self.meta, self.batch
+        n_steps, macs, dense = int(meta["n_steps"]), ops["macs"], ops["dense"]
+        return {
             "engine": meta.get("engine"),
             "schedule_order": meta.get("schedule_order", "step-major"),
-            "n_steps": int(meta["n_steps"]),
+            "n_steps": n_steps,
             "batch": B,
             "count_basis": "per batch" if B > 1 else "per sequence",
-            "activations": int(counts.sum()),
+            "activations": int(self.activations.sum()),
             "macs": macs,
-            "activation_macs": activation_macs,
-            "readout_macs": readout_macs,
+            "activation_macs": ops["activation_macs"],
+            "readout_macs": ops["readout_macs"],
             "readouts": self.readouts,
-            "inputs": int(meta["n_steps"]),
+            "inputs": n_steps,
             "inputs_read": self.inputs_read,
-            "inputs_dropped": int(meta["n_steps"]) - self.inputs_read,
-            "bias_adds": int(bias_adds.sum()),
-            "fn_evals": int(fn_evals.sum()),
-            "bytes_read": int(bytes_read.sum()),
-            "bytes_written": int(bytes_written.sum()),
-            "buffer_ops": int(buffer_ops.sum()),
-            "buffer_floats": buffer_floats,
+            "inputs_dropped": n_steps - self.inputs_read,
+            **{key: int(ops[key].sum()) for key in ("bias_adds", "fn_evals", "bytes_read", "bytes_written",
+                                                    "buffer_ops")},
+            "buffer_floats": ops["buffer_floats"],
             "dense_macs": dense,
             "speedup_vs_dense": (dense / macs) if macs else math.inf,
             "messages": int(self.links.sum()),
             "staleness": self._staleness(),
             "per_module": per_module,
         }
-        if meta.get("device") is not None:                 # memory traffic and energy on the run's device
-            report = energy_report(meta["device"], module_sizes=meta["module_sizes"], block_mask=mask,
-                                   n_in=meta["n_in"], n_out=meta["n_out"], activations=counts,
-                                   macs=self.macs, bias_adds=bias_adds, fn_evals=fn_evals, total_macs=macs,
-                                   n_steps=int(meta["n_steps"]), batch=B, dtype=dtype, step=meta.get("step"))
-            out["memory"], out["energy"] = report["memory"], report["energy"]
-            for entry, extra in zip(per_module, report["per_module"]):
-                entry.update(extra)
-        if meta.get("latency_model"):
-            out["latency"] = _distribution(self.latencies)
-            reaction = np.concatenate(self._reactions) if self._reactions else self.latencies
-            out["reaction"] = _distribution(reaction)
-            out["deadline_misses"] = self.deadline_misses
-            n = int(counts.sum())
-            out["queue_wait"] = ({"mean": float(self.wait_sum.sum() / n), "max": float(self.wait_max.max())}
-                                 if n else {"mean": None, "max": None})
-        schedule = meta.get("schedule")
-        if schedule is not None:                       # a scheduled compute model: from its job records
-            for entry, extra in zip(per_module, schedule["per_module"]):
-                entry.update(response=dict(extra["response"]), preemptions=extra["preemptions"],
-                             deadline_misses=extra["deadline_misses"])
-            out["readout_response"] = dict(schedule["readout"]["response"]) if schedule.get("readout") else \
-                {"p50": None, "p99": None, "max": None, "n": 0}
-            out["preemptions"] = schedule["preemptions"]
-            out["migrations"] = schedule["migrations"]
-            out["utilisation"] = {"total": schedule["utilisation"]["total"],
-                                  "per_core": list(schedule["utilisation"]["per_core"]),
-                                  "demand": schedule["utilisation"]["demand"]}
-        step = meta.get("step")
-        out["time_unit"] = "s" if step else meta.get("time_unit", "step")
-        if step:
-            _to_seconds(out, float(step))
-        return out
+
+    def _add_energy(self, out: dict, per_module: list[dict], ops: dict) -> None:
+        """The ``memory`` and ``energy`` keys, and their per-module shares, on the run's device."""
+        meta = self.meta
+        report = energy_report(meta["device"], module_sizes=meta["module_sizes"],
+                               block_mask=np.asarray(meta["block_mask"], dtype=bool), n_in=meta["n_in"],
+                               n_out=meta["n_out"], activations=self.activations, macs=self.macs,
+                               bias_adds=ops["bias_adds"], fn_evals=ops["fn_evals"], total_macs=ops["macs"],
+                               n_steps=int(meta["n_steps"]), batch=self.batch, dtype=ops["dtype"],
+                               step=meta.get("step"))
+        out["memory"], out["energy"] = report["memory"], report["energy"]
+        for entry, extra in zip(per_module, report["per_module"]):
+            entry.update(extra)
+
+    def _add_latency(self, out: dict) -> None:
+        """The keys of a run with a timing model: latency and reaction distributions, misses, queue wait."""
+        out["latency"] = _distribution(self.latencies)
+        reaction = np.concatenate(self._reactions) if self._reactions else self.latencies
+        out["reaction"] = _distribution(reaction)
+        out["deadline_misses"] = self.deadline_misses
+        n = int(self.activations.sum())
+        out["queue_wait"] = ({"mean": float(self.wait_sum.sum() / n), "max": float(self.wait_max.max())}
+                             if n else {"mean": None, "max": None})
 
     def _staleness(self) -> dict:
         """Staleness percentiles over the activations of the modules that read another module."""
@@ -284,6 +299,20 @@ class AggregateTrace:
                   self.wait_max, self.lag_max, self.links)
         return (sum(a.nbytes for a in arrays) + sum(a.nbytes for a in self._latencies)
                 + sum(v.nbytes + c.nbytes for v, c in self.staleness_counts))
+
+
+def _add_schedule(out: dict, per_module: list[dict], schedule: dict) -> None:
+    """The keys of a scheduled compute model's run, from its job records (``meta["schedule"]``)."""
+    for entry, extra in zip(per_module, schedule["per_module"]):
+        entry.update(response=dict(extra["response"]), preemptions=extra["preemptions"],
+                     deadline_misses=extra["deadline_misses"])
+    out["readout_response"] = dict(schedule["readout"]["response"]) if schedule.get("readout") else \
+        {"p50": None, "p99": None, "max": None, "n": 0}
+    out["preemptions"] = schedule["preemptions"]
+    out["migrations"] = schedule["migrations"]
+    out["utilisation"] = {"total": schedule["utilisation"]["total"],
+                          "per_core": list(schedule["utilisation"]["per_core"]),
+                          "demand": schedule["utilisation"]["demand"]}
 
 
 def _merge_counts(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,8 @@ Runs EVERY scenario of ``scenarios/*.toml`` (the real ones: training scenarios i
 settings) with ``python -m clocksim run`` on two trees: the git ref, checked out with ``git worktree
 add`` into a temporary folder (removed at the end), and this tree; each run in a fresh process that
 imports its own tree, at ``nice -n 10``. Then compares each scenario's ``summary.json`` key by key,
-exactly (values measured by the run itself, ``wall_time`` and ``provenance`` at any depth, are left
-out), and prints one line per scenario: ``identical`` or ``differs: <keys>``; also whether
+exactly (values measured by the run itself, ``wall_time``, ``train_seconds`` and ``provenance`` at any
+depth, are left out), and prints one line per scenario: ``identical`` or ``differs: <keys>``; also whether
 ``trace.csv`` is byte-identical where both runs wrote one. Exits with status 1 on any difference or
 failed run. Used for the tracer interface and package layout of DESIGN section 4 (issue 26): a
 move of code must not change a single number.
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VOLATILE = {"wall_time", "provenance"}
+VOLATILE = {"wall_time", "provenance", "train_seconds"}       # measured by the run itself
 
 
 def scenario_names(tree: Path) -> list[str]:
@@ -92,7 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ref", default="main", help="git ref to compare this tree against (default: main)")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="these scenarios only (default: every one)")
     ap.add_argument("--keep", type=Path, help="write the runs here and keep them (default: a temporary folder)")
+    ap.add_argument("--compare-only", action="store_true",
+                    help="compare the runs already in --keep (its ref/ and this/ folders) without running")
     args = ap.parse_args(argv)
+    if args.compare_only:
+        if args.keep is None:
+            ap.error("--compare-only needs --keep")
+        names = args.only or sorted(p.name for p in (args.keep / "this").iterdir())
+        lines = [compare(name, args.keep / "ref" / name, args.keep / "this" / name) for name in names]
+        for _, line in lines:
+            print(line)
+        return 0 if all(ok for ok, _ in lines) else 1
     with tempfile.TemporaryDirectory(prefix="check_summaries.") as tmp:
         work = args.keep or Path(tmp)
         ref_tree = checkout(args.ref, Path(tmp) / "ref")

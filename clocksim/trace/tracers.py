@@ -46,11 +46,15 @@ class Tracer:
     kind : str
         What :meth:`finish` returns: ``"full"`` (a :class:`Trace`) or ``"aggregate"`` (an
         :class:`AggregateTrace`), as the ``trace=`` option and the size estimate name it.
+    needs_meta : bool
+        Whether it is built with the run's description before the run (:func:`make_tracer` passes
+        ``meta=None`` otherwise: describing a run costs about 0.1 ms, a short run a few ms).
     """
 
     holds_rows = False
     lazy = True
     kind = "aggregate"
+    needs_meta = True
 
     def __init__(self, meta: dict):
         self.meta = meta                    # the run's description before it ran (trace_meta, 0 steps)
@@ -85,6 +89,7 @@ class FullTracer(Tracer):
 
     holds_rows = True
     kind = "full"
+    needs_meta = False
 
     def __init__(self, meta: dict | None = None):
         super().__init__(meta)
@@ -201,7 +206,7 @@ def make_tracer(kind, model: ClockworkRNN, batch: int, *, trace_dir=None, engine
 
     ``latency_model``: whether the run models time (an aggregate then keeps the readouts' latencies)."""
     cls = tracer_class(kind, trace_dir)
-    meta = trace_meta(model, batch, 0, engine, latency_model=latency_model)
+    meta = trace_meta(model, batch, 0, engine, latency_model=latency_model) if cls.needs_meta else None
     return cls(meta) if trace_dir is None else cls(meta, trace_dir)
 
 

@@ -41,8 +41,9 @@ import warnings
 import numpy as np
 
 from ..kernels import core as K
+from ..kernels import modmajor_bptt as MB
 from .._validate import as_array, as_input, as_real_array
-from ..engine.compiled import forward_arrays
+from ..engine.compiled import MODULE_MAJOR, forward_arrays, schedule_order
 from ..engine.plan import Plan, plan_for
 from ..errors import ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
 from ..model.cwrnn import ClockworkRNN
@@ -54,7 +55,8 @@ UNLABELLED = -1
 
 
 # ------------------------------------------------------------------ public API
-def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str, np.ndarray]]:
+def loss_and_grad(model, x, target, loss: str = "mse", order: str | None = None,
+                  info: dict | None = None) -> tuple[float, dict[str, np.ndarray]]:
     """Loss of ``model`` on ``(x, target)`` and its gradient with respect to every parameter.
 
     Parameters
@@ -68,6 +70,13 @@ def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str,
         ``"xent"``: integer labels, ``(L,)`` / ``(B, L)`` (every step) or
         ``()`` / ``(B,)`` (last step only); ``-1`` marks an unlabelled step.
     loss : {"mse", "xent"}
+    order : {"module-major", "step-major"}, optional
+        The order of the forward and backward passes (ClockworkRNN only; default
+        :func:`~clocksim.engine.compiled.schedule_order` for this batch, as in ``forward_arrays``).
+        Module-major BPTT (:mod:`clocksim.kernels.modmajor_bptt`, fastest module first) gives the
+        step-major gradients to rounding (its sums are taken in another order), not bit for bit.
+    info : dict, optional
+        Receives ``info["schedule_order"]``, the order that ran.
 
     Returns
     -------
@@ -83,7 +92,8 @@ def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str,
     plan = plan_for(model)
     B, L = X.shape[0], X.shape[1]
     active = model.activity(L)                                         # (L, g)
-    Z, out = forward_arrays(_readout_plan(plan, loss), X, active)      # (L+1, B, m), (L, B, n_out)
+    Z, out = forward_arrays(_readout_plan(plan, loss), X, active, order=order)   # (L+1, B, m), (L, B, n_out)
+    order = order or schedule_order(plan, B)
     value, dA = output_error(out, tgt, loss, plan.out_act)             # dA: (L, B, n_out)
     n, m, n_out = plan.n, plan.m, plan.W_out.shape[0]
     Zf, dAf = Z.reshape(-1), dA.reshape(-1)
@@ -91,8 +101,11 @@ def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str,
     K.readout_backward(Zf, L, B, m, n, dAf, gW_out.reshape(-1), gb_out)
     W = _dense_weights(model, plan)                                    # (n, m) [W_rec | W_in]
     gW, gb, gh0 = np.empty((n, m)), np.empty(n), np.empty(n)
-    K.backward_sequence(Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
-                        plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
+    backward = MB.backward_module_major if order == MODULE_MAJOR else K.backward_sequence
+    backward(Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
+             plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
+    if info is not None:
+        info["schedule_order"] = order
     W_rec = np.where(model.mask, gW[:, :n], 0.0)                       # exactly zero outside the mask
     W_in = np.empty((n, model.n_in))
     for i in range(model.g):                                           # each module's input columns (buffered:

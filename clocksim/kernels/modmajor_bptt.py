@@ -28,8 +28,9 @@ from numba import njit
 
 from ..errors import InternalError, KernelBoundsError
 from .core import _JIT, P_HI, P_LO, P_R0, P_R1, act_derivative, diagonal_split, gemm_acc, inner
+from .modmajor import block_steps
 
-__all__ = ["backward_module_major"]
+__all__ = ["backward_module_major", "block_steps"]
 
 
 @inner
@@ -55,14 +56,13 @@ def _check_rows(kernel, plan, g, n, m):
 
 
 @inner
-def _firing_runs(active, i, L, B, runs):
-    """Module ``i``'s firings as runs ``(first step, count, gap)`` into ``runs`` (L, 3); returns how many.
-
-    One sequence: runs of equally spaced firings (their rows are ``gap`` rows apart, one stride). Several
-    sequences: runs of consecutive firings (gap 1: their ``B`` rows each follow each other).
+def _firing_runs(active, i, t0, t1, B, runs):
+    """Module ``i``'s firings in steps ``t0 .. t1-1`` as runs ``(first step, count, gap)`` into ``runs``; returns
+    how many. One sequence: runs of equally spaced firings (their rows are ``gap`` rows apart, one stride).
+    Several sequences: runs of consecutive firings (gap 1: their ``B`` rows each follow each other).
     """
     nr = 0
-    for s in range(L):
+    for s in range(t0, t1):
         if not active[s, i]:
             continue
         if nr > 0:
@@ -82,17 +82,16 @@ def _firing_runs(active, i, L, B, runs):
 
 
 @inner
-def _module_errors(i, Z, E, L, B, m, n, active, plan, W, act, gb, gh0, acc):
-    """Module ``i``'s reverse diagonal recurrence: ``D`` at every firing into its columns of ``E`` (row ``s+1``
-    for step ``s``), its bias gradient into ``gb`` and the error of ``h0`` (summed over the batch) into ``gh0``."""
+def _module_errors(i, Z, E, t0, t1, B, m, n, active, plan, W, act, gb, acc):
+    """Module ``i``'s reverse diagonal recurrence over steps ``t1-1 .. t0``: ``D`` at every firing into its
+    columns of the block's ``E`` (local row ``s+1-t0`` for step ``s``), its bias gradient into ``gb``; ``acc``
+    carries the error of its state from one block to the one before."""
     r0 = plan[i, P_R0]
     k = plan[i, P_R1] - r0
     d = diagonal_split(plan, i)
     row = B * m
-    zero = acc.dtype.type(0)
-    acc[:B * k] = zero
-    for t in range(L, 0, -1):
-        base = t * B * n + r0
+    for t in range(t1, t0, -1):
+        base = (t - t0) * B * n + r0
         for q in range(B):
             for a in range(k):
                 acc[q * k + a] += E[base + q * n + a]
@@ -105,14 +104,11 @@ def _module_errors(i, Z, E, L, B, m, n, active, plan, W, act, gb, gh0, acc):
             if d > 0:                                    # acc = D @ W_ii: the error of its previous state
                 gemm_acc(False, False, B, k, k, E, base, n, W, r0 * m + r0, m, 0.0, acc, 0, k)
             else:
-                acc[:B * k] = zero
-    for q in range(B):
-        for a in range(k):
-            gh0[r0 + a] += acc[q * k + a] + E[q * n + r0 + a]
+                acc[:B * k] = acc.dtype.type(0)
 
 
 @inner
-def _module_products(i, Z, E, B, m, n, plan, W, gW, runs, nr):
+def _module_products(i, Z, E, t0, B, m, n, plan, W, gW, runs, nr):
     """For each run of module ``i``'s firings, one GEMM spreads its ``D`` over the slower modules' state
     columns it read (into ``E``) and one accumulates its weight gradient ``gW[rows, lo:hi] += D.T @ reads``."""
     r0 = plan[i, P_R0]
@@ -126,15 +122,15 @@ def _module_products(i, Z, E, B, m, n, plan, W, gW, runs, nr):
         rows = runs[j, 1] * B
         lde = runs[j, 2] * n if B == 1 else n            # one sequence: rows `gap` steps apart
         ldz = runs[j, 2] * m if B == 1 else m
-        dof = (s + 1) * B * n + r0                       # D of the firing at step s sits in row s + 1
+        dof = (s + 1 - t0) * B * n + r0                  # D of the firing at step s sits in row s + 1
         if ns > 0:
-            gemm_acc(False, False, rows, ns, k, E, dof, lde, W, r0 * m + c0, m, 1.0, E, s * B * n + c0, lde)
+            gemm_acc(False, False, rows, ns, k, E, dof, lde, W, r0 * m + c0, m, 1.0, E, (s - t0) * B * n + c0, lde)
         if hi > lo:
             gemm_acc(True, False, k, hi - lo, rows, E, dof, lde, Z, s * B * m + lo, ldz, 1.0, gW, r0 * m + lo, m)
 
 
 @inner
-def _check_extents(kernel, Z, L, B, m, n, active, W, W_out, dA, gW, gb, gh0):
+def _check_extents(kernel, Z, L, B, m, n, active, W, W_out, dA, gW, gb, gh0, block):
     """Raise unless every array is at least as large as the sizes say (KernelBoundsError)."""
     n_out = W_out.shape[0] // max(n, 1)
     if L < 1 or B < 1 or n > m:
@@ -153,32 +149,58 @@ def _check_extents(kernel, Z, L, B, m, n, active, W, W_out, dA, gW, gb, gh0):
         raise KernelBoundsError(kernel, "gh0", n, gh0.shape[0])
     if dA.shape[0] < L * B * n_out:
         raise KernelBoundsError(kernel, "dA", L * B * n_out, dA.shape[0])
+    if block < 1:
+        raise KernelBoundsError(kernel, "block", 1, block)
+
+
+@inner
+def _block_errors(E, t0, t1, B, n, W_out, dA):
+    """The block's error rows: local row ``t1-t0`` already holds what later steps spread into row ``t1``;
+    rows ``0 .. t1-t0-1`` start at zero; rows ``1 .. t1-t0`` get their states' errors from the readout."""
+    c = t1 - t0
+    n_out = W_out.shape[0] // max(n, 1)
+    E[:c * B * n] = E.dtype.type(0)
+    gemm_acc(False, False, c * B, n, n_out, dA, t0 * B * n_out, n_out, W_out, 0, n, 1.0, E, B * n, n)
 
 
 @njit(**_JIT)
-def backward_module_major(Z, L, B, m, n, active, plan, W, act, W_out, dA, gW, gb, gh0):
-    """Whole-sequence BPTT of a triangular plan, fastest module first (see the module docstring): the
-    arguments and results of :func:`~clocksim.kernels.core.backward_sequence`, but ``gW`` is exactly zero
-    outside each module's read columns; equal to it to rounding (the sums are taken in another order).
+def backward_module_major(Z, L, B, m, n, active, plan, W, act, W_out, dA, gW, gb, gh0, block):
+    """Whole-sequence BPTT of a triangular plan, fastest module first over blocks of ``block`` steps from the
+    end (see the module docstring): the arguments and results of :func:`~clocksim.kernels.core.backward_sequence`
+    plus ``block`` (:func:`clocksim.kernels.modmajor.block_steps`), but ``gW`` is exactly zero outside each
+    module's read columns; equal to its results to rounding (the sums are taken in another order).
     """
     kernel = "backward_module_major"
     g = active.shape[1]
-    _check_extents(kernel, Z, L, B, m, n, active, W, W_out, dA, gW, gb, gh0)
+    _check_extents(kernel, Z, L, B, m, n, active, W, W_out, dA, gW, gb, gh0, block)
     _check_rows(kernel, plan, g, n, m)
-    n_out = W_out.shape[0] // max(n, 1)
     zero = Z.dtype.type(0)
-    E = np.empty((L + 1) * B * n, dtype=Z.dtype)         # E[t, q, :]: error of the state in row t of Z
-    E[:B * n] = zero
-    gemm_acc(False, False, L * B, n, n_out, dA, 0, n_out, W_out, 0, n, 0.0, E, B * n, n)   # from the readout
-    gW[:n * m] = zero
-    gb[:n] = zero
-    gh0[:n] = zero
     kmax = 0
     for i in range(g):
         kmax = max(kmax, plan[i, P_R1] - plan[i, P_R0])
-    acc = np.empty(B * kmax, dtype=Z.dtype)
-    runs = np.empty((L, 3), dtype=np.int64)
-    for i in range(g):                                   # fastest first
-        _module_errors(i, Z, E, L, B, m, n, active, plan, W, act, gb, gh0, acc)
-        nr = _firing_runs(active, i, L, B, runs)
-        _module_products(i, Z, E, B, m, n, plan, W, gW, runs, nr)
+    block = min(block, L)
+    E = np.empty((block + 1) * B * n, dtype=Z.dtype)     # E[t - t0, q, :]: error of the state in row t of Z
+    acc = np.zeros((g, B * kmax), dtype=Z.dtype)         # per module: the error of its state, carried back
+    runs = np.empty((block, 3), dtype=np.int64)
+    gW[:n * m] = zero
+    gb[:n] = zero
+    t1 = L
+    while t1 > 0:                                        # blocks from the end
+        t0 = max(0, t1 - block)
+        top = (t1 - t0) * B * n
+        if t1 == L:
+            E[top: top + B * n] = zero                   # nothing spreads into row L
+        else:
+            E[top: top + B * n] = E[:B * n]              # what the later block spread into row t1
+        _block_errors(E, t0, t1, B, n, W_out, dA)
+        for i in range(g):                               # fastest first
+            _module_errors(i, Z, E, t0, t1, B, m, n, active, plan, W, act, gb, acc[i])
+            _module_products(i, Z, E, t0, B, m, n, plan, W, gW, runs, _firing_runs(active, i, t0, t1, B, runs))
+        t1 = t0
+    gh0[:n] = zero
+    for i in range(g):                                   # h0: its own part carried back and its readers at step 0
+        r0 = plan[i, P_R0]
+        k = plan[i, P_R1] - r0
+        for a in range(k):
+            for q in range(B):
+                gh0[r0 + a] += acc[i, q * k + a] + E[q * n + r0 + a]

@@ -48,7 +48,7 @@ from ..engine.plan import Plan, plan_for
 from ..errors import ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
 from ..model.cwrnn import ClockworkRNN
 
-__all__ = ["LOSSES", "loss_and_grad", "evaluate", "prepare_batch", "output_error", "prediction_metrics"]
+__all__ = ["LOSSES", "loss_and_grad", "bptt_order", "evaluate", "prepare_batch", "output_error", "prediction_metrics"]
 
 LOSSES = ("mse", "xent")
 UNLABELLED = -1
@@ -71,12 +71,13 @@ def loss_and_grad(model, x, target, loss: str = "mse", order: str | None = None,
         ``()`` / ``(B,)`` (last step only); ``-1`` marks an unlabelled step.
     loss : {"mse", "xent"}
     order : {"module-major", "step-major"}, optional
-        The order of the forward and backward passes (ClockworkRNN only; default
-        :func:`~clocksim.engine.compiled.schedule_order` for this batch, as in ``forward_arrays``).
-        Module-major BPTT (:mod:`clocksim.kernels.modmajor_bptt`, fastest module first) gives the
-        step-major gradients to rounding (its sums are taken in another order), not bit for bit.
+        The order of the forward and backward passes (ClockworkRNN only). Default: the forward pass in
+        :func:`~clocksim.engine.compiled.schedule_order` for this batch (as ``forward_arrays``), the
+        backward pass in :func:`bptt_order`'s. Module-major BPTT (:mod:`clocksim.kernels.modmajor_bptt`,
+        fastest module first) gives the step-major gradients to rounding (its sums are taken in another
+        order), not bit for bit.
     info : dict, optional
-        Receives ``info["schedule_order"]``, the order that ran.
+        Receives the orders that ran: ``info["schedule_order"]`` (forward), ``info["bptt_order"]``.
 
     Returns
     -------
@@ -93,25 +94,31 @@ def loss_and_grad(model, x, target, loss: str = "mse", order: str | None = None,
     B, L = X.shape[0], X.shape[1]
     active = model.activity(L)                                         # (L, g)
     Z, out = forward_arrays(_readout_plan(plan, loss), X, active, order=order)   # (L+1, B, m), (L, B, n_out)
-    order = order or schedule_order(plan, B)
+    back = order or bptt_order(plan)
     value, dA = output_error(out, tgt, loss, plan.out_act)             # dA: (L, B, n_out)
     n, m, n_out = plan.n, plan.m, plan.W_out.shape[0]
     Zf, dAf = Z.reshape(-1), dA.reshape(-1)
     gW_out, gb_out = np.empty((n_out, n)), np.empty(n_out)
     K.readout_backward(Zf, L, B, m, n, dAf, gW_out.reshape(-1), gb_out)
-    W = _dense_weights(model, plan)                                    # (n, m) [W_rec | W_in]
-    gW, gb, gh0 = np.empty((n, m)), np.empty(n), np.empty(n)
-    backward = MB.backward_module_major if order == MODULE_MAJOR else K.backward_sequence
-    backward(Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
-             plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
+    gW, gb, gh0 = _recurrence_grads(model, plan, Zf, B, L, active, dAf, back)
     if info is not None:
-        info["schedule_order"] = order
+        info.update(schedule_order=order or schedule_order(plan, B), bptt_order=back)
     W_rec = np.where(model.mask, gW[:, :n], 0.0)                       # exactly zero outside the mask
     W_in = np.empty((n, model.n_in))
     for i in range(model.g):                                           # each module's input columns (buffered:
         rows, x0 = model.rows(i), n + plan.x_offset(i)                 # its window's reduction)
         W_in[rows] = gW[rows, x0:x0 + model.n_in]
     return value, {"W_in": W_in, "W_rec": W_rec, "b": gb, "W_out": gW_out, "b_out": gb_out, "h0": gh0}
+
+
+def bptt_order(plan: Plan) -> str:
+    """The order :func:`loss_and_grad` runs the backward pass of a plan in: ``"module-major"`` (fastest module
+    first, :func:`clocksim.kernels.modmajor_bptt.backward_module_major`) whenever the plan admits it
+    (:func:`~clocksim.engine.compiled.schedule_order` without a batch size), else ``"step-major"``
+    (:func:`clocksim.kernels.backward_sequence`). Unlike the forward pass, one sequence too: there the
+    module-major backward pass measured 1.8x the step-major one (B=1, g=8x16, L=4096; benchmarks/bench_modmajor.py).
+    """
+    return schedule_order(plan)
 
 
 def evaluate(model, x, target, loss: str = "mse") -> dict[str, float]:
@@ -314,6 +321,21 @@ def _xent_value(logp: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
 def _log_softmax(a: np.ndarray) -> np.ndarray:
     shifted = a - a.max(axis=-1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _recurrence_grads(model: ClockworkRNN, plan: Plan, Zf: np.ndarray, B: int, L: int, active: np.ndarray,
+                      dAf: np.ndarray, order: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dL/d[W_rec | W_in]`` (n, m), ``dL/db`` and ``dL/dh0`` by the BPTT kernel of ``order``."""
+    n, m = plan.n, plan.m
+    W = _dense_weights(model, plan)                                    # (n, m) [W_rec | W_in]
+    gW, gb, gh0 = np.empty((n, m)), np.empty(n), np.empty(n)
+    args = (Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
+            plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
+    if order == MODULE_MAJOR:
+        MB.backward_module_major(*args, MB.block_steps(B, m + n))
+    else:
+        K.backward_sequence(*args)
+    return gW, gb, gh0
 
 
 def _dense_weights(model: ClockworkRNN, plan: Plan) -> np.ndarray:

@@ -13,7 +13,9 @@ Prints (and writes ``results/benchmarks/modmajor.json``), per shape:
   only its diagonal block step by step);
 * PyTorch, when installed (one thread): dense+mask and a per-module loop, forward and BPTT;
 * clocksim's compiled engine in both orders (``forward_arrays(..., order=...)``; the same bits) and
-  its BPTT (``cs.loss_and_grad``);
+  its BPTT in both orders (``cs.loss_and_grad(..., order=...)``: step-major ``backward_sequence`` and
+  module-major ``backward_module_major``; ``bptt_vs`` gives every BPTT contender's time over the
+  module-major one's);
 * the per-kernel breakdown of the module-major loop: its parts replayed alone by :func:`mm_part`
   (the rest-of-reads products, the diagonal products, bias and activation, held-row copies, the
   input copy, the readout).
@@ -244,6 +246,10 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     if torch_info is not None:
         err = max(err, float(np.abs(torch_info[1] - res.y).max()))
         assert err < 1e-10, err
+    gs = cs.loss_and_grad(model, X, target, "mse", order=STEP_MAJOR)[1]
+    gm = cs.loss_and_grad(model, X, target, "mse", order=MODULE_MAJOR)[1]
+    bptt_err = max(float(np.abs(gm[key] - gs[key]).max() / np.abs(gs[key]).max()) for key in gs)
+    assert bptt_err < 1e-10, bptt_err                                         # the two BPTT orders: to rounding
     gemm, gemm_macs = dense_gemm(B, L, model.n, n_in)
     m = plan.m
     block = MM.block_steps(B, m)
@@ -263,7 +269,8 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
         "numpy_dense_mask_per_step": lambda: numpy_dense_mask_per_step(model, X),
         "clocksim_module_major": lambda: forward_arrays(plan, X, active, order=MODULE_MAJOR),
         "clocksim_step_major": lambda: forward_arrays(plan, X, active, order=STEP_MAJOR),
-        "clocksim_bptt": lambda: cs.loss_and_grad(model, X, target, "mse"),
+        "clocksim_bptt_step_major": lambda: cs.loss_and_grad(model, X, target, "mse", order=STEP_MAJOR),
+        "clocksim_bptt_module_major": lambda: cs.loss_and_grad(model, X, target, "mse", order=MODULE_MAJOR),
         **peers,
         **{f"part_{nm}": part(pid) for pid, nm in enumerate(PART_NAMES)},
     }
@@ -274,7 +281,7 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     strongest = min(numpy_peers, key=lambda key: med[key])
     out = {
         "shape": name, "B": B, "g": g, "k": k, "n_in": n_in, "L": L, "busy_machine": busy,
-        "max_abs_diff_vs_peers": float(err), "block_steps": block,
+        "max_abs_diff_vs_peers": float(err), "bptt_orders_max_rel_diff": bptt_err, "block_steps": block,
         "ms": {key: v * 1e3 for key, v in med.items()},
         "gemm_gmacs_per_s": gemm_rate / 1e9,
         "gemm_fraction": {key: s["macs"] / med[key] / gemm_rate for key in ("clocksim_module_major", "clocksim_step_major")},
@@ -284,8 +291,9 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
         "parts_share_of_module_major": {nm: med[f"part_{nm}"] / med["clocksim_module_major"] for nm in PART_NAMES},
         "torch": torch_info[0] if torch_info else None,
     }
-    if peers:
-        out["bptt_vs"] = {key: med[key] / med["clocksim_bptt"] for key in peers if key.endswith("bptt")}
+    bptt = med["clocksim_bptt_module_major"]
+    out["bptt_vs"] = {"clocksim_bptt_step_major": med["clocksim_bptt_step_major"] / bptt,
+                      **{key: med[key] / bptt for key in peers if key.endswith("bptt")}}
     tg = TARGETS[name]
     met = {}
     if "vs_strongest_numpy" in tg:

@@ -32,6 +32,9 @@ from .modmajor import block_steps
 
 __all__ = ["backward_module_major", "block_steps"]
 
+#: Below this many sequences the diagonal block's product at each firing is a plain loop, not a BLAS call.
+SMALL_BATCH = 4
+
 
 @inner
 def _check_rows(kernel, plan, g, n, m):
@@ -102,9 +105,26 @@ def _module_errors(i, Z, E, t0, t1, B, m, n, active, plan, W, act, gb, acc):
                     E[base + q * n + a] = v
                     gb[r0 + a] += v
             if d > 0:                                    # acc = D @ W_ii: the error of its previous state
-                gemm_acc(False, False, B, k, k, E, base, n, W, r0 * m + r0, m, 0.0, acc, 0, k)
+                _diagonal_back(B, k, E, base, n, W, r0 * m + r0, m, acc)
             else:
                 acc[:B * k] = acc.dtype.type(0)
+
+
+@inner
+def _diagonal_back(B, k, D, d_off, ldd, W, w_off, ldw, acc):
+    """``acc[B x k] = D[B x k] @ W[k x k]`` (rows ``ldd`` and ``ldw`` apart): BLAS for a batch; for a few
+    sequences plain loops, since a BLAS call costs more than these few multiply-adds."""
+    if B >= SMALL_BATCH:
+        gemm_acc(False, False, B, k, k, D, d_off, ldd, W, w_off, ldw, 0.0, acc, 0, k)
+        return
+    for q in range(B):
+        out = acc[q * k:(q + 1) * k]
+        out[:] = acc.dtype.type(0)
+        for a in range(k):
+            v = D[d_off + q * ldd + a]
+            w = W[w_off + a * ldw: w_off + a * ldw + k]
+            for c in range(k):
+                out[c] += v * w[c]
 
 
 @inner

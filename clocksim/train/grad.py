@@ -89,6 +89,8 @@ def loss_and_grad(model, x, target, loss: str = "mse", order: str | None = None,
     if not isinstance(model, ClockworkRNN):
         return _delegate(model, "loss_and_grad", x, target, loss)
     _check_synchronous(model)
+    if info is not None and not isinstance(info, dict):
+        raise InvalidValueError(f"got {type(info).__name__}, expected a dict (or None)", key="info")
     X, tgt = prepare_batch(model.n_in, model.n_out, x, target, loss)
     plan = plan_for(model)
     B, L = X.shape[0], X.shape[1]

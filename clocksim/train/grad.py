@@ -3,7 +3,9 @@
 :func:`loss_and_grad` runs the compiled forward pass, keeps its work array
 (the state after every step) and runs the backward pass in jitted code: one
 call for the readout (:func:`clocksim.kernels.readout_backward`) and one for
-the whole recurrence (:func:`clocksim.kernels.backward_sequence`). It follows the paper: at a step
+the whole recurrence (:func:`clocksim.kernels.backward_sequence`, step by step; for a triangular
+model :func:`clocksim.kernels.modmajor_bptt.backward_module_major`, fastest module first, the same
+gradients to rounding: :func:`bptt_order`). It follows the paper: at a step
 where module ``i`` ran, its error flows through ``f_H`` into its block-row of
 ``W_rec`` and ``W_in``, its bias and the states it read; at a step where it was
 held, its error is copied back one step and added. ``h0`` receives the error of

@@ -160,10 +160,12 @@ def _kernel_args(rng, **override):
 @pytest.mark.parametrize("arg", ["Z", "dA", "gW", "W", "gb", "gh0"])
 def test_kernel_refuses_too_small_arrays(arg, rng):
     args = _kernel_args(rng)
+    MB.backward_module_major(**args)                        # the sizes fit: it runs
     args[arg] = args[arg][:-1]
     with pytest.raises(KernelBoundsError) as info:
         MB.backward_module_major(**args)
     assert info.value.argument == arg and info.value.kernel == "backward_module_major"
+    assert info.value.needed > info.value.got
 
 
 def test_kernel_refuses_bad_block_and_non_triangular_plans(rng):

@@ -736,6 +736,7 @@ class _Simulation:
         self.published_at = [-np.inf] * g
         self.publishing: list[int] = []                 # modules whose jobs finished now, to publish in PUBLISH
         self.dispatch_at = None                         # the instant a dispatch is scheduled for
+        self.dispatch_slot, self.publish_slot = Slot(env), Slot(env)
         self.outstanding: list[int] = []                # per sample: jobs that latch it, not yet finished
         self.counted = 0                                # samples whose latching firings are counted
         self.complete = []                              # per sample: the readout job's finish
@@ -809,10 +810,13 @@ class _Simulation:
 
     def _release(self, job: Job) -> None:
         self.sched.release(job)
-        now = self.env.now
-        if self.dispatch_at != now:
-            self.dispatch_at = now
-            Slot(self.env, 0.0, ARBITRATE).callbacks.append(self._dispatch)
+        if self.dispatch_at != self.env.now:
+            self._ask_dispatch()
+
+    def _ask_dispatch(self) -> None:
+        """The scheduler decides in this instant's ARBITRATE slot (one slot object, processed before it is reused)."""
+        self.dispatch_at = self.env.now
+        self.dispatch_slot.again(0.0, ARBITRATE).callbacks.append(self._dispatch)
 
     def _release_readout(self, sample: int, _event=None) -> None:
         t = self.env.now
@@ -858,7 +862,7 @@ class _Simulation:
         else:
             self.published_at[i] = now
             if not self.publishing:                     # one PUBLISH slot per instant, in the order of the finishes
-                Slot(env, 0.0, PUBLISH).callbacks.append(self._publish_finished)
+                self.publish_slot.again(0.0, PUBLISH).callbacks.append(self._publish_finished)
             self.publishing.append(i)
             if self.tasks.readout_wcet is not None and job.sample >= 0:
                 self.outstanding[job.sample] -= 1
@@ -869,8 +873,7 @@ class _Simulation:
             else:
                 self.busy_module[i] = False
         if self.dispatch_at != now and any(self.sched.ready):      # nothing ready: a release in this instant asks
-            self.dispatch_at = now
-            Slot(env, 0.0, ARBITRATE).callbacks.append(self._dispatch)
+            self._ask_dispatch()
 
     def _publish_finished(self, _event) -> None:
         """Publish the modules whose jobs finished in this instant, in the order they finished."""

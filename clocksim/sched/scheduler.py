@@ -95,7 +95,7 @@ class Scheduler:
 
     def release(self, job: Job) -> None:
         """``job`` is ready (its key from the policy)."""
-        heapq.heappush(self.ready[self._group(job)], (job.sk, id(job), job))
+        heapq.heappush(self.ready[0] if self.partition is None else self.ready[self._group(job)], (job.sk, id(job), job))
 
     def complete(self, job: Job, now: float) -> None:
         """``job`` finished its work at ``now`` on its core."""
@@ -107,6 +107,8 @@ class Scheduler:
 
     def dispatch(self, now: float) -> list[Job]:
         """The decision at ``now``: the jobs that start or resume (their ``core`` and ``finish_at`` set)."""
+        if self.partition is None:
+            return self._dispatch(now, self.groups[0], self.ready[0])
         started = []
         for k, cores in enumerate(self.groups):
             started += self._dispatch(now, cores, self.ready[k])

@@ -124,43 +124,11 @@ class ComputeModel:
         self.throughput = math.inf if (isinstance(throughput, (int, float)) and not isinstance(throughput, bool)
                                        and throughput == math.inf) else parse_rate("throughput", throughput)
         self.overhead = parse_time("overhead", overhead)
-        if not isinstance(policy, str) or policy not in POLICIES:
-            raise InvalidValueError(f"got {policy!r}, expected one of {', '.join(map(repr, POLICIES))}"
-                                    f"{did_you_mean(policy, POLICIES)}", key="policy")
-        if isinstance(priority, str):
-            if priority not in PRIORITY_RULES:
-                raise InvalidValueError(
-                    f"got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
-                    f"per-module integers{did_you_mean(priority, PRIORITY_RULES)}", key="priority")
-            self.priority = priority
-        elif isinstance(priority, (list, tuple, np.ndarray)):
-            self.priority = [as_int(f"priority[{i}]", p) for i, p in enumerate(priority)]
-        else:
-            raise InvalidValueError(key="priority", value=priority,
-                                    expected=f"one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
-                                             "per-module integers")
-        if priority == "fifo":
-            if policy not in ("fixed-priority", "fifo"):
-                raise InvalidValueError(f"got priority 'fifo' with policy {policy!r}; priority 'fifo' means "
-                                        "policy 'fifo'", key="priority")
-            policy = "fifo"
-        self.policy = policy
+        self.priority, self.policy = _checked_priority(priority, policy)
         if not isinstance(preemptive, (bool, np.bool_)):
             raise InvalidValueError(f"got {preemptive!r}, expected true or false", key="preemptive")
         self.preemptive = bool(preemptive)
-        self.partition = None
-        if partition is not None:
-            self.partition = _int_list("partition", partition)
-            for i, c in enumerate(self.partition):
-                if not 0 <= c < self.cores:
-                    raise InvalidValueError(f"got core {c}, expected a core index in 0..{self.cores - 1} "
-                                            f"({self.cores} cores)", key=f"partition[{i}]")
-        self.speeds = None
-        if speeds is not None:
-            self.speeds = [_positive(f"speeds[{i}]", s) for i, s in enumerate(_seq("speeds", speeds))]
-            if len(self.speeds) != self.cores:
-                raise InvalidValueError(f"got {len(self.speeds)} speeds for {self.cores} cores, expected one per core",
-                                        key="speeds")
+        self.partition, self.speeds = _checked_cores(self.cores, partition, speeds)
         self.execution = None if execution is None else \
             [parse_time(f"execution[{i}]", v) for i, v in enumerate(_seq("execution", execution))]
         self.variation = as_execution_model(variation)
@@ -299,6 +267,47 @@ class ComputeModel:
     def __repr__(self):
         keys = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if v not in (None, 0.0, False))
         return f"ComputeModel({keys})"
+
+
+def _checked_priority(priority, policy) -> tuple:
+    """``(priority, policy)`` checked: a rule name or one integer per module; priority "fifo" means policy "fifo"."""
+    if not isinstance(policy, str) or policy not in POLICIES:
+        raise InvalidValueError(f"got {policy!r}, expected one of {', '.join(map(repr, POLICIES))}"
+                                f"{did_you_mean(policy, POLICIES)}", key="policy")
+    if isinstance(priority, str):
+        if priority not in PRIORITY_RULES:
+            raise InvalidValueError(
+                f"got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
+                f"per-module integers{did_you_mean(priority, PRIORITY_RULES)}", key="priority")
+        checked = priority
+    elif isinstance(priority, (list, tuple, np.ndarray)):
+        checked = [as_int(f"priority[{i}]", p) for i, p in enumerate(priority)]
+    else:
+        raise InvalidValueError(key="priority", value=priority,
+                                expected=f"one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
+                                         "per-module integers")
+    if priority == "fifo":
+        if policy not in ("fixed-priority", "fifo"):
+            raise InvalidValueError(f"got priority 'fifo' with policy {policy!r}; priority 'fifo' means "
+                                    "policy 'fifo'", key="priority")
+        policy = "fifo"
+    return checked, policy
+
+
+def _checked_cores(cores: int, partition, speeds) -> tuple[list | None, list | None]:
+    """``(partition, speeds)`` checked against the number of cores (None stays None)."""
+    if partition is not None:
+        partition = _int_list("partition", partition)
+        for i, c in enumerate(partition):
+            if not 0 <= c < cores:
+                raise InvalidValueError(f"got core {c}, expected a core index in 0..{cores - 1} "
+                                        f"({cores} cores)", key=f"partition[{i}]")
+    if speeds is not None:
+        speeds = [_positive(f"speeds[{i}]", s) for i, s in enumerate(_seq("speeds", speeds))]
+        if len(speeds) != cores:
+            raise InvalidValueError(f"got {len(speeds)} speeds for {cores} cores, expected one per core",
+                                    key="speeds")
+    return partition, speeds
 
 
 def _seq(key: str, value) -> list:

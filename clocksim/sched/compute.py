@@ -175,9 +175,28 @@ class ComputeModel:
         Raises InvalidValueError naming the key when a per-module list has the wrong length or a time
         has a unit but no ``step`` is set.
         """
-        from ..cost import counts            # cost sits beside sched; imported here to keep cost.timing's re-export acyclic
         g = model.g
         periods = np.asarray(model.periods, dtype=np.float64)
+        wcet, readout_time = self._execution_times(model, batch, step)
+        deadlines = self._relative_deadlines(periods, step)
+        if isinstance(self.priority, list) and len(self.priority) != g:
+            raise InvalidValueError(f"got {len(self.priority)} values for {g} modules, expected one integer per "
+                                    "module", key="priority")
+        partition, readout_core = self._bound_partition(g)
+        ranks = self._ranks(model, wcet, periods, deadlines, partition, step)
+        return TaskSet(g=g, periods=periods, wcet=np.asarray(wcet, dtype=np.float64), deadlines=deadlines,
+                       ranks=ranks, policy=self.policy, preemptive=self.preemptive, cores=self.cores,
+                       partition=partition, readout_core=readout_core,
+                       speeds=tuple(self.speeds) if self.speeds is not None else (1.0,) * self.cores,
+                       context_switch=in_steps("context_switch", self.context_switch, step),
+                       migration=in_steps("migration", self.migration, step),
+                       readout_wcet=float(readout_time) if self.readout else None, step=step)
+
+    def _execution_times(self, model, batch: int, step: float | None) -> tuple[np.ndarray, float]:
+        """Per-module nominal execution times and the readout job's, in steps: from ``execution``, the
+        device, or ``overhead + macs / throughput``."""
+        from ..cost import counts            # cost sits beside sched; imported here to keep cost.timing's re-export acyclic
+        g = model.g
         throughput = in_steps("throughput", self.throughput, step) if self.throughput != math.inf else math.inf
         overhead = in_steps("overhead", self.overhead, step)
         macs = counts.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
@@ -191,57 +210,54 @@ class ComputeModel:
             wcet = np.array([in_steps(f"execution[{i}]", v, step) for i, v in enumerate(self.execution[:g])])
             if len(self.execution) == g + 1:
                 readout_time = in_steps(f"execution[{g}]", self.execution[g], step)
-        elif self.device is not None:
-            if step is None:
-                raise InvalidValueError("a device gives execution times in seconds; set step (seconds per input "
-                                        "step)", key="device")
-            seconds = np.asarray(self.device.execution_times(model, getattr(model, "dtype", np.float64)), dtype=float)
-            if seconds.shape != (g,) or not np.isfinite(seconds).all() or (seconds < 0).any():
-                raise InvalidValueError(f"execution_times gave {seconds!r}, expected {g} finite times >= 0",
-                                        key="device")
-            wcet = seconds / step
-            if callable(getattr(self.device, "readout_time", None)):       # the readout job on the same device
-                readout_time = float(self.device.readout_time(model, getattr(model, "dtype", np.float64))) / step
-        else:
-            wcet = overhead + macs / throughput
+            return wcet, readout_time
+        if self.device is None:
+            return overhead + macs / throughput, readout_time
+        if step is None:
+            raise InvalidValueError("a device gives execution times in seconds; set step (seconds per input "
+                                    "step)", key="device")
+        dtype = getattr(model, "dtype", np.float64)
+        seconds = np.asarray(self.device.execution_times(model, dtype), dtype=float)
+        if seconds.shape != (g,) or not np.isfinite(seconds).all() or (seconds < 0).any():
+            raise InvalidValueError(f"execution_times gave {seconds!r}, expected {g} finite times >= 0",
+                                    key="device")
+        if callable(getattr(self.device, "readout_time", None)):       # the readout job on the same device
+            readout_time = float(self.device.readout_time(model, dtype)) / step
+        return seconds / step, readout_time
+
+    def _relative_deadlines(self, periods: np.ndarray, step: float | None) -> np.ndarray:
+        """``module_deadlines`` in steps, checked; each module's period by default (implicit deadlines)."""
         if self.module_deadlines is None:
-            deadlines = periods.copy()
-        else:
-            if len(self.module_deadlines) != g:
-                raise InvalidValueError(f"got {len(self.module_deadlines)} deadlines for {g} modules, expected one "
-                                        "per module", key="module_deadlines")
-            deadlines = np.array([in_steps(f"module_deadlines[{i}]", v, step)
-                                  for i, v in enumerate(self.module_deadlines)])
-            if (deadlines <= 0).any():
-                raise InvalidValueError("expected relative deadlines > 0", key="module_deadlines")
-        if isinstance(self.priority, list) and len(self.priority) != g:
-            raise InvalidValueError(f"got {len(self.priority)} values for {g} modules, expected one integer per "
-                                    "module", key="priority")
-        partition, readout_core = None, 0
-        if self.partition is not None:
-            if len(self.partition) not in (g, g + 1):
-                raise InvalidValueError(f"got {len(self.partition)} cores for {g} modules, expected {g} (one per "
-                                        f"module) or {g + 1} (and the readout's last)", key="partition")
-            partition = tuple(self.partition[:g])
-            readout_core = self.partition[g] if len(self.partition) == g + 1 else 0
+            return periods.copy()
+        if len(self.module_deadlines) != periods.size:
+            raise InvalidValueError(f"got {len(self.module_deadlines)} deadlines for {periods.size} modules, expected "
+                                    "one per module", key="module_deadlines")
+        deadlines = np.array([in_steps(f"module_deadlines[{i}]", v, step) for i, v in enumerate(self.module_deadlines)])
+        if (deadlines <= 0).any():
+            raise InvalidValueError("expected relative deadlines > 0", key="module_deadlines")
+        return deadlines
+
+    def _bound_partition(self, g: int) -> tuple[tuple | None, int]:
+        """The modules' cores (None: global) and the readout's (the entry after them, else core 0)."""
+        if self.partition is None:
+            return None, 0
+        if len(self.partition) not in (g, g + 1):
+            raise InvalidValueError(f"got {len(self.partition)} cores for {g} modules, expected {g} (one per "
+                                    f"module) or {g + 1} (and the readout's last)", key="partition")
+        return tuple(self.partition[:g]), (self.partition[g] if len(self.partition) == g + 1 else 0)
+
+    def _ranks(self, model, wcet, periods, deadlines, partition, step) -> tuple:
+        """Per-module fixed priorities (lower first) from the rule, Audsley's assignment or the integers."""
         rule = "fifo" if self.policy == "fifo" else self.priority
-        if rule == "audsley":                # optimal priority assignment by the analysis (sched.analyze)
-            from .analyze import audsley_ranks
-            ranks = tuple(audsley_ranks(
-                model.clocks, np.asarray(wcet, dtype=np.float64), deadlines, preemptive=self.preemptive,
-                cores=self.cores, partition=partition,
-                speeds=self.speeds if self.speeds is not None else [1.0] * self.cores,
-                context_switch=in_steps("context_switch", self.context_switch, step),
-                migration=in_steps("migration", self.migration, step)))
-        else:
-            ranks = tuple(priority_ranks(rule, periods, deadlines))
-        return TaskSet(g=g, periods=periods, wcet=np.asarray(wcet, dtype=np.float64), deadlines=deadlines,
-                       ranks=ranks, policy=self.policy, preemptive=self.preemptive, cores=self.cores,
-                       partition=partition, readout_core=readout_core,
-                       speeds=tuple(self.speeds) if self.speeds is not None else (1.0,) * self.cores,
-                       context_switch=in_steps("context_switch", self.context_switch, step),
-                       migration=in_steps("migration", self.migration, step),
-                       readout_wcet=float(readout_time) if self.readout else None, step=step)
+        if rule != "audsley":
+            return tuple(priority_ranks(rule, periods, deadlines))
+        from .analyze import audsley_ranks   # optimal priority assignment by the analysis (sched.analyze)
+        return tuple(audsley_ranks(
+            model.clocks, np.asarray(wcet, dtype=np.float64), deadlines, preemptive=self.preemptive,
+            cores=self.cores, partition=partition,
+            speeds=self.speeds if self.speeds is not None else [1.0] * self.cores,
+            context_switch=in_steps("context_switch", self.context_switch, step),
+            migration=in_steps("migration", self.migration, step)))
 
     def policy_for(self, tasks: TaskSet) -> Policy:
         """The policy object ordering this task set's jobs."""

@@ -829,14 +829,15 @@ class _Simulation:
         self.dispatch_at = None
         env = self.env
         now = env.now
+        finish, g, published_at = self._finish, self.g_jobs, self.published_at
         for job in self.sched.dispatch(now):
-            if job.data is None and job.module < self.g_jobs:          # first start: read the inputs
+            if job.data is None and job.module < g:                   # first start: read the inputs
                 job.data = True
-                if self.published_at[job.module] == now:              # after the previous job's publish
+                if published_at[job.module] == now:                   # after the previous job's publish
                     Slot(env, 0.0, LATE_READ).callbacks.append(partial(self._read_late, job))
                     continue
                 self._activate(job, now)
-            Slot(env, job.finish_at - now, COMPUTE).callbacks.append(partial(self._finish, job, job.token))
+            Slot(env, job.finish_at - now, COMPUTE).callbacks.append(partial(finish, job, job.token))
 
     def _activate(self, job: Job, now: float) -> None:
         if self.I[EK.H_NACT] >= CHUNK:
@@ -864,7 +865,7 @@ class _Simulation:
             if not self.publishing:                     # one PUBLISH slot per instant, in the order of the finishes
                 self.publish_slot.again(0.0, PUBLISH).callbacks.append(self._publish_finished)
             self.publishing.append(i)
-            if self.tasks.readout_wcet is not None and job.sample >= 0:
+            if self.count_latches and job.sample >= 0:
                 self.outstanding[job.sample] -= 1
                 if self.outstanding[job.sample] == 0:
                     self._release_readout(job.sample)

@@ -330,7 +330,8 @@ def untraced_report(scenario: Scenario, summary: dict) -> str:
     model = scenario.model
     lines = _heading(scenario) + [
         "## Model", "",
-        f"- {pipeline(model).noun} of {_count(model.n, 'cell')}, {_count(model.n_in, 'input')}, {_count(model.n_out, 'output')}: "
+        f"- {pipeline(model).noun} of {_count(model.n, 'cell')}, {_count(model.n_in, 'input')}, "
+        f"{_count(model.n_out, 'output')}: "
         f"{fmt.count(summary['n_params'])} parameters, {fmt.count(summary['step_macs'])} multiply-adds per step "
         "(gates and readout, per sequence)",
         "- not a clocked model: it is trained and scored on the task, never simulated, so there is no trace, "

@@ -195,20 +195,14 @@ def _add_run(sub) -> None:
 
 
 def _run(args) -> int:
+    from .kinds import pipeline
     from .outputs import run_scenario
     from .scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet, resume=args.resume)
     if not args.quiet:
-        if "activations" not in summary:        # an LSTM: trained and scored, never simulated
-            line = (f"{scenario.name}: an LSTM of {fmt.count(summary['n_params'])} parameters, "
-                    f"{fmt.count(summary['step_macs'])} multiply-adds per step (not simulated: no trace)")
-        else:
-            line = (f"{scenario.name}: {fmt.count(summary['activations'])} activations, "
-                    f"{fmt.count(summary['macs'])} multiply-adds, {fmt.value(summary['speedup_vs_dense'])}x fewer "
-                    f"than a dense RNN; {fmt.count(summary['inputs_dropped'])} of {fmt.count(summary['inputs'])} "
-                    "inputs dropped")
+        line = pipeline(scenario.model).line(scenario.name, summary)
         if "latency" in summary and summary["latency"]["p99"] is not None:
             line += (f"; latency p99 {fmt.value(summary['latency']['p99'])} (over the inputs read), "
                      f"{fmt.count(summary['deadline_misses'])} deadline misses")
@@ -399,7 +393,7 @@ def _analyze(args) -> int:
     import json
     import math
 
-    from ..sched.analyze import analyze, analysis_table
+    from ..sched.analyze import analysis_in_seconds, analysis_table, analyze
     from .scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -409,6 +403,8 @@ def _analyze(args) -> int:
                                 key="engine.compute", file=args.scenario)
     result = analyze(scenario.model, options["compute"], deadline=options.get("deadline"), step=options.get("step"),
                      batch=scenario.x.shape[0])
+    if options.get("step"):                                     # real units: times in seconds, as the summary's
+        result = analysis_in_seconds(result, options["step"])
     if args.json:
         def finite(v):
             if isinstance(v, float) and not math.isfinite(v):

@@ -187,6 +187,7 @@ class AggregateTrace:
         out = {
             "engine": meta.get("engine"),
             "schedule_order": meta.get("schedule_order", "step-major"),
+            "dtype": dtype,
             "n_steps": int(meta["n_steps"]),
             "batch": B,
             "count_basis": "per batch" if B > 1 else "per sequence",

@@ -165,16 +165,17 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     """
     B, L, n_in = X.shape
     n, m = plan.n, plan.m
+    dt = plan.dtype                             # every float array in the model's dtype (DESIGN section 12)
+    X = np.ascontiguousarray(X, dtype=dt)
     if plan.buffered:
         X = (InputBuffer(plan, B) if buffer is None else buffer).inputs(X, active)    # (B, L, n_x)
-    dt = plan.dtype                             # every float array in the model's dtype (DESIGN section 12)
     Z = np.empty((L + 1, B, m), dt)             # the kernel writes the inputs of each step as it goes
     Z[0, :, :n] = plan.h0 if h0 is None else h0
     Z[L, :, n:] = 0.0
     counts = np.zeros((plan.g, 2), dtype=np.int64) if counts is None else counts
     Y = np.empty((L, B, plan.W_out.shape[0]), dt)
     W_out = plan.W_out.ravel().copy()       # (n_out * n,) writable, as wflat: the product compiles once, not twice
-    X = np.ascontiguousarray(X, dtype=dt).reshape(-1)
+    X = X.reshape(-1)
     if order not in (None, MODULE_MAJOR, STEP_MAJOR):
         raise InvalidValueError(key="order", value=order, expected=f"{MODULE_MAJOR!r} or {STEP_MAJOR!r}")
     chosen = schedule_order(plan, B)

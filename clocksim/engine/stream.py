@@ -160,7 +160,8 @@ class Source:
             shape = "(c, n_in) or (B, c, n_in)" if batched is None else ("(B, c, n_in)" if batched else "(c, n_in)")
             raise ShapeError(f"chunk at step {lo}: got shape {arr.shape}, expected {shape} with "
                              f"n_in={self.n_in} and c >= 1, like the first chunk", key="x")
-        arr = arr.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore"):            # a value beyond float32's range becomes inf: refused below
+            arr = arr.astype(self.dtype, copy=False)
         if arr.ndim == 2:
             arr = arr[None]
         if batched is not None and arr.shape[0] != self.B:

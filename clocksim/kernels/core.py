@@ -490,9 +490,9 @@ def copy_into(dst, src):
 def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act):
     """One activation of module ``i`` over a batch of ``B`` rows; returns the multiply-adds it executed.
 
-    src : flat float64; row q of the module's read block starts at ``s_off + q*s_ld``
+    src : flat float64 or float32 (every array of one dtype); row q of the module's read block starts at ``s_off + q*s_ld``
           and holds the c_i values it reads (the units of the modules it reads, then x)
-    dst : flat float64; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
+    dst : flat, of src's dtype; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
     act : the activation code, or ACT_NONE for the product alone: the caller then applies
           :func:`bias_activate` to the rows (which gives the same bits)
 
@@ -559,7 +559,7 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts,
     W_out, b_out, out_act, Y : as for :func:`readout`, which runs every few steps over the
         states just computed (at least READOUT_ROWS rows), while they are in cache; every
         output element is summed in the same order as in one readout of all steps
-    X : flat B*L*(m - n) float64, the inputs (B, L, m - n), C-ordered: the input columns of row s
+    X : flat B*L*(m - n), the inputs (B, L, m - n), C-ordered: the input columns of row s
         are written at step s, while the row is in cache (written up front, the 71 MB work array
         of a B = 32 run was first touched far from its use, and read back from memory: 8 % slower)
 
@@ -871,11 +871,11 @@ def buffer_window(X, closes, mode, acc, count, out):
     every sample ``s`` with ``closes[s]``. The sum runs in sample order; the mean is that
     sum divided by the count.
 
-    X : (B, c, n_in) float64, a chunk of input samples
+    X : (B, c, n_in) float64 or float32 (all three arrays of one dtype), a chunk of input samples
     closes : (c,) bool, a firing latches sample s (its window ends there)
-    acc : (B, n_in) float64, running sum or max of the open window, carried across chunks
+    acc : (B, n_in), running sum or max of the open window, carried across chunks
     count : (1,) int64, samples in the open window, carried across chunks
-    out : (B, c, n_in) float64, written
+    out : (B, c, n_in), written
     """
     B, c, n_in = X.shape
     if closes.shape[0] < c:

@@ -165,3 +165,20 @@ def test_bytes_halve_at_float32(rng):
     assert s32["macs"] == s64["macs"] and s32["bytes_read"] * 2 == s64["bytes_read"] > 0
     for a, b in zip(s32["per_module"], s64["per_module"]):
         assert 2 * a["bytes_read"] == b["bytes_read"] and 2 * a["bytes_written"] == b["bytes_written"]
+
+
+def test_the_scenario_key(tmp_path):
+    from clocksim.app.scenario import ScenarioError, load_scenario
+
+    path = tmp_path / "s.toml"
+    path.write_text('[model]\nperiods = [1, 2, 4]\nmodule_sizes = 3\ndtype = "float32"\n')
+    s = load_scenario(path)
+    assert s.model.dtype == "float32" and all(p.dtype == np.float32 for p in s.model.params.values())
+    path.write_text('[model]\nperiods = [1, 2, 4]\nmodule_sizes = 3\n')
+    assert load_scenario(path).model.dtype == "float64"
+    path.write_text('[model]\nkind = "rnn"\nmodule_sizes = 4\ndtype = "float32"\n')
+    assert load_scenario(path).model.dtype == "float32"
+    path.write_text('[model]\nperiods = [1, 2]\ndtype = "half"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "model.dtype: got 'half', expected one of \"float64\", \"float32\"" in str(info.value)

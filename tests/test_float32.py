@@ -182,3 +182,17 @@ def test_the_scenario_key(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert "model.dtype: got 'half', expected one of \"float64\", \"float32\"" in str(info.value)
+
+
+def test_energy_follows_the_dtype(rng):
+    from clocksim.sched.device import Device
+
+    device = Device.load("horowitz-45nm")
+    model = random_model(rng, g=3, sizes=[3, 4, 2], periods=[1, 2, 4], connectivity="slow-to-fast", n_in=2, n_out=1)
+    X = rng.normal(size=(20, 2))
+    t64 = cs.simulate(model, X, engine="events", compute=cs.ComputeModel(device=device), step=1e-3).trace
+    t32 = cs.simulate(model.astype("float32"), X, engine="events", compute=cs.ComputeModel(device=device),
+                      step=1e-3).trace
+    e32, e64 = t32.summary()["energy"], t64.summary()["energy"]
+    assert e32 == device.energy(t64, "float32")["energy"] != e64              # the run's dtype prices it
+    assert t32.summary()["bytes_read"] * 2 == t64.summary()["bytes_read"]

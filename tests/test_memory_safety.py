@@ -65,8 +65,8 @@ def jit_cases():
                         input_mode=["latest", "mean", "latest"], dtype="float32")
     x = rng.normal(size=(3, 30, 2))                                  # float32: every path, the same bits JIT on or off
     for label, engine in (("compiled", "compiled"), ("events", "events"),
-                          ("general", EventEngine(compute=cs.ComputeModel(cores=2)))):
-        r = cs.simulate(m, x, engine=engine, chunk=16)
+                          ("general", EventEngine(compute=cs.ComputeModel(cores=2), chunk=16))):
+        r = cs.simulate(m, x, engine=engine, **({} if label == "general" else {"chunk": 16}))
         out[f"f32-{label}-y"], out[f"f32-{label}-h"] = r.y, r.h
     m = cs.ClockworkRNN(2, 1, [3, 4], [1, 2], seed=5)
     loss, grads = cs.loss_and_grad(m, rng.normal(size=(20, 2)), rng.normal(size=(20, 1)))

@@ -106,51 +106,65 @@ def sample(run, calls: int) -> float:
         gc.enable()
 
 
+def wait_for_quiet(name: str, busy_ok: bool) -> tuple:
+    """The load average once it is at most QUIET_LOAD (a load of one's own making gets 3 minutes to decay);
+    exits 3 when the machine stays busy, unless ``busy_ok``."""
+    for _ in range(36):
+        if os.getloadavg()[0] <= QUIET_LOAD or busy_ok:
+            break
+        time.sleep(5)
+    load = os.getloadavg()
+    if load[0] > QUIET_LOAD and not busy_ok:
+        print(f"{name}: load average {load[0]:.2f} > {QUIET_LOAD}: not a result; wait or pass --busy-ok",
+              file=sys.stderr)
+        sys.exit(3)
+    return load
+
+
+def compare(base, new, rounds: int, same=None) -> dict:
+    """``new`` against ``base`` (two callables doing the same work), interleaved ABBA for ``rounds`` rounds."""
+    outs = (base(), new())                                     # warm-up: compile or load
+    calls = max(1, int(SAMPLE_S / max(sample(base, 1), 1e-6)))
+    samples = {"base": [], "new": []}
+    runs = {"base": base, "new": new}
+    for r in range(rounds):
+        for name in (("base", "new") if r % 2 == 0 else ("new", "base")):
+            samples[name].append(sample(runs[name], calls))
+    b, c = np.array(samples["base"]), np.array(samples["new"])
+    return {"calls_per_sample": calls, "base_s": float(np.median(b)), "new_s": float(np.median(c)),
+            "ratio_median": float(np.median(c) / np.median(b)), "ratio_min": float(c.min() / b.min()),
+            "ratio_paired_median": float(np.median(c / b)),        # round r's two samples ran back to back
+            "same_outputs": None if same is None else bool(same(*outs)),
+            "base_samples": b.tolist(), "new_samples": c.tolist()}
+
+
+def line(shape: str, r: dict) -> str:
+    return (f"{shape}: new/base median {r['ratio_median']:.3f}, min {r['ratio_min']:.3f}, "
+            f"paired {r['ratio_paired_median']:.3f}, load {os.getloadavg()[0]:.1f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--only", default="", help="run only the shapes whose name contains this")
     ap.add_argument("--busy-ok", action="store_true", help="report even when the machine is busy")
     args = ap.parse_args()
-    for _ in range(36):                                   # give a load of one's own making 3 minutes to decay
-        if os.getloadavg()[0] <= QUIET_LOAD or args.busy_ok:
-            break
-        time.sleep(5)
-    load_before = os.getloadavg()
-    if load_before[0] > QUIET_LOAD and not args.busy_ok:
-        print(f"bench_checks: load average {load_before[0]:.2f} > {QUIET_LOAD}: not a result; wait or pass --busy-ok",
-              file=sys.stderr)
-        sys.exit(3)
+    load_before = wait_for_quiet("bench_checks", args.busy_ok)
     with tempfile.TemporaryDirectory(prefix="bench_checks.") as tmp:
         base, removed = load_base(Path(tmp))
-        packages = {"base": base, "checked": clocksim}
-        assert packages["base"].__file__ != clocksim.__file__
-        runs = {name: shapes(cs) for name, cs in packages.items()}
+        assert base.__file__ != clocksim.__file__
+        runs = {"base": shapes(base), "checked": shapes(clocksim)}
         result = {}
         for k, (shape, _) in enumerate(runs["checked"]):
             if args.only not in shape:
                 continue
-            contenders = {name: runs[name][k][1] for name in packages}
-            outs = {name: run().y for name, run in contenders.items()}          # warm-up: compile or load
-            same = np.array_equal(outs["base"], outs["checked"])
-            calls = max(1, int(SAMPLE_S / max(sample(contenders["base"], 1), 1e-6)))
-            samples = {name: [] for name in packages}
-            for r in range(args.rounds):
-                for name in (("base", "checked", "checked", "base") if r % 2 == 0 else ("checked", "base", "base",
-                                                                                           "checked"))[:2]:
-                    samples[name].append(sample(contenders[name], calls))
-            b, c = np.array(samples["base"]), np.array(samples["checked"])
-            pairs = c / b                                  # round r's two samples ran back to back
-            result[shape] = {"calls_per_sample": calls, "base_s": float(np.median(b)), "checked_s": float(np.median(c)),
-                             "ratio_median": float(np.median(c) / np.median(b)), "ratio_min": float(c.min() / b.min()),
-                             "ratio_paired_median": float(np.median(pairs)),
-                             "same_outputs": bool(same), "base_samples": b.tolist(), "checked_samples": c.tolist()}
-            print(f"{shape}: checked/base median {result[shape]['ratio_median']:.3f}, "
-                  f"min {result[shape]['ratio_min']:.3f}, paired {result[shape]['ratio_paired_median']:.3f}, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    load_after = os.getloadavg()
+            result[shape] = compare(runs["base"][k][1], runs["checked"][k][1], args.rounds,
+                                    same=lambda a, b: np.array_equal(a.y, b.y))
+            print(line(shape, result[shape]), file=sys.stderr)
     _common.report("bounds_checks", {
-        "baseline": f"this tree with its {removed} kernel bounds checks rewritten to dead code", "rounds": args.rounds, "clock": "process_time", "sample_s": SAMPLE_S,
-        "load_average_before": load_before, "load_average_after": load_after, "required": TARGET,
+        "baseline": f"this tree with its {removed} kernel bounds checks rewritten to dead code", "new": "this tree",
+        "rounds": args.rounds, "clock": "process_time", "sample_s": SAMPLE_S,
+        "load_average_before": load_before, "load_average_after": os.getloadavg(), "required": TARGET,
         "shapes": result, "meets_target": all(s["ratio_median"] < TARGET for s in result.values()),
     })
 

@@ -44,7 +44,8 @@ if TYPE_CHECKING:                      # what the names below resolve to, for ty
         prime_periods,
         stagger_phases,
     )
-    from .cost import ComputeModel, Exponential, Fixed, LinkLatency, Uniform
+    from .cost import Exponential, Fixed, LinkLatency, Uniform
+    from .sched.compute import ComputeModel
     from .sched.analyze import analyze
     from .sched.device import Device
     from .engine import ENGINES, Result, simulate

@@ -47,17 +47,9 @@ KNOWN = {
     # by the engine and differentiated by train/ (DESIGN section 4; issue 26, stage 2).
     ("model/lstm.py", "kernels"): "LSTM runs its own kernels",
     ("model/lstm.py", "train"): "LSTM computes its own loss and gradient",
-    # Per-bin multiply-adds of a trace (cost.binned_macs) are a quantity derived from the records;
-    # its place is trace/ (derive), then the cost plot reads only the trace.
-    ("plot/costs.py", "cost"): "binned_macs lives in cost/",
     # Round two imported the compute model from cost/; cost.timing re-exports it from sched/ so those
     # imports keep working (issue 27). Removed once callers import clocksim.sched.
     ("cost/timing.py", "sched"): "re-exports ComputeModel for old imports",
-    # matplotlib outside plot/: two figure modules that belong in plot/ (issue 26, stage 2). The
-    # application's own draw-save-close copies are gone: every figure is written by
-    # plot.save_figures (issue 31).
-    ("app/reproduce/figures.py", "matplotlib"): "a figure module outside plot/",
-    ("app/search/figures.py", "matplotlib"): "a figure module outside plot/",
 }
 
 

@@ -216,6 +216,7 @@ VALID = {
                                                              "readouts": None, "meta": None}),
     "Trace.save": lambda w: (w.trace.save, {"path": w.out("t.npz"), "fingerprint": None}),
     "Trace.step_macs": lambda w: (w.trace.step_macs, {}),
+    "Trace.binned_macs": lambda w: (w.trace.binned_macs, {"edges": [0.0, 4.0, 8.0]}),
     "Trace.summary": lambda w: (w.trace.summary, {}),
     "Trace.to_chrome": lambda w: (w.trace.to_chrome, {"path": w.out("t.json"), "us_per_step": 1000.0,
                                                       "zero_width": 0.5}),

@@ -67,7 +67,8 @@ from ..kernels import core as K
 from .._validate import as_int_list, as_real_array
 from ..trace.aggregate import AggregateTrace
 from ..model.clocks import resolve_clocks
-from ..cost import ComputeModel, Delay, LinkLatency, as_delay
+from ..cost import Delay, LinkLatency, as_delay
+from ..sched.compute import ComputeModel
 from ..errors import InvalidValueError, ShapeError, UnsupportedError
 from ..sched.records import job_records, schedule_summary
 from ..sched.scheduler import Job, Scheduler

@@ -12,10 +12,16 @@ rather than touch memory outside them. With ``NUMBA_DISABLE_JIT=1`` the kernels 
 same states within 1e-12: a bounds-checked run of either engine is one environment variable away.
 The library imports the submodule it needs (``from clocksim.kernels import core as K``); the names below keep
 ``clocksim.kernels.run_sequence`` and the other documented paths working (importing them
-compiles nothing: numba compiles, or loads from its cache, on the first call).
+compiles nothing: numba compiles, or loads from its cache, on the first call). Importing the package
+first deletes numba's cache entries if any jitted source changed since they were written
+(:mod:`~clocksim.kernels._cache`): a kernel compiled into another is never run stale.
 """
 
-from .core import (
+from ._cache import purge_stale
+
+purge_stale()
+
+from .core import (  # noqa: E402
     ACT_LINEAR,
     ACT_NONE,
     ACT_RELU,

@@ -19,7 +19,8 @@ with fonts for print at that width and titles wrapped to fit; the default is the
 screen layout.
 
 The figures live in submodules by subject (``timeline``, ``costs``, ``energy``, ``arrays``,
-``compare``, ``sweeps``); ``files`` has the one draw-save-close path,
+``compare``, ``sweeps``, and, for the application's own outputs, ``history`` (a search's trials) and ``reproduce``
+(the paper reproduction's figures)); ``files`` has the one draw-save-close path,
 :func:`save_figures` (PNG, PDF, SVG, atomic writes, the figure closed afterwards).
 Everything public is importable from here.
 """

@@ -8,7 +8,6 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from . import _format as fmt
-from ..cost import binned_macs
 from ..errors import InvalidValueError
 from ..trace.core import Trace
 from ._style import (
@@ -76,12 +75,7 @@ def _step_costs(trace: Trace):
     """Bin edges (one bin per input step, (L+1,)) and costs per bin: (g + 1, L), module rows then readout."""
     times = _input_times(trace)
     edges = np.append(times, times[-1] + _dt(times))
-    B = trace.batch
-    act, ro = trace.activations, trace.readouts
-    L, g = times.size, trace.g
-    bin_act = np.clip(np.searchsorted(edges, act["time"], side="right") - 1, 0, L - 1)
-    bin_ro = np.clip(np.searchsorted(edges, ro["time"], side="right") - 1, 0, L - 1)
-    out = binned_macs(L, g, bin_act, act["module"], act["macs"], bin_ro, int(_meta(trace, "readout_macs")) * B)
+    out = trace.binned_macs(edges)
     return edges, out.astype(float)
 
 

@@ -62,7 +62,7 @@ import numpy as np
 from .. import cost
 from .aggregate import AggregateTrace
 from .._files import atomic_write  # noqa: F401 - the one atomic writer, re-exported (clocksim.trace.atomic_write)
-from .._validate import as_callable, as_mapping, as_path
+from .._validate import as_callable, as_mapping, as_path, as_real_array
 from ..errors import FileFormatError, InvalidTypeError, InvalidValueError
 from .files import Entry, json_default, json_entry, parse_json_entry, read_npz, write_npz
 from ..sched.records import JOB_DTYPE, SEGMENT_DTYPE
@@ -250,6 +250,25 @@ class Trace:
         per_bin = cost.binned_macs(steps.size, self.g, where[:act_bins.size], self.activations["module"],
                                    self.activations["macs"], where[act_bins.size:], ro_each)
         return steps, per_bin.sum(axis=0)
+
+    def binned_macs(self, edges: np.ndarray) -> np.ndarray:
+        """Multiply-adds per time bin and module: bin ``k`` is ``[edges[k], edges[k+1])``, a record before the
+        first edge counts in the first bin and one at or after the last in the last.
+
+        Returns
+        -------
+        int64 ndarray, shape (g + 1, len(edges) - 1)
+            Rows 0..g-1 the modules' activations, row g the readouts (whole batch; :func:`clocksim.cost.binned_macs`).
+        """
+        edges = as_real_array("edges", edges, ndim=1)
+        if edges.size < 2 or (np.diff(edges) <= 0).any():
+            raise InvalidValueError(f"got {edges.size} edges, expected at least two, increasing", key="edges")
+        n_bins = edges.size - 1
+        act, ro = self.activations, self.readouts
+        bin_act = np.clip(np.searchsorted(edges, act["time"], side="right") - 1, 0, n_bins - 1)
+        bin_ro = np.clip(np.searchsorted(edges, ro["time"], side="right") - 1, 0, n_bins - 1)
+        return cost.binned_macs(n_bins, self.g, bin_act, act["module"], act["macs"], bin_ro,
+                                int(self.meta.get("readout_macs", 0)) * self.batch)
 
     # ------------------------------------------------------------------ exports (clocksim.export)
     def to_csv(self, path, table: str = "activations") -> Path:

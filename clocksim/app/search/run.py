@@ -395,7 +395,7 @@ def _front_toml(spec: SearchSpec, row: dict, trials) -> str:
 
 def _figures(spec: SearchSpec, folder: Path, complete: list[dict], rows: list[dict], notes: list[str]) -> list[Path]:
     from ...plot import plot_pareto, save_figures
-    from .figures import plot_history
+    from ...plot.history import plot_history
 
     objectives = spec.objectives
     x, y = (objectives[0], objectives[1]) if len(objectives) > 1 else (None, objectives[0])

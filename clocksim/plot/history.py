@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InvalidValueError
+from ..errors import InvalidValueError
 
 __all__ = ["plot_history"]
 

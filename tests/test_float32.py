@@ -104,6 +104,13 @@ def test_dtype_api_and_the_summary(rng):
     lstm = cs.LSTM(2, 1, 4, dtype="float32")
     y, h = lstm.forward(np.ones((6, 2)))
     assert lstm.dtype == "float32" and y.dtype == np.float32 and h.dtype == np.float32
+    X, T = np.random.default_rng(2).normal(size=(2, 8, 2)), np.random.default_rng(3).normal(size=(2, 8, 1))
+    lstm64 = cs.LSTM(2, 1, 4)
+    loss32, g32 = lstm.loss_and_grad(X, T)
+    loss64, g64 = lstm64.loss_and_grad(X, T)
+    assert abs(loss32 - loss64) < 1e-5 * abs(loss64)
+    for k in g64:
+        assert g32[k].dtype == np.float32 and np.abs(g32[k] - g64[k]).max() < 1e-3 * max(np.abs(g64[k]).max(), 1e-3), k
 
 
 @pytest.mark.parametrize("bad", ["float16", "double64", 3, None, np.int32])

@@ -27,7 +27,7 @@ def as_dtype(value, key: str = "dtype") -> str:
     anything else is refused, naming ``key``, the value and what is expected."""
     try:
         name = np.dtype(value).name if not isinstance(value, bool) and value is not None else None
-    except TypeError:
+    except (TypeError, ValueError):
         name = None
     if name not in DTYPES:
         raise InvalidValueError(key=key, value=value, expected=" or ".join(repr(d) for d in DTYPES))

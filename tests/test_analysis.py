@@ -383,3 +383,36 @@ def test_search_prunes_what_the_analysis_proves_unschedulable(tmp_path):
         summary = cs.simulate(scenario.model, scenario.x, engine="events", compute=o["compute"],
                               deadline=o["deadline"]).trace.summary()
         assert summary["deadline_misses"] > 0 or any(p["deadline_misses"] for p in summary["per_module"])
+
+
+def test_analyze_cli_gives_times_in_seconds_when_the_scenario_sets_step(tmp_path, capsys):
+    import clocksim as cs
+    from clocksim.app.cli import main
+    from clocksim.app.scenario import load_scenario
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "keyword_spotter.toml"      # step = "10 ms"
+    loaded = load_scenario(scenario, [])
+    options = loaded.engine_options
+    steps = cs.analyze(loaded.model, options["compute"], deadline=options["deadline"], step=options["step"],
+                       batch=loaded.x.shape[0])
+    assert steps["time_unit"] == "steps" and options["step"] == pytest.approx(0.01)
+    assert main(["analyze", str(scenario), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["time_unit"] == "s" and data["step"] == pytest.approx(0.01)
+    assert data["latency_bound"] == pytest.approx(steps["latency_bound"] * 0.01)
+    assert data["deadline"] == pytest.approx(0.02)
+    for row, ref in zip(data["modules"], steps["modules"]):
+        for key in ("C", "T", "deadline", "wcrt", "slack"):
+            assert row[key] == pytest.approx(ref[key] * 0.01), key
+        assert row["period"] == ref["period"] and row["period_s"] == pytest.approx(ref["period"] * 0.01)
+    assert data["readout"]["wcrt"] == pytest.approx(steps["readout"]["wcrt"] * 0.01)
+    assert main(["analyze", str(scenario)]) == 0
+    out = capsys.readouterr().out
+    assert "wcrt (s)" in out and "C (s)" in out and "times in s" in out and "(steps)" not in out
+    fast = min(steps["modules"], key=lambda r: r["C"])
+    assert f"{fast['C'] * 0.01:.4g}" in out
+    plain = tmp_path / "plain.toml"
+    plain.write_text("[model]\nperiods = [1, 2]\nmodule_sizes = 2\n[input]\nsteps = 4\n"
+                     "[engine]\nname = \"events\"\n[engine.compute]\ncores = 1\nexecution = [0.25, 0.5]\n")
+    assert main(["analyze", str(plain)]) == 0
+    out = capsys.readouterr().out
+    assert "wcrt (steps)" in out and "(s)" not in out

@@ -299,3 +299,28 @@ def test_keyword_spotter_scenario_meets_its_deadline():
     s = cs.simulate(sc.model, sc.x, engine="events", **sc.engine_options).trace.summary()
     assert s["deadline_misses"] == 0 and s["latency"]["max"] == pytest.approx(0.01409, abs=1e-5)
     assert s["preemptions"] == 16
+
+
+def test_perfetto_job_times_are_microseconds_when_step_is_set(tmp_path):
+    import json
+    model = cs.ClockworkRNN(1, 1, [2, 2], [1, 2], seed=0)
+    X = np.zeros((8, 1))
+    compute = cs.ComputeModel(cores=1, preemptive=True, execution=["2 ms", "5 ms"], context_switch="100 us")
+    res = cs.simulate(model, X, engine="events", compute=compute, step="10 ms")
+    jobs = res.trace.jobs
+    doc = json.loads(res.trace.to_chrome(tmp_path / "t.json").read_text())
+    slices = [e for e in doc["traceEvents"] if e.get("cat") == "job" and e["pid"] == 1]
+    assert slices and all("release" not in e["args"] and "deadline" not in e["args"] for e in slices)
+    for e in slices:
+        job = jobs[e["args"]["job"]]
+        assert e["args"]["release_us"] == pytest.approx(job["release"] * 1e4)           # 10 ms steps
+        assert e["args"]["deadline_us"] == pytest.approx(job["deadline"] * 1e4)
+        assert e["ts"] >= e["args"]["release_us"] - 1e-6 and e["args"]["overhead_us"] == pytest.approx(100.0)
+    fast = [e for e in slices if jobs[e["args"]["job"]]["module"] == 0]
+    assert any(e["args"]["deadline_us"] - e["args"]["release_us"] == pytest.approx(1e4) for e in fast)
+    steps = cs.simulate(model, X, engine="events", compute=cs.ComputeModel(cores=1, preemptive=True,
+                                                                          execution=[0.2, 0.5]))
+    doc = json.loads(steps.trace.to_chrome(tmp_path / "s.json").read_text())
+    plain = [e for e in doc["traceEvents"] if e.get("cat") == "job"]
+    assert plain and all("release_us" not in e["args"] for e in plain)
+    assert {e["args"]["release"] for e in plain} == set(steps.trace.jobs["release"].tolist())

@@ -399,7 +399,7 @@ def _analyze(args) -> int:
     import json
     import math
 
-    from ..sched.analyze import analyze, analysis_table
+    from ..sched.analyze import analysis_in_seconds, analysis_table, analyze
     from .scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -409,6 +409,8 @@ def _analyze(args) -> int:
                                 key="engine.compute", file=args.scenario)
     result = analyze(scenario.model, options["compute"], deadline=options.get("deadline"), step=options.get("step"),
                      batch=scenario.x.shape[0])
+    if options.get("step"):                                     # real units: times in seconds, as the summary's
+        result = analysis_in_seconds(result, options["step"])
     if args.json:
         def finite(v):
             if isinstance(v, float) and not math.isfinite(v):

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from bisect import bisect_right
 from functools import partial
 
 import numba
@@ -722,6 +723,7 @@ class _Simulation:
     def _start_jobs(self, env, order: list[int]) -> None:
         """Set up the scheduler and drive every module's firings (see the module docstring)."""
         tasks, compute, g = self.tasks, self.engine.compute, self.model.g
+        self.g_jobs = g                                 # module index of the readout job
         self.policy = compute.policy_for(tasks)
         self.sched = Scheduler(self.policy, tasks.cores, preemptive=tasks.preemptive, partition=tasks.partition,
                                readout_core=tasks.readout_core, speeds=tasks.speeds,
@@ -735,11 +737,14 @@ class _Simulation:
         self.busy_module = [False] * g
         self.backlog: list[list[Job]] = [[] for _ in range(g)]
         self.published_at = [-np.inf] * g
+        self.publishing: list[int] = []                 # modules whose jobs finished now, to publish in PUBLISH
         self.dispatch_at = None                         # the instant a dispatch is scheduled for
+        self.dispatch_slot, self.publish_slot = Slot(env), Slot(env)
         self.outstanding: list[int] = []                # per sample: jobs that latch it, not yet finished
         self.counted = 0                                # samples whose latching firings are counted
         self.complete = []                              # per sample: the readout job's finish
         self.ts_view = self.view["ts"]
+        self.ts_cached = ((-1, -1), [])                 # (first sample, count) of the input window, its times
         self.count_latches = tasks.readout_wcet is not None
         if tasks.readout_wcet is not None:
             self._count_latches()
@@ -791,8 +796,7 @@ class _Simulation:
         deadline = t + self.rel_deadline[i]
         sample = -1                                     # the sample it latches: needed for the readout job
         if self.count_latches:
-            sample = int(self.I[EK.H_XBASE]) + int(np.searchsorted(self.ts_view[:int(self.I[EK.H_XN])], t,
-                                                                   "right")) - 1
+            sample = self._latched_sample(t)
         job = Job(i, t, deadline, work, self.policy.key(i, t, deadline), sample)
         if self.busy_module[i]:
             self.backlog[i].append(job)
@@ -800,32 +804,43 @@ class _Simulation:
             self.busy_module[i] = True
             self._release(job)
 
+    def _latched_sample(self, t: float) -> int:
+        """The input sample a firing at ``t`` latches: the last one arrived by ``t``."""
+        window = (int(self.I[EK.H_XBASE]), int(self.I[EK.H_XN]))
+        if self.ts_cached[0] != window:
+            self.ts_cached = (window, self.ts_view[:window[1]].tolist())
+        return window[0] + bisect_right(self.ts_cached[1], t) - 1
+
     def _release(self, job: Job) -> None:
         self.sched.release(job)
-        now = self.env.now
-        if self.dispatch_at != now:
-            self.dispatch_at = now
-            Slot(self.env, 0.0, ARBITRATE).callbacks.append(self._dispatch)
+        if self.dispatch_at != self.env.now:
+            self._ask_dispatch()
+
+    def _ask_dispatch(self) -> None:
+        """The scheduler decides in this instant's ARBITRATE slot (one slot object, processed before it is reused)."""
+        self.dispatch_at = self.env.now
+        self.dispatch_slot.again(0.0, ARBITRATE).callbacks.append(self._dispatch)
 
     def _release_readout(self, sample: int, _event=None) -> None:
         t = self.env.now
         work = self.tasks.readout_wcet
         if self.vary is not None:
-            work *= float(self.variation.fractions(self.vary[self.model.g], 1)[0])
-        self._release(Job(self.model.g, t, np.inf, work, self.policy.key(self.model.g, t, np.inf), sample))
+            work *= float(self.variation.fractions(self.vary[self.g_jobs], 1)[0])
+        self._release(Job(self.g_jobs, t, np.inf, work, self.policy.key(self.g_jobs, t, np.inf), sample))
 
     def _dispatch(self, _event) -> None:
         self.dispatch_at = None
         env = self.env
         now = env.now
+        finish, g, published_at = self._finish, self.g_jobs, self.published_at
         for job in self.sched.dispatch(now):
-            if job.data is None and job.module < self.model.g:          # first start: read the inputs
+            if job.data is None and job.module < g:                   # first start: read the inputs
                 job.data = True
-                if self.published_at[job.module] == now:              # after the previous job's publish
+                if published_at[job.module] == now:                   # after the previous job's publish
                     Slot(env, 0.0, LATE_READ).callbacks.append(partial(self._read_late, job))
                     continue
                 self._activate(job, now)
-            Slot(env, job.finish_at - now, COMPUTE).callbacks.append(partial(self._finish, job, job.token))
+            Slot(env, job.finish_at - now, COMPUTE).callbacks.append(partial(finish, job, job.token))
 
     def _activate(self, job: Job, now: float) -> None:
         if self.I[EK.H_NACT] >= CHUNK:
@@ -846,12 +861,14 @@ class _Simulation:
         self.sched.complete(job, now)
         self.done.append(job)
         i = job.module
-        if i == self.model.g:
+        if i == self.g_jobs:
             self.complete[job.sample] = now
         else:
             self.published_at[i] = now
-            Slot(env, 0.0, PUBLISH).callbacks.append(partial(self._publish, i))
-            if self.tasks.readout_wcet is not None and job.sample >= 0:
+            if not self.publishing:                     # one PUBLISH slot per instant, in the order of the finishes
+                self.publish_slot.again(0.0, PUBLISH).callbacks.append(self._publish_finished)
+            self.publishing.append(i)
+            if self.count_latches and job.sample >= 0:
                 self.outstanding[job.sample] -= 1
                 if self.outstanding[job.sample] == 0:
                     self._release_readout(job.sample)
@@ -859,11 +876,16 @@ class _Simulation:
                 self._release(self.backlog[i].pop(0))
             else:
                 self.busy_module[i] = False
-        if self.dispatch_at != now:
-            self.dispatch_at = now
-            Slot(env, 0.0, ARBITRATE).callbacks.append(self._dispatch)
+        if self.dispatch_at != now and any(self.sched.ready):      # nothing ready: a release in this instant asks
+            self._ask_dispatch()
 
-    def _publish(self, i: int, _event) -> None:
+    def _publish_finished(self, _event) -> None:
+        """Publish the modules whose jobs finished in this instant, in the order they finished."""
+        finished, self.publishing = self.publishing, []
+        for i in finished:
+            self._publish(i)
+
+    def _publish(self, i: int) -> None:
         if self.I[EK.H_NMSG] >= CHUNK:
             self.flush()
         EK.publish(i, self.env.now, self.zero_latency, self.S, self.V, self.I)

@@ -424,38 +424,9 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
         if failed:
             out[i] = _unbounded(t, name, False, failed)
             continue
-        hp = [j for j in range(len(tasks)) if j != i and prio[j] <= prio[i]]
-        lp_c = sorted((tasks[j].C for j in range(len(tasks)) if prio[j] > prio[i]), reverse=True)[:m]
         gap, _ = _sporadic(t)
-
-        def work(j: int, L: Fraction) -> tuple[Fraction, int, Fraction]:
-            """W_j(L), its slope just after L (0 or 1) and how far that slope holds."""
-            tj, (gap_j, _) = tasks[j], _sporadic(tasks[j])
-            if tj.J >= tj.T:                      # bursts: count the releases a window L + R_j holds
-                x = L + bound[j] + tj.J
-                n = _floor(x / tj.T) + 1
-                return n * tj.C, 0, tj.T - (x - (n - 1) * tj.T)
-            r = bound.get(j, gap_j)               # an equal-priority task not bounded yet: its least gap
-            n = _floor((L + r - tj.C) / gap_j)
-            rem = max(Fraction(0), L + r - tj.C - n * gap_j)
-            if rem < tj.C:
-                return n * tj.C + rem, 1, tj.C - rem
-            return n * tj.C + tj.C, 0, gap_j - rem
-
-        def g(x: Fraction, t=t, hp=hp, lp_c=lp_c) -> tuple[Fraction, Fraction, Fraction]:
-            parts = [work(j, x) for j in hp]
-            total = sum((p[0] for p in parts), Fraction(0)) + (0 if preemptive else sum(lp_c, Fraction(0)))
-            return (t.C if preemptive else 0) + total / m, Fraction(sum(p[1] for p in parts), m), \
-                min((p[2] for p in parts), default=None)
-
         try:
-            if gap <= 0:
-                raise _Capped("a least gap T - J <= 0", cap)
-            if preemptive:          # finished by R once C_k + (1/m) sum_i W_i(R) <= R
-                r, its = _least_crossing(g, t.C, gap, False, cap, f"the response of task {i}")
-            else:                   # started by S once (1/m) (sum_i W_i(S) + lp) < S
-                r, its = _least_crossing(g, sum(lp_c, Fraction(0)) / m, gap, True, cap, f"the start of task {i}")
-                r += t.C
+            r, its = _global_fp_response(tasks, i, prio, m, preemptive, cap, bound)
         except _Capped as exc:
             failed = str(exc)
             out[i] = _unbounded(t, name, False, failed)
@@ -468,6 +439,45 @@ def rta_global_fp(tasks: Sequence[Task], cores: int, priorities: Sequence[int] |
         bound[i] = r
         out[i] = Bound(float(r), float(t.D), name, False, iterations=its)
     return out
+
+
+def _global_fp_response(tasks, i: int, prio, m: int, preemptive: bool, cap: int, bound: dict) -> tuple[Fraction, int]:
+    """Task ``i``'s bound of :func:`rta_global_fp` (the tasks above it bounded in ``bound``) and the
+    iterations it took; raises ``_Capped`` when there is none within the cap."""
+    t = tasks[i]
+    hp = [j for j in range(len(tasks)) if j != i and prio[j] <= prio[i]]
+    lp_c = sorted((tasks[j].C for j in range(len(tasks)) if prio[j] > prio[i]), reverse=True)[:m]
+    gap, _ = _sporadic(t)
+
+    def g(x: Fraction) -> tuple[Fraction, Fraction, Fraction]:
+        parts = [_global_workload(tasks[j], bound.get(j), x) for j in hp]
+        total = sum((p[0] for p in parts), Fraction(0)) + (0 if preemptive else sum(lp_c, Fraction(0)))
+        return (t.C if preemptive else 0) + total / m, Fraction(sum(p[1] for p in parts), m), \
+            min((p[2] for p in parts), default=None)
+
+    if gap <= 0:
+        raise _Capped("a least gap T - J <= 0", cap)
+    if preemptive:          # finished by R once C_k + (1/m) sum_i W_i(R) <= R
+        return _least_crossing(g, t.C, gap, False, cap, f"the response of task {i}")
+    # started by S once (1/m) (sum_i W_i(S) + lp) < S
+    r, its = _least_crossing(g, sum(lp_c, Fraction(0)) / m, gap, True, cap, f"the start of task {i}")
+    return r + t.C, its
+
+
+def _global_workload(tj: Task, r_j: Fraction | None, L: Fraction) -> tuple[Fraction, int, Fraction]:
+    """W_j(L) of a higher-priority task with bound ``r_j`` (None: an equal-priority task not bounded yet,
+    taken at its least gap), its slope just after L (0 or 1) and how far that slope holds."""
+    gap_j, _ = _sporadic(tj)
+    if tj.J >= tj.T:                      # bursts: count the releases a window L + R_j holds
+        x = L + r_j + tj.J
+        n = _floor(x / tj.T) + 1
+        return n * tj.C, 0, tj.T - (x - (n - 1) * tj.T)
+    r = gap_j if r_j is None else r_j
+    n = _floor((L + r - tj.C) / gap_j)
+    rem = max(Fraction(0), L + r - tj.C - n * gap_j)
+    if rem < tj.C:
+        return n * tj.C + rem, 1, tj.C - rem
+    return n * tj.C + tj.C, 0, gap_j - rem
 
 
 def _least_crossing(g, x: Fraction, limit: Fraction, strict: bool, cap: int, what: str) -> tuple[Fraction, int]:

@@ -28,8 +28,9 @@ from ..errors import InvalidTypeError, InvalidValueError
 from ..model.cwrnn import ClockworkRNN
 from ..model.clocks import MAX_STEP, Clock, Explicit, Jittered, OnInput, Periodic, Poisson
 from . import analysis as an
+from .units import steps_to_seconds
 
-__all__ = ["analyze", "sporadic_model", "analysis_table", "audsley_ranks"]
+__all__ = ["analyze", "sporadic_model", "analysis_table", "analysis_in_seconds", "audsley_ranks"]
 
 #: Most rounds of the readout-jitter fixed point.
 HOLISTIC_ROUNDS = 50
@@ -211,6 +212,41 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
         to be possible: an exact bound over a deadline, or demand over capacity; empty otherwise),
         ``deadline``, ``cap`` and ``time_unit``.
     """
+    ts, deadline = _task_set(model, compute, deadline, step, batch)
+    g = ts.g
+    models = [sporadic_model(c) for c in model.clocks]
+    C, readout_c = _job_costs(ts)
+    reasons = [f"module {i}: {m['model']}" for i, m in enumerate(models) if m["T"] is None]
+    test = _chosen_test(ts, reasons)
+    groups = [[i for i in range(g) if ts.partition[i] == c] for c in range(ts.cores)] \
+        if ts.partition is not None else [list(range(g))]
+    demand = [sum(C[i] / models[i]["T"] for i in grp if models[i]["T"]) for grp in groups]
+    out_modules, readout_bound = [None] * g, None
+    if not reasons:
+        out_modules, readout_bound = _holistic_bounds(ts, models, C, readout_c, test, groups, reasons)
+    modules = _module_rows(model, ts, models, C, out_modules, test, readout_c)
+    latency, latency_exact, proven = _verdicts(ts, models, modules, readout_bound, demand, deadline, reasons)
+    return {
+        "utilisation": _utilisation(ts, models, C, demand, readout_c),
+        "schedulable": not reasons,
+        "exact": bool(test) and all(r["exact"] for r in modules),
+        "reason": "; ".join(dict.fromkeys(reasons)),
+        "test": test or "none",
+        "policy": ts.policy, "preemptive": ts.preemptive,
+        "partitioned": ts.partition is not None,
+        "modules": modules,
+        "readout": None if readout_bound is None else readout_bound.to_dict(),
+        "latency_bound": float(latency),
+        "latency_exact": latency_exact,
+        "proven_unschedulable": proven,
+        "deadline": deadline,
+        "cap": an.CAP,
+        "time_unit": "steps",
+    }
+
+
+def _task_set(model, compute, deadline, step, batch):
+    """The checked arguments of :func:`analyze`: the compute model's task set and the deadline."""
     from .compute import ComputeModel
     as_instance("model", model, ClockworkRNN)
     if not isinstance(compute, ComputeModel):
@@ -218,19 +254,26 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
     if deadline is not None:
         deadline = as_float("deadline", deadline, minimum=0.0, strict_minimum=True)
     batch = as_int("batch", batch, minimum=1)
-    ts = compute.task_set(model, batch=batch, step=step)
-    g = ts.g
-    models = [sporadic_model(c) for c in model.clocks]
+    return compute.task_set(model, batch=batch, step=step), deadline
+
+
+def _job_costs(ts) -> tuple[np.ndarray, float | None]:
+    """Per-module ``C`` (wcet on its core's speed, the slowest when global, plus the overheads) and the
+    readout job's (None when the readout is not a job)."""
     speeds = np.asarray(ts.speeds, dtype=float)
     if ts.partition is not None:
         speed = np.array([speeds[c] for c in ts.partition])
         readout_speed = speeds[ts.readout_core]
     else:
-        speed = np.full(g, speeds.min())
+        speed = np.full(ts.g, speeds.min())
         readout_speed = speeds.min()
     extra = _overheads(ts)
-    C = ts.wcet / speed + extra                                     # (g,)
-    reasons = [f"module {i}: {m['model']}" for i, m in enumerate(models) if m["T"] is None]
+    readout_c = None if ts.readout_wcet is None else ts.readout_wcet / readout_speed + extra
+    return ts.wcet / speed + extra, readout_c
+
+
+def _chosen_test(ts, reasons: list) -> str:
+    """The test for the task set's policy, preemption and cores ("" when there is none: ``reasons`` says why)."""
     test = _test(ts.policy, ts.preemptive, 1 if ts.partition is not None else ts.cores)
     if test == "gfb" and ts.readout_wcet is not None:
         test = ""
@@ -238,41 +281,46 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
     elif not test:
         reasons.append(f"no test for global {ts.policy} {'preemptive' if ts.preemptive else 'non-preemptive'} "
                        "scheduling (global fixed priority and preemptive EDF have one)")
+    return test
+
+
+def _holistic_bounds(ts, models, C, readout_c, test, groups, reasons) -> tuple[list, object]:
+    """Module bounds and the readout's, iterating the readout's release jitter to a fixed point."""
+    g = ts.g
     cores = 1 if ts.partition is not None else ts.cores
-    groups = [[i for i in range(g) if ts.partition[i] == c] for c in range(ts.cores)] \
-        if ts.partition is not None else [list(range(g))]
-    demand = [sum(C[i] / models[i]["T"] for i in grp if models[i]["T"]) for grp in groups]
-    readout_c = None if ts.readout_wcet is None else ts.readout_wcet / readout_speed + extra
+    tasks = [an.Task(float(C[i]), models[i]["T"], float(ts.deadlines[i]), models[i]["J"]) for i in range(g)]
     out_modules = [None] * g
-    readout_bound = None
-    if not reasons:
-        tasks = [an.Task(float(C[i]), models[i]["T"], float(ts.deadlines[i]), models[i]["J"]) for i in range(g)]
-        jitter = 0.0
-        for _ in range(HOLISTIC_ROUNDS):
-            readout_bound = None
-            for c, grp in enumerate(groups):
-                if not grp:                     # a core without modules (the readout alone is below)
-                    continue
-                ro = None
-                if readout_c is not None and (ts.partition is None or c == ts.readout_core):
-                    ro = an.Task(float(readout_c), 1.0, 1.0, jitter)
-                b, rb = _bounds(test, [tasks[i] for i in grp], [ts.ranks[i] for i in grp], cores, ro)
-                for i, bi in zip(grp, b):
-                    out_modules[i] = bi
-                if rb is not None:
-                    readout_bound = rb
-            if readout_c is not None and ts.partition is not None and ts.readout_core not in \
-                    {ts.partition[i] for i in range(g)}:
-                readout_bound = _readout_alone(an.Task(float(readout_c), 1.0, 1.0, jitter), [], True)
-            last = max(models[i]["offset"] + out_modules[i].wcrt for i in range(g))
-            if readout_c is None or last == jitter or math.isinf(last):
-                break
-            jitter = last
-        else:
-            reasons.append(f"the readout's release jitter did not settle within {HOLISTIC_ROUNDS} rounds")
+    jitter = 0.0
+    for _ in range(HOLISTIC_ROUNDS):
+        readout_bound = None
+        for c, grp in enumerate(groups):
+            if not grp:                     # a core without modules (the readout alone is below)
+                continue
+            ro = None
+            if readout_c is not None and (ts.partition is None or c == ts.readout_core):
+                ro = an.Task(float(readout_c), 1.0, 1.0, jitter)
+            b, rb = _bounds(test, [tasks[i] for i in grp], [ts.ranks[i] for i in grp], cores, ro)
+            for i, bi in zip(grp, b):
+                out_modules[i] = bi
+            if rb is not None:
+                readout_bound = rb
+        if readout_c is not None and ts.partition is not None and ts.readout_core not in \
+                {ts.partition[i] for i in range(g)}:
+            readout_bound = _readout_alone(an.Task(float(readout_c), 1.0, 1.0, jitter), [], True)
+        last = max(models[i]["offset"] + out_modules[i].wcrt for i in range(g))
+        if readout_c is None or last == jitter or math.isinf(last):
+            break
+        jitter = last
+    else:
+        reasons.append(f"the readout's release jitter did not settle within {HOLISTIC_ROUNDS} rounds")
+    return out_modules, readout_bound
+
+
+def _module_rows(model, ts, models, C, out_modules, test, readout_c) -> list[dict]:
+    """One result row per module: its task (C, T, J), its bound and whether the bound is reached."""
     aligned = _aligned(model.clocks)
     modules = []
-    for i in range(g):
+    for i in range(ts.g):
         m, b = models[i], out_modules[i]
         row = {"module": i, "period": float(model.clocks[i].nominal_period), "C": float(C[i]), "T": m["T"],
                "J": m["J"], "release_model": m["model"]}
@@ -285,6 +333,11 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
             # bound) is not in it
             row["exact"] = bool(row["exact"] and m["tight"] and aligned and readout_c is None)
         modules.append(row)
+    return modules
+
+
+def _verdicts(ts, models, modules, readout_bound, demand, deadline, reasons) -> tuple[float, bool, str]:
+    """The latency bound, whether it is exact, and why a miss is certain (``reasons`` gets why not schedulable)."""
     for row in modules:
         if not row["schedulable"] and row.get("reason"):
             reasons.append(f"module {row['module']}: {row['reason']}")
@@ -297,40 +350,48 @@ def analyze(model, compute, deadline: float | None = None, step: float | None = 
     if deadline is not None and not latency <= deadline:
         reasons.append(f"latency bound {latency:.6g} over the deadline {deadline:g}")
     latency_exact = all(r["exact"] for r in modules) and all(m["offset"] == 0 for m in models)
-    missed = [r for r in modules if not r["schedulable"] and r["exact"]]
     per_core = demand if ts.partition is not None else [sum(demand) / ts.cores]
     proven = [f"module {r['module']}: exact bound {r['wcrt']:.6g} over its deadline {r['deadline']:.6g}"
-              for r in missed]
+              for r in modules if not r["schedulable"] and r["exact"]]
     if any(d > 1 for d in per_core):
         proven.append("demand over the cores' capacity")
     if deadline is not None and latency_exact and latency > deadline:
         proven.append(f"exact latency bound {latency:.6g} over the deadline {deadline:g}")
-    finite = [m for m in models if m["T"]]
-    u_modules = [C[i] / models[i]["T"] for i in range(g) if models[i]["T"]]
-    result = {
-        "utilisation": {"total": float(sum(demand)) + (readout_c or 0.0),
-                        "per_core": [float(d) + (readout_c or 0.0 if (ts.partition is None or c == ts.readout_core)
-                                                 else 0.0) for c, d in enumerate(demand)],
-                        "cores": ts.cores,
-                        "liu_layland": an.liu_layland_bound(len(finite)) if finite else None,
-                        "hyperbolic": float(np.prod([1 + u for u in u_modules])) if u_modules else None},
-        "schedulable": not reasons,
-        "exact": bool(test) and all(r["exact"] for r in modules),
-        "reason": "; ".join(dict.fromkeys(reasons)),
-        "test": test or "none",
-        "policy": ts.policy, "preemptive": ts.preemptive,
-        "partitioned": ts.partition is not None,
-        "modules": modules,
-        "readout": None if readout_bound is None else readout_bound.to_dict(),
-        "latency_bound": float(latency),
-        "latency_exact": latency_exact,
-        "proven_unschedulable": "; ".join(proven),
-        "deadline": deadline,
-        "cap": an.CAP,
-        "time_unit": "steps",
-    }
-    return result
+    return latency, latency_exact, "; ".join(proven)
 
+
+def _utilisation(ts, models, C, demand, readout_c) -> dict:
+    """Demand in total and per core (the readout's on its core), the Liu & Layland and hyperbolic bounds beside."""
+    finite = [m for m in models if m["T"]]
+    u_modules = [C[i] / models[i]["T"] for i in range(ts.g) if models[i]["T"]]
+    return {"total": float(sum(demand)) + (readout_c or 0.0),
+            "per_core": [float(d) + (readout_c or 0.0 if (ts.partition is None or c == ts.readout_core)
+                                     else 0.0) for c, d in enumerate(demand)],
+            "cores": ts.cores,
+            "liu_layland": an.liu_layland_bound(len(finite)) if finite else None,
+            "hyperbolic": float(np.prod([1 + u for u in u_modules])) if u_modules else None}
+
+
+#: The times of a result of :func:`analyze`: per module, of the readout's bound, run-wide.
+_MODULE_TIMES = ("C", "T", "J", "deadline", "wcrt", "slack")
+_READOUT_TIMES = ("wcrt", "deadline", "slack")
+_RESULT_TIMES = ("latency_bound", "deadline")
+
+
+def analysis_in_seconds(result: dict, step: float) -> dict:
+    """A copy of a result of :func:`analyze` with every time in seconds (``step`` seconds per input step):
+    ``time_unit`` "s" and ``step`` set, the keys unchanged; a module's ``period`` stays in steps beside its
+    ``period_s`` (the summary's convention)."""
+    def scaled(d: dict, keys) -> dict:
+        return {k: (steps_to_seconds(v, step) if k in keys and isinstance(v, (int, float))
+                    and not isinstance(v, bool) else v) for k, v in d.items()}
+
+    out = scaled(result, _RESULT_TIMES)
+    out["modules"] = [dict(scaled(row, _MODULE_TIMES), period_s=steps_to_seconds(row["period"], step))
+                      for row in result["modules"]]
+    out["readout"] = None if result["readout"] is None else scaled(result["readout"], _READOUT_TIMES)
+    out["time_unit"], out["step"] = "s", float(step)
+    return out
 
 
 def analysis_table(result: dict) -> str:
@@ -343,13 +404,16 @@ def analysis_table(result: dict) -> str:
             f"({result['test']}, {'exact' if result['exact'] else 'sufficient'}; {result['policy']}, "
             f"{'preemptive' if result['preemptive'] else 'non-preemptive'}, {u['cores']} core"
             f"{'s' if u['cores'] != 1 else ''}{', partitioned' if result['partitioned'] else ''})")
-    lines = [head, f"{'module':>6} {'C':>9} {'T':>9} {'J':>7} {'D':>9} {'wcrt':>9} {'slack':>9}  exact  release model"]
+    unit = result["time_unit"]
+    cols = [f"{name} ({unit})" for name in ("C", "T", "J", "D", "wcrt", "slack")]
+    width = [max(len(c), w) for c, w in zip(cols, (9, 9, 7, 9, 9, 9))]
+    lines = [head, f"{'module':>6} " + " ".join(f"{c:>{w}}" for c, w in zip(cols, width)) + "  exact  release model"]
     for r in result["modules"]:
-        lines.append(f"{r['module']:>6} {num(r['C']):>9} {num(r['T']):>9} {num(r['J']):>7} {num(r['deadline']):>9} "
-                     f"{num(r['wcrt']):>9} {num(r['slack']):>9}  {'yes' if r['exact'] else 'no ':5}  "
-                     f"{r['release_model']}")
+        values = (r["C"], r["T"], r["J"], r["deadline"], r["wcrt"], r["slack"])
+        lines.append(f"{r['module']:>6} " + " ".join(f"{num(v):>{w}}" for v, w in zip(values, width))
+                     + f"  {'yes' if r['exact'] else 'no ':5}  {r['release_model']}")
     if result["readout"] is not None:
-        lines.append(f"readout: bound {num(result['readout']['wcrt'])}")
+        lines.append(f"readout: bound {num(result['readout']['wcrt'])} {unit}")
     lines.append(f"output-complete latency bound {num(result['latency_bound'])}"
                  + (f" (deadline {num(result['deadline'])})" if result["deadline"] is not None else "")
                  + f"; times in {result['time_unit']}")

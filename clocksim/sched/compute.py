@@ -124,43 +124,11 @@ class ComputeModel:
         self.throughput = math.inf if (isinstance(throughput, (int, float)) and not isinstance(throughput, bool)
                                        and throughput == math.inf) else parse_rate("throughput", throughput)
         self.overhead = parse_time("overhead", overhead)
-        if not isinstance(policy, str) or policy not in POLICIES:
-            raise InvalidValueError(f"got {policy!r}, expected one of {', '.join(map(repr, POLICIES))}"
-                                    f"{did_you_mean(policy, POLICIES)}", key="policy")
-        if isinstance(priority, str):
-            if priority not in PRIORITY_RULES:
-                raise InvalidValueError(
-                    f"got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
-                    f"per-module integers{did_you_mean(priority, PRIORITY_RULES)}", key="priority")
-            self.priority = priority
-        elif isinstance(priority, (list, tuple, np.ndarray)):
-            self.priority = [as_int(f"priority[{i}]", p) for i, p in enumerate(priority)]
-        else:
-            raise InvalidValueError(key="priority", value=priority,
-                                    expected=f"one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
-                                             "per-module integers")
-        if priority == "fifo":
-            if policy not in ("fixed-priority", "fifo"):
-                raise InvalidValueError(f"got priority 'fifo' with policy {policy!r}; priority 'fifo' means "
-                                        "policy 'fifo'", key="priority")
-            policy = "fifo"
-        self.policy = policy
+        self.priority, self.policy = _checked_priority(priority, policy)
         if not isinstance(preemptive, (bool, np.bool_)):
             raise InvalidValueError(f"got {preemptive!r}, expected true or false", key="preemptive")
         self.preemptive = bool(preemptive)
-        self.partition = None
-        if partition is not None:
-            self.partition = _int_list("partition", partition)
-            for i, c in enumerate(self.partition):
-                if not 0 <= c < self.cores:
-                    raise InvalidValueError(f"got core {c}, expected a core index in 0..{self.cores - 1} "
-                                            f"({self.cores} cores)", key=f"partition[{i}]")
-        self.speeds = None
-        if speeds is not None:
-            self.speeds = [_positive(f"speeds[{i}]", s) for i, s in enumerate(_seq("speeds", speeds))]
-            if len(self.speeds) != self.cores:
-                raise InvalidValueError(f"got {len(self.speeds)} speeds for {self.cores} cores, expected one per core",
-                                        key="speeds")
+        self.partition, self.speeds = _checked_cores(self.cores, partition, speeds)
         self.execution = None if execution is None else \
             [parse_time(f"execution[{i}]", v) for i, v in enumerate(_seq("execution", execution))]
         self.variation = as_execution_model(variation)
@@ -207,9 +175,28 @@ class ComputeModel:
         Raises InvalidValueError naming the key when a per-module list has the wrong length or a time
         has a unit but no ``step`` is set.
         """
-        from ..cost import counts            # cost sits beside sched; imported here to keep cost.timing's re-export acyclic
         g = model.g
         periods = np.asarray(model.periods, dtype=np.float64)
+        wcet, readout_time = self._execution_times(model, batch, step)
+        deadlines = self._relative_deadlines(periods, step)
+        if isinstance(self.priority, list) and len(self.priority) != g:
+            raise InvalidValueError(f"got {len(self.priority)} values for {g} modules, expected one integer per "
+                                    "module", key="priority")
+        partition, readout_core = self._bound_partition(g)
+        ranks = self._ranks(model, wcet, periods, deadlines, partition, step)
+        return TaskSet(g=g, periods=periods, wcet=np.asarray(wcet, dtype=np.float64), deadlines=deadlines,
+                       ranks=ranks, policy=self.policy, preemptive=self.preemptive, cores=self.cores,
+                       partition=partition, readout_core=readout_core,
+                       speeds=tuple(self.speeds) if self.speeds is not None else (1.0,) * self.cores,
+                       context_switch=in_steps("context_switch", self.context_switch, step),
+                       migration=in_steps("migration", self.migration, step),
+                       readout_wcet=float(readout_time) if self.readout else None, step=step)
+
+    def _execution_times(self, model, batch: int, step: float | None) -> tuple[np.ndarray, float]:
+        """Per-module nominal execution times and the readout job's, in steps: from ``execution``, the
+        device, or ``overhead + macs / throughput``."""
+        from ..cost import counts            # cost sits beside sched; imported here to keep cost.timing's re-export acyclic
+        g = model.g
         throughput = in_steps("throughput", self.throughput, step) if self.throughput != math.inf else math.inf
         overhead = in_steps("overhead", self.overhead, step)
         macs = counts.activation_macs(model.module_sizes, model.block_mask, model.n_in) * batch
@@ -223,57 +210,54 @@ class ComputeModel:
             wcet = np.array([in_steps(f"execution[{i}]", v, step) for i, v in enumerate(self.execution[:g])])
             if len(self.execution) == g + 1:
                 readout_time = in_steps(f"execution[{g}]", self.execution[g], step)
-        elif self.device is not None:
-            if step is None:
-                raise InvalidValueError("a device gives execution times in seconds; set step (seconds per input "
-                                        "step)", key="device")
-            seconds = np.asarray(self.device.execution_times(model, getattr(model, "dtype", np.float64)), dtype=float)
-            if seconds.shape != (g,) or not np.isfinite(seconds).all() or (seconds < 0).any():
-                raise InvalidValueError(f"execution_times gave {seconds!r}, expected {g} finite times >= 0",
-                                        key="device")
-            wcet = seconds / step
-            if callable(getattr(self.device, "readout_time", None)):       # the readout job on the same device
-                readout_time = float(self.device.readout_time(model, getattr(model, "dtype", np.float64))) / step
-        else:
-            wcet = overhead + macs / throughput
+            return wcet, readout_time
+        if self.device is None:
+            return overhead + macs / throughput, readout_time
+        if step is None:
+            raise InvalidValueError("a device gives execution times in seconds; set step (seconds per input "
+                                    "step)", key="device")
+        dtype = getattr(model, "dtype", np.float64)
+        seconds = np.asarray(self.device.execution_times(model, dtype), dtype=float)
+        if seconds.shape != (g,) or not np.isfinite(seconds).all() or (seconds < 0).any():
+            raise InvalidValueError(f"execution_times gave {seconds!r}, expected {g} finite times >= 0",
+                                    key="device")
+        if callable(getattr(self.device, "readout_time", None)):       # the readout job on the same device
+            readout_time = float(self.device.readout_time(model, dtype)) / step
+        return seconds / step, readout_time
+
+    def _relative_deadlines(self, periods: np.ndarray, step: float | None) -> np.ndarray:
+        """``module_deadlines`` in steps, checked; each module's period by default (implicit deadlines)."""
         if self.module_deadlines is None:
-            deadlines = periods.copy()
-        else:
-            if len(self.module_deadlines) != g:
-                raise InvalidValueError(f"got {len(self.module_deadlines)} deadlines for {g} modules, expected one "
-                                        "per module", key="module_deadlines")
-            deadlines = np.array([in_steps(f"module_deadlines[{i}]", v, step)
-                                  for i, v in enumerate(self.module_deadlines)])
-            if (deadlines <= 0).any():
-                raise InvalidValueError("expected relative deadlines > 0", key="module_deadlines")
-        if isinstance(self.priority, list) and len(self.priority) != g:
-            raise InvalidValueError(f"got {len(self.priority)} values for {g} modules, expected one integer per "
-                                    "module", key="priority")
-        partition, readout_core = None, 0
-        if self.partition is not None:
-            if len(self.partition) not in (g, g + 1):
-                raise InvalidValueError(f"got {len(self.partition)} cores for {g} modules, expected {g} (one per "
-                                        f"module) or {g + 1} (and the readout's last)", key="partition")
-            partition = tuple(self.partition[:g])
-            readout_core = self.partition[g] if len(self.partition) == g + 1 else 0
+            return periods.copy()
+        if len(self.module_deadlines) != periods.size:
+            raise InvalidValueError(f"got {len(self.module_deadlines)} deadlines for {periods.size} modules, expected "
+                                    "one per module", key="module_deadlines")
+        deadlines = np.array([in_steps(f"module_deadlines[{i}]", v, step) for i, v in enumerate(self.module_deadlines)])
+        if (deadlines <= 0).any():
+            raise InvalidValueError("expected relative deadlines > 0", key="module_deadlines")
+        return deadlines
+
+    def _bound_partition(self, g: int) -> tuple[tuple | None, int]:
+        """The modules' cores (None: global) and the readout's (the entry after them, else core 0)."""
+        if self.partition is None:
+            return None, 0
+        if len(self.partition) not in (g, g + 1):
+            raise InvalidValueError(f"got {len(self.partition)} cores for {g} modules, expected {g} (one per "
+                                    f"module) or {g + 1} (and the readout's last)", key="partition")
+        return tuple(self.partition[:g]), (self.partition[g] if len(self.partition) == g + 1 else 0)
+
+    def _ranks(self, model, wcet, periods, deadlines, partition, step) -> tuple:
+        """Per-module fixed priorities (lower first) from the rule, Audsley's assignment or the integers."""
         rule = "fifo" if self.policy == "fifo" else self.priority
-        if rule == "audsley":                # optimal priority assignment by the analysis (sched.analyze)
-            from .analyze import audsley_ranks
-            ranks = tuple(audsley_ranks(
-                model.clocks, np.asarray(wcet, dtype=np.float64), deadlines, preemptive=self.preemptive,
-                cores=self.cores, partition=partition,
-                speeds=self.speeds if self.speeds is not None else [1.0] * self.cores,
-                context_switch=in_steps("context_switch", self.context_switch, step),
-                migration=in_steps("migration", self.migration, step)))
-        else:
-            ranks = tuple(priority_ranks(rule, periods, deadlines))
-        return TaskSet(g=g, periods=periods, wcet=np.asarray(wcet, dtype=np.float64), deadlines=deadlines,
-                       ranks=ranks, policy=self.policy, preemptive=self.preemptive, cores=self.cores,
-                       partition=partition, readout_core=readout_core,
-                       speeds=tuple(self.speeds) if self.speeds is not None else (1.0,) * self.cores,
-                       context_switch=in_steps("context_switch", self.context_switch, step),
-                       migration=in_steps("migration", self.migration, step),
-                       readout_wcet=float(readout_time) if self.readout else None, step=step)
+        if rule != "audsley":
+            return tuple(priority_ranks(rule, periods, deadlines))
+        from .analyze import audsley_ranks   # optimal priority assignment by the analysis (sched.analyze)
+        return tuple(audsley_ranks(
+            model.clocks, np.asarray(wcet, dtype=np.float64), deadlines, preemptive=self.preemptive,
+            cores=self.cores, partition=partition,
+            speeds=self.speeds if self.speeds is not None else [1.0] * self.cores,
+            context_switch=in_steps("context_switch", self.context_switch, step),
+            migration=in_steps("migration", self.migration, step)))
 
     def policy_for(self, tasks: TaskSet) -> Policy:
         """The policy object ordering this task set's jobs."""
@@ -299,6 +283,47 @@ class ComputeModel:
     def __repr__(self):
         keys = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if v not in (None, 0.0, False))
         return f"ComputeModel({keys})"
+
+
+def _checked_priority(priority, policy) -> tuple:
+    """``(priority, policy)`` checked: a rule name or one integer per module; priority "fifo" means policy "fifo"."""
+    if not isinstance(policy, str) or policy not in POLICIES:
+        raise InvalidValueError(f"got {policy!r}, expected one of {', '.join(map(repr, POLICIES))}"
+                                f"{did_you_mean(policy, POLICIES)}", key="policy")
+    if isinstance(priority, str):
+        if priority not in PRIORITY_RULES:
+            raise InvalidValueError(
+                f"got {priority!r}, expected one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
+                f"per-module integers{did_you_mean(priority, PRIORITY_RULES)}", key="priority")
+        checked = priority
+    elif isinstance(priority, (list, tuple, np.ndarray)):
+        checked = [as_int(f"priority[{i}]", p) for i, p in enumerate(priority)]
+    else:
+        raise InvalidValueError(key="priority", value=priority,
+                                expected=f"one of {', '.join(map(repr, PRIORITY_RULES))} or a list of "
+                                         "per-module integers")
+    if priority == "fifo":
+        if policy not in ("fixed-priority", "fifo"):
+            raise InvalidValueError(f"got priority 'fifo' with policy {policy!r}; priority 'fifo' means "
+                                    "policy 'fifo'", key="priority")
+        policy = "fifo"
+    return checked, policy
+
+
+def _checked_cores(cores: int, partition, speeds) -> tuple[list | None, list | None]:
+    """``(partition, speeds)`` checked against the number of cores (None stays None)."""
+    if partition is not None:
+        partition = _int_list("partition", partition)
+        for i, c in enumerate(partition):
+            if not 0 <= c < cores:
+                raise InvalidValueError(f"got core {c}, expected a core index in 0..{cores - 1} "
+                                        f"({cores} cores)", key=f"partition[{i}]")
+    if speeds is not None:
+        speeds = [_positive(f"speeds[{i}]", s) for i, s in enumerate(_seq("speeds", speeds))]
+        if len(speeds) != cores:
+            raise InvalidValueError(f"got {len(speeds)} speeds for {cores} cores, expected one per core",
+                                    key="speeds")
+    return partition, speeds
 
 
 def _seq(key: str, value) -> list:

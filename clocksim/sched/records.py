@@ -26,14 +26,17 @@ SEGMENT_DTYPE = np.dtype([("job", "<i8"), ("module", "<i2"), ("core", "<i2"), ("
 
 def job_records(jobs) -> tuple[np.ndarray, np.ndarray]:
     """Records of finished :class:`~clocksim.sched.scheduler.Job` objects, ordered by (release, module)."""
-    jobs = sorted(jobs, key=lambda j: (j.release, j.module, j.sample))
-    rec = np.zeros(len(jobs), dtype=JOB_DTYPE)
-    segs = []
-    for k, j in enumerate(jobs):
-        rec[k] = (j.module, j.sample, j.release, j.deadline, j.start, j.finish, j.work, j.preemptions,
-                  j.migrations, j.last_core)
-        segs += [(k, j.module, c, a, b, o) for c, a, b, o in j.segments]
-    return rec, np.array(segs, dtype=SEGMENT_DTYPE)
+    rec = np.array([(j.module, j.sample, j.release, j.deadline, j.start, j.finish, j.work, j.preemptions,
+                     j.migrations, j.last_core) for j in jobs], dtype=JOB_DTYPE)
+    order = np.lexsort((rec["sample"], rec["module"], rec["release"]))      # stable, as sorted() by that key
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    segs = np.array([(k, j.module, c, a, b, o) for k, j in enumerate(jobs) for c, a, b, o in j.segments],
+                    dtype=SEGMENT_DTYPE)
+    if segs.size:
+        segs["job"] = rank[segs["job"]]
+        segs = segs[np.argsort(segs["job"], kind="stable")]
+    return rec[order], segs
 
 
 def response_stats(values: np.ndarray) -> dict:

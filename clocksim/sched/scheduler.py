@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from operator import attrgetter
 
 from .policies import Policy
 
@@ -62,11 +63,11 @@ class Job:
         self.segments: list[tuple[int, float, float, float]] = []    # (core, start, end, overhead charged)
         self.data = None                           # what the engine keeps with the job
 
-    def sort_key(self):
-        return self.sk
-
     def __repr__(self):
         return f"Job(module={self.module}, release={self.release:g}, remaining={self.remaining:g}, core={self.core})"
+
+
+_SORT_KEY = attrgetter("sk")
 
 
 class Scheduler:
@@ -95,7 +96,7 @@ class Scheduler:
 
     def release(self, job: Job) -> None:
         """``job`` is ready (its key from the policy)."""
-        heapq.heappush(self.ready[self._group(job)], (job.sk, id(job), job))
+        heapq.heappush(self.ready[0] if self.partition is None else self.ready[self._group(job)], (job.sk, id(job), job))
 
     def complete(self, job: Job, now: float) -> None:
         """``job`` finished its work at ``now`` on its core."""
@@ -107,6 +108,8 @@ class Scheduler:
 
     def dispatch(self, now: float) -> list[Job]:
         """The decision at ``now``: the jobs that start or resume (their ``core`` and ``finish_at`` set)."""
+        if self.partition is None:
+            return self._dispatch(now, self.groups[0], self.ready[0])
         started = []
         for k, cores in enumerate(self.groups):
             started += self._dispatch(now, cores, self.ready[k])
@@ -131,7 +134,7 @@ class Scheduler:
                 core = job.last_core if job.last_core in idle else idle[0]
                 idle.remove(core)
             else:
-                worst = max((running[c] for c in cores), key=Job.sort_key)    # the lowest-priority running job
+                worst = max((running[c] for c in cores), key=_SORT_KEY)      # the lowest-priority running job
                 if not heap[0][0] < worst.sk:
                     break
                 core = worst.core

@@ -13,7 +13,7 @@ import re
 
 from ..errors import InvalidValueError
 
-__all__ = ["TIME_UNITS", "Seconds", "parse_seconds", "parse_time", "parse_rate", "as_step", "in_steps"]
+__all__ = ["TIME_UNITS", "Seconds", "parse_seconds", "parse_time", "parse_rate", "as_step", "in_steps", "steps_to_seconds"]
 
 #: Seconds per unit.
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "min": 60.0}
@@ -101,6 +101,14 @@ def in_steps(key: str, value, step: float | None) -> float:
                                     "give a number of steps", key=key)
         return float(value) / step if isinstance(value, Seconds) else float(value) * step
     return float(value)
+
+
+def steps_to_seconds(value, step: float | None):
+    """A time in input steps as seconds (``step`` seconds per step); None (no value) passes, and so does every
+    value when ``step`` is None (the time stays in steps)."""
+    if value is None or step is None:
+        return value
+    return float(value) * step
 
 
 def _show(value) -> str:

@@ -41,7 +41,9 @@ Chrome trace event format (:func:`write_chrome`)
     ``g + 2``) and on its core's thread in a second process (pid 2, ``"cores"``, thread ``c + 1`` is
     core c), with ``args`` = job, release, deadline, sample, overhead charged and core; where a stretch
     ends before its job finishes, an instant ``"preempted"`` on the core's thread. With ``step`` set the
-    default ``us_per_step`` is the real step, so ``ts`` and ``dur`` are real microseconds.
+    default ``us_per_step`` is the real step, so ``ts`` and ``dur`` are real microseconds, and the jobs'
+    times are in the same microseconds as the slices: ``release_us``, ``deadline_us``, ``overhead_us``
+    (steps, as ``release``, ``deadline``, ``overhead``, without ``step``).
 pandas (:func:`to_pandas`, optional extra ``pandas``)
     One table as a DataFrame with the dtype's columns and dtypes; ``df.attrs["meta"]``
     holds the trace's meta.
@@ -305,13 +307,13 @@ def _chrome_jobs(trace: Trace, labels: list[str], scale: float):
         head.append({"ph": "M", "pid": 2, "tid": c + 1, "name": "thread_sort_index", "args": {"sort_index": c}})
     yield ",\n".join(json.dumps(e) for e in head)
     finish = jobs["finish"][segs["job"]] if segs.size else np.zeros(0)
+    real = bool(trace.meta.get("step"))
     events = []
     for k in range(segs.shape[0]):
         seg = segs[k]
         i, job = int(seg["module"]), jobs[int(seg["job"])]
         ts, dur = float(seg["start"]) * scale, float(seg["end"] - seg["start"]) * scale
-        args = {"job": int(seg["job"]), "release": float(job["release"]), "deadline": float(job["deadline"]),
-                "sample": int(job["sample"]), "overhead": float(seg["overhead"]), "core": int(seg["core"])}
+        args = _job_args(seg, job, scale if real else None)
         tid = i + 1 if i < g else g + 2
         events.append({"ph": "X", "pid": 1, "tid": tid, "name": names[i], "cat": "job", "ts": ts, "dur": dur,
                        "args": args})
@@ -325,6 +327,16 @@ def _chrome_jobs(trace: Trace, labels: list[str], scale: float):
             events = []
     if events:
         yield ",\n".join(json.dumps(e) for e in events)
+
+
+def _job_args(seg, job, us_per_step: float | None) -> dict:
+    """The ``args`` of a job's stretch: its times in steps (``release``, ``deadline``, ``overhead``) or, with
+    ``us_per_step`` (a run with ``step``), in the microseconds of the slices (``release_us``, ...; a readout
+    job's deadline, which it has none, stays infinite)."""
+    unit, scale = ("", 1.0) if us_per_step is None else ("_us", us_per_step)
+    return {"job": int(seg["job"]), f"release{unit}": float(job["release"]) * scale,
+            f"deadline{unit}": float(job["deadline"]) * scale, "sample": int(job["sample"]),
+            f"overhead{unit}": float(seg["overhead"]) * scale, "core": int(seg["core"])}
 
 
 def _x_template(ts_spec: str, dur_spec: str, specs) -> str:

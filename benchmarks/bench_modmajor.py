@@ -13,9 +13,11 @@ Prints (and writes ``results/benchmarks/modmajor.json``), per shape:
   only its diagonal block step by step);
 * PyTorch, when installed (one thread): dense+mask and a per-module loop, forward and BPTT;
 * clocksim's compiled engine in both orders (``forward_arrays(..., order=...)``; the same bits) and
-  its BPTT (``cs.loss_and_grad``), at float64 and at float32 (``model.astype("float32")``, DESIGN section 12:
-  ``float32_speedup`` is each float64 time over its float32 twin's; the float32 outputs are checked
-  against float64 within :data:`F32_TOLERANCE` relative);
+  its BPTT in both orders (``cs.loss_and_grad(..., order=...)``: step-major ``backward_sequence`` and
+  module-major ``backward_module_major``; ``bptt_vs`` gives every BPTT contender's time over the
+  module-major one's), at float64 and at float32 (``model.astype("float32")``,
+  DESIGN section 12: ``float32_speedup`` is each float64 time over its float32 twin's; the float32 outputs
+  are checked against float64 within :data:`F32_TOLERANCE` relative);
 * the per-kernel breakdown of the module-major loop: its parts replayed alone by :func:`mm_part`
   (the rest-of-reads products, the diagonal products, bias and activation, held-row copies, the
   input copy, the readout).
@@ -135,26 +137,30 @@ def torch_peers(model, X, target):
     def params(grad):
         return {k: v.clone().requires_grad_(grad) for k, v in p.items()}
 
+    # The input projection of all steps is one tensor, read a step at a time through ``unbind`` (one backward
+    # node): indexing it per step (``U[:, t]``) makes autograd write a zero tensor of U's full size for every
+    # index in the backward pass, which made these BPTT peers quadratic in L (80 s at B=32, L=512).
     def dense_mask(q):
         W = q["W_rec"] * mask
-        U = x @ q["W_in"].T + q["b"]
+        U = (x @ q["W_in"].T + q["b"]).unbind(1)
         h = q["h0"].expand(B, -1)
         hs = []
         for t in range(L):
-            h = torch.where(unit[t], torch.tanh(h @ W.T + U[:, t]), h)
+            h = torch.where(unit[t], torch.tanh(h @ W.T + U[t]), h)
             hs.append(h)
         H = torch.stack(hs, 1)
         return H @ q["W_out"].T + q["b_out"]
 
     def per_module(q):
-        U = (x @ q["W_in"].T + q["b"]).transpose(0, 1)                           # (L, B, n)
+        U = [u.split(model.module_sizes, 1) for u in (x @ q["W_in"].T + q["b"]).unbind(1)]   # [t][i]: (B, k_i)
+        Wb = [q["W_rec"][r0:r1, c0:c1].T for r0, r1, c0, c1, _ in blocks]
         h = [q["h0"][r0:r1].expand(B, -1) for r0, r1, *_ in blocks]
         hs = []
         for t in range(L):
             prev = torch.cat(h, 1)
             for i in fires[t]:
                 r0, r1, c0, c1, _ = blocks[i]
-                h[i] = torch.tanh(prev[:, c0:c1] @ q["W_rec"][r0:r1, c0:c1].T + U[t, :, r0:r1])
+                h[i] = torch.tanh(prev[:, c0:c1] @ Wb[i] + U[t][i])
             hs.append(torch.cat(h, 1))
         H = torch.stack(hs, 1)
         return H @ q["W_out"].T + q["b_out"]
@@ -242,13 +248,15 @@ def float32_contenders(model, X, target):
     assert rel < F32_TOLERANCE, rel
     funcs = {"clocksim_module_major_f32": lambda: forward_arrays(plan, X32, active, order=MODULE_MAJOR),
              "clocksim_step_major_f32": lambda: forward_arrays(plan, X32, active, order=STEP_MAJOR),
-             "clocksim_bptt_f32": lambda: cs.loss_and_grad(m32, X32, target, "mse")}
+             "clocksim_bptt_step_major_f32": lambda: cs.loss_and_grad(m32, X32, target, "mse", order=STEP_MAJOR),
+             "clocksim_bptt_module_major_f32": lambda: cs.loss_and_grad(m32, X32, target, "mse", order=MODULE_MAJOR)}
     return funcs, rel
 
 
 def float32_speedup(med):
     """Each float64 contender's median time over its float32 twin's."""
-    return {key: med[key] / med[f"{key}_f32"] for key in ("clocksim_module_major", "clocksim_step_major", "clocksim_bptt")}
+    return {key: med[key] / med[f"{key}_f32"] for key in ("clocksim_module_major", "clocksim_step_major",
+                                                        "clocksim_bptt_step_major", "clocksim_bptt_module_major")}
 
 
 # ------------------------------------------------------------------ run
@@ -260,7 +268,7 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     plan, active = plan_for(model), model.activity(L)
     res = cs.simulate(model, X)
     s = res.trace.summary()
-    assert s["schedule_order"] == schedule_order(plan, B)                    # module-major from B = 2 (MM.MIN_BATCH)
+    assert s["schedule_order"] == schedule_order(plan, B)                   # one sequence: step-major
     Zm, Ym = forward_arrays(plan, X, active, order=MODULE_MAJOR)
     Zs, Ys = forward_arrays(plan, X, active, order=STEP_MAJOR)
     assert np.array_equal(Zm, Zs) and np.array_equal(Ym, Ys)                  # the two orders: the same bits
@@ -272,6 +280,10 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     if torch_info is not None:
         err = max(err, float(np.abs(torch_info[1] - res.y).max()))
         assert err < 1e-10, err
+    gs = cs.loss_and_grad(model, X, target, "mse", order=STEP_MAJOR)[1]
+    gm = cs.loss_and_grad(model, X, target, "mse", order=MODULE_MAJOR)[1]
+    bptt_err = max(float(np.abs(gm[key] - gs[key]).max() / np.abs(gs[key]).max()) for key in gs)
+    assert bptt_err < 1e-10, bptt_err                                         # the two BPTT orders: to rounding
     f32, f32_err = float32_contenders(model, X, target)
     gemm, gemm_macs = dense_gemm(B, L, model.n, n_in)
     m = plan.m
@@ -292,7 +304,8 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
         "numpy_dense_mask_per_step": lambda: numpy_dense_mask_per_step(model, X),
         "clocksim_module_major": lambda: forward_arrays(plan, X, active, order=MODULE_MAJOR),
         "clocksim_step_major": lambda: forward_arrays(plan, X, active, order=STEP_MAJOR),
-        "clocksim_bptt": lambda: cs.loss_and_grad(model, X, target, "mse"),
+        "clocksim_bptt_step_major": lambda: cs.loss_and_grad(model, X, target, "mse", order=STEP_MAJOR),
+        "clocksim_bptt_module_major": lambda: cs.loss_and_grad(model, X, target, "mse", order=MODULE_MAJOR),
         **f32,
         **peers,
         **{f"part_{nm}": part(pid) for pid, nm in enumerate(PART_NAMES)},
@@ -304,7 +317,7 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     strongest = min(numpy_peers, key=lambda key: med[key])
     out = {
         "shape": name, "B": B, "g": g, "k": k, "n_in": n_in, "L": L, "busy_machine": busy,
-        "max_abs_diff_vs_peers": float(err), "block_steps": block,
+        "max_abs_diff_vs_peers": float(err), "bptt_orders_max_rel_diff": bptt_err, "block_steps": block,
         "ms": {key: v * 1e3 for key, v in med.items()},
         "gemm_gmacs_per_s": gemm_rate / 1e9,
         "gemm_fraction": {key: s["macs"] / med[key] / gemm_rate for key in ("clocksim_module_major", "clocksim_step_major")},
@@ -316,8 +329,9 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
         "float32_max_rel_diff_vs_float64": f32_err,
         "float32_speedup": float32_speedup(med),
     }
-    if peers:
-        out["bptt_vs"] = {key: med[key] / med["clocksim_bptt"] for key in peers if key.endswith("bptt")}
+    bptt = med["clocksim_bptt_module_major"]
+    out["bptt_vs"] = {"clocksim_bptt_step_major": med["clocksim_bptt_step_major"] / bptt,
+                      **{key: med[key] / bptt for key in peers if key.endswith("bptt")}}
     tg = TARGETS[name]
     met = {}
     if "vs_strongest_numpy" in tg:

@@ -195,20 +195,14 @@ def _add_run(sub) -> None:
 
 
 def _run(args) -> int:
+    from .kinds import pipeline
     from .outputs import run_scenario
     from .scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     summary = run_scenario(scenario, args.out, force=args.force, progress=not args.quiet, resume=args.resume)
     if not args.quiet:
-        if "activations" not in summary:        # an LSTM: trained and scored, never simulated
-            line = (f"{scenario.name}: an LSTM of {fmt.count(summary['n_params'])} parameters, "
-                    f"{fmt.count(summary['step_macs'])} multiply-adds per step (not simulated: no trace)")
-        else:
-            line = (f"{scenario.name}: {fmt.count(summary['activations'])} activations, "
-                    f"{fmt.count(summary['macs'])} multiply-adds, {fmt.value(summary['speedup_vs_dense'])}x fewer "
-                    f"than a dense RNN; {fmt.count(summary['inputs_dropped'])} of {fmt.count(summary['inputs'])} "
-                    "inputs dropped")
+        line = pipeline(scenario.model).line(scenario.name, summary)
         if "latency" in summary and summary["latency"]["p99"] is not None:
             line += (f"; latency p99 {fmt.value(summary['latency']['p99'])} (over the inputs read), "
                      f"{fmt.count(summary['deadline_misses'])} deadline misses")

@@ -13,12 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
-from ..cost import lstm_step_macs
-from ..engine import Result, simulate
+from ..engine import Result
 from ..errors import InvalidTypeError, InvalidValueError
-from ..model.cwrnn import ClockworkRNN
+from .kinds import pipeline, simulate_scenario as _simulate  # noqa: F401  (the figures' tests import it)
 from .scenario import Scenario, fingerprint
 from ..train.tasks import Fit, fit
 
@@ -40,7 +37,7 @@ class Run:
         (B, L, n_out) / (B, L, n) when the scenario's input is a batch (``input.batch`` set, a
         (B, L, n_in) input file, or a task's test set; :attr:`Scenario.batched`). None for an LSTM
         (``model.kind = "lstm"``), which is not a clocked model: it is trained and scored, never
-        simulated, so it has no trace.
+        simulated, so it has no trace (:func:`clocksim.app.kinds.pipeline` says how each model kind runs).
     summary : dict
         ``result.trace.summary()`` plus ``"scenario"`` (its name) and, when the scenario has a
         ``[task]``, ``"accuracy"`` (:attr:`clocksim.tasks.Fit.metrics`): what ``summary.json`` holds.
@@ -98,28 +95,9 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
                      progress=None if progress else False, on_epoch=on_epoch,
                      fingerprint=None if checkpoint is None else fingerprint(scenario))
     model = scenario.model if fitted is None else fitted.model
-    if isinstance(model, ClockworkRNN):
-        result = _simulate(scenario, model, progress)
-        summary = result.trace.summary()
-    else:                                  # an LSTM (always with a [task]): trained and scored, not simulated
-        result = None
-        summary = {"n_params": int(model.n_params), "step_macs": lstm_step_macs(model.n, model.n_in, model.n_out)}
+    result, summary = pipeline(model).run(scenario, model, progress)     # simulated, or (an LSTM) only described
     summary["scenario"] = scenario.name
     if fitted is not None:
         summary["accuracy"] = fitted.metrics
     return Run(scenario, result, summary, fitted)
 
-
-def _simulate(scenario: Scenario, model, progress: bool) -> Result:
-    """Run ``model`` on the scenario's input with its engine; a progress bar on a terminal."""
-    options = dict(scenario.engine_options, trace=scenario.output["trace"], keep=scenario.output["keep"])
-    L = scenario.x.shape[1]
-    with tqdm(total=L, unit="step", desc=scenario.name, disable=None if progress else True, leave=False) as bar:
-        if scenario.engine == "events":
-            options["progress"] = bar.update
-        res = simulate(model, scenario.x, engine=scenario.engine, **options)
-        bar.update(L - bar.n)
-    if not scenario.batched:              # one sequence: y (L, n_out), h (L, n), as simulate gives for (L, n_in)
-        res.y = None if res.y is None else res.y[0]
-        res.h = None if res.h is None else res.h[0]
-    return res

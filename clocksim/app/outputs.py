@@ -17,8 +17,8 @@ import numpy as np
 from ..plot import _format as fmt
 from .. import plot
 from .execute import execute
+from .kinds import pipeline
 from .folders import OutputExistsError, check_folder, folder_lock, make_parents, output_folder, remove_made
-from ..model.cwrnn import ClockworkRNN
 from ..trace.files import write_npz
 from .scenario import Scenario, ScenarioError, digest
 from .._files import write_json
@@ -82,20 +82,22 @@ def _run_scenario(scenario: Scenario, out_dir, *, force: bool = False, progress:
         if run.fit is not None:
             _write_fit(tmp, run.fit, checkpoint)
         write_json(tmp / "summary.json", summary)
-        if run.result is None:                   # an LSTM: trained and scored, never simulated, so no trace
-            text = untraced_report(scenario, summary)
-        else:
-            trace = run.result.trace
-            if scenario.output["csv"]:
-                trace.to_csv(tmp / "trace.csv")
-            if scenario.output["chrome"]:
-                trace.to_chrome(tmp / "trace.json")
-            if isinstance(trace, Trace):             # an aggregate trace has no rows to save
-                trace.save(tmp / "trace.npz", fingerprint=digest(scenario))
-            text = report(scenario, trace, summary, _figures(scenario, run.result, tmp))
+        text = pipeline(scenario.model).write(tmp, scenario, run)     # trace files and figures when simulated
         write_json(tmp / "scenario.json", scenario.raw)
         (tmp / "report.md").write_text(text, encoding="utf-8")
     return summary
+
+
+def write_traced(folder: Path, scenario: Scenario, run) -> str:
+    """Write the trace files and figures of a simulated ``run`` into ``folder``; the report's text."""
+    trace = run.result.trace
+    if scenario.output["csv"]:
+        trace.to_csv(folder / "trace.csv")
+    if scenario.output["chrome"]:
+        trace.to_chrome(folder / "trace.json")
+    if isinstance(trace, Trace):             # an aggregate trace has no rows to save
+        trace.save(folder / "trace.npz", fingerprint=digest(scenario))
+    return report(scenario, trace, run.summary, _figures(scenario, run.result, folder))
 
 
 CHECKPOINT = "checkpoint.npz"
@@ -328,7 +330,8 @@ def untraced_report(scenario: Scenario, summary: dict) -> str:
     model = scenario.model
     lines = _heading(scenario) + [
         "## Model", "",
-        f"- an LSTM of {_count(model.n, 'cell')}, {_count(model.n_in, 'input')}, {_count(model.n_out, 'output')}: "
+        f"- {pipeline(model).noun} of {_count(model.n, 'cell')}, {_count(model.n_in, 'input')}, "
+        f"{_count(model.n_out, 'output')}: "
         f"{fmt.count(summary['n_params'])} parameters, {fmt.count(summary['step_macs'])} multiply-adds per step "
         "(gates and readout, per sequence)",
         "- not a clocked model: it is trained and scored on the task, never simulated, so there is no trace, "
@@ -366,15 +369,8 @@ def _accuracy_lines(scenario: Scenario, summary: dict) -> list[str]:
              else f"test error {fmt.value(100 * acc['test_error'])}% ({fmt.value(100 * acc['test_accuracy'])}% "
                   "correct)")
     B, L = scenario.x.shape[0], scenario.x.shape[1]
-    if "macs" not in summary:                # an LSTM computes every step
-        return lines + ["", f"**{score[0].upper() + score[1:]}** on {fmt.count(task.x_test.shape[0])} test "
-                            f"sequence(s), at a cost of {fmt.count(summary['step_macs'] * L)} multiply-adds per "
-                            f"sequence of {fmt.count(L)} steps."]
-    per_sequence = summary["macs"] // max(B, 1) if summary.get("count_basis") == "per batch" else summary["macs"]
     lines += ["", f"**{score[0].upper() + score[1:]}** on {fmt.count(task.x_test.shape[0])} test sequence(s), at a "
-                  f"cost of {fmt.count(per_sequence)} multiply-adds per simulated sequence "
-                  f"({fmt.value(summary['speedup_vs_dense'])}x fewer than a dense RNN "
-                  "of the same size)."]
+                  f"cost of {pipeline(scenario.model).cost_phrase(summary, B, L)}"]
     return lines
 
 
@@ -446,9 +442,10 @@ def compare_scenarios(a: Scenario, b: Scenario, out_dir, *, force: bool = False,
     """Run two scenarios; write ``compare.png`` and ``compare.json`` into ``out_dir``; return the table."""
     names = [a.name, b.name] if a.name != b.name else [f"{a.name} (A)", f"{b.name} (B)"]
     for scenario in (a, b):
-        if not isinstance(scenario.model, ClockworkRNN):
-            raise ScenarioError(f"{scenario.path or scenario.name}: model.kind: got 'lstm', expected \"cwrnn\" or "
-                                "\"rnn\" (compare sets traces side by side; an LSTM is not simulated)")
+        way = pipeline(scenario.model)
+        if not way.simulated:
+            raise ScenarioError(f"{scenario.path or scenario.name}: model.kind: got {scenario.model.kind!r}, expected "
+                                f"\"cwrnn\" or \"rnn\" (compare sets traces side by side; {way.noun} is not simulated)")
     with output_folder(out_dir, force) as tmp:
         runs = [execute(s, progress=progress) for s in (a, b)]
         summaries = [r.summary for r in runs]

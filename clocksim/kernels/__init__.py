@@ -3,7 +3,8 @@
 :mod:`~clocksim.kernels.core` holds the block products, the forward and backward sequences, the
 readout and the input-buffer window (with the numba and BLAS set-up they share),
 :mod:`~clocksim.kernels.events` the event engine's per-activation kernels and
-:mod:`~clocksim.kernels.lstm` the LSTM baseline's. Kernels import nothing from clocksim above
+:mod:`~clocksim.kernels.lstm` the LSTM baseline's; :mod:`~clocksim.kernels.modmajor` and
+:mod:`~clocksim.kernels.modmajor_bptt` the module-major forward and backward passes of triangular models. Kernels import nothing from clocksim above
 this package (but the errors) and never validate their users' input: the public wrappers do, once.
 Every jitted entry point does check, once per call, that the sizes and offsets it is handed fit
 the arrays it is given, and raises :class:`~clocksim.errors.KernelBoundsError` (a clocksim bug)

@@ -58,6 +58,8 @@ __all__ = ["simple_rnn", "budget_params", "size_for_budget", "model_for_budget",
            "MODEL_KINDS", "BUDGET_RULES", "PAPER_TABLE1", "PAPER_PERIODS"]
 
 MODEL_KINDS = ("rnn", "lstm", "cwrnn")
+#: The class each scenario ``model.kind`` builds (a simple RNN is a one-module Clockwork RNN).
+MODEL_CLASSES = {"rnn": ClockworkRNN, "lstm": LSTM, "cwrnn": ClockworkRNN}
 BUDGET_RULES = ("paper", "floor", "ceil", "nearest")
 PAPER_RULES = {"rnn": "ceil", "lstm": "floor", "cwrnn": "floor"}
 PAPER_PERIODS = tuple(exponential_periods(9))          # 1, 2, 4, ..., 256

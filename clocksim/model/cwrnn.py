@@ -87,6 +87,11 @@ class ClockworkRNN(ParameterSet):
     [1, 2, 3]
     """
 
+    #: The model-kind interface (:class:`clocksim.model.kind.ModelKind`): simulated by the engines.
+    kind = "cwrnn"
+    simulated = True
+    initial_state = ("h0",)
+
     def __init__(self, n_in: int, n_out: int, module_sizes, clocks: Sequence,
                  connectivity="slow-to-fast", activation: str = "tanh",
                  output_activation: str = "linear", start: int = 0, seed=0, input_mode="latest",

@@ -61,6 +61,11 @@ class LSTM(ParameterSet):
         the order of :data:`GATES`.
     """
 
+    #: The model-kind interface (:class:`clocksim.model.kind.ModelKind`): trained and scored, never simulated.
+    kind = "lstm"
+    simulated = False
+    initial_state = ("h0", "c0")
+
     def __init__(self, n_in: int, n_out: int, n_hidden: int, output_activation: str = "linear",
                  forget_bias: float = 5.0, seed=0, dtype="float64"):
         self.dtype = as_dtype(dtype)

@@ -53,39 +53,47 @@ def plot_compare(trace_a: Trace, trace_b: Trace, fig=None, names=("A", "B"), ste
         summary = f"{fmt.count(len(trace))} activations, {fmt.value(_speedup(trace))}x fewer multiply-adds than dense"
         axes[key].set_title(f"{name}: activity ({summary})", fontsize="medium")
     axes["cost"] = fig.add_subplot(grid[1, :])
+    _compare_costs(axes["cost"], trace_a, trace_b, name_a, name_b)
+    if has_latency:
+        axes["latency"] = fig.add_subplot(grid[2, :])
+        _compare_latency(axes["latency"], trace_a, trace_b, name_a, name_b)
+    fig.suptitle(f"Schedule comparison: {name_a} vs {name_b}")
+    return axes
+
+
+def _compare_costs(ax, trace_a: Trace, trace_b: Trace, name_a: str, name_b: str) -> None:
+    """Both runs' cumulative multiply-adds and the dense RNN's (twice when the two dense lines differ)."""
     differ = _dense_differs(trace_a, trace_b)
-    line_a = _cost_cumulative(trace_a, axes["cost"], name_a, "C0", dense_name=name_a if differ else None, lw=3.5)
-    line_b = _cost_cumulative(trace_b, axes["cost"], name_b, "C3", dense=differ, dense_name=name_b, dense_ls=":",
-                              lw=1.8)
+    line_a = _cost_cumulative(trace_a, ax, name_a, "C0", dense_name=name_a if differ else None, lw=3.5)
+    line_b = _cost_cumulative(trace_b, ax, name_b, "C3", dense=differ, dense_name=name_b, dense_ls=":", lw=1.8)
     if np.array_equal(line_a.get_xdata(), line_b.get_xdata()) and np.array_equal(line_a.get_ydata(),
                                                                                   line_b.get_ydata()):
         line_b.set_label(f"{line_b.get_label()}: the same line as {name_a}, drawn over it")
-    handles, labels = axes["cost"].get_legend_handles_labels()          # the CW-RNN lines together, dense last
+    handles, labels = ax.get_legend_handles_labels()                    # the CW-RNN lines together, dense last
     ranked = sorted(range(len(labels)), key=lambda i: "dense RNN" in labels[i])
-    axes["cost"].legend([handles[i] for i in ranked], [labels[i] for i in ranked], loc="upper left",
-                        fontsize="small")
-    axes["cost"].set_xlim(*_union(_time_range(trace_a), _time_range(trace_b)))
-    axes["cost"].set_title(f"Cumulative multiply-adds: {name_a} vs {name_b} vs the dense RNN")
-    if has_latency:
-        ax = axes["latency"] = fig.add_subplot(grid[2, :])
-        both = np.concatenate([_latencies(trace_a), _latencies(trace_b)])
-        xlim = _latency_xlim(both, None, integral=bool(np.all(both == np.round(both))))
-        for trace, name, color, lw in ((trace_a, name_a, "C0", 3.5), (trace_b, name_b, "C3", 1.8)):
-            lat = _latencies(trace)
-            if lat.size:
-                p50, p99 = np.percentile(lat, [50, 99])
-                dropped = trace.readouts.shape[0] - lat.size
-                label = (f"{name}: p50 = {fmt.value(p50)}, p99 = {fmt.value(p99)}"
-                         + (f", {fmt.count(dropped)} inputs dropped" if dropped else ""))
-                _latency_cdf(trace, ax, label, color, xlim=xlim).set_lw(lw)
-                ax.axvline(p50, color=color, ls=":", lw=1.2)
-                ax.axvline(p99, color=color, ls="--", lw=1.2)
-        ax.set_xlim(*xlim)
-        ax.set_xlabel(f"latency ({_time_unit(trace_a)}s from input arrival to the output that reflects it)")
-        ax.legend(fontsize="small", loc="lower right")
-        ax.set_title("Readout latency CDF over all inputs (dotted: p50, dashed: p99 of the inputs read)")
-    fig.suptitle(f"Schedule comparison: {name_a} vs {name_b}")
-    return axes
+    ax.legend([handles[i] for i in ranked], [labels[i] for i in ranked], loc="upper left", fontsize="small")
+    ax.set_xlim(*_union(_time_range(trace_a), _time_range(trace_b)))
+    ax.set_title(f"Cumulative multiply-adds: {name_a} vs {name_b} vs the dense RNN")
+
+
+def _compare_latency(ax, trace_a: Trace, trace_b: Trace, name_a: str, name_b: str) -> None:
+    """Both runs' latency CDFs on one x range, their p50 (dotted) and p99 (dashed)."""
+    both = np.concatenate([_latencies(trace_a), _latencies(trace_b)])
+    xlim = _latency_xlim(both, None, integral=bool(np.all(both == np.round(both))))
+    for trace, name, color, lw in ((trace_a, name_a, "C0", 3.5), (trace_b, name_b, "C3", 1.8)):
+        lat = _latencies(trace)
+        if lat.size:
+            p50, p99 = np.percentile(lat, [50, 99])
+            dropped = trace.readouts.shape[0] - lat.size
+            label = (f"{name}: p50 = {fmt.value(p50)}, p99 = {fmt.value(p99)}"
+                     + (f", {fmt.count(dropped)} inputs dropped" if dropped else ""))
+            _latency_cdf(trace, ax, label, color, xlim=xlim).set_lw(lw)
+            ax.axvline(p50, color=color, ls=":", lw=1.2)
+            ax.axvline(p99, color=color, ls="--", lw=1.2)
+    ax.set_xlim(*xlim)
+    ax.set_xlabel(f"latency ({_time_unit(trace_a)}s from input arrival to the output that reflects it)")
+    ax.legend(fontsize="small", loc="lower right")
+    ax.set_title("Readout latency CDF over all inputs (dotted: p50, dashed: p99 of the inputs read)")
 
 
 def _speedup(trace: Trace) -> float:

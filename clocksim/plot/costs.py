@@ -220,32 +220,7 @@ def plot_latency(trace: Trace, fig=None, steps=None):
     deadline = trace.meta.get("deadline")
     deadline = None if deadline is None else deadline * factor
     if lat.size:
-        both = np.concatenate([lat, rea])
-        bins = _latency_bins(both) if factor == 1.0 else int(np.clip(np.sqrt(lat.size), 10, 60))
-        integral = not isinstance(bins, int)
-        if not integral:
-            top = max(float(both.max()), deadline if deadline is not None else -math.inf)
-            bins = np.linspace(min(0.0, float(both.min())), top * 1.0001 + 1e-12, bins + 1)
-        ax_hist.hist(lat, bins=bins, color="C0", rwidth=0.7 if integral else 0.95, label="output-complete latency")
-        ax_hist.hist(rea, bins=bins, histtype="step", color="0.25", lw=1.5, label="reaction (first output)")
-        ax_hist.set_ylabel("readouts")
-        xlim = _latency_xlim(both, deadline, integral)
-        ro = trace.readouts
-        total = None if whole else int(((ro["time"] >= lo) & (ro["time"] < hi)).sum())
-        _latency_cdf(trace, ax_cdf, name="latency", xlim=xlim, lat=lat, total=total)
-        _latency_cdf(trace, ax_cdf, name="reaction", color="0.25", xlim=xlim, lat=rea, total=total, dropped=False)
-        for ax in (ax_hist, ax_cdf):
-            ax.set_xlim(*xlim)
-            _mark_percentiles(ax, lat, deadline)
-        ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax_hist.yaxis.set_major_formatter(fmt.tick_formatter())
-        handles = ax_hist.get_legend_handles_labels()[0] + [h for h, lbl in zip(*ax_cdf.get_legend_handles_labels())
-                                                            if "dropped" in lbl]
-        ncols = 3 if fig.get_figwidth() >= 9 else 1            # a print-sized figure stacks the entries
-        fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)
-        if integral:
-            ax_hist.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax_cdf.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _latency_panels(fig, ax_hist, ax_cdf, trace, lat, rea, deadline, factor, None if whole else (lo, hi))
     else:
         for ax in (ax_hist, ax_cdf):
             ax.text(0.5, 0.5, "no finite latency recorded", ha="center", va="center", transform=ax.transAxes)
@@ -255,6 +230,38 @@ def plot_latency(trace: Trace, fig=None, steps=None):
     ax_cdf.set_title("Cumulative distribution")
     fig.suptitle(_latency_headline(trace, lat, None if whole else (lo, hi)))
     return ax_hist, ax_cdf
+
+
+def _latency_panels(fig, ax_hist, ax_cdf, trace: Trace, lat: np.ndarray, rea: np.ndarray, deadline, factor: float,
+                    window) -> None:
+    """Histogram and CDF of the latency and the reaction (``lat``, ``rea``: finite, in display units), their
+    percentiles and the deadline, and the figure's legend; ``window`` the readouts' (lo, hi) or None (all)."""
+    both = np.concatenate([lat, rea])
+    bins = _latency_bins(both) if factor == 1.0 else int(np.clip(np.sqrt(lat.size), 10, 60))
+    integral = not isinstance(bins, int)
+    if not integral:
+        top = max(float(both.max()), deadline if deadline is not None else -math.inf)
+        bins = np.linspace(min(0.0, float(both.min())), top * 1.0001 + 1e-12, bins + 1)
+    ax_hist.hist(lat, bins=bins, color="C0", rwidth=0.7 if integral else 0.95, label="output-complete latency")
+    ax_hist.hist(rea, bins=bins, histtype="step", color="0.25", lw=1.5, label="reaction (first output)")
+    ax_hist.set_ylabel("readouts")
+    xlim = _latency_xlim(both, deadline, integral)
+    ro = trace.readouts
+    total = None if window is None else int(((ro["time"] >= window[0]) & (ro["time"] < window[1])).sum())
+    _latency_cdf(trace, ax_cdf, name="latency", xlim=xlim, lat=lat, total=total)
+    _latency_cdf(trace, ax_cdf, name="reaction", color="0.25", xlim=xlim, lat=rea, total=total, dropped=False)
+    for ax in (ax_hist, ax_cdf):
+        ax.set_xlim(*xlim)
+        _mark_percentiles(ax, lat, deadline)
+    ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_hist.yaxis.set_major_formatter(fmt.tick_formatter())
+    handles = ax_hist.get_legend_handles_labels()[0] + [h for h, lbl in zip(*ax_cdf.get_legend_handles_labels())
+                                                        if "dropped" in lbl]
+    ncols = 3 if fig.get_figwidth() >= 9 else 1            # a print-sized figure stacks the entries
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)
+    if integral:
+        ax_hist.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_cdf.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _latency_cdf(trace: Trace, ax, name: str | None = None, color="C0", xlim=None, lat=None, total=None,

@@ -63,27 +63,37 @@ def plot_energy(trace: Trace | AggregateTrace, fig=None):
     memory = {lv: np.array([per_module[i]["energy"]["memory_j"][lv] for i in order] + [0.0]) for lv in levels}
     fig = fig if fig is not None else _new_figure(figsize=(max(7.5, 0.6 * len(labels) + 4.5), 4.8))
     ax, ax_run = fig.subplots(1, 2, width_ratios=[max(len(labels), 3), 1.6])
+    _module_panel(ax, labels, compute, memory, colors, energy, summary["batch"])
+    _run_panel(ax_run, energy, colors)
+    return ax, ax_run
 
+
+def _module_panel(ax, labels: list[str], compute: np.ndarray, memory: dict, colors: dict, energy: dict,
+                  batch: int) -> None:
+    """One bar per module and the readout: compute, then each memory level stacked on it."""
     scale, unit = _unit(max(float((compute + sum(memory.values())).max()), 1e-300))
     x = np.arange(len(labels))
     bottom = np.zeros(len(labels))
     ax.bar(x, compute / scale, color=COMPUTE_COLOR, label="compute")
     bottom += compute / scale
-    for lv in levels:
+    for lv in memory:
         if memory[lv].any():
             ax.bar(x, memory[lv] / scale, bottom=bottom, color=colors[lv], label=f"memory: {lv}")
             bottom += memory[lv] / scale
     tilt = len(labels) > 8
     ax.set_xticks(x, labels, rotation=45 if tilt else 0, ha="right" if tilt else "center")
     ax.set_ylabel(f"energy ({unit})")
-    basis = f"batch of {summary['batch']}" if summary["batch"] > 1 else "one sequence"
+    basis = f"batch of {batch}" if batch > 1 else "one sequence"
     ax.set_title(f"Per module on {energy['device']} ({energy['dtype']}, {basis})", fontsize="medium")
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
 
+
+def _run_panel(ax_run, energy: dict, colors: dict) -> None:
+    """The whole run as one bar (compute, memory levels, static energy), its total and the figure's legend."""
     static = energy["static_j"]
     parts = [("compute", energy["compute_j"], COMPUTE_COLOR)]
-    parts += [(f"memory: {lv}", energy["memory_j"][lv], colors[lv]) for lv in levels if energy["memory_j"][lv]]
+    parts += [(f"memory: {lv}", energy["memory_j"][lv], colors[lv]) for lv in colors if energy["memory_j"][lv]]
     if static is not None:
         parts.append(("static", static, STATIC_COLOR))
     scale_run, unit_run = _unit(max(energy["total_j"], 1e-300))
@@ -99,7 +109,7 @@ def plot_energy(trace: Trace | AggregateTrace, fig=None):
                      + ("" if per_step is None else
                         f"\n{per_step / _unit(per_step)[0]:.3g} {_unit(per_step)[1]} per step")
                      + ("" if static is not None else "\nno step: no static energy"), fontsize="medium")
-    fig.legend(*ax_run.get_legend_handles_labels(), loc="outside right upper", fontsize="small", frameon=False)
+    ax_run.figure.legend(*ax_run.get_legend_handles_labels(), loc="outside right upper", fontsize="small",
+                         frameon=False)
     ax_run.grid(axis="y", alpha=0.3)
     ax_run.set_axisbelow(True)
-    return ax, ax_run

@@ -96,6 +96,38 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
         The front is the line with gid ``"pareto-front"`` (points in x order).
     """
     cols = _columns(table)
+    by, maximize_y = _pareto_arguments(cols, x, y, by, maximize_y, ax)
+    rows = [r for r in _rows(cols) if _finite(r[x]) and _finite(r[y])]
+    if not rows:
+        raise InvalidValueError(f"no finished rows with numbers in both {x!r} and {y!r}", key="table")
+    maximize_y = (y in HIGHER_IS_BETTER) if maximize_y is None else maximize_y
+    members, gx, gy = _configurations(rows, x, y, by)
+    on = pareto_front(gx, -gy if maximize_y else gy)
+    if ax is None:
+        ax = _new_axes((9.0, 5.0))
+    replicated = max(len(g) for g in members) > 1
+    family = _draw_configurations(ax, rows, members, gx, gy, on, x, y, by, replicated)
+    order = np.flatnonzero(on)[np.lexsort((gy[on], gx[on]))]
+    ax.step(gx[order], gy[order], where="post", color=FRONT_COLOR, lw=1.5, zorder=3, gid="pareto-front")
+    ax.scatter(gx[order], gy[order], s=22 if family else 48, color=FRONT_COLOR, zorder=4, gid="pareto-points",
+               label="Pareto front (non-dominated)")
+    _log_scales(ax, np.concatenate([gx, [float(r[x]) for r in rows]]),
+                np.concatenate([gy, [float(r[y]) for r in rows]]))
+    ax.margins(0.08)
+    ax.autoscale_view()
+    _label_front(ax, [members[i][0] for i in order], gx[order], gy[order], [c for c in by if
+                 len({_hashable(r[c]) for r in rows}) > 1])
+    _pareto_labels(ax, x, y, maximize_y)
+    n_runs = max(len(g) for g in members)
+    ax.set_title(f"Pareto front: {int(on.sum())} of {len(members)} configurations non-dominated"
+                 + (f" (each the mean of up to {n_runs} runs)" if replicated else ""), fontsize=10)
+    ax.grid(True, which="major", color="0.92", zorder=0)
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def _pareto_arguments(cols: dict, x: str, y: str, by, maximize_y, ax) -> tuple[list[str], bool | None]:
+    """Check :func:`plot_pareto`'s arguments against the table's columns; ``by`` as a list, ``maximize_y``."""
     for name in (x, y):
         if name not in cols:
             raise InvalidValueError(f"got {name!r}, expected a column of the table ({', '.join(cols)})",
@@ -106,20 +138,23 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
     for name in by:
         if name not in cols:
             raise InvalidValueError(f"got {name!r}, expected columns of the table ({', '.join(cols)})", key="by")
-    rows = [r for r in _rows(cols) if _finite(r[x]) and _finite(r[y])]
-    if not rows:
-        raise InvalidValueError(f"no finished rows with numbers in both {x!r} and {y!r}", key="table")
-    maximize_y = (y in HIGHER_IS_BETTER) if maximize_y is None else maximize_y
+    return by, maximize_y
+
+
+def _configurations(rows: list[dict], x: str, y: str, by: list[str]):
+    """Rows grouped by their values of ``by`` (each row alone without it); the groups and their mean x and y."""
     groups: dict = {}
     for r in rows:
         groups.setdefault(tuple(_hashable(r[c]) for c in by) if by else len(groups), []).append(r)
     members = list(groups.values())
     gx = np.array([np.mean([float(r[x]) for r in g]) for g in members])
     gy = np.array([np.mean([float(r[y]) for r in g]) for g in members])
-    on = pareto_front(gx, -gy if maximize_y else gy)
-    if ax is None:
-        ax = _new_axes((9.0, 5.0))
-    replicated = max(len(g) for g in members) > 1
+    return members, gx, gy
+
+
+def _draw_configurations(ax, rows, members, gx, gy, on, x: str, y: str, by: list[str], replicated: bool):
+    """The single runs (when replicated) and the dominated configurations, one colour per family if any;
+    the family key (:func:`_family_key`) or None."""
     if replicated:
         ax.scatter([float(r[x]) for r in rows], [float(r[y]) for r in rows], s=10, color="0.7", zorder=1,
                    label="single runs")
@@ -127,40 +162,34 @@ def plot_pareto(table, x: str = "macs", y: str = "latency_p99", *, by: Sequence[
     if family is None:
         ax.scatter(gx[~on], gy[~on], s=36, facecolors="none", edgecolors="C0", zorder=2,
                    label="dominated configurations" + (" (means)" if replicated else ""))
-    else:                                   # clusters told apart: one colour and marker per value of the key
-        kinds = _categories([r[family] for r in rows])
-        which = np.array([kinds.index(_hashable(g[0][family])) for g in members])
-        short = _short_names([family])[family]
-        for k, kind in enumerate(kinds):
-            pick = which == k
-            ax.scatter(gx[pick], gy[pick], s=44, marker=FAMILY_MARKERS[k % len(FAMILY_MARKERS)],
-                       facecolors="none", edgecolors=f"C{k % 10}", linewidths=1.4, zorder=2,
-                       label=f"{short} = {_show(_unhash(kind))}")
-    order = np.flatnonzero(on)[np.lexsort((gy[on], gx[on]))]
-    ax.step(gx[order], gy[order], where="post", color=FRONT_COLOR, lw=1.5, zorder=3, gid="pareto-front")
-    ax.scatter(gx[order], gy[order], s=22 if family else 48, color=FRONT_COLOR, zorder=4, gid="pareto-points",
-               label="Pareto front (non-dominated)")
-    for axis, values in ((ax.xaxis, np.concatenate([gx, [float(r[x]) for r in rows]])),
-                         (ax.yaxis, np.concatenate([gy, [float(r[y]) for r in rows]]))):
-        if values.min() > 0 and values.max() / values.min() > 30:     # orders of magnitude apart: log scale
+        return None
+    kinds = _categories([r[family] for r in rows])          # clusters told apart: a colour and marker per value
+    which = np.array([kinds.index(_hashable(g[0][family])) for g in members])
+    short = _short_names([family])[family]
+    for k, kind in enumerate(kinds):
+        pick = which == k
+        ax.scatter(gx[pick], gy[pick], s=44, marker=FAMILY_MARKERS[k % len(FAMILY_MARKERS)],
+                   facecolors="none", edgecolors=f"C{k % 10}", linewidths=1.4, zorder=2,
+                   label=f"{short} = {_show(_unhash(kind))}")
+    return family
+
+
+def _log_scales(ax, xs: np.ndarray, ys: np.ndarray) -> None:
+    """A log scale on each axis whose positive values lie orders of magnitude apart."""
+    for axis, values in ((ax.xaxis, xs), (ax.yaxis, ys)):
+        if values.min() > 0 and values.max() / values.min() > 30:
             (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
             axis.set_major_formatter(fmt.tick_formatter())
-    ax.margins(0.08)
-    ax.autoscale_view()
-    _label_front(ax, [members[i][0] for i in order], gx[order], gy[order], [c for c in by if
-                 len({_hashable(r[c]) for r in rows}) > 1])
+
+
+def _pareto_labels(ax, x: str, y: str, maximize_y: bool) -> None:
+    """Axis labels saying which way is better; count ticks that leave long numbers room."""
     ax.set_xlabel(METRIC_LABELS.get(x, x) + " (lower is better)")
     ax.set_ylabel(METRIC_LABELS.get(y, y) + (" (higher is better)" if maximize_y else " (lower is better)"))
     if x in ("macs", "dense_macs", "activations", "messages"):
         if ax.get_xscale() == "linear":
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4))             # long counts like 15,750,000 need room
         ax.xaxis.set_major_formatter(fmt.tick_formatter())
-    n_runs = max(len(g) for g in members)
-    ax.set_title(f"Pareto front: {int(on.sum())} of {len(members)} configurations non-dominated"
-                 + (f" (each the mean of up to {n_runs} runs)" if replicated else ""), fontsize=10)
-    ax.grid(True, which="major", color="0.92", zorder=0)
-    ax.legend(fontsize=8, loc="best")
-    return ax
 
 
 #: Markers of the values of the key that colours a Pareto plot's clusters.
@@ -242,38 +271,11 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
     import matplotlib
 
     cols = _columns(table)
-    for arg, name in (("x", x), ("y", y), ("value", value)):
-        if name not in cols:
-            raise InvalidValueError(f"got {name!r}, expected a column of the table ({', '.join(cols)})", key=arg)
-    if x == y:
-        raise InvalidValueError(f"got {x!r} twice, expected two different columns", key="x, y")
-    by = [] if by is None else as_sequence("by", by, "a list of column names")
-    _check_axes(ax)
-    if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
-        hint = did_you_mean(cmap, matplotlib.colormaps) if isinstance(cmap, str) else ""
-        raise InvalidValueError(f"got {cmap!r}{hint}, expected the name of a matplotlib colormap such as "
-                                "'viridis'", key="cmap")
+    by = _heatmap_arguments(cols, x, y, value, by, ax, cmap)
     rows = list(_rows(cols))
-    others = [k for k in by if k not in (x, y) and k in cols
-              and len({_hashable(r[k]) for r in rows if _finite(r[value])}) > 1]
-    facets: list = [None]
-    if others:
-        values = _categories([r[others[0]] for r in rows if _finite(r[value])])
-        if len(others) > 1 or len(values) > MAX_FACETS or ax is not None:
-            why = (f"{len(values)} values, more than {MAX_FACETS} panels" if len(values) > MAX_FACETS else
-                   "panels need a new figure, not ax" if len(others) == 1 else f"so does {others[1]!r}")
-            raise InvalidValueError(f"{others[0]!r} also varies ({why}); each cell would average over it: fix it "
-                                    "(a [fixed] key), make it x or y, or draw a table with one value of it", key="by")
-        facets = values
+    others, facets = _facets(rows, cols, by, x, y, value, ax)
     xs, ys = _categories([r[x] for r in rows]), _categories([r[y] for r in rows])
-    means, counts = [], []
-    for v in facets:
-        sub = rows if v is None else [r for r in rows if _hashable(r[others[0]]) == v]
-        mean, count = _cell_means(sub, x, y, value, xs, ys)
-        means.append(mean)
-        counts.append(count)
-    if not any(c.any() for c in counts):
-        raise InvalidValueError(f"no finished rows with a number in {value!r}", key="table")
+    means, counts = _facet_means(rows, others, facets, x, y, value, xs, ys)
     every = np.concatenate([m[np.isfinite(m)] for m in means])
     norm = _norm(every)
     colors = matplotlib.colormaps[cmap].with_extremes(bad="0.85")
@@ -290,20 +292,76 @@ def plot_heatmap(table, x: str, y: str, value: str, *, by: Sequence[str] | None 
             panel.set_ylabel(y)
         if v is not None:
             panel.set_title(f"{others[0]} = {_show(_unhash(v))}", fontsize=10)
+    _heatmap_colorbar(axes, image, norm, value)
+    _heatmap_title(axes, counts, value, others if facets != [None] else [])
+    return axes[0]
+
+
+def _heatmap_arguments(cols: dict, x: str, y: str, value: str, by, ax, cmap) -> list[str]:
+    """Check :func:`plot_heatmap`'s arguments against the table's columns; ``by`` as a list."""
+    import matplotlib
+
+    for arg, name in (("x", x), ("y", y), ("value", value)):
+        if name not in cols:
+            raise InvalidValueError(f"got {name!r}, expected a column of the table ({', '.join(cols)})", key=arg)
+    if x == y:
+        raise InvalidValueError(f"got {x!r} twice, expected two different columns", key="x, y")
+    by = [] if by is None else as_sequence("by", by, "a list of column names")
+    _check_axes(ax)
+    if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
+        hint = did_you_mean(cmap, matplotlib.colormaps) if isinstance(cmap, str) else ""
+        raise InvalidValueError(f"got {cmap!r}{hint}, expected the name of a matplotlib colormap such as "
+                                "'viridis'", key="cmap")
+    return by
+
+
+def _facets(rows: list[dict], cols: dict, by: list[str], x: str, y: str, value: str, ax) -> tuple[list[str], list]:
+    """The keys of ``by`` besides x and y that vary, and the panels: one per value of the first ([None]: one)."""
+    others = [k for k in by if k not in (x, y) and k in cols
+              and len({_hashable(r[k]) for r in rows if _finite(r[value])}) > 1]
+    if not others:
+        return others, [None]
+    values = _categories([r[others[0]] for r in rows if _finite(r[value])])
+    if len(others) > 1 or len(values) > MAX_FACETS or ax is not None:
+        why = (f"{len(values)} values, more than {MAX_FACETS} panels" if len(values) > MAX_FACETS else
+               "panels need a new figure, not ax" if len(others) == 1 else f"so does {others[1]!r}")
+        raise InvalidValueError(f"{others[0]!r} also varies ({why}); each cell would average over it: fix it "
+                                "(a [fixed] key), make it x or y, or draw a table with one value of it", key="by")
+    return others, values
+
+
+def _facet_means(rows: list[dict], others: list[str], facets: list, x: str, y: str, value: str, xs: list, ys: list):
+    """Each panel's cell means and counts (:func:`_cell_means`); refuses a table with no number in ``value``."""
+    means, counts = [], []
+    for v in facets:
+        sub = rows if v is None else [r for r in rows if _hashable(r[others[0]]) == v]
+        mean, count = _cell_means(sub, x, y, value, xs, ys)
+        means.append(mean)
+        counts.append(count)
+    if not any(c.any() for c in counts):
+        raise InvalidValueError(f"no finished rows with a number in {value!r}", key="table")
+    return means, counts
+
+
+def _heatmap_title(axes, counts: list, value: str, others: list[str]) -> None:
+    """What the cells are (mean of how many runs); with panels (``others``), the figure's title."""
+    per = np.concatenate([c[c > 0] for c in counts])
+    runs = f"{per.min()}" if per.min() == per.max() else f"{per.min()}-{per.max()}"
+    head = f"{METRIC_LABELS.get(value, value)}: mean of {runs} runs per cell"
+    if not others:
+        axes[0].set_title(head, fontsize=10)
+    else:
+        axes[0].figure.suptitle(f"{head}, one panel per {others[0]}", fontsize=10)
+
+
+def _heatmap_colorbar(axes, image, norm, value: str) -> None:
+    """One colour bar for every panel, with log ticks when the scale is logarithmic."""
     bar = axes[0].figure.colorbar(image, ax=list(axes))
     bar.set_label(METRIC_LABELS.get(value, value) + ("" if type(norm).__name__ == "Normalize" else " (log scale)"))
     if type(norm).__name__ != "Normalize":
         bar.set_ticks(_log_ticks(norm.vmin, norm.vmax))
         bar.ax.yaxis.set_major_formatter(fmt.tick_formatter())
         bar.ax.yaxis.set_minor_formatter(NullFormatter())
-    per = np.concatenate([c[c > 0] for c in counts])
-    runs = f"{per.min()}" if per.min() == per.max() else f"{per.min()}-{per.max()}"
-    head = f"{METRIC_LABELS.get(value, value)}: mean of {runs} runs per cell"
-    if facets == [None]:
-        axes[0].set_title(head, fontsize=10)
-    else:
-        axes[0].figure.suptitle(f"{head}, one panel per {others[0]}", fontsize=10)
-    return axes[0]
 
 
 #: A heatmap draws at most this many panels (values of a third swept key).

@@ -77,36 +77,10 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
     width_px = _width_px(ax)
     if aggregate is None:
         aggregate = _wants_bins(trace, width_px, steps)
-    colors = _module_colors(trace.g)
     if aggregate:
-        edges, label = _bins(lo, hi, max(1, int(width_px) // 2), integral=pad > 0, periods=trace.meta["periods"])
-        counts = np.stack([np.histogram(act["time"][row == r], edges)[0] for r in range(trace.g)])  # (g, bins)
-        per_bin = round(edges[1] - edges[0]) if pad > 0 else 1               # steps per bin (synchronous)
-        top = max(int(counts.max(initial=0)), per_bin, 1)
-        cmap, norm = _count_colors(top)
-        image = ax.imshow(counts, aspect="auto", interpolation="nearest", norm=norm, cmap=cmap,
-                          extent=(edges[0] - pad, edges[-1] - pad, trace.g - 0.5, -0.5))
-        discrete = top <= DISCRETE_COUNTS
-        bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04, extend="neither" if discrete else "min")
-        bar.set_label(f"activations per {label} (white: none)" + ("" if discrete else ", log scale"),
-                      fontsize="small")
-        if discrete:
-            bar.set_ticks(np.unique(np.linspace(0, top, min(top, 8) + 1).round()))
-        else:
-            bar.ax.yaxis.set_major_formatter(fmt.tick_formatter())
-            bar.ax.yaxis.set_minor_formatter(NullFormatter())
-        for r in range(trace.g - 1):                                           # row separators
-            ax.axhline(r + 0.5, color="0.75", lw=0.6)
-        fits = not _wants_bins(trace, width_px, steps)
-        how = ("binned on request" if fits else
-               f"binned: one mark each would not fit in {fmt.count(int(width_px))} pixel columns") \
-            + ("; colour: activations per " + label if label != "step" else "; one column per step")
+        how = _activity_bins(ax, trace, act, row, (lo, hi, pad), width_px, steps)
     else:
-        px_per_unit = width_px / max(hi - lo, 1e-9)                          # pixels per step (time unit)
-        lw = float(np.clip(0.5 * px_per_unit * 72 / ax.figure.dpi, 0.4, 7.0))   # points: half the spacing
-        ax.eventplot([act["time"][row == r] for r in range(trace.g)], lineoffsets=np.arange(trace.g),
-                     linelengths=0.7, linewidths=lw, colors=[colors[i] for i in order])
-        how = "one mark per activation"
+        how = _activity_marks(ax, trace, act, row, order, lo, hi, width_px)
     if windows:
         _shade_windows(ax, trace, rank, lo, hi, pad)
     _module_axis(ax, trace, order)
@@ -121,6 +95,48 @@ def plot_activity(trace: Trace, ax=None, steps=None, aggregate: bool | None = No
     ax.set_title(f"Module activity over {_span_text(trace, lo, hi, pad)}: {fmt.count(act.shape[0])} activations "
                  f"({how})")
     return ax
+
+
+def _activity_bins(ax, trace: Trace, act, row, window: tuple, width_px: float, steps) -> str:
+    """Activations counted per time bin and module, an image with its colour bar; what the title says of it."""
+    lo, hi, pad = window
+    edges, label = _bins(lo, hi, max(1, int(width_px) // 2), integral=pad > 0, periods=trace.meta["periods"])
+    counts = np.stack([np.histogram(act["time"][row == r], edges)[0] for r in range(trace.g)])  # (g, bins)
+    per_bin = round(edges[1] - edges[0]) if pad > 0 else 1               # steps per bin (synchronous)
+    top = max(int(counts.max(initial=0)), per_bin, 1)
+    cmap, norm = _count_colors(top)
+    image = ax.imshow(counts, aspect="auto", interpolation="nearest", norm=norm, cmap=cmap,
+                      extent=(edges[0] - pad, edges[-1] - pad, trace.g - 0.5, -0.5))
+    _count_colorbar(ax, image, top, label)
+    for r in range(trace.g - 1):                                           # row separators
+        ax.axhline(r + 0.5, color="0.75", lw=0.6)
+    fits = not _wants_bins(trace, width_px, steps)
+    return ("binned on request" if fits else
+            f"binned: one mark each would not fit in {fmt.count(int(width_px))} pixel columns") \
+        + ("; colour: activations per " + label if label != "step" else "; one column per step")
+
+
+def _count_colorbar(ax, image, top: int, label: str) -> None:
+    """The colour bar of activation counts: discrete ticks up to :data:`DISCRETE_COUNTS`, else a log scale."""
+    discrete = top <= DISCRETE_COUNTS
+    bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.04, extend="neither" if discrete else "min")
+    bar.set_label(f"activations per {label} (white: none)" + ("" if discrete else ", log scale"),
+                  fontsize="small")
+    if discrete:
+        bar.set_ticks(np.unique(np.linspace(0, top, min(top, 8) + 1).round()))
+    else:
+        bar.ax.yaxis.set_major_formatter(fmt.tick_formatter())
+        bar.ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _activity_marks(ax, trace: Trace, act, row, order, lo: float, hi: float, width_px: float) -> str:
+    """One mark per activation, half the spacing of a step wide; what the title says of it."""
+    colors = _module_colors(trace.g)
+    px_per_unit = width_px / max(hi - lo, 1e-9)                          # pixels per step (time unit)
+    lw = float(np.clip(0.5 * px_per_unit * 72 / ax.figure.dpi, 0.4, 7.0))   # points: half the spacing
+    ax.eventplot([act["time"][row == r] for r in range(trace.g)], lineoffsets=np.arange(trace.g),
+                 linelengths=0.7, linewidths=lw, colors=[colors[i] for i in order])
+    return "one mark per activation"
 
 
 def _shade_windows(ax, trace: Trace, rank: np.ndarray, lo: float, hi: float, pad: float) -> PolyCollection:
@@ -225,6 +241,23 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
         row, names = rank[act["module"]], [trace.meta["labels"][i] for i in order]
     n_rows = len(names) + 1                                                  # + readouts
     ax = ax if ax is not None else _new_axes(figsize=(11, _rows_height(n_rows)))
+    instantaneous = _gantt_bars(ax, trace, act, row)
+    right = max(hi - pad, float(act["end"].max(initial=lo)))
+    missed, ro = _gantt_readouts(ax, trace, lo, hi, len(names))
+    ax.set_yticks(np.arange(n_rows), names + ["readouts"])
+    ax.tick_params(axis="y", labelsize=_label_size(n_rows))
+    _gantt_axis(ax, trace, lo, right, pad, n_rows)
+    _gantt_legend(ax, trace, act["module"], order, missed)
+    what = "per core" if by_core else "per module"
+    head = (f"Compute timeline {what}: updates are instantaneous (no compute model), one tick each" if instantaneous
+            else f"Compute timeline {what}: queue wait (pale, below) and compute (solid)")
+    ax.set_title(f"{head}\n{_miss_text(trace, ro)}")
+    return ax
+
+
+def _gantt_bars(ax, trace: Trace, act, row) -> bool:
+    """Each activation's pale wait bar and solid compute bar in its row (ticks when no compute took time);
+    whether every update was instantaneous."""
     colors = np.array([mcolors.to_rgba(c) for c in _module_colors(trace.g)])
     wait_c = colors[act["module"]].copy()
     wait_c[:, 3] = 0.35
@@ -237,19 +270,7 @@ def plot_gantt(trace: Trace, ax=None, steps=None):
     instantaneous = bool(act.shape[0]) and bool((act["end"] == act["start"]).all())
     if instantaneous:                                                        # zero-width bars: show ticks
         ax.scatter(act["start"], row, marker="|", s=120, linewidths=2, c=colors[act["module"]])
-    right = max(hi - pad, float(act["end"].max(initial=lo)))
-    missed, ro = _gantt_readouts(ax, trace, lo, hi, len(names))
-    ax.set_yticks(np.arange(n_rows), names + ["readouts"])
-    ax.tick_params(axis="y", labelsize=_label_size(n_rows))
-    _gantt_axis(ax, trace, lo, right, pad, n_rows)
-    _gantt_legend(ax, trace, act["module"], order, missed)
-    what = "per core" if by_core else "per module"
-    if instantaneous:
-        head = f"Compute timeline {what}: updates are instantaneous (no compute model), one tick each"
-    else:
-        head = f"Compute timeline {what}: queue wait (pale, below) and compute (solid)"
-    ax.set_title(f"{head}\n{_miss_text(trace, ro)}")
-    return ax
+    return instantaneous
 
 
 def _gantt_jobs(trace: Trace, ax, steps):

@@ -3,7 +3,9 @@
 :func:`loss_and_grad` runs the compiled forward pass, keeps its work array
 (the state after every step) and runs the backward pass in jitted code: one
 call for the readout (:func:`clocksim.kernels.readout_backward`) and one for
-the whole recurrence (:func:`clocksim.kernels.backward_sequence`). It follows the paper: at a step
+the whole recurrence (:func:`clocksim.kernels.backward_sequence`, step by step; for a triangular
+model :func:`clocksim.kernels.modmajor_bptt.backward_module_major`, fastest module first, the same
+gradients to rounding: :func:`bptt_order`). It follows the paper: at a step
 where module ``i`` ran, its error flows through ``f_H`` into its block-row of
 ``W_rec`` and ``W_in``, its bias and the states it read; at a step where it was
 held, its error is copied back one step and added. ``h0`` receives the error of
@@ -41,20 +43,22 @@ import warnings
 import numpy as np
 
 from ..kernels import core as K
+from ..kernels import modmajor_bptt as MB
 from .._validate import as_array, as_input, as_real_array
-from ..engine.compiled import forward_arrays
+from ..engine.compiled import MODULE_MAJOR, forward_arrays, schedule_order
 from ..engine.plan import Plan, plan_for
 from ..errors import ClocksimWarning, InvalidValueError, ShapeError, UnsupportedError
 from ..model.cwrnn import ClockworkRNN
 
-__all__ = ["LOSSES", "loss_and_grad", "evaluate", "prepare_batch", "output_error", "prediction_metrics"]
+__all__ = ["LOSSES", "loss_and_grad", "bptt_order", "evaluate", "prepare_batch", "output_error", "prediction_metrics"]
 
 LOSSES = ("mse", "xent")
 UNLABELLED = -1
 
 
 # ------------------------------------------------------------------ public API
-def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str, np.ndarray]]:
+def loss_and_grad(model, x, target, loss: str = "mse", order: str | None = None,
+                  info: dict | None = None) -> tuple[float, dict[str, np.ndarray]]:
     """Loss of ``model`` on ``(x, target)`` and its gradient with respect to every parameter.
 
     Parameters
@@ -68,6 +72,14 @@ def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str,
         ``"xent"``: integer labels, ``(L,)`` / ``(B, L)`` (every step) or
         ``()`` / ``(B,)`` (last step only); ``-1`` marks an unlabelled step.
     loss : {"mse", "xent"}
+    order : {"module-major", "step-major"}, optional
+        The order of the forward and backward passes (ClockworkRNN only). Default: the forward pass in
+        :func:`~clocksim.engine.compiled.schedule_order` for this batch (as ``forward_arrays``), the
+        backward pass in :func:`bptt_order`'s. Module-major BPTT (:mod:`clocksim.kernels.modmajor_bptt`,
+        fastest module first) gives the step-major gradients to rounding (its sums are taken in another
+        order), not bit for bit.
+    info : dict, optional
+        Receives the orders that ran: ``info["schedule_order"]`` (forward), ``info["bptt_order"]``.
 
     Returns
     -------
@@ -79,26 +91,38 @@ def loss_and_grad(model, x, target, loss: str = "mse") -> tuple[float, dict[str,
     if not isinstance(model, ClockworkRNN):
         return _delegate(model, "loss_and_grad", x, target, loss)
     _check_synchronous(model)
+    if info is not None and not isinstance(info, dict):
+        raise InvalidValueError(f"got {type(info).__name__}, expected a dict (or None)", key="info")
     X, tgt = prepare_batch(model.n_in, model.n_out, x, target, loss)
     plan = plan_for(model)
     B, L = X.shape[0], X.shape[1]
     active = model.activity(L)                                         # (L, g)
-    Z, out = forward_arrays(_readout_plan(plan, loss), X, active)      # (L+1, B, m), (L, B, n_out)
+    Z, out = forward_arrays(_readout_plan(plan, loss), X, active, order=order)   # (L+1, B, m), (L, B, n_out)
+    back = order or bptt_order(plan)
     value, dA = output_error(out, tgt, loss, plan.out_act)             # dA: (L, B, n_out)
     n, m, n_out, dt = plan.n, plan.m, plan.W_out.shape[0], plan.dtype   # gradients in the model's dtype
     Zf, dAf = Z.reshape(-1), dA.astype(dt, copy=False).reshape(-1)
     gW_out, gb_out = np.empty((n_out, n), dt), np.empty(n_out, dt)
     K.readout_backward(Zf, L, B, m, n, dAf, gW_out.reshape(-1), gb_out)
-    W = _dense_weights(model, plan)                                    # (n, m) [W_rec | W_in]
-    gW, gb, gh0 = np.empty((n, m), dt), np.empty(n, dt), np.empty(n, dt)
-    K.backward_sequence(Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
-                        plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
+    gW, gb, gh0 = _recurrence_grads(model, plan, Zf, B, L, active, dAf, back)
+    if info is not None:
+        info.update(schedule_order=order or schedule_order(plan, B), bptt_order=back)
     W_rec = np.where(model.mask, gW[:, :n], 0.0)                       # exactly zero outside the mask
     W_in = np.empty((n, model.n_in), dt)
     for i in range(model.g):                                           # each module's input columns (buffered:
         rows, x0 = model.rows(i), n + plan.x_offset(i)                 # its window's reduction)
         W_in[rows] = gW[rows, x0:x0 + model.n_in]
     return value, {"W_in": W_in, "W_rec": W_rec, "b": gb, "W_out": gW_out, "b_out": gb_out, "h0": gh0}
+
+
+def bptt_order(plan: Plan) -> str:
+    """The order :func:`loss_and_grad` runs the backward pass of a plan in: ``"module-major"`` (fastest module
+    first, :func:`clocksim.kernels.modmajor_bptt.backward_module_major`) whenever the plan admits it
+    (:func:`~clocksim.engine.compiled.schedule_order` without a batch size), else ``"step-major"``
+    (:func:`clocksim.kernels.backward_sequence`). Unlike the forward pass, one sequence too: there the
+    module-major backward pass measured 1.8x the step-major one (B=1, g=8x16, L=4096; benchmarks/bench_modmajor.py).
+    """
+    return schedule_order(plan)
 
 
 def evaluate(model, x, target, loss: str = "mse") -> dict[str, float]:
@@ -301,6 +325,22 @@ def _xent_value(logp: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
 def _log_softmax(a: np.ndarray) -> np.ndarray:
     shifted = a - a.max(axis=-1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _recurrence_grads(model: ClockworkRNN, plan: Plan, Zf: np.ndarray, B: int, L: int, active: np.ndarray,
+                      dAf: np.ndarray, order: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``dL/d[W_rec | W_in]`` (n, m), ``dL/db`` and ``dL/dh0`` by the BPTT kernel of ``order``."""
+    n, m = plan.n, plan.m
+    W = _dense_weights(model, plan)                                    # (n, m) [W_rec | W_in]
+    dt = plan.dtype                                                    # the model's dtype (DESIGN section 12)
+    gW, gb, gh0 = np.empty((n, m), dt), np.empty(n, dt), np.empty(n, dt)
+    args = (Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
+            plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
+    if order == MODULE_MAJOR:
+        MB.backward_module_major(*args, MB.block_steps(B, m + n))
+    else:
+        K.backward_sequence(*args)
+    return gW, gb, gh0
 
 
 def _dense_weights(model: ClockworkRNN, plan: Plan) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ...errors import InvalidValueError
+from ...model.baselines import MODEL_CLASSES
 from ..execute import execute
 from ..provenance import provenance
 from ..scenario import parse_scenario
@@ -42,7 +43,7 @@ def job_scenario(job: dict) -> dict:
                 "output": {"trace": "aggregate", "keep": "outputs" if job.get("keep_output") else "none"}}
     if "train" in job:
         scenario["train"] = dict(job["train"], learning_rate=job["learning_rate"], seed=job["seed"],
-                                 freeze=["h0", "c0"] if job["model"] == "lstm" else ["h0"])
+                                 freeze=list(MODEL_CLASSES[job["model"]].initial_state))
     return scenario
 
 
@@ -72,7 +73,7 @@ def run_job(job: dict) -> dict:
 def _outputs(run) -> np.ndarray:
     """The trained model's outputs on the run's input, (B, L, n_out): the executor's simulation, or for an
     LSTM (which is not simulated) its forward pass."""
-    if run.result is None:
+    if not run.fit.model.simulated:
         return run.fit.model.forward(run.scenario.x)[0]
     y = run.result.y
     return y if run.scenario.batched else y[None]

@@ -139,15 +139,15 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
     else:
         x, times, batched = task_input(ctx, raw.get("input", {}), task), None, True     # a task's test set
     model = model_section(ctx, raw["model"], n_in=x.shape[2], n_out=None if task is None else task.n_out)
-    if not isinstance(model, ClockworkRNN):
-        _untraced(ctx, raw, task)
+    if not model.simulated:
+        _untraced(ctx, raw, task, model.kind)
     engine_name, options = engine_section(ctx, raw.get("engine", {}), model)
     if times is not None:
         if engine_name != "events":
             ctx.fail("input.arrival", "jittered", "regular arrivals with engine.name = \"compiled\"")
         options["times"] = times + model.start
     output = output_section(ctx, raw.get("output", {}), options)
-    if isinstance(model, ClockworkRNN):
+    if model.simulated:
         check_run_size(ctx, model, x, output, from_clocks="clocks" in raw["model"])
     else:
         output.update(plots=[], csv=False, chrome=False)
@@ -159,18 +159,18 @@ def parse_scenario(raw: dict, path: Path | None = None, comment: str = "") -> Sc
                     task=task, train=config, checkpoint_every=every, batched=batched)
 
 
-def _untraced(ctx: Checks, raw: dict, task) -> None:
+def _untraced(ctx: Checks, raw: dict, task, kind: str) -> None:
     """An LSTM is trained and scored, never simulated: refuse what only a simulation could give."""
     if task is None:
-        ctx.fail("model.kind", "lstm", "a [task] table too (an LSTM is not a clocked model: it is trained and "
+        ctx.fail("model.kind", kind, "a [task] table too (an LSTM is not a clocked model: it is trained and "
                                        "scored on a task, never simulated)")
     for key, value in raw.get("engine", {}).items():
         if key != "name":
-            ctx.fail(f"engine.{key}", value, "no timing keys with model.kind = \"lstm\" (it is never simulated)")
+            ctx.fail(f"engine.{key}", value, f"no timing keys with model.kind = \"{kind}\" (it is never simulated)")
     out = raw.get("output", {})
     for key, empty in (("plots", []), ("csv", False), ("chrome", False)):
         if key in out and out[key] != empty:
-            ctx.fail(f"output.{key}", out[key], f"{_toml(empty)} or absent with model.kind = \"lstm\" (no trace: "
+            ctx.fail(f"output.{key}", out[key], f"{_toml(empty)} or absent with model.kind = \"{kind}\" (no trace: "
                                                 "only summary.json and report.md are written)")
 
 

@@ -233,65 +233,82 @@ def input_section(ctx, inp: dict, model_raw: dict) -> tuple[np.ndarray | Signal,
     rng = np.random.default_rng(seed)
     B = ctx.int(inp, "input.batch", minimum=1)
     if kind == "file":
-        file = ctx.file(inp, "input.path", (".npy", ".csv"))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)          # "input contained no data": checked below
-                data = (ctx.call("input.path", open_npy, file, "input") if file.suffix == ".npy"
-                        else np.loadtxt(file, delimiter=",", ndmin=2, encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
-            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-            ctx.fail("input.path", str(file), f"a readable numeric .npy/.csv file ({reason})")
-        if data.size == 0:
-            ctx.fail("input.path", str(file), "a file holding at least one step of input")
-        if data.dtype.kind not in "iuf" or data.ndim not in (2, 3):
-            ctx.fail("input.path", str(file), f"numbers shaped (L, n_in) or (B, L, n_in), got {data.dtype} "
-                                              f"{data.shape}")
-        ctx.call("input.path", check_memory, 2 * 8 * data.size, None, f"the input file's {data.shape} numbers")
-        batched = batched or data.ndim == 3
-        x = data.astype(np.float64).reshape((1,) * (3 - data.ndim) + data.shape)
-        if not np.isfinite(x).all():
-            ctx.fail("input.path", str(file), "finite numbers (found NaN or inf)")
-        if "steps" in inp:
-            L = ctx.int(inp, "input.steps", minimum=1)
-            if L > x.shape[1]:
-                ctx.fail("input.steps", L, f"at most the file's {x.shape[1]} steps")
-            x = x[:, :L]
-        if "batch" in inp and B != x.shape[0]:
-            ctx.fail("input.batch", B, f"the file's batch size {x.shape[0]} (or leave it out)")
+        x, batched = _file_input(ctx, inp, B, batched)
     else:
+        x = _signal_input(ctx, inp, kind, B, rng)
+    return x, _arrivals(ctx, inp, x.shape[1], seed), batched
+
+
+def _file_input(ctx, inp: dict, B, batched: bool) -> tuple[np.ndarray, bool]:
+    """``input.kind = "file"``: the (B, L, n_in) numbers of ``input.path`` (a .npy or .csv file), checked;
+    whether they are a batch."""
+    file = ctx.file(inp, "input.path", (".npy", ".csv"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)          # "input contained no data": checked below
+            data = (ctx.call("input.path", open_npy, file, "input") if file.suffix == ".npy"
+                    else np.loadtxt(file, delimiter=",", ndmin=2, encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        ctx.fail("input.path", str(file), f"a readable numeric .npy/.csv file ({reason})")
+    if data.size == 0:
+        ctx.fail("input.path", str(file), "a file holding at least one step of input")
+    if data.dtype.kind not in "iuf" or data.ndim not in (2, 3):
+        ctx.fail("input.path", str(file), f"numbers shaped (L, n_in) or (B, L, n_in), got {data.dtype} "
+                                          f"{data.shape}")
+    ctx.call("input.path", check_memory, 2 * 8 * data.size, None, f"the input file's {data.shape} numbers")
+    batched = batched or data.ndim == 3
+    x = data.astype(np.float64).reshape((1,) * (3 - data.ndim) + data.shape)
+    if not np.isfinite(x).all():
+        ctx.fail("input.path", str(file), "finite numbers (found NaN or inf)")
+    if "steps" in inp:
         L = ctx.int(inp, "input.steps", minimum=1)
-        n_in = ctx.int(inp, "input.channels", minimum=0)
-        block = min(L, Signal.BLOCK)               # a Signal holds one block of steps (and draws its noise)
-        sizes = {"input.steps": block, "input.batch": B, "input.channels": n_in}
-        ctx.call(max(sizes, key=sizes.get), check_memory, 3 * 8 * B * block * max(n_in, 1), None,
-                 f"the input's blocks ({B} x {block} x {n_in} numbers, and their generation)")
-        amp = ctx.float(inp, "input.amplitude")
-        if kind == "noise":
-            x = Signal(kind, (B, L, n_in), rng, std=ctx.float(inp, "input.std", minimum=0.0))
-        elif kind == "silence":
-            x = Signal(kind, (B, L, n_in), rng)
-        else:
-            wave = ({"period": ctx.float(inp, "input.period", minimum=0.0, strict=True)} if kind in ("sine", "square")
-                    else {"at": ctx.int(inp, "input.at", minimum=0, default=L // 2)})
-            noise = ctx.float(inp, "input.noise", minimum=0.0)
-            if kind in ("sine", "square") and not np.isfinite(2 * np.pi * L / wave["period"]):
-                ctx.fail("input.period", inp.get("period"), "a value that gives finite input numbers")
-            with np.errstate(over="ignore"):           # the largest value the input can take, noise at 40 sigma
-                if not np.isfinite(abs(amp) + 40 * noise):
-                    ctx.fail("input.amplitude", amp, "a value that gives finite input numbers")
-            x = Signal(kind, (B, L, n_in), rng, amplitude=amp, noise=noise, **wave)
+        if L > x.shape[1]:
+            ctx.fail("input.steps", L, f"at most the file's {x.shape[1]} steps")
+        x = x[:, :L]
+    if "batch" in inp and B != x.shape[0]:
+        ctx.fail("input.batch", B, f"the file's batch size {x.shape[0]} (or leave it out)")
+    return x, batched
+
+
+def _signal_input(ctx, inp: dict, kind: str, B, rng) -> Signal:
+    """A computed input (noise, silence, a wave or an impulse), checked to fit in memory and stay finite."""
+    L = ctx.int(inp, "input.steps", minimum=1)
+    n_in = ctx.int(inp, "input.channels", minimum=0)
+    block = min(L, Signal.BLOCK)               # a Signal holds one block of steps (and draws its noise)
+    sizes = {"input.steps": block, "input.batch": B, "input.channels": n_in}
+    ctx.call(max(sizes, key=sizes.get), check_memory, 3 * 8 * B * block * max(n_in, 1), None,
+             f"the input's blocks ({B} x {block} x {n_in} numbers, and their generation)")
+    amp = ctx.float(inp, "input.amplitude")
+    if kind == "noise":
+        x = Signal(kind, (B, L, n_in), rng, std=ctx.float(inp, "input.std", minimum=0.0))
+    elif kind == "silence":
+        x = Signal(kind, (B, L, n_in), rng)
+    else:
+        wave = ({"period": ctx.float(inp, "input.period", minimum=0.0, strict=True)} if kind in ("sine", "square")
+                else {"at": ctx.int(inp, "input.at", minimum=0, default=L // 2)})
+        noise = ctx.float(inp, "input.noise", minimum=0.0)
+        if kind in ("sine", "square") and not np.isfinite(2 * np.pi * L / wave["period"]):
+            ctx.fail("input.period", inp.get("period"), "a value that gives finite input numbers")
+        with np.errstate(over="ignore"):           # the largest value the input can take, noise at 40 sigma
+            if not np.isfinite(abs(amp) + 40 * noise):
+                ctx.fail("input.amplitude", amp, "a value that gives finite input numbers")
+        x = Signal(kind, (B, L, n_in), rng, amplitude=amp, noise=noise, **wave)
+    return x
+
+
+def _arrivals(ctx, inp: dict, L: int, seed) -> np.ndarray | None:
+    """The input's arrival times: None for regular arrivals, else each step jittered by ``input.jitter``."""
     arrival = ctx.choice(inp, "input.arrival", ARRIVALS)
     times = None
     if arrival == "jittered":
         jitter = ctx.float(inp, "input.jitter", minimum=0.0)
         if jitter >= 1.0:
             ctx.fail("input.jitter", jitter, "a width below 1 step (arrivals must keep their order)")
-        L = x.shape[1]
         ctx.call("input.steps", check_memory, 3 * 8 * L, None, f"the {L} jittered arrival times")
         times = np.arange(L) + jitter * (np.random.default_rng([seed, 1]).random(L) - 0.5)
         times = np.maximum(times, 0.0)
-    return x, times, batched
+    return times
 
 
 def engine_section(ctx, e: dict, model: ClockworkRNN) -> tuple[str, dict]:

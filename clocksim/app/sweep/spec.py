@@ -15,7 +15,7 @@ import numpy as np
 from ..._validate import as_path, read_toml
 from ...errors import ClocksimError, InvalidValueError
 from ...limits import POINTS_ENV, check_count
-from ...model.cwrnn import ClockworkRNN
+from ..kinds import pipeline
 from ..scenario import REQUIRED, Key, leading_comment, parse_scenario, set_key
 from ..specfile import PATH_KEYS, SpecChecks, absolute_paths, base_scenario, flatten, head_table, parse_range  # noqa: F401
 from ...trace.summary import metric_columns
@@ -250,8 +250,7 @@ def _check_point(chk: "SweepChecks", point: Point, scenario: dict, scenario_path
         parsed = parse_scenario(scenario, scenario_path)
     except ClocksimError as exc:
         raise SweepError(f"point {index + 1} ({point.describe()}): {exc}", file=chk.path) from None
-    traced = (({"always"} | ({"timing"} if parsed.timing_model else set())) if isinstance(parsed.model, ClockworkRNN)
-              else {"untraced"})                                          # an LSTM is trained, not simulated
+    traced = pipeline(parsed.model).present(parsed)           # the trace's keys, or an LSTM's own
     return traced | ({"task"} if parsed.task else set()) | ({"trained"} if parsed.train else set())
 
 

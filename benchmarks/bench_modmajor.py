@@ -15,7 +15,9 @@ Prints (and writes ``results/benchmarks/modmajor.json``), per shape:
 * clocksim's compiled engine in both orders (``forward_arrays(..., order=...)``; the same bits) and
   its BPTT in both orders (``cs.loss_and_grad(..., order=...)``: step-major ``backward_sequence`` and
   module-major ``backward_module_major``; ``bptt_vs`` gives every BPTT contender's time over the
-  module-major one's);
+  module-major one's), at float64 and at float32 (``model.astype("float32")``,
+  DESIGN section 12: ``float32_speedup`` is each float64 time over its float32 twin's; the float32 outputs
+  are checked against float64 within :data:`F32_TOLERANCE` relative);
 * the per-kernel breakdown of the module-major loop: its parts replayed alone by :func:`mm_part`
   (the rest-of-reads products, the diagonal products, bias and activation, held-row copies, the
   input copy, the readout).
@@ -49,8 +51,10 @@ SHAPES = [
     ("g8x64 B32 L512", 8, 64, 32, 4, 32, 512),
     ("g8x16 B1 L4096", 8, 16, 4, 4, 1, 4096),
 ]
-TARGETS = {"g8x64 B32 L512": {"vs_strongest_numpy": 1.4, "gemm_fraction": 0.60, "bptt_vs_torch_per_module": 2.0},
-           "g8x16 B1 L4096": {"vs_per_step_numpy": 30.0}}
+TARGETS = {"g8x64 B32 L512": {"vs_strongest_numpy": 1.4, "gemm_fraction": 0.60, "bptt_vs_torch_per_module": 2.0,
+                              "float32_speedup": 1.6},
+           "g8x16 B1 L4096": {"vs_per_step_numpy": 30.0, "float32_speedup": 1.6}}
+F32_TOLERANCE = 1e-4             # max |y32 - y64| / max |y64| (tests/test_float32.py states the same bound)
 
 
 # ------------------------------------------------------------------ numpy peers
@@ -229,6 +233,32 @@ def mm_part(Z, L, B, m, active, plan, wflat, b, act, W_out, b_out, out_act, Y, X
             K.readout(Z[t0 * row:], t1 - t0, B, m, n, W_out, b_out, out_act, Y[t0 * B * n_out: t1 * B * n_out])
 
 
+# ------------------------------------------------------------------ float32
+def float32_contenders(model, X, target):
+    """The clocksim contenders at float32 (both orders where the plan admits module-major, and BPTT), after
+    checking that both orders give the same float32 bits and are within F32_TOLERANCE of float64."""
+    m32 = model.astype("float32")
+    plan, active = plan_for(m32), m32.activity(X.shape[1])
+    X32 = X.astype(np.float32)
+    Zm, Ym = forward_arrays(plan, X32, active, order=MODULE_MAJOR)
+    Zs, Ys = forward_arrays(plan, X32, active, order=STEP_MAJOR)
+    assert Ym.dtype == np.float32 and np.array_equal(Zm, Zs) and np.array_equal(Ym, Ys)
+    _, Y64 = forward_arrays(plan_for(model), X, active, order=STEP_MAJOR)
+    rel = float(np.abs(Ym - Y64).max() / np.abs(Y64).max())
+    assert rel < F32_TOLERANCE, rel
+    funcs = {"clocksim_module_major_f32": lambda: forward_arrays(plan, X32, active, order=MODULE_MAJOR),
+             "clocksim_step_major_f32": lambda: forward_arrays(plan, X32, active, order=STEP_MAJOR),
+             "clocksim_bptt_step_major_f32": lambda: cs.loss_and_grad(m32, X32, target, "mse", order=STEP_MAJOR),
+             "clocksim_bptt_module_major_f32": lambda: cs.loss_and_grad(m32, X32, target, "mse", order=MODULE_MAJOR)}
+    return funcs, rel
+
+
+def float32_speedup(med):
+    """Each float64 contender's median time over its float32 twin's."""
+    return {key: med[key] / med[f"{key}_f32"] for key in ("clocksim_module_major", "clocksim_step_major",
+                                                        "clocksim_bptt_step_major", "clocksim_bptt_module_major")}
+
+
 # ------------------------------------------------------------------ run
 def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     model = cs.ClockworkRNN(n_in, n_out, [k] * g, cs.exponential_periods(g), seed=0)
@@ -254,6 +284,7 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     gm = cs.loss_and_grad(model, X, target, "mse", order=MODULE_MAJOR)[1]
     bptt_err = max(float(np.abs(gm[key] - gs[key]).max() / np.abs(gs[key]).max()) for key in gs)
     assert bptt_err < 1e-10, bptt_err                                         # the two BPTT orders: to rounding
+    f32, f32_err = float32_contenders(model, X, target)
     gemm, gemm_macs = dense_gemm(B, L, model.n, n_in)
     m = plan.m
     block = MM.block_steps(B, m)
@@ -275,6 +306,7 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
         "clocksim_step_major": lambda: forward_arrays(plan, X, active, order=STEP_MAJOR),
         "clocksim_bptt_step_major": lambda: cs.loss_and_grad(model, X, target, "mse", order=STEP_MAJOR),
         "clocksim_bptt_module_major": lambda: cs.loss_and_grad(model, X, target, "mse", order=MODULE_MAJOR),
+        **f32,
         **peers,
         **{f"part_{nm}": part(pid) for pid, nm in enumerate(PART_NAMES)},
     }
@@ -294,6 +326,8 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
                             numpy_peers + ("clocksim_step_major",) + tuple(k for k in peers if not k.endswith("bptt"))},
         "parts_share_of_module_major": {nm: med[f"part_{nm}"] / med["clocksim_module_major"] for nm in PART_NAMES},
         "torch": torch_info[0] if torch_info else None,
+        "float32_max_rel_diff_vs_float64": f32_err,
+        "float32_speedup": float32_speedup(med),
     }
     bptt = med["clocksim_bptt_module_major"]
     out["bptt_vs"] = {"clocksim_bptt_step_major": med["clocksim_bptt_step_major"] / bptt,
@@ -305,6 +339,8 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
         met["gemm_fraction"] = (out["gemm_fraction"]["clocksim_module_major"], tg["gemm_fraction"])
         if peers:
             met["bptt_vs_torch_per_module"] = (out["bptt_vs"]["torch_per_module_bptt"], tg["bptt_vs_torch_per_module"])
+    fastest = min(("clocksim_module_major", "clocksim_step_major"), key=lambda key: med[key])   # the engine's pick
+    met["float32_speedup"] = (out["float32_speedup"][fastest], tg["float32_speedup"])
     if "vs_per_step_numpy" in tg:
         met["vs_per_step_numpy"] = (out["module_major_vs"]["numpy_rows_contiguous"], tg["vs_per_step_numpy"])
     out["targets"] = {key: {"measured": v, "target": t, "met": v >= t} for key, (v, t) in met.items()}

@@ -29,7 +29,7 @@ class InputBuffer:
     def __init__(self, plan: Plan, B: int):
         self.plan = plan
         nb = len(plan.buffered)
-        self.acc = np.zeros((nb, B, plan.n_in))                  # (nb, B, n_in) running sum or max
+        self.acc = np.zeros((nb, B, plan.n_in), plan.dtype)      # (nb, B, n_in) running sum or max, model's dtype
         self.count = np.zeros((nb, 1), dtype=np.int64)           # samples in each open window
 
     def inputs(self, X: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -51,9 +51,9 @@ class InputBuffer:
         if not plan.buffered:
             return X
         B, c, n_in = X.shape
-        out = np.empty((B, c, plan.n_x))                          # (B, c, n_x)
+        out = np.empty((B, c, plan.n_x), plan.dtype)              # (B, c, n_x)
         out[:, :, :n_in] = X
-        X = np.ascontiguousarray(X)
+        X = np.ascontiguousarray(X, plan.dtype)
         for b, (i, code) in enumerate(plan.buffered):                # each writes its own block of columns
             K.buffer_window(X, np.ascontiguousarray(active[:, i]), code, self.acc[b], self.count[b],
                             out[:, :, n_in * (b + 1):n_in * (b + 2)])

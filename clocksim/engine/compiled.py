@@ -160,15 +160,17 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
     """
     B, L, n_in = X.shape
     n, m = plan.n, plan.m
+    dt = plan.dtype                             # every float array in the model's dtype (DESIGN section 12)
+    X = np.ascontiguousarray(X, dtype=dt)
     if plan.buffered:
         X = (InputBuffer(plan, B) if buffer is None else buffer).inputs(X, active)    # (B, L, n_x)
-    Z = np.empty((L + 1, B, m))                 # the kernel writes the inputs of each step as it goes
+    Z = np.empty((L + 1, B, m), dt)             # the kernel writes the inputs of each step as it goes
     Z[0, :, :n] = plan.h0 if h0 is None else h0
     Z[L, :, n:] = 0.0
     counts = np.zeros((plan.g, 2), dtype=np.int64) if counts is None else counts
-    Y = np.empty((L, B, plan.W_out.shape[0]))
+    Y = np.empty((L, B, plan.W_out.shape[0]), dt)
     W_out = plan.W_out.ravel().copy()       # (n_out * n,) writable, as wflat: the product compiles once, not twice
-    X = np.ascontiguousarray(X, dtype=np.float64).reshape(-1)
+    X = X.reshape(-1)
     if order not in (None, MODULE_MAJOR, STEP_MAJOR):
         raise InvalidValueError(key="order", value=order, expected=f"{MODULE_MAJOR!r} or {STEP_MAJOR!r}")
     chosen = schedule_order(plan, B)
@@ -180,7 +182,7 @@ def forward_arrays(plan: Plan, X: np.ndarray, active: np.ndarray, h0: np.ndarray
                             plan.act, counts, W_out, plan.b_out, plan.out_act, Y.reshape(-1), X,
                             MM.block_steps(B, m))
     else:
-        scratch = np.empty(max(plan.c_max, 1) * B)
+        scratch = np.empty(max(plan.c_max, 1) * B, dt)
         K.run_sequence(Z.reshape(-1), L, B, m, np.ascontiguousarray(active), plan.table, plan.gidx, plan.wflat,
                        plan.b, plan.act, scratch, counts, W_out, plan.b_out, plan.out_act, Y.reshape(-1), X)
     return Z, Y

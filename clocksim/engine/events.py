@@ -412,12 +412,12 @@ class _Simulation:
                 if lo >= self.buffered_upto:
                     self.window[k] = (lo, self.buffer.inputs(X, self._latches(lo, ts)), ts)     # (B, c, n_x)
                     self.buffered_upto = lo + ts.size
-        S, I, B, n_x = self.S, self.I, self.B, self.plan.n_x
+        S, V, I, B, n_x = self.S, self.V, self.I, self.B, self.plan.n_x
         pos = 0
         for _, X, ts in self.window:
             c = ts.shape[0]
             S[self.off["ts"] + pos: self.off["ts"] + pos + c] = ts
-            xs = S[self.off["x"] + pos * B * n_x: self.off["x"] + (pos + c) * B * n_x]
+            xs = V[self.off["x"] + pos * B * n_x: self.off["x"] + (pos + c) * B * n_x]
             xs.reshape(c, B, n_x)[:] = X.transpose(1, 0, 2)
             pos += c
         I[EK.H_XBASE] = self.window[0][0]
@@ -433,7 +433,7 @@ class _Simulation:
         plan, model, B = self.plan, self.model, self.B
         c = self.window[self.cur][2].shape[0]
         z = self.view["z"]
-        Y = np.empty((c, B, model.n_out))
+        Y = np.empty((c, B, model.n_out), plan.dtype)
         K.readout(z, c, B, plan.m, model.n, self.W_out, self.b_out, plan.out_act, Y.reshape(-1))
         Z = z.reshape(-1, B, plan.m)
         self.keeper.add(Z[1:c + 1, :, :model.n], Y)
@@ -528,7 +528,7 @@ class _Simulation:
         self.check_every = max(1, min(64, CHUNK // (g * g)))
         self.cap_msg = 0 if self.fast else CHUNK + self.check_every * g * g   # the fast path sends none
         cap_act = CHUNK + self.check_every * g
-        S, view, off = self._float_arena(int(B * width.sum()), inbox_off, cap_act)
+        S, V, view, off = self._value_arenas(int(B * width.sum()), inbox_off, cap_act)
         I = self._int_arena(cols, width, inbox_off, macs)
         header = {EK.H_G: g, EK.H_N: model.n, EK.H_NIN: model.n_in, EK.H_B: B, EK.H_M: plan.m,
                   EK.H_L: self.first.shape[0], EK.H_ACT: plan.act, EK.H_WLEN: plan.wflat.size, EK.H_XW: plan.n_x,
@@ -539,22 +539,25 @@ class _Simulation:
             header[slot] = off[name]
         for slot, value in header.items():
             I[slot] = value
-        self.S, self.I, self.view, self.cols, self.off = S, I, view, cols, off
+        self.S, self.V, self.I, self.view, self.cols, self.off = S, V, I, view, cols, off
 
-    def _float_arena(self, n_inbox: int, inbox_off: list[int], cap_act: int) -> tuple[np.ndarray, dict, dict]:
-        """The float arena S, its sections as views and their offsets; every module starts holding h0."""
+    def _value_arenas(self, n_inbox: int, inbox_off: list[int], cap_act: int) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+        """The time arena S (float64), the value arena V (the model's dtype), their sections as views and
+        the sections' offsets (each within its own arena); every module starts holding h0."""
         model, plan, B, c = self.model, self.plan, self.B, self.c
         g, n, m = model.g, model.n, plan.m
         W = self.first.shape[0]
-        sections = {"inbox": n_inbox, "x": W * B * plan.n_x, "ts": W, "w": plan.wflat.size, "bias": n,
-                    "nxt": B * n, "pub": B * n, "recv": g * g, "pubt": g,
-                    "act": EK.ACT_COLUMNS * cap_act, "msg": EK.MSG_COLUMNS * self.cap_msg,
-                    "z": (c + 1) * B * m}
-        off, total = {}, 0
-        for name, size in sections.items():
-            off[name], total = total, total + size
-        S = np.zeros(total)
-        view = {name: S[off[name]:off[name] + size] for name, size in sections.items()}
+        values = {"inbox": n_inbox, "x": W * B * plan.n_x, "w": plan.wflat.size, "bias": n,   # V: the model's dtype
+                  "nxt": B * n, "pub": B * n, "z": (c + 1) * B * m}
+        times = {"ts": W, "recv": g * g, "pubt": g,                                            # S: float64
+                 "act": EK.ACT_COLUMNS * cap_act, "msg": EK.MSG_COLUMNS * self.cap_msg}
+        off, view = {}, {}
+        S, V = np.zeros(sum(times.values())), np.zeros(sum(values.values()), plan.dtype)
+        for arena, sections in ((S, times), (V, values)):
+            total = 0
+            for name, size in sections.items():
+                off[name], total = total, total + size
+                view[name] = arena[off[name]:off[name] + size]
         view["w"][:] = plan.wflat
         view["bias"][:] = plan.b
         h0 = np.broadcast_to(plan.h0, (B, n))
@@ -562,11 +565,11 @@ class _Simulation:
         view["pub"][:] = h0.ravel()
         for i in range(0 if self.fast else g):      # everyone holds h0, sent at t_init (the fast path reads z)
             rows = plan.reads[i][plan.reads[i] < n]
-            box = S[inbox_off[i]:inbox_off[i] + B * len(plan.reads[i])].reshape(B, -1)
+            box = V[inbox_off[i]:inbox_off[i] + B * len(plan.reads[i])].reshape(B, -1)
             box[:, :rows.size] = h0[:, rows]
         view["recv"][:] = view["pubt"][:] = self.t_init
         view["z"].reshape(c + 1, B, m)[0, :, :n] = h0
-        return S, view, off
+        return S, V, view, off
 
     def _int_arena(self, cols: np.ndarray, width: np.ndarray, inbox_off: list[int], macs: np.ndarray) -> np.ndarray:
         """The int arena I: the header (filled in by the caller) and the tables the kernels index."""
@@ -600,7 +603,7 @@ class _Simulation:
         env = simpy.Environment()
         self.env = env
         if self.fast:
-            self.activate_sync = _direct(EK.activate_sync, 0, 0.0, self.S, self.I)     # resolved once per run
+            self.activate_sync = _direct(EK.activate_sync, 0, 0.0, self.S, self.V, self.I)     # resolved once per run
             for i in order:
                 env.process(self._module_sync(env, i))
         elif self.tasks is not None:
@@ -640,7 +643,7 @@ class _Simulation:
     def _module_sync(self, env, i):
         """Synchronous fast path: compute at each firing; the readout tick publishes."""
         wake = Slot(env).again                  # one event, rescheduled at each firing (as a Timeout: COMPUTE = 1)
-        S, I, activate = self.S, self.I, self.activate_sync
+        S, V, I, activate = self.S, self.V, self.I, self.activate_sync
         prev = 0.0
         for window, b in self._firings(i):
             if not window:
@@ -653,7 +656,7 @@ class _Simulation:
                 if t >= self.end:
                     return
                 prev = t
-                activate(i, t, S, I)
+                activate(i, t, S, V, I)
 
     @staticmethod
     def _drive(env, instants) -> None:
@@ -675,8 +678,8 @@ class _Simulation:
 
         Drives the chunks: after the readout of a chunk's last step, :meth:`_end_chunk`.
         """
-        S, I = self.S, self.I
-        tick = _direct(EK.tick, 0, 0.0, S, I) if self.fast else None
+        S, V, I = self.S, self.V, self.I
+        tick = _direct(EK.tick, 0, 0.0, S, V, I) if self.fast else None
         report = self.engine.progress
         every = max(1, (self.source.L or self.c) // 100)
         prev = 0.0
@@ -692,9 +695,9 @@ class _Simulation:
             for s, t in enumerate(times):
                 yield t - prev, slot
                 if self.fast:
-                    tick(s, t, S, I)
+                    tick(s, t, S, V, I)
                 else:
-                    EK.tick(s, t, S, I)         # asynchronous runs have no dirty list: the readout alone
+                    EK.tick(s, t, S, V, I)         # asynchronous runs have no dirty list: the readout alone
                 prev = t
                 if s % self.check_every == 0 and (I[EK.H_NACT] >= CHUNK or I[EK.H_NMSG] >= CHUNK):
                     self.flush()
@@ -707,7 +710,7 @@ class _Simulation:
 
     def _module_general(self, env, i):
         """Any clock, latency and compute model: each activation queues, computes, then publishes."""
-        S, I = self.S, self.I
+        S, V, I = self.S, self.V, self.I
         dur = float(self.duration[i])
         arbiter = self.arbiter
         for window, b in self._firings(i):
@@ -728,7 +731,7 @@ class _Simulation:
                 start = env.now
                 if I[EK.H_NACT] >= CHUNK:
                     self.flush()
-                EK.activate(i, t, start, start + dur, core, S, I)
+                EK.activate(i, t, start, start + dur, core, S, V, I)
                 if dur > 0.0:
                     yield env.timeout(dur)
                 if arbiter is not None:                 # the core is free at the end of the compute ...
@@ -737,7 +740,7 @@ class _Simulation:
                 yield Slot(env, 0.0, PUBLISH)           # ... and the result publishes in that instant's publish phase
                 if I[EK.H_NMSG] >= CHUNK:
                     self.flush()
-                EK.publish(i, env.now, self.zero_latency, S, I)
+                EK.publish(i, env.now, self.zero_latency, S, V, I)
                 if not self.zero_latency:
                     self._send_delayed(env, i)
 
@@ -867,7 +870,7 @@ class _Simulation:
     def _activate(self, job: Job, now: float) -> None:
         if self.I[EK.H_NACT] >= CHUNK:
             self.flush()
-        EK.activate(job.module, job.release, now, job.finish_at, job.core, self.S, self.I)
+        EK.activate(job.module, job.release, now, job.finish_at, job.core, self.S, self.V, self.I)
 
     def _read_late(self, job: Job, _event) -> None:
         now = self.env.now
@@ -910,7 +913,7 @@ class _Simulation:
     def _publish(self, i: int) -> None:
         if self.I[EK.H_NMSG] >= CHUNK:
             self.flush()
-        EK.publish(i, self.env.now, self.zero_latency, self.S, self.I)
+        EK.publish(i, self.env.now, self.zero_latency, self.S, self.V, self.I)
         if not self.zero_latency:
             self._send_delayed(self.env, i)
 
@@ -924,7 +927,7 @@ class _Simulation:
 
     def _send_delayed(self, env, j):
         """Schedule the messages of module j's new state on links with latency."""
-        S, I, B, n = self.S, self.I, self.B, self.model.n
+        S, V, I, B, n = self.S, self.V, self.I, self.B, self.model.n
         payload = self.view["pub"].reshape(B, n)[:, self.model.rows(j)].copy().ravel()
         seq = int(I[I[EK.H_COUNT] + 2 * j]) - 1         # the activation that computed this state
         now = env.now
@@ -938,7 +941,7 @@ class _Simulation:
             delay = float(latency.delay(j, r).sample(rng, 1)[0])
             col = int(self.cols[r, j])
             if delay == 0.0:
-                EK.deliver(j, r, col, seq, payload, now, now, S, I)
+                EK.deliver(j, r, col, seq, payload, now, now, S, V, I)
                 continue
             ev = Slot(env, delay, DELIVER)
             ev.callbacks.append(lambda _ev, j=j, r=r, col=col: self._deliver_later(j, r, col, seq, payload, now))
@@ -946,7 +949,7 @@ class _Simulation:
     def _deliver_later(self, j, r, col, seq, payload, send_t) -> None:
         if self.I[EK.H_NMSG] >= self.cap_msg:
             self.flush()
-        EK.deliver(j, r, col, seq, payload, send_t, self.env.now, self.S, self.I)
+        EK.deliver(j, r, col, seq, payload, send_t, self.env.now, self.S, self.V, self.I)
 
     def flush(self) -> None:
         """Fold the records held so far into the trace (the compact rows of a full trace held in memory, or

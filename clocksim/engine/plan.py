@@ -39,7 +39,7 @@ class Plan:
     g: int
     table: np.ndarray     # (g, 7) int64, columns kernels.P_*
     gidx: np.ndarray      # (G,) int64, gather lists of modules with non-contiguous reads
-    wflat: np.ndarray     # (W,) float64, packed [W_rec | W_in] blocks (split ones: kernels.core.diagonal_split)
+    wflat: np.ndarray     # (W,) of the model's dtype (like every array below), packed [W_rec | W_in] blocks (split ones: kernels.core.diagonal_split)
     b: np.ndarray         # (n,)
     W_out: np.ndarray     # (n_out, n)
     b_out: np.ndarray     # (n_out,)
@@ -48,6 +48,11 @@ class Plan:
     out_act: int
     reads: tuple          # per module: int64 rows of z it reads (h rows, then input rows)
     buffered: tuple = ()  # (module, kernels.BUF_* code) of each buffered module, in order
+
+    @property
+    def dtype(self) -> np.dtype:
+        """What the model computes in (its parameters' dtype): the work arrays are allocated with it."""
+        return self.b.dtype
 
     @property
     def n_x(self) -> int:
@@ -118,7 +123,7 @@ def _build(model: ClockworkRNN) -> Plan:
     return Plan(
         n=n, n_in=n_in, g=g, table=table,
         gidx=np.concatenate(gidx) if gidx else np.zeros(0, dtype=np.int64),
-        wflat=np.concatenate(blocks) if blocks else np.zeros(0),
+        wflat=np.concatenate(blocks) if blocks else np.zeros(0, p["b"].dtype),
         b=p["b"], W_out=p["W_out"], b_out=p["b_out"], h0=p["h0"],
         act=ACTIVATION_CODES[model.activation], out_act=ACTIVATION_CODES[model.output_activation],
         reads=tuple(reads), buffered=buffered,

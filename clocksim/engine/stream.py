@@ -4,7 +4,7 @@ Both engines run a sequence in chunks of steps and carry their state across chun
 boundaries (the compiled engine its last hidden state; the event engine its whole
 SimPy environment: pending firings, queued activations and messages in flight), so a
 chunked run equals a whole one bit for bit. :class:`Source` turns ``x`` — an array, a
-``np.memmap`` or an iterator of chunks — into float64 chunks ``(B, c, n_in)`` without
+``np.memmap`` or an iterator of chunks — into chunks ``(B, c, n_in)`` of the model's dtype without
 ever copying it whole; :class:`Keeper` keeps of the states and outputs only what
 ``keep`` asks for.
 """
@@ -101,6 +101,7 @@ class Source:
         if not isinstance(model, ClockworkRNN):
             raise InvalidValueError(f"got {type(model).__name__}, expected a ClockworkRNN", key="model")
         self.n_in = model.n_in
+        self.dtype = np.dtype(model.dtype)          # inputs are cast to the model's dtype at this boundary
         self.n_steps = None if n_steps is None else as_int("n_steps", n_steps, minimum=1)
         self._iter = None
         self._first = None
@@ -112,7 +113,7 @@ class Source:
                     f"or (B, L, {model.n_in})", key="x")
             if self.n_steps is None:
                 raise InvalidValueError("got None with x=None, expected the number of steps to run", key="n_steps")
-            self._array = np.zeros((self.n_steps, 0))
+            self._array = np.zeros((self.n_steps, 0), self.dtype)
             self.batched, self.B, self.L = False, 1, self.n_steps
             return
         sliceable = all(hasattr(x, a) for a in ("shape", "dtype", "ndim", "__getitem__"))   # ndarray, memmap, ...
@@ -145,7 +146,7 @@ class Source:
         self.B, self.L = B, L
 
     def _check_chunk(self, chunk, lo: int, batched: bool | None) -> np.ndarray:
-        """A float64 (B, c, n_in) chunk whose first step is step ``lo`` of the run; checks values."""
+        """A (B, c, n_in) chunk of the model's dtype whose first step is step ``lo`` of the run; checks values."""
         arr = as_array("x", chunk)
         if arr.dtype == bool or arr.dtype.kind not in "iuf":
             raise ShapeError(f"chunk at step {lo}: got dtype {arr.dtype}, expected real numbers", key="x")
@@ -154,7 +155,8 @@ class Source:
             shape = "(c, n_in) or (B, c, n_in)" if batched is None else ("(B, c, n_in)" if batched else "(c, n_in)")
             raise ShapeError(f"chunk at step {lo}: got shape {arr.shape}, expected {shape} with "
                              f"n_in={self.n_in} and c >= 1, like the first chunk", key="x")
-        arr = arr.astype(np.float64, copy=False)
+        with np.errstate(over="ignore"):            # a value beyond float32's range becomes inf: refused below
+            arr = arr.astype(self.dtype, copy=False)
         if arr.ndim == 2:
             arr = arr[None]
         if batched is not None and arr.shape[0] != self.B:
@@ -166,11 +168,12 @@ class Source:
                 where = f"step {lo + s} (sequence {q}, input {j})"
             else:                                   # an index into the array the caller passed
                 where = f"index {(q, lo + s, j) if self.batched else (lo + s, j)}"
-            raise InvalidValueError(f"contains {arr[q, s, j]} at {where}, expected finite numbers", key="x")
+            within = "" if self.dtype == np.float64 else f" within {self.dtype.name}'s range (the model's dtype)"
+            raise InvalidValueError(f"contains {arr[q, s, j]} at {where}, expected finite numbers{within}", key="x")
         return arr
 
     def chunks(self, size: int) -> Iterator[np.ndarray]:
-        """Float64 chunks ``(B, c, n_in)`` of ``size`` steps (the last may be shorter)."""
+        """Chunks ``(B, c, n_in)`` (the model's dtype) of ``size`` steps (the last may be shorter)."""
         if self._iter is None:
             for lo in range(0, self.L, size):
                 part = self._array[:, lo:lo + size] if self.batched else self._array[lo:lo + size]
@@ -228,8 +231,8 @@ class Keeper:
         elif self.L is not None:
             if self._out is None:
                 n_out = y.shape[2]
-                self._out = (None if h is None else np.empty((self.B, self.L, h.shape[2])),
-                             np.empty((self.B, self.L, n_out)))
+                self._out = (None if h is None else np.empty((self.B, self.L, h.shape[2]), h.dtype),
+                             np.empty((self.B, self.L, n_out), y.dtype))
             c = y.shape[0]
             if h is not None:
                 self._out[0][:, self._pos:self._pos + c] = h.transpose(1, 0, 2)

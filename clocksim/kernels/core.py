@@ -180,8 +180,10 @@ def _load_cython_blas() -> None:
 
 _load_cython_blas()
 llvm.add_symbol("clocksim_dgemm", get_cython_function_address(_CYTHON_BLAS, "dgemm"))
+llvm.add_symbol("clocksim_sgemm", get_cython_function_address(_CYTHON_BLAS, "sgemm"))
 _vp = types.voidptr
 _dgemm = types.ExternalFunction("clocksim_dgemm", types.void(*([_vp] * 13)))
+_sgemm = types.ExternalFunction("clocksim_sgemm", types.void(*([_vp] * 13)))   # the same arguments, float32
 _N, _T = ord("N"), ord("T")
 
 
@@ -200,6 +202,7 @@ def _by_ref(llvm_type):
 
 _i32 = _by_ref(types.int32)      # pointer to a stack int32 holding the value
 _f64 = _by_ref(types.float64)
+_f32 = _by_ref(types.float32)
 _chr = _by_ref(types.uint8)
 
 
@@ -241,20 +244,25 @@ def _tree(builder, v):
 
 
 def _tile(nq, nr, add_to=False):
-    """An intrinsic ``tile(w, z, lda, out, ldc, c)`` (addresses and sizes, all intp) computing
-    ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq, r < nr; W row-major ``(nr, c)``.
-    With ``add_to`` the sum is added to what ``out`` holds: ``out = out + sum`` (one rounding)."""
+    """An intrinsic ``tile(like, w, z, lda, out, ldc, c)`` (``like`` an array of the operands' dtype, then
+    addresses and sizes, all intp) computing ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq,
+    r < nr; W row-major ``(nr, c)``. With ``add_to`` the sum is added to what ``out`` holds: ``out = out + sum``
+    (one rounding). ``like``'s dtype (float64 or float32) picks the LLVM type: numba compiles one tile per
+    dtype, the same IR over ``double`` or ``float`` (8 lanes either way, so the same summation order)."""
 
     @intrinsic
-    def tile(typingctx, w_addr, z_addr, lda, out_addr, ldc, c):
-        sig = types.void(*([types.intp] * 6))
+    def tile(typingctx, like, w_addr, z_addr, lda, out_addr, ldc, c):
+        if not isinstance(like, types.Array) or like.dtype not in (types.float64, types.float32):
+            return None
+        sig = types.void(like, *([types.intp] * 6))
 
         def codegen(context, builder, sig, args):
             intp = context.get_value_type(types.intp)
-            dbl = ir.DoubleType()
+            dbl = context.get_value_type(sig.args[0].dtype)          # ir.DoubleType() or ir.FloatType()
+            size = context.get_abi_sizeof(dbl)
             vec = ir.VectorType(dbl, LANES)
             vptr = vec.as_pointer()
-            w_addr, z_addr, lda, out_addr, ldc, c = args
+            _, w_addr, z_addr, lda, out_addr, ldc, c = args
             W, Z, O = (builder.inttoptr(a, dbl.as_pointer()) for a in (w_addr, z_addr, out_addr))
             zs = [builder.gep(Z, [builder.mul(ir.Constant(intp, t), lda)]) for t in range(nq)]
             os_ = [builder.gep(O, [builder.mul(ir.Constant(intp, t), ldc)]) for t in range(nq)]
@@ -267,9 +275,9 @@ def _tile(nq, nr, add_to=False):
                     builder.store(ir.Constant(vec, [0.0] * LANES), acc[t][r])
             zero, step = ir.Constant(intp, 0), ir.Constant(intp, LANES)
             with cgutils.for_range_slice(builder, zero, c8, step, intp=intp) as (j, _):
-                zv = [builder.load(builder.bitcast(builder.gep(z, [j]), vptr), align=8) for z in zs]
+                zv = [builder.load(builder.bitcast(builder.gep(z, [j]), vptr), align=size) for z in zs]
                 for r in range(nr):
-                    wv = builder.load(builder.bitcast(builder.gep(ws[r], [j]), vptr), align=8)
+                    wv = builder.load(builder.bitcast(builder.gep(ws[r], [j]), vptr), align=size)
                     for t in range(nq):
                         builder.store(builder.fadd(builder.load(acc[t][r]), builder.fmul(wv, zv[t])), acc[t][r])
             for t in range(nq):
@@ -317,7 +325,7 @@ def _gemm_rows_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc=False):
     a = _block(A, a_off, M, K, lda)                                              # (M, K)
     w = _block(W, w_off, N, K, K)                                                # (N, K)
     c8 = K - K % LANES
-    lanes = np.zeros((M, N, LANES))
+    lanes = np.zeros((M, N, LANES), dtype=C.dtype)          # float32 stays float32: every product and sum rounded
     for j in range(0, c8, LANES):
         lanes = lanes + w[None, :, j:j + LANES] * a[:, None, j:j + LANES]
     v = lanes
@@ -361,9 +369,12 @@ def _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc):
                 row = C[c_off + r * ldc: c_off + r * ldc + N]
                 row[:] = 0.0
         return
-    wp = W.ctypes.data + 8 * w_off
-    ap = A.ctypes.data + 8 * a_off
-    cp = C.ctypes.data + 8 * c_off
+    z = C.itemsize                              # bytes per value: 8 (float64) or 4 (float32)
+    if A.itemsize != z or W.itemsize != z:      # the tiles read every operand as C's dtype
+        raise KernelBoundsError("gemm_rows", "dtype", z, A.itemsize if A.itemsize != z else W.itemsize)
+    wp = W.ctypes.data + z * w_off
+    ap = A.ctypes.data + z * a_off
+    cp = C.ctypes.data + z * c_off
     panel = max(TILE_Q, PANEL_DOUBLES // K // TILE_Q * TILE_Q)
     nr = N - N % TILE_R
     for p0 in range(0, M, panel):
@@ -372,23 +383,23 @@ def _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc):
         for a in range(0, nr, TILE_R):          # tiles of 4 sequences: W's rows pass over the panel
             for q in range(p0, pq, TILE_Q):
                 if acc:
-                    _tile_4x4_add(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                    _tile_4x4_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
                 else:
-                    _tile_4x4(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                    _tile_4x4(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
         for q in range(p0, p1):                 # what is left, a sequence at a time
-            zq = ap + 8 * q * lda
-            oq = cp + 8 * q * ldc
+            zq = ap + z * q * lda
+            oq = cp + z * q * ldc
             a0 = nr if q < pq else 0
             for a in range(a0, a0 + (N - a0) // TILE_R1 * TILE_R1, TILE_R1):
                 if acc:
-                    _tile_1x8_add(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                    _tile_1x8_add(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)
                 else:
-                    _tile_1x8(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                    _tile_1x8(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)
             for a in range(a0 + (N - a0) // TILE_R1 * TILE_R1, N):
                 if acc:
-                    _tile_1x1_add(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                    _tile_1x1_add(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)
                 else:
-                    _tile_1x1(wp + 8 * a * K, zq, lda, oq + 8 * a, ldc, K)
+                    _tile_1x1(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)
 
 
 # ---------------------------------------------------------------- activations
@@ -412,8 +423,12 @@ def _exp2_neg(typingctx, k):
 
 @inner
 def tanh_scalar(x):
-    """tanh(x) from exp(-2|x|) = 2^-k * exp(r), |r| <= ln2/2; branch-free so loops vectorise."""
-    a = min(abs(x), 20.0)                        # tanh(20) == 1 in float64
+    """tanh(x) from exp(-2|x|) = 2^-k * exp(r), |r| <= ln2/2; branch-free so loops vectorise.
+
+    Always computed, and returned, in float64: a float32 ``x`` gives the float64 tanh of that value (about
+    2e-16), which the caller rounds once to float32 on storing it, the same in every engine, JIT on or off.
+    """
+    a = min(abs(np.float64(x)), 20.0)            # tanh(20) == 1 in float64
     kf = np.floor(2.0 * a * _INV_LN2 + 0.5)      # 0 <= kf <= 58
     r = (kf * _LN2_HI - 2.0 * a) + kf * _LN2_LO  # -2a = -kf*ln2 + r
     p = 1.0 / 6227020800.0                       # exp(r): Taylor series to r^13
@@ -441,18 +456,18 @@ def bias_activate(v, bias, code):
     if code == ACT_TANH:
         for a in range(n):
             v[a] = tanh_scalar(v[a] + bias[a])
-    elif code == ACT_SIGMOID:
+    elif code == ACT_SIGMOID:                   # in float64 whatever v's dtype (see tanh_scalar)
         for a in range(n):
-            v[a] = 0.5 + 0.5 * tanh_scalar(0.5 * (v[a] + bias[a]))
+            v[a] = 0.5 + 0.5 * tanh_scalar(0.5 * np.float64(v[a] + bias[a]))
     elif code == ACT_RELU:
         for a in range(n):
             v[a] = max(v[a] + bias[a], 0.0)
     elif code == ACT_SOFTMAX:
-        mx = -np.inf
-        for a in range(n):
+        mx = np.float64(-np.inf)                # float64 whatever v's dtype (typed: numpy keeps float32 for a
+        for a in range(n):                      # Python float with the JIT off, numba would not)
             v[a] += bias[a]
-            mx = max(mx, v[a])
-        tot = 0.0
+            mx = max(mx, np.float64(v[a]))
+        tot = np.float64(0.0)
         for a in range(n):
             v[a] = math.exp(v[a] - mx)
             tot += v[a]
@@ -475,9 +490,9 @@ def copy_into(dst, src):
 def module_update(i, src, s_off, s_ld, dst, d_off, d_ld, B, plan, wflat, b, act):
     """One activation of module ``i`` over a batch of ``B`` rows; returns the multiply-adds it executed.
 
-    src : flat float64; row q of the module's read block starts at ``s_off + q*s_ld``
+    src : flat float64 or float32 (every array of one dtype); row q of the module's read block starts at ``s_off + q*s_ld``
           and holds the c_i values it reads (the units of the modules it reads, then x)
-    dst : flat float64; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
+    dst : flat, of src's dtype; row q of the module's new state (k_i values) goes to ``d_off + q*d_ld``
     act : the activation code, or ACT_NONE for the product alone: the caller then applies
           :func:`bias_activate` to the rows (which gives the same bits)
 
@@ -544,7 +559,7 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts,
     W_out, b_out, out_act, Y : as for :func:`readout`, which runs every few steps over the
         states just computed (at least READOUT_ROWS rows), while they are in cache; every
         output element is summed in the same order as in one readout of all steps
-    X : flat B*L*(m - n) float64, the inputs (B, L, m - n), C-ordered: the input columns of row s
+    X : flat B*L*(m - n), the inputs (B, L, m - n), C-ordered: the input columns of row s
         are written at step s, while the row is in cache (written up front, the 71 MB work array
         of a B = 32 run was first touched far from its use, and read back from memory: 8 % slower)
 
@@ -657,7 +672,7 @@ def _gemm_acc_py(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta,
     if M == 0 or N == 0:
         return
     out = c_off + np.arange(M)[:, None] * ldc + np.arange(N)[None, :]
-    prev = C[out] * beta if beta != 0.0 else np.zeros((M, N))
+    prev = C[out] * C.dtype.type(beta) if beta != 0.0 else np.zeros((M, N), dtype=C.dtype)
     if K == 0:
         C[out] = prev
         return
@@ -683,10 +698,16 @@ def gemm_acc(trans_a, trans_b, M, N, K, A, a_off, lda, Bm, b_off, ldb, beta, C, 
             for j in range(N):
                 row[j] = beta * row[j] if beta != 0.0 else 0.0
         return
+    z = C.itemsize                       # float64: dgemm; float32: sgemm (all three operands of C's dtype)
+    if A.itemsize != z or Bm.itemsize != z:
+        raise KernelBoundsError("gemm_acc", "dtype", z, A.itemsize if A.itemsize != z else Bm.itemsize)
     # column-major view: C.T (N x M) = op(B).T @ op(A).T
-    _dgemm(_chr(_T if trans_b else _N), _chr(_T if trans_a else _N), _i32(N), _i32(M), _i32(K), _f64(1.0),
-           Bm.ctypes.data + 8 * b_off, _i32(ldb), A.ctypes.data + 8 * a_off, _i32(lda), _f64(beta),
-           C.ctypes.data + 8 * c_off, _i32(ldc))
+    ta, tb = _chr(_T if trans_a else _N), _chr(_T if trans_b else _N)
+    a, b, c = A.ctypes.data + z * a_off, Bm.ctypes.data + z * b_off, C.ctypes.data + z * c_off
+    if z == 4:
+        _sgemm(tb, ta, _i32(N), _i32(M), _i32(K), _f32(1.0), b, _i32(ldb), a, _i32(lda), _f32(beta), c, _i32(ldc))
+    else:
+        _dgemm(tb, ta, _i32(N), _i32(M), _i32(K), _f64(1.0), b, _i32(ldb), a, _i32(lda), _f64(beta), c, _i32(ldc))
 
 
 @inner
@@ -788,9 +809,9 @@ def backward_sequence(Z, L, B, m, n, active, plan, W, act, W_out, dA, gW, gb, gh
     for i in range(g):
         if plan[i, P_R0] < 0 or plan[i, P_R1] < plan[i, P_R0] or plan[i, P_R1] > n:
             raise KernelBoundsError("backward_sequence", "plan", plan[i, P_R1], n)
-    G = np.zeros(B * m)                 # (B, m) error of the state after step s (columns :n)
-    Gp = np.empty(B * m)                # (B, m) error of [h | x] before step s
-    D = np.empty(B * n)                 # (B, k) error of a run's pre-activations
+    G = np.zeros(B * m, Z.dtype)        # (B, m) error of the state after step s (columns :n), Z's dtype
+    Gp = np.empty(B * m, Z.dtype)       # (B, m) error of [h | x] before step s
+    D = np.empty(B * n, Z.dtype)        # (B, k) error of a run's pre-activations
     gW[:] = 0.0
     gb[:] = 0.0
     readout_error(L - 1, B, m, n, W_out, dA, G)
@@ -850,11 +871,11 @@ def buffer_window(X, closes, mode, acc, count, out):
     every sample ``s`` with ``closes[s]``. The sum runs in sample order; the mean is that
     sum divided by the count.
 
-    X : (B, c, n_in) float64, a chunk of input samples
+    X : (B, c, n_in) float64 or float32 (all three arrays of one dtype), a chunk of input samples
     closes : (c,) bool, a firing latches sample s (its window ends there)
-    acc : (B, n_in) float64, running sum or max of the open window, carried across chunks
+    acc : (B, n_in), running sum or max of the open window, carried across chunks
     count : (1,) int64, samples in the open window, carried across chunks
-    out : (B, c, n_in) float64, written
+    out : (B, c, n_in), written
     """
     B, c, n_in = X.shape
     if closes.shape[0] < c:
@@ -883,7 +904,7 @@ def buffer_window(X, closes, mode, acc, count, out):
                 for j in range(n_in):
                     a[j] = a[j] + x[j]
             if mode == BUF_MEAN:
-                d = k + 1.0
+                d = np.float64(k + 1)                        # float64 division, JIT on or off
                 for j in range(n_in):
                     o[j] = a[j] / d
             else:

@@ -3,17 +3,19 @@
 Pure functions of arrays (no clocksim imports beyond the shared kernels). The
 event engine keeps its whole numeric state in two flat arenas, so that one
 activation is one jitted call with few arguments (a call from Python costs about
-40 ns per array argument):
+40 ns per array argument); the values are in an arena of the model's dtype, times in a float64 one:
 
-``S`` (float64) — a window of the inputs ``x`` ``(W, B, n_x)`` (the samples, then the
-window reductions of buffered modules: ``Plan.n_x``) and their arrival
-times ``ts`` (samples ``I[H_XBASE] ...``, ``I[H_XN]`` of them); the packed weights
-and biases; per module an *inbox* ``(B, c_i)``
+``V`` (the model's dtype, float64 or float32: DESIGN section 12) — per module an *inbox* ``(B, c_i)``
 holding, in the order the module reads them, the last received state of every
-module it reads, then the input; ``nxt`` and ``pub`` ``(B, n)``: computed and
-published states; when each module last published and when each inbox slot's
+module it reads, then the input; a window of the inputs ``x`` ``(W, B, n_x)`` (the samples, then the
+window reductions of buffered modules: ``Plan.n_x``); the packed weights
+and biases; ``nxt`` and ``pub`` ``(B, n)``: computed and published states; and the readout
+states of the current chunk ``(c+1, B, m)``.
+
+``S`` (float64) — the arrival times ``ts`` of the input window (samples ``I[H_XBASE] ...``,
+``I[H_XN]`` of them); when each module last published and when each inbox slot's
 content was sent; and the records the trace is built from (activations ``(cap, 8)``,
-messages ``(cap, 5)`` and the readout states of the current chunk ``(c+1, B, m)``).
+messages ``(cap, 5)``).
 
 ``I`` (int64) — a header of section offsets and counters, the kernel plan, a
 module table, and per sender the list of (receiver, column in the receiver's inbox).
@@ -106,12 +108,12 @@ def _plan(typingctx, I, g):
 # ---- bounds checks (see clocksim.kernels.core): every entry point below checks the arenas' layout
 # against their real extents once per call (arena_fault), then what the call itself indexes.
 #: What :func:`arena_fault` names, by its code.
-ARENA_FAULTS = ("", "I", "module", "S", "x window", "records")
+ARENA_FAULTS = ("", "I", "module", "S", "x window", "records", "V")
 
 
 @inner
-def arena_fault(i, S, I):
-    """Whether the arenas' layout fits them and ``i`` is a module: every section of ``I`` and ``S`` the
+def arena_fault(i, S, V, I):
+    """Whether the arenas' layout fits them and ``i`` is a module: every section of ``I``, ``S`` and ``V`` the
     header names ends within the arena, the input window holds no more samples than it has room for,
     and the record counts are within their capacities.
 
@@ -138,17 +140,21 @@ def arena_fault(i, S, I):
     n = I[H_N]
     B = I[H_B]
     ns = S.shape[0]
-    end = max(I[H_X] + I[H_L] * B * I[H_XW], I[H_TS] + I[H_L])
-    end = max(end, I[H_W] + I[H_WLEN])
-    end = max(end, I[H_BIAS] + n)
-    end = max(end, max(I[H_NXT], I[H_PUB]) + B * n)
+    end = I[H_TS] + I[H_L]
     end = max(end, I[H_RECV] + g * g)
     end = max(end, I[H_PUBT] + g)
     end = max(end, I[H_ACTREC] + ACT_COLUMNS * I[H_ACTCAP])
     end = max(end, I[H_MSGREC] + MSG_COLUMNS * I[H_MSGCAP])
-    end = max(end, I[H_Z] + I[H_ZROWS] * B * I[H_M])
     if end > ns:
         return 3, end, ns
+    nv = V.shape[0]
+    end = I[H_X] + I[H_L] * B * I[H_XW]
+    end = max(end, I[H_W] + I[H_WLEN])
+    end = max(end, I[H_BIAS] + n)
+    end = max(end, max(I[H_NXT], I[H_PUB]) + B * n)
+    end = max(end, I[H_Z] + I[H_ZROWS] * B * I[H_M])
+    if end > nv:
+        return 6, end, nv
     if I[H_XN] > I[H_L] or I[H_XN] < 0 or I[H_NIN] + I[I[H_MOD] + i * MOD_COLUMNS + M_X0] > I[H_XW]:
         return 4, max(I[H_XN], I[H_NIN] + I[I[H_MOD] + i * MOD_COLUMNS + M_X0]), min(I[H_L], I[H_XW])
     if I[H_NACT] > I[H_ACTCAP] or I[H_NMSG] > I[H_MSGCAP] or I[H_NDIRTY] > g:
@@ -159,7 +165,7 @@ def arena_fault(i, S, I):
 @inner
 def inbox_fault(r, c_read, I):
     """Whether module ``r``'s inbox holds ``c_read`` values a sequence and ends before the input window
-    (the next section of S); ``(needed, got)`` extents of the inbox, equal when it fits."""
+    (the next section of V); ``(needed, got)`` extents of the inbox, equal when it fits."""
     mod = I[H_MOD] + r * MOD_COLUMNS
     c = I[mod + M_C]
     need = I[mod + M_INBOX] + I[H_B] * max(c, c_read)
@@ -211,7 +217,7 @@ def latest_sample(ts, t):
 
 
 @njit(**_JIT)
-def activate(i, fire_t, start_t, end_t, core, S, I):
+def activate(i, fire_t, start_t, end_t, core, S, V, I):
     """Module ``i`` computes its next state into ``nxt``.
 
     The firing at ``fire_t`` latches the newest input sample at or before it; the inbox is read
@@ -222,7 +228,7 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
     n = I[H_N]
     n_in = I[H_NIN]
     B = I[H_B]
-    code, needed, got = arena_fault(i, S, I)
+    code, needed, got = arena_fault(i, S, V, I)
     if code != 0:
         raise KernelBoundsError("activate", ARENA_FAULTS[code], needed, got)
     code, needed, got = plan_row_fault(_plan(I, g), i, n, I[H_M], I[H_WLEN], I[I[H_GIDX]:], np.int64(-1), B)
@@ -246,14 +252,14 @@ def activate(i, fire_t, start_t, end_t, core, S, I):
         xw = I[H_XW]
         x0 = I[H_X] + sample * B * xw + I[mod + M_X0]
         for q in range(B):
-            dst = S[ib + q * c + ch: ib + q * c + c]
+            dst = V[ib + q * c + ch: ib + q * c + c]
             if sample >= 0:
-                copy_into(dst, S[x0 + q * xw: x0 + q * xw + n_in])
+                copy_into(dst, V[x0 + q * xw: x0 + q * xw + n_in])
             else:
                 dst[:] = 0.0
-    wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
-    bias = S[I[H_BIAS]: I[H_BIAS] + n]
-    done = module_update(i, S, ib, c, S, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
+    wflat = V[I[H_W]: I[H_W] + I[H_WLEN]]
+    bias = V[I[H_BIAS]: I[H_BIAS] + n]
+    done = module_update(i, V, ib, c, V, I[H_NXT] + plan[i, 0], n, B, plan, wflat, bias, I[H_ACT])
     # staleness: age of the oldest message read; lag: how much newer the senders' latest states are
     recv = I[H_RECV] + i * g
     stale = 0.0
@@ -284,7 +290,7 @@ def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
 
 
 @njit(**_JIT)
-def activate_sync(i, t, S, I):
+def activate_sync(i, t, S, V, I):
     """Module ``i`` fires, starts and ends at ``t`` (synchronous path: no latency, no compute model).
 
     It reads the state published up to ``t - 1`` where the readout left it, row ``s`` of the
@@ -294,7 +300,7 @@ def activate_sync(i, t, S, I):
     activations). The module joins the dirty list that the tick's publish phase (:func:`tick`)
     works through.
     """
-    code, needed, got = arena_fault(i, S, I)
+    code, needed, got = arena_fault(i, S, V, I)
     if code != 0:
         raise KernelBoundsError("activate_sync", ARENA_FAULTS[code], needed, got)
     g = I[H_G]
@@ -323,18 +329,18 @@ def activate_sync(i, t, S, I):
     if xw > 0:
         x0 = I[H_X] + sample * B * xw
         for q in range(B):
-            copy_into(S[z + q * m + n: z + q * m + n + xw], S[x0 + q * xw: x0 + (q + 1) * xw])
-    wflat = S[I[H_W]: I[H_W] + I[H_WLEN]]
-    bias = S[I[H_BIAS]: I[H_BIAS] + n]
+            copy_into(V[z + q * m + n: z + q * m + n + xw], V[x0 + q * xw: x0 + (q + 1) * xw])
+    wflat = V[I[H_W]: I[H_W] + I[H_WLEN]]
+    bias = V[I[H_BIAS]: I[H_BIAS] + n]
     out = I[H_NXT] + plan[i, P_R0]
     lo = plan[i, P_LO]
     if lo >= 0:
-        done = module_update(i, S, z + lo, m, S, out, n, B, plan, wflat, bias, I[H_ACT])
+        done = module_update(i, V, z + lo, m, V, out, n, B, plan, wflat, bias, I[H_ACT])
     else:                                             # non-contiguous reads: gathered into the inbox
         ib = I[I[H_MOD] + i * MOD_COLUMNS + M_INBOX]
         c = plan[i, P_G1] - plan[i, P_G0]
-        gather_reads(i, S, z, m, B, plan, I[I[H_GIDX]:], S[ib: ib + B * c])
-        done = module_update(i, S, ib, c, S, out, n, B, plan, wflat, bias, I[H_ACT])
+        gather_reads(i, V, z, m, B, plan, I[I[H_GIDX]:], V[ib: ib + B * c])
+        done = module_update(i, V, ib, c, V, out, n, B, plan, wflat, bias, I[H_ACT])
     # staleness: age of the oldest state read (every reader holds the senders' latest: no lag)
     stale = 0.0
     for p in range(I[I[H_SPTR] + i], I[I[H_SPTR] + i + 1]):
@@ -345,7 +351,7 @@ def activate_sync(i, t, S, I):
 
 
 @inner
-def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, I, record):
+def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, V, I, record):
     """Copy sender j's state (B rows of k_j, leading dimension s_ld from s_off) into receiver r's
     inbox at column col, unless r already holds a newer version; record the message (sent by j's
     activation number ``seq``)."""
@@ -360,7 +366,7 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, I, rec
         ib = I[mod + M_INBOX]
         c = I[mod + M_C]
         for q in range(B):
-            copy_into(S[ib + q * c + col: ib + q * c + col + k], src[s_off + q * s_ld: s_off + q * s_ld + k])
+            copy_into(V[ib + q * c + col: ib + q * c + col + k], src[s_off + q * s_ld: s_off + q * s_ld + k])
         S[I[H_RECV] + r * g + j] = send_t
     if record:
         row = I[H_MSGREC] + I[H_NMSG] * MSG_COLUMNS
@@ -373,19 +379,19 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, I, rec
 
 
 @njit(**_JIT)
-def publish(j, now, deliver_all, S, I):
+def publish(j, now, deliver_all, S, V, I):
     """Module j publishes ``nxt`` -> ``pub`` at ``now`` and delivers to itself (and, if
     ``deliver_all``, to every receiver at once: zero link latency)."""
-    code, needed, got = arena_fault(j, S, I)
+    code, needed, got = arena_fault(j, S, V, I)
     if code != 0:
         raise KernelBoundsError("publish", ARENA_FAULTS[code], needed, got)
-    needed, got = _delivery_fault(j, S.shape[0], I)
+    needed, got = _delivery_fault(j, V.shape[0], I)
     if needed > got:
         raise KernelBoundsError("publish", "inbox", needed, got)
     if I[H_NMSG] + I[I[H_DPTR] + j + 1] - I[I[H_DPTR] + j] > I[H_MSGCAP]:
         raise KernelBoundsError("publish", "records", I[H_NMSG] + I[I[H_DPTR] + j + 1] - I[I[H_DPTR] + j],
                                 I[H_MSGCAP])
-    _publish_state(j, now, S, I)
+    _publish_state(j, now, S, V, I)
     n = I[H_N]
     r0 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]
     pub = I[H_PUB]
@@ -393,11 +399,11 @@ def publish(j, now, deliver_all, S, I):
     for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
         r = I[I[H_DLIST] + 2 * p]
         if r == j or deliver_all:
-            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], S, pub + r0, n, now, now, seq, S, I, r != j)
+            _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], V, pub + r0, n, now, now, seq, S, V, I, r != j)
 
 
 @inner
-def _publish_state(j, now, S, I):
+def _publish_state(j, now, S, V, I):
     """Module j's computed rows ``nxt`` become its published rows ``pub``, published at ``now``."""
     B = I[H_B]
     n = I[H_N]
@@ -407,18 +413,18 @@ def _publish_state(j, now, S, I):
     nxt = I[H_NXT]
     pub = I[H_PUB]
     for q in range(B):
-        copy_into(S[pub + q * n + r0: pub + q * n + r1], S[nxt + q * n + r0: nxt + q * n + r1])
+        copy_into(V[pub + q * n + r0: pub + q * n + r1], V[nxt + q * n + r0: nxt + q * n + r1])
     S[I[H_PUBT] + j] = now
 
 
 @njit(**_JIT)
-def deliver(j, r, col, seq, payload, send_t, now, S, I):
+def deliver(j, r, col, seq, payload, send_t, now, S, V, I):
     """A delayed message from j (its activation number ``seq``) arrives at r; payload is j's state as
     sent, flat (B, k_j)."""
-    code, needed, got = arena_fault(j, S, I)
+    code, needed, got = arena_fault(j, S, V, I)
     if code != 0:
         raise KernelBoundsError("deliver", ARENA_FAULTS[code], needed, got)
-    code, needed, got = arena_fault(r, S, I)
+    code, needed, got = arena_fault(r, S, V, I)
     if code != 0:
         raise KernelBoundsError("deliver", ARENA_FAULTS[code], needed, got)
     k = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R1] - I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]
@@ -429,18 +435,18 @@ def deliver(j, r, col, seq, payload, send_t, now, S, I):
         raise KernelBoundsError("deliver", "payload", I[H_B] * k, payload.shape[0])
     if I[H_NMSG] + 1 > I[H_MSGCAP]:
         raise KernelBoundsError("deliver", "records", I[H_NMSG] + 1, I[H_MSGCAP])
-    _deliver_block(j, r, col, payload, np.int64(0), k, send_t, now, seq, S, I, np.bool_(True))
+    _deliver_block(j, r, col, payload, np.int64(0), k, send_t, now, seq, S, V, I, np.bool_(True))
 
 
 @njit(**_JIT)
-def tick(s, now, S, I):
+def tick(s, now, S, V, I):
     """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
     sent: readers read the published state from the readout rows), then the readout at step s: the
     published state becomes row s+1 of the readout states.
 
     Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
     the tick is the readout alone (one kernel for both, so each run compiles one)."""
-    code, needed, got = arena_fault(np.int64(0), S, I)
+    code, needed, got = arena_fault(np.int64(0), S, V, I)
     if code != 0:
         raise KernelBoundsError("tick", ARENA_FAULTS[code], needed, got)
     if s < 0 or s + 2 > I[H_ZROWS]:
@@ -450,7 +456,7 @@ def tick(s, now, S, I):
         if I[d0 + p] < 0 or I[d0 + p] >= I[H_G]:
             raise KernelBoundsError("tick", "dirty", I[d0 + p] + 1, I[H_G])
     for p in range(I[H_NDIRTY]):
-        _publish_state(I[d0 + p], now, S, I)
+        _publish_state(I[d0 + p], now, S, V, I)
     I[H_NDIRTY] = 0
     n = I[H_N]
     B = I[H_B]
@@ -458,4 +464,4 @@ def tick(s, now, S, I):
     pub = I[H_PUB]
     base = I[H_Z] + (s + 1) * B * m
     for q in range(B):
-        copy_into(S[base + q * m: base + q * m + n], S[pub + q * n: pub + (q + 1) * n])
+        copy_into(V[base + q * m: base + q * m + n], V[pub + q * n: pub + (q + 1) * n])

@@ -105,10 +105,10 @@ def lstm_backward(Z, L, B, m, n, W, A, C, TC, W_out, dA_out, gW, gb, gh0, gc0):
         raise KernelBoundsError("lstm_backward", "gh0", n, gh0.shape[0])
     if gc0.shape[0] < n:
         raise KernelBoundsError("lstm_backward", "gc0", n, gc0.shape[0])
-    dh = np.zeros(B * n)            # (B, n) error of h(s)
-    dc = np.zeros(B * n)            # (B, n) error of c(s) through c(s+1)
-    dA = np.empty(B * n4)           # (B, 4n) error of the pre-activations
-    dZ = np.empty(B * m)            # (B, m) error of [h(s-1) | x(s)]
+    dh = np.zeros(B * n, Z.dtype)   # (B, n) error of h(s); every buffer in the model's dtype
+    dc = np.zeros(B * n, Z.dtype)   # (B, n) error of c(s) through c(s+1)
+    dA = np.empty(B * n4, Z.dtype)  # (B, 4n) error of the pre-activations
+    dZ = np.empty(B * m, Z.dtype)   # (B, m) error of [h(s-1) | x(s)]
     gW[:] = 0.0
     gb[:] = 0.0
     readout_error(L - 1, B, n, n, W_out, dA_out, dh)

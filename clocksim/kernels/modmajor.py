@@ -105,17 +105,20 @@ def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
         else:
             gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc)
         return
-    wp = W.ctypes.data + 8 * w_off
-    ap = A.ctypes.data + 8 * a_off
-    cp = C.ctypes.data + 8 * c_off
+    z = C.itemsize                               # bytes per value: 8 (float64) or 4 (float32)
+    if A.itemsize != z or W.itemsize != z:       # the tiles read every operand as C's dtype
+        raise KernelBoundsError("products", "dtype", z, A.itemsize if A.itemsize != z else W.itemsize)
+    wp = W.ctypes.data + z * w_off
+    ap = A.ctypes.data + z * a_off
+    cp = C.ctypes.data + z * c_off
     m2 = M - M % 2
     n2 = N - N % 2
     for q in range(0, m2, 2):
         for a in range(0, n2, 2):
             if add:
-                _tile_2x2_add(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                _tile_2x2_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
             else:
-                _tile_2x2(wp + 8 * a * K, ap + 8 * q * lda, lda, cp + 8 * (q * ldc + a), ldc, K)
+                _tile_2x2(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
     if n2 < N:                                   # the last column of W's rows, for the paired rows
         if add:
             gemm_rows_acc(m2, 1, K, A, a_off, lda, W, w_off + n2 * K, C, c_off + n2, ldc)

@@ -27,7 +27,7 @@ from ..kernels import lstm as LK
 from .._validate import as_float, as_input, as_int
 from ..errors import InvalidValueError
 from .cwrnn import INIT_STD, OUTPUT_ACTIVATIONS
-from .params import ParameterSet, weight_count
+from .params import ParameterSet, as_dtype, weight_count
 
 __all__ = ["LSTM", "GATES"]
 
@@ -50,6 +50,8 @@ class LSTM(ParameterSet):
     forget_bias : float, default 5.0
         Initial bias of the forget gate (the paper's value).
     seed : int or numpy.random.Generator, default 0
+    dtype : {"float64", "float32"}, default "float64"
+        What the model computes and trains in (see :class:`~clocksim.ClockworkRNN`).
 
     Attributes
     ----------
@@ -65,7 +67,8 @@ class LSTM(ParameterSet):
     initial_state = ("h0", "c0")
 
     def __init__(self, n_in: int, n_out: int, n_hidden: int, output_activation: str = "linear",
-                 forget_bias: float = 5.0, seed=0):
+                 forget_bias: float = 5.0, seed=0, dtype="float64"):
+        self.dtype = as_dtype(dtype)
         self.n_in = as_int("n_in", n_in, minimum=0)
         self.n_out = as_int("n_out", n_out, minimum=1)
         self.n = as_int("n_hidden", n_hidden, minimum=1)
@@ -144,9 +147,11 @@ class LSTM(ParameterSet):
         Z, A, C, TC = state
         out = self._readout(state, K.ACT_LINEAR if loss == "xent" else _OUT_CODES[self.output_activation])
         value, dA = grad.output_error(out, tgt, loss, _OUT_CODES[self.output_activation])
-        gW_out, gb_out = np.empty((n_out, n)), np.empty(n_out)
+        dt = self.dtype
+        dA = dA.astype(dt, copy=False)
+        gW_out, gb_out = np.empty((n_out, n), dt), np.empty(n_out, dt)
         K.readout_backward(Z.reshape(-1), L, B, m, n, dA.reshape(-1), gW_out.reshape(-1), gb_out)
-        gW, gb, gh0, gc0 = np.empty((4 * n, m)), np.empty(4 * n), np.empty(n), np.empty(n)
+        gW, gb, gh0, gc0 = np.empty((4 * n, m), dt), np.empty(4 * n, dt), np.empty(n, dt), np.empty(n, dt)
         LK.lstm_backward(Z.reshape(-1), L, B, m, n, self._packed_weights().reshape(-1), A.reshape(-1),
                          C.reshape(-1), TC.reshape(-1), self._params["W_out"].reshape(-1), dA.reshape(-1),
                          gW.reshape(-1), gb, gh0, gc0)
@@ -171,14 +176,15 @@ class LSTM(ParameterSet):
     def _forward(self, X: np.ndarray):
         B, L, n_in = X.shape
         n, m = self.n, self.n + n_in
-        Z = np.empty((L + 1, B, m))                                   # [h(s-1) | x(s)]
+        dt = self.dtype
+        Z = np.empty((L + 1, B, m), dt)                               # [h(s-1) | x(s)]
         Z[0, :, :n] = self._params["h0"]
         Z[:L, :, n:] = X.transpose(1, 0, 2)
         Z[L, :, n:] = 0.0
-        A = np.empty((L, B, 4 * n))                                   # gate values
-        C = np.empty((L + 1, B, n))                                   # cells, C[0] = c0
+        A = np.empty((L, B, 4 * n), dt)                               # gate values
+        C = np.empty((L + 1, B, n), dt)                               # cells, C[0] = c0
         C[0] = self._params["c0"]
-        TC = np.empty((L, B, n))                                      # tanh(c)
+        TC = np.empty((L, B, n), dt)                                  # tanh(c)
         LK.lstm_forward(Z.reshape(-1), L, B, m, n, self._packed_weights().reshape(-1), self._params["b"],
                         A.reshape(-1), C.reshape(-1), TC.reshape(-1))
         return Z, A, C, TC
@@ -186,7 +192,7 @@ class LSTM(ParameterSet):
     def _readout(self, state, code: int) -> np.ndarray:
         Z = state[0]
         L, B = Z.shape[0] - 1, Z.shape[1]
-        Y = np.empty((L, B, self.n_out))
+        Y = np.empty((L, B, self.n_out), Z.dtype)
         K.readout(Z.reshape(-1), L, B, Z.shape[2], self.n, self._params["W_out"].reshape(-1), self._params["b_out"],
                   code, Y.reshape(-1))
         return Y

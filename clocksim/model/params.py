@@ -1,6 +1,7 @@
 """Parameter storage shared by every trainable model (ClockworkRNN, LSTM).
 
-A model keeps its parameters as read-only float64 arrays in a dict; ``set_params``
+A model keeps its parameters as read-only arrays of its ``dtype`` (``"float64"``, the default and the
+exact reference, or ``"float32"``: DESIGN section 12) in a dict; ``set_params``
 validates names, shapes and values at the boundary; ``_assign`` stores arrays that
 are already known to be valid (training updates) and bumps ``version``, which
 engines use to know when their packed copies are stale.
@@ -15,7 +16,22 @@ import numpy as np
 from .._validate import as_real_array, check_options, did_you_mean
 from ..errors import InvalidValueError, ShapeError
 
-__all__ = ["ParameterSet", "weight_count", "params_from_state_dict", "STATE_DICT_NAMES"]
+__all__ = ["ParameterSet", "weight_count", "params_from_state_dict", "STATE_DICT_NAMES", "DTYPES", "as_dtype"]
+
+#: The dtypes a model computes in (DESIGN section 12): float64 is the exact reference.
+DTYPES = ("float64", "float32")
+
+
+def as_dtype(value, key: str = "dtype") -> str:
+    """``value`` (``"float32"``, ``np.float32``, ``np.dtype("float32")``, ...) as a name in :data:`DTYPES`;
+    anything else is refused, naming ``key``, the value and what is expected."""
+    try:
+        name = np.dtype(value).name if not isinstance(value, bool) and value is not None else None
+    except (TypeError, ValueError):
+        name = None
+    if name not in DTYPES:
+        raise InvalidValueError(key=key, value=value, expected=" or ".join(repr(d) for d in DTYPES))
+    return name
 
 
 def weight_count(n: int, n_in: int, n_out: int, recurrent: int, gates: int = 1) -> int:
@@ -34,13 +50,15 @@ class ParameterSet:
 
     _params: dict[str, np.ndarray]
     version: int
+    #: What the parameters, the engines' work arrays, the outputs and the gradients are held in (:data:`DTYPES`).
+    dtype: str = "float64"
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:   # pragma: no cover - defined by each model
         raise NotImplementedError
 
     @property
     def params(self) -> dict[str, np.ndarray]:
-        """Parameters as read-only float64 arrays, by name (see the model's docstring)."""
+        """Parameters as read-only arrays of the model's ``dtype``, by name (see the model's docstring)."""
         return dict(self._params)
 
     def set_params(self, **arrays) -> None:
@@ -65,10 +83,18 @@ class ParameterSet:
         if not hasattr(self, "_params"):
             self._params, self.version = {}, 0
         for name, arr in arrays.items():
-            arr = np.array(arr, dtype=np.float64, copy=True, order="C")
+            arr = np.array(arr, dtype=self.dtype, copy=True, order="C")
             arr.setflags(write=False)
             self._params[name] = arr
         self.version += 1
+
+    def astype(self, dtype):
+        """An independent copy of the model computing in ``dtype`` (:data:`DTYPES`), its parameters cast
+        (float64 to float32 rounds each value once; float32 to float64 is exact)."""
+        other = self.copy()
+        other.dtype = as_dtype(dtype)
+        other._assign(self._params)
+        return other
 
     def copy(self):
         """An independent model with the same structure and parameters."""

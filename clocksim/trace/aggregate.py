@@ -215,6 +215,7 @@ class AggregateTrace:
         return {
             "engine": meta.get("engine"),
             "schedule_order": meta.get("schedule_order", "step-major"),
+            "dtype": ops["dtype"],
             "n_steps": n_steps,
             "batch": B,
             "count_basis": "per batch" if B > 1 else "per sequence",

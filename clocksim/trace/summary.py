@@ -68,6 +68,8 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
                                         "triangular model, e.g. slow-to-fast, and a batch of 2 or more sequences: "
                                         "slowest module first over a block of steps, the same bits) or `step-major` "
                                         "(step by step; the event engine always)."),
+    "dtype": SummaryKey("str", "What the model computed in: `float64` (the exact reference) or `float32`; bytes "
+                               "and energy are counted in it (DESIGN section 12)."),
     "n_steps": SummaryKey("int", "Input steps L of each sequence."),
     "batch": SummaryKey("int", "Sequences B run together."),
     "count_basis": SummaryKey("str", "`per sequence` (B = 1) or `per batch`: what the operation counts cover."),

@@ -223,6 +223,7 @@ def trace_meta(model: ClockworkRNN, batch: int, n_steps: int, engine: str, **ext
         "block_mask": model.block_mask.astype(int).tolist(),
         "start": model.start,
         "input_mode": list(model.input_mode),
+        "dtype": model.dtype,                                   # bytes and energy follow it (cost.dtype_itemsize)
         "batch": int(batch),
         "n_steps": int(n_steps),
         "activation_macs": cost.activation_macs(model.module_sizes, model.block_mask, model.n_in).tolist(),

@@ -85,7 +85,7 @@ def loss_and_grad(model, x, target, loss: str = "mse", order: str | None = None,
     -------
     loss : float
     grads : dict of ndarray
-        Same keys and shapes as ``model.params`` (float64, freshly allocated).
+        Same keys and shapes as ``model.params`` (the model's dtype, freshly allocated).
         ``grads["W_rec"]`` is exactly zero outside ``model.mask``.
     """
     if not isinstance(model, ClockworkRNN):
@@ -100,15 +100,15 @@ def loss_and_grad(model, x, target, loss: str = "mse", order: str | None = None,
     Z, out = forward_arrays(_readout_plan(plan, loss), X, active, order=order)   # (L+1, B, m), (L, B, n_out)
     back = order or bptt_order(plan)
     value, dA = output_error(out, tgt, loss, plan.out_act)             # dA: (L, B, n_out)
-    n, m, n_out = plan.n, plan.m, plan.W_out.shape[0]
-    Zf, dAf = Z.reshape(-1), dA.reshape(-1)
-    gW_out, gb_out = np.empty((n_out, n)), np.empty(n_out)
+    n, m, n_out, dt = plan.n, plan.m, plan.W_out.shape[0], plan.dtype   # gradients in the model's dtype
+    Zf, dAf = Z.reshape(-1), dA.astype(dt, copy=False).reshape(-1)
+    gW_out, gb_out = np.empty((n_out, n), dt), np.empty(n_out, dt)
     K.readout_backward(Zf, L, B, m, n, dAf, gW_out.reshape(-1), gb_out)
     gW, gb, gh0 = _recurrence_grads(model, plan, Zf, B, L, active, dAf, back)
     if info is not None:
         info.update(schedule_order=order or schedule_order(plan, B), bptt_order=back)
     W_rec = np.where(model.mask, gW[:, :n], 0.0)                       # exactly zero outside the mask
-    W_in = np.empty((n, model.n_in))
+    W_in = np.empty((n, model.n_in), dt)
     for i in range(model.g):                                           # each module's input columns (buffered:
         rows, x0 = model.rows(i), n + plan.x_offset(i)                 # its window's reduction)
         W_in[rows] = gW[rows, x0:x0 + model.n_in]
@@ -332,7 +332,8 @@ def _recurrence_grads(model: ClockworkRNN, plan: Plan, Zf: np.ndarray, B: int, L
     """``dL/d[W_rec | W_in]`` (n, m), ``dL/db`` and ``dL/dh0`` by the BPTT kernel of ``order``."""
     n, m = plan.n, plan.m
     W = _dense_weights(model, plan)                                    # (n, m) [W_rec | W_in]
-    gW, gb, gh0 = np.empty((n, m)), np.empty(n), np.empty(n)
+    dt = plan.dtype                                                    # the model's dtype (DESIGN section 12)
+    gW, gb, gh0 = np.empty((n, m), dt), np.empty(n, dt), np.empty(n, dt)
     args = (Zf, L, B, m, n, np.ascontiguousarray(active), plan.table, W.reshape(-1), plan.act,
             plan.W_out.reshape(-1), dAf, gW.reshape(-1), gb, gh0)
     if order == MODULE_MAJOR:
@@ -352,7 +353,7 @@ def _dense_weights(model: ClockworkRNN, plan: Plan) -> np.ndarray:
         return cached[1]
     p = model.params
     n, n_in = model.n, model.n_in
-    W = np.zeros((n, plan.m))
+    W = np.zeros((n, plan.m), plan.dtype)
     W[:, :n] = p["W_rec"]
     for i in range(model.g):
         rows, x0 = model.rows(i), n + plan.x_offset(i)

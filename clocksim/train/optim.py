@@ -47,6 +47,13 @@ def check_step(params, *grads) -> None:
                              key=f"grads[{k!r}]")
 
 
+def state_array(value) -> np.ndarray:
+    """A loaded state entry as a fresh array: float32 stays float32 (a float32 model's optimiser keeps its
+    states in float32, DESIGN section 12), anything else becomes float64."""
+    arr = np.asarray(value)
+    return np.array(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
+
+
 class Optimizer(abc.ABC):
     """Base class: ``step(params, grads) -> new params`` plus state as named arrays."""
 
@@ -110,7 +117,8 @@ class _Velocity(Optimizer):
     def step(self, params: Params, grads: Params) -> Params:
         check_step(params, grads)
         mu, lr = self.momentum, self.learning_rate
-        self.velocity = {k: mu * self._v(k, params[k]) - lr * grads[k] for k in params}
+        self.velocity = {k: mu * self._v(k, params[k]) - lr * grads[k] for k in params}   # Python floats keep
+        # float32 arrays float32 (numpy 2: NEP 50), so a float32 model's update and state stay float32
         return {k: params[k] + self.velocity[k] for k in params}
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -122,7 +130,7 @@ class _Velocity(Optimizer):
             kind, _, name = key.partition("/")
             if kind != "velocity" or not name:
                 raise InvalidValueError(f"optimizer {self.name!r}: unexpected state entry {key!r}")
-            velocity[name] = np.array(value, dtype=np.float64)
+            velocity[name] = state_array(value)
         self.velocity = velocity
 
     def __repr__(self) -> str:
@@ -199,7 +207,7 @@ class Adam(Optimizer):
             if key == "t":
                 t = int(value)
             elif kind in ("m", "v") and name:
-                (m if kind == "m" else v)[name] = np.array(value, dtype=np.float64)
+                (m if kind == "m" else v)[name] = state_array(value)
             else:
                 raise InvalidValueError(f"optimizer 'adam': unexpected state entry {key!r}")
         if t is None:

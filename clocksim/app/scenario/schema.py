@@ -38,7 +38,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                        "simulated; see \"Models sized to a budget, and models that are not "
                                        "clocked\"). rnn and lstm take only "
                                        "`module_sizes` (one integer: the units), `budget`, `rule`, `n_out`, "
-                                       "`output_activation`, `seed`, `params`, and rnn `activation`."),
+                                       "`output_activation`, `seed`, `params`, `dtype`, and rnn `activation`."),
         "budget": Key("integer", None, "Size the model to this many parameters (clocksim.baselines."
                                        "size_for_budget, as the paper's Table 1) instead of `module_sizes`; a "
                                        "CW-RNN's units are split over its modules by split_units."),
@@ -67,6 +67,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "n_out": Key("integer", 1, "Output size."),
         "start": Key("integer", 0, "Number of the first step (0 or 1 are the conventions in use)."),
         "seed": Key("integer", 0, "Seed of the paper's initialisation."),
+        "dtype": Key("string", "float64", "What the model computes in: \"float64\" (the exact reference) or "
+                                          "\"float32\" (faster; within 1e-4 relative of float64 on the outputs, "
+                                          "both engines still agree bit for bit; bytes and energy are counted in "
+                                          "it). DESIGN section 12."),
         "input_mode": Key("string or array of strings", "latest",
                           "What an active module reads: \"latest\" (the paper: the sample of its step), or "
                           "\"mean\", \"sum\", \"max\" of the samples since its previous firing (input "

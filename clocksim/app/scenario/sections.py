@@ -19,6 +19,7 @@ from ...limits import EVENTS_ENV, check_count, check_memory
 from ...sched.units import as_step, in_steps, parse_time
 from ...errors import InvalidValueError
 from ...model.lstm import LSTM
+from ...model.params import DTYPES
 from ...plot.files import check_formats, check_size
 from ...model.cwrnn import CONNECTIVITIES, HIDDEN_ACTIVATIONS, INPUT_MODES, OUTPUT_ACTIVATIONS, ClockworkRNN, param_bytes
 from ...trace.files import Entry, open_npy, read_npz
@@ -27,9 +28,10 @@ from .schema import ARRIVALS, INPUT_KINDS, PLOTS
 from .signals import Signal
 
 #: The [model] keys of the models that are not Clockwork RNNs with several modules.
-BASELINE_KEYS = {"rnn": ("kind", "module_sizes", "budget", "rule", "n_out", "activation", "output_activation",
+BASELINE_KEYS = {"rnn": ("kind", "module_sizes", "budget", "rule", "n_out", "activation", "output_activation", "dtype",
                          "seed", "params"),
-                 "lstm": ("kind", "module_sizes", "budget", "rule", "n_out", "output_activation", "seed", "params")}
+                 "lstm": ("kind", "module_sizes", "budget", "rule", "n_out", "output_activation", "seed", "params",
+                          "dtype")}
 
 
 def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -> ClockworkRNN | LSTM:
@@ -89,7 +91,7 @@ def model_section(ctx: "Checks", m: dict, n_in: int, n_out: int | None = None) -
                      connectivity=connectivity, activation=ctx.choice(m, "model.activation", HIDDEN_ACTIVATIONS),
                      output_activation=ctx.choice(m, "model.output_activation", OUTPUT_ACTIVATIONS),
                      start=ctx.int(m, "model.start", minimum=0), seed=ctx.int(m, "model.seed", minimum=0),
-                     input_mode=input_mode)
+                     input_mode=input_mode, dtype=ctx.choice(m, "model.dtype", DTYPES))
     return _load_params(ctx, m, model)
 
 
@@ -118,11 +120,12 @@ def _baseline(ctx, kind: str, m: dict, n_in: int, n_out: int):
         n = ctx.int(m, "model.module_sizes", minimum=1)
     output_activation = ctx.choice(m, "model.output_activation", OUTPUT_ACTIVATIONS)
     seed = ctx.int(m, "model.seed", minimum=0)
+    dtype = ctx.choice(m, "model.dtype", DTYPES)
     if kind == "rnn":
         model = ctx.call("model", simple_rnn, n_in, n_out, n, seed=seed, output_activation=output_activation,
-                         activation=ctx.choice(m, "model.activation", HIDDEN_ACTIVATIONS))
+                         activation=ctx.choice(m, "model.activation", HIDDEN_ACTIVATIONS)).astype(dtype)
     else:
-        model = ctx.call("model", LSTM, n_in, n_out, n, output_activation=output_activation, seed=seed)
+        model = ctx.call("model", LSTM, n_in, n_out, n, output_activation=output_activation, seed=seed, dtype=dtype)
     return _load_params(ctx, m, model)
 
 

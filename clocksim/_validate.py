@@ -7,6 +7,7 @@ so that the error says which input was wrong, what it was and what was expected.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import numbers
 import operator
@@ -194,8 +195,14 @@ def check_options(given: Iterable[str], known: Iterable[str], *, what: str = "op
 
 def keyword_names(func) -> list[str]:
     """The parameters of ``func`` (a function or class) that can be passed by keyword, in order."""
+    return list(_keyword_names(func))
+
+
+@functools.lru_cache(maxsize=512)
+def _keyword_names(func) -> tuple[str, ...]:
+    """:func:`keyword_names`, once per function (``inspect.signature`` was a tenth of a short run's set-up)."""
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return [p.name for p in inspect.signature(func).parameters.values() if p.kind in kinds and p.name != "self"]
+    return tuple(p.name for p in inspect.signature(func).parameters.values() if p.kind in kinds and p.name != "self")
 
 
 # --- kinds of argument -----------------------------------------------------------------------------------

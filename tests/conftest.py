@@ -20,3 +20,13 @@ def engine(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests measured slow (tests/slow_tests.txt, see tests/measured_slow.py) as ``slow``."""
+    from measured_slow import listed
+
+    slow = listed()
+    for item in items:
+        if item.nodeid in slow:
+            item.add_marker(pytest.mark.slow)

@@ -61,12 +61,14 @@ def run_size(model: ClockworkRNN, B: int, L: int, trace: str, keep: str) -> tupl
         trace_bytes = (events * ACTIVATION_BYTES + math.fsum(f * r for f, r in zip(firings, readers)) * MESSAGE_BYTES
                        + L * READOUT_BYTES)
     kept = {"all": model.n + model.n_out, "outputs": model.n_out}.get(keep, 0)
-    arrays = 8 * B * L * kept + 2 * 8 * B * (model.n + model.n_out) + 2 * CHUNK_BYTES   # kept, last, work chunks
+    item = np.dtype(model.dtype).itemsize                                               # y and h in the model's dtype
+    arrays = item * B * L * kept + 2 * item * B * (model.n + model.n_out) + 2 * CHUNK_BYTES   # kept, last, work chunks
     return events, trace_bytes, arrays, firings
 
 
 def chunk_steps(B: int, width: int) -> int:
-    """Default steps per chunk: a work array of ``(c, B, width)`` float64 of about CHUNK_BYTES."""
+    """Default steps per chunk: a work array of ``(c, B, width)`` float64 of about CHUNK_BYTES (at float32 the
+    same steps, half the bytes: chunk boundaries do not depend on the dtype)."""
     return max(256, CHUNK_BYTES // (8 * max(1, B * width)))
 
 

@@ -36,6 +36,7 @@ from .core import (
     python_twin,
     gemm_rows_acc,
     inner,
+    operand_itemsize,
     readout,
 )
 
@@ -105,9 +106,7 @@ def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
         else:
             gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc)
         return
-    z = C.itemsize                               # bytes per value: 8 (float64) or 4 (float32)
-    if A.itemsize != z or W.itemsize != z:       # the tiles read every operand as C's dtype
-        raise KernelBoundsError("products", "dtype", z, A.itemsize if A.itemsize != z else W.itemsize)
+    z = operand_itemsize(A, W, C)                # bytes per value: 8 (float64) or 4 (float32), one dtype
     wp = W.ctypes.data + z * w_off
     ap = A.ctypes.data + z * a_off
     cp = C.ctypes.data + z * c_off

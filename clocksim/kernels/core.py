@@ -60,6 +60,19 @@ PLAN_COLUMNS = 7
 #: intrinsics (LLVM IR, which exists only compiled) replaced by their :func:`python_twin`.
 JIT_OFF = bool(numba.config.DISABLE_JIT)
 
+def wide_registers() -> bool:
+    """Whether the CPU the kernels compile for has 32 vector registers (AVX-512), not 16 (AVX2 and older).
+
+    Read from the features numba compiles for: ``NUMBA_CPU_FEATURES`` when set (a portable build, as
+    numba's own AOT options), else the host's, as LLVM reports them. Only the speed of a tile shape depends
+    on it, never a result's bits (every tile sums in :func:`gemm_rows`'s one order).
+    """
+    features = numba.config.CPU_FEATURES
+    if features:
+        return "+avx512f" in features.split(",")
+    return bool(llvm.get_host_cpu_features().get("avx512f", False))
+
+
 _JIT = dict(cache=True, error_model="numpy", fastmath=False, no_cfunc_wrapper=True)
 # Compile time (issue 16: the first run compiles what it needs, nothing else). Kernels call each
 # other as ordinary jitted functions, never ``inline="always"``: numba's IR inlining copies and

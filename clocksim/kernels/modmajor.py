@@ -21,6 +21,7 @@ from numba import njit
 
 from ..errors import InternalError, KernelBoundsError
 from .core import (
+    wide_registers,
     _JIT,
     _tile,
     P_HI,
@@ -44,9 +45,6 @@ from .core import (
 #: modules' states a module reads are still in cache (L2/L3) when it runs; at least MIN_BLOCK steps.
 BLOCK_DOUBLES = 1 << 18
 MIN_BLOCK = 4
-#: The compiled engine chooses module-major order from this many sequences (clocksim.engine.compiled.schedule_order):
-#: with one sequence the module-major loop measured 0.6-0.7x the step-major one (B=1, g=8x16, L=4096).
-MIN_BATCH = 2
 
 
 def block_steps(B: int, m: int) -> int:
@@ -77,13 +75,23 @@ def _check_plan(kernel, plan, g, n, m, wlen):
 
 
 # ------------------------------------------------------------------ products
-# The module-major loop's products use tiles of 2 rows of Z x 2 rows of W (``_tile(2, 2)``). Every element
-# is still summed in gemm_rows's one fixed order (the order does not depend on the tile), so the bits are
-# gemm_rows's; but on this machine's AVX2 core (16 vector registers of 4 doubles) the 4 x 4 and 1 x 8 tiles
-# of 8-lane accumulators spill registers, and a 2 x 2 tile ran 1.4-1.8x faster than gemm_rows at the
-# engine's shapes (docs/performance.md, benchmarks/bench_modmajor.py).
-_tile_2x2 = _tile(2, 2)
-_tile_2x2_add = _tile(2, 2, add_to=True)
+# The module-major loop's products use tiles of TILE x TILE (rows of Z x rows of W). Every element is
+# still summed in gemm_rows's one fixed order (the order does not depend on the tile), so the bits are
+# gemm_rows's whatever the tile. Which tile is fastest depends on the core's vector register file, so it
+# is chosen for the host the kernels compile for (numba compiles for it; its cache is keyed on it):
+# - 16 vector registers (AVX2): the 4 x 4 tile's 16 accumulators of 8 lanes spill, and a 2 x 2 tile ran
+#   1.4-1.8x faster than gemm_rows at the engine's shapes;
+# - 32 (AVX-512): the 4 x 4 tile fits and ran 1.75x faster than the 2 x 2 one (B=32, g=8x64, L=512: 31.8
+#   against 55.6 ms on an AMD EPYC Zen 5, quiet machine; benchmarks/bench_modmajor.py).
+#: Vector registers of the host (``WIDE_REGISTERS``: 32, else 16): picks the tile and :data:`MIN_BATCH`.
+WIDE_REGISTERS = wide_registers()
+TILE = 4 if WIDE_REGISTERS else 2
+_tile_sq = _tile(TILE, TILE)
+_tile_sq_add = _tile(TILE, TILE, add_to=True)
+#: The compiled engine chooses module-major order from this many sequences (clocksim.engine.compiled.schedule_order):
+#: with one sequence (B=1, g=8x16, L=4096) the module-major loop measured 0.6-0.7x the step-major one on
+#: an AVX2 core, and 1.07x on an AVX-512 one (1.75 against 1.87 ms).
+MIN_BATCH = 1 if WIDE_REGISTERS else 2
 
 
 def _products_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
@@ -95,10 +103,10 @@ def _products_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
 @inner
 def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
     """``C[M x N] = A[M x K] @ W[N x K].T`` (``add``: ``C + ...``), row-major on flat arrays with leading
-    dimensions: the bits of :func:`~clocksim.kernels.core.gemm_rows` (``gemm_rows_acc``) in 2 x 2 tiles.
+    dimensions: the bits of :func:`~clocksim.kernels.core.gemm_rows` (``gemm_rows_acc``) in TILE x TILE tiles.
 
-    Pairs of rows of ``A`` in turn, each against every pair of rows of ``W`` (which stay in cache for
-    the next pair); an odd row or column is left to ``gemm_rows``.
+    TILE rows of ``A`` in turn, each group against every group of TILE rows of ``W`` (which stay in cache
+    for the next group); the rows and columns left over go to ``gemm_rows``.
     """
     if K == 0 or M == 0 or N == 0:
         if add:
@@ -110,24 +118,24 @@ def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
     wp = W.ctypes.data + z * w_off
     ap = A.ctypes.data + z * a_off
     cp = C.ctypes.data + z * c_off
-    m2 = M - M % 2
-    n2 = N - N % 2
-    for q in range(0, m2, 2):
-        for a in range(0, n2, 2):
+    m2 = M - M % TILE
+    n2 = N - N % TILE
+    for q in range(0, m2, TILE):
+        for a in range(0, n2, TILE):
             if add:
-                _tile_2x2_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
+                _tile_sq_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
             else:
-                _tile_2x2(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
-    if n2 < N:                                   # the last column of W's rows, for the paired rows
+                _tile_sq(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
+    if n2 < N:                                   # the last rows of W, for the tiled rows of A
         if add:
-            gemm_rows_acc(m2, 1, K, A, a_off, lda, W, w_off + n2 * K, C, c_off + n2, ldc)
+            gemm_rows_acc(m2, N - n2, K, A, a_off, lda, W, w_off + n2 * K, C, c_off + n2, ldc)
         else:
-            gemm_rows(m2, 1, K, A, a_off, lda, W, w_off + n2 * K, C, c_off + n2, ldc)
-    if m2 < M:                                   # the last row of A
+            gemm_rows(m2, N - n2, K, A, a_off, lda, W, w_off + n2 * K, C, c_off + n2, ldc)
+    if m2 < M:                                   # the last rows of A
         if add:
-            gemm_rows_acc(1, N, K, A, a_off + m2 * lda, lda, W, w_off, C, c_off + m2 * ldc, ldc)
+            gemm_rows_acc(M - m2, N, K, A, a_off + m2 * lda, lda, W, w_off, C, c_off + m2 * ldc, ldc)
         else:
-            gemm_rows(1, N, K, A, a_off + m2 * lda, lda, W, w_off, C, c_off + m2 * ldc, ldc)
+            gemm_rows(M - m2, N, K, A, a_off + m2 * lda, lda, W, w_off, C, c_off + m2 * ldc, ldc)
 
 
 @inner

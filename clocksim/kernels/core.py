@@ -251,17 +251,34 @@ _chr = _by_ref(types.uint8)
 # about 0.7 of a large GEMM's rate; and BLAS's summation order depends on the call's shape. Every
 # output element is summed here in one fixed order, whatever the shape, strides or tiling:
 #
-#   out[q, a] = tree(lanes) + tail,  lanes[l] = sum over j = l (mod 8), j < c8, of W[a, j] z[q, j]
-#   tree(lanes) = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
-#   tail = sum over j = c8 .. c-1 of W[a, j] z[q, j]        (c8 = c rounded down to a multiple of 8)
+#   out[q, a] = tree(lanes) + tail,  lanes[l] = sum over j = l (mod V), j < cV, of W[a, j] z[q, j]
+#   tree(lanes) = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))      (V = 8 lanes: float64)
+#   tree(lanes) = tree8(l0 + l8, l1 + l9, ..., l7 + l15)                (V = 16 lanes: float32)
+#   tail = sum over j = cV .. c-1 of W[a, j] z[q, j]        (cV = c rounded down to a multiple of V)
 #
-# so one sequence gives the same bits alone or in any batch, and in either engine. A *tile* computes
+# so one sequence gives the same bits alone or in any batch, and in either engine. V follows the dtype,
+# never the CPU: 64 bytes of either (a float32 vector of 8 lanes left half of each AVX-512 register, and
+# of each pair of AVX2 ones, idle). A *tile* computes
 # ``nq`` rows of z against ``nr`` rows of W at once (``nq * nr`` vector accumulators), loading each
-# vector of z and of W once per 8 columns. No multiply-add contraction: every product is rounded.
+# vector of z and of W once per V columns. No multiply-add contraction: every product is rounded.
 
-LANES = 8
-TILE_Q, TILE_R = 4, 4        # the main tile: 4 sequences x 4 rows of W (16 accumulators, 8 loads per 32 flops)
-TILE_R1 = 8                  # a single sequence: 8 rows of W share each load of z (then single rows)
+LANES = 8                    # float64 (lanes_for)
+LANES_F32 = 16
+
+
+def lanes_for(dtype) -> int:
+    """Lanes of the products' partial sums for a numpy or numba float dtype: 64 bytes of values."""
+    return LANES_F32 if np.dtype(str(dtype)) == np.float32 else LANES
+# The tiles' shapes follow the core's vector register file (never the bits: every tile sums in the one
+# order above). Timed on an AMD Zen 5 (B = 32, 8 x 64 units, L = 512, and B = 1, 8 x 16 units, L = 4096),
+# compiled for it and for an AVX2 core (Haswell: NUMBA_CPU_NAME, in a cache of its own):
+# - 32 registers (AVX-512): 4 x 4 (16 accumulators of 64 bytes, 8 loads per 32 vector products) and 1 x 8;
+#   2 x 2 and 1 x 4 ran 1.6x and 1.07x slower;
+# - 16 registers (AVX2): 2 x 2 and 1 x 4; 4 x 4 and 1 x 8 spill and ran 1.5x (B = 32) and 1.2x (B = 1) slower.
+#: Whether the kernels compile for a core with 32 vector registers (:func:`wide_registers`).
+WIDE_REGISTERS = wide_registers()
+TILE_Q = TILE_R = 4 if WIDE_REGISTERS else 2    # the main tile: TILE_Q sequences x TILE_R rows of W
+TILE_R1 = 8 if WIDE_REGISTERS else 4            # a single sequence: TILE_R1 rows of W share each load of z
 # Three tile shapes only: each is unrolled IR that LLVM optimises again in every kernel that calls
 # gemm_rows, so every extra shape costs compile time (a 4 x 1 and a 1 x 4 tile cost ~0.3 s of a cold start).
 PANEL_DOUBLES = 32768        # sequences are taken in panels of about this many read values (256 kB: in L2)
@@ -269,11 +286,15 @@ READOUT_ROWS = 64            # run_sequence reads out every max(1, READOUT_ROWS 
 
 
 def _tree(builder, v):
-    """``((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`` by halving the vector."""
+    """``((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`` by halving the vector (16 lanes: first
+    ``l0 + l8, ..., l7 + l15``)."""
     i32 = ir.IntType(32)
 
     def take(x, idx):
         return builder.shuffle_vector(x, x, ir.Constant(ir.VectorType(i32, len(idx)), idx))
+
+    if v.type.count == LANES_F32:
+        v = builder.fadd(take(v, list(range(8))), take(v, list(range(8, 16))))
 
     s4 = builder.fadd(take(v, [0, 1, 2, 3]), take(v, [4, 5, 6, 7]))       # l0+l4, l1+l5, l2+l6, l3+l7
     s2 = builder.fadd(take(s4, [0, 1]), take(s4, [2, 3]))                 # (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
@@ -285,7 +306,7 @@ def _tile(nq, nr, add_to=False):
     addresses and sizes, all intp) computing ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq,
     r < nr; W row-major ``(nr, c)``. With ``add_to`` the sum is added to what ``out`` holds: ``out = out + sum``
     (one rounding). ``like``'s dtype (float64 or float32) picks the LLVM type: numba compiles one tile per
-    dtype, the same IR over ``double`` or ``float`` (8 lanes either way, so the same summation order)."""
+    dtype, the same IR over ``double`` (8 lanes) or ``float`` (16 lanes: :func:`lanes_for`)."""
 
     @intrinsic
     def tile(typingctx, like, w_addr, z_addr, lda, out_addr, ldc, c):
@@ -297,20 +318,21 @@ def _tile(nq, nr, add_to=False):
             intp = context.get_value_type(types.intp)
             dbl = context.get_value_type(sig.args[0].dtype)          # ir.DoubleType() or ir.FloatType()
             size = context.get_abi_sizeof(dbl)
-            vec = ir.VectorType(dbl, LANES)
+            lanes = lanes_for(sig.args[0].dtype)
+            vec = ir.VectorType(dbl, lanes)
             vptr = vec.as_pointer()
             _, w_addr, z_addr, lda, out_addr, ldc, c = args
             W, Z, O = (builder.inttoptr(a, dbl.as_pointer()) for a in (w_addr, z_addr, out_addr))
             zs = [builder.gep(Z, [builder.mul(ir.Constant(intp, t), lda)]) for t in range(nq)]
             os_ = [builder.gep(O, [builder.mul(ir.Constant(intp, t), ldc)]) for t in range(nq)]
             ws = [builder.gep(W, [builder.mul(ir.Constant(intp, r), c)]) for r in range(nr)]
-            c8 = builder.and_(c, ir.Constant(intp, -LANES))
+            c8 = builder.and_(c, ir.Constant(intp, -lanes))
             acc = [[cgutils.alloca_once(builder, vec) for _ in range(nr)] for _ in range(nq)]  # registers, after LLVM
             total = [[cgutils.alloca_once(builder, dbl) for _ in range(nr)] for _ in range(nq)]
             for t in range(nq):
                 for r in range(nr):
-                    builder.store(ir.Constant(vec, [0.0] * LANES), acc[t][r])
-            zero, step = ir.Constant(intp, 0), ir.Constant(intp, LANES)
+                    builder.store(ir.Constant(vec, [0.0] * lanes), acc[t][r])
+            zero, step = ir.Constant(intp, 0), ir.Constant(intp, lanes)
             with cgutils.for_range_slice(builder, zero, c8, step, intp=intp) as (j, _):
                 zv = [builder.load(builder.bitcast(builder.gep(z, [j]), vptr), align=size) for z in zs]
                 for r in range(nr):
@@ -337,11 +359,11 @@ def _tile(nq, nr, add_to=False):
     return tile
 
 
-_tile_4x4 = _tile(TILE_Q, TILE_R)
-_tile_1x8 = _tile(1, TILE_R1)
+_tile_main = _tile(TILE_Q, TILE_R)
+_tile_row = _tile(1, TILE_R1)
 _tile_1x1 = _tile(1, 1)
-_tile_4x4_add = _tile(TILE_Q, TILE_R, add_to=True)     # gemm_rows_acc's (a flag tested in the tile slowed
-_tile_1x8_add = _tile(1, TILE_R1, add_to=True)         # the plain tiles by up to 1.5x)
+_tile_main_add = _tile(TILE_Q, TILE_R, add_to=True)   # gemm_rows_acc's (a flag tested in the tile slowed
+_tile_row_add = _tile(1, TILE_R1, add_to=True)         # the plain tiles by up to 1.5x)
 _tile_1x1_add = _tile(1, 1, add_to=True)
 
 
@@ -361,11 +383,12 @@ def _gemm_rows_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc=False):
         return
     a = _block(A, a_off, M, K, lda)                                              # (M, K)
     w = _block(W, w_off, N, K, K)                                                # (N, K)
-    c8 = K - K % LANES
-    lanes = np.zeros((M, N, LANES), dtype=C.dtype)          # float32 stays float32: every product and sum rounded
-    for j in range(0, c8, LANES):
-        lanes = lanes + w[None, :, j:j + LANES] * a[:, None, j:j + LANES]
-    v = lanes
+    nl = lanes_for(C.dtype)
+    c8 = K - K % nl
+    lanes = np.zeros((M, N, nl), dtype=C.dtype)             # float32 stays float32: every product and sum rounded
+    for j in range(0, c8, nl):
+        lanes = lanes + w[None, :, j:j + nl] * a[:, None, j:j + nl]
+    v = lanes if nl == LANES else lanes[..., :LANES] + lanes[..., LANES:]
     total = ((v[..., 0] + v[..., 4]) + (v[..., 2] + v[..., 6])) + ((v[..., 1] + v[..., 5]) + (v[..., 3] + v[..., 7]))
     for j in range(c8, K):
         total = total + w[None, :, j] * a[:, j, None]
@@ -382,7 +405,7 @@ def _gemm_rows_acc_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
 def gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc):
     """Row-major ``C[M x N] = A[M x K] @ W[N x K].T`` on flat arrays with leading dimensions.
 
-    Every element is summed in the fixed order described above (8 lanes, a tree, the tail),
+    Every element is summed in the fixed order described above (8 or 16 lanes, a tree, the tail),
     whatever M, N and the strides: a row of ``A`` gives the same bits alone or in any batch.
     Rows of ``A`` are taken in panels that stay in L2 while the rows of ``W`` pass over them.
     K == 0 gives zeros.
@@ -415,21 +438,21 @@ def _gemm_rows(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc):
     for p0 in range(0, M, panel):
         p1 = min(p0 + panel, M)
         pq = p1 - (p1 - p0) % TILE_Q
-        for a in range(0, nr, TILE_R):          # tiles of 4 sequences: W's rows pass over the panel
+        for a in range(0, nr, TILE_R):          # tiles of TILE_Q sequences: W's rows pass over the panel
             for q in range(p0, pq, TILE_Q):
                 if acc:
-                    _tile_4x4_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
+                    _tile_main_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
                 else:
-                    _tile_4x4(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
+                    _tile_main(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
         for q in range(p0, p1):                 # what is left, a sequence at a time
             zq = ap + z * q * lda
             oq = cp + z * q * ldc
             a0 = nr if q < pq else 0
             for a in range(a0, a0 + (N - a0) // TILE_R1 * TILE_R1, TILE_R1):
                 if acc:
-                    _tile_1x8_add(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)
+                    _tile_row_add(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)
                 else:
-                    _tile_1x8(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)
+                    _tile_row(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)
             for a in range(a0 + (N - a0) // TILE_R1 * TILE_R1, N):
                 if acc:
                     _tile_1x1_add(C, wp + z * a * K, zq, lda, oq + z * a, ldc, K)

@@ -21,9 +21,11 @@ from numba import njit
 
 from ..errors import InternalError, KernelBoundsError
 from .core import (
-    wide_registers,
+    TILE_Q,
+    WIDE_REGISTERS,
+    _tile_main,
+    _tile_main_add,
     _JIT,
-    _tile,
     P_HI,
     P_LO,
     P_R0,
@@ -75,19 +77,11 @@ def _check_plan(kernel, plan, g, n, m, wlen):
 
 
 # ------------------------------------------------------------------ products
-# The module-major loop's products use tiles of TILE x TILE (rows of Z x rows of W). Every element is
-# still summed in gemm_rows's one fixed order (the order does not depend on the tile), so the bits are
-# gemm_rows's whatever the tile. Which tile is fastest depends on the core's vector register file, so it
-# is chosen for the host the kernels compile for (numba compiles for it; its cache is keyed on it):
-# - 16 vector registers (AVX2): the 4 x 4 tile's 16 accumulators of 8 lanes spill, and a 2 x 2 tile ran
-#   1.4-1.8x faster than gemm_rows at the engine's shapes;
-# - 32 (AVX-512): the 4 x 4 tile fits and ran 1.75x faster than the 2 x 2 one (B=32, g=8x64, L=512: 31.8
-#   against 55.6 ms on an AMD EPYC Zen 5, quiet machine; benchmarks/bench_modmajor.py).
-#: Vector registers of the host (``WIDE_REGISTERS``: 32, else 16): picks the tile and :data:`MIN_BATCH`.
-WIDE_REGISTERS = wide_registers()
-TILE = 4 if WIDE_REGISTERS else 2
-_tile_sq = _tile(TILE, TILE)
-_tile_sq_add = _tile(TILE, TILE, add_to=True)
+# The module-major loop's products use gemm_rows's main tile (TILE_Q x TILE_R, by the core's register
+# file: :data:`~clocksim.kernels.core.WIDE_REGISTERS`) on every pair of row groups, never its row-at-a-time
+# path: the rows of one product are a module's firings, and a group of them shares each load of W. Every
+# element is summed in gemm_rows's one order (the tile does not change it), so the bits are gemm_rows's.
+TILE = TILE_Q
 #: The compiled engine chooses module-major order from this many sequences (clocksim.engine.compiled.schedule_order):
 #: with one sequence (B=1, g=8x16, L=4096) the module-major loop measured 0.6-0.7x the step-major one on
 #: an AVX2 core, and 1.07x on an AVX-512 one (1.75 against 1.87 ms).
@@ -123,9 +117,9 @@ def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
     for q in range(0, m2, TILE):
         for a in range(0, n2, TILE):
             if add:
-                _tile_sq_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
+                _tile_main_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
             else:
-                _tile_sq(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
+                _tile_main(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
     if n2 < N:                                   # the last rows of W, for the tiled rows of A
         if add:
             gemm_rows_acc(m2, N - n2, K, A, a_off, lda, W, w_off + n2 * K, C, c_off + n2, ldc)

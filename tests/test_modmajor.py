@@ -245,5 +245,5 @@ def test_tile_shape_follows_the_core_and_never_the_bits(tmp_path):
                              capture_output=True, text=True, timeout=600)
         assert out.returncode == 0, out.stderr
         runs[name] = int(out.stdout.split()[-1])
-    assert runs["avx2"] == 2 and runs["host"] == (4 if MM.WIDE_REGISTERS else 2)
+    assert runs["avx2"] == 2 and runs["host"] == (4 if K.WIDE_REGISTERS else 2)
     np.testing.assert_array_equal(np.load(tmp_path / "host.npy"), np.load(tmp_path / "avx2.npy"))

@@ -22,7 +22,6 @@ from numba import njit
 from ..errors import InternalError, KernelBoundsError
 from .core import (
     TILE_Q,
-    WIDE_REGISTERS,
     _tile_main,
     _tile_main_add,
     _JIT,
@@ -82,10 +81,11 @@ def _check_plan(kernel, plan, g, n, m, wlen):
 # path: the rows of one product are a module's firings, and a group of them shares each load of W. Every
 # element is summed in gemm_rows's one order (the tile does not change it), so the bits are gemm_rows's.
 TILE = TILE_Q
-#: The compiled engine chooses module-major order from this many sequences (clocksim.engine.compiled.schedule_order):
-#: with one sequence (B=1, g=8x16, L=4096) the module-major loop measured 0.6-0.7x the step-major one on
-#: an AVX2 core, and 1.07x on an AVX-512 one (1.75 against 1.87 ms).
-MIN_BATCH = 1 if WIDE_REGISTERS else 2
+#: The compiled engine chooses module-major order from this many sequences (clocksim.engine.compiled.schedule_order).
+#: With one sequence (B=1, g=8x16, L=4096) the module-major loop measured 0.6-0.7x the step-major one on an
+#: AVX2 core (2 x 2 tiles in module-major, 4 x 4 in gemm_rows) and 0.98-1.1x on an AVX-512 one (each with
+#: the tiles of its core): not enough to make the order, and the summary, depend on the machine.
+MIN_BATCH = 2
 
 
 def _products_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):

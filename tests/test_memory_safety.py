@@ -174,3 +174,33 @@ def test_every_entry_point_refuses_sizes_that_do_not_fit(case):
     assert (info.value.kernel, info.value.argument) == (kernel, argument)
     assert info.value.needed > info.value.got >= 0
     assert f"kernel {kernel}: argument {argument} needs an extent of at least {info.value.needed}" in str(info.value)
+
+
+@pytest.mark.parametrize("fault, argument", [("dirty", "dirty"), ("rows", "plan")])
+def test_tick_refuses_a_dirty_module_or_rows_that_do_not_fit(monkeypatch, fault, argument):
+    """The synchronous tick publishes the rows of the modules on its dirty list: a module index past the
+    model, or a plan row whose rows reach past the states, is refused before anything is copied."""
+    from clocksim.engine import events as E
+    from clocksim.kernels import events as EK
+
+    real = E._direct
+
+    def corrupting(kernel, *example):
+        compiled = real(kernel, *example)
+        if kernel is not EK.tick:
+            return compiled
+
+        def tick(s, t, S, V, I):
+            if I[EK.H_NDIRTY] > 0:
+                if fault == "dirty":
+                    I[I[EK.H_DIRTY]] = I[EK.H_G]
+                else:
+                    j = I[I[EK.H_DIRTY]]
+                    I[I[EK.H_PLAN] + j * EK.PLAN_COLUMNS + EK.P_R1] = I[EK.H_N] + 1
+            return compiled(s, t, S, V, I)
+        return tick
+    monkeypatch.setattr(E, "_direct", corrupting)
+    with pytest.raises(cs.errors.KernelBoundsError) as info:
+        cs.simulate(_model(), np.zeros((8, 2)), engine="events")
+    assert (info.value.kernel, info.value.argument) == ("tick", argument)
+    assert info.value.needed > info.value.got >= 0

@@ -453,8 +453,13 @@ def tick(s, now, S, V, I):
         raise KernelBoundsError("tick", "z", s + 2, I[H_ZROWS])
     d0 = I[H_DIRTY]
     for p in range(I[H_NDIRTY]):
-        if I[d0 + p] < 0 or I[d0 + p] >= I[H_G]:
-            raise KernelBoundsError("tick", "dirty", I[d0 + p] + 1, I[H_G])
+        j = I[d0 + p]
+        if j < 0 or j >= I[H_G]:
+            raise KernelBoundsError("tick", "dirty", j + 1, I[H_G])
+        r0 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]          # the rows _publish_state copies
+        r1 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R1]
+        if r0 < 0 or r1 < r0 or r1 > I[H_N]:
+            raise KernelBoundsError("tick", "plan", r1, I[H_N])
     for p in range(I[H_NDIRTY]):
         _publish_state(I[d0 + p], now, S, V, I)
     I[H_NDIRTY] = 0

@@ -503,7 +503,8 @@ def tanh_scalar(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    e = p * _exp2_neg(int(kf))                   # exp(-2a)
+    k = int(kf) if kf == kf else 0               # a NaN x: p is NaN already (int(NaN) raises with the JIT off)
+    e = p * _exp2_neg(k)                         # exp(-2a)
     return math.copysign((1.0 - e) / (1.0 + e), x)
 
 

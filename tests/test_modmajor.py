@@ -63,7 +63,7 @@ def test_slow_to_fast_runs_module_major_and_matches_reference_and_events(model, 
     X = rng.normal(size=(B, L, model.n_in) if B else (L, model.n_in))
     assert schedule_order(plan_for(model)) == MODULE_MAJOR
     res = cs.simulate(model, X, engine="compiled")
-    expected = MODULE_MAJOR if max(B, 1) >= MM.MIN_BATCH else STEP_MAJOR   # (B=0: one unbatched sequence)
+    expected = MODULE_MAJOR if B >= MM.MIN_BATCH else STEP_MAJOR        # one sequence runs step by step
     assert res.trace.summary()["schedule_order"] == expected
     Xb = X.reshape((max(B, 1),) + X.shape[-2:])                        # either order: the same bits
     np.testing.assert_array_equal(raw_run(model, Xb, 7)[1], raw_run(model, Xb, "step")[1])
@@ -181,8 +181,7 @@ def test_forward_arrays_order_option(rng):
     model = random_model(rng, g=3, connectivity="slow-to-fast", n_in=2)
     X = rng.normal(size=(1, 20, 2))
     plan, active = plan_for(model), model.activity(20)
-    assert schedule_order(plan, MM.MIN_BATCH) == MODULE_MAJOR        # from MIN_BATCH sequences (1 or 2, by the core)
-    assert MM.MIN_BATCH == 1 or schedule_order(plan, 1) == STEP_MAJOR
+    assert schedule_order(plan, 1) == STEP_MAJOR and schedule_order(plan, 2) == MODULE_MAJOR
     a = forward_arrays(plan, X, active, order=MODULE_MAJOR)
     b = forward_arrays(plan, X, active)
     np.testing.assert_array_equal(a[0], b[0])
@@ -215,7 +214,7 @@ _BITS_SCRIPT = """
 import sys, numpy as np, clocksim as cs
 from clocksim.engine.compiled import forward_arrays
 from clocksim.engine.plan import plan_for
-from clocksim.kernels import modmajor as MM
+from clocksim.kernels import core as K
 m = cs.ClockworkRNN(5, 3, [6, 9, 4, 7], [1, 2, 3, 7], seed=4)
 X = np.random.default_rng(2).normal(size=(7, 61, 5))
 plan, active = plan_for(m), m.activity(61)
@@ -223,13 +222,13 @@ Z, Y = forward_arrays(plan, X, active, order="module-major")
 Zs, Ys = forward_arrays(plan, X, active, order="step-major")
 assert np.array_equal(Z, Zs) and np.array_equal(Y, Ys)
 np.save(sys.argv[1], Z)
-print(MM.TILE)
+print(K.TILE_Q)
 """
 
 
 @pytest.mark.slow
 def test_tile_shape_follows_the_core_and_never_the_bits(tmp_path):
-    """The module-major products' tile depends on the core (4 x 4 with AVX-512's 32 vector registers,
+    """The products' main tile (gemm_rows's and the module-major loop's) depends on the core (4 x 4 with AVX-512's 32 vector registers,
     2 x 2 with AVX2's 16), the bits never: a run compiled for an AVX2 core (Haswell, in a cache of its own)
     gives the same states, bit for bit, as one compiled for this host, each order against the other."""
     import os

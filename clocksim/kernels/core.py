@@ -60,6 +60,7 @@ PLAN_COLUMNS = 7
 #: intrinsics (LLVM IR, which exists only compiled) replaced by their :func:`python_twin`.
 JIT_OFF = bool(numba.config.DISABLE_JIT)
 
+
 def wide_registers() -> bool:
     """Whether the CPU the kernels compile for has 32 vector registers (AVX-512), not 16 (AVX2 and older).
 
@@ -269,11 +270,13 @@ LANES_F32 = 16
 def lanes_for(dtype) -> int:
     """Lanes of the products' partial sums for a numpy or numba float dtype: 64 bytes of values."""
     return LANES_F32 if np.dtype(str(dtype)) == np.float32 else LANES
+
+
 # The tiles' shapes follow the core's vector register file (never the bits: every tile sums in the one
 # order above). Timed on an AMD Zen 5 (B = 32, 8 x 64 units, L = 512, and B = 1, 8 x 16 units, L = 4096),
 # compiled for it and for an AVX2 core (Haswell: NUMBA_CPU_NAME, in a cache of its own):
 # - 32 registers (AVX-512): 4 x 4 (16 accumulators of 64 bytes, 8 loads per 32 vector products) and 1 x 8;
-#   2 x 2 and 1 x 4 ran 1.6x and 1.07x slower;
+#   2 x 2 and 1 x 4 ran 1.6x (B = 32) and 1.09x (B = 1) slower;
 # - 16 registers (AVX2): 2 x 2 and 1 x 4; 4 x 4 and 1 x 8 spill and ran 1.5x (B = 32) and 1.2x (B = 1) slower.
 #: Whether the kernels compile for a core with 32 vector registers (:func:`wide_registers`).
 WIDE_REGISTERS = wide_registers()

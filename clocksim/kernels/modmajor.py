@@ -80,10 +80,9 @@ def _check_plan(kernel, plan, g, n, m, wlen):
 # file: :data:`~clocksim.kernels.core.WIDE_REGISTERS`) on every pair of row groups, never its row-at-a-time
 # path: the rows of one product are a module's firings, and a group of them shares each load of W. Every
 # element is summed in gemm_rows's one order (the tile does not change it), so the bits are gemm_rows's.
-TILE = TILE_Q
 #: The compiled engine chooses module-major order from this many sequences (clocksim.engine.compiled.schedule_order).
 #: With one sequence (B=1, g=8x16, L=4096) the module-major loop measured 0.6-0.7x the step-major one on an
-#: AVX2 core (2 x 2 tiles in module-major, 4 x 4 in gemm_rows) and 0.98-1.1x on an AVX-512 one (each with
+#: AVX2 core (2 x 2 tiles in module-major, 4 x 4 in gemm_rows) and 0.9-1.1x on an AVX-512 one (each with
 #: the tiles of its core): not enough to make the order, and the summary, depend on the machine.
 MIN_BATCH = 2
 
@@ -97,10 +96,10 @@ def _products_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
 @inner
 def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
     """``C[M x N] = A[M x K] @ W[N x K].T`` (``add``: ``C + ...``), row-major on flat arrays with leading
-    dimensions: the bits of :func:`~clocksim.kernels.core.gemm_rows` (``gemm_rows_acc``) in TILE x TILE tiles.
+    dimensions: the bits of :func:`~clocksim.kernels.core.gemm_rows` (``gemm_rows_acc``) in its main tiles.
 
-    TILE rows of ``A`` in turn, each group against every group of TILE rows of ``W`` (which stay in cache
-    for the next group); the rows and columns left over go to ``gemm_rows``.
+    ``TILE_Q`` rows of ``A`` in turn, each group against every group of ``TILE_Q`` rows of ``W`` (which stay
+    in cache for the next group); the rows and columns left over go to ``gemm_rows``.
     """
     if K == 0 or M == 0 or N == 0:
         if add:
@@ -112,10 +111,10 @@ def products(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):
     wp = W.ctypes.data + z * w_off
     ap = A.ctypes.data + z * a_off
     cp = C.ctypes.data + z * c_off
-    m2 = M - M % TILE
-    n2 = N - N % TILE
-    for q in range(0, m2, TILE):
-        for a in range(0, n2, TILE):
+    m2 = M - M % TILE_Q                          # TILE_Q == TILE_R: a square tile
+    n2 = N - N % TILE_Q
+    for q in range(0, m2, TILE_Q):
+        for a in range(0, n2, TILE_Q):
             if add:
                 _tile_main_add(C, wp + z * a * K, ap + z * q * lda, lda, cp + z * (q * ldc + a), ldc, K)
             else:

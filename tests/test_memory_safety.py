@@ -204,3 +204,98 @@ def test_tick_refuses_a_dirty_module_or_rows_that_do_not_fit(monkeypatch, fault,
         cs.simulate(_model(), np.zeros((8, 2)), engine="events")
     assert (info.value.kernel, info.value.argument) == ("tick", argument)
     assert info.value.needed > info.value.got >= 0
+
+
+# ---------------------------------------------------------------- the sealed layout of the event engine's arenas
+def _event_arenas(monkeypatch):
+    """Copies of the arenas (S, V, I) of a synchronous event run as its first kernel call was handed them."""
+    from clocksim.engine import events as E
+
+    real, seen = E._direct, {}
+
+    def capture(kernel, *example):
+        compiled = real(kernel, *example)
+
+        def call(*args):
+            seen.setdefault("arenas", tuple(a.copy() for a in args[-3:]))
+            return compiled(*args)
+        return call
+    monkeypatch.setattr(E, "_direct", capture)
+    cs.simulate(_model(), np.zeros((8, 2)), engine="events")
+    return seen["arenas"]
+
+
+def _refusal(call):
+    with pytest.raises(cs.errors.KernelBoundsError) as info:
+        call()
+    return info.value.kernel, info.value.argument, info.value.needed, info.value.got
+
+
+def test_every_layout_slot_changed_after_the_seal_is_refused_by_every_entry_point(monkeypatch):
+    from clocksim.kernels import events as EK
+
+    S, V, I = _event_arenas(monkeypatch)
+    EK.tick(0, 1.0, S.copy(), V.copy(), I.copy())                     # as sealed: it runs
+    for k in range(EK.LAYOUT):
+        changed = I.copy()
+        changed[k] += 1
+        assert _refusal(lambda: EK.tick(0, 1.0, S, V, changed)) == ("tick", "layout", I[k], I[k] + 1), k
+        assert _refusal(lambda: EK.activate_sync(0, 1.0, S, V, changed))[:2] == ("activate_sync", "layout"), k
+        assert _refusal(lambda: EK.activate(0, 1.0, 1.0, 1.0, -1, S, V, changed))[:2] == ("activate", "layout")
+        assert _refusal(lambda: EK.publish(0, 1.0, True, S, V, changed))[:2] == ("publish", "layout")
+        assert _refusal(lambda: EK.deliver(0, 1, 0, 0, V, 1.0, 1.0, S, V, changed))[:2] == ("deliver", "layout")
+
+
+def test_arenas_of_other_extents_or_never_sealed_are_refused(monkeypatch):
+    from clocksim.kernels import events as EK
+
+    S, V, I = _event_arenas(monkeypatch)
+    assert _refusal(lambda: EK.tick(0, 1.0, S[:-1], V, I)) == ("tick", "S", S.size, S.size - 1)
+    assert _refusal(lambda: EK.tick(0, 1.0, S, np.append(V, 0.0), I)) == ("tick", "V", V.size, V.size + 1)
+    assert _refusal(lambda: EK.tick(0, 1.0, S, V, np.append(I, 0)))[:2] == ("tick", "I")
+    assert _refusal(lambda: EK.tick(0, 1.0, S, V, I[:EK.HEADER - 1]))[:2] == ("tick", "I")
+    unsealed = I.copy()
+    unsealed[EK.H_SEAL:EK.HEADER] = 0
+    assert _refusal(lambda: EK.activate_sync(0, 1.0, S, V, unsealed)) == ("activate_sync", "seal", 1, 0)
+    EK.seal(S, V, unsealed)                                            # sealed again: it runs
+    EK.tick(0, 1.0, S, V, unsealed)
+
+
+@pytest.mark.parametrize("slot, value, argument", [("H_Z", 10 ** 6, "V"), ("H_ACTREC", 10 ** 6, "S"),
+                                                   ("H_DLIST", 10 ** 6, "I"), ("H_G", 0, "I"),
+                                                   ("H_MOD", -1, "I")])
+def test_seal_refuses_a_layout_whose_sections_do_not_fit_the_arenas(monkeypatch, slot, value, argument):
+    from clocksim.kernels import events as EK
+
+    S, V, I = _event_arenas(monkeypatch)
+    bad = I.copy()
+    bad[getattr(EK, slot)] = value
+    assert _refusal(lambda: EK.seal(S, V, bad))[:2] == ("seal", argument)
+    assert np.array_equal(bad[EK.H_SEAL:], I[EK.H_SEAL:])            # nothing sealed
+
+
+@pytest.mark.parametrize("column, value, argument", [("P_R1", 33, "b"), ("P_HI", 10 ** 4, "plan"),
+                                                     ("P_W0", 10 ** 6, "wflat")])
+def test_seal_refuses_a_plan_row_that_does_not_fit(monkeypatch, column, value, argument):
+    from clocksim.kernels import core as K
+    from clocksim.kernels import events as EK
+
+    S, V, I = _event_arenas(monkeypatch)
+    bad = I.copy()
+    bad[I[EK.H_PLAN] + 2 * EK.PLAN_COLUMNS + getattr(K, column)] = value
+    assert _refusal(lambda: EK.seal(S, V, bad))[:2] == ("seal", argument)
+
+
+@pytest.mark.parametrize("column, value, argument", [("P_R1", 33, "b"), ("P_W0", 10 ** 6, "wflat"),
+                                                     ("P_W0", 0, "plan")])
+def test_a_plan_row_changed_after_the_seal_is_refused_by_the_activation(monkeypatch, column, value, argument):
+    """activate_sync compares the module's plan row with the copy seal checked; a changed row is refused,
+    naming what no longer fits (or the plan, for a row that still fits but is not the one sealed)."""
+    from clocksim.kernels import core as K
+    from clocksim.kernels import events as EK
+
+    S, V, I = _event_arenas(monkeypatch)
+    bad = I.copy()
+    bad[I[EK.H_PLAN] + 2 * EK.PLAN_COLUMNS + getattr(K, column)] = value
+    assert _refusal(lambda: EK.activate_sync(2, 1.0, S, V, bad))[:2] == ("activate_sync", argument)
+    EK.activate_sync(1, 1.0, S, V, bad)                                # another module's row: unchanged

@@ -539,6 +539,7 @@ class _Simulation:
             header[slot] = off[name]
         for slot, value in header.items():
             I[slot] = value
+        EK.seal(S, V, I)                                # the layout checked against the arenas once
         self.S, self.V, self.I, self.view, self.cols, self.off = S, V, I, view, cols, off
 
     def _value_arenas(self, n_inbox: int, inbox_off: list[int], cap_act: int) -> tuple[np.ndarray, np.ndarray, dict, dict]:
@@ -588,7 +589,7 @@ class _Simulation:
         mod = np.stack([inbox_off, width, width - model.n_in, macs, x0], axis=1)         # (g, MOD_COLUMNS)
         parts = {EK.H_PLAN: plan.table, EK.H_MOD: mod, EK.H_DPTR: dptr, EK.H_DLIST: dlist,
                  EK.H_SPTR: sptr, EK.H_SLIST: slist, EK.H_DIRTY: np.zeros(g), EK.H_COUNT: np.zeros(2 * g),
-                 EK.H_GIDX: plan.gidx}
+                 EK.H_GIDX: plan.gidx, EK.H_PSEAL: np.zeros_like(plan.table)}
         parts = {slot: np.ravel(np.asarray(arr, dtype=np.int64)) for slot, arr in parts.items()}
         I = np.zeros(EK.HEADER + sum(a.size for a in parts.values()), dtype=np.int64)
         pos = EK.HEADER

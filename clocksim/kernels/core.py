@@ -76,9 +76,10 @@ def wide_registers() -> bool:
 
 _JIT = dict(cache=True, error_model="numpy", fastmath=False, no_cfunc_wrapper=True)
 # Compile time (issue 16: the first run compiles what it needs, nothing else). Kernels call each
-# other as ordinary jitted functions, never ``inline="always"``: numba's IR inlining copies and
-# re-types the callee at every call site (it was most of a cold start), while LLVM inlines the
-# small callees anyway, with the same code. A jitted callee is compiled once per argument-type
+# other as ordinary jitted functions, not ``inline="always"``: numba's IR inlining copies and
+# re-types the callee at every call site (it was most of a cold start). The exception are the small
+# bounds checks (:func:`check`): a cached callee is not inlined by LLVM either, and a call handing it
+# arrays costs an atomic reference count increment and decrement per array. A jitted callee is compiled once per argument-type
 # signature, and a constant argument is typed as a literal (``Literal[int](0)``), which makes a
 # signature of its own: callers pass constants as ``np.int64(...)``, typed plain int64.
 # No kernel gets numba's C-callable wrapper (``no_cfunc_wrapper``: nothing takes its address),
@@ -108,6 +109,18 @@ def inner(fn):
     kernel.__class__ = _InnerKernel
     kernel.from_python = None
     return kernel
+
+
+def check(fn):
+    """``@njit(inline="always", **_JIT)`` for a bounds check (a ``*_fault`` helper returning extents): numba
+    inlines it into each kernel calling it. Called as a function, a helper handed arrays costs an atomic
+    reference count increment and decrement per array (NRT_incref/decref): numba does not inline across
+    cached kernels, and those were most of what the event kernels' checks cost. Inlined, the counts go and
+    the checks are a few comparisons. Only the small checks are inlined (IR inlining re-types the callee
+    at each call site, which costs compile time)."""
+    if JIT_OFF:
+        return fn
+    return njit(inline="always", **_JIT)(fn)
 
 
 def python_twin(twin):
@@ -151,7 +164,7 @@ def operand_itemsize(typingctx, A, W, C):
 PLAN_FAULTS = ("", "plan", "b", "wflat", "gidx", "scratch")
 
 
-@inner
+@check
 def plan_row_fault(plan, i, n, m, wlen, gidx, scratch_len, B):
     """Whether row ``i`` of a plan fits: its rows within the ``n`` states, its reads within a row of width
     ``m``, its weight block within ``wflat`` (``wlen``), its gather list within ``gidx`` (entries < m) and

@@ -25,7 +25,9 @@ activation records (see ``clocksim.engine.base.readouts_from_activations``).
 """
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
@@ -41,6 +43,7 @@ from .core import (
     P_R1,
     PLAN_COLUMNS,
     PLAN_FAULTS,
+    check,
     copy_into,
     gather_reads,
     inner,
@@ -49,21 +52,28 @@ from .core import (
     python_twin,
 )
 
-# ---- header slots of I
+# ---- header slots of I. First the layout: LAYOUT slots fixed when the arenas are built, checked against the
+# arenas' extents and sealed by :func:`seal` (every entry point then checks only that they are unchanged)
 H_G, H_N, H_NIN, H_B, H_M, H_L = 0, 1, 2, 3, 4, 5
 H_ACT = 6                     # hidden activation code
-H_NACT, H_NMSG, H_NDIRTY = 7, 8, 9
-H_PLAN, H_MOD, H_DPTR, H_DLIST, H_SPTR, H_SLIST, H_DIRTY = 10, 11, 12, 13, 14, 15, 16
-H_NXT, H_PUB, H_RECV, H_PUBT = 17, 18, 19, 20
-H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z = 21, 22, 23, 24, 25, 26, 27, 28
-H_XBASE, H_XN, H_ERR = 29, 30, 31   # input window: index of its first sample, samples held; error flag
-H_COUNT = 32                          # section (g, 2): updates executed and their multiply-adds, per module
-H_XW = 33                             # input columns per sample and sequence (Plan.n_x)
-H_GIDX = 34                           # section: the plan's gather lists (modules with non-contiguous reads)
-H_ZBASE = 35                          # window index of the current chunk's first sample (row 0 of z)
-H_ZROWS, H_ACTCAP, H_MSGCAP = 36, 37, 38  # extents: rows of z (c + 1); activation and message records held
-HEADER = 39
+H_PLAN, H_MOD, H_DPTR, H_DLIST, H_SPTR, H_SLIST, H_DIRTY = 7, 8, 9, 10, 11, 12, 13
+H_NXT, H_PUB, H_RECV, H_PUBT = 14, 15, 16, 17
+H_X, H_TS, H_W, H_WLEN, H_BIAS, H_ACTREC, H_MSGREC, H_Z = 18, 19, 20, 21, 22, 23, 24, 25
+H_COUNT = 26                          # section (g, 2): updates executed and their multiply-adds, per module
+H_XW = 27                             # input columns per sample and sequence (Plan.n_x)
+H_GIDX = 28                           # section: the plan's gather lists (modules with non-contiguous reads)
+H_ZROWS, H_ACTCAP, H_MSGCAP = 29, 30, 31  # extents: rows of z (c + 1); activation and message records held
+H_PSEAL = 32                          # section (g, PLAN_COLUMNS): the plan as :func:`seal` checked it
+LAYOUT = 33
 # H_L holds the input window's capacity in samples (the x and ts sections)
+# then what changes during a run (checked at each call): counters, the input window, the error flag
+H_NACT, H_NMSG, H_NDIRTY = 33, 34, 35
+H_XBASE, H_XN, H_ERR = 36, 37, 38   # input window: index of its first sample, samples held; error flag
+H_ZBASE = 39                          # window index of the current chunk's first sample (row 0 of z)
+# then the seal: the layout as :func:`seal` checked it, and the extents of I, S and V it was checked against
+H_SEAL = 40
+SEAL_LEN = LAYOUT + 3
+HEADER = H_SEAL + SEAL_LEN
 # ---- module table columns
 M_INBOX, M_C, M_CH, M_MACS, M_X0 = 0, 1, 2, 3, 4    # M_X0: first input column the module reads
 MOD_COLUMNS = 5
@@ -105,26 +115,108 @@ def _plan(typingctx, I, g):
     return table(I, g), codegen
 
 
-# ---- bounds checks (see clocksim.kernels.core): every entry point below checks the arenas' layout
-# against their real extents once per call (arena_fault), then what the call itself indexes.
-#: What :func:`arena_fault` names, by its code.
-ARENA_FAULTS = ("", "I", "module", "S", "x window", "records", "V")
+# ---- bounds checks (see clocksim.kernels.core). The engine builds the arenas, then :func:`seal` checks their
+# whole layout (every section the header names, every module's plan row, inbox and deliveries) against the
+# arenas' real extents once and keeps a copy of it with those extents. Every entry point then checks, once
+# per call, that the arenas are those extents and the layout is the sealed one (a comparison of LAYOUT + 3
+# slots, no arithmetic), the counters and the window (which change), and what the call itself indexes.
+#: What :func:`arena_fault` and :func:`layout_fault` name, by their code.
+ARENA_FAULTS = ("", "I", "module", "S", "x window", "records", "V", "layout", "seal")
+
+
+def _slots_differ(width):
+    """An intrinsic ``differ(I, a, b)``: nonzero when ``I[a:a + width]`` and ``I[b:b + width]`` differ (the caller
+    checks that both lie within ``I``). Two vector loads, a xor and an or-reduction: a few instructions where
+    numba's loop over the slots took nine per slot (a wraparound test on each index keeps LLVM from
+    vectorizing it)."""
+    def differ_py(I, a, b):
+        return int(np.any(I[a:a + width] != I[b:b + width]))
+
+    @python_twin(differ_py)
+    @intrinsic
+    def differ(typingctx, I, a, b):
+        if I != types.Array(types.int64, 1, "C") or not isinstance(a, types.Integer) or not isinstance(b, types.Integer):
+            return None
+        sig = types.int64(I, a, b)
+
+        def codegen(context, builder, sig, args):
+            data = context.make_array(sig.args[0])(context, builder, args[0]).data
+            i64 = ir.IntType(64)
+            vec = ir.VectorType(i64, width)
+            x = [builder.load(builder.bitcast(builder.gep(data, [context.cast(builder, v, t, types.int64)]),
+                                              vec.as_pointer()), align=8) for v, t in zip(args[1:], sig.args[1:])]
+            reduce_or = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [vec]),
+                                                       f"llvm.vector.reduce.or.v{width}i64")
+            return builder.call(reduce_or, [builder.xor(*x)])
+        return sig, codegen
+    return differ
+
+
+#: Whether the layout differs from its sealed copy: ``layout_changed(I, 0, H_SEAL)``.
+layout_changed = _slots_differ(LAYOUT)
+#: Whether a plan row differs from its sealed copy: ``plan_row_changed(I, I[H_PLAN] + i * PLAN_COLUMNS, ...)``.
+plan_row_changed = _slots_differ(PLAN_COLUMNS)
+
+
+@check
+def arena_fault(i, S, V, I):
+    """Whether the arenas are the ones whose layout :func:`seal` checked, with that layout unchanged, ``i``
+    is a module, the input window holds no more samples than it has room for, and the record counts are
+    within their capacities.
+
+    Returns ``(code, needed, got)``: code 0 when it fits, else the index into ARENA_FAULTS.
+    """
+    if I.shape[0] < HEADER:
+        return 1, HEADER, I.shape[0]
+    changed = ((I[H_SEAL + LAYOUT] ^ I.shape[0]) | (I[H_SEAL + LAYOUT + 1] ^ S.shape[0])
+               | (I[H_SEAL + LAYOUT + 2] ^ V.shape[0]) | layout_changed(I, np.int64(0), np.int64(H_SEAL)))
+    if changed != 0:
+        return seal_mismatch(S, V, I)
+    g = I[H_G]
+    if i < 0 or i >= g:
+        return 2, i + 1, g
+    if I[H_XN] > I[H_L] or I[H_XN] < 0:
+        return 4, I[H_XN], I[H_L]
+    if I[H_NACT] > I[H_ACTCAP] or I[H_NMSG] > I[H_MSGCAP] or I[H_NDIRTY] > g:
+        return 5, max(I[H_NACT], I[H_NMSG], I[H_NDIRTY]), min(I[H_ACTCAP], I[H_MSGCAP], g)
+    if I[H_NACT] < 0 or I[H_NMSG] < 0 or I[H_NDIRTY] < 0:
+        return 5, 0, min(I[H_NACT], I[H_NMSG], I[H_NDIRTY])
+    return 0, 0, 0
 
 
 @inner
-def arena_fault(i, S, V, I):
-    """Whether the arenas' layout fits them and ``i`` is a module: every section of ``I``, ``S`` and ``V`` the
-    header names ends within the arena, the input window holds no more samples than it has room for,
-    and the record counts are within their capacities.
+def seal_mismatch(S, V, I):
+    """What differs from the seal (called once :func:`arena_fault` found that something does): an arena's
+    extent (``(code, sealed, got)``), or the first layout slot that changed (``(7, its sealed value, its
+    value)``), or that the arenas were never sealed (``(8, 1, 0)``)."""
+    if I[H_SEAL + LAYOUT] == 0:
+        return 8, 1, 0                                  # never sealed
+    if I[H_SEAL + LAYOUT] != I.shape[0]:
+        return 1, I[H_SEAL + LAYOUT], I.shape[0]
+    if I[H_SEAL + LAYOUT + 1] != S.shape[0]:
+        return 3, I[H_SEAL + LAYOUT + 1], S.shape[0]
+    if I[H_SEAL + LAYOUT + 2] != V.shape[0]:
+        return 6, I[H_SEAL + LAYOUT + 2], V.shape[0]
+    for k in range(LAYOUT):
+        if I[k] != I[H_SEAL + k]:
+            return 7, I[H_SEAL + k], I[k]
+    return 0, 0, 0
+
+
+@inner
+def layout_fault(S, V, I):
+    """Whether the arenas' layout fits them: every section of ``I``, ``S`` and ``V`` the header names ends
+    within its arena (what :func:`seal` checks before it seals the layout).
 
     Returns ``(code, needed, got)``: code 0 when it fits, else the index into ARENA_FAULTS.
     """
     if I.shape[0] < HEADER:
         return 1, HEADER, I.shape[0]
     g = I[H_G]
-    if i < 0 or i >= g:
-        return 2, i + 1, g
     ni = I.shape[0]
+    for k in range(LAYOUT):
+        if I[k] < 0:
+            return 1, 0, I[k]
     end = 0
     end = max(end, I[H_PLAN] + g * PLAN_COLUMNS)
     end = max(end, I[H_MOD] + g * MOD_COLUMNS)
@@ -132,11 +224,20 @@ def arena_fault(i, S, V, I):
     end = max(end, I[H_SPTR] + g + 1)
     end = max(end, I[H_DIRTY] + g)
     end = max(end, I[H_COUNT] + 2 * g)
-    if end > ni:
+    end = max(end, I[H_PSEAL] + g * PLAN_COLUMNS)
+    if g < 1 or end > ni:
         return 1, end, ni
+    for j in range(g):
+        if I[I[H_DPTR] + j] < 0 or I[I[H_DPTR] + j + 1] < I[I[H_DPTR] + j]:
+            return 1, I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]
+        if I[I[H_SPTR] + j] < 0 or I[I[H_SPTR] + j + 1] < I[I[H_SPTR] + j]:
+            return 1, I[I[H_SPTR] + j], I[I[H_SPTR] + j + 1]
     end = max(I[H_DLIST] + 2 * I[I[H_DPTR] + g], I[H_SLIST] + I[I[H_SPTR] + g])
     if end > ni or I[H_GIDX] > ni:
         return 1, max(end, I[H_GIDX]), ni
+    for p in range(I[I[H_SPTR] + g]):
+        if I[I[H_SLIST] + p] < 0 or I[I[H_SLIST] + p] >= g:
+            return 2, I[I[H_SLIST] + p] + 1, g
     n = I[H_N]
     B = I[H_B]
     ns = S.shape[0]
@@ -155,14 +256,27 @@ def arena_fault(i, S, V, I):
     end = max(end, I[H_Z] + I[H_ZROWS] * B * I[H_M])
     if end > nv:
         return 6, end, nv
-    if I[H_XN] > I[H_L] or I[H_XN] < 0 or I[H_NIN] + I[I[H_MOD] + i * MOD_COLUMNS + M_X0] > I[H_XW]:
-        return 4, max(I[H_XN], I[H_NIN] + I[I[H_MOD] + i * MOD_COLUMNS + M_X0]), min(I[H_L], I[H_XW])
-    if I[H_NACT] > I[H_ACTCAP] or I[H_NMSG] > I[H_MSGCAP] or I[H_NDIRTY] > g:
-        return 5, max(I[H_NACT], I[H_NMSG]), min(I[H_ACTCAP], I[H_MSGCAP])
+    for i in range(g):
+        x0 = I[I[H_MOD] + i * MOD_COLUMNS + M_X0]
+        if x0 < 0 or I[H_NIN] + x0 > I[H_XW]:
+            return 4, I[H_NIN] + x0, I[H_XW]
     return 0, 0, 0
 
 
-@inner
+@check
+def sealed_row_fault(plan, i, I):
+    """Whether module ``i``'s plan row (``i`` a module: the caller checks) is the one :func:`seal` checked: a
+    comparison with its sealed copy. A changed row is named by what no longer fits (:func:`plan_row_fault`),
+    or as the plan when it still fits. Returns ``(code, needed, got)`` as :func:`plan_row_fault`."""
+    if plan_row_changed(I, I[H_PLAN] + i * PLAN_COLUMNS, I[H_PSEAL] + i * PLAN_COLUMNS) == 0:
+        return 0, 0, 0
+    code, needed, got = plan_row_fault(plan, i, I[H_N], I[H_M], I[H_WLEN], I[I[H_GIDX]:], np.int64(-1), I[H_B])
+    if code == 0:
+        return 1, 1, 0
+    return code, needed, got
+
+
+@check
 def inbox_fault(r, c_read, I):
     """Whether module ``r``'s inbox holds ``c_read`` values a sequence and ends before the input window
     (the next section of V); ``(needed, got)`` extents of the inbox, equal when it fits."""
@@ -176,15 +290,28 @@ def inbox_fault(r, c_read, I):
     return 0, 0
 
 
-@inner
+@check
+def rows_fault(j, I):
+    """Whether module ``j``'s rows (``r0:r1`` of its plan row) lie within the ``n`` states; ``(needed, got)``
+    extents, ``needed > got`` when they do not."""
+    r0 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]
+    r1 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R1]
+    n = I[H_N]
+    if r0 < 0 or r1 < r0 or r1 > n:
+        return max(r1, n + 1), n
+    return 0, 0
+
+
+@check
 def _delivery_fault(j, ns, I):
     """Whether sender ``j``'s rows are within the states and each (receiver, column) it delivers to
     holds its ``k_j`` values within the receiver's inbox; ``(needed, got)``, equal when it fits."""
     g = I[H_G]
+    needed, got = rows_fault(j, I)
+    if needed > got:
+        return needed, got
     r0 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]
     r1 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R1]
-    if r0 < 0 or r1 < r0 or r1 > I[H_N]:
-        return r1, I[H_N]
     for p in range(I[I[H_DPTR] + j], I[I[H_DPTR] + j + 1]):
         r = I[I[H_DLIST] + 2 * p]
         col = I[I[H_DLIST] + 2 * p + 1]
@@ -309,7 +436,7 @@ def activate_sync(i, t, S, V, I):
     B = I[H_B]
     m = I[H_M]
     plan = _plan(I, g)
-    code, needed, got = plan_row_fault(plan, i, n, m, I[H_WLEN], I[I[H_GIDX]:], np.int64(-1), B)
+    code, needed, got = sealed_row_fault(plan, i, I)
     if code != 0:
         raise KernelBoundsError("activate_sync", PLAN_FAULTS[code], needed, got)
     if n + xw > m:
@@ -456,10 +583,9 @@ def tick(s, now, S, V, I):
         j = I[d0 + p]
         if j < 0 or j >= I[H_G]:
             raise KernelBoundsError("tick", "dirty", j + 1, I[H_G])
-        r0 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R0]          # the rows _publish_state copies
-        r1 = I[I[H_PLAN] + j * PLAN_COLUMNS + P_R1]
-        if r0 < 0 or r1 < r0 or r1 > I[H_N]:
-            raise KernelBoundsError("tick", "plan", r1, I[H_N])
+        needed, got = rows_fault(j, I)                        # the rows _publish_state copies
+        if needed > got:
+            raise KernelBoundsError("tick", "plan", needed, got)
     for p in range(I[H_NDIRTY]):
         _publish_state(I[d0 + p], now, S, V, I)
     I[H_NDIRTY] = 0
@@ -470,3 +596,36 @@ def tick(s, now, S, V, I):
     base = I[H_Z] + (s + 1) * B * m
     for q in range(B):
         copy_into(V[base + q * m: base + q * m + n], V[pub + q * n: pub + (q + 1) * n])
+
+
+@njit(**_JIT)
+def seal(S, V, I):
+    """Check the arenas' whole layout against their real extents (:func:`layout_fault`, then every module's
+    plan row, inbox and deliveries), then seal it: keep a copy of the layout slots and the three extents,
+    which every entry point compares with what it is handed. The engine calls it once the arenas are built;
+    a layout written after that is refused by the next call until it is sealed again."""
+    code, needed, got = layout_fault(S, V, I)
+    if code != 0:
+        raise KernelBoundsError("seal", ARENA_FAULTS[code], needed, got)
+    g = I[H_G]
+    n = I[H_N]
+    B = I[H_B]
+    plan = _plan(I, g)
+    for i in range(g):
+        code, needed, got = plan_row_fault(plan, i, n, I[H_M], I[H_WLEN], I[I[H_GIDX]:], np.int64(-1), B)
+        if code != 0:
+            raise KernelBoundsError("seal", PLAN_FAULTS[code], needed, got)
+        c_read = plan[i, P_G1] - plan[i, P_G0] if plan[i, P_LO] < 0 else plan[i, P_HI] - plan[i, P_LO]
+        needed, got = inbox_fault(i, c_read, I)
+        if needed > got:
+            raise KernelBoundsError("seal", "inbox", needed, got)
+        needed, got = _delivery_fault(i, V.shape[0], I)
+        if needed > got:
+            raise KernelBoundsError("seal", "inbox", needed, got)
+    for k in range(g * PLAN_COLUMNS):
+        I[I[H_PSEAL] + k] = I[I[H_PLAN] + k]
+    for k in range(LAYOUT):
+        I[H_SEAL + k] = I[k]
+    I[H_SEAL + LAYOUT] = I.shape[0]
+    I[H_SEAL + LAYOUT + 1] = S.shape[0]
+    I[H_SEAL + LAYOUT + 2] = V.shape[0]

@@ -55,10 +55,11 @@ def test_a_cold_event_run_compiles_each_kernel_it_needs_once_and_nothing_else(tm
 
 def test_a_kernel_only_kernels_call_has_no_python_entry_point_but_works_from_python():
     assert isinstance(K.module_update, K._InnerKernel) and not isinstance(K.readout, K._InnerKernel)
+    assert abs(K.tanh_scalar(0.5) - np.tanh(0.5)) < 1e-15  # compiled again, with an entry point
+    assert isinstance(K.tanh_scalar.from_python._cache, NullCache)    # the cache cannot tell the two apart
     dst = np.zeros(3)
-    K.copy_into(dst, np.arange(3.0))                       # compiled again, with an entry point
+    K.copy_into(dst, np.arange(3.0))                       # an inlined kernel: called from Python as any other
     assert dst.tolist() == [0.0, 1.0, 2.0]
-    assert isinstance(K.copy_into.from_python._cache, NullCache)      # the cache cannot tell the two apart
 
 
 def test_importing_the_command_line_and_the_engines_loads_only_what_a_run_needs():

@@ -228,8 +228,8 @@ print(K.TILE_Q)
 
 @pytest.mark.slow
 def test_tile_shape_follows_the_core_and_never_the_bits(tmp_path):
-    """The products' main tile (gemm_rows's and the module-major loop's) depends on the core (4 x 4 with AVX-512's 32 vector registers,
-    2 x 2 with AVX2's 16), the bits never: a run compiled for an AVX2 core (Haswell, in a cache of its own)
+    """The products' main tile (gemm_rows's and the module-major loop's) depends on the core (4 x 4 with
+    AVX-512's 32 vector registers, 2 x 2 with AVX2's 16), the bits never: a run compiled for an AVX2 core (Haswell, in a cache of its own)
     gives the same states, bit for bit, as one compiled for this host, each order against the other."""
     import os
     import subprocess

@@ -21,6 +21,7 @@ from clocksim.engine.compiled import MODULE_MAJOR, STEP_MAJOR, forward_arrays
 from clocksim.engine.plan import plan_for
 from clocksim.errors import InternalError, KernelBoundsError
 from clocksim.kernels import core as K
+from clocksim.kernels import modmajor as MM
 from clocksim.kernels import modmajor_bptt as MB
 from clocksim.train.grad import _dense_weights, bptt_order
 
@@ -74,7 +75,7 @@ def test_slow_to_fast_bptt_is_module_major_and_equals_step_major(model, B, L, se
     info = {}
     default = cs.loss_and_grad(model, x, t, info=info)[1]
     assert info["bptt_order"] == MODULE_MAJOR
-    assert info["schedule_order"] == (MODULE_MAJOR if B >= 2 else STEP_MAJOR)
+    assert info["schedule_order"] == (MODULE_MAJOR if B >= MM.MIN_BATCH else STEP_MAJOR)
     gs, gm = both_orders(model, x, t)
     assert_close_grads(gm, gs)
     assert_close_grads(default, gs)

@@ -43,9 +43,9 @@ from .core import (
     P_R1,
     PLAN_COLUMNS,
     PLAN_FAULTS,
-    check,
     copy_into,
     gather_reads,
+    inlined,
     inner,
     module_update,
     plan_row_fault,
@@ -158,7 +158,7 @@ layout_changed = _slots_differ(LAYOUT)
 plan_row_changed = _slots_differ(PLAN_COLUMNS)
 
 
-@check
+@inlined
 def arena_fault(i, S, V, I):
     """Whether the arenas are the ones whose layout :func:`seal` checked, with that layout unchanged, ``i``
     is a module, the input window holds no more samples than it has room for, and the record counts are
@@ -263,7 +263,7 @@ def layout_fault(S, V, I):
     return 0, 0, 0
 
 
-@check
+@inlined
 def sealed_row_fault(plan, i, I):
     """Whether module ``i``'s plan row (``i`` a module: the caller checks) is the one :func:`seal` checked: a
     comparison with its sealed copy. A changed row is named by what no longer fits (:func:`plan_row_fault`),
@@ -276,7 +276,7 @@ def sealed_row_fault(plan, i, I):
     return code, needed, got
 
 
-@check
+@inlined
 def inbox_fault(r, c_read, I):
     """Whether module ``r``'s inbox holds ``c_read`` values a sequence and ends before the input window
     (the next section of V); ``(needed, got)`` extents of the inbox, equal when it fits."""
@@ -290,7 +290,7 @@ def inbox_fault(r, c_read, I):
     return 0, 0
 
 
-@check
+@inlined
 def rows_fault(j, I):
     """Whether module ``j``'s rows (``r0:r1`` of its plan row) lie within the ``n`` states; ``(needed, got)``
     extents, ``needed > got`` when they do not."""
@@ -302,7 +302,7 @@ def rows_fault(j, I):
     return 0, 0
 
 
-@check
+@inlined
 def _delivery_fault(j, ns, I):
     """Whether sender ``j``'s rows are within the states and each (receiver, column) it delivers to
     holds its ``k_j`` values within the receiver's inbox; ``(needed, got)``, equal when it fits."""
@@ -399,7 +399,7 @@ def activate(i, fire_t, start_t, end_t, core, S, V, I):
     _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I)
 
 
-@inner
+@inlined
 def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
     """Count module i's update (observed cost, counted where the work happens) and write its activation record."""
     I[I[H_COUNT] + 2 * i] += 1
@@ -529,7 +529,7 @@ def publish(j, now, deliver_all, S, V, I):
             _deliver_block(j, r, I[I[H_DLIST] + 2 * p + 1], V, pub + r0, n, now, now, seq, S, V, I, r != j)
 
 
-@inner
+@inlined
 def _publish_state(j, now, S, V, I):
     """Module j's computed rows ``nxt`` become its published rows ``pub``, published at ``now``."""
     B = I[H_B]

@@ -117,11 +117,21 @@ def inlined(fn):
     increment and decrement per array (NRT_incref/decref): numba does not inline across cached kernels,
     and those counts were most of what the event kernels' bounds checks and small copies cost (220 of
     about 4,700 instructions per activation, counted with callgrind). Only small kernels are inlined
-    (the bounds checks, copies, the bias and activation pass, the event records): IR inlining re-types
+    (the bounds checks, the event records; copies through :func:`inlined_variant`): IR inlining re-types
     the callee at each call site, which costs compile time."""
     if JIT_OFF:
         return fn
     return njit(inline="always", **_JIT)(fn)
+
+
+def inlined_variant(kernel):
+    """An :func:`inner` ``kernel`` as :func:`inlined`, for the event kernels' per-activation path, where a
+    call's reference counts cost more than the work. The whole-sequence loops keep calling it: inlined
+    there, ``copy_into`` and ``bias_activate`` made a B = 1 compiled forward 1.5x slower (LLVM's choices for
+    the step loop changed). Not cached: it is only ever inlined into its callers, which are."""
+    if JIT_OFF:
+        return kernel
+    return njit(inline="always", **dict(_JIT, cache=False))(kernel.py_func)
 
 
 def python_twin(twin):
@@ -525,7 +535,7 @@ def tanh_scalar(x):
     return math.copysign((1.0 - e) / (1.0 + e), x)
 
 
-@inlined
+@inner
 def bias_activate(v, bias, code):
     """``v[:] = f(v + bias)`` in place; v and bias are 1-D of the same length."""
     n = v.shape[0]
@@ -554,7 +564,7 @@ def bias_activate(v, bias, code):
             v[a] += bias[a]
 
 
-@inlined
+@inner
 def copy_into(dst, src):
     """``dst[:] = src`` for 1-D views (a plain loop: numba's slice assignment is far slower)."""
     for j in range(dst.shape[0]):

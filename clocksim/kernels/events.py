@@ -46,11 +46,15 @@ from .core import (
     copy_into,
     gather_reads,
     inlined,
+    inlined_variant,
     inner,
     module_update,
     plan_row_fault,
     python_twin,
 )
+
+#: copy_into inlined (an activation's copies are a few values: the call's reference counts cost more)
+copy_into = inlined_variant(copy_into)
 
 # ---- header slots of I. First the layout: LAYOUT slots fixed when the arenas are built, checked against the
 # arenas' extents and sealed by :func:`seal` (every entry point then checks only that they are unchanged)

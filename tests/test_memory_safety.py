@@ -299,3 +299,15 @@ def test_a_plan_row_changed_after_the_seal_is_refused_by_the_activation(monkeypa
     bad[I[EK.H_PLAN] + 2 * EK.PLAN_COLUMNS + getattr(K, column)] = value
     assert _refusal(lambda: EK.activate_sync(2, 1.0, S, V, bad))[:2] == ("activate_sync", argument)
     EK.activate_sync(1, 1.0, S, V, bad)                                # another module's row: unchanged
+
+
+@pytest.mark.parametrize("x0", [-1, 100])
+def test_the_general_activation_refuses_an_input_column_past_the_window(monkeypatch, x0):
+    """The module table is not sealed: activate checks the input column it copies from at each call."""
+    from clocksim.kernels import events as EK
+
+    S, V, I = _event_arenas(monkeypatch)
+    bad = I.copy()
+    bad[I[EK.H_MOD] + 2 * EK.MOD_COLUMNS + EK.M_X0] = x0
+    kernel, argument, needed, got = _refusal(lambda: EK.activate(2, 1.0, 1.0, 1.0, -1, S, V, bad))
+    assert (kernel, argument) == ("activate", "x window") and needed > got >= 0

@@ -77,10 +77,10 @@ def wide_registers() -> bool:
 _JIT = dict(cache=True, error_model="numpy", fastmath=False, no_cfunc_wrapper=True)
 # Compile time (issue 16: the first run compiles what it needs, nothing else). Kernels call each
 # other as ordinary jitted functions, not ``inline="always"``: numba's IR inlining copies and
-# re-types the callee at every call site (it was most of a cold start). The exception are the small
-# bounds checks and the small copies (:func:`inlined`): a cached callee is not inlined by LLVM either, and a call handing it
-# arrays costs an atomic reference count increment and decrement per array. A jitted callee is compiled once per argument-type
-# signature, and a constant argument is typed as a literal (``Literal[int](0)``), which makes a
+# re-types the callee at every call site (it was most of a cold start). The exceptions are the
+# small kernels of :func:`inlined`: LLVM does not inline a cached callee either, and a call handing
+# it arrays costs an atomic reference count increment and decrement per array. A jitted callee
+# is compiled once per argument-type signature, and a constant argument is typed as a literal (``Literal[int](0)``), which makes a
 # signature of its own: callers pass constants as ``np.int64(...)``, typed plain int64.
 # No kernel gets numba's C-callable wrapper (``no_cfunc_wrapper``: nothing takes its address),
 # and a kernel that only other kernels call gets no Python entry point either (:func:`inner`):
@@ -114,11 +114,12 @@ def inner(fn):
 def inlined(fn):
     """``@njit(inline="always", **_JIT)`` for a small kernel that only other kernels call: numba inlines it
     into each caller. Called as a function, a kernel handed arrays costs an atomic reference count
-    increment and decrement per array (NRT_incref/decref): numba does not inline across cached kernels,
-    and those counts were most of what the event kernels' bounds checks and small copies cost (220 of
-    about 4,700 instructions per activation, counted with callgrind). Only small kernels are inlined
-    (the bounds checks, the event records; copies through :func:`inlined_variant`): IR inlining re-types
-    the callee at each call site, which costs compile time."""
+    increment and decrement per array (NRT_incref/decref; ``activate_sync``'s code held 36 decref and 13
+    incref call sites): numba does not inline across cached kernels. With the layout sealed, inlining the
+    checks took the synchronous event path from 4,806 to 4,684 instructions per kernel call, and the records
+    and copies to 4,537 (callgrind, ``benchmarks/count_instructions.py``'s method). Only small kernels are
+    inlined (the bounds checks, the event records; copies through :func:`inlined_variant`): IR inlining
+    re-types the callee at each call site, which costs compile time."""
     if JIT_OFF:
         return fn
     return njit(inline="always", **_JIT)(fn)

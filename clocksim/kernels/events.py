@@ -129,8 +129,8 @@ ARENA_FAULTS = ("", "I", "module", "S", "x window", "records", "V", "layout", "s
 
 
 def _slots_differ(width):
-    """An intrinsic ``differ(I, a, b)``: nonzero when ``I[a:a + width]`` and ``I[b:b + width]`` differ (the caller
-    checks that both lie within ``I``). Two vector loads, a xor and an or-reduction: a few instructions where
+    """An intrinsic ``differ(I, a, b)``: nonzero when ``I[a:a + width]`` and ``I[b:b + width]`` differ (the
+    caller checks that both lie within ``I``). Two vector loads, a xor and an or-reduction: a few instructions where
     numba's loop over the slots took nine per slot (a wraparound test on each index keeps LLVM from
     vectorizing it)."""
     def differ_py(I, a, b):
@@ -372,6 +372,9 @@ def activate(i, fire_t, start_t, end_t, core, S, V, I):
         raise KernelBoundsError("activate", "inbox", needed, got)
     if I[H_NACT] + 1 > I[H_ACTCAP]:
         raise KernelBoundsError("activate", "records", I[H_NACT] + 1, I[H_ACTCAP])
+    x0 = I[I[H_MOD] + i * MOD_COLUMNS + M_X0]          # the module table is not sealed: its input column here
+    if x0 < 0 or n_in + x0 > I[H_XW]:
+        raise KernelBoundsError("activate", "x window", max(n_in + x0, I[H_XW] + 1), I[H_XW])
     mod = I[H_MOD] + i * MOD_COLUMNS
     ib = I[mod + M_INBOX]
     c = I[mod + M_C]

@@ -4,8 +4,12 @@ more than the 2 % being measured; ``bench_checks.py`` gives the time-based figur
 
 Variants: this tree, and this tree with every kernel bounds check taken out (``bench_checks.load_base``'s
 rewrite); with ``--round-two DIR``, also the package ``clocksim_base`` found in DIR (round two's, say, from
-``git archive 1d514a9 clocksim``). Shapes: a whole synchronous event run (8 modules of 2 units, periods
-1..128, 2000 steps: ``simulate``, SimPy and all) and a whole compiled forward (g8x16, B1, L 4096).
+``git archive 1d514a9 clocksim``). Shapes, each a whole ``simulate`` (SimPy and all): the event engine on
+8 modules of 2 units, periods 1..128, 2000 steps, synchronous (one ``activate_sync`` per activation) and with
+a link latency of 0.5 (the general path: ``activate``, ``publish``, ``deliver``); the compiled engine on
+bench_checks' two configurations, g8x16 B1 L4096 (step-major) and g8x64 n_in 32 B32, here L 128 (module-major;
+shorter than bench_checks' 512 to keep valgrind's time down: the checks are per call, so a shorter run
+gives them a larger share).
 
 Each count is the instructions of a process running the shape 1 + REPS times minus those of one running it
 once, divided by REPS: imports, compilation and start-up drop out. Address randomization off
@@ -29,7 +33,8 @@ from pathlib import Path
 
 import _common
 
-SHAPES = ("events g8x2 L2000", "compiled g8x16 B1 L4096")
+SHAPES = ("events g8x2 L2000", "events g8x2 L2000 latency 0.5", "compiled g8x16 B1 L4096",
+          "compiled g8x64 B32 L128")
 
 
 def child(folder: str, shape: str, runs: int) -> None:
@@ -45,7 +50,12 @@ def child(folder: str, shape: str, runs: int) -> None:
     if shape.startswith("events"):
         m = cs.ClockworkRNN(1, 1, [2] * 8, cs.exponential_periods(8), seed=0)
         x = rng.normal(size=(2000, 1))
-        run = lambda: cs.simulate(m, x, engine="events")                    # noqa: E731
+        options = {"latency": 0.5} if shape.endswith("latency 0.5") else {}
+        run = lambda: cs.simulate(m, x, engine="events", **options)         # noqa: E731
+    elif "B32" in shape:
+        m = cs.ClockworkRNN(32, 4, [64] * 8, cs.exponential_periods(8), seed=0)
+        x = rng.normal(size=(32, 128, 32))
+        run = lambda: cs.simulate(m, x, engine="compiled")                  # noqa: E731
     else:
         m = cs.ClockworkRNN(4, 4, [16] * 8, cs.exponential_periods(8), seed=0)
         x = rng.normal(size=(1, 4096, 4))

@@ -575,8 +575,8 @@ def copy_into(dst, src):
         dst[j] = src[j]
 
 
-#: copy_into inlined into run_sequence's step loop (see inlined_variant)
-_copy_inlined = inlined_variant(copy_into)
+#: copy_into inlined into its caller: run_sequence's step loop and the event kernels (see inlined_variant)
+copy_inlined = inlined_variant(copy_into)
 
 
 # ------------------------------------------------------------------- modules
@@ -693,7 +693,7 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts,
         prev = s * row
         cur = prev + row
         for q in range(B):                 # the inputs of step s
-            _copy_inlined(Z[prev + q * m + n: prev + (q + 1) * m], X[(q * L + s) * nx: (q * L + s + 1) * nx])
+            copy_inlined(Z[prev + q * m + n: prev + (q + 1) * m], X[(q * L + s) * nx: (q * L + s + 1) * nx])
         i = np.int64(0)
         while i < g:
             if active[s, i]:               # a run of active modules: products, then bias and activation
@@ -723,7 +723,7 @@ def run_sequence(Z, L, B, m, active, plan, gidx, wflat, b, act, scratch, counts,
                 r0 = plan[i, P_R0]
                 r1 = plan[j - 1, P_R1]
                 for q in range(B):
-                    _copy_inlined(Z[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
+                    copy_inlined(Z[cur + q * m + r0: cur + q * m + r1], Z[prev + q * m + r0: prev + q * m + r1])
                 i = j
         if (s + 1) % every == 0 or s == L - 1:
             s0 = s - s % every             # steps s0 .. s

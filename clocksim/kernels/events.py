@@ -43,18 +43,14 @@ from .core import (
     P_R1,
     PLAN_COLUMNS,
     PLAN_FAULTS,
-    copy_into,
+    copy_inlined,
     gather_reads,
     inlined,
-    inlined_variant,
     inner,
     module_update,
     plan_row_fault,
     python_twin,
 )
-
-#: copy_into inlined (an activation's copies are a few values: the call's reference counts cost more)
-copy_into = inlined_variant(copy_into)
 
 # ---- header slots of I. First the layout: LAYOUT slots fixed when the arenas are built, checked against the
 # arenas' extents and sealed by :func:`seal` (every entry point then checks only that they are unchanged)
@@ -388,7 +384,7 @@ def activate(i, fire_t, start_t, end_t, core, S, V, I):
         for q in range(B):
             dst = V[ib + q * c + ch: ib + q * c + c]
             if sample >= 0:
-                copy_into(dst, V[x0 + q * xw: x0 + q * xw + n_in])
+                copy_inlined(dst, V[x0 + q * xw: x0 + q * xw + n_in])
             else:
                 dst[:] = 0.0
     wflat = V[I[H_W]: I[H_W] + I[H_WLEN]]
@@ -463,7 +459,7 @@ def activate_sync(i, t, S, V, I):
     if xw > 0:
         x0 = I[H_X] + sample * B * xw
         for q in range(B):
-            copy_into(V[z + q * m + n: z + q * m + n + xw], V[x0 + q * xw: x0 + (q + 1) * xw])
+            copy_inlined(V[z + q * m + n: z + q * m + n + xw], V[x0 + q * xw: x0 + (q + 1) * xw])
     wflat = V[I[H_W]: I[H_W] + I[H_WLEN]]
     bias = V[I[H_BIAS]: I[H_BIAS] + n]
     out = I[H_NXT] + plan[i, P_R0]
@@ -500,7 +496,7 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, V, I, 
         ib = I[mod + M_INBOX]
         c = I[mod + M_C]
         for q in range(B):
-            copy_into(V[ib + q * c + col: ib + q * c + col + k], src[s_off + q * s_ld: s_off + q * s_ld + k])
+            copy_inlined(V[ib + q * c + col: ib + q * c + col + k], src[s_off + q * s_ld: s_off + q * s_ld + k])
         S[I[H_RECV] + r * g + j] = send_t
     if record:
         row = I[H_MSGREC] + I[H_NMSG] * MSG_COLUMNS
@@ -547,7 +543,7 @@ def _publish_state(j, now, S, V, I):
     nxt = I[H_NXT]
     pub = I[H_PUB]
     for q in range(B):
-        copy_into(V[pub + q * n + r0: pub + q * n + r1], V[nxt + q * n + r0: nxt + q * n + r1])
+        copy_inlined(V[pub + q * n + r0: pub + q * n + r1], V[nxt + q * n + r0: nxt + q * n + r1])
     S[I[H_PUBT] + j] = now
 
 
@@ -602,7 +598,7 @@ def tick(s, now, S, V, I):
     pub = I[H_PUB]
     base = I[H_Z] + (s + 1) * B * m
     for q in range(B):
-        copy_into(V[base + q * m: base + q * m + n], V[pub + q * n: pub + (q + 1) * n])
+        copy_inlined(V[base + q * m: base + q * m + n], V[pub + q * n: pub + (q + 1) * n])
 
 
 @njit(**_JIT)

@@ -198,6 +198,23 @@ def test_compact_rows_stay_ordered_when_late_activations_arrive():
     assert grow.array().tobytes() == rows.tobytes()
 
 
+def test_growing_records_grow_and_trim_while_a_view_is_held():
+    """A view of the map still alive when it must move (mremap refuses: BufferError, seen once in a threaded
+    sweep): the records move to a new map, copied, and the held view keeps what it showed."""
+    from clocksim.trace.core import TIMED_DTYPE
+    from clocksim.trace.tracers import GROW_MIN, GrowingRecords
+
+    rows = np.zeros(GROW_MIN + 10, dtype=TIMED_DTYPE)
+    rows["time"] = np.arange(rows.size, dtype=float)
+    grow = GrowingRecords(TIMED_DTYPE)
+    grow.merge(rows[:100])
+    held = grow.buf[:100]                                    # against reserve's rule: a view across a call
+    grow.merge(rows[100:])                                   # grows past the first map
+    assert grow.cap >= rows.size and held["time"].tolist() == rows["time"][:100].tolist()
+    trimmed = grow.array()                                   # trims, with the view still held
+    assert trimmed.tobytes() == rows.tobytes() and held["time"].tolist() == rows["time"][:100].tolist()
+
+
 @pytest.mark.parametrize("start", [0, 1, 7])
 def test_latch_without_times_equals_the_search_of_start_plus_s(start):
     """Derived readouts latch samples arithmetically when they arrive at start + s: the same samples."""

@@ -275,7 +275,15 @@ class GrowingRecords:
                 # private and anonymous (a shared anonymous map cannot grow): zero pages, resident once written
                 self.map = mmap.mmap(-1, cap * self.row_bytes, flags=mmap.MAP_PRIVATE)
             else:
-                self.map.resize(cap * self.row_bytes)
+                try:
+                    self.map.resize(cap * self.row_bytes)
+                except BufferError:
+                    # a view of the map is still alive somewhere (seen once, in a threaded sweep, cause not found):
+                    # a new map, the records copied; the old one lives on with its views
+                    grown = mmap.mmap(-1, cap * self.row_bytes, flags=mmap.MAP_PRIVATE)
+                    kept = min(self.cap, cap) * self.row_bytes
+                    grown[:kept] = self.map[:kept]
+                    self.map = grown
             self.buf = np.frombuffer(self.map, dtype=self._dtype).reshape((cap,) + self.tail)
         self.cap = cap
 

@@ -215,6 +215,35 @@ def test_growing_records_grow_and_trim_while_a_view_is_held():
     assert trimmed.tobytes() == rows.tobytes() and held["time"].tolist() == rows["time"][:100].tolist()
 
 
+def test_growing_records_leave_no_view_in_a_frame_a_profiler_keeps():
+    """A sampling profiler (dask's worker samples its threads every 10 ms) may keep a frame after its call
+    returned, and with it the frame's locals: ``merge`` leaves no view of the map in its frame, so the map
+    still grows and trims in place (moved, not copied) while such a frame lives."""
+    import sys
+
+    from clocksim.trace.core import TIMED_DTYPE
+    from clocksim.trace.tracers import GROW_MIN, GrowingRecords
+
+    kept = []
+
+    def keep_merge_frames(frame, event, arg):
+        if event == "return" and frame.f_code is GrowingRecords.merge.__code__:
+            kept.append(frame)
+
+    rows = np.zeros(GROW_MIN + 10, dtype=TIMED_DTYPE)
+    rows["time"] = np.arange(rows.size, dtype=float)
+    grow = GrowingRecords(TIMED_DTYPE)
+    sys.setprofile(keep_merge_frames)
+    try:
+        grow.merge(rows[:100])
+        grow.merge(rows[100:])                               # grows while the first call's frame is kept
+    finally:
+        sys.setprofile(None)
+    grown = grow.map
+    assert len(kept) == 2
+    assert grow.array().tobytes() == rows.tobytes() and grow.map is grown      # trimmed in place, not copied
+
+
 @pytest.mark.parametrize("start", [0, 1, 7])
 def test_latch_without_times_equals_the_search_of_start_plus_s(start):
     """Derived readouts latch samples arithmetically when they arrive at start + s: the same samples."""

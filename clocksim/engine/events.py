@@ -984,6 +984,7 @@ class _Simulation:
                 mine = sender == j
                 dst = self.arrive[j].reserve(int(self.I[self.I[EK.H_COUNT] + 2 * j]))
                 dst[seq[mine], self.arrive_slot[j, receiver[mine]]] = Mq[mine, EK.MSG_ARRIVE]
+                del dst             # no view left in this frame, should a profiler keep it (GrowingRecords._remap)
             self.arrived += Mq.shape[0]
         self.I[EK.H_NACT] = 0
         self.I[EK.H_NMSG] = 0

@@ -278,8 +278,10 @@ class GrowingRecords:
                 try:
                     self.map.resize(cap * self.row_bytes)
                 except BufferError:
-                    # a view of the map is still alive somewhere (seen once, in a threaded sweep, cause not found):
-                    # a new map, the records copied; the old one lives on with its views
+                    # a view of the map is still alive: a caller's, against reserve's rule, or a frame that kept
+                    # its locals because a sampling profiler held it (dask's worker samples its threads' frames
+                    # every 10 ms; seen in a threaded sweep): a new map, the records copied; the old one lives on
+                    # with its views, which nothing writes through
                     grown = mmap.mmap(-1, cap * self.row_bytes, flags=mmap.MAP_PRIVATE)
                     kept = min(self.cap, cap) * self.row_bytes
                     grown[:kept] = self.map[:kept]
@@ -301,6 +303,7 @@ class GrowingRecords:
             rows = rows[np.lexsort((rows["module"], rows["time"]))]
         buf[lo:lo + rows.shape[0]] = rows
         self.n = lo + rows.shape[0]
+        del buf                     # no view left in this frame, should a profiler keep it (see _remap)
 
     def array(self, n: int | None = None) -> np.ndarray:
         """The first ``n`` records (default: those appended), trimmed in place; no further appends."""

@@ -5,6 +5,8 @@ over being fast: plain loops over sequences, steps and modules, numpy's own
 tanh/exp, the activity rule written out as ``(t - phase) % T == 0``.
 """
 
+from fractions import Fraction
+
 import numpy as np
 
 
@@ -167,19 +169,25 @@ def reference_counts(model, n_steps, batch=1):
             "dense_macs": dense * batch}
 
 
+def fused(a, b, c):
+    """``a * b + c`` rounded once (a fused multiply-add), from exact rational arithmetic: Python's
+    ``float`` of a Fraction rounds to nearest, ties to even."""
+    return float(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+
+
 def fixed_order_dot(w, z):
-    """``w @ z`` summed in the order clocksim.kernels documents for its forward products:
+    """``w @ z`` summed in the order clocksim.kernels documents for its forward products (float64):
     8 lanes (lane l sums the products of columns j = l mod 8, up to the last multiple of 8, in
     column order), the tree ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), then the
-    remaining columns one by one. Every product rounded, no fused multiply-add."""
+    remaining columns one by one. Each lane's and the tail's multiply-add is fused (rounded once)."""
     c = len(w)
     c8 = c - c % 8
     lanes = [0.0] * 8
     for j in range(c8):
-        lanes[j % 8] = lanes[j % 8] + float(w[j]) * float(z[j])
+        lanes[j % 8] = fused(w[j], z[j], lanes[j % 8])
     total = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
     for j in range(c8, c):
-        total = total + float(w[j]) * float(z[j])
+        total = fused(w[j], z[j], total)
     return total
 
 

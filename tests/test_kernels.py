@@ -3,6 +3,7 @@ batch and stride, against its slow twin (``reference.fixed_order_dot``); hence a
 the same bits alone or in any batch, in either engine."""
 
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -34,6 +35,40 @@ def test_gemm_rows_sums_every_element_in_the_documented_order(M, N, Kc, pad, off
         assert out[q, :N].tolist() == expected, (q, out[q, :N] - expected)
         assert (out[q, N:] == 7.0).all()                               # the padding is not written
     assert (C[:c_off] == 7.0).all()
+
+
+def _nearest_float32(x: Fraction) -> np.float32:
+    """``x`` rounded once to float32 (nearest, ties to even), from its float64 neighbours' float32 neighbours."""
+    f = np.float32(float(x))
+    best = None
+    for cand in (np.nextafter(f, np.float32(-np.inf)), f, np.nextafter(f, np.float32(np.inf))):
+        key = (abs(Fraction(float(cand)) - x), int(np.asarray(cand).view(np.int32)) & 1)
+        if best is None or key < best[0]:
+            best = (key, cand)
+    return best[1]
+
+
+@settings(deadline=None, max_examples=40)
+@given(seed=st.integers(0, 2**32 - 1), cancel=st.booleans(), scale=st.integers(-60, 60))
+def test_fma_exact_is_one_rounding_of_the_exact_result(seed, cancel, scale):
+    """The JIT-off twin of the tiles' fused multiply-add rounds ``a * b + c`` once (exact rationals), float64 and
+    float32; ``cancel`` puts ``c`` near ``-a * b``, where a separate multiply and add lose the low bits."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=300) * 2.0 ** scale
+    b = rng.normal(size=300) * 2.0 ** rng.integers(-40, 40, 300)
+    c = -(a * b) * (1 + rng.normal(size=300) * 2.0 ** -50) if cancel else rng.normal(size=300) * 2.0 ** scale
+    out = K.fma_exact(a, b, c)
+    want = [float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c)]
+    assert out.tolist() == want
+    a32, b32 = a.astype(np.float32), (b / 2.0 ** scale).astype(np.float32)
+    c32 = (-(a32.astype(np.float64) * b32) * (1 + rng.normal(size=300) * 2.0 ** -20) if cancel
+           else rng.normal(size=300) * 2.0 ** scale).astype(np.float32)
+    out32 = K.fma_exact(a32, b32, c32)
+    assert out32.dtype == np.float32
+    want32 = [_nearest_float32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z))) for x, y, z in zip(a32, b32, c32)]
+    assert out32.tolist() == [float(v) for v in want32]
+    if cancel:                                   # the fused result differs from a separate multiply and add
+        assert (out != a * b + c).any()
 
 
 def test_gemm_rows_tiles_differ_from_a_plain_sum():

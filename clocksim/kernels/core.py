@@ -332,12 +332,26 @@ def _tree(builder, v):
     return builder.fadd(*(builder.extract_element(s2, ir.Constant(i32, i)) for i in (0, 1)))
 
 
+def _fma_of(builder, ty):
+    """LLVM's ``llvm.fma`` for ``ty`` (``double``, ``float`` or a vector of them): ``a * b + c`` rounded once,
+    in every lane. It is exact IEEE semantics, not a fastmath licence: the FMA instruction where the core
+    has one (every x86-64 core since Haswell, every AArch64 core), libm's ``fma`` where it has not."""
+    elem = ty.element if isinstance(ty, ir.VectorType) else ty
+    suffix = ("f64" if isinstance(elem, ir.DoubleType) else "f32")
+    name = f"llvm.fma.v{ty.count}{suffix}" if isinstance(ty, ir.VectorType) else f"llvm.fma.{suffix}"
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty] * 3), name)
+
+
 def _tile(nq, nr, add_to=False):
     """An intrinsic ``tile(like, w, z, lda, out, ldc, c)`` (``like`` an array of the operands' dtype, then
     addresses and sizes, all intp) computing ``out[t * ldc + r] = sum_j W[r, j] z[t * lda + j]`` for t < nq,
     r < nr; W row-major ``(nr, c)``. With ``add_to`` the sum is added to what ``out`` holds: ``out = out + sum``
     (one rounding). ``like``'s dtype (float64 or float32) picks the LLVM type: numba compiles one tile per
-    dtype, the same IR over ``double`` (8 lanes) or ``float`` (16 lanes: :func:`lanes_for`)."""
+    dtype, the same IR over ``double`` (8 lanes) or ``float`` (16 lanes: :func:`lanes_for`).
+
+    Every multiply-add of a lane and of the tail is fused (:func:`_fma_of`, one rounding; :func:`fma_exact`
+    is its twin): a core with separate multiply and add pipes loses nothing, and one whose vector units
+    each do one operation a cycle (Intel's AVX-512 cores) does the work in half the operations."""
 
     @intrinsic
     def tile(typingctx, like, w_addr, z_addr, lda, out_addr, ldc, c):
@@ -352,6 +366,7 @@ def _tile(nq, nr, add_to=False):
             lanes = lanes_for(sig.args[0].dtype)
             vec = ir.VectorType(dbl, lanes)
             vptr = vec.as_pointer()
+            vfma, sfma = _fma_of(builder, vec), _fma_of(builder, dbl)
             _, w_addr, z_addr, lda, out_addr, ldc, c = args
             W, Z, O = (builder.inttoptr(a, dbl.as_pointer()) for a in (w_addr, z_addr, out_addr))
             zs = [builder.gep(Z, [builder.mul(ir.Constant(intp, t), lda)]) for t in range(nq)]
@@ -369,7 +384,7 @@ def _tile(nq, nr, add_to=False):
                 for r in range(nr):
                     wv = builder.load(builder.bitcast(builder.gep(ws[r], [j]), vptr), align=size)
                     for t in range(nq):
-                        builder.store(builder.fadd(builder.load(acc[t][r]), builder.fmul(wv, zv[t])), acc[t][r])
+                        builder.store(builder.call(vfma, [wv, zv[t], builder.load(acc[t][r])]), acc[t][r])
             for t in range(nq):
                 for r in range(nr):
                     builder.store(_tree(builder, builder.load(acc[t][r])), total[t][r])
@@ -378,7 +393,7 @@ def _tile(nq, nr, add_to=False):
                 for r in range(nr):
                     wj = builder.load(builder.gep(ws[r], [j]))
                     for t in range(nq):
-                        builder.store(builder.fadd(builder.load(total[t][r]), builder.fmul(wj, zj[t])), total[t][r])
+                        builder.store(builder.call(sfma, [wj, zj[t], builder.load(total[t][r])]), total[t][r])
             for t in range(nq):
                 for r in range(nr):
                     where = builder.gep(os_[t], [ir.Constant(intp, r)])
@@ -396,6 +411,53 @@ _tile_1x1 = _tile(1, 1)
 _tile_main_add = _tile(TILE_Q, TILE_R, add_to=True)   # gemm_rows_acc's (a flag tested in the tile slowed
 _tile_row_add = _tile(1, TILE_R1, add_to=True)         # the plain tiles by up to 1.5x)
 _tile_1x1_add = _tile(1, 1, add_to=True)
+
+
+_SPLIT = 134217729.0           # 2**27 + 1: Veltkamp's splitting constant for float64
+
+
+def _two_sum(a, b):
+    """``(s, e)`` with ``s = a + b`` rounded and ``s + e == a + b`` exactly (Knuth)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _round_to_odd_sum(a, b):
+    """``a + b`` rounded to odd: truncated toward zero, with the last bit set when anything was cut off."""
+    s, e = _two_sum(a, b)
+    cut = (e != 0) & ((s.view(np.int64) & 1) == 0)          # inexact and the last bit even: move toward e
+    return np.where(cut, np.nextafter(s, np.where(e > 0, np.inf, -np.inf)), s)
+
+
+def fma_exact(a, b, c):
+    """``a * b + c`` rounded once (IEEE fused multiply-add), elementwise, in numpy: the JIT-off twin of the
+    tiles' ``llvm.fma`` (:func:`_fma_of`), bit for bit, at float64 and float32 (one dtype).
+
+    float64: Boldo and Melquiond's emulation (IEEE Trans. Computers 57(4), 2008): the product split exactly
+    (Dekker), ``c`` added to its high part exactly (Knuth), the two low parts summed rounded to odd, and that
+    added to the high sum with one rounding to nearest. float32: the product is exact in float64, their sum
+    rounded to odd in float64 (53 >= 2 x 24 + 2 bits) rounds to float32 as the exact sum would. Exact
+    while no intermediate overflows or falls below 2**-969; infinite or NaN operands, and anything beyond
+    those ranges, give ``a * b + c`` as numpy computes it.
+    """
+    a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
+    if a.dtype == np.float32:
+        a64, b64, c64 = a.astype(np.float64), b.astype(np.float64), c.astype(np.float64)
+        return _round_to_odd_sum(a64 * b64, c64).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = a * b
+        ca, cb = _SPLIT * a, _SPLIT * b
+        ah = ca - (ca - a)
+        bh = cb - (cb - b)
+        al, bl = a - ah, b - bh
+        pl = ((ah * bh - p) + ah * bl + al * bh) + al * bl    # p + pl == a * b exactly
+        uh, ul = _two_sum(c, p)                                # uh + ul == c + p exactly
+        out = uh + _round_to_odd_sum(ul, pl)
+        plain = a * b + c
+    big = np.maximum(np.abs(a), np.abs(b))
+    safe = np.isfinite(out) & (big < 2.0 ** 995) & ((p == 0) | (np.abs(p) >= 2.0 ** -969))
+    return np.where(safe, out, plain)
 
 
 def _block(X, off, rows, cols, ld):
@@ -416,13 +478,13 @@ def _gemm_rows_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, acc=False):
     w = _block(W, w_off, N, K, K)                                                # (N, K)
     nl = lanes_for(C.dtype)
     c8 = K - K % nl
-    lanes = np.zeros((M, N, nl), dtype=C.dtype)             # float32 stays float32: every product and sum rounded
+    lanes = np.zeros((M, N, nl), dtype=C.dtype)             # float32 stays float32: every multiply-add rounded once
     for j in range(0, c8, nl):
-        lanes = lanes + w[None, :, j:j + nl] * a[:, None, j:j + nl]
+        lanes = fma_exact(w[None, :, j:j + nl], a[:, None, j:j + nl], lanes)
     v = lanes if nl == LANES else lanes[..., :LANES] + lanes[..., LANES:]
     total = ((v[..., 0] + v[..., 4]) + (v[..., 2] + v[..., 6])) + ((v[..., 1] + v[..., 5]) + (v[..., 3] + v[..., 7]))
     for j in range(c8, K):
-        total = total + w[None, :, j] * a[:, j, None]
+        total = fma_exact(w[None, :, j], a[:, j, None], total)
     C[out] = C[out] + total if acc else total
 
 

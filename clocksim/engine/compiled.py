@@ -111,20 +111,23 @@ def _activity(model: ClockworkRNN, lo: int, X: np.ndarray, watched: list) -> np.
 
 def schedule_order(plan: Plan, B: int | None = None) -> str:
     """The order the compiled engine evaluates a plan in (for ``B`` sequences): ``"module-major"`` when it is
-    triangular and ``B >= MM.MIN_BATCH`` (or ``B`` is None: the order the plan admits), else ``"step-major"``.
+    triangular and ``B <= MM.MAX_BATCH`` (one sequence; or ``B`` is None: the order the plan admits), else
+    ``"step-major"``.
 
     Triangular: every module reads contiguous columns that start at its own rows or after them (itself and
     slower modules, then the input), as with slow-to-fast wiring (and any custom mask whose blocks are all
     on or above the diagonal without gaps). Then the slowest module's whole stretch can run first
     (:mod:`clocksim.kernels.modmajor`), with the same bits. Dense and other custom masks, and buffered
     inputs (a module's input block is then apart from its state columns), run step by step. So does a
-    single sequence: there the module-major loop was measured slower than the step-major one (its
-    per-module, per-step bookkeeping outweighs what it saves; docs/performance.md).
+    batch of several sequences: each firing is then a product of B rows in either order, and the
+    module-major loop measured 1.03-1.4x slower (:data:`clocksim.kernels.modmajor.MAX_BATCH`;
+    docs/performance.md). With one sequence, module-major turns a module's equally spaced firings into
+    one matrix-matrix product: 0.64-0.97x the step-major time (1.05-1.18x on the smallest modules).
     """
     t = plan.table
     lo, hi, r0, r1 = t[:, K.P_LO], t[:, K.P_HI], t[:, K.P_R0], t[:, K.P_R1]
     ok = (lo >= 0) & ((lo == r0) | (lo >= r1) | (hi == lo))          # hi == lo: reads nothing
-    if not (plan.g and bool(ok.all())) or (B is not None and B < MM.MIN_BATCH):
+    if not (plan.g and bool(ok.all())) or (B is not None and B > MM.MAX_BATCH):
         return STEP_MAJOR
     return MODULE_MAJOR
 

@@ -80,11 +80,25 @@ def _check_plan(kernel, plan, g, n, m, wlen):
 # file: :data:`~clocksim.kernels.core.WIDE_REGISTERS`) on every pair of row groups, never its row-at-a-time
 # path: the rows of one product are a module's firings, and a group of them shares each load of W. Every
 # element is summed in gemm_rows's one order (the tile does not change it), so the bits are gemm_rows's.
-#: The compiled engine chooses module-major order from this many sequences (clocksim.engine.compiled.schedule_order).
-#: With one sequence (B=1, g=8x16, L=4096) the module-major loop measured 0.6-0.7x the step-major one on an
-#: AVX2 core (2 x 2 tiles in module-major, 4 x 4 in gemm_rows) and 0.9-1.1x on an AVX-512 one (each with
-#: the tiles of its core): not enough to make the order, and the summary, depend on the machine.
-MIN_BATCH = 2
+#: The compiled engine's forward pass runs module-major for at most this many sequences
+#: (clocksim.engine.compiled.schedule_order), step-major for more. With one sequence the equally spaced
+#: firings of a module are one matrix-matrix product (:func:`_module_rest`); with several, each firing is
+#: already a product of B rows, and the module-major loop only walks the work array less locally. Module-major
+#: over step-major time, forward_arrays on an Intel Xeon (AVX-512, 2 MB L2), fused tiles, median of 3:
+#:
+#: =================  ==============  =====  =====  =====  =====
+#: shape              compiled for    B=1    B=2    B=8    B=32
+#: =================  ==============  =====  =====  =====  =====
+#: g8x16 L4096        this core       0.89   1.15   1.05   1.40
+#: g8x64 L512         this core       0.64   1.03   1.13   1.18
+#: g8x16 L4096        Haswell (AVX2)  1.05   1.10   1.10   1.37
+#: g8x64 L512         Haswell (AVX2)  0.85   1.03   1.15   1.03
+#: =================  ==============  =====  =====  =====  =====
+#:
+#: With the caches flushed before each call (B=1): 0.97 (g8x16), 0.72 (g8x32, L2048), 0.69 (g8x64).
+#: benchmarks/bench_modmajor.py, interleaving its peers, measured 1.18 at g8x16 B=1: module-major wins where
+#: the modules are large enough for a product over many firings to pay, and loses a little on tiny ones.
+MAX_BATCH = 1
 
 
 def _products_py(M, N, K, A, a_off, lda, W, w_off, C, c_off, ldc, add):

@@ -65,9 +65,9 @@ SUMMARY_KEYS: dict[str, SummaryKey] = {
     "time_unit": SummaryKey("str", "Unit of every time in the summary: `s` when `step` is set, else `step` (input "
                                    "steps) or `model time` (given arrival times)."),
     "schedule_order": SummaryKey("str", "Order the updates were evaluated in: `module-major` (the compiled engine on a "
-                                        "triangular model, e.g. slow-to-fast, and a batch of 2 or more sequences: "
-                                        "slowest module first over a block of steps, the same bits) or `step-major` "
-                                        "(step by step; the event engine always)."),
+                                        "triangular model, e.g. slow-to-fast, and one sequence: slowest module "
+                                        "first over a block of steps, the same bits) or `step-major` (step by step: "
+                                        "a batch, other masks, and the event engine always)."),
     "dtype": SummaryKey("str", "What the model computed in: `float64` (the exact reference) or `float32`; bytes "
                                "and energy are counted in it (DESIGN section 12)."),
     "n_steps": SummaryKey("int", "Input steps L of each sequence."),

@@ -24,6 +24,11 @@ from clocksim.app.provenance import provenance  # noqa: E402
 def time_interleaved(funcs: dict, repeats: int = 7, warmup: int = 1, clock=time.perf_counter) -> dict:
     """Run each callable ``warmup`` times, then ``repeats`` rounds in turn; seconds per call.
 
+    The rounds alternate the order (forward, then backward): a contender run right after another that
+    touches the same data finds it in cache, so a fixed order favours whoever follows a relative: in
+    bench_modmajor the module-major forward (B = 1, g8x16) always ran right after a numpy peer, which made it
+    1.14x as long as in a loop of its own, and the step-major one right after it.
+
     ``clock``: wall time by default; ``time.process_time`` counts only the CPU time of this
     process, so that time spent descheduled while other jobs run on a shared machine is left
     out (for single-threaded contenders).
@@ -32,8 +37,9 @@ def time_interleaved(funcs: dict, repeats: int = 7, warmup: int = 1, clock=time.
         for _ in range(warmup):
             f()
     samples = {name: [] for name in funcs}
-    for _ in range(repeats):
-        for name, f in funcs.items():
+    order = list(funcs.items())
+    for r in range(repeats):
+        for name, f in (order if r % 2 == 0 else order[::-1]):
             t0 = clock()
             f()
             samples[name].append(clock() - t0)

@@ -268,7 +268,8 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     plan, active = plan_for(model), model.activity(L)
     res = cs.simulate(model, X)
     s = res.trace.summary()
-    assert s["schedule_order"] == schedule_order(plan, B)                   # one sequence: step-major
+    assert s["schedule_order"] == schedule_order(plan, B)
+    pick = f"clocksim_{schedule_order(plan, B).replace('-', '_')}"           # the engine's order for this batch
     Zm, Ym = forward_arrays(plan, X, active, order=MODULE_MAJOR)
     Zs, Ys = forward_arrays(plan, X, active, order=STEP_MAJOR)
     assert np.array_equal(Zm, Zs) and np.array_equal(Ym, Ys)                  # the two orders: the same bits
@@ -324,6 +325,9 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
         "strongest_numpy_peer": strongest,
         "module_major_vs": {key: med[key] / med["clocksim_module_major"] for key in
                             numpy_peers + ("clocksim_step_major",) + tuple(k for k in peers if not k.endswith("bptt"))},
+        "engine_order": s["schedule_order"],
+        "engine_vs": {key: med[key] / med[pick] for key in
+                      numpy_peers + tuple(k for k in peers if not k.endswith("bptt"))},
         "parts_share_of_module_major": {nm: med[f"part_{nm}"] / med["clocksim_module_major"] for nm in PART_NAMES},
         "torch": torch_info[0] if torch_info else None,
         "float32_max_rel_diff_vs_float64": f32_err,
@@ -335,14 +339,13 @@ def shape_run(name, g, k, n_in, n_out, B, L, repeats, busy):
     tg = TARGETS[name]
     met = {}
     if "vs_strongest_numpy" in tg:
-        met["vs_strongest_numpy"] = (out["module_major_vs"][strongest], tg["vs_strongest_numpy"])
-        met["gemm_fraction"] = (out["gemm_fraction"]["clocksim_module_major"], tg["gemm_fraction"])
+        met["vs_strongest_numpy"] = (out["engine_vs"][strongest], tg["vs_strongest_numpy"])
+        met["gemm_fraction"] = (out["gemm_fraction"][pick], tg["gemm_fraction"])
         if peers:
             met["bptt_vs_torch_per_module"] = (out["bptt_vs"]["torch_per_module_bptt"], tg["bptt_vs_torch_per_module"])
-    fastest = min(("clocksim_module_major", "clocksim_step_major"), key=lambda key: med[key])   # the engine's pick
-    met["float32_speedup"] = (out["float32_speedup"][fastest], tg["float32_speedup"])
+    met["float32_speedup"] = (out["float32_speedup"][pick], tg["float32_speedup"])
     if "vs_per_step_numpy" in tg:
-        met["vs_per_step_numpy"] = (out["module_major_vs"]["numpy_rows_contiguous"], tg["vs_per_step_numpy"])
+        met["vs_per_step_numpy"] = (out["engine_vs"]["numpy_rows_contiguous"], tg["vs_per_step_numpy"])
     out["targets"] = {key: {"measured": v, "target": t, "met": v >= t} for key, (v, t) in met.items()}
     return out
 
@@ -368,7 +371,8 @@ def main(argv=None):
     results = [shape_run(*SHAPES[i], args.repeats, busy) for i in picks]
     end = os.getloadavg()
     _common.report("modmajor", {"results": results, "clock": "process_time", "load_start": list(load),
-                                "load_end": list(end), "busy_machine": busy or end[0] > QUIET})
+                                "load_end": list(end), "busy_machine": busy or end[0] > 1.0 + QUIET})
+    # at the end one runnable thread is this benchmark's own (a minute of it lifts the 1-minute average to ~0.6)
     return 0
 
 

@@ -122,7 +122,7 @@ def schedule_order(plan: Plan, B: int | None = None) -> str:
     batch of several sequences: each firing is then a product of B rows in either order, and the
     module-major loop measured 1.03-1.4x slower (:data:`clocksim.kernels.modmajor.MAX_BATCH`;
     docs/performance.md). With one sequence, module-major turns a module's equally spaced firings into
-    one matrix-matrix product: 0.64-0.97x the step-major time (1.05-1.18x on the smallest modules).
+    one matrix-matrix product: 0.64-0.97x the step-major time (1.05x on the smallest modules compiled for AVX2).
     """
     t = plan.table
     lo, hi, r0, r1 = t[:, K.P_LO], t[:, K.P_HI], t[:, K.P_R0], t[:, K.P_R1]

@@ -337,7 +337,7 @@ def _fma_of(builder, ty):
     in every lane. It is exact IEEE semantics, not a fastmath licence: the FMA instruction where the core
     has one (every x86-64 core since Haswell, every AArch64 core), libm's ``fma`` where it has not."""
     elem = ty.element if isinstance(ty, ir.VectorType) else ty
-    suffix = ("f64" if isinstance(elem, ir.DoubleType) else "f32")
+    suffix = "f64" if isinstance(elem, ir.DoubleType) else "f32"
     name = f"llvm.fma.v{ty.count}{suffix}" if isinstance(ty, ir.VectorType) else f"llvm.fma.{suffix}"
     return cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty] * 3), name)
 
@@ -456,7 +456,7 @@ def fma_exact(a, b, c):
         out = uh + _round_to_odd_sum(ul, pl)
         plain = a * b + c
     big = np.maximum(np.abs(a), np.abs(b))
-    safe = np.isfinite(out) & (big < 2.0 ** 995) & ((p == 0) | (np.abs(p) >= 2.0 ** -969))
+    safe = np.isfinite(out) & (big < 2.0 ** 995) & ((a == 0) | (b == 0) | (np.abs(p) >= 2.0 ** -969))
     return np.where(safe, out, plain)
 
 

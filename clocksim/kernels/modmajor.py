@@ -96,8 +96,9 @@ def _check_plan(kernel, plan, g, n, m, wlen):
 #: =================  ==============  =====  =====  =====  =====
 #:
 #: With the caches flushed before each call (B=1): 0.97 (g8x16), 0.72 (g8x32, L2048), 0.69 (g8x64).
-#: benchmarks/bench_modmajor.py, interleaving its peers, measured 1.18 at g8x16 B=1: module-major wins where
-#: the modules are large enough for a product over many firings to pay, and loses a little on tiny ones.
+#: benchmarks/bench_modmajor.py, interleaving its peers in alternating order, measured 0.92 at g8x16 B=1 (2.45
+#: against 2.66 ms): module-major wins where a product over many firings pays, and loses a little on tiny
+#: modules compiled for AVX2.
 MAX_BATCH = 1
 
 

@@ -180,47 +180,125 @@ def test_every_entry_point_refuses_sizes_that_do_not_fit(case):
 def test_tick_refuses_a_dirty_module_or_rows_that_do_not_fit(monkeypatch, fault, argument):
     """The synchronous tick publishes the rows of the modules on its dirty list: a module index past the
     model, or a plan row whose rows reach past the states, is refused before anything is copied."""
-    from clocksim.engine import events as E
     from clocksim.kernels import events as EK
 
-    real = E._direct
+    real = EK.bind
 
-    def corrupting(kernel, *example):
-        compiled = real(kernel, *example)
-        if kernel is not EK.tick:
-            return compiled
+    def corrupting(kernel, S, V, I, *example):
+        bound = real(kernel, S, V, I, *example)
+        if kernel is not EK.tick_at:
+            return bound
 
-        def tick(s, t, S, V, I):
+        def tick(s, t):
             if I[EK.H_NDIRTY] > 0:
                 if fault == "dirty":
                     I[I[EK.H_DIRTY]] = I[EK.H_G]
                 else:
                     j = I[I[EK.H_DIRTY]]
                     I[I[EK.H_PLAN] + j * EK.PLAN_COLUMNS + EK.P_R1] = I[EK.H_N] + 1
-            return compiled(s, t, S, V, I)
+            return bound(s, t)
         return tick
-    monkeypatch.setattr(E, "_direct", corrupting)
+    monkeypatch.setattr(EK, "bind", corrupting)
     with pytest.raises(cs.errors.KernelBoundsError) as info:
         cs.simulate(_model(), np.zeros((8, 2)), engine="events")
     assert (info.value.kernel, info.value.argument) == ("tick", argument)
     assert info.value.needed > info.value.got >= 0
 
 
+# ---------------------------------------------------------------- the arenas by address
+def test_arena_args_refuses_an_array_it_cannot_take_the_address_of():
+    """The ``*_at`` entry points take each arena as an address and an extent: arena_args reads them off real
+    arrays only, and refuses (naming the arena) a wrong dtype, a strided view, a 2-d or read-only array."""
+    from clocksim.kernels import events as EK
+
+    S, V, I = np.zeros(8), np.zeros(8, np.float32), np.zeros(8, np.int64)
+    args = EK.arena_args(S, V, I)
+    assert args == (S.ctypes.data, 8, V.ctypes.data, 8, np.float32, I.ctypes.data, 8)
+    assert EK.arena_args(S[2:], V, I)[:2] == (S[2:].ctypes.data, 6)           # a contiguous slice: its own extent
+    frozen = np.zeros(8)
+    frozen.flags.writeable = False
+    for bad, name in [((S.astype(np.float32), V, I), "S"), ((S, V.astype(np.float16), I), "V"),
+                      ((S, V, I.astype(np.int32)), "I"), ((S[::2], V, I), "S"), ((S, V, I.reshape(2, 4)), "I"),
+                      ((frozen, V, I), "S"), ((S, list(V), I), "V")]:
+        with pytest.raises(TypeError, match=f"^arena {name}: expected a writable C-contiguous 1-d array"):
+            EK.arena_args(*bad)
+
+
+def test_a_bound_kernel_keeps_its_arenas_alive():
+    """bind hands the kernel addresses, not arrays: the bound call holds the arrays, so their memory outlives
+    every reference but the call's."""
+    import gc
+    import weakref
+
+    from clocksim.kernels import events as EK
+
+    S, V, I = _event_arenas_of_a_run()
+    alive = weakref.ref(I)
+    tick = EK.bind(EK.tick_at, S, V, I, 0, 1.0)
+    del S, V, I
+    gc.collect()
+    assert alive() is not None
+    tick(0, 1.0)                                            # the sealed arenas: it runs on the memory it holds
+    assert tick.arenas[2] is alive()
+    del tick
+    gc.collect()
+    assert alive() is None
+
+
+@pytest.mark.skipif(cs.kernels.core.JIT_OFF, reason="LLVM IR exists only with the JIT on")
+def test_the_entry_points_by_address_count_no_references():
+    """The arenas rebuilt from their addresses have no MemInfo: the synchronous path's two entry points hold
+    no reference-count call of their own (each was an atomic increment or decrement; activate_sync on arrays
+    held 36 decref and 13 incref call sites). Compiled afresh (cached code cannot be inspected)."""
+    import re
+
+    from numba import njit
+
+    from clocksim.kernels import core as K
+    from clocksim.kernels import events as EK
+
+    cs.simulate(_model(), np.zeros((8, 2)), engine="events")          # compiles both for a real run's types
+    for kernel in (EK.activate_sync_at, EK.tick_at):
+        sig = kernel.signatures[0]
+        fresh = njit(**dict(K._JIT, cache=False))(kernel.py_func)
+        fresh.compile(sig)
+        bodies = {re.search(r"@(\S+?)\(", f).group(1): f for f in fresh.inspect_llvm(sig).split("\ndefine ")[1:]}
+        own = [body for name, body in bodies.items() if kernel.__name__ in name and "cpython" not in name]
+        assert len(own) == 1, sorted(bodies)
+        assert "@_ZN8clocksim7kernels" in own[0]              # the pattern sees the calls it is meant to
+        assert not re.findall(r"call void @NRT_(?:incref|decref)\(", own[0]), kernel.__name__
+
+
+def _event_arenas_of_a_run():
+    """The arenas (S, V, I) of a synchronous event run, sealed, as its end left them."""
+    from clocksim.kernels import events as EK
+
+    real, seen = EK.bind, {}
+
+    def capture(kernel, S, V, I, *example):
+        seen["arenas"] = (S, V, I)
+        return real(kernel, S, V, I, *example)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(EK, "bind", capture)
+        cs.simulate(_model(), np.zeros((8, 2)), engine="events")
+    return seen.pop("arenas")
+
+
 # ---------------------------------------------------------------- the sealed layout of the event engine's arenas
 def _event_arenas(monkeypatch):
     """Copies of the arenas (S, V, I) of a synchronous event run as its first kernel call was handed them."""
-    from clocksim.engine import events as E
+    from clocksim.kernels import events as EK
 
-    real, seen = E._direct, {}
+    real, seen = EK.bind, {}
 
-    def capture(kernel, *example):
-        compiled = real(kernel, *example)
+    def capture(kernel, S, V, I, *example):
+        bound = real(kernel, S, V, I, *example)
 
         def call(*args):
-            seen.setdefault("arenas", tuple(a.copy() for a in args[-3:]))
-            return compiled(*args)
+            seen.setdefault("arenas", tuple(a.copy() for a in (S, V, I)))
+            return bound(*args)
         return call
-    monkeypatch.setattr(E, "_direct", capture)
+    monkeypatch.setattr(EK, "bind", capture)
     cs.simulate(_model(), np.zeros((8, 2)), engine="events")
     return seen["arenas"]
 

@@ -24,10 +24,15 @@ Times are model time. End-to-end latency is derived after the run from the
 activation records (see ``clocksim.engine.base.readouts_from_activations``).
 """
 
+import ctypes
+import functools
+
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
+from numba.core.dispatcher import Dispatcher
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
@@ -113,6 +118,92 @@ def _plan(typingctx, I, g):
         return impl_ret_borrowed(context, builder, table, out._getvalue())
 
     return table(I, g), codegen
+
+
+# ---- the arenas by address. The engine's entry points (``*_at``) take each arena as its address and extent
+# and rebuild it inside the kernel (:func:`_arena_at`), rather than as a numpy array: numba unboxes an array
+# argument into a fresh reference-counted MemInfo (a malloc, and a free under the GIL on return), and every
+# slice it hands an inner kernel is an atomic increment and decrement of that count. An array rebuilt from
+# its address has no MemInfo, so those counts are skipped. The addresses come only from :func:`arena_args`,
+# which reads them off real arrays and checks their kind; :func:`bind` keeps the arrays alive with the call.
+# Every entry point then checks the extents it is handed as before (:func:`arena_fault`).
+def _arena_at_py(addr, n, dtype):
+    """:func:`_arena_at` with the JIT off: a numpy view of the ``n`` values at ``addr``."""
+    dtype = np.dtype(dtype)
+    return np.frombuffer((ctypes.c_char * (n * dtype.itemsize)).from_address(addr), dtype=dtype)
+
+
+@python_twin(_arena_at_py)
+@intrinsic
+def _arena_at(typingctx, addr, n, dtype):
+    """The 1-d C array of ``n`` values of ``dtype`` (a numpy scalar type) at ``addr``, owned by the caller."""
+    if not isinstance(addr, types.Integer) or not isinstance(n, types.Integer) or not isinstance(dtype, types.NumberClass):
+        return None
+    arr = types.Array(dtype.instance_type, 1, "C")
+
+    def codegen(context, builder, sig, args):
+        out = context.make_array(arr)(context, builder)
+        item = context.get_abi_sizeof(context.get_data_type(arr.dtype))
+        intp = context.get_value_type(types.intp)
+        data = builder.inttoptr(args[0], context.get_data_type(arr.dtype).as_pointer())
+        populate_array(out, data=data, shape=[context.cast(builder, args[1], sig.args[1], types.intp)],
+                       strides=[intp(item)], itemsize=intp(item), meminfo=None)
+        return out._getvalue()
+    return arr(addr, n, dtype), codegen
+
+
+@inlined
+def _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n):
+    """S, V and I rebuilt from the addresses and extents :func:`arena_args` read off them."""
+    return _arena_at(s_at, s_n, np.float64), _arena_at(v_at, v_n, vtype), _arena_at(i_at, i_n, np.int64)
+
+
+#: The dtypes each arena may have, by name.
+_ARENA_KINDS = (("S", (np.float64,)), ("V", (np.float64, np.float32)), ("I", (np.int64,)))
+
+
+def arena_args(S, V, I) -> tuple:
+    """The address-and-extent arguments of the ``*_at`` entry points for the arenas S, V and I:
+    ``(S's address, its length, V's, V's length, V's scalar type, I's, I's length)``.
+
+    Each must be a writable, C-contiguous 1-d numpy array of its kind (S float64, V float64 or float32,
+    I int64); anything else is refused here (TypeError), before an address is taken.
+    """
+    out = []
+    for (name, kinds), a in zip(_ARENA_KINDS, (S, V, I)):
+        if not (isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.type in kinds and a.flags.c_contiguous
+                and a.flags.writeable):
+            got = f"{type(a).__name__} {getattr(a, 'dtype', '')} {getattr(a, 'shape', '')}".strip()
+            raise TypeError(f"arena {name}: expected a writable C-contiguous 1-d array of "
+                            f"{' or '.join(np.dtype(k).name for k in kinds)}, got {got}")
+        out += [a.__array_interface__["data"][0], a.shape[0]]
+    out.insert(4, V.dtype.type)
+    return tuple(out)
+
+
+def bind(kernel, S, V, I, *example):
+    """``kernel`` (an ``*_at`` entry point) with the arenas S, V and I bound: ``bind(tick_at, S, V, I)(s, t)``.
+
+    With ``example`` arguments (of the types the calls will pass), the kernel is compiled (or loaded from
+    its cache) for those types once, and each call skips numba's type dispatch. The call holds the arrays,
+    so the memory its addresses point into lives as long as it does."""
+    head = arena_args(S, V, I)
+    if example and isinstance(kernel, Dispatcher):
+        kernel = kernel.compile(tuple(numba.typeof(a) for a in head + example))
+    call = functools.partial(kernel, *head)
+    call.arenas = (S, V, I)
+    return call
+
+
+def _array_form(kernel):
+    """``kernel`` (an ``*_at`` entry point) as a function of its own arguments, then S, V and I: what tests
+    and a bounds-checked session call (:func:`arena_args` checks the arrays at each call)."""
+    def call(*args):
+        *own, S, V, I = args
+        return kernel(*arena_args(S, V, I), *own)
+    call.__name__ = call.__qualname__ = kernel.__name__.removesuffix("_at")
+    call.__doc__ = f"``{kernel.__name__}`` on the arenas S, V and I: ``{call.__name__}(..., S, V, I)``."
+    return call
 
 
 # ---- bounds checks (see clocksim.kernels.core). The engine builds the arenas, then :func:`seal` checks their
@@ -344,13 +435,14 @@ def latest_sample(ts, t):
 
 
 @njit(**_JIT)
-def activate(i, fire_t, start_t, end_t, core, S, V, I):
-    """Module ``i`` computes its next state into ``nxt``.
+def activate_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, i, fire_t, start_t, end_t, core):
+    """Module ``i`` computes its next state into ``nxt`` (the arenas by address: :func:`bind`).
 
     The firing at ``fire_t`` latches the newest input sample at or before it; the inbox is read
     when the computation starts (``start_t``, later if the module queued for a core). The module
     records the activation; :func:`publish` makes the state visible.
     """
+    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
     g = I[H_G]
     n = I[H_N]
     n_in = I[H_NIN]
@@ -420,8 +512,9 @@ def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
 
 
 @njit(**_JIT)
-def activate_sync(i, t, S, V, I):
-    """Module ``i`` fires, starts and ends at ``t`` (synchronous path: no latency, no compute model).
+def activate_sync_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, i, t):
+    """Module ``i`` fires, starts and ends at ``t`` (synchronous path: no latency, no compute model; the arenas
+    by address: :func:`bind`).
 
     It reads the state published up to ``t - 1`` where the readout left it, row ``s`` of the
     readout states (``s``: the step of ``t`` in the current chunk), with the input of step
@@ -430,6 +523,7 @@ def activate_sync(i, t, S, V, I):
     activations). The module joins the dirty list that the tick's publish phase (:func:`tick`)
     works through.
     """
+    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
     code, needed, got = arena_fault(i, S, V, I)
     if code != 0:
         raise KernelBoundsError("activate_sync", ARENA_FAULTS[code], needed, got)
@@ -509,9 +603,10 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, V, I, 
 
 
 @njit(**_JIT)
-def publish(j, now, deliver_all, S, V, I):
+def publish_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, j, now, deliver_all):
     """Module j publishes ``nxt`` -> ``pub`` at ``now`` and delivers to itself (and, if
-    ``deliver_all``, to every receiver at once: zero link latency)."""
+    ``deliver_all``, to every receiver at once: zero link latency). The arenas by address: :func:`bind`."""
+    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
     code, needed, got = arena_fault(j, S, V, I)
     if code != 0:
         raise KernelBoundsError("publish", ARENA_FAULTS[code], needed, got)
@@ -548,9 +643,10 @@ def _publish_state(j, now, S, V, I):
 
 
 @njit(**_JIT)
-def deliver(j, r, col, seq, payload, send_t, now, S, V, I):
+def deliver_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, j, r, col, seq, payload, send_t, now):
     """A delayed message from j (its activation number ``seq``) arrives at r; payload is j's state as
-    sent, flat (B, k_j)."""
+    sent, flat (B, k_j). The arenas by address: :func:`bind`."""
+    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
     code, needed, got = arena_fault(j, S, V, I)
     if code != 0:
         raise KernelBoundsError("deliver", ARENA_FAULTS[code], needed, got)
@@ -569,13 +665,15 @@ def deliver(j, r, col, seq, payload, send_t, now, S, V, I):
 
 
 @njit(**_JIT)
-def tick(s, now, S, V, I):
+def tick_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, s, now):
     """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
     sent: readers read the published state from the readout rows), then the readout at step s: the
     published state becomes row s+1 of the readout states.
 
     Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
-    the tick is the readout alone (one kernel for both, so each run compiles one)."""
+    the tick is the readout alone (one kernel for both, so each run compiles one). The arenas by address:
+    :func:`bind`."""
+    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
     code, needed, got = arena_fault(np.int64(0), S, V, I)
     if code != 0:
         raise KernelBoundsError("tick", ARENA_FAULTS[code], needed, got)
@@ -599,6 +697,16 @@ def tick(s, now, S, V, I):
     base = I[H_Z] + (s + 1) * B * m
     for q in range(B):
         copy_inlined(V[base + q * m: base + q * m + n], V[pub + q * n: pub + (q + 1) * n])
+
+
+#: The entry points on arrays: ``activate(i, fire_t, start_t, end_t, core, S, V, I)``, ``activate_sync(i, t, S, V,
+#: I)``, ``publish(j, now, deliver_all, S, V, I)``, ``deliver(j, r, col, seq, payload, send_t, now, S, V, I)``
+#: and ``tick(s, now, S, V, I)``: each the ``*_at`` kernel on :func:`arena_args` of the arrays.
+activate = _array_form(activate_at)
+activate_sync = _array_form(activate_sync_at)
+publish = _array_form(publish_at)
+deliver = _array_form(deliver_at)
+tick = _array_form(tick_at)
 
 
 @njit(**_JIT)

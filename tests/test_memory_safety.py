@@ -206,22 +206,24 @@ def test_tick_refuses_a_dirty_module_or_rows_that_do_not_fit(monkeypatch, fault,
 
 
 # ---------------------------------------------------------------- the arenas by address
-def test_arena_args_refuses_an_array_it_cannot_take_the_address_of():
-    """The ``*_at`` entry points take each arena as an address and an extent: arena_args reads them off real
-    arrays only, and refuses (naming the arena) a wrong dtype, a strided view, a 2-d or read-only array."""
+def test_arena_table_refuses_an_array_it_cannot_take_the_address_of():
+    """The ``*_at`` entry points take the arenas as a table of addresses and extents: arena_table reads it off
+    real arrays only, and refuses (naming the arena) a wrong dtype, a strided view, a 2-d or read-only array.
+    The table itself is read-only."""
     from clocksim.kernels import events as EK
 
     S, V, I = np.zeros(8), np.zeros(8, np.float32), np.zeros(8, np.int64)
-    args = EK.arena_args(S, V, I)
-    assert args == (S.ctypes.data, 8, V.ctypes.data, 8, np.float32, I.ctypes.data, 8)
-    assert EK.arena_args(S[2:], V, I)[:2] == (S[2:].ctypes.data, 6)           # a contiguous slice: its own extent
+    table, vtype = EK.arena_table(S, V, I)
+    assert table.tolist() == [S.ctypes.data, 8, V.ctypes.data, 8, I.ctypes.data, 8] and vtype is np.float32
+    assert table.size == EK.TABLE and not table.flags.writeable
+    assert EK.arena_table(S[2:], V, I)[0][:2].tolist() == [S[2:].ctypes.data, 6]    # a contiguous slice: its extent
     frozen = np.zeros(8)
     frozen.flags.writeable = False
     for bad, name in [((S.astype(np.float32), V, I), "S"), ((S, V.astype(np.float16), I), "V"),
                       ((S, V, I.astype(np.int32)), "I"), ((S[::2], V, I), "S"), ((S, V, I.reshape(2, 4)), "I"),
                       ((frozen, V, I), "S"), ((S, list(V), I), "V")]:
         with pytest.raises(TypeError, match=f"^arena {name}: expected a writable C-contiguous 1-d array"):
-            EK.arena_args(*bad)
+            EK.arena_table(*bad)
 
 
 def test_a_bound_kernel_keeps_its_arenas_alive():
@@ -235,14 +237,15 @@ def test_a_bound_kernel_keeps_its_arenas_alive():
     S, V, I = _event_arenas_of_a_run()
     alive = weakref.ref(I)
     tick = EK.bind(EK.tick_at, S, V, I, 0, 1.0)
+    table = weakref.ref(tick.table)
     del S, V, I
     gc.collect()
-    assert alive() is not None
+    assert alive() is not None and table() is not None
     tick(0, 1.0)                                            # the sealed arenas: it runs on the memory it holds
     assert tick.arenas[2] is alive()
     del tick
     gc.collect()
-    assert alive() is None
+    assert alive() is None and table() is None
 
 
 @pytest.mark.skipif(cs.kernels.core.JIT_OFF, reason="LLVM IR exists only with the JIT on")

@@ -120,17 +120,18 @@ def _plan(typingctx, I, g):
     return table(I, g), codegen
 
 
-# ---- the arenas by address. The engine's entry points (``*_at``) take each arena as its address and extent
-# and rebuild it inside the kernel (:func:`_arena_at`), rather than as a numpy array: numba unboxes an array
-# argument into a fresh reference-counted MemInfo (a malloc, and a free under the GIL on return), and every
-# slice it hands an inner kernel is an atomic increment and decrement of that count. An array rebuilt from
-# its address has no MemInfo, so those counts are skipped. The addresses come only from :func:`arena_args`,
-# which reads them off real arrays and checks their kind; :func:`bind` keeps the arrays alive with the call.
-# Every entry point then checks the extents it is handed as before (:func:`arena_fault`).
+# ---- the arenas by address. The entry points (``*_at``) take the three arenas as the address of a table of
+# their addresses and extents (:func:`arena_table`), and rebuild them inside the kernel (:func:`_arena_at`),
+# rather than as numpy arrays: numba unboxes an array argument into a fresh reference-counted MemInfo (a malloc,
+# and a free under the GIL on return), and every slice it hands an inner kernel is an atomic increment and
+# decrement of that count; an array rebuilt from its address has no MemInfo, so those are skipped, and a call
+# passes two arguments for the arenas instead of three arrays. The table is built only by :func:`arena_table`,
+# which reads it off real arrays after checking their kind; :func:`bind` keeps the arrays and the table alive
+# with the call. Every entry point then checks the extents it is handed as before (:func:`arena_fault`).
 def _arena_at_py(addr, n, dtype):
     """:func:`_arena_at` with the JIT off: a numpy view of the ``n`` values at ``addr``."""
     dtype = np.dtype(dtype)
-    return np.frombuffer((ctypes.c_char * (n * dtype.itemsize)).from_address(addr), dtype=dtype)
+    return np.frombuffer((ctypes.c_char * (int(n) * dtype.itemsize)).from_address(int(addr)), dtype=dtype)
 
 
 @python_twin(_arena_at_py)
@@ -152,21 +153,28 @@ def _arena_at(typingctx, addr, n, dtype):
     return arr(addr, n, dtype), codegen
 
 
+#: Slots of an arena table (:func:`arena_table`): the address and the extent of S, V and I.
+TABLE = 6
+
+
 @inlined
-def _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n):
-    """S, V and I rebuilt from the addresses and extents :func:`arena_args` read off them."""
-    return _arena_at(s_at, s_n, np.float64), _arena_at(v_at, v_n, vtype), _arena_at(i_at, i_n, np.int64)
+def _arenas(table, vtype):
+    """S, V and I rebuilt from the arena table at address ``table`` (:func:`arena_table`); V of ``vtype``."""
+    T = _arena_at(table, TABLE, np.int64)
+    return _arena_at(T[0], T[1], np.float64), _arena_at(T[2], T[3], vtype), _arena_at(T[4], T[5], np.int64)
 
 
 #: The dtypes each arena may have, by name.
 _ARENA_KINDS = (("S", (np.float64,)), ("V", (np.float64, np.float32)), ("I", (np.int64,)))
 
 
-def arena_args(S, V, I) -> tuple:
-    """The address-and-extent arguments of the ``*_at`` entry points for the arenas S, V and I:
-    ``(S's address, its length, V's, V's length, V's scalar type, I's, I's length)``.
+def arena_table(S, V, I) -> tuple[np.ndarray, type]:
+    """The arena table of S, V and I and V's scalar type: the first two arguments of every ``*_at`` entry point
+    (the table by its address). The table is a read-only int64 array of the address and the extent of S, then
+    V, then I (:data:`TABLE` slots); no kernel writes it, so the extents a kernel checks against are read off the
+    arrays themselves.
 
-    Each must be a writable, C-contiguous 1-d numpy array of its kind (S float64, V float64 or float32,
+    Each arena must be a writable, C-contiguous 1-d numpy array of its kind (S float64, V float64 or float32,
     I int64); anything else is refused here (TypeError), before an address is taken.
     """
     out = []
@@ -177,30 +185,34 @@ def arena_args(S, V, I) -> tuple:
             raise TypeError(f"arena {name}: expected a writable C-contiguous 1-d array of "
                             f"{' or '.join(np.dtype(k).name for k in kinds)}, got {got}")
         out += [a.__array_interface__["data"][0], a.shape[0]]
-    out.insert(4, V.dtype.type)
-    return tuple(out)
+    table = np.array(out, dtype=np.int64)
+    table.flags.writeable = False
+    return table, V.dtype.type
 
 
 def bind(kernel, S, V, I, *example):
-    """``kernel`` (an ``*_at`` entry point) with the arenas S, V and I bound: ``bind(tick_at, S, V, I)(s, t)``.
+    """``kernel`` (an ``*_at`` entry point) with the arenas S, V and I bound: ``bind(tick_at, S, V, I, 0, 0.0)(s, t)``.
 
     With ``example`` arguments (of the types the calls will pass), the kernel is compiled (or loaded from
-    its cache) for those types once, and each call skips numba's type dispatch. The call holds the arrays,
-    so the memory its addresses point into lives as long as it does."""
-    head = arena_args(S, V, I)
+    its cache) for those types once, and each call skips numba's type dispatch (which, for the scalar-type
+    argument, runs in Python). The call holds the arrays and their table, so the memory its addresses point
+    into lives as long as it does."""
+    table, vtype = arena_table(S, V, I)
+    head = (table.__array_interface__["data"][0], vtype)
     if example and isinstance(kernel, Dispatcher):
         kernel = kernel.compile(tuple(numba.typeof(a) for a in head + example))
     call = functools.partial(kernel, *head)
-    call.arenas = (S, V, I)
+    call.arenas, call.table = (S, V, I), table
     return call
 
 
 def _array_form(kernel):
     """``kernel`` (an ``*_at`` entry point) as a function of its own arguments, then S, V and I: what tests
-    and a bounds-checked session call (:func:`arena_args` checks the arrays at each call)."""
+    and a bounds-checked session call (:func:`arena_table` checks the arrays at each call)."""
     def call(*args):
         *own, S, V, I = args
-        return kernel(*arena_args(S, V, I), *own)
+        table, vtype = arena_table(S, V, I)
+        return kernel(table.__array_interface__["data"][0], vtype, *own)
     call.__name__ = call.__qualname__ = kernel.__name__.removesuffix("_at")
     call.__doc__ = f"``{kernel.__name__}`` on the arenas S, V and I: ``{call.__name__}(..., S, V, I)``."
     return call
@@ -435,14 +447,14 @@ def latest_sample(ts, t):
 
 
 @njit(**_JIT)
-def activate_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, i, fire_t, start_t, end_t, core):
+def activate_at(table, vtype, i, fire_t, start_t, end_t, core):
     """Module ``i`` computes its next state into ``nxt`` (the arenas by address: :func:`bind`).
 
     The firing at ``fire_t`` latches the newest input sample at or before it; the inbox is read
     when the computation starts (``start_t``, later if the module queued for a core). The module
     records the activation; :func:`publish` makes the state visible.
     """
-    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
+    S, V, I = _arenas(table, vtype)
     g = I[H_G]
     n = I[H_N]
     n_in = I[H_NIN]
@@ -512,7 +524,7 @@ def _record(i, fire_t, start_t, end_t, core, stale, lag, done, S, I):
 
 
 @njit(**_JIT)
-def activate_sync_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, i, t):
+def activate_sync_at(table, vtype, i, t):
     """Module ``i`` fires, starts and ends at ``t`` (synchronous path: no latency, no compute model; the arenas
     by address: :func:`bind`).
 
@@ -523,7 +535,7 @@ def activate_sync_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, i, t):
     activations). The module joins the dirty list that the tick's publish phase (:func:`tick`)
     works through.
     """
-    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
+    S, V, I = _arenas(table, vtype)
     code, needed, got = arena_fault(i, S, V, I)
     if code != 0:
         raise KernelBoundsError("activate_sync", ARENA_FAULTS[code], needed, got)
@@ -603,10 +615,10 @@ def _deliver_block(j, r, col, src, s_off, s_ld, send_t, arrive_t, seq, S, V, I, 
 
 
 @njit(**_JIT)
-def publish_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, j, now, deliver_all):
+def publish_at(table, vtype, j, now, deliver_all):
     """Module j publishes ``nxt`` -> ``pub`` at ``now`` and delivers to itself (and, if
     ``deliver_all``, to every receiver at once: zero link latency). The arenas by address: :func:`bind`."""
-    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
+    S, V, I = _arenas(table, vtype)
     code, needed, got = arena_fault(j, S, V, I)
     if code != 0:
         raise KernelBoundsError("publish", ARENA_FAULTS[code], needed, got)
@@ -643,10 +655,10 @@ def _publish_state(j, now, S, V, I):
 
 
 @njit(**_JIT)
-def deliver_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, j, r, col, seq, payload, send_t, now):
+def deliver_at(table, vtype, j, r, col, seq, payload, send_t, now):
     """A delayed message from j (its activation number ``seq``) arrives at r; payload is j's state as
     sent, flat (B, k_j). The arenas by address: :func:`bind`."""
-    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
+    S, V, I = _arenas(table, vtype)
     code, needed, got = arena_fault(j, S, V, I)
     if code != 0:
         raise KernelBoundsError("deliver", ARENA_FAULTS[code], needed, got)
@@ -665,7 +677,7 @@ def deliver_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, j, r, col, seq, payload, 
 
 
 @njit(**_JIT)
-def tick_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, s, now):
+def tick_at(table, vtype, s, now):
     """The synchronous tick's second phase: modules that computed at ``now`` publish (no message is
     sent: readers read the published state from the readout rows), then the readout at step s: the
     published state becomes row s+1 of the readout states.
@@ -673,7 +685,7 @@ def tick_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, s, now):
     Asynchronous runs publish as they go (:func:`publish`) and leave the dirty list empty: for them
     the tick is the readout alone (one kernel for both, so each run compiles one). The arenas by address:
     :func:`bind`."""
-    S, V, I = _arenas(s_at, s_n, v_at, v_n, vtype, i_at, i_n)
+    S, V, I = _arenas(table, vtype)
     code, needed, got = arena_fault(np.int64(0), S, V, I)
     if code != 0:
         raise KernelBoundsError("tick", ARENA_FAULTS[code], needed, got)
@@ -701,7 +713,7 @@ def tick_at(s_at, s_n, v_at, v_n, vtype, i_at, i_n, s, now):
 
 #: The entry points on arrays: ``activate(i, fire_t, start_t, end_t, core, S, V, I)``, ``activate_sync(i, t, S, V,
 #: I)``, ``publish(j, now, deliver_all, S, V, I)``, ``deliver(j, r, col, seq, payload, send_t, now, S, V, I)``
-#: and ``tick(s, now, S, V, I)``: each the ``*_at`` kernel on :func:`arena_args` of the arrays.
+#: and ``tick(s, now, S, V, I)``: each the ``*_at`` kernel on :func:`arena_table` of the arrays.
 activate = _array_form(activate_at)
 activate_sync = _array_form(activate_sync_at)
 publish = _array_form(publish_at)

@@ -1,9 +1,10 @@
 """Jitted bookkeeping of the event engine: activations, publishing, message delivery, readout.
 
 Pure functions of arrays (no clocksim imports beyond the shared kernels). The
-event engine keeps its whole numeric state in two flat arenas, so that one
-activation is one jitted call with few arguments (a call from Python costs about
-40 ns per array argument); the values are in an arena of the model's dtype, times in a float64 one:
+event engine keeps its whole numeric state in three flat arenas, so that one
+activation is one jitted call with few arguments (the arenas travel as the address of a table of their
+addresses and extents: :func:`arena_table`, :func:`bind`); the values are in an arena of the model's dtype,
+times in a float64 one:
 
 ``V`` (the model's dtype, float64 or float32: DESIGN section 12) — per module an *inbox* ``(B, c_i)``
 holding, in the order the module reads them, the last received state of every

@@ -35,8 +35,8 @@ NOT_FOR_A_SYNCHRONOUS_EVENT_RUN = {
     "clocksim.kernels.core.run_sequence", "clocksim.kernels.core.activate", "clocksim.kernels.core.backward_sequence",
     "clocksim.kernels.core.readout_backward", "clocksim.kernels.core.readout_error", "clocksim.kernels.core.gemm_acc",
     "clocksim.kernels.core.act_derivative", "clocksim.kernels.core.buffer_window",
-    "clocksim.kernels.events.activate", "clocksim.kernels.events.publish",
-    "clocksim.kernels.events.deliver", "clocksim.kernels.events._deliver_block",
+    "clocksim.kernels.events.activate_at", "clocksim.kernels.events.publish_at",
+    "clocksim.kernels.events.deliver_at", "clocksim.kernels.events._deliver_block",
     "clocksim.kernels.lstm.lstm_forward", "clocksim.kernels.lstm.lstm_backward",
 }
 
@@ -47,7 +47,8 @@ def test_a_cold_event_run_compiles_each_kernel_it_needs_once_and_nothing_else(tm
     proc = subprocess.run([sys.executable, "-c", COMPILED, str(tmp_path / "out")], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=True)
     compiled = json.loads(proc.stdout.splitlines()[-1])
-    assert "clocksim.kernels.events.activate_sync" in compiled and "clocksim.kernels.core.readout" in compiled
+    assert "clocksim.kernels.events.activate_sync_at" in compiled and "clocksim.kernels.core.readout" in compiled
+    assert "clocksim.kernels.events.tick_at" in compiled
     assert "clocksim.kernels.core.module_update" in compiled                       # compiled as a callee
     assert not set(compiled) & NOT_FOR_A_SYNCHRONOUS_EVENT_RUN
     assert {name: len(sigs) for name, sigs in compiled.items() if len(sigs) != 1} == {}   # no literal/layout twins

@@ -38,7 +38,7 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
-from ..errors import KernelBoundsError
+from ..errors import InvalidTypeError, KernelBoundsError
 from .core import (
     _JIT,
     P_G0,
@@ -176,15 +176,15 @@ def arena_table(S, V, I) -> tuple[np.ndarray, type]:
     arrays themselves.
 
     Each arena must be a writable, C-contiguous 1-d numpy array of its kind (S float64, V float64 or float32,
-    I int64); anything else is refused here (TypeError), before an address is taken.
+    I int64); anything else is refused here (InvalidTypeError, a TypeError), before an address is taken.
     """
     out = []
     for (name, kinds), a in zip(_ARENA_KINDS, (S, V, I)):
         if not (isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.type in kinds and a.flags.c_contiguous
                 and a.flags.writeable):
             got = f"{type(a).__name__} {getattr(a, 'dtype', '')} {getattr(a, 'shape', '')}".strip()
-            raise TypeError(f"arena {name}: expected a writable C-contiguous 1-d array of "
-                            f"{' or '.join(np.dtype(k).name for k in kinds)}, got {got}")
+            raise InvalidTypeError(f"got {got}, expected a writable C-contiguous 1-d array of "
+                                   f"{' or '.join(np.dtype(k).name for k in kinds)}", key=f"arena {name}")
         out += [a.__array_interface__["data"][0], a.shape[0]]
     table = np.array(out, dtype=np.int64)
     table.flags.writeable = False

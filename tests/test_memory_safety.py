@@ -222,7 +222,8 @@ def test_arena_table_refuses_an_array_it_cannot_take_the_address_of():
     for bad, name in [((S.astype(np.float32), V, I), "S"), ((S, V.astype(np.float16), I), "V"),
                       ((S, V, I.astype(np.int32)), "I"), ((S[::2], V, I), "S"), ((S, V, I.reshape(2, 4)), "I"),
                       ((frozen, V, I), "S"), ((S, list(V), I), "V")]:
-        with pytest.raises(cs.errors.InvalidTypeError, match=f"^arena {name}: got .+, expected a writable C-contiguous 1-d"):
+        expected = f"^arena {name}: got .+, expected a writable C-contiguous 1-d"
+        with pytest.raises(cs.errors.InvalidTypeError, match=expected):
             EK.arena_table(*bad)
 
 

@@ -581,7 +581,7 @@ class _Simulation:
                  "act": EK.ACT_COLUMNS * cap_act, "msg": EK.MSG_COLUMNS * self.cap_msg}
         off, view = {}, {}
         S, V = np.empty(sum(times.values())), np.zeros(sum(values.values()), plan.dtype)
-        S[:times["ts"] + times["recv"] + times["pubt"]] = 0.0          # the records (the rest) are written before they are read
+        S[:times["ts"] + times["recv"] + times["pubt"]] = 0.0    # the rest (the records) is written before it is read
         for arena, sections in ((S, times), (V, values)):
             total = 0
             for name, size in sections.items():

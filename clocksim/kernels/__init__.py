@@ -9,7 +9,8 @@ this package (but the errors) and never validate their users' input: the public 
 Every jitted entry point does check, once per call, that the sizes and offsets it is handed fit
 the arrays it is given, and raises :class:`~clocksim.errors.KernelBoundsError` (a clocksim bug)
 rather than touch memory outside them (the event kernels are handed their arrays as a table of addresses
-and extents read off the arrays themselves: :func:`clocksim.kernels.events.arena_table`). With ``NUMBA_DISABLE_JIT=1`` the kernels run as plain Python
+and extents read off the arrays themselves: :func:`clocksim.kernels.events.arena_table`). With
+``NUMBA_DISABLE_JIT=1`` the kernels run as plain Python
 (the LLVM intrinsics replaced by numpy twins, :func:`~clocksim.kernels.core.python_twin`), to the
 same states within 1e-12: a bounds-checked run of either engine is one environment variable away.
 The library imports the submodule it needs (``from clocksim.kernels import core as K``); the names below keep

@@ -139,7 +139,7 @@ def _arena_at_py(addr, n, dtype):
 @intrinsic
 def _arena_at(typingctx, addr, n, dtype):
     """The 1-d C array of ``n`` values of ``dtype`` (a numpy scalar type) at ``addr``, owned by the caller."""
-    if not isinstance(addr, types.Integer) or not isinstance(n, types.Integer) or not isinstance(dtype, types.NumberClass):
+    if not (isinstance(addr, types.Integer) and isinstance(n, types.Integer) and isinstance(dtype, types.NumberClass)):
         return None
     arr = types.Array(dtype.instance_type, 1, "C")
 

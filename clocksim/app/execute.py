@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..engine import Result
 from ..errors import InvalidTypeError, InvalidValueError
+from .folders import check_signals
 from .kinds import pipeline, simulate_scenario as _simulate  # noqa: F401  (the figures' tests import it)
 from .scenario import Scenario, fingerprint
 from ..train.tasks import Fit, fit
@@ -89,10 +90,14 @@ def execute(scenario: Scenario, *, progress: bool = False, checkpoint=None, resu
                                     key="--resume")
     fitted = None
     if scenario.task is not None:
+        def after_epoch(epoch, history):
+            check_signals()                  # a SIGTERM swallowed while an epoch compiled still ends the training
+            if on_epoch is not None:
+                on_epoch(epoch, history)
         fitted = fit(scenario.model, scenario.task, scenario.train,
                      checkpoint=None if scenario.train is None else checkpoint,
                      resume=checkpoint if resume else None, checkpoint_every=scenario.checkpoint_every,
-                     progress=None if progress else False, on_epoch=on_epoch,
+                     progress=None if progress else False, on_epoch=after_epoch,
                      fingerprint=None if checkpoint is None else fingerprint(scenario))
     model = scenario.model if fitted is None else fitted.model
     result, summary = pipeline(model).run(scenario, model, progress)     # simulated, or (an LSTM) only described
